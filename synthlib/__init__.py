@@ -1,0 +1,52 @@
+"""synthlib: validated dictionary entries for a word list through OpenAI's Batch API.
+
+The public interface is what this module exports; everything else is internal.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import dry_run
+from .cost import Estimate
+from .errors import (
+    BackendError,
+    CheckpointError,
+    Interrupted,
+    PricingError,
+    SpendRefused,
+    StoreError,
+    SynthlibError,
+    UsageError,
+    WordListError,
+)
+from .frames import load_entries, load_failures, load_senses
+from .schema import SCHEMA_VERSION, Entry
+from .prompts import PROMPT_VERSION
+from .store import Store, open_store
+from .words import WordList, read_words
+
+__all__ = [
+    "PROMPT_VERSION",
+    "SCHEMA_VERSION",
+    "BackendError",
+    "CheckpointError",
+    "Entry",
+    "Estimate",
+    "Interrupted",
+    "PricingError",
+    "SpendRefused",
+    "Store",
+    "StoreError",
+    "SynthlibError",
+    "UsageError",
+    "WordList",
+    "WordListError",
+    "__version__",
+    "dry_run",
+    "load_entries",
+    "load_failures",
+    "load_senses",
+    "open_store",
+    "read_words",
+]

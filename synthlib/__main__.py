@@ -1,0 +1,3 @@
+from synthlib.cli import run
+
+run()

@@ -1,0 +1,1 @@
+"""Backends: the Batch API and the providers that stand in for it."""

@@ -1,0 +1,152 @@
+"""The cost estimate: what a run will send, and what it will cost at regular and batch prices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from . import schema
+from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
+from .requests import RequestTemplate, build_requests
+from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, plan_shards
+from .tokens import request_tokens
+from .words import WordList
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A dry run's answer. Token counts are exact unless ``tokens_exact`` is False."""
+
+    model: str
+    provider: str
+    words_total: int
+    already_processed: int
+    in_flight: int
+    given_up: int
+    remaining: int
+    requests: int
+    batch_jobs: int
+    input_tokens: int
+    output_tokens: int
+    tokens_exact: bool
+    output_tokens_per_word: float
+    output_tokens_source: str
+    regular_cost: float
+    batch_cost: float
+    words_per_request: int
+    batch_size: int
+    prices_as_of: str
+
+    @property
+    def savings(self) -> float:
+        return self.regular_cost - self.batch_cost
+
+    @property
+    def cost_per_1000_words(self) -> float:
+        return self.batch_cost / self.remaining * 1000 if self.remaining else 0.0
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The table as (label, value) rows, formatted for people."""
+        approx = "" if self.tokens_exact else " (estimated: no tokenizer)"
+        rows = [
+            ("Model", self.model),
+            ("Provider", self.provider),
+            ("Total words", f"{self.words_total:,}"),
+            ("Already processed", f"{self.already_processed:,}"),
+        ]
+        if self.in_flight:
+            rows.append(("In flight (already paid)", f"{self.in_flight:,}"))
+        if self.given_up:
+            rows.append(("Given up", f"{self.given_up:,}"))
+        rows += [
+            ("Remaining", f"{self.remaining:,}"),
+            ("Batch jobs", f"{self.batch_jobs:,} (up to {self.batch_size:,} words each)"),
+            ("Requests", f"{self.requests:,} ({self.words_per_request} word(s) each)"),
+            ("Estimated input tokens", f"{self.input_tokens:,}{approx}"),
+            (
+                "Estimated output tokens",
+                f"{self.output_tokens:,} ({self.output_tokens_per_word:,.0f}/word, "
+                f"{self.output_tokens_source})",
+            ),
+            ("Regular API cost", f"${self.regular_cost:,.4f}"),
+            ("Batch API cost", f"${self.batch_cost:,.4f}"),
+            ("Savings", f"${self.savings:,.4f} ({(1 - BATCH_DISCOUNT):.0%})"),
+            ("Batch cost per 1,000 words", f"${self.cost_per_1000_words:,.4f}"),
+            ("Prices as of", self.prices_as_of),
+        ]
+        return rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a two-column DataFrame (for notebooks)."""
+        return pd.DataFrame(self.rows(), columns=["item", "value"]).set_index("item")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "savings": self.savings, "cost_per_1000_words": self.cost_per_1000_words}
+
+    def __str__(self) -> str:
+        width = max(len(label) for label, _ in self.rows())
+        return "\n".join(f"{label:<{width}}  {value}" for label, value in self.rows())
+
+
+def estimate(
+    words: WordList,
+    price: Price,
+    *,
+    provider: str = "openai",
+    processed: Iterable[str] = (),
+    in_flight: Iterable[str] = (),
+    given_up: Iterable[str] = (),
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    words_per_request: int = 1,
+    token_budget: int = DEFAULT_TOKEN_BUDGET,
+    measured_output_per_word: float | None = None,
+    measured_words: int = 0,
+    reference: Mapping[str, Any] | None = None,
+) -> Estimate:
+    """Count and price the requests the remaining words will need (pure: no I/O)."""
+    skip = set(processed) | set(in_flight) | set(given_up)
+    remaining = [w for w in words if w not in skip]
+    template = RequestTemplate(price)
+    counter = request_tokens(price.model)
+    requests = build_requests(
+        remaining, words._index, words_per_request=words_per_request, reference=reference
+    )
+    jobs = n_requests = input_tokens = 0
+    for shard in plan_shards(
+        requests, template, counter, batch_size=batch_size, max_tokens=token_budget
+    ):
+        jobs += 1
+        n_requests += len(shard.requests)
+        input_tokens += shard.input_tokens
+    if measured_output_per_word is not None and measured_words:
+        per_word = measured_output_per_word
+        source = f"measured over {measured_words:,} words"
+    else:
+        per_word = schema.DEFAULT_OUTPUT_TOKENS_PER_WORD.get(schema.SCHEMA_VERSION, 650)
+        source = f"default for schema v{schema.SCHEMA_VERSION}"
+    output_tokens = round(per_word * len(remaining))
+    regular = price.cost(input_tokens, output_tokens, batch=False)
+    return Estimate(
+        model=price.model,
+        provider=provider,
+        words_total=len(words),
+        already_processed=sum(1 for w in words if w in set(processed)),
+        in_flight=len(set(in_flight)),
+        given_up=len(set(given_up)),
+        remaining=len(remaining),
+        requests=n_requests,
+        batch_jobs=jobs,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        tokens_exact=counter.exact,
+        output_tokens_per_word=per_word,
+        output_tokens_source=source,
+        regular_cost=regular,
+        batch_cost=price.cost(input_tokens, output_tokens, batch=True),
+        words_per_request=words_per_request,
+        batch_size=batch_size,
+        prices_as_of=PRICES_AS_OF,
+    )

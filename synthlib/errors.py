@@ -1,0 +1,60 @@
+"""Errors a user can act on.
+
+Every error raised on purpose by synthlib derives from :class:`SynthlibError`. Its ``str()`` is one
+line that says what is wrong and where, fit to print without a traceback; ``exit_code`` is the
+status the command line exits with (2 for bad input or usage, 1 otherwise).
+"""
+
+from __future__ import annotations
+
+
+class SynthlibError(Exception):
+    """Base of every error synthlib raises for a user to read."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        # One line, always: multi-line messages break the "one-line error" promise.
+        return " ".join(super().__str__().split())
+
+
+class UsageError(SynthlibError):
+    """A bad argument or parameter (batch size 0, negative cost, unknown provider, ...)."""
+
+    exit_code = 2
+
+
+class WordListError(UsageError):
+    """The word list cannot be read; the message names the file and line."""
+
+    def __init__(self, message: str, *, source: str = "<words>", line: int | None = None) -> None:
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+        self.source = source
+        self.line = line
+
+
+class PricingError(UsageError):
+    """An unknown model, or a price file that cannot be used."""
+
+
+class CheckpointError(UsageError):
+    """A checkpoint that is corrupt, foreign to this run, or from another version."""
+
+
+class StoreError(SynthlibError):
+    """The store cannot be opened or written."""
+
+
+class BackendError(SynthlibError):
+    """The Batch API (or the provider standing in for it) failed in a way retries did not cure."""
+
+
+class SpendRefused(UsageError):
+    """Money would be spent without the user's consent (no terminal and no ``--yes``)."""
+
+
+class Interrupted(SynthlibError):
+    """The run was stopped by the user; the checkpoint is saved."""
+
+    exit_code = 130

@@ -1,0 +1,144 @@
+"""Review: entries, senses and failures from a store as pandas DataFrames."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from .store import Store, open_store
+from .store.records import EntryRecord
+
+ENTRY_COLUMNS = [
+    "word", "ipa", "respelling", "syllables", "parts_of_speech", "sense_count", "frequency_band",
+    "cefr_level", "etymology", "origin_language", "word_forms", "provider", "model",
+    "prompt_version", "schema_version", "batch_id", "input_tokens", "cached_tokens",
+    "output_tokens", "cost_usd", "grounded", "run_id", "created_at",
+]  # fmt: skip
+SENSE_COLUMNS = [
+    "word", "part_of_speech", "sense", "definition", "examples", "synonyms", "antonyms",
+    "register", "domain", "region", "cefr_level", "usage_notes",
+]  # fmt: skip
+FAILURE_COLUMNS = ["word", "code", "reason", "attempts", "given_up", "batch_id", "run_id", "updated_at"]
+
+StoreLike = Store | str | os.PathLike[str] | None
+
+
+def _records(
+    store: StoreLike,
+    *,
+    words: Iterable[str] | None,
+    part_of_speech: str | None,
+    cefr_level: str | None,
+    provider: str | None,
+    model: str | None,
+) -> Iterator[EntryRecord]:
+    opened = open_store(store)
+    try:
+        for record in opened.iter_entries(words=words, provider=provider, model=model):
+            groups = record.entry.get("parts_of_speech") or []
+            if part_of_speech and not any(g["part_of_speech"] == part_of_speech for g in groups):
+                continue
+            if cefr_level and record.entry.get("cefr_level") != cefr_level:
+                continue
+            yield record
+    finally:
+        if opened is not store:
+            opened.close()
+
+
+def load_entries(
+    store: StoreLike = None,
+    *,
+    words: Iterable[str] | None = None,
+    part_of_speech: str | None = None,
+    cefr_level: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+) -> pd.DataFrame:
+    """One row per word with the entry's headline fields and its provenance and cost.
+
+    ``store`` is a :class:`~synthlib.store.Store`, a path or a MongoDB URI (default: the embedded
+    store in the working directory). The filters keep words that have a sense of that part of
+    speech, that overall CEFR level, or that provider or model.
+    """
+    rows = [
+        _entry_row(r)
+        for r in _records(
+            store, words=words, part_of_speech=part_of_speech, cefr_level=cefr_level,
+            provider=provider, model=model,
+        )
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
+
+
+def load_senses(
+    store: StoreLike = None,
+    *,
+    words: Iterable[str] | None = None,
+    part_of_speech: str | None = None,
+    cefr_level: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+) -> pd.DataFrame:
+    """One row per sense (word, part of speech, sense number, definition, examples, ...)."""
+    rows: list[dict[str, Any]] = []
+    for record in _records(
+        store, words=words, part_of_speech=None, cefr_level=None, provider=provider, model=model
+    ):
+        for group in record.entry.get("parts_of_speech") or []:
+            if part_of_speech and group["part_of_speech"] != part_of_speech:
+                continue
+            for number, sense in enumerate(group["senses"], start=1):
+                if cefr_level and sense.get("cefr_level") != cefr_level:
+                    continue
+                rows.append(
+                    {"word": record.word, "part_of_speech": group["part_of_speech"],
+                     "sense": number, **{k: sense.get(k) for k in SENSE_COLUMNS[3:]}}
+                )  # fmt: skip
+    return pd.DataFrame(rows, columns=SENSE_COLUMNS)
+
+
+def load_failures(store: StoreLike = None) -> pd.DataFrame:
+    """One row per word that has no entry, with its last reason and attempts."""
+    opened = open_store(store)
+    try:
+        rows = [{**f.to_dict(), "code": f.code} for f in opened.iter_failures()]
+    finally:
+        if opened is not store:
+            opened.close()
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+
+
+def _entry_row(r: EntryRecord) -> dict[str, Any]:
+    e = r.entry
+    pron = e.get("pronunciation") or {}
+    ety = e.get("etymology") or {}
+    groups = e.get("parts_of_speech") or []
+    return {
+        "word": r.word,
+        "ipa": pron.get("ipa"),
+        "respelling": pron.get("respelling"),
+        "syllables": pron.get("syllables"),
+        "parts_of_speech": [g["part_of_speech"] for g in groups],
+        "sense_count": sum(len(g["senses"]) for g in groups),
+        "frequency_band": e.get("frequency_band"),
+        "cefr_level": e.get("cefr_level"),
+        "etymology": ety.get("text"),
+        "origin_language": ety.get("origin_language"),
+        "word_forms": {k: v for k, v in (e.get("word_forms") or {}).items() if v},
+        "provider": r.provider,
+        "model": r.model,
+        "prompt_version": r.prompt_version,
+        "schema_version": r.schema_version,
+        "batch_id": r.batch_id,
+        "input_tokens": r.input_tokens,
+        "cached_tokens": r.cached_tokens,
+        "output_tokens": r.output_tokens,
+        "cost_usd": r.cost_usd,
+        "grounded": r.grounded,
+        "run_id": r.run_id,
+        "created_at": r.created_at,
+    }

@@ -1,0 +1,121 @@
+"""Prices: one dated table, overridable by the user.
+
+Prices are USD per 1M tokens at the standard (synchronous) rate: input, cached input and output.
+The Batch API bills half of each. Prices change: ``PRICES_AS_OF`` says when the table was checked,
+and a user file (JSON, ``{"model": {"input": .., "cached_input": .., "output": ..}}``) or a mapping
+passed as ``prices=`` overrides or adds models.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import PricingError
+
+PRICES_AS_OF = "2026-11-01"
+BATCH_DISCOUNT = 0.5
+_PER = 1_000_000
+
+
+@dataclass(frozen=True)
+class Price:
+    """Standard-rate USD per 1M tokens for one model."""
+
+    model: str
+    input: float
+    cached_input: float
+    output: float
+    reasoning: bool = False  # takes max_completion_tokens and rejects temperature
+
+    def cost(
+        self, input_tokens: int, output_tokens: int, cached_tokens: int = 0, *, batch: bool = True
+    ) -> float:
+        """USD for the given usage; ``cached_tokens`` is the part of ``input_tokens`` served cached."""
+        uncached = input_tokens - cached_tokens
+        usd = (
+            uncached * self.input + cached_tokens * self.cached_input + output_tokens * self.output
+        ) / _PER
+        return usd * BATCH_DISCOUNT if batch else usd
+
+
+def _p(model: str, i: float, c: float, o: float) -> Price:
+    return Price(model, i, c, o, reasoning=_is_reasoning(model))
+
+
+def _is_reasoning(model: str) -> bool:
+    return model.startswith(("gpt-5", "o1", "o3", "o4"))
+
+
+PRICES: dict[str, Price] = {
+    p.model: p
+    for p in (
+        _p("gpt-4o-mini", 0.15, 0.075, 0.60),
+        _p("gpt-4o", 2.50, 1.25, 10.00),
+        _p("gpt-4.1", 2.00, 0.50, 8.00),
+        _p("gpt-4.1-mini", 0.40, 0.10, 1.60),
+        _p("gpt-4.1-nano", 0.10, 0.025, 0.40),
+        _p("gpt-5", 1.25, 0.125, 10.00),
+        _p("gpt-5-mini", 0.25, 0.025, 2.00),
+        _p("gpt-5-nano", 0.05, 0.005, 0.40),
+        _p("o4-mini", 1.10, 0.275, 4.40),
+    )
+}
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+def price_table(overrides: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> dict:
+    """The built-in table with ``overrides`` (a JSON file path or a mapping) applied."""
+    table = dict(PRICES)
+    if overrides is None:
+        return table
+    if isinstance(overrides, Mapping):
+        source, data = "prices", overrides
+    else:
+        source = str(overrides)
+        try:
+            data = json.loads(Path(overrides).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PricingError(f"{source}: cannot read price file: {exc.strerror or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise PricingError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        if not isinstance(data, Mapping):
+            raise PricingError(f"{source}: a price file is a JSON object of models")
+    for model, row in data.items():
+        table[model] = _parse_row(source, model, row, table.get(model))
+    return table
+
+
+def _parse_row(source: str, model: str, row: Any, base: Price | None) -> Price:
+    if not isinstance(row, Mapping):
+        raise PricingError(f"{source}: {model}: expected an object with input, cached_input, output")
+    values: dict[str, float] = {}
+    for key in ("input", "cached_input", "output"):
+        value = row.get(key, getattr(base, key, None) if base else None)
+        if key == "cached_input" and value is None:
+            value = values.get("input")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PricingError(f"{source}: {model}: {key} must be a number (USD per 1M tokens)")
+        if value < 0 or not math.isfinite(value):
+            raise PricingError(f"{source}: {model}: {key} must be a finite price >= 0")
+        values[key] = float(value)
+    reasoning = row.get("reasoning", base.reasoning if base else _is_reasoning(model))
+    return Price(model, values["input"], values["cached_input"], values["output"], bool(reasoning))
+
+
+def price_for(model: str, table: Mapping[str, Price] | None = None) -> Price:
+    """The price of ``model``; an unknown model is a :class:`PricingError` listing known ones."""
+    table = PRICES if table is None else table
+    try:
+        return table[model]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        raise PricingError(
+            f"unknown model {model!r}; known models: {known} (add prices with --prices FILE)"
+        ) from None

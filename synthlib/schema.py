@@ -1,0 +1,269 @@
+"""The dictionary entry: pydantic models that are the single source of truth.
+
+The same models validate a model's output, generate the strict JSON schema sent as Structured
+Outputs (:func:`response_schema`), and give the DataFrame columns. Strict mode wants every property
+required, optional ones as ``T | null`` and ``additionalProperties: false`` on every object; the
+models are written that way, and :func:`response_schema` checks it.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SCHEMA_VERSION = "1"
+
+# Output tokens one entry takes, measured on schema version 1 entries (a common word with a few
+# senses); the dry run uses it until the run has its own average.
+DEFAULT_OUTPUT_TOKENS_PER_WORD = {"1": 650}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
+    )
+
+
+class PartOfSpeech(StrEnum):
+    NOUN = "noun"
+    VERB = "verb"
+    ADJECTIVE = "adjective"
+    ADVERB = "adverb"
+    PRONOUN = "pronoun"
+    PREPOSITION = "preposition"
+    CONJUNCTION = "conjunction"
+    DETERMINER = "determiner"
+    INTERJECTION = "interjection"
+    NUMERAL = "numeral"
+    PHRASAL_VERB = "phrasal verb"
+    IDIOM = "idiom"
+    PHRASE = "phrase"
+    PREFIX = "prefix"
+    SUFFIX = "suffix"
+    ABBREVIATION = "abbreviation"
+    PROPER_NOUN = "proper noun"
+    OTHER = "other"
+
+
+class Register(StrEnum):
+    NEUTRAL = "neutral"
+    FORMAL = "formal"
+    INFORMAL = "informal"
+    SLANG = "slang"
+    LITERARY = "literary"
+    TECHNICAL = "technical"
+    ARCHAIC = "archaic"
+    DATED = "dated"
+    OFFENSIVE = "offensive"
+    VULGAR = "vulgar"
+
+
+class CEFR(StrEnum):
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    C1 = "C1"
+    C2 = "C2"
+
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Pronunciation(_Strict):
+    ipa: str | None = Field(description="IPA transcription between slashes, e.g. /ˈæp.əl/")
+    respelling: str | None = Field(description="Readable respelling, e.g. AP-uhl")
+    syllables: list[str] = Field(description="The written word split into syllables")
+
+
+class Sense(_Strict):
+    definition: Text
+    # The instructions ask for 1-3; zero is allowed because real dictionaries (WordNet) have
+    # senses without examples, and an invented example would be worse than none.
+    examples: list[Text] = Field(max_length=3)
+    synonyms: list[str]
+    antonyms: list[str]
+    # "register" would shadow BaseModel.register, so the attribute is named differently and the
+    # JSON keeps the dictionary term.
+    register_: Register | None = Field(alias="register")
+    domain: str | None = Field(description="Subject field, e.g. medicine, law; null if general")
+    region: str | None = Field(description="Where the sense is used, e.g. US, UK; null if everywhere")
+    cefr_level: CEFR | None
+    usage_notes: str | None
+
+
+class PartOfSpeechSenses(_Strict):
+    part_of_speech: PartOfSpeech
+    senses: list[Sense] = Field(min_length=1)
+
+
+class WordForms(_Strict):
+    plural: str | None
+    past_tense: str | None
+    past_participle: str | None
+    present_participle: str | None
+    third_person_singular: str | None
+    comparative: str | None
+    superlative: str | None
+
+
+class Etymology(_Strict):
+    text: str | None
+    origin_language: str | None
+    roots: list[str]
+    first_known_use: str | None
+
+
+class Entry(_Strict):
+    """One word's dictionary entry, or (``is_real_word`` false) the verdict that it is no word."""
+
+    word: str = Field(description="The word exactly as given")
+    is_real_word: bool = Field(description="False for junk, typos or made-up strings")
+    pronunciation: Pronunciation | None
+    parts_of_speech: list[PartOfSpeechSenses]
+    word_forms: WordForms | None
+    etymology: Etymology | None
+    frequency_band: int | None = Field(
+        ge=1, le=5, description="1 rare ... 5 very common; null if not a real word"
+    )
+    cefr_level: CEFR | None
+
+    @model_validator(mode="after")
+    def _real_words_have_senses(self) -> Entry:
+        if self.is_real_word and not self.parts_of_speech:
+            raise ValueError("a real word needs at least one part of speech with senses")
+        return self
+
+
+class EntryList(_Strict):
+    """The shape of one response: one entry per requested word, in the order asked."""
+
+    entries: list[Entry]
+
+
+def response_schema() -> dict[str, Any]:
+    """The strict JSON schema of :class:`EntryList`, as sent in ``response_format``."""
+    schema = _strip(EntryList.model_json_schema())
+    problems = strict_mode_problems(schema)
+    if problems:  # a model edit that breaks strict mode must fail loudly, not at the API
+        raise AssertionError("schema breaks strict mode: " + "; ".join(problems))
+    return schema
+
+
+def response_format() -> dict[str, Any]:
+    """The ``response_format`` value for chat completions."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "dictionary_entries", "strict": True, "schema": response_schema()},
+    }
+
+
+_NOT_SENT = frozenset({"title", "default", "minLength", "maxLength"})
+
+
+def _strip(node: Any) -> Any:
+    # Titles and defaults add tokens to every request and strict mode ignores or rejects them;
+    # string lengths are not among strict mode's keywords, so they are checked locally only.
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in _NOT_SENT}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+def strict_mode_problems(schema: dict[str, Any]) -> list[str]:
+    """Every place where ``schema`` breaks Structured Outputs' strict-mode rules."""
+    problems: list[str] = []
+
+    def visit(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" or "properties" in node:
+                if node.get("additionalProperties") is not False:
+                    problems.append(f"{path}: additionalProperties is not false")
+                props = set(node.get("properties", {}))
+                if set(node.get("required", [])) != props:
+                    problems.append(f"{path}: not every property is required")
+            for key, value in node.items():
+                visit(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                visit(value, f"{path}/{i}")
+
+    visit(schema, "#")
+    return problems
+
+
+class Failure(BaseModel):
+    """Why a word has no entry this attempt. ``code`` is one of the ``REASONS`` keys."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}" if self.detail else self.code
+
+
+REASONS = {
+    "http_error": "the request failed at the API (non-200 response)",
+    "truncated": "the answer was cut off (finish_reason length)",
+    "refused": "the model refused",
+    "invalid": "the answer does not match the entry schema",
+    "wrong_word": "the answer is for a different word",
+    "missing": "the answer left this word out",
+    "not_a_word": "the model judged it not a real word",
+    "not_found": "not found in local lexical sources",
+    "expired": "the batch expired before this request ran",
+    "cancelled": "the batch was cancelled before this request ran",
+    "batch_failed": "the batch failed validation",
+    "no_result": "the batch ended without a result for this request",
+}
+
+
+def validate_content(content: str | None, words: list[str]) -> dict[str, Entry | Failure]:
+    """Turn one response's message content into an entry or a failure for each asked word.
+
+    The answer must be an :class:`EntryList` with exactly one entry per word; an entry for a word
+    not asked is ignored, a word left out is a ``missing`` failure, and a word judged not real is a
+    ``not_a_word`` failure (junk input never becomes an entry).
+    """
+    if content is None:
+        return dict.fromkeys(words, Failure(code="invalid", detail="no content"))
+    try:
+        parsed = EntryList.model_validate_json(content)
+    except ValidationError as exc:
+        detail = _first_error(exc)
+        return dict.fromkeys(words, Failure(code="invalid", detail=detail))
+    by_word: dict[str, Entry] = {}
+    for entry in parsed.entries:
+        by_word.setdefault(entry.word, entry)
+    outcome: dict[str, Entry | Failure] = {}
+    for position, word in enumerate(words):
+        entry = by_word.get(word)
+        if entry is None:
+            got = parsed.entries[position].word if position < len(parsed.entries) else None
+            outcome[word] = (
+                Failure(code="wrong_word", detail=f"answer is for {got!r}")
+                if got is not None and len(words) == 1
+                else Failure(code="missing", detail="no entry for this word in the answer")
+            )
+        elif not entry.is_real_word:
+            outcome[word] = Failure(code="not_a_word")
+        else:
+            outcome[word] = entry
+    return outcome
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    return f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", "invalid")
+
+
+def schema_json() -> str:
+    """The response schema as compact JSON (what the token counter and request builder embed)."""
+    return json.dumps(response_format(), ensure_ascii=False, separators=(",", ":"))

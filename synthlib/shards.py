@@ -1,0 +1,80 @@
+"""Cutting requests into shards: the input file of one batch job each.
+
+A shard holds at most ``batch_size`` words (the user's knob), 50,000 requests and 200 MB of JSONL
+(the API's per-file limits), and ``max_tokens`` input tokens (so that a batch fits under the
+enqueued-token limit of the model, which would otherwise fail it at validation).
+
+Why 1,000 words a batch by default: a 20-word trial is one batch; a million words make 1,000
+batches, half of the roughly 2,000 batch creations the API allows an hour, and a 1,000-word batch
+of about a million input tokens fits gpt-4o-mini's 2M enqueued-token limit at tier 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from .requests import Request, RequestTemplate
+from .tokens import RequestTokens
+
+DEFAULT_BATCH_SIZE = 1_000
+MAX_REQUESTS_PER_FILE = 50_000
+MAX_FILE_BYTES = 200 * 1_000_000
+DEFAULT_TOKEN_BUDGET = 2_000_000
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Requests that go into one batch, with their size in words, tokens and bytes."""
+
+    requests: tuple[Request, ...]
+    input_tokens: int
+    nbytes: int
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(w for r in self.requests for w in r.words)
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(r.words) for r in self.requests)
+
+
+def plan_shards(
+    requests: Iterable[Request],
+    template: RequestTemplate,
+    counter: RequestTokens,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_tokens: int = DEFAULT_TOKEN_BUDGET,
+    max_requests: int = MAX_REQUESTS_PER_FILE,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> Iterator[Shard]:
+    """Group ``requests`` (in order) into shards within every limit.
+
+    A single request over a limit still gets a shard of its own: refusing it here would hide it;
+    the API's answer (a validation failure) is recorded against its words instead.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    current: list[Request] = []
+    words = tokens = nbytes = 0
+    encode, fixed, line_bytes = counter.encoder.encode_ordinary, counter.fixed, template.line_bytes
+    for request in requests:
+        r_tokens = fixed + len(encode(request.payload))
+        r_bytes = line_bytes(request)
+        r_words = len(request.words)
+        if current and (
+            words + r_words > batch_size
+            or tokens + r_tokens > max_tokens
+            or nbytes + r_bytes > max_bytes
+            or len(current) + 1 > max_requests
+        ):
+            yield Shard(tuple(current), tokens, nbytes)
+            current, words, tokens, nbytes = [], 0, 0, 0
+        current.append(request)
+        words += r_words
+        tokens += r_tokens
+        nbytes += r_bytes
+    if current:
+        yield Shard(tuple(current), tokens, nbytes)

@@ -1,0 +1,256 @@
+"""The per-word state machine: the one place where a word changes state.
+
+    pending -> submitted(batch, attempt) -> done
+                                         -> failed(reason) -> pending (retry) ... -> given_up(reason)
+
+Every change is an :class:`Event` applied by :meth:`RunState.apply`; the checkpoint journals the
+same events, so replaying them after a crash rebuilds exactly the state the run had. Events are
+plain dicts (JSON as written) and each carries a sequence number, so applying one twice is a no-op.
+
+A batch passes through two records: an *intent* (``planned``: the words are reserved and the input
+file may be uploaded, but no batch is known to exist) and then *in flight* (``created``: the
+batch id is known). A resumed run adopts a planned shard's batch by its metadata tag, or abandons
+the intent when no such batch exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Event = dict[str, Any]
+
+# Reasons that another attempt cannot change: retrying them would only pay again.
+FINAL_CODES = frozenset({"not_a_word", "not_found"})
+# Reasons that say nothing about the word: its attempt is given back.
+UNCHARGED_CODES = frozenset({"token_limit_exceeded"})
+
+
+@dataclass
+class Usage:
+    """Billed tokens and their cost at batch prices."""
+
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def add(self, other: dict[str, Any]) -> None:
+        self.input_tokens += int(other.get("input_tokens", 0))
+        self.cached_tokens += int(other.get("cached_tokens", 0))
+        self.output_tokens += int(other.get("output_tokens", 0))
+        self.cost_usd += float(other.get("cost_usd", 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "cached_tokens": self.cached_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
+
+@dataclass
+class Flight:
+    """A shard on its way: planned (no batch id yet) or in flight (created)."""
+
+    shard: str
+    words: list[str]
+    input_tokens: int
+    batch_id: str | None = None
+    input_file_id: str | None = None
+    status: str = "planned"
+    created_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shard": self.shard,
+            "words": self.words,
+            "input_tokens": self.input_tokens,
+            "batch_id": self.batch_id,
+            "input_file_id": self.input_file_id,
+            "status": self.status,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Flight:
+        return cls(
+            shard=d["shard"],
+            words=list(d["words"]),
+            input_tokens=int(d.get("input_tokens", 0)),
+            batch_id=d.get("batch_id"),
+            input_file_id=d.get("input_file_id"),
+            status=d.get("status", "planned"),
+            created_at=d.get("created_at"),
+        )
+
+
+class StateError(Exception):
+    """An event that does not fit the state: a bug or a checkpoint from elsewhere."""
+
+
+@dataclass
+class RunState:
+    """What every word of one run is doing, and what the run has spent."""
+
+    words: tuple[str, ...]
+    max_attempts: int = 3
+    done: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
+    failed: dict[str, str] = field(default_factory=dict)  # word -> last reason (retry or given up)
+    given_up: dict[str, None] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    flights: dict[str, Flight] = field(default_factory=dict)  # by shard key
+    finished: list[dict[str, Any]] = field(default_factory=list)  # one summary per ended batch
+    usage: Usage = field(default_factory=Usage)
+    seq: int = 0
+    next_shard: int = 1
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def in_flight_words(self) -> set[str]:
+        return {w for f in self.flights.values() for w in f.words}
+
+    def pending(self) -> Iterator[str]:
+        """Words that need a (new) request, in list order: never done, given up or in flight."""
+        busy = self.in_flight_words()
+        for word in self.words:
+            if word not in self.done and word not in self.given_up and word not in busy:
+                yield word
+
+    def flight_by_batch(self, batch_id: str) -> Flight | None:
+        for flight in self.flights.values():
+            if flight.batch_id == batch_id:
+                return flight
+        return None
+
+    @property
+    def resolved(self) -> int:
+        return len(self.done) + len(self.given_up)
+
+    @property
+    def finished_batch_ids(self) -> set[str]:
+        return {b["batch_id"] for b in self.finished}
+
+    # --- transitions ---------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> bool:
+        """Apply ``event``; False (and no change) if it was applied before."""
+        if event["seq"] <= self.seq:
+            return False
+        handler = getattr(self, f"_on_{event['type']}", None)
+        if handler is None:
+            raise StateError(f"unknown event type {event['type']!r}")
+        handler(event)
+        self.seq = event["seq"]
+        return True
+
+    def event(self, type_: str, **data: Any) -> Event:
+        """A new event with the next sequence number (not yet applied)."""
+        return {"type": type_, "seq": self.seq + 1, **data}
+
+    def _on_planned(self, e: Event) -> None:
+        busy = self.in_flight_words()
+        for word in e["words"]:
+            if word in self.done or word in self.given_up or word in busy:
+                raise StateError(f"word {word!r} planned twice")
+            self.attempts[word] = self.attempts.get(word, 0) + 1
+        self.flights[e["shard"]] = Flight(e["shard"], list(e["words"]), int(e["input_tokens"]))
+        self.next_shard = max(self.next_shard, int(e["shard"].rsplit("-", 1)[-1]) + 1)
+
+    def _on_uploaded(self, e: Event) -> None:
+        self.flights[e["shard"]].input_file_id = e["input_file_id"]
+
+    def _on_created(self, e: Event) -> None:
+        flight = self.flights[e["shard"]]
+        flight.batch_id = e["batch_id"]
+        flight.status = e.get("status", "validating")
+        flight.created_at = e.get("created_at")
+
+    def _on_status(self, e: Event) -> None:
+        self.flights[e["shard"]].status = e["status"]
+
+    def _on_abandoned(self, e: Event) -> None:
+        """No batch was created for a planned shard: its words go back, their attempt unspent."""
+        flight = self.flights.pop(e["shard"])
+        for word in flight.words:
+            self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
+
+    def _on_ended(self, e: Event) -> None:
+        """A batch ended and its results are in the store: every word gets exactly one outcome."""
+        flight = self.flights.pop(e["shard"])
+        entries = set(e.get("done", ()))
+        failures: dict[str, str] = e.get("failed", {})
+        for word in flight.words:
+            if word in entries:
+                self.done[word] = None
+                self.failed.pop(word, None)
+                self.given_up.pop(word, None)
+                continue
+            reason = failures.get(word, "no_result: the batch ended without a result")
+            code = reason.split(":", 1)[0]
+            if code in UNCHARGED_CODES:
+                self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
+            self.failed[word] = reason
+            if code in FINAL_CODES or self.attempts.get(word, 0) >= self.max_attempts:
+                self.given_up[word] = None
+        self.usage.add(e.get("usage", {}))
+        self.finished.append(
+            {
+                "batch_id": flight.batch_id,
+                "shard": flight.shard,
+                "status": e.get("status"),
+                "words": len(flight.words),
+                "done": len(entries & set(flight.words)),
+                "usage": e.get("usage", {}),
+            }
+        )
+
+    def _on_retry_given_up(self, e: Event) -> None:
+        """The user asked to retry words that were given up: they become pending again."""
+        for word in e["words"]:
+            if word in self.given_up:
+                del self.given_up[word]
+                self.attempts[word] = 0
+
+    # --- serialisation -------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "processed_words": list(self.done),
+            "failed_words": {w: self.failed[w] for w in self.failed if w not in self.done},
+            "given_up_words": list(self.given_up),
+            "attempts": {w: n for w, n in self.attempts.items() if w not in self.done},
+            "batches": [f.to_dict() for f in self.flights.values()],
+            "finished_batches": self.finished,
+            "usage": self.usage.to_dict(),
+            "total_cost": self.usage.cost_usd,
+            "total_tokens": self.usage.total_tokens,
+            "seq": self.seq,
+            "next_shard": self.next_shard,
+        }
+
+    @classmethod
+    def restore(
+        cls, words: Iterable[str], data: dict[str, Any], *, max_attempts: int = 3
+    ) -> RunState:
+        state = cls(words=tuple(words), max_attempts=max_attempts)
+        state.done = dict.fromkeys(data.get("processed_words", ()))
+        state.failed = dict(data.get("failed_words", {}))
+        state.given_up = dict.fromkeys(data.get("given_up_words", ()))
+        state.attempts = {w: int(n) for w, n in data.get("attempts", {}).items()}
+        for w in state.done:
+            state.attempts.setdefault(w, 1)
+        for f in data.get("batches", ()):
+            flight = Flight.from_dict(f)
+            state.flights[flight.shard] = flight
+        state.finished = list(data.get("finished_batches", ()))
+        state.usage.add(data.get("usage", {}))
+        state.seq = int(data.get("seq", 0))
+        state.next_shard = int(data.get("next_shard", 1))
+        return state

@@ -1,0 +1,99 @@
+"""Where entries end up: an embedded SQLite file by default, or MongoDB for a ``mongodb://`` URI.
+
+Every store satisfies :class:`Store`: upsert by word (re-running never duplicates; a newer entry
+replaces the older one), failures beside the entries, and iteration for review and export.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ..errors import StoreError
+from .records import EntryRecord, FailureRecord
+
+DEFAULT_STORE = "synthlib.db"
+
+__all__ = [
+    "DEFAULT_STORE",
+    "EntryRecord",
+    "FailureRecord",
+    "Store",
+    "StoreError",
+    "mask_uri",
+    "open_store",
+]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The interface every store satisfies; the engine and review code use nothing else."""
+
+    @property
+    def location(self) -> str:
+        """Where the store is, fit to display (any password masked)."""
+        ...
+
+    def upsert_entries(self, records: Iterable[EntryRecord]) -> int:
+        """Insert or replace entries by word; returns how many were written. Durable on return."""
+        ...
+
+    def record_failures(self, failures: Iterable[FailureRecord]) -> int:
+        """Insert or replace the failure record of each word."""
+        ...
+
+    def words_with_entries(self, words: Iterable[str] | None = None) -> set[str]:
+        """Which of ``words`` (all, if None) have an entry."""
+        ...
+
+    def iter_entries(
+        self,
+        *,
+        words: Iterable[str] | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> Iterator[EntryRecord]:
+        """Entries, optionally only these words, provider or model, in word order."""
+        ...
+
+    def iter_failures(self) -> Iterator[FailureRecord]:
+        """Failure records of words that still have no entry."""
+        ...
+
+    def count(self) -> int:
+        """How many entries the store holds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*:)([^@/]*)(@)", re.I)
+
+
+def mask_uri(uri: str) -> str:
+    """``uri`` with any password replaced by ``***`` (for every display, log and error)."""
+    return _PASSWORD.sub(r"\1***\3", uri)
+
+
+def open_store(location: str | os.PathLike[str] | Store | None = None) -> Store:
+    """Open a store: a :class:`Store` as is, a MongoDB URI, or a path (default ``synthlib.db``)."""
+    if location is not None and not isinstance(location, str | os.PathLike):
+        if isinstance(location, Store):
+            return location
+        raise StoreError(f"not a store or a store location: {type(location).__name__}")
+    text = os.fspath(location) if location is not None else DEFAULT_STORE
+    if text.startswith(("mongodb://", "mongodb+srv://")):
+        from .mongo import MongoStore
+
+        return MongoStore(text)
+    if _SCHEME.match(text) and not text.startswith("sqlite://"):
+        raise StoreError(
+            f"unknown store {mask_uri(text)!r}: use a file path or a mongodb:// URI"
+        )
+    from .sqlite import SQLiteStore
+
+    return SQLiteStore(Path(text.removeprefix("sqlite://")))

@@ -1,0 +1,234 @@
+"""The embedded store: one SQLite file, with numbered migrations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+
+from ..errors import StoreError
+from .records import EntryRecord, FailureRecord
+
+_ENTRY_COLUMNS = (
+    "word", "entry", "provider", "model", "prompt_version", "schema_version", "batch_id",
+    "custom_id", "input_tokens", "cached_tokens", "output_tokens", "cost_usd", "grounded",
+    "run_id", "created_at",
+)  # fmt: skip
+_FAILURE_COLUMNS = (
+    "word", "reason", "attempts", "given_up", "batch_id", "run_id", "updated_at",
+)  # fmt: skip
+_CHUNK = 5_000
+
+
+def _m1_initial(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE entries (
+            word TEXT PRIMARY KEY,
+            entry TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            schema_version TEXT NOT NULL,
+            batch_id TEXT,
+            custom_id TEXT,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            cached_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            grounded INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE failures (
+            word TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            given_up INTEGER NOT NULL,
+            batch_id TEXT,
+            run_id TEXT,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
+def _m2_provenance_indexes(db: sqlite3.Connection) -> None:
+    db.execute("CREATE INDEX entries_model ON entries (provider, model)")
+    db.execute("CREATE INDEX entries_batch ON entries (batch_id)")
+
+
+# Append only: a released store file may be at any of these steps; each runs once, in order.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_provenance_indexes]
+
+
+class SQLiteStore:
+    """Entries in one SQLite file (WAL journal, one transaction per write call)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()  # one connection, shared by the engine and a notebook
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: store format {version} is newer than this synthlib "
+                f"(knows up to {len(MIGRATIONS)}); upgrade synthlib"
+            )
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction():
+                migration(self._db)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db, self._lock)
+
+    def upsert_entries(self, records: Iterable[EntryRecord]) -> int:
+        sql = (
+            f"INSERT OR REPLACE INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_ENTRY_COLUMNS))})"
+        )
+        written = 0
+        it = iter(records)
+        while chunk := list(islice(it, _CHUNK)):
+            rows = [_entry_row(r) for r in chunk]
+            try:
+                with self._transaction():
+                    self._db.executemany(sql, rows)
+                    self._db.executemany(
+                        "DELETE FROM failures WHERE word = ?", [(r.word,) for r in chunk]
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: cannot write entries: {exc}") from None
+            written += len(rows)
+        return written
+
+    def record_failures(self, failures: Iterable[FailureRecord]) -> int:
+        sql = (
+            f"INSERT OR REPLACE INTO failures ({', '.join(_FAILURE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_FAILURE_COLUMNS))})"
+        )
+        rows = [
+            (f.word, f.reason, f.attempts, int(f.given_up), f.batch_id, f.run_id, f.updated_at)
+            for f in failures
+        ]
+        try:
+            with self._transaction():
+                self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot write failures: {exc}") from None
+        return len(rows)
+
+    def words_with_entries(self, words: Iterable[str] | None = None) -> set[str]:
+        if words is None:
+            return {w for (w,) in self._db.execute("SELECT word FROM entries")}
+        found: set[str] = set()
+        it = iter(words)
+        while chunk := list(islice(it, 900)):  # under SQLite's bound-parameter limit
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                w for (w,) in self._db.execute(f"SELECT word FROM entries WHERE word IN ({marks})", chunk)
+            )
+        return found
+
+    def iter_entries(
+        self,
+        *,
+        words: Iterable[str] | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> Iterator[EntryRecord]:
+        clauses, params = [], []
+        if provider is not None:
+            clauses.append("provider = ?")
+            params.append(provider)
+        if model is not None:
+            clauses.append("model = ?")
+            params.append(model)
+        wanted = set(words) if words is not None else None
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries{where} ORDER BY word"
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        for row in rows:
+            if wanted is not None and row[0] not in wanted:
+                continue
+            yield _entry_record(row)
+
+    def iter_failures(self) -> Iterator[FailureRecord]:
+        sql = f"SELECT {', '.join(_FAILURE_COLUMNS)} FROM failures ORDER BY word"
+        with self._lock:
+            rows = self._db.execute(sql).fetchall()
+        for row in rows:
+            word, reason, attempts, given_up, batch_id, run_id, updated_at = row
+            yield FailureRecord(word, reason, attempts, bool(given_up), batch_id, run_id, updated_at)
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._db = db
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._lock.release()
+
+
+def _entry_row(r: EntryRecord) -> tuple:
+    return (
+        r.word, json.dumps(r.entry, ensure_ascii=False, separators=(",", ":")), r.provider,
+        r.model, r.prompt_version, r.schema_version, r.batch_id, r.custom_id, r.input_tokens,
+        r.cached_tokens, r.output_tokens, r.cost_usd, int(r.grounded), r.run_id, r.created_at,
+    )  # fmt: skip
+
+
+def _entry_record(row: tuple) -> EntryRecord:
+    (word, entry, provider, model, prompt_v, schema_v, batch_id, custom_id, inp, cached, out,
+     cost, grounded, run_id, created) = row  # fmt: skip
+    return EntryRecord(
+        word, json.loads(entry), provider, model, prompt_v, schema_v, batch_id, custom_id,
+        inp, cached, out, cost, bool(grounded), run_id, created,
+    )  # fmt: skip

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
+    listed = set()
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        item = line.strip()
+        if item.startswith("- ") and not item.endswith(":"):
+            listed.add(_name(item[2:]))
+    listed -= {"python", "pip"}
+    assert listed == wanted
+
+
+def test_console_script_and_module_entry_point():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["batch-synthesis"] == "synthlib.cli:main"
+    assert project["requires-python"] == ">=3.12"
+    assert (ROOT / "synthlib" / "__main__.py").exists()
+
+
+def test_readme_starts_with_the_two_setup_commands_and_ci_runs_the_second():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", readme, re.S)
+    first = [line for line in blocks[0].splitlines() if line.strip() and not line.startswith("#")]
+    assert len(first) == 2
+    assert "batch-synthesis" in first[0]
+    assert "pytest" in first[1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert first[1].strip() in ci

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from synthlib.errors import PricingError
+from synthlib.pricing import BATCH_DISCOUNT, PRICES, price_for, price_table
+
+
+def test_table_has_dated_prices_from_the_design():
+    mini = price_for("gpt-4o-mini")
+    assert (mini.input, mini.cached_input, mini.output) == (0.15, 0.075, 0.60)
+    assert price_for("gpt-5-mini").reasoning and not mini.reasoning
+    assert BATCH_DISCOUNT == 0.5
+
+
+def test_batch_cost_is_half_and_cached_tokens_are_cheaper():
+    p = price_for("gpt-4o")
+    regular = p.cost(1_000_000, 1_000_000, batch=False)
+    assert regular == pytest.approx(12.5)
+    assert p.cost(1_000_000, 1_000_000) == pytest.approx(6.25)
+    assert p.cost(1_000_000, 0, cached_tokens=1_000_000, batch=False) == pytest.approx(1.25)
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(PricingError) as info:
+        price_for("gpt-17")
+    assert "gpt-17" in str(info.value)
+    for model in PRICES:
+        assert model in str(info.value)
+
+
+def test_user_file_overrides_and_adds_models(tmp_path):
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"gpt-4o-mini": {"output": 0.5}, "my-model": {"input": 1, "output": 2}}))
+    table = price_table(path)
+    assert table["gpt-4o-mini"].output == 0.5 and table["gpt-4o-mini"].input == 0.15
+    assert table["my-model"].cached_input == 1.0
+    assert price_for("my-model", table).output == 2.0
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"m": {"input": -1, "output": 1}}', '{"m": {"input": "x", "output": 1}}', "[1]", "{bad"],
+)
+def test_bad_price_files_are_clear_errors(tmp_path, content):
+    path = tmp_path / "prices.json"
+    path.write_text(content)
+    with pytest.raises(PricingError) as info:
+        price_table(path)
+    assert str(path) in str(info.value)

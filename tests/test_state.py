@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+
+from synthlib.state import RunState, StateError
+
+
+def _state(words=("a", "b", "c", "d"), max_attempts=3):
+    return RunState(words=tuple(words), max_attempts=max_attempts)
+
+
+def _plan(s, shard, words):
+    s.apply(s.event("planned", shard=shard, words=list(words), input_tokens=len(words)))
+    s.apply(s.event("created", shard=shard, batch_id=f"batch-{shard}"))
+
+
+def test_words_move_pending_submitted_done():
+    s = _state()
+    assert list(s.pending()) == ["a", "b", "c", "d"]
+    _plan(s, "s-1", ["a", "b"])
+    assert list(s.pending()) == ["c", "d"]
+    assert s.in_flight_words() == {"a", "b"}
+    s.apply(s.event("ended", shard="s-1", done=["a", "b"], failed={}))
+    assert list(s.done) == ["a", "b"] and not s.flights
+
+
+def test_failed_word_is_retried_until_given_up():
+    s = _state(max_attempts=2)
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "truncated: length"}))
+    assert "a" in list(s.pending()) and s.failed["a"] == "truncated: length"
+    _plan(s, "s-2", ["a"])
+    s.apply(s.event("ended", shard="s-2", done=[], failed={"a": "refused: no"}))
+    assert "a" in s.given_up and "a" not in list(s.pending())
+    assert s.failed["a"] == "refused: no"  # the last reason is kept
+
+
+def test_a_word_without_any_result_line_fails_with_no_result():
+    s = _state()
+    _plan(s, "s-1", ["a", "b"])
+    s.apply(s.event("ended", shard="s-1", done=["a"], failed={}))
+    assert s.failed["b"].startswith("no_result")
+
+
+def test_final_reasons_give_up_at_once():
+    s = _state()
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "not_a_word"}))
+    assert "a" in s.given_up and s.attempts["a"] == 1
+
+
+def test_token_limit_failures_do_not_use_up_attempts():
+    s = _state(max_attempts=1)
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "token_limit_exceeded: x"}))
+    assert "a" not in s.given_up and s.attempts["a"] == 0
+
+
+def test_abandoned_intent_returns_words_without_an_attempt():
+    s = _state()
+    s.apply(s.event("planned", shard="s-1", words=["a"], input_tokens=1))
+    s.apply(s.event("abandoned", shard="s-1"))
+    assert s.attempts["a"] == 0 and "a" in list(s.pending())
+
+
+def test_a_word_cannot_be_planned_twice():
+    s = _state()
+    _plan(s, "s-1", ["a"])
+    with pytest.raises(StateError):
+        s.apply(s.event("planned", shard="s-2", words=["a"], input_tokens=1))
+
+
+def test_events_apply_once():
+    s = _state()
+    ev = s.event("planned", shard="s-1", words=["a"], input_tokens=1)
+    assert s.apply(ev) is True
+    assert s.apply(ev) is False
+    assert s.attempts["a"] == 1
+
+
+def test_usage_adds_up():
+    s = _state()
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=["a"], failed={},
+                    usage={"input_tokens": 10, "cached_tokens": 2, "output_tokens": 5,
+                           "cost_usd": 0.25}))
+    assert s.usage.total_tokens == 15 and s.usage.cost_usd == 0.25
+
+
+def test_snapshot_restore_round_trip():
+    s = _state()
+    _plan(s, "s-1", ["a", "b"])
+    s.apply(s.event("ended", shard="s-1", done=["a"], failed={"b": "http_error: 500"}))
+    _plan(s, "s-2", ["c"])
+    r = RunState.restore(s.words, s.snapshot())
+    assert r.snapshot() == s.snapshot()
+    assert list(r.pending()) == list(s.pending())
