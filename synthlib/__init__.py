@@ -21,8 +21,9 @@ from .errors import (
     WordListError,
 )
 from .frames import load_entries, load_failures, load_senses
-from .schema import SCHEMA_VERSION, Entry
+from .job import Job, RunResult, run
 from .prompts import PROMPT_VERSION
+from .schema import SCHEMA_VERSION, Entry
 from .store import Store, open_store
 from .words import WordList, read_words
 
@@ -34,7 +35,9 @@ __all__ = [
     "Entry",
     "Estimate",
     "Interrupted",
+    "Job",
     "PricingError",
+    "RunResult",
     "SpendRefused",
     "Store",
     "StoreError",
@@ -49,4 +52,5 @@ __all__ = [
     "load_senses",
     "open_store",
     "read_words",
+    "run",
 ]

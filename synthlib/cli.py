@@ -27,38 +27,88 @@ def _parser() -> _Parser:
     p = _Parser(
         prog=PROG,
         description="Synthesize validated dictionary entries for a word list through OpenAI's "
-        "Batch API (or the offline provider), with a dry-run cost estimate, checkpoints and resume.",
+        "Batch API (or the offline provider), with a dry-run cost estimate, checkpoints and "
+        "resume.",
     )
     p.add_argument("words", metavar="WORDS", help="word list: .txt (one a line), .csv/.tsv, .jsonl")
-    p.add_argument("--checkpoint", metavar="PATH",
-                   help="checkpoint file (default: <WORDS stem>.checkpoint.json here)")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                   help=f"words per batch job (default {DEFAULT_BATCH_SIZE:,})")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print the cost estimate and exit without contacting any API")
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="checkpoint file (default: <WORDS stem>.checkpoint.json here)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"words per batch job (default {DEFAULT_BATCH_SIZE:,})",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the cost estimate and exit without contacting any API",
+    )
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
-    p.add_argument("--store", metavar="URI",
-                   help="entry store: a file path (default synthlib.db) or a mongodb:// URI")
-    p.add_argument("--max-cost", type=float, metavar="USD",
-                   help="stop submitting before the projected spend would pass this")
+    p.add_argument(
+        "--store",
+        metavar="URI",
+        help="entry store: a file path (default synthlib.db) or a mongodb:// URI",
+    )
+    p.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="stop submitting before the projected spend would pass this",
+    )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before spending")
-    p.add_argument("--provider", choices=PROVIDERS, default="auto",
-                   help="auto: openai when OPENAI_API_KEY is set, else offline")
-    p.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, metavar="SECONDS",
-                   help="first wait between status checks; later waits grow to a few minutes")
-    p.add_argument("--words-per-request", type=int, default=1, metavar="N",
-                   help="words packed into one request (default 1)")
-    p.add_argument("--max-attempts", type=int, default=3, metavar="N",
-                   help="attempts per word before it is given up (default 3)")
-    p.add_argument("--token-budget", type=int, default=DEFAULT_TOKEN_BUDGET, metavar="TOKENS",
-                   help="input tokens allowed in flight (the model's enqueued-token limit)")
+    p.add_argument(
+        "--provider",
+        choices=PROVIDERS,
+        default="auto",
+        help="auto: openai when OPENAI_API_KEY is set, else offline",
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=DEFAULT_POLL_INTERVAL,
+        metavar="SECONDS",
+        help="first wait between status checks; later waits grow to a few minutes",
+    )
+    p.add_argument(
+        "--words-per-request",
+        type=int,
+        default=1,
+        metavar="N",
+        help="words packed into one request (default 1)",
+    )
+    p.add_argument(
+        "--max-attempts",
+        type=int,
+        default=3,
+        metavar="N",
+        help="attempts per word before it is given up (default 3)",
+    )
+    p.add_argument(
+        "--token-budget",
+        type=int,
+        default=DEFAULT_TOKEN_BUDGET,
+        metavar="TOKENS",
+        help="input tokens allowed in flight (the model's enqueued-token limit)",
+    )
     p.add_argument("--prices", metavar="FILE", help="JSON file overriding or adding model prices")
-    p.add_argument("--grounding", action="store_true",
-                   help="send each word's local dictionary senses with its request")
-    p.add_argument("--cancel-on-exit", action="store_true",
-                   help="on Ctrl+C, cancel batches in flight instead of leaving them to finish")
-    p.add_argument("--fresh", action="store_true",
-                   help="set an existing checkpoint aside and start a new run")
+    p.add_argument(
+        "--grounding",
+        action="store_true",
+        help="send each word's local dictionary senses with its request",
+    )
+    p.add_argument(
+        "--cancel-on-exit",
+        action="store_true",
+        help="on Ctrl+C, cancel batches in flight instead of leaving them to finish",
+    )
+    p.add_argument(
+        "--fresh", action="store_true", help="set an existing checkpoint aside and start a new run"
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p  # fmt: skip
 

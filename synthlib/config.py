@@ -148,4 +148,6 @@ def _number(name: str, value: object, *, allow_zero: bool = True) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise UsageError(f"{name} must be a number, not {value!r}")
     if value < 0 or (not allow_zero and value == 0):
-        raise UsageError(f"{name} must be {'at least' if allow_zero else 'more than'} 0, not {value}")
+        raise UsageError(
+            f"{name} must be {'at least' if allow_zero else 'more than'} 0, not {value}"
+        )

@@ -84,7 +84,11 @@ class Estimate:
         return pd.DataFrame(self.rows(), columns=["item", "value"]).set_index("item")
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "savings": self.savings, "cost_per_1000_words": self.cost_per_1000_words}
+        return {
+            **asdict(self),
+            "savings": self.savings,
+            "cost_per_1000_words": self.cost_per_1000_words,
+        }
 
     def __str__(self) -> str:
         width = max(len(label) for label, _ in self.rows())

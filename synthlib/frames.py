@@ -21,7 +21,16 @@ SENSE_COLUMNS = [
     "word", "part_of_speech", "sense", "definition", "examples", "synonyms", "antonyms",
     "register", "domain", "region", "cefr_level", "usage_notes",
 ]  # fmt: skip
-FAILURE_COLUMNS = ["word", "code", "reason", "attempts", "given_up", "batch_id", "run_id", "updated_at"]
+FAILURE_COLUMNS = [
+    "word",
+    "code",
+    "reason",
+    "attempts",
+    "given_up",
+    "batch_id",
+    "run_id",
+    "updated_at",
+]
 
 StoreLike = Store | str | os.PathLike[str] | None
 

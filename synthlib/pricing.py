@@ -36,7 +36,7 @@ class Price:
     def cost(
         self, input_tokens: int, output_tokens: int, cached_tokens: int = 0, *, batch: bool = True
     ) -> float:
-        """USD for the given usage; ``cached_tokens`` is the part of ``input_tokens`` served cached."""
+        """USD for this usage; ``cached_tokens`` is the part of ``input_tokens`` served cached."""
         uncached = input_tokens - cached_tokens
         usd = (
             uncached * self.input + cached_tokens * self.cached_input + output_tokens * self.output
@@ -94,7 +94,9 @@ def price_table(overrides: str | os.PathLike[str] | Mapping[str, Any] | None = N
 
 def _parse_row(source: str, model: str, row: Any, base: Price | None) -> Price:
     if not isinstance(row, Mapping):
-        raise PricingError(f"{source}: {model}: expected an object with input, cached_input, output")
+        raise PricingError(
+            f"{source}: {model}: expected an object with input, cached_input, output"
+        )
     values: dict[str, float] = {}
     for key in ("input", "cached_input", "output"):
         value = row.get(key, getattr(base, key, None) if base else None)

@@ -90,7 +90,9 @@ class Sense(_Strict):
     # JSON keeps the dictionary term.
     register_: Register | None = Field(alias="register")
     domain: str | None = Field(description="Subject field, e.g. medicine, law; null if general")
-    region: str | None = Field(description="Where the sense is used, e.g. US, UK; null if everywhere")
+    region: str | None = Field(
+        description="Where the sense is used, e.g. US, UK; null if everywhere"
+    )
     cefr_level: CEFR | None
     usage_notes: str | None
 

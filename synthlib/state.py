@@ -1,7 +1,8 @@
 """The per-word state machine: the one place where a word changes state.
 
     pending -> submitted(batch, attempt) -> done
-                                         -> failed(reason) -> pending (retry) ... -> given_up(reason)
+                                         -> failed(reason) -> pending (retry) ...
+                                                           -> given_up(reason)
 
 Every change is an :class:`Event` applied by :meth:`RunState.apply`; the checkpoint journals the
 same events, so replaying them after a crash rebuilds exactly the state the run had. Events are
@@ -110,6 +111,11 @@ class RunState:
     usage: Usage = field(default_factory=Usage)
     seq: int = 0
     next_shard: int = 1
+    # Not state but an index over it: words before ``_cursor`` have all been planned at least
+    # once, and ``_requeued`` holds words handed back since (retries, abandoned shards). Together
+    # they make ``pending()`` cheap on a million words.
+    _cursor: int = 0
+    _requeued: dict[str, None] = field(default_factory=dict)
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -117,11 +123,34 @@ class RunState:
         return {w for f in self.flights.values() for w in f.words}
 
     def pending(self) -> Iterator[str]:
-        """Words that need a (new) request, in list order: never done, given up or in flight."""
+        """Words that need a (new) request: retries first, then words never tried, in order.
+
+        Never a word that is done, given up or in flight."""
         busy = self.in_flight_words()
-        for word in self.words:
+        for word in list(self._requeued):
             if word not in self.done and word not in self.given_up and word not in busy:
                 yield word
+        self._advance_cursor()
+        for i in range(self._cursor, len(self.words)):
+            word = self.words[i]
+            if (
+                word not in self.done
+                and word not in self.given_up
+                and word not in busy
+                and word not in self._requeued
+            ):
+                yield word
+
+    def pending_count(self) -> int:
+        busy = self.in_flight_words()
+        return len(self.words) - len(self.done) - len(self.given_up) - len(busy)
+
+    def _advance_cursor(self) -> None:
+        words, attempts, done = self.words, self.attempts, self.done
+        while self._cursor < len(words) and (
+            attempts.get(words[self._cursor]) or words[self._cursor] in done
+        ):
+            self._cursor += 1
 
     def flight_by_batch(self, batch_id: str) -> Flight | None:
         for flight in self.flights.values():
@@ -160,6 +189,7 @@ class RunState:
             if word in self.done or word in self.given_up or word in busy:
                 raise StateError(f"word {word!r} planned twice")
             self.attempts[word] = self.attempts.get(word, 0) + 1
+            self._requeued.pop(word, None)
         self.flights[e["shard"]] = Flight(e["shard"], list(e["words"]), int(e["input_tokens"]))
         self.next_shard = max(self.next_shard, int(e["shard"].rsplit("-", 1)[-1]) + 1)
 
@@ -180,6 +210,7 @@ class RunState:
         flight = self.flights.pop(e["shard"])
         for word in flight.words:
             self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
+            self._requeued[word] = None
 
     def _on_ended(self, e: Event) -> None:
         """A batch ended and its results are in the store: every word gets exactly one outcome."""
@@ -199,6 +230,8 @@ class RunState:
             self.failed[word] = reason
             if code in FINAL_CODES or self.attempts.get(word, 0) >= self.max_attempts:
                 self.given_up[word] = None
+            else:
+                self._requeued[word] = None
         self.usage.add(e.get("usage", {}))
         self.finished.append(
             {
@@ -217,6 +250,7 @@ class RunState:
             if word in self.given_up:
                 del self.given_up[word]
                 self.attempts[word] = 0
+                self._requeued[word] = None
 
     # --- serialisation -------------------------------------------------------------------------
 
@@ -253,4 +287,7 @@ class RunState:
         state.usage.add(data.get("usage", {}))
         state.seq = int(data.get("seq", 0))
         state.next_shard = int(data.get("next_shard", 1))
+        for word in state.attempts:
+            if word not in state.done and word not in state.given_up:
+                state._requeued[word] = None  # tried before: a retry, or back from a shard
         return state

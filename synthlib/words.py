@@ -133,7 +133,9 @@ def _jsonl_words(text: str, label: str) -> Iterator[tuple[int, str]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise WordListError(f"not a JSON object: {exc.msg}", source=label, line=number) from None
+            raise WordListError(
+                f"not a JSON object: {exc.msg}", source=label, line=number
+            ) from None
         if not isinstance(record, dict) or not isinstance(record.get("word"), str):
             raise WordListError('needs a string field "word"', source=label, line=number)
         yield number, record["word"]
@@ -174,7 +176,9 @@ def _collect(lines: Iterable[tuple[int, str]], label: str, *, plain: bool) -> Wo
             continue
         seen[word] = None
     if not seen:
-        raise WordListError("the list is empty (no words after blank lines and comments)", source=label)
+        raise WordListError(
+            "the list is empty (no words after blank lines and comments)", source=label
+        )
     words = tuple(seen)
     return WordList(
         words=words,

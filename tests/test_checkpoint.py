@@ -11,8 +11,14 @@ WORDS = tuple(f"w{i}" for i in range(50))
 
 
 def _identity(**over):
-    base = dict(words_sha256="abc", word_count=50, model="gpt-4o-mini", provider="openai",
-                prompt_version="1", schema_version="1")
+    base = dict(
+        words_sha256="abc",
+        word_count=50,
+        model="gpt-4o-mini",
+        provider="openai",
+        prompt_version="1",
+        schema_version="1",
+    )
     return RunIdentity(**{**base, **over})
 
 
@@ -20,8 +26,15 @@ def _run_batch(cp, shard, words, done):
     st = cp.state
     cp.record(st.event("planned", shard=shard, words=words, input_tokens=len(words)))
     cp.record(st.event("created", shard=shard, batch_id="b-" + shard))
-    cp.record(st.event("ended", shard=shard, done=done, failed={},
-                       usage={"input_tokens": 3, "output_tokens": 4, "cost_usd": 0.5}))
+    cp.record(
+        st.event(
+            "ended",
+            shard=shard,
+            done=done,
+            failed={},
+            usage={"input_tokens": 3, "output_tokens": 4, "cost_usd": 0.5},
+        )
+    )
 
 
 def test_keeps_the_original_scripts_keys(tmp_path):
@@ -29,8 +42,20 @@ def test_keeps_the_original_scripts_keys(tmp_path):
     _run_batch(cp, "s-1", ["w0", "w1"], ["w0"])
     cp.save()
     data = json.loads((tmp_path / "cp.json").read_text())
-    for key in ("processed_words", "failed_words", "start_time", "total_cost", "total_tokens",
-                "timestamp", "format", "version", "run_id", "run", "batches", "attempts"):
+    for key in (
+        "processed_words",
+        "failed_words",
+        "start_time",
+        "total_cost",
+        "total_tokens",
+        "timestamp",
+        "format",
+        "version",
+        "run_id",
+        "run",
+        "batches",
+        "attempts",
+    ):
         assert key in data
     assert data["processed_words"] == ["w0"]
     assert data["failed_words"]["w1"].startswith("no_result")

@@ -44,8 +44,16 @@ def test_batch_size_sets_the_number_of_jobs(offline_env):
 
 def test_to_frame_has_the_cost_table(offline_env):
     frame = synthlib.dry_run(WORDS).to_frame()
-    for row in ("Regular API cost", "Batch API cost", "Savings", "Estimated input tokens",
-                "Estimated output tokens", "Batch cost per 1,000 words", "Batch jobs", "Model"):
+    for row in (
+        "Regular API cost",
+        "Batch API cost",
+        "Savings",
+        "Estimated input tokens",
+        "Estimated output tokens",
+        "Batch cost per 1,000 words",
+        "Batch jobs",
+        "Model",
+    ):
         assert row in frame.index
 
 
@@ -55,8 +63,15 @@ def test_checkpoint_progress_is_subtracted(offline_env):
     ev = cp.state.event("planned", shard="s-1", words=["apple", "run"], input_tokens=10)
     cp.record(ev)
     cp.record(cp.state.event("created", shard="s-1", batch_id="b1"))
-    cp.record(cp.state.event("ended", shard="s-1", done=["apple"], failed={},
-                             usage={"output_tokens": 900, "input_tokens": 10}))
+    cp.record(
+        cp.state.event(
+            "ended",
+            shard="s-1",
+            done=["apple"],
+            failed={},
+            usage={"output_tokens": 900, "input_tokens": 10},
+        )
+    )
     cp.save()
     est = synthlib.dry_run(WORDS, checkpoint="cp.json", provider="openai")
     assert est.already_processed == 1
@@ -74,8 +89,13 @@ def test_foreign_checkpoint_is_refused(offline_env):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"batch_size": 0}, {"words_per_request": -1}, {"model": "nope"}, {"provider": "x"},
-     {"batch_size": True}],
+    [
+        {"batch_size": 0},
+        {"words_per_request": -1},
+        {"model": "nope"},
+        {"provider": "x"},
+        {"batch_size": True},
+    ],
 )
 def test_bad_settings_are_usage_errors(offline_env, kwargs):
     with pytest.raises(UsageError):
@@ -86,9 +106,19 @@ def test_cli_dry_run_prints_the_table_offline(offline_env, no_network, capsys):
     (offline_env / "words.txt").write_text("\n".join(WORDS) + "\napple\n")
     assert main(["words.txt", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    for label in ("Total words", "Already processed", "Remaining", "Regular API cost",
-                  "Batch API cost", "Savings", "Estimated input tokens", "Estimated output tokens",
-                  "Batch cost per 1,000 words", "gpt-4o-mini", "Batch jobs"):
+    for label in (
+        "Total words",
+        "Already processed",
+        "Remaining",
+        "Regular API cost",
+        "Batch API cost",
+        "Savings",
+        "Estimated input tokens",
+        "Estimated output tokens",
+        "Batch cost per 1,000 words",
+        "gpt-4o-mini",
+        "Batch jobs",
+    ):
         assert label in out
     assert no_network == []
 

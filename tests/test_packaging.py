@@ -16,9 +16,13 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     wanted = {_name(r) for r in project["dependencies"]}
     wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
     listed = set()
+    in_dependencies = False
     for line in (ROOT / "environment.yml").read_text().splitlines():
+        if not line.startswith(" ") and line.strip():
+            in_dependencies = line.startswith("dependencies:")
+            continue
         item = line.strip()
-        if item.startswith("- ") and not item.endswith(":"):
+        if in_dependencies and item.startswith("- ") and not item.endswith(":"):
             listed.add(_name(item[2:]))
     listed -= {"python", "pip"}
     assert listed == wanted

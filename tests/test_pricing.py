@@ -33,7 +33,9 @@ def test_unknown_model_lists_the_known_ones():
 
 def test_user_file_overrides_and_adds_models(tmp_path):
     path = tmp_path / "prices.json"
-    path.write_text(json.dumps({"gpt-4o-mini": {"output": 0.5}, "my-model": {"input": 1, "output": 2}}))
+    path.write_text(
+        json.dumps({"gpt-4o-mini": {"output": 0.5}, "my-model": {"input": 1, "output": 2}})
+    )
     table = price_table(path)
     assert table["gpt-4o-mini"].output == 0.5 and table["gpt-4o-mini"].input == 0.15
     assert table["my-model"].cached_input == 1.0

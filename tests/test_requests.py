@@ -21,7 +21,9 @@ from synthlib.tokens import request_tokens
 from synthlib.words import read_words
 
 
-@given(st.lists(st.integers(min_value=0, max_value=2_000_000), min_size=1, max_size=12, unique=True))
+@given(
+    st.lists(st.integers(min_value=0, max_value=2_000_000), min_size=1, max_size=12, unique=True)
+)
 def test_custom_id_round_trip(positions):
     cid = encode_custom_id(positions)
     assert decode_custom_id(cid) == positions

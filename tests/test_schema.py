@@ -4,8 +4,14 @@ import json
 
 from factories import answer, entry_dict
 
-from synthlib.schema import Entry, EntryList, response_format, response_schema, strict_mode_problems
-from synthlib.schema import validate_content
+from synthlib.schema import (
+    Entry,
+    EntryList,
+    response_format,
+    response_schema,
+    strict_mode_problems,
+    validate_content,
+)
 
 
 def test_generated_schema_obeys_strict_mode_everywhere():

@@ -81,9 +81,15 @@ def test_events_apply_once():
 def test_usage_adds_up():
     s = _state()
     _plan(s, "s-1", ["a"])
-    s.apply(s.event("ended", shard="s-1", done=["a"], failed={},
-                    usage={"input_tokens": 10, "cached_tokens": 2, "output_tokens": 5,
-                           "cost_usd": 0.25}))
+    s.apply(
+        s.event(
+            "ended",
+            shard="s-1",
+            done=["a"],
+            failed={},
+            usage={"input_tokens": 10, "cached_tokens": 2, "output_tokens": 5, "cost_usd": 0.25},
+        )
+    )
     assert s.usage.total_tokens == 15 and s.usage.cost_usd == 0.25
 
 

@@ -41,7 +41,7 @@ def test_inner_whitespace_collapses_in_multi_word_expressions():
 
 
 def test_bytes_upload_uses_name_for_format_and_errors():
-    words = read_words(b"word,pos\nhouse,noun\n\"ice cream\",noun\n", name="upload.csv")
+    words = read_words(b'word,pos\nhouse,noun\n"ice cream",noun\n', name="upload.csv")
     assert words.words == ("house", "ice cream")
     with pytest.raises(WordListError, match=r"^upload.txt:2: "):
         read_words(b"ok\nbad\x00word\n", name="upload.txt")

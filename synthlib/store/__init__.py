@@ -91,9 +91,7 @@ def open_store(location: str | os.PathLike[str] | Store | None = None) -> Store:
 
         return MongoStore(text)
     if _SCHEME.match(text) and not text.startswith("sqlite://"):
-        raise StoreError(
-            f"unknown store {mask_uri(text)!r}: use a file path or a mongodb:// URI"
-        )
+        raise StoreError(f"unknown store {mask_uri(text)!r}: use a file path or a mongodb:// URI")
     from .sqlite import SQLiteStore
 
     return SQLiteStore(Path(text.removeprefix("sqlite://")))

@@ -38,7 +38,7 @@ class EntryRecord:
 
 @dataclass(frozen=True)
 class FailureRecord:
-    """A word that has no entry (yet): its last reason, attempts so far and whether it was given up."""
+    """A word without an entry (yet): its last reason, attempts so far, whether it was given up."""
 
     word: str
     reason: str

@@ -147,7 +147,10 @@ class SQLiteStore:
         while chunk := list(islice(it, 900)):  # under SQLite's bound-parameter limit
             marks = ",".join("?" * len(chunk))
             found.update(
-                w for (w,) in self._db.execute(f"SELECT word FROM entries WHERE word IN ({marks})", chunk)
+                w
+                for (w,) in self._db.execute(
+                    f"SELECT word FROM entries WHERE word IN ({marks})", chunk
+                )
             )
         return found
 
@@ -181,7 +184,9 @@ class SQLiteStore:
             rows = self._db.execute(sql).fetchall()
         for row in rows:
             word, reason, attempts, given_up, batch_id, run_id, updated_at = row
-            yield FailureRecord(word, reason, attempts, bool(given_up), batch_id, run_id, updated_at)
+            yield FailureRecord(
+                word, reason, attempts, bool(given_up), batch_id, run_id, updated_at
+            )
 
     def count(self) -> int:
         with self._lock:

@@ -1,0 +1,95 @@
+"""The interface every backend satisfies: OpenAI's Batch API, the offline provider, and anything
+else that speaks Files + Batches. The engine drives a :class:`Backend` and never knows which.
+
+Errors are sorted by what the engine should do about them, not by where they came from:
+:class:`TransientError` (try again later), :class:`UncertainError` (the call may or may not have
+happened: look before repeating it), :class:`RejectedError` (the request itself is wrong; repeating
+it cannot help) and :class:`FatalError` (nothing will work: bad key, no permission).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import BackendError
+
+TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+ACTIVE = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+
+
+class TransientError(BackendError):
+    """Rate limited, server error or unreachable: the same call may work later."""
+
+
+class UncertainError(TransientError):
+    """No answer came (timeout, dropped connection): the call may have taken effect."""
+
+
+class RejectedError(BackendError):
+    """The API refused the request as invalid (HTTP 400, 404, 409, 422)."""
+
+
+class FatalError(BackendError):
+    """Authentication or permission failure: stop the run (state is saved)."""
+
+
+@dataclass(frozen=True)
+class BatchError:
+    code: str
+    message: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What the engine needs to know about a batch, whatever backend it lives on."""
+
+    id: str
+    status: str
+    input_file_id: str
+    created_at: int = 0
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    errors: tuple[BatchError, ...] = ()
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+class Backend(Protocol):
+    """Files and Batches, as the engine uses them."""
+
+    @property
+    def provider(self) -> str:
+        """``openai`` or ``offline``: recorded with every entry."""
+        ...
+
+    def upload(self, path: Path) -> str:
+        """Upload a JSONL batch input file; returns its file id."""
+        ...
+
+    def create(self, input_file_id: str, metadata: Mapping[str, str]) -> BatchInfo:
+        """Create a batch over an uploaded file (24 h window), tagged with ``metadata``."""
+        ...
+
+    def retrieve(self, batch_id: str) -> BatchInfo: ...
+
+    def list(self) -> Iterator[BatchInfo]:
+        """Batches, newest first (paginated lazily)."""
+        ...
+
+    def cancel(self, batch_id: str) -> BatchInfo: ...
+
+    def download(self, file_id: str, dest: Path) -> None:
+        """Write a file's content to ``dest`` (complete on return)."""
+        ...
+
+    def delete_file(self, file_id: str) -> None: ...

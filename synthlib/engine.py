@@ -1,0 +1,628 @@
+"""The runner: words -> shards -> batches -> results -> store, with a checkpoint around every step
+that moves money.
+
+One loop, one thread, no event loop of its own (so it runs the same from a terminal, a background
+thread, or inside a Jupyter kernel): poll the batches in flight, ingest those that ended, submit
+new shards within the token budget and the cost cap, wait, repeat. The loop stops when every word
+is resolved, or when :meth:`Engine.stop` is called (Ctrl+C, SIGTERM, a notebook's Stop button):
+then it finishes the step in hand, saves the checkpoint and leaves batches in flight running
+server-side for the next run to collect.
+
+Order of writes, so that a crash between any two steps loses nothing and pays for nothing twice:
+``planned`` (words reserved, before any upload) -> upload -> ``uploaded`` -> create (tagged with
+the run id and shard key) -> ``created`` (the batch id) -> ... -> download to the spool -> entries
+upserted into the store -> ``ended`` (words done or failed) -> spool and input file deleted.
+On resume, a ``planned`` shard's batch is found by its tag (adopted) or known never to have been
+created (abandoned); a batch with this run's tag that the checkpoint never heard of is adopted
+from its own input file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import failpoints, prompts, schema
+from .backends.base import (
+    Backend,
+    BatchInfo,
+    RejectedError,
+    TransientError,
+    UncertainError,
+)
+from .checkpoint import Checkpoint
+from .errors import StoreError
+from .ingest import Provenance, ingest_lines
+from .pricing import Price
+from .progress import Progress, ProgressListener, reasons_of
+from .requests import RequestTemplate, build_requests, decode_custom_id
+from .shards import Shard, plan_shards
+from .state import Flight
+from .store import Store
+from .store.records import FailureRecord
+from .tokens import request_tokens
+from .words import WordList
+
+log = logging.getLogger("synthlib")
+
+RUN_TAG = "synthlib_run"
+SHARD_TAG = "synthlib_shard"
+MAX_POLL_INTERVAL = 300.0
+POLL_GROWTH = 1.5
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    batch_size: int
+    token_budget: int
+    max_cost: float | None = None
+    poll_interval: float = 10.0
+    words_per_request: int = 1
+    grounding: bool = False
+    cancel_on_exit: bool = False
+    expected_output_per_word: float = schema.DEFAULT_OUTPUT_TOKENS_PER_WORD[schema.SCHEMA_VERSION]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended. ``phase``: finished, interrupted, or budget (stopped at max_cost)."""
+
+    phase: str
+    progress: Progress
+    given_up: dict[str, str]
+
+
+class Engine:
+    """Drives one run's batches on a :class:`Backend` and records every step in a checkpoint."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        checkpoint: Checkpoint,
+        store: Store,
+        price: Price,
+        settings: EngineSettings,
+        *,
+        model: str,
+        words: WordList,
+        spool: Path | None = None,
+        listener: ProgressListener | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        reference: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.cp = checkpoint
+        self.state = checkpoint.state
+        self.store = store
+        self.price = price
+        self.settings = settings
+        self.model = model
+        self.words = words
+        self._infos: dict[str, BatchInfo] = {}  # the latest status seen of each batch
+        self.template = RequestTemplate(price)
+        self.counter = request_tokens(price.model)
+        self.spool = spool or spool_dir(checkpoint.path)
+        self.listener = listener
+        self.clock = clock
+        self.reference = reference
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._started = clock()
+        self._resolved_at_start = self.state.resolved
+        self._budget = settings.token_budget
+        self._submit_after = 0.0
+        self._limit_backoff = max(settings.poll_interval, 1.0)
+        self._poll_wait = settings.poll_interval
+        self._poll_cap = min(MAX_POLL_INTERVAL, max(settings.poll_interval * 30, 1.0))
+        self._store_down_until = 0.0
+        self._budget_reached = False
+        self._phase = "running"
+
+    # --- control ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the run to stop after the step in hand (thread-safe, idempotent)."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Run until every word is resolved, the cost cap is reached, or :meth:`stop`."""
+        self.spool.mkdir(parents=True, exist_ok=True)
+        try:
+            self._announce("resuming" if self.state.flights or self.state.seq else "starting")
+            self._recover()
+            while not self._stop.is_set():
+                changed = self._poll()
+                changed |= self._ingest_ended()
+                changed |= self._submit()
+                if not self.state.flights and (
+                    self.state.pending_count() == 0 or self._budget_reached
+                ):
+                    break
+                self._notify(None)
+                self._wait(changed)
+            if self._stop.is_set():
+                self._phase = "interrupted"
+                if self.settings.cancel_on_exit:
+                    self._cancel_in_flight()
+            elif self._budget_reached and self.state.pending_count():
+                self._phase = "budget"
+            else:
+                self._phase = "finished"
+        finally:
+            self.cp.save()
+            self._record_failures()
+        progress = self.progress()
+        self._notify(None)
+        given_up = {w: self.state.failed.get(w, "") for w in self.state.given_up}
+        return Outcome(self._phase, progress, given_up)
+
+    def _wait(self, changed: bool) -> None:
+        # waits start at poll_interval and grow while nothing changes, to a cap suited to real
+        # batches (minutes); any change brings them back
+        self._poll_wait = (
+            self.settings.poll_interval
+            if changed
+            else min(self._poll_cap, self._poll_wait * POLL_GROWTH)
+        )
+        self._wake.wait(self._poll_wait)
+        self._wake.clear()
+
+    # --- resume ------------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """Re-attach to every batch of this run: planned ones by tag, unknown ones by input."""
+        planned = [f for f in self.state.flights.values() if f.batch_id is None]
+        known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
+        known |= self.state.finished_batch_ids
+        if not self.state.seq:
+            return  # a new run: no batch can carry its tag yet
+        try:
+            tagged = [b for b in self._run_batches() if b.id not in known]
+        except TransientError as exc:
+            self._log(f"could not list batches to re-attach ({exc}); will try again")
+            self._recover_later = True
+            return
+        by_shard = {b.metadata.get(SHARD_TAG): b for b in tagged}
+        for flight in planned:
+            batch = by_shard.pop(flight.shard, None)
+            if batch is not None:
+                self._log(f"adopted batch {batch.id} created just before the last stop")
+                self._record("created", shard=flight.shard, batch_id=batch.id,
+                             status=batch.status, created_at=batch.created_at)  # fmt: skip
+            elif flight.input_file_id is None:
+                self._record("abandoned", shard=flight.shard)
+            else:
+                self._abandon(flight, "its batch was never created")
+        for batch in by_shard.values():
+            self._adopt_unknown(batch)
+
+    _recover_later = False
+
+    def _run_batches(self) -> Iterator[BatchInfo]:
+        """This run's batches on the backend, newest first, back to the run's start."""
+        oldest = self._run_started_epoch() - 3600
+        for batch in self.backend.list():
+            if batch.metadata.get(RUN_TAG) == self.cp.run_id:
+                yield batch
+            if batch.created_at and batch.created_at < oldest:
+                return
+
+    def _run_started_epoch(self) -> float:
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(self.cp.start_time).timestamp()
+        except ValueError:
+            return 0.0
+
+    def _adopt_unknown(self, batch: BatchInfo) -> None:
+        """A batch with this run's tag that the checkpoint never recorded (a torn write)."""
+        path = self.spool / f"{batch.id}.input.jsonl"
+        try:
+            self.backend.download(batch.input_file_id, path)
+        except (TransientError, RejectedError) as exc:
+            self._log(f"batch {batch.id} carries this run's tag but its input is unreadable: {exc}")
+            return
+        busy = self.state.in_flight_words() | set(self.state.done)
+        words: list[str] = []
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                with contextlib.suppress(ValueError, KeyError, IndexError):
+                    for pos in decode_custom_id(_custom_id(line)):
+                        word = self.state.words[pos]
+                        if word not in busy and word not in self.state.given_up:
+                            words.append(word)
+        path.unlink(missing_ok=True)
+        shard = batch.metadata.get(SHARD_TAG) or f"adopted-{batch.id}"
+        self._record("planned", shard=shard, words=words, input_tokens=0)
+        self._record("created", shard=shard, batch_id=batch.id, status=batch.status,
+                     created_at=batch.created_at)  # fmt: skip
+        self._log(f"adopted batch {batch.id} ({len(words)} words) found by this run's tag")
+
+    # --- polling -----------------------------------------------------------------------------
+
+    def _poll(self) -> bool:
+        if self._recover_later:
+            self._recover_later = False
+            self._recover()
+        changed = False
+        for flight in list(self.state.flights.values()):
+            if self._stop.is_set():
+                break
+            if flight.batch_id is None:
+                changed |= self._resolve_planned(flight)
+                continue
+            if _is_terminal(flight.status):
+                continue
+            failpoints.hit("poll")
+            try:
+                info = self.backend.retrieve(flight.batch_id)
+            except TransientError as exc:
+                self._log(f"status of {flight.batch_id} unknown for now: {exc}")
+                continue
+            except RejectedError as exc:
+                self._log(f"batch {flight.batch_id} is gone: {exc}")
+                self._finish_flight(flight, None, gone=True)
+                changed = True
+                continue
+            self._infos[info.id] = info
+            if info.status != flight.status:
+                self._record("status", shard=flight.shard, status=info.status)
+                self._notify(f"batch {info.id}: {info.status} "
+                             f"({info.completed + info.failed}/{info.total} requests)")  # fmt: skip
+                changed = True
+        return changed
+
+    def _resolve_planned(self, flight: Flight) -> bool:
+        """A shard whose create call got no answer: look for its batch before creating again."""
+        try:
+            match = next(
+                (b for b in self._run_batches() if b.metadata.get(SHARD_TAG) == flight.shard),
+                None,
+            )
+        except TransientError:
+            return False
+        if match is not None:
+            self._record("created", shard=flight.shard, batch_id=match.id, status=match.status,
+                         created_at=match.created_at)  # fmt: skip
+            return True
+        return self._create(flight)
+
+    # --- ingest --------------------------------------------------------------------------------
+
+    def _ingest_ended(self) -> bool:
+        changed = False
+        for flight in list(self.state.flights.values()):
+            if self._stop.is_set() and changed:
+                break
+            if flight.batch_id and _is_terminal(flight.status):
+                if self.clock() < self._store_down_until:
+                    break
+                changed |= self._collect(flight)
+        return changed
+
+    def _collect(self, flight: Flight) -> bool:
+        info = self._infos.pop(flight.batch_id, None)
+        try:
+            if info is None or not info.terminal:
+                info = self.backend.retrieve(flight.batch_id)
+        except TransientError as exc:
+            self._log(f"cannot fetch batch {flight.batch_id} yet: {exc}")
+            return False
+        except RejectedError:
+            info = None
+        return self._finish_flight(flight, info)
+
+    def _finish_flight(self, flight: Flight, info: BatchInfo | None, *, gone: bool = False) -> bool:
+        """Download, store and record one ended batch; False if it must wait (store down)."""
+        failures: dict[str, str] = {}
+        if info is not None and info.status == "failed":
+            reason = _validation_reason(info)
+            failures = dict.fromkeys(flight.words, reason)
+            if reason.startswith("token_limit_exceeded"):
+                self._back_off_budget()
+            self._record("ended", shard=flight.shard, done=[], failed=failures,
+                         status="failed", usage={})  # fmt: skip
+            self._cleanup(flight, info)
+            self._notify(f"batch {flight.batch_id} failed validation: {reason}")
+            return True
+        paths: list[Path] = []
+        if info is not None:
+            try:
+                paths = self._download(info)
+            except TransientError as exc:
+                self._log(f"download of batch {info.id} failed for now: {exc}")
+                return False
+        provenance = Provenance(
+            provider=self.backend.provider,
+            model=self.model,
+            prompt_version=prompts.PROMPT_VERSION,
+            schema_version=schema.SCHEMA_VERSION,
+            batch_id=flight.batch_id,
+            run_id=self.cp.run_id,
+            grounded=self.settings.grounding,
+        )
+        result = ingest_lines(
+            _lines(paths), words=self.state.words, expected=flight.words, price=self.price,
+            provenance=provenance,
+        )  # fmt: skip
+        failpoints.hit("before-store")
+        try:
+            self.store.upsert_entries(result.records)
+            failpoints.hit("after-store")
+        except StoreError as exc:
+            # keep the spooled files: nothing paid for is lost; ingest again later or on resume
+            self._store_down_until = self.clock() + max(self.settings.poll_interval, 5.0)
+            self._notify(f"store unavailable, results kept in {self.spool}: {exc}")
+            return False
+        status = info.status if info else "gone"
+        if status in ("expired", "cancelled"):
+            code = "expired" if status == "expired" else "cancelled"
+            for word in flight.words:
+                failures[word] = f"{code}: the batch {status} before this request ran"
+        failures.update(result.failures)
+        self._record("ended", shard=flight.shard, done=[r.word for r in result.records],
+                     failed=failures, status=status, usage=result.usage())  # fmt: skip
+        self._budget = min(self.settings.token_budget, int(self._budget * 1.25) + 1)
+        self._cleanup(flight, info, paths)
+        self._notify(
+            f"batch {flight.batch_id} {status}: {len(result.records)} entries, "
+            f"{len(set(flight.words) - {r.word for r in result.records})} failed, "
+            f"${result.cost_usd:.4f}"
+        )
+        return True
+
+    def _download(self, info: BatchInfo) -> list[Path]:
+        paths = []
+        for kind, file_id in (("output", info.output_file_id), ("errors", info.error_file_id)):
+            if not file_id:
+                continue
+            path = self.spool / f"{info.id}.{kind}.jsonl"
+            if not path.exists():  # a file spooled before a crash is not downloaded again
+                part = path.with_suffix(".part")
+                self.backend.download(file_id, part)
+                part.replace(path)
+                failpoints.hit("after-download")
+            paths.append(path)
+        return paths
+
+    def _cleanup(self, flight: Flight, info: BatchInfo | None, paths: list[Path] = ()) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        file_id = flight.input_file_id or (info.input_file_id if info else None)
+        if file_id:
+            try:
+                self.backend.delete_file(file_id)
+            except (TransientError, RejectedError) as exc:
+                self._log(f"could not delete input file {file_id}: {exc}")
+
+    # --- submission ----------------------------------------------------------------------------
+
+    def _submit(self) -> bool:
+        if self._stop.is_set() or self._budget_reached or self.clock() < self._submit_after:
+            return False
+        if any(f.batch_id is None for f in self.state.flights.values()):
+            return False  # an unresolved create comes first
+        submitted = False
+        while not self._stop.is_set():
+            room = self._budget - self._in_flight_tokens()
+            if room <= self.counter.fixed:
+                break
+            shard = self._next_shard(room)
+            if shard is None:
+                break
+            if self._over_cost(shard):
+                self._budget_reached = True
+                self._notify(f"max cost ${self.settings.max_cost:.2f} reached: no new batches")
+                break
+            if not self._launch(shard):
+                break
+            submitted = True
+        return submitted
+
+    def _next_shard(self, room: int) -> Shard | None:
+        requests = build_requests(
+            self.state.pending(),
+            self.words._index,
+            words_per_request=self.settings.words_per_request,
+            reference=self.reference if self.settings.grounding else None,
+        )
+        shards = plan_shards(
+            requests, self.template, self.counter, batch_size=self.settings.batch_size,
+            max_tokens=max(room, 1),
+        )  # fmt: skip
+        return next(shards, None)
+
+    def _in_flight_tokens(self) -> int:
+        return sum(f.input_tokens for f in self.state.flights.values())
+
+    def _over_cost(self, shard: Shard) -> bool:
+        if self.settings.max_cost is None:
+            return False
+        projected = self.state.usage.cost_usd
+        for flight in [*self.state.flights.values(), None]:
+            n_words = len(flight.words) if flight else shard.word_count
+            tokens = flight.input_tokens if flight else shard.input_tokens
+            projected += self.price.cost(
+                tokens, int(n_words * self.settings.expected_output_per_word)
+            )
+        return projected > self.settings.max_cost
+
+    def _launch(self, shard: Shard) -> bool:
+        key = f"s-{self.state.next_shard}"
+        self._record("planned", shard=key, words=list(shard.words), input_tokens=shard.input_tokens)
+        flight = self.state.flights[key]
+        path = self.spool / f"{self.cp.run_id}.{key}.input.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            for request in shard.requests:
+                fh.write(self.template.line(request))
+                fh.write("\n")
+        try:
+            file_id = self.backend.upload(path)
+        except (TransientError, RejectedError) as exc:
+            self._record("abandoned", shard=key)
+            path.unlink(missing_ok=True)
+            self._pause_submissions(f"upload failed: {exc}")
+            return False
+        failpoints.hit("after-upload")
+        self._record("uploaded", shard=key, input_file_id=file_id)
+        path.unlink(missing_ok=True)
+        return self._create(flight)
+
+    def _create(self, flight: Flight) -> bool:
+        metadata = {RUN_TAG: self.cp.run_id, SHARD_TAG: flight.shard,
+                    "synthlib_words": str(len(flight.words))}  # fmt: skip
+        failpoints.hit("before-create")
+        try:
+            info = self.backend.create(flight.input_file_id, metadata)
+            failpoints.hit("after-create")
+        except UncertainError as exc:
+            # the batch may exist: the next poll looks for it by tag before creating again
+            self._pause_submissions(f"no answer creating a batch ({exc}); will look for it")
+            return False
+        except TransientError as exc:
+            self._pause_submissions(f"cannot create a batch now: {exc}")
+            return False
+        except RejectedError as exc:
+            reason = f"batch_failed: {exc}"
+            failed = dict.fromkeys(flight.words, reason)
+            self._record("ended", shard=flight.shard, done=[], failed=failed, status="rejected",
+                         usage={})  # fmt: skip
+            self._cleanup(flight, None)
+            self._notify(f"batch for shard {flight.shard} rejected: {exc}")
+            return False
+        self._record("created", shard=flight.shard, batch_id=info.id, status=info.status,
+                     created_at=info.created_at)  # fmt: skip
+        self._notify(f"submitted batch {info.id} ({len(flight.words)} words, "
+                     f"{flight.input_tokens:,} input tokens)")  # fmt: skip
+        return True
+
+    def _abandon(self, flight: Flight, why: str) -> None:
+        if flight.input_file_id:
+            with contextlib.suppress(TransientError, RejectedError):
+                self.backend.delete_file(flight.input_file_id)
+        self._record("abandoned", shard=flight.shard)
+        self._log(f"shard {flight.shard} returned to the queue: {why}")
+
+    def _pause_submissions(self, why: str) -> None:
+        self._submit_after = self.clock() + max(self.settings.poll_interval, 1.0)
+        self._notify(why)
+
+    def _back_off_budget(self) -> None:
+        """The enqueued-token limit was hit: halve the budget and wait before submitting."""
+        self._budget = max(self.counter.fixed * 2, self._budget // 2)
+        self._submit_after = self.clock() + self._limit_backoff
+        self._limit_backoff = min(MAX_POLL_INTERVAL, self._limit_backoff * 2)
+
+    def _cancel_in_flight(self) -> None:
+        for flight in list(self.state.flights.values()):
+            if flight.batch_id and not _is_terminal(flight.status):
+                try:
+                    info = self.backend.cancel(flight.batch_id)
+                except (TransientError, RejectedError) as exc:
+                    self._log(f"could not cancel {flight.batch_id}: {exc}")
+                    continue
+                self._record("status", shard=flight.shard, status=info.status)
+                self._notify(f"cancelling batch {flight.batch_id}")
+
+    # --- records and reporting ---------------------------------------------------------------
+
+    def _record(self, type_: str, **data: object) -> None:
+        self.cp.record(self.state.event(type_, **data))
+
+    def _record_failures(self) -> None:
+        failures = [
+            FailureRecord(
+                word=w,
+                reason=self.state.failed[w],
+                attempts=self.state.attempts.get(w, 0),
+                given_up=w in self.state.given_up,
+                run_id=self.cp.run_id,
+            )
+            for w in self.state.failed
+            if w not in self.state.done
+        ]
+        if failures:
+            try:
+                self.store.record_failures(failures)
+            except StoreError as exc:
+                self._log(f"failures not stored (they are in the checkpoint): {exc}")
+
+    def progress(self) -> Progress:
+        s = self.state
+        batches: dict[str, int] = {}
+        for f in s.flights.values():
+            batches[f.status] = batches.get(f.status, 0) + 1
+        in_flight = sum(len(f.words) for f in s.flights.values())
+        retrying = sum(1 for w in s.failed if w not in s.given_up and w not in s.done)
+        return Progress(
+            total=len(s.words),
+            processed=len(s.done),
+            given_up=len(s.given_up),
+            retrying=retrying,
+            in_flight=in_flight,
+            pending=max(0, len(s.words) - len(s.done) - len(s.given_up) - in_flight),
+            batches=batches,
+            input_tokens=s.usage.input_tokens,
+            output_tokens=s.usage.output_tokens,
+            cost_usd=s.usage.cost_usd,
+            elapsed=self.clock() - self._started,
+            resolved_this_session=s.resolved - self._resolved_at_start,
+            phase=self._phase,
+            failure_reasons=reasons_of(s.failed, s.given_up),
+        )
+
+    def _announce(self, what: str) -> None:
+        self._notify(f"{what} run {self.cp.run_id} on {self.backend.provider} ({self.model})")
+
+    def _notify(self, message: str | None) -> None:
+        if message:
+            log.info(message)
+        if self.listener is not None:
+            self.listener(self.progress(), message)
+
+    def _log(self, message: str) -> None:
+        self._notify(message)
+
+
+def spool_dir(checkpoint: Path) -> Path:
+    """Where a run keeps downloaded results until the store has them: ``<checkpoint>.d``."""
+    return checkpoint.with_name(checkpoint.name + ".d")
+
+
+def _is_terminal(status: str) -> bool:
+    return status in ("completed", "failed", "expired", "cancelled")
+
+
+def _validation_reason(info: BatchInfo) -> str:
+    if not info.errors:
+        return "batch_failed: the batch failed validation"
+    first = info.errors[0]
+    if first.code == "token_limit_exceeded":
+        return f"token_limit_exceeded: {first.message}"
+    return f"batch_failed: {first.code} {first.message}".strip()
+
+
+def _lines(paths: list[Path]) -> Iterator[bytes]:
+    for path in paths:
+        with open(path, "rb") as fh:
+            yield from fh
+
+
+def _custom_id(line: str) -> str:
+    import json
+
+    return json.loads(line)["custom_id"]

@@ -1,0 +1,246 @@
+"""A prepared run: settings checked, provider chosen, store opened, checkpoint loaded, estimate
+made; then run in the foreground (terminal, Python) or in a background thread (notebook)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .api import estimate_config, provider_model
+from .backends.base import Backend
+from .checkpoint import Checkpoint, set_aside
+from .config import RunConfig, resolve_provider
+from .cost import Estimate
+from .engine import Engine, EngineSettings, Outcome, spool_dir
+from .errors import Interrupted, UsageError
+from .pricing import Price
+from .progress import Progress, ProgressListener
+from .store import Store, open_store
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended, with where its results are."""
+
+    phase: str  # finished | interrupted | budget
+    progress: Progress
+    given_up: dict[str, str]
+    checkpoint: Path
+    store: str
+    provider: str
+    model: str
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.phase == "interrupted" else 0
+
+
+def make_backend(provider: str, state_dir: Path) -> Backend:
+    if provider == "openai":
+        from .backends.openai import OpenAIBackend
+
+        return OpenAIBackend()
+    if provider == "offline":
+        from .backends.offline import OfflineBackend
+
+        return OfflineBackend(state_dir)
+    raise UsageError(f"unknown provider {provider!r}")
+
+
+class Job:
+    """One run, ready to go. Nothing is spent until :meth:`run` or :meth:`start`."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        backend: Backend | None = None,
+        store: Store | None = None,
+        listener: ProgressListener | None = None,
+    ) -> None:
+        self.config = config
+        self.provider = (
+            backend.provider if backend is not None else resolve_provider(config.provider)
+        )
+        self.model = provider_model(self.provider, config.model)
+        self.store = store if store is not None else open_store(config.store)
+        self.backend = (
+            backend
+            if backend is not None
+            else make_backend(self.provider, spool_dir(config.checkpoint) / "offline")
+        )
+        self.set_aside: Path | None = None
+        if config.fresh:
+            self.set_aside = set_aside(config.checkpoint)
+        identity = config.identity(self.provider, self.model)
+        if config.checkpoint.exists():
+            self.checkpoint = Checkpoint.load(
+                config.checkpoint, identity, config.words, max_attempts=config.max_attempts
+            )
+            self.resumed = True
+        else:
+            self.checkpoint = Checkpoint.create(
+                config.checkpoint,
+                identity,
+                config.words,
+                max_attempts=config.max_attempts,
+                source=config.words.source,
+                store=self.store.location,
+            )
+            self.resumed = False
+        self.estimate: Estimate = estimate_config(config, self.checkpoint.state)
+        price = self._price()
+        reference = None
+        if config.grounding:
+            from .grounding import references
+
+            reference = references(())
+        self.engine = Engine(
+            self.backend,
+            self.checkpoint,
+            self.store,
+            price,
+            EngineSettings(
+                batch_size=config.batch_size,
+                token_budget=config.token_budget,
+                max_cost=config.max_cost,
+                poll_interval=config.poll_interval,
+                words_per_request=config.words_per_request,
+                grounding=config.grounding,
+                cancel_on_exit=config.cancel_on_exit,
+                expected_output_per_word=self.estimate.output_tokens_per_word,
+            ),
+            model=self.model,
+            words=config.words,
+            listener=listener,
+            reference=reference,
+        )
+        self._thread: threading.Thread | None = None
+        self._result: RunResult | None = None
+        self._error: BaseException | None = None
+
+    def _price(self) -> Price:
+        if self.provider == "offline":
+            return Price(self.model, 0.0, 0.0, 0.0)
+        return self.config.price
+
+    # --- running -------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Run in this thread. In the main thread, the first Ctrl+C or SIGTERM stops gracefully
+        (checkpoint saved, batches left running) and a second one exits at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return self._run()
+        interrupts = 0
+
+        def on_signal(signum: int, frame: Any) -> None:
+            nonlocal interrupts
+            interrupts += 1
+            if interrupts > 1:
+                raise KeyboardInterrupt
+            self.engine.stop()
+
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in previous:
+            signal.signal(s, on_signal)
+        try:
+            return self._run()
+        except KeyboardInterrupt:
+            # the second Ctrl+C: every step already on disk is consistent (journal + atomic
+            # snapshot); the checkpoint is saved once more where possible
+            self.checkpoint.save()
+            raise Interrupted(
+                f"stopped at once; checkpoint {self.checkpoint.path} is valid, "
+                "batches in flight are collected on resume"
+            ) from None
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _run(self) -> RunResult:
+        outcome: Outcome = self.engine.run()
+        self._result = RunResult(
+            phase=outcome.phase,
+            progress=outcome.progress,
+            given_up=outcome.given_up,
+            checkpoint=self.checkpoint.path,
+            store=self.store.location,
+            provider=self.provider,
+            model=self.model,
+        )
+        return self._result
+
+    def start(self) -> threading.Thread:
+        """Run in a background thread (a notebook keeps its UI); see :meth:`wait`."""
+
+        def target() -> None:
+            try:
+                self._run()
+            except BaseException as exc:
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, name="synthlib-run", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        """Stop after the step in hand (thread-safe)."""
+        self.engine.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """The result once the background run ended (None if still running after ``timeout``)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                return None
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def run(
+    words: Any,
+    *,
+    checkpoint: str | None = None,
+    store: Any = None,
+    model: str | None = None,
+    batch_size: int | None = None,
+    words_per_request: int = 1,
+    max_cost: float | None = None,
+    provider: str = "auto",
+    poll_interval: float | None = None,
+    max_attempts: int = 3,
+    token_budget: int | None = None,
+    grounding: bool = False,
+    prices: str | Mapping[str, Any] | None = None,
+    cancel_on_exit: bool = False,
+    fresh: bool = False,
+    listener: ProgressListener | None = None,
+    words_name: str | None = None,
+) -> RunResult:
+    """Run the whole job: every word ends with an entry in the store or a failure with its reason.
+
+    Resumes from the checkpoint when it exists (default ``<word file stem>.checkpoint.json``).
+    Spends money when the provider is OpenAI; call :func:`synthlib.dry_run` first to see how much.
+    """
+    config = build_config(
+        words, checkpoint=checkpoint, store=store, model=model, batch_size=batch_size,
+        words_per_request=words_per_request, max_cost=max_cost, provider=provider,
+        poll_interval=poll_interval, max_attempts=max_attempts, token_budget=token_budget,
+        grounding=grounding, prices=prices, cancel_on_exit=cancel_on_exit, fresh=fresh,
+        words_name=words_name,
+    )  # fmt: skip
+    return Job(config, listener=listener).run()
+
+
+def build_config(words: Any, **kw: Any) -> RunConfig:
+    """:meth:`RunConfig.build` where None means "the default" for every keyword."""
+    return RunConfig.build(words, **{k: v for k, v in kw.items() if v is not None})

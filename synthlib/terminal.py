@@ -1,0 +1,155 @@
+"""The terminal run: counts, estimate, confirmation, live progress, summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as Bar
+from rich.table import Table
+
+from .display import print_estimate
+from .errors import SpendRefused
+from .job import Job, RunResult, build_config
+from .progress import Progress
+
+PLAIN_EVERY_SECONDS = 15.0
+
+
+def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    config = build_config(
+        args.words, checkpoint=args.checkpoint, store=args.store, model=args.model,
+        batch_size=args.batch_size, words_per_request=args.words_per_request,
+        max_cost=args.max_cost, provider=args.provider, poll_interval=args.poll_interval,
+        max_attempts=args.max_attempts, token_budget=args.token_budget, grounding=args.grounding,
+        prices=args.prices, cancel_on_exit=args.cancel_on_exit, fresh=args.fresh,
+    )  # fmt: skip
+    words = config.words
+    dup = ""
+    if words.duplicate_count:
+        shown = ", ".join(words.duplicates[:5]) + (", ..." if len(words.duplicates) > 5 else "")
+        dup = f" ({words.duplicate_count:,} duplicate lines dropped: {shown})"
+    print(f"Loaded {len(words):,} words from {words.source}{dup}", file=out)
+    display = TerminalDisplay(out)
+    job = Job(config, listener=display)
+    if job.set_aside:
+        print(f"Previous checkpoint set aside as {job.set_aside}", file=out)
+    why = " (no OPENAI_API_KEY)" if job.provider == "offline" and config.provider == "auto" else ""
+    print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
+    print(f"Checkpoint: {job.checkpoint.path}{' (resuming)' if job.resumed else ''}; "
+          f"store: {job.store.location}", file=out)  # fmt: skip
+    print_estimate(job.estimate, title="Cost estimate", file=out)
+    if job.provider != "offline" and not args.yes and job.estimate.remaining:
+        _confirm(out)
+    with display:
+        result = job.run()
+    _summary(result, out)
+    return result.exit_code
+
+
+def _confirm(out: TextIO) -> None:
+    if not sys.stdin.isatty():
+        raise SpendRefused(
+            "no terminal to ask 'Proceed with batch synthesis?'; nothing was spent. "
+            "Pass --yes to proceed, or --dry-run to see the estimate only"
+        )
+    print("Proceed with batch synthesis? [y/N] ", end="", file=out, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        print("Cancelled; nothing was spent.", file=out)
+        raise SystemExit(0)
+
+
+class TerminalDisplay:
+    """Live bar and status table on a terminal; plain periodic lines otherwise."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self._last_plain = 0.0
+        self._live: Live | None = None
+        self._bar: Bar | None = None
+        self._task = None
+        self._latest: Progress | None = None
+
+    def __enter__(self) -> TerminalDisplay:
+        if self.tty:
+            self._bar = Bar(
+                TextColumn("words"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                TextColumn("ETA"), TimeRemainingColumn(),
+            )  # fmt: skip
+            self._task = self._bar.add_task("words", total=None)
+            self._live = Live(self._renderable(), console=Console(file=self.out),
+                              refresh_per_second=4, transient=False)  # fmt: skip
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.update(self._renderable(), refresh=True)
+            self._live.__exit__(None, None, None)
+
+    def __call__(self, progress: Progress, message: str | None) -> None:
+        self._latest = progress
+        if self._live is not None and self._bar is not None:
+            self._bar.update(self._task, total=progress.total, completed=progress.resolved)
+            if message:
+                self._live.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}")
+            self._live.update(self._renderable())
+            return
+        now = time.monotonic()
+        if message:
+            print(f"{time.strftime('%H:%M:%S')} {message}", file=self.out, flush=True)
+        if now - self._last_plain >= PLAIN_EVERY_SECONDS or progress.phase != "running":
+            self._last_plain = now
+            print(f"{time.strftime('%H:%M:%S')} {progress.line()}", file=self.out, flush=True)
+
+    def _renderable(self) -> Group:
+        parts = [self._bar] if self._bar is not None else []
+        if self._latest is not None:
+            parts.append(status_table(self._latest))
+        return Group(*parts)
+
+
+def status_table(progress: Progress) -> Table:
+    table = Table(show_header=False, title="Status", title_justify="left")
+    table.add_column("item", style="bold")
+    table.add_column("value", justify="right")
+    for label, value in progress.rows():
+        table.add_row(label, value)
+    return table
+
+
+def _summary(result: RunResult, out: TextIO) -> None:
+    p = result.progress
+    headline = {
+        "finished": "Finished",
+        "interrupted": "Stopped; state saved. Run the same command again to resume",
+        "budget": "Stopped at --max-cost; run again with a higher cap to go on",
+    }[result.phase]
+    print(f"\n{headline}.", file=out)
+    for label, value in p.rows():
+        print(f"  {label:<18} {value}", file=out)
+    if result.given_up:
+        print(f"\nGiven up ({len(result.given_up):,} words), by reason:", file=out)
+        for code, n in sorted(p.failure_reasons.items(), key=lambda kv: -kv[1]):
+            print(f"  {code:<22} {n:,}", file=out)
+        listed = list(result.given_up.items())
+        for word, reason in listed[:20]:
+            print(f"  - {word}: {reason}", file=out)
+        if len(listed) > 20:
+            print(f"  ... and {len(listed) - 20:,} more (see {result.checkpoint})", file=out)
+    print(f"\nEntries: {result.store}; checkpoint: {result.checkpoint}", file=out)
+    out.flush()
