@@ -58,7 +58,7 @@ class Estimate:
             ("Already processed", f"{self.already_processed:,}"),
         ]
         if self.in_flight:
-            rows.append(("In flight (already paid)", f"{self.in_flight:,}"))
+            rows.append(("In flight (already submitted)", f"{self.in_flight:,}"))
         if self.given_up:
             rows.append(("Given up", f"{self.given_up:,}"))
         rows += [

@@ -1,0 +1,144 @@
+"""The terminal run killed (SIGKILL at many points, SIGINT) and resumed: nothing paid twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import billed_per_word, cli, ledger_cost, read_checkpoint, words
+
+WORDS = words(40)
+ARGS = ["words.txt", "--yes", "--poll-interval", "0.05", "--batch-size", "10"]
+
+
+@pytest.fixture
+def word_file(workdir):
+    (workdir / "words.txt").write_text("\n".join(WORDS) + "\n")
+    return workdir / "words.txt"
+
+
+def assert_complete_and_paid_once(emulator, workdir):
+    cp = read_checkpoint(workdir / "words.checkpoint.json")
+    assert sorted(cp["processed_words"]) == sorted(WORDS)
+    assert not cp["batches"] and not cp["failed_words"]
+    billed = billed_per_word(emulator.ledger())
+    assert set(billed) == set(WORDS)
+    assert max(billed.values()) == 1, billed.most_common(3)
+    assert cp["total_cost"] == pytest.approx(ledger_cost(emulator.ledger()), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "point",
+    ["after-upload:2", "before-create:2", "after-create:1", "after-create:3", "poll:3",
+     "after-download:2", "before-store:1", "after-store:2"],
+)  # fmt: skip
+def test_sigkill_anywhere_then_resume_pays_once(emulator, workdir, word_file, point):
+    crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point})
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    resumed = cli(ARGS, emulator, workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    assert_complete_and_paid_once(emulator, workdir)
+
+
+def test_sigkill_twice_in_a_row_then_resume(emulator, workdir, word_file):
+    for point in ("after-create:2", "after-store:1"):
+        crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point})
+        assert crashed.returncode == -signal.SIGKILL
+    assert cli(ARGS, emulator, workdir).returncode == 0
+    assert_complete_and_paid_once(emulator, workdir)
+
+
+def _start(emulator, workdir):
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": emulator.base_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "synthlib", *ARGS], cwd=workdir, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_for_batches(workdir, n, proc, timeout=30.0):
+    journal = workdir / "words.checkpoint.json.journal"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"type":"created"') >= n:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError("batches were not created in time")
+
+
+def test_sigint_exits_130_with_a_valid_checkpoint_and_resume_collects(
+    emulator, workdir, word_file
+):
+    emulator.configure(stall=True)
+    proc = _start(emulator, workdir)
+    _wait_for_batches(workdir, 2, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "resume" in out.lower()
+    cp = read_checkpoint(workdir / "words.checkpoint.json")
+    assert cp["batches"] and all(b["batch_id"] for b in cp["batches"])
+    emulator.configure(stall=False)
+    assert cli(ARGS, emulator, workdir).returncode == 0
+    assert_complete_and_paid_once(emulator, workdir)
+
+
+def test_sigterm_behaves_like_ctrl_c(emulator, workdir, word_file):
+    emulator.configure(stall=True)
+    proc = _start(emulator, workdir)
+    _wait_for_batches(workdir, 1, proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    json.loads((workdir / "words.checkpoint.json").read_text())
+
+
+def test_second_ctrl_c_exits_at_once_with_a_valid_checkpoint(emulator, workdir, word_file):
+    emulator.configure(stall=True)
+    proc = _start(emulator, workdir)
+    _wait_for_batches(workdir, 1, proc)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    emulator.configure(stall=False)
+    assert cli(ARGS, emulator, workdir).returncode == 0
+    assert_complete_and_paid_once(emulator, workdir)
+
+
+def test_foreign_checkpoint_is_refused(emulator, workdir, word_file):
+    assert cli(ARGS, emulator, workdir).returncode == 0
+    (workdir / "words.txt").write_text("other\nwords\n")
+    refused = cli(ARGS, emulator, workdir)
+    assert refused.returncode == 2
+    assert "belongs to another run" in refused.stderr and "--fresh" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    fresh = cli([*ARGS, "--fresh"], emulator, workdir)
+    assert fresh.returncode == 0, fresh.stderr
+    assert list(workdir.glob("words.checkpoint.json.*.bak"))
+
+
+def test_no_terminal_and_no_yes_refuses_to_spend(emulator, workdir, word_file):
+    refused = cli(["words.txt", "--poll-interval", "0.05"], emulator, workdir)
+    assert refused.returncode == 2
+    assert "--yes" in refused.stderr
+    assert emulator.ledger() == []
+
+
+def test_api_key_never_printed_or_stored(emulator, workdir, word_file):
+    done = cli(ARGS, emulator, workdir)
+    assert done.returncode == 0
+    assert "sk-test-key" not in done.stdout + done.stderr
+    for path in workdir.rglob("*"):
+        if path.is_file():
+            assert b"sk-test-key" not in path.read_bytes(), path
