@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -10,9 +10,10 @@ import pandas as pd
 
 from . import schema
 from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
-from .requests import RequestTemplate, build_requests
-from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, plan_shards
-from .tokens import request_tokens
+from .prompts import PAYLOAD_HEAD, PAYLOAD_TAIL, json_string
+from .requests import RequestTemplate, build_requests, escaped_size
+from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, cut
+from .tokens import RequestTokens, request_tokens
 from .words import WordList
 
 
@@ -95,6 +96,30 @@ class Estimate:
         return "\n".join(f"{label:<{width}}  {value}" for label, value in self.rows())
 
 
+def single_word_sizes(
+    words: Iterable[str], positions: Mapping[str, int], template: RequestTemplate,
+    counter: RequestTokens,
+) -> Iterator[tuple[None, int, int, int]]:  # fmt: skip
+    """``(None, 1, tokens, bytes)`` of each one-word request, exactly as
+    :func:`~synthlib.shards.plan_shards` counts them, without building the requests: the payload's
+    tokens are its frame's plus the word piece's (see :mod:`synthlib.prompts`)."""
+    encode = counter.encoder.encode_ordinary
+    base_tokens = counter.fixed + counter.frame
+    base_bytes = template.fixed_bytes(1) + 1 + escaped_size(PAYLOAD_HEAD + PAYLOAD_TAIL)
+    # A word of letters only is one run of letters between ' "' and '"', which the tokenizer
+    # splits exactly as it splits the bare word: count the word, add its quotes.
+    letters_tokens = base_tokens + len(encode(' "')) + len(encode('"'))
+    letters_bytes = base_bytes + 5  # the space, the quotes, and their escapes
+    for word in words:
+        cid = (positions[word].bit_length() + 3) >> 2 or 1  # hex digits of the custom_id
+        if word.isalpha():
+            size = len(word) if word.isascii() else len(word.encode("utf-8"))
+            yield None, 1, letters_tokens + len(encode(word)), letters_bytes + cid + size
+        else:
+            piece = " " + json_string(word)
+            yield None, 1, base_tokens + len(encode(piece)), base_bytes + cid + escaped_size(piece)
+
+
 def estimate(
     words: WordList,
     price: Price,
@@ -111,20 +136,26 @@ def estimate(
     reference: Mapping[str, Any] | None = None,
 ) -> Estimate:
     """Count and price the requests the remaining words will need (pure: no I/O)."""
-    skip = set(processed) | set(in_flight) | set(given_up)
+    processed, in_flight, given_up = set(processed), set(in_flight), set(given_up)
+    skip = processed | in_flight | given_up
     remaining = [w for w in words if w not in skip]
     template = RequestTemplate(price)
     counter = request_tokens(price.model)
-    requests = build_requests(
-        remaining, words._index, words_per_request=words_per_request, reference=reference
-    )
+    if words_per_request == 1 and not reference:
+        sized = single_word_sizes(remaining, words._index, template, counter)
+    else:
+        requests = build_requests(
+            remaining, words._index, words_per_request=words_per_request, reference=reference
+        )
+        sized = (
+            (None, len(r.words), counter.request(r.payload), template.line_bytes(r))
+            for r in requests
+        )
     jobs = n_requests = input_tokens = 0
-    for shard in plan_shards(
-        requests, template, counter, batch_size=batch_size, max_tokens=token_budget
-    ):
+    for items, _, tokens, _ in cut(sized, batch_size=batch_size, max_tokens=token_budget):
         jobs += 1
-        n_requests += len(shard.requests)
-        input_tokens += shard.input_tokens
+        n_requests += len(items)
+        input_tokens += tokens
     if measured_output_per_word is not None and measured_words:
         per_word = measured_output_per_word
         source = f"measured over {measured_words:,} words"
@@ -137,9 +168,9 @@ def estimate(
         model=price.model,
         provider=provider,
         words_total=len(words),
-        already_processed=sum(1 for w in words if w in set(processed)),
-        in_flight=len(set(in_flight)),
-        given_up=len(set(given_up)),
+        already_processed=len(processed),
+        in_flight=len(in_flight),
+        given_up=len(given_up),
         remaining=len(remaining),
         requests=n_requests,
         batch_jobs=jobs,

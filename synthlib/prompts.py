@@ -6,8 +6,9 @@ JSON strings, never as prose, so a "word" such as ``ignore all previous instruct
 define, not an instruction to follow.
 
 The preamble ends with a newline and the JSON starts with ``{``; the tokenizer never merges across
-that boundary, so the tokens of a user message are the preamble's plus the payload's
-(:mod:`synthlib.tokens` relies on this, and a test pins it).
+that boundary, so the tokens of a user message are the preamble's plus the payload's, and the
+payload's are its head's, each word's and its tail's (:mod:`synthlib.tokens` relies on this, and
+tests pin it).
 """
 
 from __future__ import annotations
@@ -51,11 +52,23 @@ USER_PREAMBLE = "Write dictionary entries for the words in this JSON object:\n"
 
 def payload(words: Sequence[str], reference: Mapping[str, Any] | None = None) -> str:
     """The JSON line that carries the words (and optional reference senses) to the model."""
+    pieces = "".join(word_piece(w, last=i == len(words) - 1) for i, w in enumerate(words))
     if reference:
-        body = {"words": list(words), "reference": reference}
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    # the hot path of a million-word dry run: the same text json.dumps gives, without its overhead
-    return '{"words":[' + ",".join(map(json_string, words)) + "]}"
+        refs = json.dumps(reference, ensure_ascii=False, separators=(",", ":"))
+        return f'{PAYLOAD_HEAD}{pieces}{PAYLOAD_TAIL[:-1]}, "reference": {refs}}}'
+    return PAYLOAD_HEAD + pieces + PAYLOAD_TAIL
+
+
+# The payload is laid out so that its tokens are the head's, plus each word's piece, plus the
+# tail's: every piece starts with ' "' and the tokenizer never merges across a space before a
+# quote. A dry run then counts one short string per word (see synthlib.tokens).
+PAYLOAD_HEAD = '{"words": ['
+PAYLOAD_TAIL = " ]}"
+
+
+def word_piece(word: str, *, last: bool = True) -> str:
+    """A word as it stands in the payload: ' "word"' (and a comma unless it is the last)."""
+    return " " + json_string(word) + ("" if last else ",")
 
 
 def messages(words: Sequence[str], reference: Mapping[str, Any] | None = None) -> list[dict]:

@@ -137,17 +137,28 @@ class RequestTemplate:
 
     def line_bytes(self, request: Request) -> int:
         """UTF-8 size of ``request``'s line plus its newline (without rendering the line)."""
-        fixed = self._fixed_bytes.get(len(request.words))
+        return self.fixed_bytes(len(request.words)) + len(request.custom_id) + escaped_size(
+            request.payload
+        )
+
+    def fixed_bytes(self, words: int) -> int:
+        """Bytes of a line of ``words`` words but its custom_id and payload (newline included)."""
+        fixed = self._fixed_bytes.get(words)
         if fixed is None:
-            head, mid, tail = self._template(len(request.words))
+            head, mid, tail = self._template(words)
             preamble = prompts.json_string(prompts.USER_PREAMBLE)
             fixed = len(f"{head}{mid}{tail}{preamble}".encode()) + 3  # cid quotes, newline
-            self._fixed_bytes[len(request.words)] = fixed
-        # The payload is JSON text, so it holds no raw control characters: escaping it as a JSON
-        # string only doubles its quotes and backslashes.
-        p = request.payload
-        size = len(p) if p.isascii() else len(p.encode("utf-8"))
-        return fixed + len(request.custom_id) + size + p.count('"') + p.count("\\")
+            self._fixed_bytes[words] = fixed
+        return fixed
+
+
+def escaped_size(text: str) -> int:
+    """UTF-8 bytes of JSON text ``text`` once embedded in a JSON string (quotes excluded).
+
+    JSON text holds no raw control characters, so escaping only doubles quotes and backslashes.
+    """
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    return size + text.count('"') + text.count("\\")
 
 
 def build_requests(
@@ -163,9 +174,10 @@ def build_requests(
     ``reference`` optionally maps words to grounding material carried beside them.
     """
     if words_per_request == 1 and not reference:
-        # one word a request: the common case, and the hot loop of a million-word dry run
+        # one word a request: the common case
+        head, tail = prompts.PAYLOAD_HEAD, prompts.PAYLOAD_TAIL
         for word in words:
-            yield Request(f"w{positions[word]:x}", (word,), '{"words":[' + json_string(word) + "]}")
+            yield Request(f"w{positions[word]:x}", (word,), f"{head} {json_string(word)}{tail}")
         return
     pack: list[str] = []
     for word in words:

@@ -23,6 +23,7 @@ MAX_FILE_BYTES = 200 * 1_000_000
 DEFAULT_TOKEN_BUDGET = 2_000_000
 
 
+
 @dataclass(frozen=True)
 class Shard:
     """Requests that go into one batch, with their size in words, tokens and bytes."""
@@ -50,31 +51,48 @@ def plan_shards(
     max_requests: int = MAX_REQUESTS_PER_FILE,
     max_bytes: int = MAX_FILE_BYTES,
 ) -> Iterator[Shard]:
-    """Group ``requests`` (in order) into shards within every limit.
+    """Group ``requests`` (in order) into shards within every limit."""
+    encode, fixed, line_bytes = counter.encoder.encode_ordinary, counter.fixed, template.line_bytes
+    sized = (
+        (r, len(r.words), fixed + len(encode(r.payload)), line_bytes(r)) for r in requests
+    )
+    for items, _, tokens, nbytes in cut(
+        sized, batch_size=batch_size, max_tokens=max_tokens, max_requests=max_requests,
+        max_bytes=max_bytes,
+    ):  # fmt: skip
+        yield Shard(tuple(items), tokens, nbytes)
 
-    A single request over a limit still gets a shard of its own: refusing it here would hide it;
-    the API's answer (a validation failure) is recorded against its words instead.
+
+def cut[T](
+    sized: Iterable[tuple[T, int, int, int]],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_tokens: int = DEFAULT_TOKEN_BUDGET,
+    max_requests: int = MAX_REQUESTS_PER_FILE,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> Iterator[tuple[list[T], int, int, int]]:
+    """Cut ``(item, words, tokens, bytes)`` tuples, in order, into runs within every limit;
+    yields ``(items, words, tokens, bytes)`` for each.
+
+    A single item over a limit still gets a run of its own: refusing it here would hide it; the
+    API's answer (a validation failure) is recorded against its words instead.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    current: list[Request] = []
+    current: list[T] = []
     words = tokens = nbytes = 0
-    encode, fixed, line_bytes = counter.encoder.encode_ordinary, counter.fixed, template.line_bytes
-    for request in requests:
-        r_tokens = fixed + len(encode(request.payload))
-        r_bytes = line_bytes(request)
-        r_words = len(request.words)
+    for item, r_words, r_tokens, r_bytes in sized:
         if current and (
             words + r_words > batch_size
             or tokens + r_tokens > max_tokens
             or nbytes + r_bytes > max_bytes
-            or len(current) + 1 > max_requests
+            or len(current) >= max_requests
         ):
-            yield Shard(tuple(current), tokens, nbytes)
+            yield current, words, tokens, nbytes
             current, words, tokens, nbytes = [], 0, 0, 0
-        current.append(request)
+        current.append(item)
         words += r_words
         tokens += r_tokens
         nbytes += r_bytes
     if current:
-        yield Shard(tuple(current), tokens, nbytes)
+        yield current, words, tokens, nbytes

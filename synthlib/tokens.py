@@ -127,6 +127,7 @@ class RequestTokens:
     exact: bool
     fixed: int  # instructions, preamble, per-message overhead and the (estimated) schema
     schema: int  # the schema's share of ``fixed``
+    frame: int  # the payload's head and tail (without grounding): fixed + frame + pieces
 
     def payload(self, text: str) -> int:
         return len(self.encoder.encode_ordinary(text))
@@ -157,4 +158,7 @@ def request_tokens(model: str) -> RequestTokens:
         + count(prompts.USER_PREAMBLE)
         + schema_tokens
     )
-    return RequestTokens(encoder=encoder, exact=exact, fixed=fixed, schema=schema_tokens)
+    frame = count(prompts.PAYLOAD_HEAD) + count(prompts.PAYLOAD_TAIL)
+    return RequestTokens(
+        encoder=encoder, exact=exact, fixed=fixed, schema=schema_tokens, frame=frame
+    )

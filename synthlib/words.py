@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -166,10 +167,22 @@ def _collect(lines: Iterable[tuple[int, str]], label: str, *, plain: bool) -> Wo
     seen: dict[str, None] = {}
     repeated: dict[str, None] = {}
     dropped = 0
+    search = _ASCII_CONTROL.search
     for number, raw in lines:
-        word = normalise(raw, source=label, line=number, comments=plain)
-        if word is None:
-            continue
+        word = raw.strip()
+        # inline fast path for plain ASCII words (most lines of most lists); see normalise()
+        if not (
+            word.isascii()
+            and word
+            and len(word) <= MAX_WORD_LENGTH
+            and (word[0] != "#" or not plain)
+            and "  " not in word
+            and "\t" not in word
+            and not search(word)
+        ):
+            word = normalise(raw, source=label, line=number, comments=plain)
+            if word is None:
+                continue
         if word in seen:
             dropped += 1
             repeated.setdefault(word, None)
@@ -189,6 +202,14 @@ def _collect(lines: Iterable[tuple[int, str]], label: str, *, plain: bool) -> Wo
     )
 
 
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _reject(ch: str, source: str, line: int | None) -> None:
+    what = "a NUL byte" if ch == "\0" else f"control character U+{ord(ch):04X}"
+    raise WordListError(f"contains {what}", source=source, line=line)
+
+
 def normalise(
     raw: str, *, source: str = "<words>", line: int | None = None, comments: bool = True
 ) -> str | None:
@@ -197,14 +218,23 @@ def normalise(
     Strips surrounding whitespace, applies NFC and collapses inner runs of spaces to one; rejects
     control characters and words longer than 100 characters.
     """
-    word = unicodedata.normalize("NFC", raw.strip().removeprefix(_BOM).strip())
-    if not word or (comments and word.startswith("#")):
-        return None
-    for ch in word:
-        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\u200d\u200c":
-            what = "a NUL byte" if ch == "\0" else f"control character U+{ord(ch):04X}"
-            raise WordListError(f"contains {what}", source=source, line=line)
-    word = " ".join(word.split())
+    word = raw.strip()
+    if word.isascii():  # the common case, checked in C: no normalisation can change it
+        if not word or (comments and word[0] == "#"):
+            return None
+        bad = _ASCII_CONTROL.search(word)
+        if bad:
+            _reject(bad.group(), source, line)
+        if "  " in word or "\t" in word:
+            word = " ".join(word.split())
+    else:
+        word = unicodedata.normalize("NFC", word.removeprefix(_BOM).strip())
+        if not word or (comments and word.startswith("#")):
+            return None
+        for ch in word:
+            if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\u200d\u200c":
+                _reject(ch, source, line)
+        word = " ".join(word.split())
     if len(word) > MAX_WORD_LENGTH:
         raise WordListError(
             f"line is {len(word)} characters; a word may have at most {MAX_WORD_LENGTH}",

@@ -118,3 +118,55 @@ def test_batch_size_must_be_positive():
     template = RequestTemplate(price_for("gpt-4o-mini"))
     with pytest.raises(ValueError):
         list(plan_shards(iter(()), template, request_tokens("gpt-4o-mini"), batch_size=0))
+
+
+_any_words = st.lists(
+    st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=25),
+    min_size=1,
+    max_size=5,
+    unique=True,
+)
+
+
+@given(_any_words)
+def test_payload_tokens_are_frame_plus_word_pieces(words):
+    counter = request_tokens("gpt-4o-mini")
+    encode = counter.encoder.encode_ordinary
+    pieces = sum(
+        len(encode(prompts.word_piece(w, last=i == len(words) - 1))) for i, w in enumerate(words)
+    )
+    assert counter.payload(prompts.payload(words)) == counter.frame + pieces
+
+
+def test_dry_run_fast_path_counts_exactly_what_requests_would_send():
+    from synthlib.cost import single_word_sizes
+
+    words = read_words(
+        ["apple", "naïve", 'say "hi"', "back\\slash", "日本"] + [f"w{i}" for i in range(300)]
+    )
+    template = RequestTemplate(price_for("gpt-4o-mini"))
+    counter = request_tokens("gpt-4o-mini")
+    fast = list(single_word_sizes(words, words._index, template, counter))
+    slow = [
+        (None, 1, counter.request(r.payload), template.line_bytes(r))
+        for r in build_requests(words, words._index)
+    ]
+    assert fast == slow
+    rendered = [len(template.line(r).encode()) + 1 for r in build_requests(words, words._index)]
+    assert [s[3] for s in fast] == rendered
+
+
+@given(st.lists(st.text(alphabet=st.characters(categories=("L",)), min_size=1, max_size=20),
+                min_size=1, max_size=20, unique=True))  # fmt: skip
+def test_fast_path_for_words_of_letters_matches_the_full_count(letters):
+    from synthlib.cost import single_word_sizes
+
+    words = read_words(letters)
+    template = RequestTemplate(price_for("gpt-4o-mini"))
+    counter = request_tokens("gpt-4o-mini")
+    fast = list(single_word_sizes(words, words._index, template, counter))
+    slow = [
+        (None, 1, counter.request(r.payload), template.line_bytes(r))
+        for r in build_requests(words, words._index)
+    ]
+    assert fast == slow
