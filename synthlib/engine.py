@@ -123,11 +123,14 @@ class Engine:
         self._store_down_until = 0.0
         self._budget_reached = False
         self._phase = "running"
+        self._cancel = settings.cancel_on_exit
 
     # --- control ---------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Ask the run to stop after the step in hand (thread-safe, idempotent)."""
+    def stop(self, *, cancel: bool = False) -> None:
+        """Ask the run to stop after the step in hand (thread-safe, idempotent); with ``cancel``,
+        batches in flight are cancelled instead of left running."""
+        self._cancel = self._cancel or cancel
         self._stop.set()
         self._wake.set()
 
@@ -155,7 +158,7 @@ class Engine:
                 self._wait(changed)
             if self._stop.is_set():
                 self._phase = "interrupted"
-                if self.settings.cancel_on_exit:
+                if self._cancel:
                     self._cancel_in_flight()
             elif self._budget_reached and self.state.pending_count():
                 self._phase = "budget"

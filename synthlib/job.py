@@ -187,9 +187,9 @@ class Job:
         self._thread.start()
         return self._thread
 
-    def stop(self) -> None:
-        """Stop after the step in hand (thread-safe)."""
-        self.engine.stop()
+    def stop(self, *, cancel: bool = False) -> None:
+        """Stop after the step in hand (thread-safe); ``cancel`` also cancels batches in flight."""
+        self.engine.stop(cancel=cancel)
 
     @property
     def running(self) -> bool:
