@@ -290,7 +290,7 @@ class _Widgets:
         job.start()
         try:
             self.bench.result = job.wait()
-        except BaseException as exc:  # noqa: BLE001 - shown, not raised in a thread
+        except BaseException as exc:
             self._say(html.escape(str(exc)), error=True)
         finally:
             self.run_button.disabled = False
@@ -301,8 +301,12 @@ class _Widgets:
     def on_stop(self, *, cancel: bool = False) -> None:
         if self.bench.job is not None:
             self.bench.job.stop(cancel=cancel)
-            self._say("Cancelling batches in flight..." if cancel else "Stopping after the "
-                      "step in hand; batches in flight keep running for the next resume.")  # fmt: skip
+            self._say(
+                "Cancelling batches in flight..."
+                if cancel
+                else "Stopping after the step in hand; batches in flight keep running for the "
+                "next resume."
+            )
 
     def on_progress(self, progress: Progress, message: str | None) -> None:
         with self._lock:
