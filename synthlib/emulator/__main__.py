@@ -1,0 +1,131 @@
+"""``python -m synthlib.emulator``: serve the emulator until SIGINT or SIGTERM.
+
+Prints one line, ``synthlib emulator listening on http://127.0.0.1:PORT/v1 (state: DIR)``, as
+soon as it accepts connections, and exits 0 on either signal. Every :class:`EmulatorConfig`
+setting has a flag (``--error-rate 0.1``, ``--stall``, ``--token-limit gpt-4o-mini=50000``, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .config import EmulatorConfig
+from .emulator import Emulator
+
+_HELP = {
+    "seed": "seed of every deterministic choice (ids, answers, faults)",
+    "validating_seconds": "seconds a batch spends validating",
+    "seconds_per_request": "seconds of in_progress per request",
+    "finalizing_seconds": "seconds a batch spends finalizing",
+    "cancelling_seconds": "seconds between cancelling and cancelled",
+    "error_rate": "share of requests answered with a 500 in the error file",
+    "truncate_rate": "share of answers cut short (finish_reason length)",
+    "refusal_rate": "share of answers that are refusals",
+    "expire_rate": "share of batches that expire half done",
+    "no_output_rate": "share of batches whose every request fails",
+    "http_429_rate": "share of API calls answered 429 before doing anything",
+    "http_500_rate": "share of API calls answered 500 before doing anything",
+    "max_consecutive_http_faults": "at most this many transient 429/500s in a row",
+    "stall": "hold every batch in in_progress (until restarted without --stall)",
+    "default_token_limit": "enqueued input tokens allowed per model without --token-limit",
+    "max_requests": "most requests in one batch input file",
+    "max_file_bytes": "largest batch input file, in bytes",
+}
+
+
+def _token_limit(text: str) -> tuple[str | None, int]:
+    model, sep, number = text.rpartition("=")
+    try:
+        return (model if sep else None), int(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MODEL=TOKENS or TOKENS, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser; flags mirror :class:`EmulatorConfig` fields."""
+    parser = argparse.ArgumentParser(
+        prog="python -m synthlib.emulator",
+        description="Serve a local emulator of OpenAI's Files and Batches API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    parser.add_argument(
+        "--state-dir", help="where state is kept (default: a new temporary directory)"
+    )
+    defaults = EmulatorConfig()
+    for spec in dataclasses.fields(EmulatorConfig):
+        if spec.name == "token_limits":
+            continue
+        flag = "--" + spec.name.replace("_", "-")
+        default = getattr(defaults, spec.name)
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=_HELP.get(spec.name))
+        else:
+            kind = int if isinstance(default, int) else float
+            metavar = "N" if kind is int else "RATE" if spec.name.endswith("rate") else "SECONDS"
+            parser.add_argument(
+                flag,
+                type=kind,
+                default=default,
+                metavar=metavar,
+                help=f"{_HELP.get(spec.name)} (default {default})",
+            )
+    parser.add_argument(
+        "--token-limit",
+        type=_token_limit,
+        action="append",
+        default=[],
+        metavar="[MODEL=]TOKENS",
+        help="enqueued-token limit for one model, or the default without MODEL (repeatable)",
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """The configuration the parsed flags describe."""
+    values: dict[str, Any] = {
+        spec.name: getattr(args, spec.name)
+        for spec in dataclasses.fields(EmulatorConfig)
+        if spec.name != "token_limits"
+    }
+    limits: dict[str, int] = {}
+    for model, tokens in args.token_limit:
+        if model is None:
+            values["default_token_limit"] = tokens
+        else:
+            limits[model] = tokens
+    return EmulatorConfig(token_limits=limits, **values)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    state_dir = args.state_dir or tempfile.mkdtemp(prefix="synthlib-emulator-")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    emulator = Emulator(state_dir, config, host=args.host, port=args.port).start()
+    try:
+        print(
+            f"synthlib emulator listening on {emulator.base_url} (state: {state_dir})", flush=True
+        )
+        while not stop.wait(0.2):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

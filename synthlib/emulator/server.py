@@ -1,0 +1,290 @@
+"""HTTP in front of :class:`~.api.Api`, with the standard library's threading server.
+
+``/v1/...`` routes need ``Authorization: Bearer <any non-empty key>`` (401 otherwise) and may
+fail transiently (429/500) before doing anything when configured to. Admin routes, without
+auth or faults:
+
+* ``GET /_emulator/config`` — the configuration; ``POST`` a JSON object of changes to apply;
+* ``GET /_emulator/ledger`` — ``{"object": "list", "data": [billed request, ...]}``;
+* ``GET /_emulator/health`` — ``{"ok": true}``.
+
+Responses use HTTP/1.1 keep-alive with exact ``Content-Length``; request bodies may be sent with
+``Content-Length`` or chunked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import socket
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .api import Api
+from .errors import ApiError, invalid
+from .faults import SERVER_ERROR_MESSAGE, TransientFaults
+from .multipart import boundary_of, parse_form
+
+Reply = tuple[int, Any]  # (status, JSON-ready object or raw bytes)
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """Serves one :class:`Api`.
+
+    It tracks open connections, so :meth:`close_connections` can end keep-alive connections that
+    would otherwise outlive the server, and requests in flight, so :meth:`wait_idle` can let them
+    finish their state writes before the state directory is released.
+    """
+
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: Api) -> None:
+        self.api = api
+        self.transient = TransientFaults()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        super().__init__(address, _Handler)
+
+    @contextlib.contextmanager
+    def request_in_flight(self) -> Iterator[None]:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being handled; False if ``timeout`` seconds pass first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+_ID = r"(?P<id>[A-Za-z0-9_\-.]+)"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "synthlib-emulator"
+    server: EmulatorHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stderr
+        pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _handle(self) -> None:
+        with self.server.request_in_flight():
+            self._respond()
+
+    def _respond(self) -> None:
+        headers: dict[str, str] = {}
+        try:
+            body = self._read_body()
+            split = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+            status, payload = self._route(split.path, query, body)
+        except ApiError as exc:
+            status, payload, headers = exc.status, exc.body(), exc.headers
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            error = ApiError(500, SERVER_ERROR_MESSAGE, type="server_error")
+            status, payload = error.status, error.body()
+        self._send(status, payload, headers)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
+        if isinstance(payload, bytes):
+            data, content_type = payload, "application/octet-stream"
+        else:
+            data, content_type = json.dumps(payload).encode("utf-8"), "application/json"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-request-id", "req_" + uuid.uuid4().hex)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _json(self, body: bytes) -> Any:
+        if not body.strip():
+            return {}
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise invalid(
+                "We could not parse the JSON body of your request. (HINT: This likely means you "
+                "aren't using your HTTP library correctly.)"
+            ) from None
+
+    def _fingerprint(self, body: bytes) -> str:
+        # What makes a retry "the same request": method, path with query, and body. Clients
+        # pick a fresh multipart boundary for every attempt, so it is left out of the body.
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/"):
+            with contextlib.suppress(ApiError):
+                body = body.replace(boundary_of(content_type).encode("latin-1"), b"")
+        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+        return f"{self.command} {self.path} {digest}"
+
+    def _authorize(self) -> None:
+        header = self.headers.get("Authorization")
+        if not header:
+            raise ApiError(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            )
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def _route(self, path: str, query: dict[str, str], body: bytes) -> Reply:
+        api = self.server.api
+        if path.startswith("/_emulator/"):
+            return self._admin(api, path, body)
+        if path.startswith("/v1/") or path == "/v1":
+            self._authorize()
+            self.server.transient.check(api.config, lambda: self._fingerprint(body))
+            for method, pattern, action in _ROUTES:
+                match = pattern.fullmatch(path)
+                if match and method == self.command:
+                    ids = {k: unquote(v) for k, v in match.groupdict().items()}
+                    return action(self, api, query, body, **ids)
+        raise ApiError(404, f"Invalid URL ({self.command} {path})")
+
+    def _admin(self, api: Api, path: str, body: bytes) -> Reply:
+        if path == "/_emulator/health" and self.command == "GET":
+            return 200, {"ok": True}
+        if path == "/_emulator/ledger" and self.command == "GET":
+            return 200, {"object": "list", "data": api.ledger()}
+        if path == "/_emulator/config" and self.command == "GET":
+            return 200, api.config.to_dict()
+        if path == "/_emulator/config" and self.command == "POST":
+            changes = self._json(body)
+            if not isinstance(changes, dict):
+                raise invalid("Send a JSON object of settings to change.")
+            try:
+                return 200, api.configure(**changes).to_dict()
+            except (ValueError, TypeError) as exc:
+                raise invalid(str(exc)) from None
+        raise ApiError(404, f"Invalid URL ({self.command} {path})")
+
+    # -- endpoints -----------------------------------------------------------------------------
+
+    def _create_file(self, api: Api, query: dict[str, str], body: bytes) -> Reply:
+        form = parse_form(self.headers.get("Content-Type", ""), body)
+        upload, purpose = form.get("file"), form.get("purpose")
+        if upload is None:
+            raise invalid("Missing required parameter: 'file'.", param="file")
+        if purpose is None:
+            raise invalid("Missing required parameter: 'purpose'.", param="purpose")
+        return 200, api.create_file(upload.filename or "upload", purpose.text(), upload.data)
+
+    def _list_files(self, api: Api, query: dict[str, str], body: bytes) -> Reply:
+        return 200, api.list_files(
+            after=query.get("after"),
+            limit=_int(query, "limit"),
+            order=query.get("order", "desc"),
+            purpose=query.get("purpose"),
+        )
+
+    def _get_file(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
+        return 200, api.get_file(id)
+
+    def _delete_file(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
+        return 200, api.delete_file(id)
+
+    def _file_content(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
+        return 200, api.file_content(id)
+
+    def _create_batch(self, api: Api, query: dict[str, str], body: bytes) -> Reply:
+        return 200, api.create_batch(self._json(body))
+
+    def _list_batches(self, api: Api, query: dict[str, str], body: bytes) -> Reply:
+        return 200, api.list_batches(after=query.get("after"), limit=_int(query, "limit"))
+
+    def _get_batch(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
+        return 200, api.get_batch(id)
+
+    def _cancel_batch(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
+        return 200, api.cancel_batch(id)
+
+
+def _int(query: dict[str, str], name: str) -> int | None:
+    if name not in query:
+        return None
+    try:
+        return int(query[name])
+    except ValueError:
+        raise invalid(f"Invalid '{name}': expected an integer.", param=name) from None
+
+
+_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
+    ("GET", re.compile(r"/v1/files"), _Handler._list_files),
+    ("POST", re.compile(r"/v1/files"), _Handler._create_file),
+    ("GET", re.compile(rf"/v1/files/{_ID}"), _Handler._get_file),
+    ("DELETE", re.compile(rf"/v1/files/{_ID}"), _Handler._delete_file),
+    ("GET", re.compile(rf"/v1/files/{_ID}/content"), _Handler._file_content),
+    ("GET", re.compile(r"/v1/batches"), _Handler._list_batches),
+    ("POST", re.compile(r"/v1/batches"), _Handler._create_batch),
+    ("GET", re.compile(rf"/v1/batches/{_ID}"), _Handler._get_batch),
+    ("POST", re.compile(rf"/v1/batches/{_ID}/cancel"), _Handler._cancel_batch),
+]
