@@ -86,7 +86,9 @@ def main() -> None:
         bare_s, bare_mb, bare_tokens = _in_child(_bare_child, str(path))
         dry_s, dry_mb, input_tokens, jobs, cost = _in_child(_dry_run_child, str(path))
     print(f"words: {args.words:,}")
-    print(f"bare encode_ordinary loop: {bare_s:.2f} s, {bare_tokens:,} tokens, peak {bare_mb:.0f} MB")
+    print(
+        f"bare encode_ordinary loop: {bare_s:.2f} s, {bare_tokens:,} tokens, peak {bare_mb:.0f} MB"
+    )
     print(f"dry run:                   {dry_s:.2f} s, {input_tokens:,} input tokens, "
           f"{jobs:,} batch jobs, ${cost:,.2f}, peak {dry_mb:.0f} MB")  # fmt: skip
     print(f"ratio dry run / bare loop: {dry_s / bare_s:.2f}x (target <= 3x)")

@@ -64,7 +64,7 @@ def estimate_config(config: RunConfig, state: RunState | None = None) -> Estimat
     if config.grounding:
         from .grounding import references
 
-        reference = references(w for w in config.words if state is None or w not in state.done)
+        reference = references()
     return estimate(
         config.words,
         config.price,

@@ -70,9 +70,9 @@ def _parser() -> _Parser:
     p.add_argument(
         "--poll-interval",
         type=float,
-        default=DEFAULT_POLL_INTERVAL,
         metavar="SECONDS",
-        help="first wait between status checks; later waits grow to a few minutes",
+        help=f"first wait between status checks (default {DEFAULT_POLL_INTERVAL:g}; offline: "
+        "none); later waits grow to a few minutes",
     )
     p.add_argument(
         "--words-per-request",

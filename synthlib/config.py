@@ -18,7 +18,7 @@ from .words import WordList, read_words
 
 PROVIDERS = ("auto", "openai", "offline")
 DEFAULT_POLL_INTERVAL = 10.0
-MAX_POLL_INTERVAL = 300.0
+OFFLINE_POLL_INTERVAL = 0.05
 MAX_WORDS_PER_REQUEST = 20
 
 WordsSource = str | os.PathLike[str] | bytes | Iterable[str] | WordList
@@ -37,7 +37,7 @@ class RunConfig:
     words_per_request: int = 1
     max_cost: float | None = None
     max_attempts: int = 3
-    poll_interval: float = DEFAULT_POLL_INTERVAL
+    poll_interval: float | None = None  # None: 10 s for the Batch API, at once offline
     token_budget: int = DEFAULT_TOKEN_BUDGET
     grounding: bool = False
     prices: Mapping[str, Price] = field(default_factory=dict)
@@ -57,7 +57,7 @@ class RunConfig:
         words_per_request: int = 1,
         max_cost: float | None = None,
         max_attempts: int = 3,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float | None = None,
         token_budget: int = DEFAULT_TOKEN_BUDGET,
         grounding: bool = False,
         prices: str | os.PathLike[str] | Mapping[str, Any] | None = None,
@@ -74,7 +74,8 @@ class RunConfig:
             raise UsageError(f"words_per_request must be at most {MAX_WORDS_PER_REQUEST}")
         if max_cost is not None:
             _number("max_cost", max_cost)
-        _number("poll_interval", poll_interval, allow_zero=False)
+        if poll_interval is not None:
+            _number("poll_interval", poll_interval, allow_zero=False)
         if provider not in PROVIDERS:
             raise UsageError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
         table = price_table(prices)
@@ -93,7 +94,7 @@ class RunConfig:
             words_per_request=words_per_request,
             max_cost=max_cost,
             max_attempts=max_attempts,
-            poll_interval=float(poll_interval),
+            poll_interval=None if poll_interval is None else float(poll_interval),
             token_budget=token_budget,
             grounding=grounding,
             prices=table,
@@ -119,6 +120,14 @@ class RunConfig:
             words_per_request=self.words_per_request,
             grounded=self.grounding,
         )
+
+
+def poll_interval_for(config: RunConfig, provider: str) -> float:
+    """The first wait between status checks: the user's, else one suited to the provider (the
+    offline provider finishes a batch as it is created)."""
+    if config.poll_interval is not None:
+        return config.poll_interval
+    return OFFLINE_POLL_INTERVAL if provider == "offline" else DEFAULT_POLL_INTERVAL
 
 
 def resolve_provider(provider: str) -> str:

@@ -40,6 +40,7 @@ class Estimate:
     words_per_request: int
     batch_size: int
     prices_as_of: str
+    grounding_tokens: int = 0  # input tokens the reference senses add (0: no grounding)
 
     @property
     def savings(self) -> float:
@@ -54,7 +55,12 @@ class Estimate:
         approx = "" if self.tokens_exact else " (estimated: no tokenizer)"
         rows = [
             ("Model", self.model),
-            ("Provider", self.provider),
+            (
+                "Provider",
+                f"offline: free (the costs below are what {self.model} would cost)"
+                if self.provider == "offline"
+                else self.provider,
+            ),
             ("Total words", f"{self.words_total:,}"),
             ("Already processed", f"{self.already_processed:,}"),
         ]
@@ -67,6 +73,11 @@ class Estimate:
             ("Batch jobs", f"{self.batch_jobs:,} (up to {self.batch_size:,} words each)"),
             ("Requests", f"{self.requests:,} ({self.words_per_request} word(s) each)"),
             ("Estimated input tokens", f"{self.input_tokens:,}{approx}"),
+            *(
+                [("Grounding (local senses)", f"+{self.grounding_tokens:,} input tokens")]
+                if self.grounding_tokens
+                else []
+            ),
             (
                 "Estimated output tokens",
                 f"{self.output_tokens:,} ({self.output_tokens_per_word:,.0f}/word, "
@@ -141,21 +152,28 @@ def estimate(
     remaining = [w for w in words if w not in skip]
     template = RequestTemplate(price)
     counter = request_tokens(price.model)
-    if words_per_request == 1 and not reference:
-        sized = single_word_sizes(remaining, words._index, template, counter)
-    else:
+
+    def sizes(ref: Mapping[str, Any] | None) -> Iterator[tuple[None, int, int, int]]:
+        if words_per_request == 1 and not ref:
+            return single_word_sizes(remaining, words._index, template, counter)
         requests = build_requests(
-            remaining, words._index, words_per_request=words_per_request, reference=reference
+            remaining, words._index, words_per_request=words_per_request, reference=ref
         )
-        sized = (
+        return (
             (None, len(r.words), counter.request(r.payload), template.line_bytes(r))
             for r in requests
         )
+
     jobs = n_requests = input_tokens = 0
-    for items, _, tokens, _ in cut(sized, batch_size=batch_size, max_tokens=token_budget):
+    for items, _, tokens, _ in cut(
+        sizes(reference), batch_size=batch_size, max_tokens=token_budget
+    ):
         jobs += 1
         n_requests += len(items)
         input_tokens += tokens
+    grounding_tokens = 0
+    if reference:  # what the same requests would take without the reference senses
+        grounding_tokens = input_tokens - sum(t for _, _, t, _ in sizes(None))
     if measured_output_per_word is not None and measured_words:
         per_word = measured_output_per_word
         source = f"measured over {measured_words:,} words"
@@ -184,4 +202,5 @@ def estimate(
         words_per_request=words_per_request,
         batch_size=batch_size,
         prices_as_of=PRICES_AS_OF,
+        grounding_tokens=grounding_tokens,
     )

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .backends.offline import NOT_FOUND_KEY
 from .pricing import Price
 from .requests import decode_custom_id
-from .schema import Entry, Failure, validate_content
-from .store.records import EntryRecord
+from .schema import Failure, validate_entries
+from .store.records import EntryRecord, now_iso
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Provenance:
     batch_id: str | None
     run_id: str | None
     grounded: bool = False
+    created_at: str = field(default_factory=now_iso)  # one timestamp for the batch's entries
 
 
 @dataclass
@@ -130,7 +131,8 @@ def _route(
     unknown = set(body.get(NOT_FOUND_KEY) or ())
     _fail(out, [w for w in asked if w in unknown], "not_found: not found in local lexical sources")
     asked = [w for w in asked if w not in unknown]
-    outcome = validate_content(message.get("content"), asked)
+    content = message.get("content")
+    outcome = validate_entries(content, asked)
     request_cost = price.cost(inp, outp, cached, batch=True)
     n = max(1, len(asked))
     for i, word in enumerate(asked):
@@ -138,12 +140,15 @@ def _route(
         if isinstance(result, Failure):
             out.failures[word] = str(result)
             continue
-        out.records.append(_record(word, result, line, prov, inp, cached, outp, request_cost, i, n))
+        record = _record(word, result, line, prov, inp, cached, outp, request_cost, i, n)
+        if n == 1:
+            record = replace(record, entry_json=_only_entry_text(content))
+        out.records.append(record)
 
 
 def _record(
     word: str,
-    entry: Entry,
+    entry: dict[str, Any],
     line: dict[str, Any],
     prov: Provenance,
     inp: int,
@@ -158,7 +163,7 @@ def _record(
 
     return EntryRecord(
         word=word,
-        entry=entry.model_dump(mode="json"),
+        entry=entry,
         provider=prov.provider,
         model=prov.model,
         prompt_version=prov.prompt_version,
@@ -171,7 +176,14 @@ def _record(
         cost_usd=cost / n,
         grounded=prov.grounded,
         run_id=prov.run_id,
+        created_at=prov.created_at,
     )
+
+
+def _only_entry_text(content: str) -> str:
+    """The text of the one entry in a validated ``{"entries": [ {...} ]}``: the root has no other
+    key, so the array runs from the first "[" to the last "]"."""
+    return content[content.index("[") + 1 : content.rindex("]")].strip()
 
 
 def _fail(out: Ingested, asked: list[str], reason: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from .api import estimate_config, provider_model
 from .backends.base import Backend
 from .checkpoint import Checkpoint, set_aside
-from .config import RunConfig, resolve_provider
+from .config import RunConfig, poll_interval_for, resolve_provider
 from .cost import Estimate
 from .engine import Engine, EngineSettings, Outcome, spool_dir
 from .errors import Interrupted, UsageError
@@ -98,7 +98,7 @@ class Job:
         if config.grounding:
             from .grounding import references
 
-            reference = references(())
+            reference = references()
         self.engine = Engine(
             self.backend,
             self.checkpoint,
@@ -108,7 +108,7 @@ class Job:
                 batch_size=config.batch_size,
                 token_budget=config.token_budget,
                 max_cost=config.max_cost,
-                poll_interval=config.poll_interval,
+                poll_interval=poll_interval_for(config, self.provider),
                 words_per_request=config.words_per_request,
                 grounding=config.grounding,
                 cancel_on_exit=config.cancel_on_exit,

@@ -137,8 +137,10 @@ class RequestTemplate:
 
     def line_bytes(self, request: Request) -> int:
         """UTF-8 size of ``request``'s line plus its newline (without rendering the line)."""
-        return self.fixed_bytes(len(request.words)) + len(request.custom_id) + escaped_size(
-            request.payload
+        return (
+            self.fixed_bytes(len(request.words))
+            + len(request.custom_id)
+            + escaped_size(request.payload)
         )
 
     def fixed_bytes(self, words: int) -> int:

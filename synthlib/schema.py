@@ -233,30 +233,44 @@ def validate_content(content: str | None, words: list[str]) -> dict[str, Entry |
     not asked is ignored, a word left out is a ``missing`` failure, and a word judged not real is a
     ``not_a_word`` failure (junk input never becomes an entry).
     """
+    return {
+        word: result if isinstance(result, Failure) else Entry.model_validate(result)
+        for word, result in validate_entries(content, words).items()
+    }
+
+
+_validate_entry_list = EntryList.__pydantic_validator__.validate_python
+
+
+def validate_entries(content: str | None, words: list[str]) -> dict[str, dict | Failure]:
+    """:func:`validate_content`, giving each valid entry as its JSON object (validated against
+    :class:`Entry`, not rebuilt from the model: ingest stores it as it came)."""
     if content is None:
         return dict.fromkeys(words, Failure(code="invalid", detail="no content"))
     try:
-        parsed = EntryList.model_validate_json(content)
+        data = json.loads(content)
+        parsed = _validate_entry_list(data)
+    except json.JSONDecodeError as exc:
+        return dict.fromkeys(words, Failure(code="invalid", detail=f"not JSON: {exc.msg}"))
     except ValidationError as exc:
-        detail = _first_error(exc)
-        return dict.fromkeys(words, Failure(code="invalid", detail=detail))
-    by_word: dict[str, Entry] = {}
-    for entry in parsed.entries:
-        by_word.setdefault(entry.word, entry)
-    outcome: dict[str, Entry | Failure] = {}
+        return dict.fromkeys(words, Failure(code="invalid", detail=_first_error(exc)))
+    by_word: dict[str, int] = {}
+    for i, entry in enumerate(parsed.entries):
+        by_word.setdefault(entry.word, i)
+    outcome: dict[str, dict | Failure] = {}
     for position, word in enumerate(words):
-        entry = by_word.get(word)
-        if entry is None:
+        i = by_word.get(word)
+        if i is None:
             got = parsed.entries[position].word if position < len(parsed.entries) else None
             outcome[word] = (
                 Failure(code="wrong_word", detail=f"answer is for {got!r}")
                 if got is not None and len(words) == 1
                 else Failure(code="missing", detail="no entry for this word in the answer")
             )
-        elif not entry.is_real_word:
+        elif not parsed.entries[i].is_real_word:
             outcome[word] = Failure(code="not_a_word")
         else:
-            outcome[word] = entry
+            outcome[word] = data["entries"][i]
     return outcome
 
 

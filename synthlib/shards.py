@@ -23,7 +23,6 @@ MAX_FILE_BYTES = 200 * 1_000_000
 DEFAULT_TOKEN_BUDGET = 2_000_000
 
 
-
 @dataclass(frozen=True)
 class Shard:
     """Requests that go into one batch, with their size in words, tokens and bytes."""
@@ -53,9 +52,7 @@ def plan_shards(
 ) -> Iterator[Shard]:
     """Group ``requests`` (in order) into shards within every limit."""
     encode, fixed, line_bytes = counter.encoder.encode_ordinary, counter.fixed, template.line_bytes
-    sized = (
-        (r, len(r.words), fixed + len(encode(r.payload)), line_bytes(r)) for r in requests
-    )
+    sized = ((r, len(r.words), fixed + len(encode(r.payload)), line_bytes(r)) for r in requests)
     for items, _, tokens, nbytes in cut(
         sized, batch_size=batch_size, max_tokens=max_tokens, max_requests=max_requests,
         max_bytes=max_bytes,

@@ -31,9 +31,13 @@ class EntryRecord:
     grounded: bool = False
     run_id: str | None = None
     created_at: str = field(default_factory=now_iso)
+    # ``entry`` as JSON text when ingest already has it (saves re-serialising for the store)
+    entry_json: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        del d["entry_json"]
+        return d
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,8 @@ class _Transaction:
 
 def _entry_row(r: EntryRecord) -> tuple:
     return (
-        r.word, json.dumps(r.entry, ensure_ascii=False, separators=(",", ":")), r.provider,
+        r.word, r.entry_json or json.dumps(r.entry, ensure_ascii=False, separators=(",", ":")),
+        r.provider,
         r.model, r.prompt_version, r.schema_version, r.batch_id, r.custom_id, r.input_tokens,
         r.cached_tokens, r.output_tokens, r.cost_usd, int(r.grounded), r.run_id, r.created_at,
     )  # fmt: skip
