@@ -55,7 +55,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         _confirm(out)
     with display:
         result = job.run()
-    _summary(result, out)
+    _summary(result, out, job.store)
     return result.exit_code
 
 
@@ -132,7 +132,7 @@ def status_table(progress: Progress) -> Table:
     return table
 
 
-def _summary(result: RunResult, out: TextIO) -> None:
+def _summary(result: RunResult, out: TextIO, job_store: object = None) -> None:
     p = result.progress
     headline = {
         "finished": "Finished",
@@ -151,5 +151,22 @@ def _summary(result: RunResult, out: TextIO) -> None:
             print(f"  - {word}: {reason}", file=out)
         if len(listed) > 20:
             print(f"  ... and {len(listed) - 20:,} more (see {result.checkpoint})", file=out)
+    _preview(job_store, out)
     print(f"\nEntries: {result.store}; checkpoint: {result.checkpoint}", file=out)
     out.flush()
+
+
+def _preview(store: object, out: TextIO, rows: int = 5) -> None:
+    """A few entries, to show what the store now holds."""
+    from .frames import load_senses
+
+    senses = load_senses(store)
+    if not len(senses):
+        return
+    print("\nA few entries:", file=out)
+    firsts = senses.drop_duplicates("word").head(rows)
+    for sense in firsts.itertuples():
+        definition = (
+            sense.definition if len(sense.definition) < 70 else sense.definition[:67] + "..."
+        )
+        print(f"  {sense.word} ({sense.part_of_speech}): {definition}", file=out)

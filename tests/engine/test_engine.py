@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -88,7 +87,7 @@ def test_each_fault_alone_ends_with_every_word_accounted(emulator, workdir, faul
     code, rate = FAULTS[fault]
     emulator.configure(**{fault: rate})
     _, result = run_job(emulator, words(60), batch_size=20, max_attempts=2)
-    cp, billed = assert_accounted(result, words(60), emulator, max_attempts=2)
+    cp, _billed = assert_accounted(result, words(60), emulator, max_attempts=2)
     assert len(cp["processed_words"]) > 0
     reasons = {r.split(":", 1)[0] for r in cp["failed_words"].values()}
     if code is not None:
@@ -215,7 +214,7 @@ def test_emulator_restart_mid_run(tmp_path, workdir):
         emu2.configure(stall=False)
         result = job.wait(60)
         assert result is not None and result.phase == "finished"
-        cp, billed = assert_accounted(result, words(20), emu2)
+        _cp, billed = assert_accounted(result, words(20), emu2)
         assert all(n == 1 for n in billed.values())
     finally:
         emu2.stop()
