@@ -143,22 +143,27 @@ class Workbench:
         self.show_summary()
         return self.result
 
-    def show_summary(self) -> None:
-        from IPython.display import display
-
+    def show_summary(
+        self, show: Callable[[Any], None] | None = None, say: Callable[[str], None] = print
+    ) -> None:
+        """The summary, failures by reason and an entries preview, through ``show`` (IPython's
+        display by default) and ``say``."""
+        if show is None:
+            from IPython.display import display as show
         result = self.result
         if result is None:
             return
-        print({"finished": "Finished.", "interrupted": "Stopped; state saved (run again to "
-               "resume).", "budget": "Stopped at max_cost."}[result.phase])  # fmt: skip
-        display(pd.DataFrame(result.progress.rows(), columns=["item", "value"]).set_index("item"))
-        failures = load_failures(self.job.store if self.job else self.params["store"])
+        say({"finished": "Finished.", "interrupted": "Stopped; state saved (run again to "
+             "resume).", "budget": "Stopped at max_cost."}[result.phase])  # fmt: skip
+        show(pd.DataFrame(result.progress.rows(), columns=["item", "value"]).set_index("item"))
+        store = self.job.store if self.job else self.params["store"]
+        failures = load_failures(store)
         if len(failures):
-            print("Failures by reason:")
-            display(failures.groupby("code").size().rename("words").to_frame())
-        entries = load_entries(self.job.store if self.job else self.params["store"])
-        print(f"{len(entries):,} entries in {result.store}; a preview:")
-        display(entries.head(self.preview_rows))
+            say("Failures by reason:")
+            show(failures.groupby("code").size().rename("words").to_frame())
+        entries = load_entries(store)
+        say(f"{len(entries):,} entries in {result.store}; a preview:")
+        show(entries.head(self.preview_rows))
 
 
 class _Widgets:
@@ -261,11 +266,8 @@ class _Widgets:
         except SynthlibError as exc:
             self._say(str(exc), error=True)
             return None
-        self.estimate_out.clear_output()
-        with self.estimate_out:
-            from IPython.display import display
-
-            display(estimate.to_frame())
+        self.estimate_out.outputs = ()
+        self.estimate_out.append_display_data(estimate.to_frame())
         self._say("")
         return estimate
 
@@ -279,7 +281,7 @@ class _Widgets:
         _install_interrupt_as_stop(job)
         self.run_button.disabled = True
         self.stop_button.disabled = self.cancel_button.disabled = False
-        self.summary.clear_output()
+        self.summary.outputs = ()
         self._say(f"Running on <b>{job.provider}</b> ({html.escape(job.model)}); "
                   f"checkpoint {html.escape(str(job.checkpoint.path))}.")  # fmt: skip
         self.bar.max = max(1, len(job.config.words))
@@ -295,8 +297,11 @@ class _Widgets:
         finally:
             self.run_button.disabled = False
             self.stop_button.disabled = self.cancel_button.disabled = True
-        with self.summary:
-            self.bench.show_summary()
+        # Output widgets capture only the main thread's output: append to them explicitly
+        self.bench.show_summary(
+            show=self.summary.append_display_data,
+            say=lambda text: self.summary.append_stdout(text + "\n"),
+        )
 
     def on_stop(self, *, cancel: bool = False) -> None:
         if self.bench.job is not None:
@@ -311,8 +316,7 @@ class _Widgets:
     def on_progress(self, progress: Progress, message: str | None) -> None:
         with self._lock:
             if message:
-                with self.log:
-                    print(f"{time.strftime('%H:%M:%S')} {message}")
+                self.log.append_stdout(f"{time.strftime('%H:%M:%S')} {message}\n")
             now = time.monotonic()
             if now - self._last_draw < 0.25 and progress.phase == "running" and not message:
                 return

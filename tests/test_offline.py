@@ -1,0 +1,113 @@
+"""The offline provider end to end: real entries from WordNet/CMUdict/wordfreq, no key, no cost."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import synthlib
+from synthlib.checkpoint import Checkpoint
+from synthlib.grounding import references
+from synthlib.job import Job, build_config
+from synthlib.lexicon import Lexicon
+from synthlib.requests import build_requests
+from synthlib.words import read_words
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples", "words.txt")
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return Lexicon.load()
+
+
+def _cli(args, cwd, env=None):
+    full = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    return subprocess.run([sys.executable, "-m", "synthlib", *args], cwd=cwd,
+                          env={**full, **(env or {})}, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def test_auto_without_a_key_runs_offline_into_the_embedded_store(offline_env, lexicon):
+    result = synthlib.run(["bank", "run", "ice cream", "zzqxv"])
+    assert result.provider == "offline" and result.phase == "finished"
+    assert result.given_up == {"zzqxv": "not_found: not found in local lexical sources"}
+    senses = synthlib.load_senses()
+    bank = senses[senses["word"] == "bank"]
+    expected = lexicon.entry("bank").model_dump(mode="json")
+    glosses = [s["definition"] for g in expected["parts_of_speech"] for s in g["senses"]]
+    assert list(bank["definition"]) == glosses  # WordNet's glosses, in WordNet's order
+    assert any("sloping land" in d for d in bank["definition"])
+    entries = synthlib.load_entries()
+    assert set(entries["provider"]) == {"offline"}
+    assert (entries["cost_usd"] == 0).all()
+    assert entries.set_index("word").loc["ice cream", "parts_of_speech"] == ["noun"]
+
+
+def test_cli_announces_offline_before_running(tmp_path):
+    (tmp_path / "w.txt").write_text("apple\npear\n")
+    done = _cli(["w.txt"], tmp_path)  # offline spends nothing, so no confirmation is needed
+    assert done.returncode == 0, done.stderr
+    assert "Provider: offline (no OPENAI_API_KEY)" in done.stdout
+    assert done.stdout.index("Provider: offline") < done.stdout.index("starting run")
+
+
+def test_provider_openai_without_a_key_is_a_clear_error(tmp_path):
+    (tmp_path / "w.txt").write_text("apple\n")
+    refused = _cli(["w.txt", "--provider", "openai", "--yes"], tmp_path)
+    assert refused.returncode == 2
+    assert "OPENAI_API_KEY" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_sigkill_then_resume_does_not_redo_finished_words(tmp_path):
+    words = read_words(EXAMPLES)
+    args = [EXAMPLES, "--batch-size", "8"]
+    crashed = _cli(args, tmp_path, env={"SYNTHLIB_FAILPOINTS": "after-store:3"})
+    assert crashed.returncode == -signal.SIGKILL
+    config = build_config(EXAMPLES, provider="offline")
+    cp = Checkpoint.load(tmp_path / "words.checkpoint.json",
+                         config.identity("offline", synthlib.api.provider_model("offline", "")),
+                         words)  # fmt: skip
+    done_before = set(cp.state.done)
+    in_flight = cp.state.in_flight_words()
+    assert len(done_before) >= 8
+    resumed = _cli(args, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    submitted = re.findall(r"submitted batch \S+ \((\d+) words", resumed.stdout)
+    resubmitted = sum(int(n) for n in submitted)
+    assert resubmitted == len(words) - len(done_before) - len(in_flight)
+    final = json.loads((tmp_path / "words.checkpoint.json").read_text())
+    assert set(final["processed_words"]) | set(final["given_up_words"]) == set(words)
+
+
+def test_grounding_puts_local_senses_in_the_request(lexicon):
+    words = read_words(["bank"])
+    (request,) = build_requests(words, words._index, reference=references(lexicon=lexicon))
+    payload = json.loads(request.payload)
+    assert payload["words"] == ["bank"]
+    definitions = [s["definition"] for s in payload["reference"]["bank"]["senses"]]
+    assert any("sloping land" in d for d in definitions)
+
+
+def test_dry_run_counts_the_grounding_tokens(offline_env):
+    plain = synthlib.dry_run(["bank", "run"], provider="openai")
+    grounded = synthlib.dry_run(["bank", "run"], provider="openai", grounding=True)
+    assert grounded.grounding_tokens > 0
+    assert grounded.input_tokens == plain.input_tokens + grounded.grounding_tokens
+    assert grounded.batch_cost > plain.batch_cost
+    assert "Grounding" in str(grounded)
+
+
+def test_grounded_entries_say_so(offline_env, lexicon):
+    from synthlib.backends.offline import OfflineBackend
+
+    config = build_config(["apple"], provider="offline", grounding=True)
+    job = Job(config, backend=OfflineBackend(offline_env / "off", lexicon=lexicon))
+    job.run()
+    assert synthlib.load_entries()["grounded"].tolist() == [True]
