@@ -39,8 +39,10 @@ def _wait(predicate, timeout=30.0):
 
 def test_upload_bytes_become_the_word_list(offline_env):
     ui = _Widgets(Workbench())
-    ui.upload.value = ({"name": "mine.csv", "type": "text/csv", "size": 20, "last_modified": datetime.now(UTC),
-                        "content": memoryview(b"word\nalpha\nbeta\nalpha\n")},)  # fmt: skip
+    upload = {"name": "mine.csv", "type": "text/csv", "size": 20,
+              "last_modified": datetime.now(UTC),
+              "content": memoryview(b"word\nalpha\nbeta\nalpha\n")}  # fmt: skip
+    ui.upload.value = (upload,)
     ui.on_upload()
     config = ui.bench.config()
     assert config.words.words == ("alpha", "beta")
