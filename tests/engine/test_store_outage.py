@@ -1,4 +1,4 @@
-"""A store that fails mid-run loses nothing: results wait in the spool and are ingested on resume."""
+"""A store failing mid-run loses nothing: results wait in the spool and are ingested on resume."""
 
 from __future__ import annotations
 
