@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -127,6 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: still one line, and the checkpoint is already saved
+        if os.environ.get("SYNTHLIB_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (the checkpoint is saved; "
+              "set SYNTHLIB_DEBUG=1 for a traceback)", file=sys.stderr)  # fmt: skip
+        return 1
 
 
 def _dry_run(args: argparse.Namespace) -> int:

@@ -138,35 +138,31 @@ def test_payload_tokens_are_frame_plus_word_pieces(words):
     assert counter.payload(prompts.payload(words)) == counter.frame + pieces
 
 
-def test_dry_run_fast_path_counts_exactly_what_requests_would_send():
+def _fast_and_full_counts(words):
     from synthlib.cost import single_word_sizes
 
-    words = read_words(
-        ["apple", "naïve", 'say "hi"', "back\\slash", "日本"] + [f"w{i}" for i in range(300)]
-    )
     template = RequestTemplate(price_for("gpt-4o-mini"))
     counter = request_tokens("gpt-4o-mini")
     fast = list(single_word_sizes(words, words._index, template, counter))
-    slow = [
+    full = [
         (None, 1, counter.request(r.payload), template.line_bytes(r))
         for r in build_requests(words, words._index)
     ]
-    assert fast == slow
     rendered = [len(template.line(r).encode()) + 1 for r in build_requests(words, words._index)]
+    return fast, full, rendered
+
+
+def test_dry_run_fast_path_counts_exactly_what_requests_would_send():
+    words = read_words(
+        ["apple", "naïve", 'say "hi"', "back\\slash", "日本"] + [f"w{i}" for i in range(300)]
+    )
+    fast, full, rendered = _fast_and_full_counts(words)
+    assert fast == full
     assert [s[3] for s in fast] == rendered
 
 
 @given(st.lists(st.text(alphabet=st.characters(categories=("L",)), min_size=1, max_size=20),
                 min_size=1, max_size=20, unique=True))  # fmt: skip
 def test_fast_path_for_words_of_letters_matches_the_full_count(letters):
-    from synthlib.cost import single_word_sizes
-
-    words = read_words(letters)
-    template = RequestTemplate(price_for("gpt-4o-mini"))
-    counter = request_tokens("gpt-4o-mini")
-    fast = list(single_word_sizes(words, words._index, template, counter))
-    slow = [
-        (None, 1, counter.request(r.payload), template.line_bytes(r))
-        for r in build_requests(words, words._index)
-    ]
-    assert fast == slow
+    fast, full, _ = _fast_and_full_counts(read_words(letters))
+    assert fast == full
