@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ..errors import StoreError
+from ..errors import StoreError, UsageError
 from .records import EntryRecord, FailureRecord
 
 DEFAULT_STORE = "synthlib.db"
@@ -91,7 +91,7 @@ def open_store(location: str | os.PathLike[str] | Store | None = None) -> Store:
 
         return MongoStore(text)
     if _SCHEME.match(text) and not text.startswith("sqlite://"):
-        raise StoreError(f"unknown store {mask_uri(text)!r}: use a file path or a mongodb:// URI")
+        raise UsageError(f"unknown store {mask_uri(text)!r}: use a file path or a mongodb:// URI")
     from .sqlite import SQLiteStore
 
     return SQLiteStore(Path(text.removeprefix("sqlite://")))

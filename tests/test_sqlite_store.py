@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from factories import record
+
+import synthlib
+from synthlib.errors import StoreError, UsageError
+from synthlib.store import open_store
+from synthlib.store.records import FailureRecord
+from synthlib.store.sqlite import MIGRATIONS, SQLiteStore
+
+
+def test_default_store_is_an_embedded_file_in_the_working_directory(offline_env):
+    store = open_store()
+    assert store.location == "synthlib.db"
+    assert (offline_env / "synthlib.db").exists()
+
+
+def test_upsert_never_duplicates_and_newer_replaces(tmp_path):
+    store = SQLiteStore(tmp_path / "s.db")
+    store.upsert_entries([record("apple"), record("pear")])
+    store.upsert_entries([record("apple"), record("pear")])
+    assert store.count() == 2
+    store.upsert_entries([record("apple", model="gpt-4o")])
+    models = {r.word: r.model for r in store.iter_entries()}
+    assert models == {"apple": "gpt-4o", "pear": "gpt-4o-mini"}
+
+
+def test_an_entry_clears_the_words_failure(tmp_path):
+    store = SQLiteStore(tmp_path / "s.db")
+    store.record_failures([FailureRecord("apple", "truncated: x", attempts=1)])
+    assert [f.word for f in store.iter_failures()] == ["apple"]
+    store.upsert_entries([record("apple")])
+    assert list(store.iter_failures()) == []
+
+
+def test_migrations_bring_an_old_file_up_to_date(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    assert store.schema_version == len(MIGRATIONS)
+    indexes = {r[1] for r in store._db.execute("PRAGMA index_list(entries)")}
+    assert "entries_model" in indexes
+
+
+def test_a_newer_store_file_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this synthlib"):
+        SQLiteStore(path)
+
+
+def test_unknown_store_scheme_is_a_usage_error():
+    with pytest.raises(UsageError, match="file path or a mongodb"):
+        open_store("postgres://user:secret@host/db")
+
+
+def test_load_entries_one_row_per_word_and_senses_in_their_own_frame(tmp_path):
+    store = SQLiteStore(tmp_path / "s.db")
+    from factories import entry
+
+    r = record("bank")
+    r = type(r)(**{**r.to_dict(), "entry": entry("bank", senses=3).model_dump(mode="json")})
+    store.upsert_entries([r, record("apple")])
+    entries = synthlib.load_entries(store)
+    assert list(entries["word"]) == ["apple", "bank"]
+    assert entries.set_index("word").loc["bank", "sense_count"] == 3
+    senses = synthlib.load_senses(store)
+    assert list(senses[senses["word"] == "bank"]["sense"]) == [1, 2, 3]
+    assert synthlib.load_entries(store, words=["bank"])["word"].tolist() == ["bank"]
+    assert synthlib.load_entries(store, part_of_speech="verb").empty
