@@ -44,3 +44,14 @@ def test_readme_starts_with_the_two_setup_commands_and_ci_runs_the_second():
     assert "pytest" in first[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert first[1].strip() in ci
+
+
+def test_ruff_is_clean():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "synthlib", "tests", "bench"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
