@@ -278,7 +278,7 @@ class Engine:
                 continue
             except RejectedError as exc:
                 self._log(f"batch {flight.batch_id} is gone: {exc}")
-                self._finish_flight(flight, None, gone=True)
+                self._finish_flight(flight, None)
                 changed = True
                 continue
             self._infos[info.id] = info
@@ -329,7 +329,7 @@ class Engine:
             info = None
         return self._finish_flight(flight, info)
 
-    def _finish_flight(self, flight: Flight, info: BatchInfo | None, *, gone: bool = False) -> bool:
+    def _finish_flight(self, flight: Flight, info: BatchInfo | None) -> bool:
         """Download, store and record one ended batch; False if it must wait (store down)."""
         failures: dict[str, str] = {}
         if info is not None and info.status == "failed":
@@ -396,7 +396,12 @@ class Engine:
             path = self.spool / f"{info.id}.{kind}.jsonl"
             if not path.exists():  # a file spooled before a crash is not downloaded again
                 part = path.with_suffix(".part")
-                self.backend.download(file_id, part)
+                try:
+                    self.backend.download(file_id, part)
+                except RejectedError as exc:
+                    # the file is gone: its requests end as no_result and are tried again
+                    self._log(f"{kind} file of batch {info.id} cannot be downloaded: {exc}")
+                    continue
                 part.replace(path)
                 failpoints.hit("after-download")
             paths.append(path)

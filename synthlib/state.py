@@ -191,7 +191,9 @@ class RunState:
             self.attempts[word] = self.attempts.get(word, 0) + 1
             self._requeued.pop(word, None)
         self.flights[e["shard"]] = Flight(e["shard"], list(e["words"]), int(e["input_tokens"]))
-        self.next_shard = max(self.next_shard, int(e["shard"].rsplit("-", 1)[-1]) + 1)
+        number = e["shard"].rsplit("-", 1)[-1]
+        if number.isdigit():  # shard keys are s-1, s-2, ...: never reuse one
+            self.next_shard = max(self.next_shard, int(number) + 1)
 
     def _on_uploaded(self, e: Event) -> None:
         self.flights[e["shard"]].input_file_id = e["input_file_id"]
