@@ -198,6 +198,9 @@ class Engine:
             self._log(f"could not list batches to re-attach ({exc}); will try again")
             self._recover_later = True
             return
+        except RejectedError as exc:  # an API without batch listing: nothing can be adopted
+            self._log(f"cannot list batches ({exc}); shards without a batch id go again")
+            tagged = []
         by_shard = {b.metadata.get(SHARD_TAG): b for b in tagged}
         for flight in planned:
             batch = by_shard.pop(flight.shard, None)
@@ -298,6 +301,8 @@ class Engine:
             )
         except TransientError:
             return False
+        except RejectedError:
+            match = None
         if match is not None:
             self._record("created", shard=flight.shard, batch_id=match.id, status=match.status,
                          created_at=match.created_at)  # fmt: skip
