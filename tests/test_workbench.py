@@ -152,3 +152,30 @@ def test_papermill_dry_run_spends_nothing_and_keeps_the_key_out(tmp_path, emulat
     assert "Dry run: nothing was sent." in _outputs(tmp_path / "out.ipynb")
     assert emulator_env.ledger() == []
     assert "sk-workbench-secret" not in (tmp_path / "out.ipynb").read_text()
+
+
+def test_kernel_interrupt_stops_a_background_run_like_the_stop_button():
+    import signal
+
+    from synthlib.workbench import _install_interrupt_as_stop
+
+    class RunningJob:
+        running = True
+        stopped = False
+
+        def stop(self, *, cancel=False):
+            self.stopped = True
+
+    previous = signal.getsignal(signal.SIGINT)
+    job = RunningJob()
+    try:
+        _install_interrupt_as_stop(job)
+        os.kill(os.getpid(), signal.SIGINT)  # what the kernel's interrupt button sends
+        time.sleep(0.05)
+        assert job.stopped
+        job.running = False  # with no run going, an interrupt is an interrupt again
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGINT, previous)
