@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .backends.offline import NOT_FOUND_KEY
@@ -140,15 +140,16 @@ def _route(
         if isinstance(result, Failure):
             out.failures[word] = str(result)
             continue
-        record = _record(word, result, line, prov, inp, cached, outp, request_cost, i, n)
-        if n == 1:
-            record = replace(record, entry_json=_only_entry_text(content))
-        out.records.append(record)
+        text = _only_entry_text(content) if n == 1 else None
+        out.records.append(
+            _record(word, result, text, line, prov, inp, cached, outp, request_cost, i, n)
+        )
 
 
 def _record(
     word: str,
     entry: dict[str, Any],
+    entry_json: str | None,
     line: dict[str, Any],
     prov: Provenance,
     inp: int,
@@ -177,6 +178,7 @@ def _record(
         grounded=prov.grounded,
         run_id=prov.run_id,
         created_at=prov.created_at,
+        entry_json=entry_json,
     )
 
 

@@ -115,9 +115,10 @@ class SQLiteStore:
             try:
                 with self._transaction():
                     self._db.executemany(sql, rows)
-                    self._db.executemany(
-                        "DELETE FROM failures WHERE word = ?", [(r.word,) for r in chunk]
-                    )
+                    if self._db.execute("SELECT EXISTS (SELECT 1 FROM failures)").fetchone()[0]:
+                        self._db.executemany(
+                            "DELETE FROM failures WHERE word = ?", [(r.word,) for r in chunk]
+                        )
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: cannot write entries: {exc}") from None
             written += len(rows)
