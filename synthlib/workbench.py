@@ -31,6 +31,15 @@ from .shards import DEFAULT_BATCH_SIZE
 from .store import mask_uri
 
 HEADLESS_LINE_EVERY = 30.0
+PREVIEW_COLUMNS = ["word", "ipa", "parts_of_speech", "sense_count", "frequency_band",
+                   "cefr_level", "provider", "model"]  # fmt: skip
+
+
+def table(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    """(label, value) rows as a two-column frame without header rows to spare."""
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item").rename_axis(None)
+
+
 EXAMPLE_WORDS = Path(__file__).resolve().parents[1] / "examples" / "words.txt"
 
 
@@ -125,7 +134,8 @@ class Workbench:
 
         estimate = self.estimate()
         print(f"Estimate for {estimate.words_total:,} words ({self.params['model']}):")
-        display(estimate.to_frame())
+        with pd.option_context("display.max_colwidth", None):
+            display(table(estimate.rows()))
         if self.dry_run:
             print("Dry run: nothing was sent.")
             return None
@@ -144,10 +154,14 @@ class Workbench:
         return self.result
 
     def show_summary(
-        self, show: Callable[[Any], None] | None = None, say: Callable[[str], None] = print
+        self,
+        show: Callable[[Any], None] | None = None,
+        say: Callable[[str], None] = print,
+        *,
+        progress: bool = True,
     ) -> None:
-        """The summary, failures by reason and an entries preview, through ``show`` (IPython's
-        display by default) and ``say``."""
+        """The summary (``progress``: with the status table), failures by reason and an entries
+        preview, through ``show`` (IPython's display by default) and ``say``."""
         if show is None:
             from IPython.display import display as show
         result = self.result
@@ -155,15 +169,16 @@ class Workbench:
             return
         say({"finished": "Finished.", "interrupted": "Stopped; state saved (run again to "
              "resume).", "budget": "Stopped at max_cost."}[result.phase])  # fmt: skip
-        show(pd.DataFrame(result.progress.rows(), columns=["item", "value"]).set_index("item"))
+        if progress:
+            show(table(result.progress.rows()))
         store = self.job.store if self.job else self.params["store"]
         failures = load_failures(store)
         if len(failures):
             say("Failures by reason:")
-            show(failures.groupby("code").size().rename("words").to_frame())
+            show(failures.groupby("code").size().rename("words").to_frame().rename_axis(None))
         entries = load_entries(store)
         say(f"{len(entries):,} entries in {result.store}; a preview:")
-        show(entries.head(self.preview_rows))
+        show(entries[PREVIEW_COLUMNS].head(self.preview_rows))
 
 
 class _Widgets:
@@ -186,15 +201,19 @@ class _Widgets:
         self.per_request = w.BoundedIntText(value=p["words_per_request"], min=1, max=20,
                                             description="Words/request")  # fmt: skip
         self.max_cost = w.BoundedFloatText(value=p["max_cost"] or 0.0, min=0.0, max=1e9,
-                                           description="Max cost $", step=1.0)  # fmt: skip
+                                           description="Max cost $", step=1.0,
+                                           tooltip="0: no limit")  # fmt: skip
         self.store = w.Text(value=mask_uri(p["store"] or "synthlib.db"), description="Store",
                             layout=w.Layout(width="420px"))  # fmt: skip
         self._store_value = p["store"]
+        for labelled in (self.path, self.provider, self.model, self.batch_size, self.per_request,
+                         self.max_cost, self.store):  # fmt: skip
+            labelled.style.description_width = "100px"
         self.estimate_button = w.Button(description="Estimate", icon="calculator")
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop",
                                     disabled=True)  # fmt: skip
-        self.cancel_button = w.Button(description="Cancel in-flight batches",
+        self.cancel_button = w.Button(description="Cancel in-flight batches", icon="ban",
                                       button_style="danger", disabled=True,
                                       layout=w.Layout(width="200px"))  # fmt: skip
         self.bar = w.IntProgress(value=0, min=0, max=1, description="Words",
@@ -267,7 +286,8 @@ class _Widgets:
             self._say(str(exc), error=True)
             return None
         self.estimate_out.outputs = ()
-        self.estimate_out.append_display_data(estimate.to_frame())
+        with pd.option_context("display.max_colwidth", None):  # formatted right here
+            self.estimate_out.append_display_data(table(estimate.rows()))
         self._say("")
         return estimate
 
@@ -298,7 +318,9 @@ class _Widgets:
             self.run_button.disabled = False
             self.stop_button.disabled = self.cancel_button.disabled = True
         # Output widgets capture only the main thread's output: append to them explicitly
+        self._say("")
         self.bench.show_summary(
+            progress=False,  # the status table above already shows it
             show=self.summary.append_display_data,
             say=lambda text: self.summary.append_stdout(text + "\n"),
         )
