@@ -1,72 +1,177 @@
-"""Export entries from any store to JSONL, CSV or Parquet, and copy a store into another (a user
-who starts with the embedded file and moves to the team's MongoDB)."""
+"""Entries out of a store: files for other tools, and copies from one store into another.
+
+* :func:`export_entries` writes JSONL (full records, ``entry`` nested, one per line), CSV or
+  Parquet (the :func:`synthlib.frames.load_entries` frame).
+* :func:`read_export` reads a JSONL export back into :class:`EntryRecord` objects.
+* :func:`copy_entries` copies entries and failures between stores, e.g. from the embedded
+  SQLite file a user started with into the team's MongoDB database.
+
+Stores may be given as :class:`~synthlib.store.Store` objects or locations (paths, MongoDB URIs);
+a store opened here from a location is closed here, a store object passed in stays open.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from itertools import islice
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import batched
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from .errors import UsageError
 from .frames import StoreLike, load_entries
 from .store import open_store
-from .store.records import EntryRecord, FailureRecord
+from .store.records import EntryRecord
 
 FORMATS = ("jsonl", "csv", "parquet")
+_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+_RECORD_FIELDS = tuple(EntryRecord("", {}, "", "", "", "").to_dict())  # the exported fields
 
 
 def export_entries(
     store: StoreLike, path: str | os.PathLike[str], *, format: str | None = None
 ) -> int:
-    """Write every entry to ``path``; returns how many. JSONL keeps whole records (the entry
-    nested); CSV and Parquet hold the :func:`~synthlib.load_entries` columns."""
-    path = Path(path)
-    fmt = (format or path.suffix.lstrip(".")).lower()
-    if fmt not in FORMATS:
-        raise UsageError(f"{path}: unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if fmt == "jsonl":
-        opened = open_store(store)
-        n = 0
-        try:
-            with open(path, "w", encoding="utf-8") as fh:
+    """Write every entry of ``store`` to ``path`` in word order; returns how many were written.
+
+    ``format`` is ``"jsonl"``, ``"csv"`` or ``"parquet"``; when None it comes from the suffix
+    (``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``). Anything else raises
+    :class:`~synthlib.errors.UsageError` before the store is opened.
+
+    * JSONL: one :class:`EntryRecord` per line, every field, ``entry`` as a nested object
+      (UTF-8, not ASCII-escaped); :func:`read_export` reads it back.
+    * CSV: the columns of :func:`synthlib.frames.load_entries`; list and dict cells as JSON text.
+      Read it with ``pd.read_csv(path, keep_default_na=False)`` or words such as "null" and "NA"
+      turn into missing values.
+    * Parquet: the same frame; list cells stay lists, dict cells (``word_forms``) are JSON text.
+
+    The file appears complete or not at all: it is written beside ``path`` and renamed.
+    """
+    target = Path(path)
+    kind = _format(target, format)
+    opened = open_store(store)
+    try:
+        if kind == "jsonl":
+            with _replacing(target, "w") as out:
+                written = 0
                 for record in opened.iter_entries():
-                    fh.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
-                    n += 1
-        finally:
-            if opened is not store:
-                opened.close()
-        return n
-    frame = load_entries(store)
-    if fmt == "csv":
-        for column in ("syllables", "parts_of_speech", "word_forms"):
-            frame[column] = frame[column].map(lambda v: json.dumps(v, ensure_ascii=False))
-        frame.to_csv(path, index=False)
+                    out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+                    written += 1
+            return written
+        frame = load_entries(opened)
+    finally:
+        if opened is not store:
+            opened.close()
+    if kind == "csv":
+        frame = _json_cells(frame, lists=True)
+        with _replacing(target, "w", newline="") as out:
+            frame.to_csv(out, index=False)
     else:
-        frame["word_forms"] = frame["word_forms"].map(lambda v: json.dumps(v, ensure_ascii=False))
-        frame.to_parquet(path, index=False)
+        frame = _json_cells(frame, lists=False)
+        with _replacing(target, "wb") as out:
+            frame.to_parquet(out, index=False, engine="pyarrow")
     return len(frame)
 
 
 def read_export(path: str | os.PathLike[str]) -> list[EntryRecord]:
-    """The records of a JSONL export."""
-    with open(path, encoding="utf-8") as fh:
-        return [EntryRecord(**json.loads(line)) for line in fh if line.strip()]
+    """The records of a JSONL export, in file order.
+
+    Raises :class:`~synthlib.errors.UsageError` for a CSV or Parquet file (they hold the review
+    frame, not whole records) and for a line that is not a record (the message names the line).
+    Fields this version does not know are ignored.
+    """
+    source = Path(path)
+    if _format(source, None) != "jsonl":
+        raise UsageError(f"{source}: read_export reads JSONL exports only")
+    records: list[EntryRecord] = []
+    with source.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                records.append(EntryRecord(**{k: data[k] for k in _RECORD_FIELDS if k in data}))
+            except (json.JSONDecodeError, TypeError) as exc:
+                problem = str(exc)
+            else:
+                continue
+            raise UsageError(f"{source}:{number}: not an exported entry record: {problem}")
+    return records
 
 
-def copy_entries(source: StoreLike, target: StoreLike, *, chunk: int = 1_000) -> int:
-    """Copy every entry and failure of ``source`` into ``target`` (upserts: safe to repeat)."""
-    src, dst = open_store(source), open_store(target)
+def copy_entries(source_store: StoreLike, target_store: StoreLike, *, chunk: int = 1000) -> int:
+    """Copy every entry, then every failure, of ``source_store`` into ``target_store``.
+
+    Entries are upserted by word in chunks of ``chunk`` (so copying twice never duplicates, and
+    a copied entry replaces the target's entry for that word). A failure is copied only for a
+    word the target has no entry for. Returns how many entries were copied.
+    """
+    if chunk < 1:
+        raise UsageError(f"chunk must be at least 1, not {chunk}")
+    source = open_store(source_store)
     try:
-        entries = src.iter_entries()
-        n = 0
-        while batch := list(islice(entries, chunk)):
-            n += dst.upsert_entries(batch)
-        failures: list[FailureRecord] = list(src.iter_failures())
-        if failures:
-            dst.record_failures(failures)
-        return n
+        target = open_store(target_store)
+        try:
+            copied = 0
+            for batch in batched(source.iter_entries(), chunk):
+                copied += target.upsert_entries(batch)
+            for batch in batched(source.iter_failures(), chunk):
+                have = target.words_with_entries(f.word for f in batch)
+                target.record_failures(f for f in batch if f.word not in have)
+            return copied
+        finally:
+            if target is not target_store:
+                target.close()
     finally:
-        for opened, given in ((src, source), (dst, target)):
-            if opened is not given:
-                opened.close()
+        if source is not source_store:
+            source.close()
+
+
+def _format(path: Path, format: str | None) -> str:
+    if format is not None:
+        kind = format.lower().lstrip(".")
+        if kind in FORMATS:
+            return kind
+        raise UsageError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
+    kind = _SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UsageError(
+            f"{path}: cannot tell the export format from the suffix {path.suffix!r}; "
+            f"use .jsonl, .csv or .parquet, or pass format= ({', '.join(FORMATS)})"
+        )
+    return kind
+
+
+def _json_cells(frame: pd.DataFrame, *, lists: bool) -> pd.DataFrame:
+    """``frame`` with dict cells (and list cells, if ``lists``) as JSON text."""
+    kinds = (dict, list) if lists else (dict,)
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].map(lambda v: isinstance(v, kinds)).any():
+            out[column] = out[column].map(
+                lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, kinds) else v
+            )
+    return out
+
+
+@contextmanager
+def _replacing(target: Path, mode: str, **kwargs: Any) -> Iterator[Any]:
+    """A file object whose content replaces ``target`` only if the block completes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    encoding = {} if "b" in mode else {"encoding": "utf-8"}
+    try:
+        # "x": a new file with the usual permissions (umask), never one that already exists
+        with temporary.open(mode.replace("w", "x"), **encoding, **kwargs) as out:
+            yield out
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["FORMATS", "copy_entries", "export_entries", "read_export"]

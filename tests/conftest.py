@@ -28,3 +28,12 @@ def offline_env(monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def mongomock_client():
+    """An in-memory MongoDB client (mongomock-ng, the project's test dependency: it takes the
+    bulk-write arguments current pymongo sends)."""
+    import mongomock_ng
+
+    return mongomock_ng.MongoClient()

@@ -1,74 +1,326 @@
-"""MongoDB specifics: connection errors before anything is spent, and passwords never shown."""
+"""MongoStore beyond the shared conformance cases: connecting, failing safely, layout, runs."""
 
 from __future__ import annotations
 
+import time
+import traceback
+from typing import Any
+
 import mongomock_ng as mongomock
 import pytest
+from pymongo.errors import (
+    ConfigurationError,
+    OperationFailure,
+    ServerSelectionTimeoutError,
+)
 
+import synthlib.store.mongo as mongo_module
 from synthlib.errors import StoreError
+from synthlib.schema import Entry
 from synthlib.store import mask_uri, open_store
-from synthlib.store.mongo import DEFAULT_DATABASE, MongoStore
+from synthlib.store.mongo import DEFAULT_DATABASE, MongoStore, database_from_uri
+from synthlib.store.records import EntryRecord, FailureRecord
 
-DOWN = "mongodb://reviewer:s3cret-pass@127.0.0.1:1/lexicon?serverSelectionTimeoutMS=300"
-
-
-def test_a_server_that_is_down_is_a_clear_error_with_the_password_masked():
-    with pytest.raises(StoreError) as info:
-        open_store(DOWN)
-    text = str(info.value)
-    assert "cannot reach MongoDB" in text and "***" in text
-    chain = [info.value, info.value.__cause__, info.value.__context__]
-    for exc in chain:
-        assert exc is None or "s3cret-pass" not in str(exc) + repr(exc)
-    assert info.value.__suppress_context__
+PASSWORD = "s3cret"
+UNREACHABLE = f"mongodb://user:{PASSWORD}@127.0.0.1:1/db?serverSelectionTimeoutMS=300"
 
 
-def test_an_invalid_uri_is_a_clear_error():
-    with pytest.raises(StoreError, match="not a valid MongoDB URI"):
-        MongoStore("mongodb://u:pw@/nohost::")
+def make_record(word: str, *, cefr: str = "B1", model: str = "gpt-4o-mini") -> EntryRecord:
+    entry = Entry.model_validate(
+        {
+            "word": word,
+            "is_real_word": True,
+            "pronunciation": None,
+            "parts_of_speech": [
+                {
+                    "part_of_speech": "noun",
+                    "senses": [
+                        {
+                            "definition": f"the meaning of {word}",
+                            "examples": [f"A {word}."],
+                            "synonyms": [],
+                            "antonyms": [],
+                            "register": None,
+                            "domain": None,
+                            "region": None,
+                            "cefr_level": cefr,
+                            "usage_notes": None,
+                        }
+                    ],
+                }
+            ],
+            "word_forms": None,
+            "etymology": None,
+            "frequency_band": 2,
+            "cefr_level": cefr,
+        }
+    )
+    return EntryRecord(
+        word=word,
+        entry=entry.model_dump(mode="json"),
+        provider="openai",
+        model=model,
+        prompt_version="p1",
+        schema_version="1",
+    )
+
+
+@pytest.fixture
+def client(mongomock_client: mongomock.MongoClient) -> mongomock.MongoClient:
+    return mongomock_client
+
+
+def chain_text(exc: BaseException) -> str:
+    """Every message and repr along ``exc``'s cause/context chain."""
+    parts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None:
+        parts += [str(seen), repr(seen), *traceback.format_exception_only(seen)]
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(parts)
+
+
+class RefusingClient:
+    """A client whose server answers ``ping`` with ``error`` (databases come from mongomock)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.admin = self
+        self._real = mongomock.MongoClient()
+
+    def get_database(self, name: str) -> Any:
+        return self._real.get_database(name)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+# --- failing safely -----------------------------------------------------------------------------
+
+
+def test_an_unreachable_server_fails_fast_with_the_password_masked() -> None:
+    started = time.monotonic()
+    with pytest.raises(StoreError) as caught:
+        MongoStore(UNREACHABLE)
+    assert time.monotonic() - started < 5  # the URI's 300 ms timeout wins over the 5 s default
+    exc = caught.value
+    message = str(exc)
+    assert "\n" not in message
+    assert "user:***@127.0.0.1:1/db" in message
+    assert "cannot reach the MongoDB server" in message
+    assert exc.__cause__ is None and exc.__context__ is None
+    assert PASSWORD not in chain_text(exc)
+
+
+def test_open_store_passes_a_mongodb_uri_through_to_mongostore() -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store(UNREACHABLE.replace("300", "200"))
+    assert "***" in str(caught.value)
+    assert PASSWORD not in chain_text(caught.value)
+
+
+@pytest.mark.parametrize("uri", ["mongodb://h1/team", "mongodb+srv://u:p@cluster.example/team"])
+def test_open_store_selects_mongostore_with_the_client_settings(
+    uri: str, monkeypatch: pytest.MonkeyPatch, client: mongomock.MongoClient
+) -> None:
+    made: list[tuple[str, dict[str, Any]]] = []
+
+    def fake_client(given: str, **options: Any) -> mongomock.MongoClient:
+        made.append((given, options))
+        return client
+
+    monkeypatch.setattr(mongo_module, "MongoClient", fake_client)
+    store = open_store(uri)
+    assert isinstance(store, MongoStore)
+    assert store.database_name == "team"
+    assert made[0][0] == uri
+    assert made[0][1] == {
+        "serverSelectionTimeoutMS": 5_000,
+        "connectTimeoutMS": 5_000,
+        "socketTimeoutMS": 60_000,
+        "retryWrites": True,
+        "appname": "synthlib",
+    }
+    store.close()
+
+
+def test_options_in_the_uri_win_over_the_defaults(
+    monkeypatch: pytest.MonkeyPatch, client: mongomock.MongoClient
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_client(given: str, **options: Any) -> mongomock.MongoClient:
+        seen.update(options)
+        return client
+
+    monkeypatch.setattr(mongo_module, "MongoClient", fake_client)
+    MongoStore("mongodb://h/db?serverselectiontimeoutms=100;retryWrites=false").close()
+    assert "serverSelectionTimeoutMS" not in seen and "retryWrites" not in seen
+    assert seen["connectTimeoutMS"] == 5_000
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (OperationFailure("Authentication failed.", code=18), "refused the credentials"),
+        (ServerSelectionTimeoutError(f"h:27017: user:{PASSWORD}@h timed out"), "cannot reach"),
+        (ConfigurationError(f"bad option for {PASSWORD}"), "bad configuration"),
+    ],
+)
+def test_ping_errors_become_store_errors(error: Exception, expected: str) -> None:
+    uri = f"mongodb://user:{PASSWORD}@h/db"
+    with pytest.raises(StoreError) as caught:
+        MongoStore(uri, client=RefusingClient(error))
+    assert expected in str(caught.value)
+    assert str(caught.value).startswith("mongodb://user:***@h/db: ")
+    assert PASSWORD not in chain_text(caught.value)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"mongodb://user:{PASSWORD}@h:notaport/db",  # ValueError inside pymongo
+        f"mongodb://user:{PASSWORD}@h/db?replicaSet=a&directConnection=true&srvMaxHosts=2",
+        f"mongodb://user:{PASSWORD}@h/bad$name",  # InvalidURI
+        f"mongodb://user:p@{PASSWORD}@h/db",  # an unescaped "@" in the password
+        f"mongodb://user:p/{PASSWORD}@h/db",  # an unescaped "/" in the password
+    ],
+)
+def test_unusable_uris_become_store_errors_without_the_password(uri: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        MongoStore(uri)
+    assert PASSWORD not in chain_text(caught.value)
+    assert caught.value.__context__ is None
+
+
+def test_a_reader_who_may_not_make_indexes_can_still_open_the_store(
+    client: mongomock.MongoClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    MongoStore("mongodb://h/db", client=client).upsert_entries([make_record("kept")])
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OperationFailure("not authorized on db to execute command", code=13)
+
+    monkeypatch.setattr(mongomock.collection.Collection, "create_index", refuse)
+    reader = MongoStore("mongodb://h/db", client=client)
+    assert reader.words_with_entries() == {"kept"}
+
+    monkeypatch.setattr(mongomock.collection.Collection, "find_one", refuse)
+    with pytest.raises(StoreError, match="not allowed to use database 'db'"):
+        MongoStore("mongodb://h/db", client=client)
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "database"),
+    [
+        ("mongodb://h/dictionary", "dictionary"),
+        ("mongodb://u:p@h1:27017,h2:27018/dictionary?replicaSet=rs0", "dictionary"),
+        ("mongodb://h/dictionary.entries", "dictionary"),
+        ("mongodb://h/my%20words", "my words"),
+        ("mongodb://h", DEFAULT_DATABASE),
+        ("mongodb://h/", DEFAULT_DATABASE),
+        ("mongodb://h/?authSource=admin", DEFAULT_DATABASE),
+        ("mongodb+srv://u:p@cluster.example.net/?retryWrites=true", DEFAULT_DATABASE),
+    ],
+)
+def test_the_database_comes_from_the_uri_path(
+    uri: str, database: str, client: mongomock.MongoClient
+) -> None:
+    assert (database_from_uri(uri) or DEFAULT_DATABASE) == database
+    store = MongoStore(uri, client=client)
+    assert store.database_name == database
+    store.upsert_entries([make_record("ink")])
+    assert client[database]["entries"].count_documents({}) == 1
+    assert MongoStore(uri, client=client, database="other").database_name == "other"
+
+
+def test_documents_are_flat_with_a_queryable_entry(client: mongomock.MongoClient) -> None:
+    store = MongoStore("mongodb://h/dict", client=client)
+    record = make_record("ubiquitous", cefr="C1")
+    store.upsert_entries([record, make_record("cat", cefr="A1")])
+    document = client["dict"]["entries"].find_one({"entry.cefr_level": "C1"})
+    assert document == {"_id": "ubiquitous", **record.to_dict()}
+    assert isinstance(document["entry"], dict)
+
+    indexes = {tuple(k for k, _ in spec["key"]): spec for spec in _indexes(client, "entries")}
+    assert indexes[("word",)].get("unique") is True
+    assert ("provider", "model") in indexes
+    failure_indexes = {tuple(k for k, _ in s["key"]): s for s in _indexes(client, "failures")}
+    assert failure_indexes[("word",)].get("unique") is True
+
+    store.record_failures([FailureRecord("qq", "not_a_word")])
+    assert client["dict"]["failures"].find_one({"_id": "qq"})["reason"] == "not_a_word"
+
+
+def _indexes(client: mongomock.MongoClient, collection: str) -> list[dict[str, Any]]:
+    return list(client["dict"][collection].index_information().values())
+
+
+def test_write_errors_become_store_errors(client: mongomock.MongoClient) -> None:
+    store = MongoStore("mongodb://user:pw@h/dict", client=client)
+    # A document from another tool holds the word under another _id: the unique index refuses.
+    client["dict"]["entries"].insert_one({"_id": "other", "word": "clash"})
+    with pytest.raises(StoreError, match="cannot write entries: 1 write error") as caught:
+        store.upsert_entries([make_record("clash")])
+    assert caught.value.__context__ is None
+    with pytest.raises(StoreError, match="cannot write entries"):
+        store.upsert_entries([EntryRecord("odd", {"x": {1, 2}}, "p", "m", "v", "1")])
+
+
+def test_location_and_repr_mask_the_password(client: mongomock.MongoClient) -> None:
+    uri = f"mongodb://user:{PASSWORD}@h/dict?tlsCertificateKeyFilePassword=k3y"
+    store = MongoStore(uri, client=client)
+    assert store.location == "mongodb://user:***@h/dict?tlsCertificateKeyFilePassword=***"
+    assert PASSWORD not in repr(store) and "k3y" not in repr(store)
+
+
+def test_a_closed_store_refuses_work(client: mongomock.MongoClient) -> None:
+    with MongoStore("mongodb://h/dict", client=client) as store:
+        store.upsert_entries([make_record("a")])
+        assert store.count() == 1
+    with pytest.raises(StoreError, match="closed"):
+        store.count()
+    store.close()  # closing twice is harmless
+    assert MongoStore("mongodb://h/dict", client=client).count() == 1  # the client still works
+
+
+# --- run summaries -----------------------------------------------------------------------------
+
+
+def test_run_summaries_are_kept_once_per_run(client: mongomock.MongoClient) -> None:
+    store = MongoStore("mongodb://h/dict", client=client)
+    first = store.record_run({"run_id": "run-1", "words": 10, "recorded_at": "2025-01-01T00:00"})
+    assert first == "run-1"
+    generated = store.record_run({"words": 3, "recorded_at": "2025-01-02T00:00"})
+    assert generated and generated != "run-1"
+    store.record_run({"run_id": "run-1", "words": 12, "recorded_at": "2025-01-01T00:00"})
+    runs = list(store.iter_runs())
+    assert [(r["run_id"], r["words"]) for r in runs] == [("run-1", 12), (generated, 3)]
+    assert all("_id" not in r for r in runs)
+    stamped = store.record_run({"run_id": "run-3"})
+    assert next(r for r in store.iter_runs() if r["run_id"] == stamped)["recorded_at"]
+
+
+# --- mask_uri ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("uri", "masked"),
     [
-        ("mongodb://u:p@host/db", "mongodb://u:***@host/db"),
-        ("mongodb+srv://user:pa%40ss@cluster.example.net/db?x=1",
-         "mongodb+srv://user:***@cluster.example.net/db?x=1"),
-        ("mongodb://host:27017/db", "mongodb://host:27017/db"),
-        ("mongodb://user@host/db", "mongodb://user@host/db"),
+        ("mongodb+srv://u:p@host/db", "mongodb+srv://u:***@host/db"),
+        ("mongodb://user:pa%40ss@h1,h2/db?ssl=true", "mongodb://user:***@h1,h2/db?ssl=true"),
+        ("mongodb://host/db", "mongodb://host/db"),
+        ("mongodb://user@host/db?authMechanism=MONGODB-X509", None),
+        ("mongodb://host:27017", "mongodb://host:27017"),
     ],
-)  # fmt: skip
-def test_mask_uri(uri, masked):
-    assert mask_uri(uri) == masked
-
-
-def test_database_comes_from_the_uri_path_or_the_default():
-    client = mongomock.MongoClient()
-    assert MongoStore("mongodb://u:pw@h/lexicon", client=client).database == "lexicon"
-    assert MongoStore("mongodb://h", client=client).database == DEFAULT_DATABASE
-    assert MongoStore("mongodb://h", client=client, database="other").database == "other"
-    store = MongoStore("mongodb://u:pw@h/lexicon", client=client)
-    assert "pw" not in store.location and "pw" not in repr(store)
-
-
-def test_run_summaries_are_kept():
-    store = MongoStore("mongodb://h/x", client=mongomock.MongoClient())
-    store.record_run({"run_id": "run-1", "processed": 3})
-    store.record_run({"run_id": "run-1", "processed": 5})
-    assert [r["processed"] for r in store.iter_runs()] == [5]
-
-
-def test_password_stays_out_of_the_checkpoint_and_the_run_output(offline_env, capsys):
-    import json
-
-    from synthlib.job import Job, build_config
-
-    store = MongoStore("mongodb://reviewer:s3cret-pass@h/lexicon", client=mongomock.MongoClient())
-    job = Job(build_config(["apple"], provider="offline"), store=store,
-              listener=lambda p, m: print(m or ""))  # fmt: skip
-    job.run()
-    assert store.count() == 1
-    checkpoint = (offline_env / "words.checkpoint.json").read_text()
-    assert "s3cret-pass" not in checkpoint
-    assert json.loads(checkpoint)["store"] == "mongodb://reviewer:***@h/lexicon"
-    assert "s3cret-pass" not in capsys.readouterr().out
+)
+def test_mask_uri(uri: str, masked: str | None, client: mongomock.MongoClient) -> None:
+    expected = uri if masked is None else masked
+    assert mask_uri(uri) == expected
+    assert MongoStore(uri, client=client).location == expected

@@ -1,97 +1,313 @@
-"""One conformance suite for every store: the embedded SQLite file, MongoDB on mongomock, and a
-real MongoDB server when SYNTHLIB_TEST_MONGO_URI is set."""
+"""One behaviour for every store: the same cases run on each :class:`synthlib.store.Store`.
+
+Stores: the embedded SQLite file, :class:`MongoStore` on ``mongomock``, and :class:`MongoStore`
+on a real server when ``SYNTHLIB_TEST_MONGO_URI`` is set (a fresh database per test, dropped
+after it).
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import mongomock_ng as mongomock
 import pytest
-from factories import entry, record
 
-import synthlib
+from synthlib.frames import ENTRY_COLUMNS, load_entries, load_failures, load_senses
+from synthlib.schema import Entry
+from synthlib.store import Store
 from synthlib.store.mongo import MongoStore
-from synthlib.store.records import FailureRecord
+from synthlib.store.records import EntryRecord, FailureRecord
 from synthlib.store.sqlite import SQLiteStore
 
-REAL_MONGO = os.environ.get("SYNTHLIB_TEST_MONGO_URI")
+REAL_MONGO_URI = os.environ.get("SYNTHLIB_TEST_MONGO_URI")
+NO_SERVER = "set SYNTHLIB_TEST_MONGO_URI to run against a real MongoDB server"
+
+STORE_KINDS = [
+    "sqlite",
+    "mongomock",
+    pytest.param("mongodb", marks=pytest.mark.skipif(not REAL_MONGO_URI, reason=NO_SERVER)),
+]
+
+# mongomock scans the whole collection for every upserted document (quadratic: 10,000 entries
+# take about three minutes), so it writes 1,200 entries: still more than one 1,000-document chunk.
+BULK_SIZE = {"sqlite": 10_000, "mongomock": 1_200, "mongodb": 10_000}
 
 
-@pytest.fixture(params=["sqlite", "mongomock", "mongodb"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = SQLiteStore(tmp_path / "s.db")
-        yield s
-        s.close()
-    elif request.param == "mongomock":
-        s = MongoStore("mongodb://localhost/test", client=mongomock.MongoClient())
-        yield s
+# --- factories --------------------------------------------------------------------------------
+
+
+def make_entry(
+    word: str, *, definition: str | None = None, pos: str = "noun", cefr: str = "B1"
+) -> dict[str, Any]:
+    """A valid entry (through :class:`Entry`) in the JSON form a record stores."""
+    entry = Entry.model_validate(
+        {
+            "word": word,
+            "is_real_word": True,
+            "pronunciation": {"ipa": "/wɜːd/", "respelling": None, "syllables": [word]},
+            "parts_of_speech": [
+                {
+                    "part_of_speech": pos,
+                    "senses": [
+                        {
+                            "definition": definition or f"the meaning of {word}",
+                            "examples": [f"She said {word}."],
+                            "synonyms": ["term"],
+                            "antonyms": [],
+                            "register": "neutral",
+                            "domain": None,
+                            "region": None,
+                            "cefr_level": cefr,
+                            "usage_notes": None,
+                        }
+                    ],
+                }
+            ],
+            "word_forms": {
+                "plural": f"{word}s",
+                "past_tense": None,
+                "past_participle": None,
+                "present_participle": None,
+                "third_person_singular": None,
+                "comparative": None,
+                "superlative": None,
+            },
+            "etymology": {
+                "text": "From Old English.",
+                "origin_language": "Old English",
+                "roots": [],
+                "first_known_use": None,
+            },
+            "frequency_band": 3,
+            "cefr_level": cefr,
+        }
+    )
+    return entry.model_dump(mode="json")
+
+
+def make_record(word: str, **overrides: Any) -> EntryRecord:
+    """A record for ``word``; ``definition``, ``pos`` and ``cefr`` shape the entry."""
+    shape = {k: overrides.pop(k) for k in ("definition", "pos", "cefr") if k in overrides}
+    fields: dict[str, Any] = {
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "prompt_version": "p1",
+        "schema_version": "1",
+        "batch_id": "batch_1",
+        "custom_id": f"req-{word}",
+        "input_tokens": 120,
+        "cached_tokens": 0,
+        "output_tokens": 600,
+        "cost_usd": 0.00042,
+        "grounded": False,
+        "run_id": "run-1",
+        "created_at": "2025-01-01T00:00:00+00:00",
+    }
+    fields.update(overrides)
+    return EntryRecord(word=word, entry=make_entry(word, **shape), **fields)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(store_kind: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    if store_kind == "sqlite":
+        opened: Store = SQLiteStore(tmp_path / "entries.db")
+    elif store_kind == "mongomock":
+        opened = MongoStore("mongodb://localhost/conformance", client=mongomock.MongoClient())
     else:
-        if not REAL_MONGO:
-            pytest.skip("set SYNTHLIB_TEST_MONGO_URI to run against a real MongoDB server")
-        name = f"synthlib_test_{uuid.uuid4().hex[:8]}"
-        s = MongoStore(REAL_MONGO, database=name)
-        yield s
-        s._client.drop_database(name)
-        s.close()
+        assert REAL_MONGO_URI
+        database = f"synthlib_test_{uuid.uuid4().hex[:12]}"
+        opened = MongoStore(REAL_MONGO_URI, database=database)
+    try:
+        yield opened
+    finally:
+        opened.close()
+        if store_kind == "mongodb":
+            from pymongo import MongoClient
+
+            with MongoClient(REAL_MONGO_URI, serverSelectionTimeoutMS=5_000) as admin:
+                admin.drop_database(database)
 
 
-def test_upsert_is_idempotent(store):
-    store.upsert_entries([record("apple"), record("pear")])
-    store.upsert_entries([record("apple"), record("pear")])
-    assert store.count() == 2
+def dicts(records) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in records]
 
 
-def test_newer_version_replaces_the_older(store):
-    store.upsert_entries([record("apple", model="gpt-4o-mini")])
-    newer = record("apple", model="gpt-4o")
-    store.upsert_entries([newer])
-    (got,) = list(store.iter_entries())
-    assert got.model == "gpt-4o" and got.entry == newer.entry
+# --- cases ------------------------------------------------------------------------------------
 
 
-def test_filters_and_word_order(store):
-    store.upsert_entries([record("pear"), record("apple", provider="offline"),
-                          record("fig", model="gpt-4o")])  # fmt: skip
-    assert [r.word for r in store.iter_entries()] == ["apple", "fig", "pear"]
-    assert [r.word for r in store.iter_entries(provider="offline")] == ["apple"]
-    assert [r.word for r in store.iter_entries(model="gpt-4o")] == ["fig"]
-    assert [r.word for r in store.iter_entries(words=["pear", "zzz"])] == ["pear"]
-
-
-def test_failures_are_kept_until_the_word_gets_an_entry(store):
-    store.record_failures([FailureRecord("apple", "truncated: cut", attempts=1)])
-    store.record_failures([FailureRecord("apple", "refused: no", attempts=2, given_up=True)])
-    (failure,) = list(store.iter_failures())
-    assert (failure.reason, failure.attempts, failure.given_up) == ("refused: no", 2, True)
-    store.upsert_entries([record("apple")])
+def test_satisfies_the_store_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+    assert store.count() == 0
+    assert store.words_with_entries() == set()
+    assert list(store.iter_entries()) == []
     assert list(store.iter_failures()) == []
 
 
-def test_unicode_and_case_make_distinct_words(store):
-    words = ["naïve", "café", "日本", "ice cream", "Polish", "polish"]
-    store.upsert_entries([record(w) for w in words])
-    assert store.words_with_entries(words) == set(words)
-    assert store.count() == 6
+def test_upserting_the_same_records_twice_changes_nothing(store: Store) -> None:
+    records = [make_record(w) for w in ("apple", "banana", "cherry")]
+    assert store.upsert_entries(records) == 3
+    assert store.upsert_entries(iter(records)) == 3
+    assert store.count() == 3
+    assert store.words_with_entries() == {"apple", "banana", "cherry"}
+    assert dicts(store.iter_entries()) == dicts(records)
 
 
-def test_ten_thousand_entry_bulk_write(store):
-    # mongomock scans the whole collection for every upsert (quadratic): it checks the logic on 500
-    mock = isinstance(store, MongoStore) and isinstance(store._client, mongomock.MongoClient)
-    n = 500 if mock else 10_000
-    words = [f"w{i:05d}" for i in range(n)]
-    assert store.upsert_entries(record(w) for w in words) == n
+def test_a_newer_version_replaces_the_entry(store: Store) -> None:
+    old = make_record("run", model="gpt-4o-mini", prompt_version="p1", definition="move fast")
+    new = make_record(
+        "run",
+        model="gpt-4.1",
+        prompt_version="p2",
+        definition="to move swiftly on foot",
+        pos="verb",
+        input_tokens=300,
+        output_tokens=900,
+        cost_usd=0.0031,
+        grounded=True,
+        batch_id="batch_2",
+        run_id="run-2",
+        created_at="2025-02-01T00:00:00+00:00",
+    )
+    store.upsert_entries([old])
+    store.upsert_entries([new])
+    assert store.count() == 1
+    [stored] = store.iter_entries()
+    assert stored == new
+    assert stored.entry["parts_of_speech"][0]["senses"][0]["definition"] == (
+        "to move swiftly on foot"
+    )
+    # Within one call, the later record of a word wins.
+    store.upsert_entries([new, old])
+    assert store.count() == 1
+    assert next(store.iter_entries()) == old
+
+
+def test_filters_keep_word_order(store: Store) -> None:
+    plan = {
+        "pear": ("openai", "gpt-4o-mini"),
+        "apple": ("openai", "gpt-4.1"),
+        "fig": ("anthropic", "claude"),
+        "date": ("openai", "gpt-4o-mini"),
+        "cherry": ("anthropic", "claude"),
+    }
+    store.upsert_entries(make_record(w, provider=p, model=m) for w, (p, m) in plan.items())
+
+    def words(**filters: Any) -> list[str]:
+        return [r.word for r in store.iter_entries(**filters)]
+
+    assert words() == ["apple", "cherry", "date", "fig", "pear"]
+    assert words(provider="openai") == ["apple", "date", "pear"]
+    assert words(model="claude") == ["cherry", "fig"]
+    assert words(provider="openai", model="gpt-4o-mini") == ["date", "pear"]
+    assert words(provider="openai", model="claude") == []
+    assert words(words=["pear", "apple", "kiwi", "apple"]) == ["apple", "pear"]
+    assert words(words=(w for w in ["fig", "date"])) == ["date", "fig"]
+    assert words(words=["pear", "fig", "apple"], provider="openai") == ["apple", "pear"]
+    assert words(words=[]) == []
+
+
+def test_failures_are_recorded_replaced_and_cleared_by_an_entry(store: Store) -> None:
+    store.record_failures(
+        [
+            FailureRecord("zyx", "not_a_word", attempts=1, given_up=True, run_id="run-1"),
+            FailureRecord("abc", "truncated: cut off", attempts=1, batch_id="b1"),
+        ]
+    )
+    assert [f.word for f in store.iter_failures()] == ["abc", "zyx"]
+
+    store.record_failures([FailureRecord("abc", "invalid: bad json", attempts=2, batch_id="b2")])
+    failures = list(store.iter_failures())
+    assert [f.word for f in failures] == ["abc", "zyx"]
+    assert failures[0].reason == "invalid: bad json"
+    assert (failures[0].attempts, failures[0].batch_id, failures[0].code) == (2, "b2", "invalid")
+    assert failures[1].given_up is True
+
+    store.upsert_entries([make_record("abc")])
+    assert [f.word for f in store.iter_failures()] == ["zyx"]
+    assert store.count() == 1
+
+
+def test_a_failure_after_an_entry_is_not_listed(store: Store) -> None:
+    """The protocol lists failures of words that still have no entry only."""
+    store.upsert_entries([make_record("kept")])
+    store.record_failures([FailureRecord("kept", "http_error: 500"), FailureRecord("gone", "x")])
+    assert [f.word for f in store.iter_failures()] == ["gone"]
+
+
+def test_unicode_and_case_make_distinct_words(store: Store) -> None:
+    words = ["naïve", "café", "cafe\u0301", "日本", "ice cream", "Polish", "polish", "straße"]
+    store.upsert_entries(make_record(w, definition=f"sense of {w}") for w in words)
+    assert store.count() == len(words)
+    assert [r.word for r in store.iter_entries()] == sorted(words)  # code point order
+    assert store.words_with_entries(["Polish", "POLISH", "日本"]) == {"Polish", "日本"}
+    [polish] = store.iter_entries(words=["polish"])
+    assert polish.word == "polish"
+    assert polish.entry["parts_of_speech"][0]["senses"][0]["definition"] == "sense of polish"
+    [japan] = store.iter_entries(words=["日本"])
+    assert japan == make_record("日本", definition="sense of 日本")
+
+
+def test_bulk_write(store: Store, store_kind: str) -> None:
+    n = BULK_SIZE[store_kind]
+    names = [f"w{i:05d}" for i in range(n)]
+    assert store.upsert_entries(make_record(w, input_tokens=i) for i, w in enumerate(names)) == n
     assert store.count() == n
-    assert store.words_with_entries(words[::997]) == set(words[::997])
-    assert len(store.words_with_entries(words[: n // 4 * 3])) == n // 4 * 3  # several chunks
+    for i in (0, 999, 1000, n // 2, n - 1):
+        [record] = store.iter_entries(words=[names[i]])
+        assert record == make_record(names[i], input_tokens=i)
+    # A second pass over more than one chunk replaces, never duplicates.
+    again = names[: min(n, 1_500)]
+    store.upsert_entries(make_record(w, model="gpt-4.1") for w in again)
+    assert store.count() == n
+    assert {r.word for r in store.iter_entries(model="gpt-4.1")} == set(again)
+    assert len(list(store.iter_entries())) == n
 
 
-def test_frames_read_every_store(store):
-    r = record("bank")
-    store.upsert_entries([type(r)(**{**r.to_dict(), "entry": entry("bank", senses=2)
-                                     .model_dump(mode="json")}), record("apple")])  # fmt: skip
-    store.record_failures([FailureRecord("zzq", "not_a_word", given_up=True)])
-    assert synthlib.load_entries(store)["word"].tolist() == ["apple", "bank"]
-    assert len(synthlib.load_senses(store, words=["bank"])) == 2
-    assert synthlib.load_failures(store)["code"].tolist() == ["not_a_word"]
+def test_words_with_entries_beyond_one_chunk(store: Store) -> None:
+    present = [f"p{i:04d}" for i in range(1_050)]
+    store.upsert_entries(make_record(w) for w in present)
+    asked = present + [f"q{i:04d}" for i in range(200)] + present[:10]
+    assert store.words_with_entries(asked) == set(present)
+    assert store.words_with_entries(iter(asked[1_000:])) == set(present[1_000:] + present[:10])
+    assert store.words_with_entries() == set(present)
+    assert [r.word for r in store.iter_entries(words=reversed(asked))] == present
+
+
+def test_frames_read_the_store(store: Store) -> None:
+    store.upsert_entries(
+        [
+            make_record("walk", pos="verb", cefr="A1"),
+            make_record("apple", pos="noun", cefr="A1", provider="anthropic", model="claude"),
+            make_record("ubiquitous", pos="adjective", cefr="C1"),
+        ]
+    )
+    store.record_failures([FailureRecord("qwzx", "not_a_word", given_up=True)])
+
+    entries = load_entries(store)
+    assert list(entries.columns) == ENTRY_COLUMNS
+    assert entries["word"].tolist() == ["apple", "ubiquitous", "walk"]
+    assert entries["parts_of_speech"].tolist() == [["noun"], ["adjective"], ["verb"]]
+    assert entries["sense_count"].tolist() == [1, 1, 1]
+    assert entries["word_forms"].tolist()[0] == {"plural": "apples"}
+    assert load_entries(store, part_of_speech="verb")["word"].tolist() == ["walk"]
+    assert load_entries(store, cefr_level="A1")["word"].tolist() == ["apple", "walk"]
+    assert load_entries(store, provider="anthropic")["word"].tolist() == ["apple"]
+    assert load_entries(store, words=["walk", "nope"])["word"].tolist() == ["walk"]
+
+    senses = load_senses(store, cefr_level="C1")
+    assert senses[["word", "part_of_speech", "sense"]].values.tolist() == [
+        ["ubiquitous", "adjective", 1]
+    ]
+    assert senses["examples"].tolist() == [["She said ubiquitous."]]
+
+    failures = load_failures(store)
+    assert failures[["word", "code", "given_up"]].values.tolist() == [["qwzx", "not_a_word", True]]
+    assert store.count() == 3  # the frames leave a store object they were given open

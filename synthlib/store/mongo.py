@@ -1,140 +1,205 @@
-"""The MongoDB store: the same :class:`~synthlib.store.Store` guarantees on a real database.
+"""The team store: entries in a MongoDB database, for a ``mongodb://`` or ``mongodb+srv://`` URI.
 
-The database is the URI's path (``mongodb://host/lexicon`` -> ``lexicon``), or ``synthlib`` when
-the URI names none. Collections: ``entries`` (``_id`` is the word, the record's fields flat with
-the entry as a sub-document, indexed by provider and model), ``failures`` (``_id`` the word) and
-``runs`` (one summary per run). Writes are unordered bulk upserts in chunks, with retryable
-writes; a server that is down or refuses the credentials is a :class:`StoreError` when the store
-is opened, before anything is spent. The password never appears in ``location``, messages or
-exceptions.
+Layout (one database; its name comes from the URI path, ``synthlib`` when the URI names none):
+
+``entries``
+    One document per word: ``_id`` is the word, then every :class:`EntryRecord` field flat, with
+    ``entry`` kept as a sub-document so it can be queried in place (for example
+    ``{"entry.cefr_level": "B2"}``). Unique index on ``word``; index on ``(provider, model)``.
+``failures``
+    One document per word without an entry: ``_id`` is the word, then the
+    :class:`FailureRecord` fields. Unique index on ``word``.
+``runs``
+    One document per run summary (:meth:`MongoStore.record_run`).
+
+Writes are unordered bulk upserts in chunks of 1,000; the last write of a word wins, so a re-run
+never duplicates. The constructor pings the server, so an unreachable server or refused
+credentials surface as :class:`~synthlib.errors.StoreError` before any money is spent. No
+message, ``repr`` or :attr:`MongoStore.location` ever shows the URI's password.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from itertools import batched, islice
 from typing import Any
+from urllib.parse import unquote, unquote_plus
+
+from bson.errors import BSONError
+from pymongo import ASCENDING, MongoClient, ReplaceOne
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from ..errors import StoreError
 from . import mask_uri
 from .records import EntryRecord, FailureRecord
 
 DEFAULT_DATABASE = "synthlib"
-CHUNK = 1_000
-_TIMEOUTS = {
+CHUNK = 1_000  # documents per bulk write and words per ``$in`` query
+
+# Client settings used unless the URI sets the same option (URI options win over these).
+CLIENT_DEFAULTS: dict[str, Any] = {
     "serverSelectionTimeoutMS": 5_000,
     "connectTimeoutMS": 5_000,
     "socketTimeoutMS": 60_000,
+    "retryWrites": True,
+    "appname": "synthlib",
 }
-_ENTRY_FIELDS = tuple(f for f in EntryRecord.__dataclass_fields__ if f != "entry_json")
+
+# The stored fields are what ``to_dict`` gives (helpers such as ``entry_json`` are left out).
+_ENTRY_FIELDS = tuple(EntryRecord("", {}, "", "", "", "").to_dict())
+_FAILURE_FIELDS = tuple(FailureRecord("", "").to_dict())
+_AUTH_FAILED = 18
+_UNAUTHORIZED = (13, 8000)  # 8000: Atlas "user is not allowed to do action"
+_SECRET_OPTIONS = re.compile(r"(?i)([?&;]tlsCertificateKeyFilePassword=)[^&;]*")
+_SESSION_TOKEN = re.compile(r"(?i)(AWS_SESSION_TOKEN(?::|%3A))[^,&;]*")
 
 
 class MongoStore:
-    """Entries in MongoDB. ``client`` may be given (tests pass a ``mongomock.MongoClient``)."""
+    """Entries, failures and run summaries in one MongoDB database.
 
-    def __init__(self, uri: str, *, client: Any = None, database: str | None = None) -> None:
-        import pymongo
-        from pymongo import errors, uri_parser
+    ``uri`` is a ``mongodb://`` or ``mongodb+srv://`` URI. The database is, in this order,
+    ``database``, the URI path (``mongodb://host/dictionary`` -> ``dictionary``), or
+    ``synthlib``. ``client`` is an already made client (tests pass ``mongomock.MongoClient()``);
+    the URI then only names the store and its database. A client the store made itself is closed
+    by :meth:`close`; a client passed in stays open and is the caller's to close.
 
-        self._masked = mask_uri(uri)
-        try:
-            # (a given client is already connected: no DNS look-up of an SRV record for it)
-            srv = uri.startswith("mongodb+srv://")
-            parsed = {} if client is not None and srv else uri_parser.parse_uri(uri)
-        except (errors.InvalidURI, errors.ConfigurationError, ValueError) as exc:
-            raise StoreError(
-                f"{self._masked}: not a valid MongoDB URI: {self._clean(exc)}"
-            ) from None
-        self._password = parsed.get("password") or ""
+    Raises :class:`~synthlib.errors.StoreError` (one line, password masked) when the URI is not
+    usable, the server cannot be reached within the server selection timeout (5 s unless the URI
+    sets ``serverSelectionTimeoutMS``), the credentials are refused, or the indexes cannot be
+    made. A user allowed to read but not to write may open the store for review; writes then
+    raise :class:`~synthlib.errors.StoreError`. Durability of a write is the server's write
+    concern (``majority`` on replica sets since MongoDB 5.0; set ``w``/``journal`` in the URI to
+    change it).
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        client: MongoClient[Any] | None = None,
+        database: str | None = None,
+    ) -> None:
+        self._location = _display_uri(uri)
+        self._secrets = _uri_secrets(uri)
+        self._closed = False
+        self._owns_client = client is None
+        self.database_name = database or database_from_uri(uri) or DEFAULT_DATABASE
+        problem: str | None = None
         if client is None:
-            options = {k.lower() for k in parsed.get("options", {})}
-            defaults = {k: v for k, v in _TIMEOUTS.items() if k.lower() not in options}
             try:
-                client = pymongo.MongoClient(uri, retryWrites=True, **defaults)
-                client.admin.command("ping")
-            except errors.OperationFailure as exc:
-                raise StoreError(
-                    f"{self._masked}: MongoDB refused the connection ({self._clean(exc)}); "
-                    "check the user name and password"
-                ) from None
-            except errors.PyMongoError as exc:
-                raise StoreError(
-                    f"{self._masked}: cannot reach MongoDB ({type(exc).__name__}); "
-                    "is the server running and the URI right?"
-                ) from None
+                client = MongoClient(uri, **_client_options(uri))
+            except (PyMongoError, ValueError, TypeError) as exc:
+                problem = f"not a usable MongoDB URI: {self._scrub(exc)}"
+        if problem is not None:  # raised outside ``except``: no chained pymongo error
+            raise StoreError(f"{self._location}: {problem}")
         self._client = client
-        self._errors = errors
-        name = database or parsed.get("database") or DEFAULT_DATABASE
-        db = client[name]
-        self.database = name
-        self._entries = db["entries"]
-        self._failures = db["failures"]
-        self._runs = db["runs"]
-        with self._guard("create indexes"):
-            self._entries.create_index([("provider", 1), ("model", 1)])
-            self._entries.create_index("batch_id")
+        try:
+            self._db = client.get_database(self.database_name)
+        except (PyMongoError, ValueError, TypeError) as exc:
+            problem = f"bad database name {self.database_name!r}: {self._scrub(exc)}"
+        if problem is not None:
+            self._drop_client()
+            raise StoreError(f"{self._location}: {problem}")
+        self._entries = self._db["entries"]
+        self._failures = self._db["failures"]
+        self._runs = self._db["runs"]
+        problem = self._connect()
+        if problem is not None:
+            self._drop_client()
+            raise StoreError(f"{self._location}: {problem}")
+
+    # --- opening ---------------------------------------------------------------------------
+
+    def _connect(self) -> str | None:
+        """Ping, then make the indexes; the reason the store cannot be used, or None."""
+        try:
+            self._client.admin.command("ping")
+        except PyMongoError as exc:
+            return self._describe(exc, "cannot reach the MongoDB server")
+        try:
+            self._entries.create_index([("word", ASCENDING)], unique=True)
+            self._entries.create_index([("provider", ASCENDING), ("model", ASCENDING)])
+            self._failures.create_index([("word", ASCENDING)], unique=True)
+            return None
+        except OperationFailure as exc:
+            if exc.code not in _UNAUTHORIZED:
+                return self._describe(exc, "cannot make the store's indexes")
+        except PyMongoError as exc:
+            return self._describe(exc, "cannot make the store's indexes")
+        # Not allowed to make indexes: fine for a reader, if it may read.
+        try:
+            self._entries.find_one({}, {"_id": 1})
+        except PyMongoError as exc:
+            return self._describe(exc, f"not allowed to use database {self.database_name!r}")
+        return None
+
+    def _drop_client(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    # --- Store protocol --------------------------------------------------------------------
 
     @property
     def location(self) -> str:
-        return self._masked
-
-    def _clean(self, exc: BaseException) -> str:
-        text = " ".join(str(exc).split())[:300]
-        if getattr(self, "_password", ""):
-            text = text.replace(self._password, "***")
-        return mask_uri(text)
-
-    def _guard(self, what: str) -> _Guard:
-        return _Guard(self, what)
-
-    # --- writes ------------------------------------------------------------------------------
+        """The URI, password masked (fit to display and log)."""
+        return self._location
 
     def upsert_entries(self, records: Iterable[EntryRecord]) -> int:
-        from pymongo import DeleteMany, ReplaceOne
+        """Insert or replace entries by word and drop those words' failure records.
 
+        Returns how many records were given (as the SQLite store does). Within one call the
+        last record of a word wins. Each chunk of 1,000 is acknowledged before the next is sent.
+        """
         written = 0
         it = iter(records)
         while chunk := list(islice(it, CHUNK)):
-            ops = [ReplaceOne({"_id": r.word}, _entry_doc(r), upsert=True) for r in chunk]
-            with self._guard("write entries"):
-                self._entries.bulk_write(ops, ordered=False)
-                self._failures.bulk_write(
-                    [DeleteMany({"_id": {"$in": [r.word for r in chunk]}})], ordered=False
-                )
+            latest = {r.word: r for r in chunk}  # unordered bulk: one operation per word
+            ops = [
+                ReplaceOne({"_id": word}, _entry_document(r), upsert=True)
+                for word, r in latest.items()
+            ]
+            self._call("cannot write entries", self._entries.bulk_write, ops, ordered=False)
+            self._call(
+                "cannot clear failures",
+                self._failures.delete_many,
+                {"_id": {"$in": list(latest)}},
+            )
             written += len(chunk)
         return written
 
     def record_failures(self, failures: Iterable[FailureRecord]) -> int:
-        from pymongo import ReplaceOne
-
+        """Insert or replace the failure record of each word; returns how many were given."""
         written = 0
         it = iter(failures)
         while chunk := list(islice(it, CHUNK)):
-            ops = [ReplaceOne({"_id": f.word}, {"_id": f.word, **f.to_dict()}, upsert=True)
-                   for f in chunk]  # fmt: skip
-            with self._guard("write failures"):
-                self._failures.bulk_write(ops, ordered=False)
+            latest = {f.word: f for f in chunk}
+            ops = [
+                ReplaceOne({"_id": word}, {"_id": word, **f.to_dict()}, upsert=True)
+                for word, f in latest.items()
+            ]
+            self._call("cannot write failures", self._failures.bulk_write, ops, ordered=False)
             written += len(chunk)
         return written
 
-    def record_run(self, summary: dict[str, Any]) -> None:
-        """Keep a run's summary (by its ``run_id``) for review."""
-        with self._guard("write the run summary"):
-            self._runs.replace_one({"_id": summary["run_id"]}, dict(summary), upsert=True)
-
-    # --- reads -------------------------------------------------------------------------------
-
     def words_with_entries(self, words: Iterable[str] | None = None) -> set[str]:
-        with self._guard("read entries"):
-            if words is None:
-                return {d["_id"] for d in self._entries.find({}, {"_id": 1})}
-            found: set[str] = set()
-            it = iter(words)
-            while chunk := list(islice(it, CHUNK)):
-                found.update(
-                    d["_id"] for d in self._entries.find({"_id": {"$in": chunk}}, {"_id": 1})
-                )
-            return found
+        """Which of ``words`` (all, if None) have an entry."""
+        if words is None:
+            cursor = self._call("cannot read entries", self._entries.find, {}, {"_id": 1})
+            return {doc["_id"] for doc in self._drain(cursor)}
+        found: set[str] = set()
+        it = iter(set(words))
+        while chunk := list(islice(it, CHUNK)):
+            found |= self._present(self._entries, chunk)
+        return found
 
     def iter_entries(
         self,
@@ -143,35 +208,46 @@ class MongoStore:
         provider: str | None = None,
         model: str | None = None,
     ) -> Iterator[EntryRecord]:
+        """Entries in word order (code point order, as the SQLite store), optionally filtered.
+
+        Pages of 1,000 are fetched as the caller iterates, so no server cursor is left open
+        while a slow consumer works.
+        """
         query: dict[str, Any] = {}
-        if words is not None:
-            query["_id"] = {"$in": list(words)}
         if provider is not None:
             query["provider"] = provider
         if model is not None:
             query["model"] = model
-        with self._guard("read entries"):
-            docs = list(self._entries.find(query).sort("_id", 1))
-        for doc in docs:
-            yield EntryRecord(**{f: doc[f] for f in _ENTRY_FIELDS if f in doc})
+        if words is None:
+            for doc in self._pages(self._entries, query):
+                yield _entry_record(doc)
+            return
+        wanted = sorted(set(words))
+        for start in range(0, len(wanted), CHUNK):  # sorted chunks keep the overall word order
+            page = {**query, "_id": {"$in": wanted[start : start + CHUNK]}}
+            cursor = self._call(
+                "cannot read entries", lambda q=page: self._entries.find(q).sort("_id", 1)
+            )
+            for doc in self._drain(cursor):
+                yield _entry_record(doc)
 
     def iter_failures(self) -> Iterator[FailureRecord]:
-        with self._guard("read failures"):
-            docs = list(self._failures.find({}).sort("_id", 1))
-        fields = FailureRecord.__dataclass_fields__
-        for doc in docs:
-            yield FailureRecord(**{f: doc[f] for f in fields if f in doc})
-
-    def iter_runs(self) -> Iterator[dict[str, Any]]:
-        with self._guard("read run summaries"):
-            yield from self._runs.find({}).sort("_id", 1)
+        """Failure records of words that still have no entry, in word order."""
+        for page in batched(self._pages(self._failures, {}), CHUNK):
+            done = self._present(self._entries, [doc["_id"] for doc in page])
+            for doc in page:
+                if doc["_id"] not in done:
+                    yield _failure_record(doc)
 
     def count(self) -> int:
-        with self._guard("count entries"):
-            return self._entries.count_documents({})
+        """How many entries the store holds."""
+        return self._call("cannot count entries", self._entries.count_documents, {})
 
     def close(self) -> None:
-        self._client.close()
+        """Release the client if the store made it; later calls raise StoreError."""
+        if not self._closed:
+            self._closed = True
+            self._drop_client()
 
     def __enter__(self) -> MongoStore:
         return self
@@ -180,28 +256,172 @@ class MongoStore:
         self.close()
 
     def __repr__(self) -> str:
-        return f"MongoStore({self._masked!r})"
+        return f"MongoStore({self._location!r}, database={self.database_name!r})"
+
+    # --- run summaries ---------------------------------------------------------------------
+
+    def record_run(self, summary: Mapping[str, Any]) -> str:
+        """Keep one run's summary; returns its run id.
+
+        The id is ``summary["run_id"]`` when given (recording the same run again replaces its
+        summary), else a new random id. ``recorded_at`` (UTC, ISO 8601) is added unless the
+        summary has one. Values must be BSON-encodable (str keys, no ``$``-prefixed keys).
+        """
+        run_id = summary.get("run_id") or uuid.uuid4().hex
+        if not isinstance(run_id, str):
+            run_id = str(run_id)
+        document = {
+            **summary,
+            "run_id": run_id,
+            "recorded_at": summary.get("recorded_at") or datetime.now(UTC).isoformat(),
+            "_id": run_id,
+        }
+        self._call(
+            "cannot record the run",
+            self._runs.replace_one,
+            {"_id": run_id},
+            document,
+            upsert=True,
+        )
+        return run_id
+
+    def iter_runs(self) -> Iterator[dict[str, Any]]:
+        """Run summaries, oldest ``recorded_at`` first, each with ``run_id`` and without ``_id``."""
+        cursor = self._call(
+            "cannot read runs",
+            lambda: self._runs.find({}).sort([("recorded_at", 1), ("_id", 1)]),
+        )
+        for doc in self._drain(cursor):
+            doc.pop("_id", None)
+            yield doc
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _pages(self, collection: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Documents matching ``query`` in ``_id`` order, fetched in keyset pages."""
+        last: str | None = None
+        while True:
+            page_query = query if last is None else {**query, "_id": {"$gt": last}}
+            cursor = self._call(
+                "cannot read the store",
+                lambda q=page_query: collection.find(q).sort("_id", 1).limit(CHUNK),
+            )
+            page = list(self._drain(cursor))
+            yield from page
+            if len(page) < CHUNK:
+                return
+            last = page[-1]["_id"]
+
+    def _present(self, collection: Any, words: list[str]) -> set[str]:
+        cursor = self._call(
+            "cannot read the store", collection.find, {"_id": {"$in": words}}, {"_id": 1}
+        )
+        return {doc["_id"] for doc in self._drain(cursor)}
+
+    def _drain(self, cursor: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self._call("cannot read the store", list, cursor)
+
+    def _call[T](self, action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one driver call; a driver or encoding error becomes a one-line StoreError."""
+        if self._closed:
+            raise StoreError(f"{self._location}: {action}: the store is closed")
+        try:
+            return fn(*args, **kwargs)
+        except (PyMongoError, BSONError) as exc:
+            problem = self._describe(exc, action)
+        raise StoreError(f"{self._location}: {problem}")  # outside ``except``: nothing chained
+
+    def _describe(self, exc: BaseException, action: str) -> str:
+        if isinstance(exc, OperationFailure) and exc.code == _AUTH_FAILED:
+            return (
+                f"{action}: the server refused the credentials (authentication failed); "
+                "check the user name, password and authSource"
+            )
+        if isinstance(exc, OperationFailure) and exc.code in _UNAUTHORIZED:
+            return f"{action}: not authorized: {self._scrub(exc)}"
+        if isinstance(exc, BulkWriteError):
+            errors = exc.details.get("writeErrors") or [{}]
+            first = errors[0].get("errmsg", "write error")
+            return f"{action}: {len(errors)} write error(s), first: {self._scrub(first)}"
+        if isinstance(exc, ServerSelectionTimeoutError):
+            # The topology description after ", Timeout:" is long and adds nothing for a user.
+            return f"{action}: {self._scrub(str(exc).split(', Timeout:')[0])}"
+        if isinstance(exc, ConfigurationError):
+            return f"{action}: bad configuration: {self._scrub(exc)}"
+        return f"{action}: {self._scrub(exc)}"
+
+    def _scrub(self, text: object) -> str:
+        message = mask_uri(str(text))
+        for secret in self._secrets:
+            message = message.replace(secret, "***")
+        return message
 
 
-class _Guard:
-    """Turns any pymongo failure into a one-line, password-free :class:`StoreError`."""
+# --- URIs -----------------------------------------------------------------------------------
 
-    def __init__(self, store: MongoStore, what: str) -> None:
-        self.store = store
-        self.what = what
 
-    def __enter__(self) -> None:
+def database_from_uri(uri: str) -> str | None:
+    """The database a MongoDB URI names in its path (``/name`` or ``/name.collection``), or None.
+
+    Parsed as pymongo parses it, without resolving ``mongodb+srv`` hosts.
+    """
+    _, _, rest = uri.partition("://")
+    hosts_and_path = rest.partition("?")[0]
+    _, slash, path = hosts_and_path.partition("/")
+    if not slash or not path:
         return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        if exc is not None and isinstance(exc, self.store._errors.PyMongoError):
-            raise StoreError(
-                f"{self.store.location}: cannot {self.what}: {self.store._clean(exc)}"
-            ) from None
-        return False
+    return unquote_plus(path).split(".", 1)[0] or None
 
 
-def _entry_doc(r: EntryRecord) -> dict[str, Any]:
-    doc = {f: getattr(r, f) for f in _ENTRY_FIELDS}
-    doc["_id"] = r.word
-    return doc
+def _display_uri(uri: str) -> str:
+    """``uri`` fit to display: the password, a TLS key password and AWS session token masked.
+
+    Goes beyond :func:`mask_uri` for passwords that were not percent-encoded and so contain
+    ``/`` or ``@``: everything between the user name and the last ``@`` is masked.
+    """
+    masked = mask_uri(uri)
+    scheme, sep, rest = masked.partition("://")
+    if sep:
+        authority_and_path, question, query = rest.partition("?")
+        userinfo, at, hosts = authority_and_path.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        if at and colon:
+            authority_and_path = f"{user}:***@{hosts}"
+        masked = f"{scheme}://{authority_and_path}{question}{query}"
+    masked = _SECRET_OPTIONS.sub(r"\1***", masked)
+    return _SESSION_TOKEN.sub(r"\1***", masked)
+
+
+def _uri_secrets(uri: str) -> list[str]:
+    """Password spellings that must never reach a message (longest first)."""
+    _, _, rest = uri.partition("://")
+    authority_and_path = rest.partition("?")[0]
+    userinfo, at, _ = authority_and_path.rpartition("@")
+    password = userinfo.partition(":")[2] if at else ""
+    secrets = {password, unquote(password), unquote_plus(password)} - {""}
+    secrets |= {m.group(0).split("=", 1)[1] for m in _SECRET_OPTIONS.finditer(uri)} - {""}
+    return sorted(secrets, key=len, reverse=True)
+
+
+def _client_options(uri: str) -> dict[str, Any]:
+    """:data:`CLIENT_DEFAULTS` minus the options the URI sets itself (names are case-blind)."""
+    query = uri.partition("?")[2]
+    given = {part.split("=", 1)[0].lower() for part in re.split(r"[&;]", query) if part}
+    return {k: v for k, v in CLIENT_DEFAULTS.items() if k.lower() not in given}
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def _entry_document(record: EntryRecord) -> dict[str, Any]:
+    # getattr, not to_dict: asdict would deep-copy every entry before pymongo encodes it
+    return {"_id": record.word, **{name: getattr(record, name) for name in _ENTRY_FIELDS}}
+
+
+def _entry_record(doc: Mapping[str, Any]) -> EntryRecord:
+    # Fields another tool added to the document are ignored; missing optional ones default.
+    return EntryRecord(**{k: doc[k] for k in _ENTRY_FIELDS if k in doc})
+
+
+def _failure_record(doc: Mapping[str, Any]) -> FailureRecord:
+    return FailureRecord(**{k: doc[k] for k in _FAILURE_FIELDS if k in doc})

@@ -180,7 +180,10 @@ class SQLiteStore:
             yield _entry_record(row)
 
     def iter_failures(self) -> Iterator[FailureRecord]:
-        sql = f"SELECT {', '.join(_FAILURE_COLUMNS)} FROM failures ORDER BY word"
+        sql = (
+            f"SELECT {', '.join(_FAILURE_COLUMNS)} FROM failures "
+            "WHERE word NOT IN (SELECT word FROM entries) ORDER BY word"
+        )
         with self._lock:
             rows = self._db.execute(sql).fetchall()
         for row in rows:

@@ -74,9 +74,7 @@ def _wait_for_batches(workdir, n, proc, timeout=30.0):
     raise AssertionError("batches were not created in time")
 
 
-def test_sigint_exits_130_with_a_valid_checkpoint_and_resume_collects(
-    emulator, workdir, word_file
-):
+def test_sigint_exits_130_with_a_valid_checkpoint_and_resume_collects(emulator, workdir, word_file):
     emulator.configure(stall=True)
     proc = _start(emulator, workdir)
     _wait_for_batches(workdir, 2, proc)
