@@ -168,6 +168,7 @@ class Engine:
             self.cp.save()
             self._record_failures()
         progress = self.progress()
+        self._record_run(progress)
         self._notify(None)
         given_up = {w: self.state.failed.get(w, "") for w in self.state.given_up}
         return Outcome(self._phase, progress, given_up)
@@ -573,6 +574,28 @@ class Engine:
                 self.store.record_failures(failures)
             except StoreError as exc:
                 self._log(f"failures not stored (they are in the checkpoint): {exc}")
+
+    def _record_run(self, progress: Progress) -> None:
+        """The run's summary beside its entries, for review (the checkpoint has it too)."""
+        summary = {
+            "run_id": self.cp.run_id,
+            "provider": self.backend.provider,
+            "model": self.model,
+            "phase": progress.phase,
+            "words": progress.total,
+            "processed": progress.processed,
+            "given_up": progress.given_up,
+            "input_tokens": progress.input_tokens,
+            "output_tokens": progress.output_tokens,
+            "cost_usd": progress.cost_usd,
+            "batches": len(self.state.finished),
+            "failure_reasons": progress.failure_reasons,
+            "start_time": self.cp.start_time,
+        }
+        try:
+            self.store.record_run(summary)
+        except StoreError as exc:
+            self._log(f"run summary not stored (it is in the checkpoint): {exc}")
 
     def progress(self) -> Progress:
         s = self.state

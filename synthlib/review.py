@@ -31,6 +31,7 @@ class Review:
                                    provider=provider)  # fmt: skip
             senses = load_senses(opened, part_of_speech=part_of_speech, provider=provider)
             self.failures = load_failures(opened)
+            self.runs = pd.DataFrame(list(opened.iter_runs()))
             self.location = opened.location
         finally:
             if opened is not store:

@@ -45,6 +45,13 @@ def test_auto_without_a_key_runs_offline_into_the_embedded_store(offline_env, le
     assert list(bank["definition"]) == glosses  # WordNet's glosses, in WordNet's order
     assert any("sloping land" in d for d in bank["definition"])
     entries = synthlib.load_entries()
+    (summary,) = synthlib.open_store().iter_runs()
+    assert (summary["run_id"], summary["processed"], summary["given_up"]) == (
+        json.loads((offline_env / "words.checkpoint.json").read_text())["run_id"],
+        3,
+        1,
+    )
+    assert summary["failure_reasons"] == {"not_found": 1}
     assert set(entries["provider"]) == {"offline"}
     assert (entries["cost_usd"] == 0).all()
     assert entries.set_index("word").loc["ice cream", "parts_of_speech"] == ["noun"]

@@ -77,3 +77,14 @@ def test_load_entries_one_row_per_word_and_senses_in_their_own_frame(tmp_path):
     assert list(senses[senses["word"] == "bank"]["sense"]) == [1, 2, 3]
     assert synthlib.load_entries(store, words=["bank"])["word"].tolist() == ["bank"]
     assert synthlib.load_entries(store, part_of_speech="verb").empty
+
+
+def test_run_summaries_are_kept_and_replaced_by_run_id(tmp_path):
+    store = SQLiteStore(tmp_path / "s.db")
+    store.record_run({"run_id": "run-1", "processed": 3, "recorded_at": "2026-01-01T00:00:00"})
+    store.record_run({"run_id": "run-2", "processed": 1, "recorded_at": "2026-01-02T00:00:00"})
+    store.record_run({"run_id": "run-1", "processed": 5, "recorded_at": "2026-01-01T00:00:00"})
+    assert [(r["run_id"], r["processed"]) for r in store.iter_runs()] == [
+        ("run-1", 5),
+        ("run-2", 1),
+    ]

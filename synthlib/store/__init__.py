@@ -67,6 +67,14 @@ class Store(Protocol):
         """How many entries the store holds."""
         ...
 
+    def record_run(self, summary: dict) -> str:
+        """Keep a run's summary (keyed by ``summary["run_id"]``) for review."""
+        ...
+
+    def iter_runs(self) -> Iterator[dict]:
+        """Run summaries, oldest first."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from ..errors import StoreError
-from .records import EntryRecord, FailureRecord
+from .records import EntryRecord, FailureRecord, now_iso
 
 _ENTRY_COLUMNS = (
     "word", "entry", "provider", "model", "prompt_version", "schema_version", "batch_id",
@@ -61,8 +61,18 @@ def _m2_provenance_indexes(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX entries_batch ON entries (batch_id)")
 
 
+def _m3_runs(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, summary TEXT)"
+    )
+
+
 # Append only: a released store file may be at any of these steps; each runs once, in order.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_provenance_indexes]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_initial,
+    _m2_provenance_indexes,
+    _m3_runs,
+]
 
 
 class SQLiteStore:
@@ -191,6 +201,25 @@ class SQLiteStore:
             yield FailureRecord(
                 word, reason, attempts, bool(given_up), batch_id, run_id, updated_at
             )
+
+    def record_run(self, summary: dict) -> str:
+        """Keep one run's summary (by its ``run_id``; recording a run again replaces it)."""
+        run_id = str(summary["run_id"])
+        recorded = summary.get("recorded_at") or now_iso()
+        row = (run_id, recorded, json.dumps({**summary, "recorded_at": recorded}, default=str))
+        try:
+            with self._transaction():
+                self._db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?)", row)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot record the run: {exc}") from None
+        return run_id
+
+    def iter_runs(self) -> Iterator[dict]:
+        """Run summaries, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT summary FROM runs ORDER BY recorded_at").fetchall()
+        for (summary,) in rows:
+            yield json.loads(summary)
 
     def count(self) -> int:
         with self._lock:
