@@ -51,8 +51,13 @@ def dry_run(
     return estimate_config(config)
 
 
-def estimate_config(config: RunConfig, state: RunState | None = None) -> Estimate:
-    """The estimate for ``config``, counting what ``state`` (or the checkpoint on disk) has done."""
+def estimate_config(
+    config: RunConfig,
+    state: RunState | None = None,
+    reference: Mapping[str, Any] | None = None,
+) -> Estimate:
+    """The estimate for ``config``, counting what ``state`` (or the checkpoint on disk) has done;
+    ``reference`` is the grounding material when the caller already has it."""
     provider = resolve_provider(config.provider)
     if state is None:
         state = _existing_state(config, provider)
@@ -60,8 +65,7 @@ def estimate_config(config: RunConfig, state: RunState | None = None) -> Estimat
     if state is not None and provider == "openai":
         measured_words = sum(b.get("words", 0) for b in state.finished)
         measured_output = state.usage.output_tokens
-    reference = None
-    if config.grounding:
+    if config.grounding and reference is None:
         from .grounding import references
 
         reference = references()
@@ -77,7 +81,7 @@ def estimate_config(config: RunConfig, state: RunState | None = None) -> Estimat
         token_budget=config.token_budget,
         measured_output_per_word=measured_output / measured_words if measured_words else None,
         measured_words=measured_words,
-        reference=reference,
+        reference=reference if config.grounding else None,
     )
 
 

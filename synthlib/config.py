@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +101,6 @@ class RunConfig:
             cancel_on_exit=cancel_on_exit,
             fresh=fresh,
         )
-
-    def with_provider(self, provider: str) -> RunConfig:
-        return replace(self, provider=provider)
 
     @property
     def price(self) -> Price:

@@ -19,9 +19,14 @@ def print_estimate(estimate: Estimate, *, title: str, file: TextIO | None = None
         print(estimate, file=file)
         file.flush()
         return
+    Console(file=file).print(rows_table(estimate.rows(), title=title))
+
+
+def rows_table(rows: list[tuple[str, str]], *, title: str) -> Table:
+    """(label, value) rows as a two-column rich table (the estimate, the status)."""
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("item", style="bold")
     table.add_column("value", justify="right")
-    for label, value in estimate.rows():
+    for label, value in rows:
         table.add_row(label, value)
-    Console(file=file).print(table)
+    return table

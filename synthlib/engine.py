@@ -196,17 +196,17 @@ class Engine:
         try:
             tagged = [b for b in self._run_batches() if b.id not in known]
         except TransientError as exc:
-            self._log(f"could not list batches to re-attach ({exc}); will try again")
+            self._notify(f"could not list batches to re-attach ({exc}); will try again")
             self._recover_later = True
             return
         except RejectedError as exc:  # an API without batch listing: nothing can be adopted
-            self._log(f"cannot list batches ({exc}); shards without a batch id go again")
+            self._notify(f"cannot list batches ({exc}); shards without a batch id go again")
             tagged = []
         by_shard = {b.metadata.get(SHARD_TAG): b for b in tagged}
         for flight in planned:
             batch = by_shard.pop(flight.shard, None)
             if batch is not None:
-                self._log(f"adopted batch {batch.id} created just before the last stop")
+                self._notify(f"adopted batch {batch.id} created just before the last stop")
                 self._record("created", shard=flight.shard, batch_id=batch.id,
                              status=batch.status, created_at=batch.created_at)  # fmt: skip
             elif flight.input_file_id is None:
@@ -241,7 +241,9 @@ class Engine:
         try:
             self.backend.download(batch.input_file_id, path)
         except (TransientError, RejectedError) as exc:
-            self._log(f"batch {batch.id} carries this run's tag but its input is unreadable: {exc}")
+            self._notify(
+                f"batch {batch.id} carries this run's tag but its input is unreadable: {exc}"
+            )
             return
         busy = self.state.in_flight_words() | set(self.state.done)
         words: list[str] = []
@@ -257,7 +259,7 @@ class Engine:
         self._record("planned", shard=shard, words=words, input_tokens=0)
         self._record("created", shard=shard, batch_id=batch.id, status=batch.status,
                      created_at=batch.created_at)  # fmt: skip
-        self._log(f"adopted batch {batch.id} ({len(words)} words) found by this run's tag")
+        self._notify(f"adopted batch {batch.id} ({len(words)} words) found by this run's tag")
 
     # --- polling -----------------------------------------------------------------------------
 
@@ -278,10 +280,10 @@ class Engine:
             try:
                 info = self.backend.retrieve(flight.batch_id)
             except TransientError as exc:
-                self._log(f"status of {flight.batch_id} unknown for now: {exc}")
+                self._notify(f"status of {flight.batch_id} unknown for now: {exc}")
                 continue
             except RejectedError as exc:
-                self._log(f"batch {flight.batch_id} is gone: {exc}")
+                self._notify(f"batch {flight.batch_id} is gone: {exc}")
                 self._finish_flight(flight, None)
                 changed = True
                 continue
@@ -329,7 +331,7 @@ class Engine:
             if info is None or not info.terminal:
                 info = self.backend.retrieve(flight.batch_id)
         except TransientError as exc:
-            self._log(f"cannot fetch batch {flight.batch_id} yet: {exc}")
+            self._notify(f"cannot fetch batch {flight.batch_id} yet: {exc}")
             return False
         except RejectedError:
             info = None
@@ -353,7 +355,7 @@ class Engine:
             try:
                 paths = self._download(info)
             except TransientError as exc:
-                self._log(f"download of batch {info.id} failed for now: {exc}")
+                self._notify(f"download of batch {info.id} failed for now: {exc}")
                 return False
         provenance = Provenance(
             provider=self.backend.provider,
@@ -406,7 +408,7 @@ class Engine:
                     self.backend.download(file_id, part)
                 except RejectedError as exc:
                     # the file is gone: its requests end as no_result and are tried again
-                    self._log(f"{kind} file of batch {info.id} cannot be downloaded: {exc}")
+                    self._notify(f"{kind} file of batch {info.id} cannot be downloaded: {exc}")
                     continue
                 part.replace(path)
                 failpoints.hit("after-download")
@@ -421,7 +423,7 @@ class Engine:
             try:
                 self.backend.delete_file(file_id)
             except (TransientError, RejectedError) as exc:
-                self._log(f"could not delete input file {file_id}: {exc}")
+                self._notify(f"could not delete input file {file_id}: {exc}")
 
     # --- submission ----------------------------------------------------------------------------
 
@@ -529,7 +531,7 @@ class Engine:
             with contextlib.suppress(TransientError, RejectedError):
                 self.backend.delete_file(flight.input_file_id)
         self._record("abandoned", shard=flight.shard)
-        self._log(f"shard {flight.shard} returned to the queue: {why}")
+        self._notify(f"shard {flight.shard} returned to the queue: {why}")
 
     def _pause_submissions(self, why: str) -> None:
         self._submit_after = self.clock() + max(self.settings.poll_interval, 1.0)
@@ -547,7 +549,7 @@ class Engine:
                 try:
                     info = self.backend.cancel(flight.batch_id)
                 except (TransientError, RejectedError) as exc:
-                    self._log(f"could not cancel {flight.batch_id}: {exc}")
+                    self._notify(f"could not cancel {flight.batch_id}: {exc}")
                     continue
                 self._record("status", shard=flight.shard, status=info.status)
                 self._notify(f"cancelling batch {flight.batch_id}")
@@ -573,7 +575,7 @@ class Engine:
             try:
                 self.store.record_failures(failures)
             except StoreError as exc:
-                self._log(f"failures not stored (they are in the checkpoint): {exc}")
+                self._notify(f"failures not stored (they are in the checkpoint): {exc}")
 
     def _record_run(self, progress: Progress) -> None:
         """The run's summary beside its entries, for review (the checkpoint has it too)."""
@@ -595,7 +597,7 @@ class Engine:
         try:
             self.store.record_run(summary)
         except StoreError as exc:
-            self._log(f"run summary not stored (it is in the checkpoint): {exc}")
+            self._notify(f"run summary not stored (it is in the checkpoint): {exc}")
 
     def progress(self) -> Progress:
         s = self.state
@@ -610,7 +612,7 @@ class Engine:
             given_up=len(s.given_up),
             retrying=retrying,
             in_flight=in_flight,
-            pending=max(0, len(s.words) - len(s.done) - len(s.given_up) - in_flight),
+            pending=s.pending_count(),
             batches=batches,
             input_tokens=s.usage.input_tokens,
             output_tokens=s.usage.output_tokens,
@@ -629,9 +631,6 @@ class Engine:
             log.info(message)
         if self.listener is not None:
             self.listener(self.progress(), message)
-
-    def _log(self, message: str) -> None:
-        self._notify(message)
 
 
 def spool_dir(checkpoint: Path) -> Path:

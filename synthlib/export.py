@@ -25,7 +25,7 @@ import pandas as pd
 
 from .errors import UsageError
 from .frames import StoreLike, load_entries
-from .store import open_store
+from .store import using_store
 from .store.records import EntryRecord
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -53,8 +53,7 @@ def export_entries(
     """
     target = Path(path)
     kind = _format(target, format)
-    opened = open_store(store)
-    try:
+    with using_store(store) as opened:
         if kind == "jsonl":
             with _replacing(target, "w") as out:
                 written = 0
@@ -63,9 +62,6 @@ def export_entries(
                     written += 1
             return written
         frame = load_entries(opened)
-    finally:
-        if opened is not store:
-            opened.close()
     if kind == "csv":
         frame = _json_cells(frame, lists=True)
         with _replacing(target, "w", newline="") as out:
@@ -112,23 +108,14 @@ def copy_entries(source_store: StoreLike, target_store: StoreLike, *, chunk: int
     """
     if chunk < 1:
         raise UsageError(f"chunk must be at least 1, not {chunk}")
-    source = open_store(source_store)
-    try:
-        target = open_store(target_store)
-        try:
-            copied = 0
-            for batch in batched(source.iter_entries(), chunk):
-                copied += target.upsert_entries(batch)
-            for batch in batched(source.iter_failures(), chunk):
-                have = target.words_with_entries(f.word for f in batch)
-                target.record_failures(f for f in batch if f.word not in have)
-            return copied
-        finally:
-            if target is not target_store:
-                target.close()
-    finally:
-        if source is not source_store:
-            source.close()
+    with using_store(source_store) as source, using_store(target_store) as target:
+        copied = 0
+        for batch in batched(source.iter_entries(), chunk):
+            copied += target.upsert_entries(batch)
+        for batch in batched(source.iter_failures(), chunk):
+            have = target.words_with_entries(f.word for f in batch)
+            target.record_failures(f for f in batch if f.word not in have)
+        return copied
 
 
 def _format(path: Path, format: str | None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .store import Store, open_store
+from .store import Store, using_store
 from .store.records import EntryRecord
 
 ENTRY_COLUMNS = [
@@ -44,8 +44,7 @@ def _records(
     provider: str | None,
     model: str | None,
 ) -> Iterator[EntryRecord]:
-    opened = open_store(store)
-    try:
+    with using_store(store) as opened:
         for record in opened.iter_entries(words=words, provider=provider, model=model):
             groups = record.entry.get("parts_of_speech") or []
             if part_of_speech and not any(g["part_of_speech"] == part_of_speech for g in groups):
@@ -53,9 +52,6 @@ def _records(
             if cefr_level and record.entry.get("cefr_level") != cefr_level:
                 continue
             yield record
-    finally:
-        if opened is not store:
-            opened.close()
 
 
 def load_entries(
@@ -112,12 +108,8 @@ def load_senses(
 
 def load_failures(store: StoreLike = None) -> pd.DataFrame:
     """One row per word that has no entry, with its last reason and attempts."""
-    opened = open_store(store)
-    try:
+    with using_store(store) as opened:
         rows = [{**f.to_dict(), "code": f.code} for f in opened.iter_failures()]
-    finally:
-        if opened is not store:
-            opened.close()
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
 
 

@@ -92,13 +92,13 @@ class Job:
                 store=self.store.location,
             )
             self.resumed = False
-        self.estimate: Estimate = estimate_config(config, self.checkpoint.state)
-        price = self._price()
         reference = None
-        if config.grounding:
+        if config.grounding:  # the lexicon loads once, for the estimate and the requests
             from .grounding import references
 
             reference = references()
+        self.estimate: Estimate = estimate_config(config, self.checkpoint.state, reference)
+        price = self._price()
         self.engine = Engine(
             self.backend,
             self.checkpoint,

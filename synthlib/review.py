@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from .frames import StoreLike, load_entries, load_failures, load_senses
-from .store import open_store
+from .store import using_store
 
 CEFR_ORDER = ["A1", "A2", "B1", "B2", "C1", "C2"]
 
@@ -25,17 +25,13 @@ class Review:
         provider: str | None = None,
         search: str | None = None,
     ) -> None:
-        opened = open_store(store)
-        try:
+        with using_store(store) as opened:
             entries = load_entries(opened, part_of_speech=part_of_speech, cefr_level=cefr_level,
                                    provider=provider)  # fmt: skip
             senses = load_senses(opened, part_of_speech=part_of_speech, provider=provider)
             self.failures = load_failures(opened)
             self.runs = pd.DataFrame(list(opened.iter_runs()))
             self.location = opened.location
-        finally:
-            if opened is not store:
-                opened.close()
         if search:
             entries = entries[entries["word"].str.contains(search, case=False, regex=False)]
         if register:

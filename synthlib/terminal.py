@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.progress import Progress as Bar
 from rich.table import Table
 
-from .display import print_estimate
+from .display import print_estimate, rows_table
 from .errors import SpendRefused
 from .job import Job, RunResult, build_config
 from .progress import Progress
@@ -124,12 +124,7 @@ class TerminalDisplay:
 
 
 def status_table(progress: Progress) -> Table:
-    table = Table(show_header=False, title="Status", title_justify="left")
-    table.add_column("item", style="bold")
-    table.add_column("value", justify="right")
-    for label, value in progress.rows():
-        table.add_row(label, value)
-    return table
+    return rows_table(progress.rows(), title="Status")
 
 
 def _summary(result: RunResult, out: TextIO, job_store: object = None) -> None:

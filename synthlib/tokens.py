@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import os
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -135,11 +134,6 @@ class RequestTokens:
     def request(self, payload_text: str) -> int:
         """Input tokens of one request whose user payload is ``payload_text``."""
         return self.fixed + self.payload(payload_text)
-
-    def many(self, payloads: Iterable[str]) -> int:
-        """Summed payload tokens (without the fixed part) of many payloads."""
-        encode = self.encoder.encode_ordinary
-        return sum(len(encode(p)) for p in payloads)
 
 
 @cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -62,7 +63,7 @@ def show_errors_in_one_line() -> None:
 
     def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
         message = f"{etype.__name__}: {value}"
-        print(f"error: {value}", file=__import__("sys").stderr)
+        print(f"error: {value}", file=sys.stderr)
         return [message]
 
     shell.set_custom_exc((SynthlibError,), handler)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -25,6 +26,7 @@ __all__ = [
     "StoreError",
     "mask_uri",
     "open_store",
+    "using_store",
 ]
 
 
@@ -101,6 +103,18 @@ def mask_uri(uri: str) -> str:
         head = f"{user}:***@{host}" if colon else f"{userinfo}@{host}"
     masked = f"{scheme}://{head}" + (f"?{query}" if query else "")
     return _QUERY_SECRET.sub(r"\1***", masked)
+
+
+@contextmanager
+def using_store(location: str | os.PathLike[str] | Store | None = None) -> Iterator[Store]:
+    """:func:`open_store` for a block: a store opened here is closed after it; a :class:`Store`
+    passed in stays open (it belongs to the caller)."""
+    opened = open_store(location)
+    try:
+        yield opened
+    finally:
+        if opened is not location:
+            opened.close()
 
 
 def open_store(location: str | os.PathLike[str] | Store | None = None) -> Store:
