@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .checkpoint import Checkpoint
-from .config import RunConfig, WordsSource, resolve_provider
+from .config import RunConfig, WordsSource, provider_model, resolve_provider
 from .cost import Estimate, estimate
 from .pricing import DEFAULT_MODEL
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
+from .skip import mark_already_done, refuse_fresh_over_flights
 from .state import RunState
+from .store import DEFAULT_STORE, Store, using_store
+
+__all__ = ["dry_run", "estimate_config", "provider_model"]
 
 
 def dry_run(
@@ -26,14 +33,20 @@ def dry_run(
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     grounding: bool = False,
     max_cost: float | None = None,
+    store: Any = None,
+    redo: bool = False,
+    import_checkpoint: str | os.PathLike[str] | None = None,
+    fresh: bool = False,
     words_name: str | None = None,
 ) -> Estimate:
     """Estimate a run's tokens and cost without contacting any API.
 
-    Reads the word list (a path, bytes or an iterable of words) and, when it exists, the
-    checkpoint (default ``<word file stem>.checkpoint.json``) to count words already processed.
-    Token counts are exact (tiktoken, offline); output tokens use the run's measured average when
-    the checkpoint has results, else the schema version's documented default.
+    Reads the word list (a path, bytes or an iterable of words) and, when they exist, the
+    checkpoint (default ``<word file stem>.<job key>.checkpoint.json``, see
+    :func:`synthlib.config.default_checkpoint`), the store (unless ``redo``) and
+    ``import_checkpoint`` to count words already processed, as the run will. Token counts are
+    exact (tiktoken, offline); output tokens use the run's measured average when the checkpoint
+    has results, else the schema version's documented default.
     """
     config = RunConfig.build(
         words,
@@ -46,6 +59,10 @@ def dry_run(
         token_budget=token_budget,
         grounding=grounding,
         max_cost=max_cost,
+        store=store,
+        redo=redo,
+        import_checkpoint=import_checkpoint,
+        fresh=fresh,
         words_name=words_name,
     )
     return estimate_config(config)
@@ -56,11 +73,13 @@ def estimate_config(
     state: RunState | None = None,
     reference: Mapping[str, Any] | None = None,
 ) -> Estimate:
-    """The estimate for ``config``, counting what ``state`` (or the checkpoint on disk) has done;
-    ``reference`` is the grounding material when the caller already has it."""
+    """The estimate for ``config``, counting what ``state`` has done; without ``state``, what the
+    checkpoint on disk, the store and an imported checkpoint say is done (as a run would count
+    it; nothing is written). ``reference`` is the grounding material when the caller has it."""
     provider = resolve_provider(config.provider)
+    notes: list[str] = []
     if state is None:
-        state = _existing_state(config, provider)
+        state, notes = _prepared_state(config, provider)
     measured_words = measured_output = 0
     if state is not None and provider == "openai":
         measured_words = sum(b.get("words", 0) for b in state.finished)
@@ -69,7 +88,7 @@ def estimate_config(
         from .grounding import references
 
         reference = references()
-    return estimate(
+    est = estimate(
         config.words,
         config.price,
         provider=provider,
@@ -83,21 +102,43 @@ def estimate_config(
         measured_words=measured_words,
         reference=reference if config.grounding else None,
     )
+    return replace(
+        est,
+        checkpoint=str(config.checkpoint) if config.checkpoint is not None else None,
+        notes=tuple(notes),
+    )
 
 
-def _existing_state(config: RunConfig, provider: str) -> RunState | None:
-    if config.checkpoint is None or not config.checkpoint.exists() or config.fresh:
-        return None
-    identity = config.identity(provider, provider_model(provider, config.model))
-    return Checkpoint.load(
-        config.checkpoint, identity, config.words, max_attempts=config.max_attempts
-    ).state
+def _prepared_state(config: RunConfig, provider: str) -> tuple[RunState, list[str]]:
+    """The state a run of ``config`` would start from, and the notices it would show."""
+    model = provider_model(provider, config.model)
+    state = None
+    if config.checkpoint is not None and config.fresh:
+        refuse_fresh_over_flights(config.checkpoint)
+    elif config.checkpoint is not None and config.checkpoint.exists():
+        identity = config.identity(provider, model)
+        state = Checkpoint.load(
+            config.checkpoint, identity, config.words, max_attempts=config.max_attempts
+        ).state
+    if state is None:
+        state = RunState(words=tuple(config.words), max_attempts=config.max_attempts)
+    with _store_if_any(config.store) as store:
+        notes = mark_already_done(
+            state, config.words, store=store, model=model, redo=config.redo,
+            imported=config.imported,
+        )  # fmt: skip
+    return state, notes
 
 
-def provider_model(provider: str, model: str) -> str:
-    """The model name recorded for ``provider`` (the offline provider names its sources)."""
-    if provider == "offline":
-        from .backends.offline import OFFLINE_MODEL
-
-        return OFFLINE_MODEL
-    return model
+@contextmanager
+def _store_if_any(location: Any) -> Iterator[Store | None]:
+    """The store at ``location``, or None when it is a file that does not exist yet (an estimate
+    creates nothing)."""
+    if location is None or isinstance(location, str | os.PathLike):
+        path = (os.fspath(location) if location is not None else DEFAULT_STORE).strip()
+        path = path.removeprefix("sqlite://")
+        if "://" not in path and not Path(path).exists():
+            yield None
+            return
+    with using_store(location) as store:
+        yield store

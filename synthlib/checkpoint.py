@@ -3,37 +3,57 @@
 One JSON file keeps the original script's keys with their meaning (``processed_words``,
 ``failed_words`` {word: reason}, ``start_time``, ``total_cost``, ``total_tokens``, ``timestamp``)
 and adds what resuming needs: a format version, the run's identity (word list fingerprint, model,
-provider, prompt and schema versions), batches in flight with their ids and words, attempts.
+provider, prompt and schema versions), batches in flight with their ids and words, attempts, and
+where the batches live (``backend``).
 
-Writes are atomic (temp file, fsync, rename). Between snapshots, each state change is appended as
-one line to ``<checkpoint>.journal`` and fsynced; loading replays the journal over the snapshot.
-A snapshot is rewritten when the journal outgrows it, so the bytes written over a run stay
-proportional to the final checkpoint (not to words times batches), and every clean exit leaves a
-complete snapshot and an empty journal. A torn last journal line (a crash mid-write) is ignored:
-the step it recorded is found again from the API (batches carry the run's tag).
+Writes are atomic (a temp file unique to the writer, fsync, rename; the temp file never outlives a
+failed write). Between snapshots, each state change is appended as one line to
+``<checkpoint>.journal`` and fsynced; loading replays the journal over the snapshot. A snapshot is
+rewritten when the journal outgrows it, so the bytes written over a run stay proportional to the
+final checkpoint (not to words times batches), and every clean exit leaves a complete snapshot and
+an empty journal. A torn last journal line (a crash mid-write) is ignored, and cut off before the
+next append: the step it recorded is found again from the API (batches carry the run's tag). A
+write that fails (disk full, read-only, file too large) is a :class:`CheckpointWriteError` saying
+which state is on disk.
+
+One run at a time per checkpoint: :class:`CheckpointLock` holds an exclusive OS lock on
+``<checkpoint>.lock`` for the life of a run (the OS drops it when the process dies).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from .errors import CheckpointError
-from .state import Event, RunState
+from .errors import CheckpointBusy, CheckpointError, CheckpointWriteError
+from .state import Event, RunState, StateError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: the in-process guard only
+    fcntl = None  # type: ignore[assignment]
 
 FORMAT = "synthlib.checkpoint"
 VERSION = 1
 _MIN_COMPACT_BYTES = 64 * 1024
+_FRESH_HINT = "restore it, or pass --fresh to set it aside and start anew"
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 @dataclass(frozen=True)
@@ -67,8 +87,145 @@ def new_run_id() -> str:
     return "run-" + secrets.token_hex(6)
 
 
+# --- one writer per checkpoint -----------------------------------------------------------------
+
+
+def lock_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """The sidecar file a run locks: ``<checkpoint>.lock``."""
+    path = Path(checkpoint)
+    return path.with_name(path.name + ".lock")
+
+
+# Lock files held in this process (real path -> pid). An OS lock alone would do, but this names
+# the holder right and survives code that opens the same file twice.
+_held: dict[str, int] = {}
+_held_guard = threading.RLock()
+
+
+class CheckpointLock:
+    """An exclusive, non-blocking lock on ``<checkpoint>.lock``: one run per checkpoint.
+
+    Held from :meth:`acquire` to :meth:`release` (or the end of a ``with`` block); the OS releases
+    it when the process dies, however it dies. The lock file holds the holder's pid, for the
+    message another run gets (:class:`CheckpointBusy`)."""
+
+    def __init__(self, checkpoint: str | os.PathLike[str]) -> None:
+        self.checkpoint = Path(checkpoint)
+        self.path = Path(os.path.abspath(lock_path(checkpoint)))  # a later chdir changes nothing
+        self._fd: int | None = None
+        self._key = ""
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> CheckpointLock:
+        """Take the lock at once or raise :class:`CheckpointBusy` (nothing else is touched)."""
+        if self._fd is not None:
+            return self
+        key = os.path.realpath(self.path)
+        with _held_guard:
+            if _held.get(key) == os.getpid():
+                raise self._busy(os.getpid(), here=True)
+            fd = self._lock_file()
+            try:
+                data = f"{os.getpid()}\n".encode()
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+            except OSError:
+                pass  # the lock holds without the pid; another run is told "another process"
+            self._fd, self._key = fd, key
+            _held[key] = os.getpid()
+        return self
+
+    def _lock_file(self) -> int:
+        """An open descriptor of the lock file, locked."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._cannot(exc) from None
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise self._cannot(exc) from None
+            if fcntl is None:  # pragma: no cover
+                return fd
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_pid(fd)
+                os.close(fd)
+                raise self._busy(holder) from None
+            except OSError as exc:
+                os.close(fd)
+                raise self._cannot(exc) from None
+            # a holder that releases removes the file: the lock counts only on the file that is
+            # still at the path (otherwise two runs could each hold a lock on a different file)
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except OSError:
+                same = False
+            if same:
+                return fd
+            os.close(fd)
+
+    def release(self) -> None:
+        """Let the next run in (idempotent)."""
+        with _held_guard:
+            fd, self._fd = self._fd, None
+            if fd is None:
+                return
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)  # while still locked: see _lock_file
+            os.close(fd)
+            if _held.get(self._key) == os.getpid():
+                del _held[self._key]
+
+    def __enter__(self) -> CheckpointLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __del__(self) -> None:  # a lost holder must not keep the checkpoint from this process
+        with contextlib.suppress(Exception):
+            self.release()
+
+    def _busy(self, pid: int | None, *, here: bool = False) -> CheckpointBusy:
+        who = f"process {pid}" if pid else "another process"
+        if here:
+            who += " (another run in this process)"
+        return CheckpointBusy(
+            f"checkpoint {self.checkpoint} is in use by {who}, which holds {self.path}; "
+            "nothing was spent or changed. Wait for that run to end (or stop it), "
+            "or pass another --checkpoint"
+        )
+
+    def _cannot(self, exc: OSError) -> CheckpointError:
+        return CheckpointError(
+            f"cannot lock checkpoint {self.checkpoint} ({self.path}: {_reason(exc)}); "
+            "nothing was spent or changed"
+        )
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        first = os.pread(fd, 64, 0).split(b"\n", 1)[0]
+        return int(first) if first.strip() else None
+    except (OSError, ValueError):
+        return None
+
+
+# --- the checkpoint ----------------------------------------------------------------------------
+
+
 class Checkpoint:
-    """A run's checkpoint file: owns the :class:`RunState` and persists every event applied."""
+    """A run's checkpoint file: owns the :class:`RunState` and persists every event applied.
+
+    ``backend`` records where the run's batches live (e.g. base URL, project fingerprint): saved
+    with every snapshot (not journalled: call :meth:`save` after changing it), not part of the
+    run's identity."""
 
     def __init__(
         self,
@@ -80,6 +237,7 @@ class Checkpoint:
         start_time: str,
         source: str = "",
         store: str = "",
+        backend: dict[str, str] | None = None,
     ) -> None:
         self.path = path
         self.identity = identity
@@ -88,10 +246,12 @@ class Checkpoint:
         self.start_time = start_time
         self.source = source
         self.store = store
+        self.backend: dict[str, str] = dict(backend or {})
         self.bytes_written = 0
         self._snapshot_bytes = 0
-        self._journal_bytes = 0
-        self._journal: Any = None
+        self._journal_bytes = 0  # since the last snapshot, for compaction
+        self._journal: BinaryIO | None = None
+        self._disk = _OnDisk()
 
     @property
     def journal_path(self) -> Path:
@@ -109,6 +269,7 @@ class Checkpoint:
         max_attempts: int = 3,
         source: str = "",
         store: str = "",
+        backend: dict[str, str] | None = None,
     ) -> Checkpoint:
         """A new checkpoint for a new run, written at once."""
         cp = cls(
@@ -119,8 +280,15 @@ class Checkpoint:
             start_time=_now(),
             source=source,
             store=store,
+            backend=backend,
         )
-        cp.journal_path.unlink(missing_ok=True)
+        try:
+            cp.journal_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise CheckpointWriteError(
+                f"could not remove the old journal {cp.journal_path}: {_reason(exc)}; "
+                f"no checkpoint of this run was saved"
+            ) from exc
         cp.save()
         return cp
 
@@ -133,7 +301,10 @@ class Checkpoint:
         *,
         max_attempts: int = 3,
     ) -> Checkpoint:
-        """Load a run's checkpoint; a corrupt or foreign one is a :class:`CheckpointError`."""
+        """Load a run's checkpoint; a corrupt or foreign one is a :class:`CheckpointError`.
+
+        Reading writes nothing (a dry run may read the checkpoint of a run going on): a torn last
+        journal line is cut off by the first write that follows."""
         path = Path(path)
         data = read_raw(path)
         theirs = RunIdentity(**data["run"])
@@ -141,9 +312,19 @@ class Checkpoint:
         if differences:
             raise CheckpointError(
                 f"{path}: this checkpoint belongs to another run: {'; '.join(differences)}. "
-                "Pass another --checkpoint, or --fresh to set this one aside and start anew"
+                + fresh_advice(flights_on_disk(path, data), data.get("source"))
             )
-        state = RunState.restore(words, data, max_attempts=max_attempts)
+        try:
+            state = RunState.restore(words, data, max_attempts=max_attempts)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CheckpointError(
+                f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc}); {_FRESH_HINT}"
+            ) from None
+        backend = data.get("backend") or {}
+        if not isinstance(backend, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in backend.items()
+        ):
+            raise CheckpointError(f"{path}: corrupt checkpoint (bad backend record); {_FRESH_HINT}")
         cp = cls(
             path,
             identity,
@@ -152,31 +333,101 @@ class Checkpoint:
             start_time=data.get("start_time") or _now(),
             source=data.get("source", ""),
             store=data.get("store", ""),
+            backend=backend,
         )
         cp._snapshot_bytes = path.stat().st_size
-        for event in _journal_events(cp.journal_path):
-            state.apply(event)
+        journal = _read_journal(cp.journal_path)
+        for number, event in journal.events:
+            try:
+                state.apply(event)
+            except (StateError, KeyError, TypeError, ValueError) as exc:
+                raise CheckpointError(
+                    f"{cp.journal_path}:{number}: corrupt checkpoint journal (a step that does "
+                    f"not fit the checkpoint: {type(exc).__name__}: {exc}); {_FRESH_HINT}"
+                ) from None
+        cp._disk = _OnDisk(
+            snapshot=True,
+            seq=state.seq,
+            journal_good=journal.good,
+            journal_unterminated=journal.unterminated,
+        )
+        cp._journal_bytes = journal.good
         return cp
 
     # --- writing -------------------------------------------------------------------------------
 
     def record(self, event: Event) -> None:
-        """Apply ``event`` to the state and make it durable before returning."""
+        """Apply ``event`` to the state and make it durable before returning.
+
+        A failed write is a :class:`CheckpointWriteError`; the event stays applied in memory but
+        is not on disk, and this checkpoint writes nothing more (what is on disk stays the last
+        complete state, as the message says)."""
+        self._refuse_if_broken()
+        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         if not self.state.apply(event):
             return
-        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        if self._journal is None:
-            self._journal = open(self.journal_path, "ab")  # noqa: SIM115 - kept open across calls
-        self._journal.write(line)
-        self._journal.flush()
-        os.fsync(self._journal.fileno())
-        self._journal_bytes += len(line)
-        self.bytes_written += len(line)
+        try:
+            written = self._append(line)
+        except OSError as exc:
+            self._journal_failed(exc, event)
+        self._disk.seq = self.state.seq
+        self._journal_bytes += written
+        self.bytes_written += written
         if self._journal_bytes > max(_MIN_COMPACT_BYTES, self._snapshot_bytes):
             self.save()
 
+    def _append(self, line: bytes) -> int:
+        disk = self._disk
+        if self._journal is None:
+            journal = open(self.journal_path, "ab", buffering=0)  # noqa: SIM115 - kept open
+            try:
+                size = os.fstat(journal.fileno()).st_size
+                if size > disk.journal_good:  # torn bytes of a crash mid-append: cut them off
+                    os.ftruncate(journal.fileno(), disk.journal_good)
+                else:
+                    disk.journal_good = size
+            except BaseException:
+                journal.close()
+                raise
+            self._journal = journal
+        if disk.journal_unterminated:  # a complete last step whose newline never made it
+            line = b"\n" + line
+        _write_all(self._journal, line)
+        os.fsync(self._journal.fileno())
+        disk.journal_good += len(line)
+        disk.journal_unterminated = False
+        return len(line)
+
+    def _journal_failed(self, exc: OSError, event: Event) -> None:
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            with contextlib.suppress(OSError):
+                journal.close()
+        with contextlib.suppress(OSError):  # a part-written line: else a torn line, also ignored
+            if self.journal_path.stat().st_size > self._disk.journal_good:
+                os.truncate(self.journal_path, self._disk.journal_good)
+        self._disk.broken = (
+            f"could not write checkpoint journal {self.journal_path}: {_reason(exc)}; "
+            f"step {event['seq']} ({event.get('type')}) and any after it are not saved; "
+            f"{self._saved()}"
+        )
+        raise CheckpointWriteError(self._disk.broken) from exc
+
+    def _refuse_if_broken(self) -> None:
+        if self._disk.broken:
+            raise CheckpointWriteError(self._disk.broken)
+
+    def _saved(self) -> str:
+        """What is on disk, in words."""
+        disk = self._disk
+        if not disk.snapshot:
+            return "no checkpoint of this run was saved"
+        where = f"{self.path} + {self.journal_path.name}" if disk.journal_good else str(self.path)
+        return f"the last complete state is in {where} as of step {disk.seq}"
+
     def save(self) -> None:
         """Write a full snapshot atomically and empty the journal."""
+        self._refuse_if_broken()
         body = {
             "format": FORMAT,
             "version": VERSION,
@@ -184,45 +435,85 @@ class Checkpoint:
             "run": asdict(self.identity),
             "source": self.source,
             "store": self.store,
+            "backend": dict(self.backend),
             "start_time": self.start_time,
             "timestamp": _now(),
             **self.state.snapshot(),
         }
         data = json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
-        _atomic_write(self.path, data)
+        try:
+            _atomic_write(self.path, data)
+        except OSError as exc:
+            raise CheckpointWriteError(
+                f"could not write checkpoint {self.path}: {_reason(exc)}; {self._saved()}"
+            ) from exc
         self.bytes_written += len(data)
         self._snapshot_bytes = len(data)
+        self._disk.snapshot = True
+        self._disk.seq = self.state.seq
         # the snapshot holds every journalled event now (they carry seq numbers, so a crash
         # between the rename and this truncation only replays events that are no-ops)
         if self._journal is not None:
-            self._journal.close()
+            with contextlib.suppress(OSError):
+                self._journal.close()
             self._journal = None
-        if self.journal_path.exists():
-            self.journal_path.unlink()
+        try:
+            self.journal_path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a stale journal only replays steps the snapshot holds
+        else:
+            self._disk.journal_good = 0
+            self._disk.journal_unterminated = False
         self._journal_bytes = 0
 
     def close(self) -> None:
         self.save()
 
 
+@dataclass
+class _OnDisk:
+    """What a checkpoint has on disk: the truth its write errors tell."""
+
+    snapshot: bool = False  # a snapshot of this run exists
+    seq: int = 0  # the step snapshot + journal hold
+    journal_good: int = 0  # journal bytes that are whole lines
+    journal_unterminated: bool = False  # the last whole step lacks its newline
+    broken: str = ""  # a journal write failed: nothing more is written
+
+
+@dataclass
+class _Journal:
+    events: list[tuple[int, Event]] = field(default_factory=list)  # (line number, event)
+    good: int = 0
+    unterminated: bool = False
+
+
 def read_raw(path: Path) -> dict[str, Any]:
     """The snapshot's JSON, checked to be a synthlib checkpoint of a version this code reads."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: cannot read the checkpoint: {exc}") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read the checkpoint: {_reason(exc)}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise CheckpointError(
+            f"{path}:{line}: corrupt checkpoint (not valid UTF-8: byte 0x{raw[exc.start]:02x}); "
+            f"{_FRESH_HINT}"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CheckpointError(
-            f"{path}:{exc.lineno}: corrupt checkpoint (not valid JSON: {exc.msg}); "
-            "restore it, or pass --fresh to set it aside and start anew"
+            f"{path}:{exc.lineno}: corrupt checkpoint (not valid JSON: {exc.msg}); {_FRESH_HINT}"
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         hint = (
-            " (it looks like the original script's checkpoint)"
+            " (it looks like the original script's checkpoint: pass it as --import-checkpoint "
+            "to skip the words it processed)"
             if isinstance(data, dict) and "processed_words" in data
             else ""
         )
@@ -245,23 +536,75 @@ def read_raw(path: Path) -> dict[str, Any]:
     return data
 
 
-def _journal_events(path: Path) -> Iterable[Event]:
+def _read_journal(path: Path) -> _Journal:
+    """The journal's steps, and how many of its bytes are whole lines (a torn last line, the
+    trace of a crash mid-append, was never acknowledged: it is left out)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return []
-    events = []
-    lines = raw.split(b"\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number == len(lines):  # the last line, torn by a crash mid-write: never acknowledged
-                break
-            raise CheckpointError(f"{path}:{number}: corrupt checkpoint journal") from None
-    return events
+        return _Journal()
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read the journal: {_reason(exc)}") from None
+    journal = _Journal()
+    pos, number = 0, 0
+    while pos < len(raw):
+        number += 1
+        end = raw.find(b"\n", pos)
+        last = end == -1
+        line = raw[pos:] if last else raw[pos:end]
+        after = len(raw) if last else end + 1
+        if line.strip():
+            try:
+                event = json.loads(line.decode("utf-8"))
+                if not isinstance(event, dict) or not isinstance(event.get("seq"), int):
+                    raise ValueError("not a step")
+            except (UnicodeDecodeError, ValueError) as exc:
+                if last:  # torn by a crash mid-write: cut off before the next append
+                    break
+                what = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "not a step"
+                raise CheckpointError(
+                    f"{path}:{number}: corrupt checkpoint journal ({what}); {_FRESH_HINT}"
+                ) from None
+            journal.events.append((number, event))
+        journal.good, journal.unterminated = after, last
+        pos = after
+    return journal
+
+
+def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = None) -> int:
+    """How many batches the checkpoint at ``path`` has in flight (snapshot and journal); 0 when
+    there is no readable synthlib checkpoint there. ``data``: its snapshot, if already read."""
+    path = Path(path)
+    try:
+        data = read_raw(path) if data is None else data
+    except CheckpointError:
+        return 0
+    try:
+        state = RunState.restore((), data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 0
+    try:
+        for _, event in _read_journal(path.with_name(path.name + ".journal")).events:
+            state.apply(event)
+    except (CheckpointError, StateError, KeyError, TypeError, ValueError):
+        pass  # what the snapshot and the journal's readable part say
+    return len(state.flights)
+
+
+def fresh_advice(flights: int, source: object = None) -> str:
+    """What to do about a checkpoint that belongs to another run (``flights``: its batches in
+    flight, ``source``: its word list)."""
+    if flights:
+        of = f" ({source})" if source else ""
+        return (
+            f"It still has {flights} batch(es) in flight: resume it with its own word list{of} "
+            "and settings first to collect them (--fresh would pay for them twice), "
+            "or pass another --checkpoint"
+        )
+    return (
+        "Pass another --checkpoint, or --fresh to set this one aside and start anew "
+        "(safe: words already in the store for this model and versions are not sent again)"
+    )
 
 
 def set_aside(path: str | os.PathLike[str]) -> Path | None:
@@ -271,26 +614,48 @@ def set_aside(path: str | os.PathLike[str]) -> Path | None:
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = path.with_name(f"{path.name}.{stamp}.bak")
-    os.replace(path, target)
     journal = path.with_name(path.name + ".journal")
-    if journal.exists():
-        os.replace(journal, target.with_name(target.name + ".journal"))
+    try:
+        os.replace(path, target)
+        if journal.exists():
+            os.replace(journal, target.with_name(target.name + ".journal"))
+    except OSError as exc:
+        raise CheckpointWriteError(
+            f"could not set checkpoint {path} aside: {_reason(exc)}; nothing was spent"
+        ) from exc
     return target
 
 
+def _write_all(fh: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` (an unbuffered file may take part of it; the rest raises)."""
+    view = memoryview(data)
+    while view:
+        written = fh.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the write made no progress")
+        view = view[written:]
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``path`` whole or not at all; the temp file (unique to this writer) never stays."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "xb", buffering=0) as fh:
+            _write_all(fh, data)
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    try:  # make the rename durable; best effort (some filesystems refuse a directory fsync)
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
         return
     try:
         os.fsync(dir_fd)
+    except OSError:
+        pass
     finally:
         os.close(dir_fd)

@@ -31,11 +31,14 @@ def _parser() -> _Parser:
         "Batch API (or the offline provider), with a dry-run cost estimate, checkpoints and "
         "resume.",
     )
-    p.add_argument("words", metavar="WORDS", help="word list: .txt (one a line), .csv/.tsv, .jsonl")
+    p.add_argument(
+        "words", metavar="WORDS", help="word list: .txt (one a line), .csv/.tsv, .jsonl, .json"
+    )
     p.add_argument(
         "--checkpoint",
         metavar="PATH",
-        help="checkpoint file (default: <WORDS stem>.checkpoint.json here)",
+        help="checkpoint file (default: <WORDS stem>.<job key>.checkpoint.json here, one per list, "
+        "model, provider and versions)",
     )
     p.add_argument(
         "--batch-size",
@@ -108,7 +111,20 @@ def _parser() -> _Parser:
         help="on Ctrl+C, cancel batches in flight instead of leaving them to finish",
     )
     p.add_argument(
-        "--fresh", action="store_true", help="set an existing checkpoint aside and start a new run"
+        "--fresh",
+        action="store_true",
+        help="set an existing checkpoint aside and start a new run (refused while its batches "
+        "are in flight)",
+    )
+    p.add_argument(
+        "--redo",
+        action="store_true",
+        help="send words even when the store has their entry for this model and versions",
+    )
+    p.add_argument(
+        "--import-checkpoint",
+        metavar="FILE",
+        help="the original script's checkpoint: its processed words are not sent again",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p  # fmt: skip
@@ -151,8 +167,16 @@ def _dry_run(args: argparse.Namespace) -> int:
         token_budget=args.token_budget,
         grounding=args.grounding,
         max_cost=args.max_cost,
+        store=args.store,
+        redo=args.redo,
+        import_checkpoint=args.import_checkpoint,
+        fresh=args.fresh,
     )
+    for note in estimate.notes:
+        print(note)
     print_estimate(estimate, title="Cost estimate (dry run: nothing sent)")
+    resumes = " (exists: the run resumes it)" if os.path.exists(estimate.checkpoint or "") else ""
+    print(f"Checkpoint: {estimate.checkpoint}{resumes}")
     return 0
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import prompts, schema
-from .checkpoint import RunIdentity
-from .errors import UsageError
+from .checkpoint import RunIdentity, read_raw
+from .errors import CheckpointError, UsageError
 from .pricing import DEFAULT_MODEL, Price, price_for, price_table
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
+from .skip import ImportedCheckpoint, read_imported_checkpoint
 from .words import WordList, read_words
 
 PROVIDERS = ("auto", "openai", "offline")
@@ -43,6 +46,13 @@ class RunConfig:
     prices: Mapping[str, Price] = field(default_factory=dict)
     cancel_on_exit: bool = False
     fresh: bool = False
+    redo: bool = False  # send words even when the store has their entry for this model/versions
+    import_checkpoint: Path | None = None  # a checkpoint whose processed words count as done
+    imported: ImportedCheckpoint | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.import_checkpoint is not None and self.imported is None:  # built without build()
+            object.__setattr__(self, "imported", read_imported_checkpoint(self.import_checkpoint))
 
     @classmethod
     def build(
@@ -63,6 +73,8 @@ class RunConfig:
         prices: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         cancel_on_exit: bool = False,
         fresh: bool = False,
+        redo: bool = False,
+        import_checkpoint: str | os.PathLike[str] | None = None,
         words_name: str | None = None,
     ) -> RunConfig:
         """Validate every setting; a bad one is a one-line :class:`UsageError`."""
@@ -82,8 +94,13 @@ class RunConfig:
         if provider != "offline":
             price_for(model, table)  # an unknown model is an error before anything else
         word_list = words if isinstance(words, WordList) else read_words(words, name=words_name)
+        imported = read_imported_checkpoint(import_checkpoint) if import_checkpoint else None
         if checkpoint is None:
-            checkpoint = default_checkpoint(words, words_name)
+            resolved = resolve_provider(provider)
+            identity = run_identity(
+                word_list, resolved, provider_model(resolved, model), words_per_request, grounding
+            )
+            checkpoint = default_checkpoint(words, words_name, identity)
         return cls(
             words=word_list,
             model=model,
@@ -100,6 +117,9 @@ class RunConfig:
             prices=table,
             cancel_on_exit=cancel_on_exit,
             fresh=fresh,
+            redo=redo,
+            import_checkpoint=imported.path if imported else None,
+            imported=imported,
         )
 
     @property
@@ -107,16 +127,32 @@ class RunConfig:
         return price_for(self.model, self.prices or None)
 
     def identity(self, provider: str, model: str) -> RunIdentity:
-        return RunIdentity(
-            words_sha256=self.words.fingerprint,
-            word_count=len(self.words),
-            model=model,
-            provider=provider,
-            prompt_version=prompts.PROMPT_VERSION,
-            schema_version=schema.SCHEMA_VERSION,
-            words_per_request=self.words_per_request,
-            grounded=self.grounding,
-        )
+        return run_identity(self.words, provider, model, self.words_per_request, self.grounding)
+
+
+def run_identity(
+    words: WordList, provider: str, model: str, words_per_request: int, grounding: bool
+) -> RunIdentity:
+    """What makes two runs the same run (see :class:`RunIdentity`)."""
+    return RunIdentity(
+        words_sha256=words.fingerprint,
+        word_count=len(words),
+        model=model,
+        provider=provider,
+        prompt_version=prompts.PROMPT_VERSION,
+        schema_version=schema.SCHEMA_VERSION,
+        words_per_request=words_per_request,
+        grounded=grounding,
+    )
+
+
+def provider_model(provider: str, model: str) -> str:
+    """The model name recorded for ``provider`` (the offline provider names its sources)."""
+    if provider == "offline":
+        from .backends.offline import OFFLINE_MODEL
+
+        return OFFLINE_MODEL
+    return model
 
 
 def poll_interval_for(config: RunConfig, provider: str) -> float:
@@ -134,15 +170,40 @@ def resolve_provider(provider: str) -> str:
     return provider
 
 
-def default_checkpoint(words: Any, name: str | None = None) -> Path:
-    """``<word file stem>.checkpoint.json`` in the working directory."""
+def default_checkpoint(
+    words: Any, name: str | None = None, identity: RunIdentity | None = None
+) -> Path:
+    """``<word file stem>.<job key>.checkpoint.json`` in the working directory: the key (8 hex
+    digits, :func:`job_key`) stands for the job (list content, model, provider, versions), so the
+    same job resumes and a new list is a new job. Without ``identity``,
+    ``<stem>.checkpoint.json`` (the name before job keys, still used when such a checkpoint of
+    this very job is found)."""
     if name:
         stem = Path(name).stem
     elif isinstance(words, str | os.PathLike):
         stem = Path(words).stem
     else:
         stem = "words"
-    return Path(f"{stem}.checkpoint.json")
+    unkeyed = Path(f"{stem}.checkpoint.json")
+    if identity is None:
+        return unkeyed
+    keyed = Path(f"{stem}.{job_key(identity)}.checkpoint.json")
+    if not keyed.exists() and unkeyed.exists() and _belongs_to(unkeyed, identity):
+        return unkeyed  # a run started before checkpoints were keyed: resume it
+    return keyed
+
+
+def job_key(identity: RunIdentity) -> str:
+    """8 hex digits standing for a run identity."""
+    text = json.dumps(asdict(identity), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _belongs_to(path: Path, identity: RunIdentity) -> bool:
+    try:
+        return RunIdentity(**read_raw(path)["run"]) == identity
+    except (CheckpointError, TypeError):
+        return False
 
 
 def _positive_int(name: str, value: object) -> None:

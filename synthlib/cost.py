@@ -41,6 +41,8 @@ class Estimate:
     batch_size: int
     prices_as_of: str
     grounding_tokens: int = 0  # input tokens the reference senses add (0: no grounding)
+    checkpoint: str | None = None  # the run's checkpoint file
+    notes: tuple[str, ...] = ()  # what else counts as done (store, imported checkpoint)
 
     @property
     def savings(self) -> float:

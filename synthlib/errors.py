@@ -42,8 +42,22 @@ class CheckpointError(UsageError):
     """A checkpoint that is corrupt, foreign to this run, or from another version."""
 
 
+class CheckpointBusy(UsageError):
+    """Another run (another process, or another job in this one) holds the checkpoint."""
+
+
+class CheckpointWriteError(SynthlibError):
+    """The checkpoint could not be written (disk full, read-only, file too large); the message
+    says which state is on disk."""
+
+
 class StoreError(SynthlibError):
-    """The store cannot be opened or written."""
+    """The store cannot be opened or written. ``lasting``: waiting will not cure it (a corrupt
+    or read-only file, refused credentials), as opposed to an outage (locked, unreachable)."""
+
+    def __init__(self, message: str, *, lasting: bool = False) -> None:
+        super().__init__(message)
+        self.lasting = lasting
 
 
 class BackendError(SynthlibError):

@@ -3,6 +3,13 @@
 Every line is joined to its words by ``custom_id`` (lines come in any order), and every word of
 the batch ends with exactly one outcome: an entry, or a failure with its reason. Usage is summed
 from each response's ``usage`` and priced at batch rates; an entry carries its request's share.
+
+Output lines are untrusted input. A custom_id is checked against the run's words before anything
+is built from it; a billed answer (HTTP 200) beats an error line for the same request, whichever
+comes first; a line repeated is billed and routed once; an answer is counted as billed even when
+it is for words this batch did not ask (an adopted duplicate batch), so the reported spend stays
+what was billed. Only the asked words' own entries are stored: entries the model volunteered for
+other words are counted and dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Any
 from .backends.offline import NOT_FOUND_KEY
 from .pricing import Price
 from .requests import decode_custom_id
-from .schema import Failure, validate_entries
+from .schema import Failure, read_answer
 from .store.records import EntryRecord, now_iso
 
 
@@ -43,7 +50,24 @@ class Ingested:
     cached_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
-    unreadable_lines: int = 0
+    unreadable_lines: int = 0  # not JSON, or a custom_id this run did not make
+    repeated_lines: int = 0  # a request answered again (duplicate line, or error after a 200)
+    foreign_lines: int = 0  # answers for words this batch did not ask
+    extra_entries: int = 0  # entries the model volunteered for words not asked
+
+    def anomalies(self) -> str:
+        """A short note of what was odd in the batch's files ("" when nothing was)."""
+        parts = [
+            f"{n} {what}"
+            for n, what in (
+                (self.unreadable_lines, "unreadable lines"),
+                (self.repeated_lines, "repeated lines"),
+                (self.foreign_lines, "lines for words not asked"),
+                (self.extra_entries, "entries for words not asked (dropped)"),
+            )
+            if n
+        ]
+        return ", ".join(parts)
 
     def usage(self) -> dict[str, Any]:
         return {
@@ -61,64 +85,113 @@ def ingest_lines(
     expected: Iterable[str],
     price: Price,
     provenance: Provenance,
+    words_per_request: int = 20,
 ) -> Ingested:
     """Route each output/error line to entries or failures for the ``expected`` words.
 
-    ``words`` is the run's word list (custom_ids are positions in it). Lines for words outside
-    ``expected`` and lines that cannot be read are skipped (the state machine then records those
-    words as ``no_result``); a word answered twice keeps its first outcome.
+    ``words`` is the run's word list (custom_ids are positions in it). Lines that cannot be read
+    are skipped and counted (the state machine then records those words as ``no_result``). A
+    request's billed answer wins over an error line for it; an error line is used only when no
+    answer came.
     """
     expected = set(expected)
     out = Ingested()
-    seen: set[str] = set()
+    answered: set[str] = set()
+    billed_ids: set[str] = set()
+    errors: dict[str, tuple[dict[str, Any], list[str]]] = {}  # until an answer turns up
     for raw in lines:
         if not raw.strip():
             continue
         try:
             line = json.loads(raw)
-            positions = decode_custom_id(line["custom_id"])
+            custom_id = line["custom_id"]
+            positions = decode_custom_id(custom_id, limit=len(words), most=words_per_request)
             asked = [words[p] for p in positions]
-        except (ValueError, KeyError, IndexError, TypeError):
+            response = line.get("response")
+            billed = isinstance(response, dict) and response.get("status_code") == 200
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             out.unreadable_lines += 1
             continue
-        if not set(asked) <= expected or seen & set(asked):
+        if not billed:
+            if custom_id in billed_ids or custom_id in errors:
+                out.repeated_lines += 1
+            elif not set(asked) <= expected:
+                out.foreign_lines += 1
+            else:
+                errors[custom_id] = (line, asked)
             continue
-        seen.update(asked)
-        _route(line, asked, out, price, provenance)
+        if custom_id in billed_ids:
+            out.repeated_lines += 1
+            continue
+        billed_ids.add(custom_id)
+        body = response.get("body") if isinstance(response.get("body"), dict) else {}
+        usage = _count_usage(body, out)
+        if not set(asked) <= expected or answered & set(asked):
+            out.foreign_lines += 1  # billed (counted above), but not for this batch's words
+            continue
+        answered.update(asked)
+        if errors.pop(custom_id, None) is not None:
+            out.repeated_lines += 1
+        _route_answer(body, usage, line, asked, out, price, provenance)
+    for line, asked in errors.values():
+        if answered & set(asked):
+            out.repeated_lines += 1
+            continue
+        _route_error(line, asked, out)
     out.cost_usd = price.cost(out.input_tokens, out.output_tokens, out.cached_tokens, batch=True)
     return out
 
 
-def _route(
-    line: dict[str, Any], asked: list[str], out: Ingested, price: Price, prov: Provenance
-) -> None:
+def _count_usage(body: dict[str, Any], out: Ingested) -> tuple[int, int, int]:
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        return 0, 0, 0
+    try:
+        inp = int(usage.get("prompt_tokens") or 0)
+        details = usage.get("prompt_tokens_details")
+        cached = int((details if isinstance(details, dict) else {}).get("cached_tokens") or 0)
+        outp = int(usage.get("completion_tokens") or 0)
+    except (TypeError, ValueError):
+        return 0, 0, 0
+    out.input_tokens += inp
+    out.cached_tokens += cached
+    out.output_tokens += outp
+    return inp, cached, outp
+
+
+def _route_error(line: dict[str, Any], asked: list[str], out: Ingested) -> None:
     response = line.get("response")
-    error = line.get("error")
-    if not response:
-        code = (error or {}).get("code") or "no_result"
-        message = (error or {}).get("message") or ""
+    if not isinstance(response, dict):
+        error = line.get("error") if isinstance(line.get("error"), dict) else {}
+        code = error.get("code") or "no_result"
+        message = error.get("message") or ""
         reason = {"batch_expired": "expired", "batch_cancelled": "cancelled"}.get(code)
         _fail(out, asked, f"{reason}: {message}" if reason else f"http_error: {code} {message}")
         return
     status = response.get("status_code")
-    body = response.get("body") or {}
-    if status != 200:
-        err = body.get("error") or {}
-        if err.get("code") == "not_found":  # the offline provider: no local source knows it
-            _fail(out, asked, f"not_found: {err.get('message') or 'not found'}")
-            return
-        detail = err.get("message") or err.get("code") or ""
-        _fail(out, asked, f"http_error: HTTP {status} {detail}".rstrip())
+    body = response.get("body") if isinstance(response.get("body"), dict) else {}
+    err = body.get("error") if isinstance(body.get("error"), dict) else {}
+    if err.get("code") == "not_found":  # the offline provider: no local source knows it
+        _fail(out, asked, f"not_found: {err.get('message') or 'not found'}")
         return
-    usage = body.get("usage") or {}
-    inp = int(usage.get("prompt_tokens", 0))
-    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
-    outp = int(usage.get("completion_tokens", 0))
-    out.input_tokens += inp
-    out.cached_tokens += cached
-    out.output_tokens += outp
-    choice = (body.get("choices") or [{}])[0]
-    message = choice.get("message") or {}
+    detail = err.get("message") or err.get("code") or ""
+    _fail(out, asked, f"http_error: HTTP {status} {detail}".rstrip())
+
+
+def _route_answer(
+    body: dict[str, Any],
+    usage: tuple[int, int, int],
+    line: dict[str, Any],
+    asked: list[str],
+    out: Ingested,
+    price: Price,
+    prov: Provenance,
+) -> None:
+    inp, cached, outp = usage
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices else {}
+    choice = choice if isinstance(choice, dict) else {}
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     if choice.get("finish_reason") == "length":
         _fail(out, asked, f"truncated: answer cut off at {outp} output tokens")
         return
@@ -128,19 +201,26 @@ def _route(
     if choice.get("finish_reason") == "content_filter":
         _fail(out, asked, "refused: content filter")
         return
-    unknown = set(body.get(NOT_FOUND_KEY) or ())
+    unknown = body.get(NOT_FOUND_KEY)
+    unknown = set(unknown) if isinstance(unknown, list) else set()
     _fail(out, [w for w in asked if w in unknown], "not_found: not found in local lexical sources")
     asked = [w for w in asked if w not in unknown]
     content = message.get("content")
-    outcome = validate_entries(content, asked)
+    if not isinstance(content, str | None):
+        _fail(out, asked, "invalid: the answer's content is not text")
+        return
+    outcome, entry_count = read_answer(content, asked)
+    valid = sum(1 for result in outcome.values() if not isinstance(result, Failure))
+    out.extra_entries += max(0, entry_count - len(asked))
     request_cost = price.cost(inp, outp, cached, batch=True)
     n = max(1, len(asked))
+    # the one entry's text as it came, when the answer holds exactly that entry (checked)
+    text = _only_entry_text(content) if n == 1 and entry_count == 1 and valid == 1 else None
     for i, word in enumerate(asked):
         result = outcome[word]
         if isinstance(result, Failure):
             out.failures[word] = str(result)
             continue
-        text = _only_entry_text(content) if n == 1 else None
         out.records.append(
             _record(word, result, text, line, prov, inp, cached, outp, request_cost, i, n)
         )
@@ -182,10 +262,15 @@ def _record(
     )
 
 
-def _only_entry_text(content: str) -> str:
-    """The text of the one entry in a validated ``{"entries": [ {...} ]}``: the root has no other
-    key, so the array runs from the first "[" to the last "]"."""
-    return content[content.index("[") + 1 : content.rindex("]")].strip()
+def _only_entry_text(content: str) -> str | None:
+    """The text of the one entry in a validated ``{"entries": [ {...} ]}``, or None when the
+    slice from the first "[" to the last "]" is not exactly one JSON object (a root with a
+    repeated key, say): the store then writes the parsed entry instead."""
+    text = content[content.index("[") + 1 : content.rindex("]")].strip()
+    try:
+        return text if isinstance(json.loads(text), dict) else None
+    except ValueError:
+        return None
 
 
 def _fail(out: Ingested, asked: list[str], reason: str) -> None:

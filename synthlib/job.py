@@ -12,13 +12,14 @@ from typing import Any
 
 from .api import estimate_config, provider_model
 from .backends.base import Backend
-from .checkpoint import Checkpoint, set_aside
+from .checkpoint import Checkpoint, CheckpointLock, set_aside
 from .config import RunConfig, poll_interval_for, resolve_provider
 from .cost import Estimate
 from .engine import Engine, EngineSettings, Outcome, spool_dir
 from .errors import Interrupted, UsageError
 from .pricing import Price
 from .progress import Progress, ProgressListener
+from .skip import mark_already_done, refuse_fresh_over_flights
 from .store import Store, open_store
 
 
@@ -52,7 +53,10 @@ def make_backend(provider: str, state_dir: Path) -> Backend:
 
 
 class Job:
-    """One run, ready to go. Nothing is spent until :meth:`run` or :meth:`start`."""
+    """One run, ready to go. Nothing is spent until :meth:`run` or :meth:`start`.
+
+    A Job holds its checkpoint's lock (one run per checkpoint) from construction until the run
+    ends, or until :meth:`close` for a Job that is never run."""
 
     def __init__(
         self,
@@ -61,6 +65,22 @@ class Job:
         backend: Backend | None = None,
         store: Store | None = None,
         listener: ProgressListener | None = None,
+    ) -> None:
+        # first of all: a second run on this checkpoint stops here, before anything is touched
+        self._lock = CheckpointLock(config.checkpoint).acquire()
+        try:
+            self._prepare(config, backend=backend, store=store, listener=listener)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _prepare(
+        self,
+        config: RunConfig,
+        *,
+        backend: Backend | None,
+        store: Store | None,
+        listener: ProgressListener | None,
     ) -> None:
         self.config = config
         self.provider = (
@@ -75,6 +95,7 @@ class Job:
         )
         self.set_aside: Path | None = None
         if config.fresh:
+            refuse_fresh_over_flights(config.checkpoint)  # they would be paid for twice
             self.set_aside = set_aside(config.checkpoint)
         identity = config.identity(self.provider, self.model)
         if config.checkpoint.exists():
@@ -92,6 +113,11 @@ class Job:
                 store=self.store.location,
             )
             self.resumed = False
+        # words done elsewhere (the store, an imported checkpoint): one journalled event each
+        self.notices: list[str] = mark_already_done(
+            self.checkpoint.state, config.words, store=self.store, model=self.model,
+            redo=config.redo, imported=config.imported, record=self.checkpoint.record,
+        )  # fmt: skip
         reference = None
         if config.grounding:  # the lexicon loads once, for the estimate and the requests
             from .grounding import references
@@ -134,7 +160,10 @@ class Job:
         """Run in this thread. In the main thread, the first Ctrl+C or SIGTERM stops gracefully
         (checkpoint saved, batches left running) and a second one exits at once."""
         if threading.current_thread() is not threading.main_thread():
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                self.close()
         interrupts = 0
 
         def on_signal(signum: int, frame: Any) -> None:
@@ -160,8 +189,21 @@ class Job:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            self.close()
+
+    def close(self) -> None:
+        """Release the checkpoint for the next run (idempotent; done when a run ends). A closed
+        Job does not run again: build a new one."""
+        if self.running:
+            raise UsageError("the run is still going: stop it and wait for it first")
+        self._lock.release()
 
     def _run(self) -> RunResult:
+        if not self._lock.held:
+            raise UsageError(
+                f"this job has ended and released checkpoint {self.config.checkpoint}; "
+                "build a new job to run again"
+            )
         outcome: Outcome = self.engine.run()
         self._result = RunResult(
             phase=outcome.phase,
@@ -176,12 +218,16 @@ class Job:
 
     def start(self) -> threading.Thread:
         """Run in a background thread (a notebook keeps its UI); see :meth:`wait`."""
+        if self.running:
+            raise UsageError("this job is already running")
 
         def target() -> None:
             try:
                 self._run()
             except BaseException as exc:
                 self._error = exc
+            finally:
+                self._lock.release()
 
         self._thread = threading.Thread(target=target, name="synthlib-run", daemon=True)
         self._thread.start()
@@ -223,12 +269,17 @@ def run(
     prices: str | Mapping[str, Any] | None = None,
     cancel_on_exit: bool = False,
     fresh: bool = False,
+    redo: bool = False,
+    import_checkpoint: str | None = None,
     listener: ProgressListener | None = None,
     words_name: str | None = None,
 ) -> RunResult:
     """Run the whole job: every word ends with an entry in the store or a failure with its reason.
 
-    Resumes from the checkpoint when it exists (default ``<word file stem>.checkpoint.json``).
+    Resumes from the checkpoint when it exists (default ``<word file stem>.<job key>.checkpoint
+    .json``: one per list, model, provider and versions). Words the store already has for this
+    model and versions are not sent (``redo=True`` sends them), nor the processed words of
+    ``import_checkpoint`` (the original script's checkpoint file).
     Spends money when the provider is OpenAI; call :func:`synthlib.dry_run` first to see how much.
     """
     config = build_config(
@@ -236,7 +287,7 @@ def run(
         words_per_request=words_per_request, max_cost=max_cost, provider=provider,
         poll_interval=poll_interval, max_attempts=max_attempts, token_budget=token_budget,
         grounding=grounding, prices=prices, cancel_on_exit=cancel_on_exit, fresh=fresh,
-        words_name=words_name,
+        redo=redo, import_checkpoint=import_checkpoint, words_name=words_name,
     )  # fmt: skip
     return Job(config, listener=listener).run()
 

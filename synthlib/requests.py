@@ -57,20 +57,36 @@ def encode_custom_id(positions: Sequence[int]) -> str:
     return _ID_PREFIX + ".".join(parts)
 
 
-def decode_custom_id(custom_id: str) -> list[int]:
-    """The word positions a custom_id stands for; ValueError for an id synthlib did not make."""
-    if not custom_id.startswith(_ID_PREFIX) or len(custom_id) == 1:
+def decode_custom_id(
+    custom_id: str, *, limit: int | None = None, most: int | None = None
+) -> list[int]:
+    """The word positions a custom_id stands for; ValueError for an id synthlib did not make.
+
+    An output line is untrusted input: with ``limit`` every position must be below it (the
+    run's word count), and with ``most`` the id may stand for at most that many words, checked
+    before any list is built (``w0_fffffffff`` must not cost gigabytes)."""
+    if (
+        not isinstance(custom_id, str)
+        or not custom_id.startswith(_ID_PREFIX)
+        or len(custom_id) == 1
+    ):
         raise ValueError(f"not a synthlib custom_id: {custom_id!r}")
-    positions: list[int] = []
+    spans: list[tuple[int, int]] = []
+    count = 0
     for part in custom_id[1:].split("."):
         lo, _, hi = part.partition("_")
         if not _is_hex(lo) or (hi and not _is_hex(hi)):
             raise ValueError(f"not a synthlib custom_id: {custom_id!r}")
         a, b = int(lo, 16), int(hi or lo, 16)
-        if b < a:
-            raise ValueError(f"not a synthlib custom_id: {custom_id!r}")
-        positions.extend(range(a, b + 1))
-    return positions
+        if b < a or (limit is not None and b >= limit):
+            raise ValueError(f"not a custom_id of this run: {custom_id[:80]!r}")
+        count += b - a + 1
+        if most is not None and count > most:
+            raise ValueError(
+                f"custom_id stands for more words than a request has: {custom_id[:80]!r}"
+            )
+        spans.append((a, b))
+    return [p for a, b in spans for p in range(a, b + 1)]
 
 
 def _is_hex(text: str) -> bool:

@@ -245,15 +245,21 @@ _validate_entry_list = EntryList.__pydantic_validator__.validate_python
 def validate_entries(content: str | None, words: list[str]) -> dict[str, dict | Failure]:
     """:func:`validate_content`, giving each valid entry as its JSON object (validated against
     :class:`Entry`, not rebuilt from the model: ingest stores it as it came)."""
+    return read_answer(content, words)[0]
+
+
+def read_answer(content: str | None, words: list[str]) -> tuple[dict[str, dict | Failure], int]:
+    """:func:`validate_entries`, and how many entries the answer holds in all (more than the
+    words asked when the model volunteered entries for words it was not asked about)."""
     if content is None:
-        return dict.fromkeys(words, Failure(code="invalid", detail="no content"))
+        return dict.fromkeys(words, Failure(code="invalid", detail="no content")), 0
     try:
         data = json.loads(content)
         parsed = _validate_entry_list(data)
     except json.JSONDecodeError as exc:
-        return dict.fromkeys(words, Failure(code="invalid", detail=f"not JSON: {exc.msg}"))
+        return dict.fromkeys(words, Failure(code="invalid", detail=f"not JSON: {exc.msg}")), 0
     except ValidationError as exc:
-        return dict.fromkeys(words, Failure(code="invalid", detail=_first_error(exc)))
+        return dict.fromkeys(words, Failure(code="invalid", detail=_first_error(exc))), 0
     by_word: dict[str, int] = {}
     for i, entry in enumerate(parsed.entries):
         by_word.setdefault(entry.word, i)
@@ -271,7 +277,7 @@ def validate_entries(content: str | None, words: list[str]) -> dict[str, dict | 
             outcome[word] = Failure(code="not_a_word")
         else:
             outcome[word] = data["entries"][i]
-    return outcome
+    return outcome, len(parsed.entries)
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -3,6 +3,7 @@
     pending -> submitted(batch, attempt) -> done
                                          -> failed(reason) -> pending (retry) ...
                                                            -> given_up(reason)
+    pending | failed | given_up -> done (already_done: in the store, or an imported checkpoint)
 
 Every change is an :class:`Event` applied by :meth:`RunState.apply`; the checkpoint journals the
 same events, so replaying them after a crash rebuilds exactly the state the run had. Events are
@@ -253,6 +254,19 @@ class RunState:
                 del self.given_up[word]
                 self.attempts[word] = 0
                 self._requeued[word] = None
+
+    def _on_already_done(self, e: Event) -> None:
+        """Words of the list found done elsewhere (``source``: an entry in the store for this
+        model and versions, or an imported checkpoint): done without a request, no usage, attempts
+        unchanged. A word in flight is left alone (its batch is collected as usual)."""
+        busy = self.in_flight_words()
+        for word in e["words"]:
+            if word in busy or word in self.done:
+                continue
+            self.done[word] = None
+            self.failed.pop(word, None)
+            self.given_up.pop(word, None)
+            self._requeued.pop(word, None)
 
     # --- serialisation -------------------------------------------------------------------------
 

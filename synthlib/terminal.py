@@ -35,6 +35,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         max_cost=args.max_cost, provider=args.provider, poll_interval=args.poll_interval,
         max_attempts=args.max_attempts, token_budget=args.token_budget, grounding=args.grounding,
         prices=args.prices, cancel_on_exit=args.cancel_on_exit, fresh=args.fresh,
+        redo=args.redo, import_checkpoint=args.import_checkpoint,
     )  # fmt: skip
     words = config.words
     dup = ""
@@ -50,6 +51,8 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
     print(f"Checkpoint: {job.checkpoint.path}{' (resuming)' if job.resumed else ''}; "
           f"store: {job.store.location}", file=out)  # fmt: skip
+    for notice in job.notices:
+        print(notice, file=out)
     print_estimate(job.estimate, title="Cost estimate", file=out)
     if job.provider != "offline" and not args.yes and job.estimate.remaining:
         _confirm(out)

@@ -4,7 +4,8 @@ A word list comes from a path, from bytes (a notebook upload) or from any iterab
 are stripped and NFC-normalised; blank lines and ``#`` comments are skipped; duplicates are dropped
 keeping the first and reported; case is kept (``Polish`` and ``polish`` are two words) and
 multi-word expressions are words. ``.csv``/``.tsv`` files need a ``word`` column, ``.jsonl`` files a
-``word`` field. Anything unusable is a :class:`WordListError` naming the source and line.
+``word`` field, ``.json`` files hold one array of strings or of objects with a ``word`` field.
+Anything unusable is a :class:`WordListError` naming the source and line.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def read_words(
     """Read a word list from a path, from bytes or from an iterable of strings.
 
     ``name`` is what error messages call the source (an uploaded file's name, say); it also picks
-    the format for bytes (``.csv``, ``.tsv``, ``.jsonl``; anything else is one word a line).
+    the format for bytes (``.csv``, ``.tsv``, ``.jsonl``, ``.json``; anything else is one word a
+    line).
     """
     if isinstance(source, str | os.PathLike):
         path = Path(source)
@@ -101,7 +103,8 @@ def read_words(
 
 def _format_of(name: str) -> str:
     suffix = Path(name).suffix.lower()
-    return {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "txt")
+    formats = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+    return formats.get(suffix, "txt")
 
 
 def _from_bytes(data: bytes, label: str, *, fmt: str) -> WordList:
@@ -110,6 +113,8 @@ def _from_bytes(data: bytes, label: str, *, fmt: str) -> WordList:
         return _collect(enumerate(text.splitlines(), start=1), label, plain=True)
     if fmt == "jsonl":
         return _collect(_jsonl_words(text, label), label, plain=False)
+    if fmt == "json":
+        return _json_list(text, label)
     delimiter = "," if fmt == "csv" else "\t"
     return _collect(_table_words(text, label, delimiter=delimiter), label, plain=False)
 
@@ -140,6 +145,70 @@ def _jsonl_words(text: str, label: str) -> Iterator[tuple[int, str]]:
         if not isinstance(record, dict) or not isinstance(record.get("word"), str):
             raise WordListError('needs a string field "word"', source=label, line=number)
         yield number, record["word"]
+
+
+_JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true or false",
+               int: "a number", float: "a number", type(None): "null"}  # fmt: skip
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_list(text: str, label: str) -> WordList:
+    """A ``.json`` list: one array of strings, or of objects with a string ``word`` field.
+
+    Parsed whole (fast); the line of a bad item is found only when there is one to report."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (one JSON value a line? name the file .jsonl)" if exc.msg == "Extra data" else ""
+        raise WordListError(
+            f"not valid JSON: {exc.msg} (column {exc.colno}){hint}", source=label, line=exc.lineno
+        ) from None
+    if not isinstance(data, list):
+        start = _JSON_SPACE.match(text).end()
+        raise WordListError(
+            'needs a JSON array of words (strings, or objects with a "word" field), '
+            f"not {_JSON_KINDS.get(type(data), 'a value')}",
+            source=label,
+            line=text.count("\n", 0, start) + 1,
+        )
+    words: list[str] = []
+    for number, item in enumerate(data, start=1):
+        if isinstance(item, str):
+            words.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("word"), str):
+            words.append(item["word"])
+        else:
+            what = (
+                'an object without a string field "word"'
+                if isinstance(item, dict)
+                else _JSON_KINDS.get(type(item), "a value")
+            )
+            raise WordListError(
+                f'item {number} is {what}; items must be strings or objects with a "word" field',
+                source=label,
+                line=_json_item_line(text, number),
+            )
+    try:
+        return _collect(enumerate(words, start=1), label, plain=False)
+    except WordListError as exc:
+        if exc.line is None:
+            raise
+        # _collect numbered the items; report the item's line instead
+        message = str(exc).removeprefix(f"{label}:{exc.line}: ")
+        raise WordListError(
+            f"item {exc.line}: {message}", source=label, line=_json_item_line(text, exc.line)
+        ) from None
+
+
+def _json_item_line(text: str, number: int) -> int | None:
+    """The line where item ``number`` (1-based) of the top-level array in ``text`` starts."""
+    decoder = json.JSONDecoder()
+    space = _JSON_SPACE.match
+    i = space(text).end() + 1  # past "["
+    for _ in range(number - 1):
+        _, i = decoder.raw_decode(text, space(text, i).end())
+        i = space(text, i).end() + 1  # past ","
+    return text.count("\n", 0, space(text, i).end()) + 1
 
 
 def _table_words(text: str, label: str, *, delimiter: str) -> Iterator[tuple[int, str]]:

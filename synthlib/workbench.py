@@ -85,6 +85,9 @@ class Workbench:
         max_cost: float | None = None,
         provider: str = "auto",
         poll_interval: float | None = None,
+        fresh: bool = False,
+        import_checkpoint: str | None = None,
+        redo: bool = False,
         preview_rows: int = 10,
     ) -> None:
         self.params = {
@@ -96,6 +99,9 @@ class Workbench:
             "max_cost": max_cost if max_cost else None,
             "provider": provider,
             "poll_interval": poll_interval,
+            "fresh": fresh,
+            "import_checkpoint": import_checkpoint or None,
+            "redo": redo,
         }
         self.words = words if words is not None else EXAMPLE_WORDS
         self.words_name: str | None = None
@@ -116,6 +122,8 @@ class Workbench:
         return estimate_config(self.config())
 
     def prepare(self, listener: Callable[[Progress, str | None], None] | None = None) -> Job:
+        if self.job is not None and not self.job.running:
+            self.job.close()  # a job built before (and not running) lets go of the checkpoint
         self.job = Job(self.config(), listener=listener)
         return self.job
 
@@ -134,6 +142,8 @@ class Workbench:
         from IPython.display import display
 
         estimate = self.estimate()
+        for note in estimate.notes:
+            print(note)
         print(f"Estimate for {estimate.words_total:,} words ({self.params['model']}):")
         with pd.option_context("display.max_colwidth", None):
             display(table(estimate.rows()))
@@ -149,7 +159,8 @@ class Workbench:
                 print(progress.line(), flush=True)
 
         job = self.prepare(listener)
-        print(f"Provider: {job.provider}; model: {job.model}; store: {job.store.location}")
+        print(f"Provider: {job.provider}; model: {job.model}; store: {job.store.location}; "
+              f"checkpoint: {job.checkpoint.path}")  # fmt: skip
         self.result = job.run()
         self.show_summary()
         return self.result
@@ -190,7 +201,7 @@ class _Widgets:
 
         self.bench = bench
         p = bench.params
-        self.upload = w.FileUpload(accept=".txt,.csv,.tsv,.jsonl", multiple=False,
+        self.upload = w.FileUpload(accept=".txt,.csv,.tsv,.jsonl,.json", multiple=False,
                                    description="Upload words")  # fmt: skip
         self.path = w.Text(value=str(bench.words) if isinstance(bench.words, str | Path) else "",
                            description="or path", layout=w.Layout(width="420px"))  # fmt: skip
@@ -230,6 +241,7 @@ class _Widgets:
         self.cancel_button.on_click(lambda _: self.on_stop(cancel=True))
         self.upload.observe(lambda _: self.on_upload(), names="value")
         self._lock = threading.Lock()
+        self._one_run = threading.Lock()  # held from Run until that run ended
         self._last_draw = 0.0
         self.box = w.VBox([
             w.HTML("<h3>synthlib workbench</h3>"),
@@ -289,33 +301,45 @@ class _Widgets:
         self.estimate_out.outputs = ()
         with pd.option_context("display.max_colwidth", None):  # formatted right here
             self.estimate_out.append_display_data(table(estimate.rows()))
-        self._say("")
+        lines = [*estimate.notes, f"Checkpoint: {estimate.checkpoint}"]
+        self._say("<br>".join(html.escape(line) for line in lines))
         return estimate
 
     def on_run(self) -> Job | None:
+        # ipywidgets calls a handler even when its button is disabled: never a second engine
+        if not self._one_run.acquire(blocking=False):
+            self._say("A run is going already: Stop it, or wait for it to end.", error=True)
+            return None
         try:
             self._apply()
             job = self.bench.prepare(self.on_progress)
         except SynthlibError as exc:
+            self._one_run.release()
             self._say(str(exc), error=True)
             return None
+        except BaseException:
+            self._one_run.release()
+            raise
         _install_interrupt_as_stop(job)
         self.run_button.disabled = True
         self.stop_button.disabled = self.cancel_button.disabled = False
         self.summary.outputs = ()
         self._say(f"Running on <b>{job.provider}</b> ({html.escape(job.model)}); "
                   f"checkpoint {html.escape(str(job.checkpoint.path))}.")  # fmt: skip
+        for notice in job.notices:
+            self.log.append_stdout(f"{time.strftime('%H:%M:%S')} {notice}\n")
         self.bar.max = max(1, len(job.config.words))
+        job.start()  # here, not in the waiting thread: the job is running once Run returns
         threading.Thread(target=self._run, args=(job,), daemon=True).start()
         return job
 
     def _run(self, job: Job) -> None:
-        job.start()
         try:
             self.bench.result = job.wait()
         except BaseException as exc:
             self._say(html.escape(str(exc)), error=True)
         finally:
+            self._one_run.release()
             self.run_button.disabled = False
             self.stop_button.disabled = self.cancel_button.disabled = True
         # Output widgets capture only the main thread's output: append to them explicitly

@@ -47,7 +47,7 @@ def test_auto_without_a_key_runs_offline_into_the_embedded_store(offline_env, le
     entries = synthlib.load_entries()
     (summary,) = synthlib.open_store().iter_runs()
     assert (summary["run_id"], summary["processed"], summary["given_up"]) == (
-        json.loads((offline_env / "words.checkpoint.json").read_text())["run_id"],
+        json.loads((offline_env / result.checkpoint).read_text())["run_id"],
         3,
         1,
     )
@@ -78,7 +78,7 @@ def test_sigkill_then_resume_does_not_redo_finished_words(tmp_path):
     crashed = _cli(args, tmp_path, env={"SYNTHLIB_FAILPOINTS": "after-store:3"})
     assert crashed.returncode == -signal.SIGKILL
     config = build_config(EXAMPLES, provider="offline")
-    cp = Checkpoint.load(tmp_path / "words.checkpoint.json",
+    cp = Checkpoint.load(tmp_path / config.checkpoint,
                          config.identity("offline", synthlib.api.provider_model("offline", "")),
                          words)  # fmt: skip
     done_before = set(cp.state.done)
@@ -89,7 +89,7 @@ def test_sigkill_then_resume_does_not_redo_finished_words(tmp_path):
     submitted = re.findall(r"submitted batch \S+ \((\d+) words", resumed.stdout)
     resubmitted = sum(int(n) for n in submitted)
     assert resubmitted == len(words) - len(done_before) - len(in_flight)
-    final = json.loads((tmp_path / "words.checkpoint.json").read_text())
+    final = json.loads((tmp_path / config.checkpoint).read_text())
     assert set(final["processed_words"]) | set(final["given_up_words"]) == set(words)
 
 

@@ -88,3 +88,15 @@ def test_run_summaries_are_kept_and_replaced_by_run_id(tmp_path):
         ("run-1", 5),
         ("run-2", 1),
     ]
+
+
+@pytest.mark.parametrize("bad", ['{"word": "x"} {"word": "y"}', "[1, 2]", "not json"])
+def test_readers_skip_a_row_they_cannot_read_and_say_so(tmp_path, caplog, bad):
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.upsert_entries([record("apple"), record("pear")])
+    store._db.execute("UPDATE entries SET entry = ? WHERE word = 'pear'", (bad,))
+    frame = synthlib.load_entries(path)
+    assert list(frame["word"]) == ["apple"]
+    assert "skipped 1 unreadable entries" in caplog.text
+    assert list(synthlib.load_senses(path)["word"].unique()) == ["apple"]

@@ -101,3 +101,30 @@ def test_snapshot_restore_round_trip():
     r = RunState.restore(s.words, s.snapshot())
     assert r.snapshot() == s.snapshot()
     assert list(r.pending()) == list(s.pending())
+
+
+def test_already_done_marks_words_done_without_usage_or_attempts():
+    s = _state(max_attempts=1)
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "refused: no"}))
+    _plan(s, "s-2", ["b"])  # b is in flight
+    assert "a" in s.given_up
+    s.apply(s.event("already_done", words=["a", "b", "c"], source="store"))
+    assert list(s.done) == ["a", "c"]
+    assert "a" not in s.given_up and "a" not in s.failed
+    assert s.in_flight_words() == {"b"}  # a word in flight is left alone
+    assert s.attempts == {"a": 1, "b": 1}  # attempts unchanged; c never got one
+    assert s.usage.total_tokens == 0 and s.usage.cost_usd == 0
+    assert list(s.pending()) == ["d"]
+    assert s.pending_count() == 1 and s.resolved == 2
+    r = RunState.restore(s.words, s.snapshot(), max_attempts=1)
+    assert list(r.done) == ["a", "c"] and list(r.pending()) == ["d"]
+
+
+def test_already_done_is_idempotent_and_leaves_done_words_alone():
+    s = _state()
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=["a"], failed={}))
+    ev = s.event("already_done", words=["a", "b"], source="import")
+    assert s.apply(ev) and not s.apply(ev)
+    assert list(s.done) == ["a", "b"] and s.attempts == {"a": 1}

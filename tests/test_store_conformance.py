@@ -311,3 +311,33 @@ def test_frames_read_the_store(store: Store) -> None:
     failures = load_failures(store)
     assert failures[["word", "code", "given_up"]].values.tolist() == [["qwzx", "not_a_word", True]]
     assert store.count() == 3  # the frames leave a store object they were given open
+
+
+def test_words_made_with_matches_model_prompt_and_schema_version(store: Store) -> None:
+    key = {"model": "gpt-4o-mini", "prompt_version": "p1", "schema_version": "1"}
+    store.upsert_entries(
+        [
+            make_record("same"),
+            make_record("Same", provider="offline"),  # the provider is not part of the key
+            make_record("other model", model="gpt-4.1"),
+            make_record("other prompt", prompt_version="p2"),
+            make_record("other schema", schema_version="2"),
+        ]
+    )
+    asked = ["same", "Same", "SAME", "other model", "other prompt", "other schema", "absent"]
+    assert store.words_made_with(asked, **key) == {"same", "Same"}
+    assert store.words_made_with(iter(asked), **{**key, "model": "gpt-4.1"}) == {"other model"}
+    assert store.words_made_with([], **key) == set()
+    # a newer entry of a word replaces the older one: the key follows the latest entry
+    store.upsert_entries([make_record("same", prompt_version="p2")])
+    assert store.words_made_with(asked, **key) == {"Same"}
+
+
+def test_words_made_with_beyond_one_chunk(store: Store) -> None:
+    key = {"model": "gpt-4o-mini", "prompt_version": "p1", "schema_version": "1"}
+    present = [f"p{i:04d}" for i in range(1_050)]
+    store.upsert_entries(make_record(w) for w in present)
+    store.upsert_entries(make_record(f"m{i:04d}", model="gpt-4.1") for i in range(20))
+    asked = [f"q{i:04d}" for i in range(950)] + present + [f"m{i:04d}" for i in range(20)]
+    assert store.words_made_with(asked, **key) == set(present)
+    assert store.words_made_with((w for w in asked[900:]), **key) == set(present)

@@ -56,6 +56,53 @@ def test_tsv_and_jsonl(tmp_path):
     assert read_words(jsonl).words == ("apple", "ice cream")
 
 
+def test_json_array_of_strings_or_objects(tmp_path):
+    path = tmp_path / "w.json"
+    path.write_text(
+        '\ufeff[" apple ", {"word": "ice   cream", "pos": "noun"}, "cafe\u0301", "apple", "", '
+        '"café"]',
+        encoding="utf-8",
+    )
+    words = read_words(path)
+    assert words.words == ("apple", "ice cream", "café")  # normalised, blank skipped
+    assert words.duplicates == ("apple", "café") and words.duplicate_count == 2
+    assert words.source == str(path)
+    upload = read_words(b'[{"word": "pear"}, {"word": "fig", "n": 1}]', name="upload.json")
+    assert upload.words == ("pear", "fig")
+    # a "#" is a word in JSON, as in .jsonl (comments are a .txt convenience)
+    assert read_words(b'["#tag"]', name="x.json").words == ("#tag",)
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "what"),
+    [
+        (b'{"words": ["a"]}', "w.json:1", "not an object"),
+        (b"\n\n  7", "w.json:3", "not a number"),
+        (b'[\n"a",\n 2,\n"b"\n]', "w.json:3", "item 2 is a number"),
+        (b'["a",\n ["b", "c"]]', "w.json:2", "item 2 is an array"),
+        (b'["a",\n\n null]', "w.json:3", "item 2 is null"),
+        (b'[{"word": "a"},\n {"term": "b"}]', "w.json:2", "item 2 is an object without a string"),
+        (b'[{"word": 5}]', "w.json:1", '"word"'),
+        (b'["a",\n "b"', "w.json:2", "not valid JSON"),
+        (b'["a"]\n["b"]\n', "w.json:2", "name the file .jsonl"),
+        (b"", "w.json:1", "not valid JSON"),
+        (b'[\n "ok",\n {"word": "nul\\u0000"}]', "w.json:3", "item 2: contains a NUL byte"),
+        (b'["ok",\n\n"' + b"x" * (MAX_WORD_LENGTH + 1) + b'"]', "w.json:3", "at most 100"),
+        (b"[]", "w.json", "empty"),
+        (b'["ok", "\xff"]', "w.json:1", "not UTF-8"),
+    ],
+)
+def test_json_rejections_name_file_and_line_in_one_line(tmp_path, data, where, what):
+    path = tmp_path / "w.json"
+    path.write_bytes(data)
+    with pytest.raises(WordListError) as info:
+        read_words(path)
+    message = str(info.value)
+    assert message.startswith(str(tmp_path / where) + ":")
+    assert what in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize(
     ("name", "data", "where", "what"),
     [

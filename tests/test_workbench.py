@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -47,7 +48,7 @@ def test_upload_bytes_become_the_word_list(offline_env):
     config = ui.bench.config()
     assert config.words.words == ("alpha", "beta")
     assert config.words.source == "mine.csv"
-    assert str(config.checkpoint) == "mine.checkpoint.json"
+    assert re.fullmatch(r"mine\.[0-9a-f]{8}\.checkpoint\.json", str(config.checkpoint))
 
 
 def test_estimate_button_shows_the_cost_table(offline_env):
@@ -85,6 +86,30 @@ def test_run_updates_progress_and_stop_saves_the_checkpoint(emulator_env):
     assert "Processed" in ui.status.value
     billed = [w for row in emulator_env.ledger() for w in row["words"]]
     assert sorted(billed) == sorted(f"w{i}" for i in range(12))
+
+
+def test_two_clicks_on_run_start_one_job(emulator_env):
+    emulator_env.configure(stall=True)  # the first run is still going at the second click
+    ui = _Widgets(Workbench(words=[f"w{i}" for i in range(8)], batch_size=4, poll_interval=0.05))
+    ui.provider.value = "openai"
+    first = ui.on_run()
+    assert first is not None and first.running
+    assert ui.on_run() is None  # ipywidgets calls the handler even on a disabled button
+    assert "already" in ui.message.value
+    assert ui.bench.job is first
+    assert [t for t in threading.enumerate() if t.name == "synthlib-run"] == [first._thread]
+    ui.on_stop()
+    _wait(lambda: ui.bench.result is not None)
+    assert ui.bench.result.phase == "interrupted"
+
+
+def test_a_job_built_before_run_does_not_lock_out_the_run(offline_env):
+    ui = _Widgets(Workbench(words=["apple", "pear"]))
+    assert ui.on_estimate() is not None
+    early = ui.bench.prepare()  # e.g. built for an estimate: it holds the checkpoint
+    job = ui.on_run()
+    assert job is not None and job is not early, ui.message.value
+    assert job.wait(60).phase == "finished"
 
 
 def test_headless_stop_then_resume(emulator_env):

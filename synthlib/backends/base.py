@@ -17,7 +17,6 @@ from typing import Protocol
 from ..errors import BackendError
 
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-ACTIVE = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 
 
 class TransientError(BackendError):
@@ -44,6 +43,15 @@ class BatchError:
 
 
 @dataclass(frozen=True)
+class BatchUsage:
+    """The tokens a batch was billed for, as the API reports them on the batch itself."""
+
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
 class BatchInfo:
     """What the engine needs to know about a batch, whatever backend it lives on."""
 
@@ -58,6 +66,7 @@ class BatchInfo:
     failed: int = 0
     metadata: Mapping[str, str] = field(default_factory=dict)
     errors: tuple[BatchError, ...] = ()
+    usage: BatchUsage | None = None  # None: the API does not report it (older batches)
 
     @property
     def terminal(self) -> bool:
@@ -74,6 +83,11 @@ class Backend(Protocol):
 
     def upload(self, path: Path) -> str:
         """Upload a JSONL batch input file; returns its file id."""
+        ...
+
+    def find_upload(self, filename: str, since: float) -> str | None:
+        """An upload of ``filename`` made at or after ``since`` (epoch seconds), if any: how an
+        upload whose answer was lost is found instead of sent again."""
         ...
 
     def create(self, input_file_id: str, metadata: Mapping[str, str]) -> BatchInfo:
@@ -93,3 +107,9 @@ class Backend(Protocol):
         ...
 
     def delete_file(self, file_id: str) -> None: ...
+
+    def location(self) -> dict[str, str]:
+        """Where the batches live (base URL, account, project; never a secret), so a resume
+        against another place is refused instead of resubmitting. Empty when it does not
+        matter (the offline provider)."""
+        ...

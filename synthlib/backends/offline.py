@@ -64,6 +64,12 @@ class OfflineBackend:
         _write(self.dir / "files" / file_id, data)
         return file_id
 
+    def location(self) -> dict[str, str]:
+        return {}  # its batches live beside the checkpoint and move with it
+
+    def find_upload(self, filename: str, since: float) -> str | None:
+        return None  # a local upload always answers
+
     def download(self, file_id: str, dest: Path) -> None:
         _write(Path(dest), self._file(file_id).read_bytes())
 

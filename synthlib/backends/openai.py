@@ -1,12 +1,19 @@
 """OpenAI's Batch API (or any compatible server: ``OPENAI_BASE_URL``) through the official SDK.
 
-The SDK's own retries (with backoff, honouring ``retry-after``) and timeouts are used as they are;
-this module only sorts what still fails into the engine's error kinds. Nothing here ever puts the
-API key in a message.
+Reads, cancels and deletes use the SDK's own retries (with backoff, honouring ``retry-after``):
+repeating them is harmless. Creating a batch and uploading its file are *not* idempotent: a 5xx
+or a dropped connection may come after the call took effect (a gateway timing out on a batch that
+exists), and a blind retry would create, and bill, the same work twice. So those two calls run
+with no SDK retries, and any answer that does not prove the call failed (5xx, timeout, reset) is
+an :class:`UncertainError`: the engine looks for the batch by its tag before creating again. A 429
+proves nothing was created and stays a :class:`TransientError`.
+
+Nothing here ever puts the API key in a message or a return value.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,6 +24,7 @@ from ..requests import ENDPOINT
 from .base import (
     BatchError,
     BatchInfo,
+    BatchUsage,
     FatalError,
     RejectedError,
     TransientError,
@@ -43,13 +51,25 @@ class OpenAIBackend:
                 )
             client = openai.OpenAI(max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS)
         self._client = client
+        # one attempt only: a retry of a call that took effect would pay twice (module docstring)
+        self._once = client.with_options(max_retries=0)
         self._openai = openai
 
-    @property
-    def base_url(self) -> str:
-        return str(self._client.base_url)
+    def location(self) -> dict[str, str]:
+        """Where this backend's batches live: the base URL and the account's organisation and
+        project as the API names them in its response headers (never the key). Empty values
+        when the API does not say; a :class:`TransientError` when it cannot be reached."""
+        response = self._call(
+            "identify the account", self._client.batches.with_raw_response.list, limit=1
+        )
+        headers = response.headers
+        return {
+            "base_url": str(self._client.base_url).rstrip("/"),
+            "organization": headers.get("openai-organization", ""),
+            "project": headers.get("openai-project", ""),
+        }
 
-    def _call(self, what: str, fn: Any, *args: Any, uncertain: bool = False, **kw: Any) -> Any:
+    def _call(self, what: str, fn: Any, *args: Any, once: bool = False, **kw: Any) -> Any:
         o = self._openai
         try:
             return fn(*args, **kw)
@@ -58,28 +78,49 @@ class OpenAIBackend:
         except (o.BadRequestError, o.NotFoundError, o.ConflictError,
                 o.UnprocessableEntityError) as exc:  # fmt: skip
             raise RejectedError(f"{what}: {_describe(exc)}") from None
-        except o.APIConnectionError as exc:  # includes timeouts: the call may have happened
-            kind = UncertainError if uncertain else TransientError
-            raise kind(f"{what}: no answer ({type(exc).__name__})") from None
-        except o.APIStatusError as exc:  # 429 and 5xx after the SDK's retries
+        except o.RateLimitError as exc:  # refused before anything was done
             raise TransientError(f"{what}: {_describe(exc)}") from None
+        except o.APIConnectionError as exc:  # includes timeouts: the call may have happened
+            kind = UncertainError if once else TransientError
+            raise kind(f"{what}: no answer ({type(exc).__name__})") from None
+        except o.APIStatusError as exc:  # 5xx (after the SDK's retries, where it retries)
+            kind = UncertainError if once else TransientError
+            raise kind(f"{what}: {_describe(exc)}") from None
 
     def upload(self, path: Path) -> str:
         with open(path, "rb") as fh:
             created = self._call(
-                "upload", self._client.files.create, file=(path.name, fh), purpose="batch"
+                "upload",
+                self._once.files.create,
+                file=(path.name, fh),
+                purpose="batch",
+                once=True,
             )
         return created.id
+
+    def find_upload(self, filename: str, since: float) -> str | None:
+        """The id of a batch input file named ``filename`` uploaded at or after ``since`` (epoch
+        seconds): an upload whose answer was lost may still have arrived."""
+        page = self._call("list files", self._client.files.list, purpose="batch", limit=100)
+        while True:
+            for item in page.data:
+                if item.filename == filename:
+                    return item.id
+                if item.created_at and item.created_at < since:
+                    return None
+            if not page.has_next_page():
+                return None
+            page = self._call("list files", page.get_next_page)
 
     def create(self, input_file_id: str, metadata: Mapping[str, str]) -> BatchInfo:
         batch = self._call(
             "create batch",
-            self._client.batches.create,
+            self._once.batches.create,
             input_file_id=input_file_id,
             endpoint=ENDPOINT,
             completion_window="24h",
             metadata=dict(metadata),
-            uncertain=True,
+            once=True,
         )
         return to_info(batch)
 
@@ -106,7 +147,9 @@ class OpenAIBackend:
         self._call("download", fetch)
 
     def delete_file(self, file_id: str) -> None:
-        self._call("delete file", self._client.files.delete, file_id)
+        # already gone is fine: a retried delete whose first answer was lost
+        with contextlib.suppress(RejectedError):
+            self._call("delete file", self._client.files.delete, file_id)
 
 
 def to_info(batch: Any) -> BatchInfo:
@@ -128,6 +171,19 @@ def to_info(batch: Any) -> BatchInfo:
         failed=counts.failed if counts else 0,
         metadata=dict(batch.metadata or {}),
         errors=errors,
+        usage=_usage(getattr(batch, "usage", None)),
+    )
+
+
+def _usage(usage: Any) -> BatchUsage | None:
+    """The batch's own bill (batches created after 2025-09-07 carry it), or None."""
+    if usage is None:
+        return None
+    details = getattr(usage, "input_tokens_details", None)
+    return BatchUsage(
+        input_tokens=int(usage.input_tokens or 0),
+        cached_tokens=int(getattr(details, "cached_tokens", 0) or 0),
+        output_tokens=int(usage.output_tokens or 0),
     )
 
 

@@ -11,8 +11,10 @@ It serves real HTTP on 127.0.0.1 so the official ``openai`` SDK drives it unchan
 
 Batches move validating → in_progress → finalizing → completed on a clock, answer
 ``/v1/chat/completions`` requests with deterministic fake completions (JSON valid against the
-request's ``json_schema``), and inject seeded faults. ``python -m synthlib.emulator --help`` runs
-it as a server. Modules: :mod:`.config` (settings), :mod:`.api` (what each endpoint does),
+request's ``json_schema``), and inject seeded faults: in answers and batches, in result files
+(duplicated, conflicting and bogus lines) and on the wire (lost replies, stale reads), with
+optional per-key project isolation (see :mod:`.config`). ``python -m synthlib.emulator --help``
+runs it as a server. Modules: :mod:`.config` (settings), :mod:`.api` (what each endpoint does),
 :mod:`.lifecycle` (status from timestamps), :mod:`.validation` (input file checks),
 :mod:`.execution` (running settled batches), :mod:`.responder` (fake answers),
 :mod:`.schema_instances` (schema-valid JSON), :mod:`.tokens` (token counting rule),

@@ -2,7 +2,11 @@
 
 Prints one line, ``synthlib emulator listening on http://127.0.0.1:PORT/v1 (state: DIR)``, as
 soon as it accepts connections, and exits 0 on either signal. Every :class:`EmulatorConfig`
-setting has a flag (``--error-rate 0.1``, ``--stall``, ``--token-limit gpt-4o-mini=50000``, ...).
+setting has a flag (``--error-rate 0.1``, ``--stall``, ``--token-limit gpt-4o-mini=50000``, ...),
+the wire and odd-output faults included: ``--lost-reply-rate``, ``--lost-reply-mode
+{5xx,drop,mixed}``, ``--stale-read-rate``, ``--isolate-projects``, ``--extra-entry-rate``,
+``--duplicate-entry-rate``, ``--duplicate-line-rate``, ``--conflicting-line-rate`` and
+``--bogus-custom-id-rate``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .config import EmulatorConfig
+from .config import LOST_REPLY_MODES, EmulatorConfig
 from .emulator import Emulator
 
 _HELP = {
@@ -33,6 +37,17 @@ _HELP = {
     "http_429_rate": "share of API calls answered 429 before doing anything",
     "http_500_rate": "share of API calls answered 500 before doing anything",
     "max_consecutive_http_faults": "at most this many transient 429/500s in a row",
+    "extra_entry_rate": "share of answers with an entry for a word that was not asked (billed)",
+    "duplicate_entry_rate": "share of answers with an asked word's entry twice (billed)",
+    "duplicate_line_rate": "share of batches writing some output lines twice (billed once)",
+    "conflicting_line_rate": "share of batches with error lines for some answered requests",
+    "bogus_custom_id_rate": "share of batches with unbilled output lines for ids not asked",
+    "lost_reply_rate": "share of successful POST/DELETE calls whose answer is lost after the "
+    "effect",
+    "lost_reply_mode": "how a reply is lost: 5xx (500/502/504), drop (close the connection) or "
+    "mixed",
+    "stale_read_rate": "share of retrieve/content calls answered 404 although the object exists",
+    "isolate_projects": "one project per API key; other projects' objects are 404",
     "stall": "hold every batch in in_progress (until restarted without --stall)",
     "default_token_limit": "enqueued input tokens allowed per model without --token-limit",
     "max_requests": "most requests in one batch input file",
@@ -67,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         default = getattr(defaults, spec.name)
         if isinstance(default, bool):
             parser.add_argument(flag, action="store_true", help=_HELP.get(spec.name))
+        elif spec.name == "lost_reply_mode":
+            parser.add_argument(
+                flag,
+                choices=LOST_REPLY_MODES,
+                default=default,
+                help=f"{_HELP.get(spec.name)} (default {default})",
+            )
         else:
             kind = int if isinstance(default, int) else float
             metavar = "N" if kind is int else "RATE" if spec.name.endswith("rate") else "SECONDS"

@@ -3,6 +3,12 @@
 :class:`Api` is thread-safe. One lock guards the in-memory indexes and every state write; the
 expensive parts (validating an input file, running a settled batch) happen outside it, so a large
 batch does not hold up calls about other files and batches.
+
+Every file and batch records the project that made it (``project``; a batch's result files take
+the batch's). Methods take the caller's ``project``: given one, objects of other projects are
+answered 404 exactly like unknown ids and lists leave them out; None (the default, and what the
+server passes unless ``isolate_projects`` is set) sees every object. Records from before projects
+existed belong to :data:`~.config.DEFAULT_PROJECT`.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import lifecycle, objects
-from .config import EmulatorConfig
+from .config import DEFAULT_PROJECT, EmulatorConfig
 from .errors import ApiError, invalid, not_found
 from .execution import Settlement, execution_order, failed_positions, request_faults, settle
 from .faults import hits
@@ -96,7 +102,9 @@ class Api:
 
     # -- files ---------------------------------------------------------------------------------
 
-    def create_file(self, filename: str, purpose: str, data: bytes) -> dict[str, Any]:
+    def create_file(
+        self, filename: str, purpose: str, data: bytes, *, project: str | None = None
+    ) -> dict[str, Any]:
         """``POST /v1/files``: store an upload."""
         if purpose not in FILE_PURPOSES:
             raise invalid(
@@ -106,9 +114,11 @@ class Api:
             )
         if purpose == "batch" and not filename.endswith(".jsonl"):
             raise invalid("Invalid file format for Batch API. Must be .jsonl", param="file")
-        return objects.file_object(self._add_file(filename, purpose, data))
+        return objects.file_object(self._add_file(filename, purpose, data, project))
 
-    def _add_file(self, filename: str, purpose: str, data: bytes) -> dict[str, Any]:
+    def _add_file(
+        self, filename: str, purpose: str, data: bytes, project: str | None
+    ) -> dict[str, Any]:
         with self._lock:
             file_id, _ = self._state.new_id("file", self._config.seed)
         self._state.write_file_data(file_id, data)  # big writes stay outside the lock
@@ -118,34 +128,35 @@ class Api:
             "created_at": self._clock(),
             "filename": filename,
             "purpose": purpose,
+            "project": project or DEFAULT_PROJECT,
         }
         with self._lock:
             self._state.save_file(record)
             self._files[file_id] = record
         return record
 
-    def _file(self, file_id: str) -> dict[str, Any]:
+    def _file(self, file_id: str, project: str | None) -> dict[str, Any]:
         record = self._files.get(file_id)
-        if record is None:
+        if record is None or not _visible(record, project):
             raise not_found("File", file_id)
         return record
 
-    def get_file(self, file_id: str) -> dict[str, Any]:
+    def get_file(self, file_id: str, *, project: str | None = None) -> dict[str, Any]:
         """``GET /v1/files/{id}``."""
-        return objects.file_object(self._file(file_id))
+        return objects.file_object(self._file(file_id, project))
 
-    def file_content(self, file_id: str) -> bytes:
+    def file_content(self, file_id: str, *, project: str | None = None) -> bytes:
         """``GET /v1/files/{id}/content``: the raw bytes."""
-        self._file(file_id)
+        self._file(file_id, project)
         try:
             return self._state.read_file(file_id)
         except FileNotFoundError:  # deleted meanwhile
             raise not_found("File", file_id) from None
 
-    def delete_file(self, file_id: str) -> dict[str, Any]:
+    def delete_file(self, file_id: str, *, project: str | None = None) -> dict[str, Any]:
         """``DELETE /v1/files/{id}``; batches already created from the file are unaffected."""
         with self._lock:
-            self._file(file_id)
+            self._file(file_id, project)
             self._state.delete_file(file_id)
             del self._files[file_id]
         return objects.deleted_file(file_id)
@@ -157,26 +168,31 @@ class Api:
         limit: int | None = None,
         order: str = "desc",
         purpose: str | None = None,
+        project: str | None = None,
     ) -> dict[str, Any]:
         """``GET /v1/files``: newest first by default, cursor ``after`` a file id."""
         limit = _limit(limit, default=10_000, most=10_000)
         if order not in ("asc", "desc"):
             raise invalid("order must be 'asc' or 'desc'", param="order", code="invalid_value")
         with self._lock:
-            records = [r for r in self._files.values() if purpose in (None, r["purpose"])]
+            records = [
+                r
+                for r in self._files.values()
+                if purpose in (None, r["purpose"]) and _visible(r, project)
+            ]
         records.sort(key=lambda r: (r["created_at"], r["id"]), reverse=order == "desc")
         chosen, more = _after(records, after, limit)
         return objects.page([objects.file_object(r) for r in chosen], more)
 
     # -- batches -------------------------------------------------------------------------------
 
-    def create_batch(self, params: Any) -> dict[str, Any]:
+    def create_batch(self, params: Any, *, project: str | None = None) -> dict[str, Any]:
         """``POST /v1/batches``: check the parameters now, the input file while validating."""
         if not isinstance(params, Mapping):
             raise invalid("The request body must be a JSON object.")
         file_id, endpoint = _create_params(params)
         metadata = _metadata(params.get("metadata"))
-        file_record = self._file_for_batch(file_id)
+        file_record = self._file_for_batch(file_id, project)
 
         with self._lock:
             config = self._config
@@ -210,6 +226,7 @@ class Api:
             record: Record = {
                 "id": batch_id,
                 "seq": number,
+                "project": project or DEFAULT_PROJECT,
                 "created_at": now,
                 "input_file_id": file_record["id"],
                 "endpoint": endpoint,
@@ -238,9 +255,9 @@ class Api:
             self._batches[batch_id] = record
         return self._view(record)
 
-    def _file_for_batch(self, file_id: str) -> dict[str, Any]:
+    def _file_for_batch(self, file_id: str, project: str | None) -> dict[str, Any]:
         record = self._files.get(file_id)
-        if record is None:
+        if record is None or not _visible(record, project):
             raise not_found("File", file_id, param="input_file_id")
         if record["purpose"] != "batch":
             raise invalid(
@@ -268,21 +285,21 @@ class Api:
         )
         return [batch_error("token_limit_exceeded", message)]
 
-    def _batch(self, batch_id: str) -> Record:
+    def _batch(self, batch_id: str, project: str | None) -> Record:
         record = self._batches.get(batch_id)
-        if record is None:
+        if record is None or not _visible(record, project):
             raise not_found("Batch", batch_id)
         return record
 
-    def get_batch(self, batch_id: str) -> dict[str, Any]:
+    def get_batch(self, batch_id: str, *, project: str | None = None) -> dict[str, Any]:
         """``GET /v1/batches/{id}``."""
-        return self._view(self._batch(batch_id))
+        return self._view(self._batch(batch_id, project))
 
-    def cancel_batch(self, batch_id: str) -> dict[str, Any]:
+    def cancel_batch(self, batch_id: str, *, project: str | None = None) -> dict[str, Any]:
         """``POST /v1/batches/{id}/cancel``: only a validating or in_progress batch can be
         cancelled (409 otherwise); cancelling twice is harmless."""
         with self._lock:
-            record = self._batch(batch_id)
+            record = self._batch(batch_id, project)
             now = self._clock()
             status = lifecycle.evaluate(record, now).status
             if status in ("validating", "in_progress"):
@@ -296,11 +313,17 @@ class Api:
                 )
         return self._view(record)
 
-    def list_batches(self, *, after: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    def list_batches(
+        self,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        project: str | None = None,
+    ) -> dict[str, Any]:
         """``GET /v1/batches``: newest first, cursor ``after`` a batch id."""
         limit = _limit(limit, default=20, most=100)
         with self._lock:
-            records = list(self._batches.values())
+            records = [r for r in self._batches.values() if _visible(r, project)]
         records.sort(key=lambda r: (r["created_at"], r["seq"]), reverse=True)
         chosen, more = _after(records, after, limit)
         return objects.page([self._view(r) for r in chosen], more)
@@ -342,7 +365,8 @@ class Api:
     def _result_file(self, record: Record, kind: str, data: bytes | None) -> str | None:
         if data is None:
             return None
-        return self._add_file(f"{record['id']}_{kind}.jsonl", "batch_output", data)["id"]
+        name = f"{record['id']}_{kind}.jsonl"
+        return self._add_file(name, "batch_output", data, record.get("project"))["id"]
 
     # -- ledger --------------------------------------------------------------------------------
 
@@ -363,9 +387,21 @@ def _plan(config: EmulatorConfig, batch_id: str) -> dict[str, Any]:
         "error_rate": config.error_rate,
         "truncate_rate": config.truncate_rate,
         "refusal_rate": config.refusal_rate,
+        "extra_entry_rate": config.extra_entry_rate,
+        "duplicate_entry_rate": config.duplicate_entry_rate,
         "expire": hits(config.expire_rate, config.seed, "expire", batch_id),
         "no_output": hits(config.no_output_rate, config.seed, "no_output", batch_id),
+        "duplicate_lines": hits(config.duplicate_line_rate, config.seed, "dup_lines", batch_id),
+        "conflicting_lines": hits(
+            config.conflicting_line_rate, config.seed, "conflicting_lines", batch_id
+        ),
+        "bogus_custom_ids": hits(config.bogus_custom_id_rate, config.seed, "bogus_ids", batch_id),
     }
+
+
+def _visible(record: Mapping[str, Any], project: str | None) -> bool:
+    """Whether a caller of ``project`` (None: any) may see this file or batch."""
+    return project is None or record.get("project", DEFAULT_PROJECT) == project
 
 
 def _create_params(params: Mapping[str, Any]) -> tuple[str, str]:

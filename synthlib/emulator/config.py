@@ -3,7 +3,29 @@
 A batch follows the configuration in force when it was created (its phase durations, seed and
 fault rates are copied into the batch), so changing the configuration mid-run never rewrites the
 history of batches already submitted. ``stall`` is the one exception: it acts on running batches
-at once, because its purpose is to freeze work that is already in flight.
+at once, because its purpose is to freeze work that is already in flight. The wire settings
+(``lost_reply_*``, ``stale_read_rate``, ``isolate_projects``) act on each HTTP call as it comes.
+
+Faults on the wire (all off by default; see :mod:`.server`):
+
+* ``lost_reply_rate`` — a successful ``POST`` or ``DELETE`` under ``/v1`` (file upload, batch
+  create, batch cancel, file delete) takes effect, and then its answer is lost: per
+  ``lost_reply_mode`` the client gets a ``"5xx"`` (500, 502 or 504 with an OpenAI-style error
+  body), a ``"drop"`` (the connection closes without a byte of response) or, with ``"mixed"``,
+  either. Nothing caps them: a retried create is a new create.
+* ``stale_read_rate`` — ``GET /v1/batches/{id}``, ``GET /v1/files/{id}`` and
+  ``GET /v1/files/{id}/content`` answer OpenAI's 404 although the object exists.
+* ``isolate_projects`` — each bearer key is its own project (``proj_`` + a hash of the key; the
+  key itself is never stored): objects of another project are 404 and lists show only the
+  caller's. When false, every key is project ``proj_emulator`` and sees everything.
+
+Odd but billed answers (per request, see :mod:`.responder`): ``extra_entry_rate`` adds an entry
+for a word that was not asked, ``duplicate_entry_rate`` repeats an asked word's entry.
+
+Odd result files (per batch, see :mod:`.execution`): ``duplicate_line_rate`` writes some output
+lines twice, ``conflicting_line_rate`` adds error lines for some answered requests,
+``bogus_custom_id_rate`` adds output lines for custom_ids that were not asked. None of the extra
+lines is billed.
 """
 
 from __future__ import annotations
@@ -21,7 +43,17 @@ _RATES = (
     "no_output_rate",
     "http_429_rate",
     "http_500_rate",
+    "lost_reply_rate",
+    "stale_read_rate",
+    "extra_entry_rate",
+    "duplicate_entry_rate",
+    "duplicate_line_rate",
+    "conflicting_line_rate",
+    "bogus_custom_id_rate",
 )
+LOST_REPLY_MODES = ("5xx", "drop", "mixed")
+DEFAULT_PROJECT = "proj_emulator"
+ORGANIZATION = "org-emulator"
 _DURATIONS = (
     "validating_seconds",
     "seconds_per_request",
@@ -48,13 +80,27 @@ class EmulatorConfig:
     error_rate: float = 0.0
     truncate_rate: float = 0.0
     refusal_rate: float = 0.0
+    # Billed answers whose entries are odd, drawn from (seed, batch_id, custom_id).
+    extra_entry_rate: float = 0.0
+    duplicate_entry_rate: float = 0.0
     # Per-batch faults, drawn from (seed, batch_id).
     expire_rate: float = 0.0
     no_output_rate: float = 0.0
+    # Odd lines in the result files (never billed), drawn from (seed, batch_id).
+    duplicate_line_rate: float = 0.0
+    conflicting_line_rate: float = 0.0
+    bogus_custom_id_rate: float = 0.0
     # Transient failures of API calls themselves, drawn from (seed, call counter).
     http_429_rate: float = 0.0
     http_500_rate: float = 0.0
     max_consecutive_http_faults: int = 2
+    # Faults on the wire, drawn from (seed, call number): answers lost after the effect (no cap),
+    # and reads that do not find an object that exists.
+    lost_reply_rate: float = 0.0
+    lost_reply_mode: str = "5xx"
+    stale_read_rate: float = 0.0
+    # One project per bearer key (objects of other projects are invisible), or one for all.
+    isolate_projects: bool = False
     # While true, no batch gets past in_progress.
     stall: bool = False
     # Enqueued input tokens allowed per model; models not in token_limits get the default.
@@ -81,8 +127,14 @@ class EmulatorConfig:
             raise ValueError("max_file_bytes must be a non-negative integer")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
-        if not isinstance(self.stall, bool):
-            raise ValueError(f"stall must be true or false, got {self.stall!r}")
+        for name in ("stall", "isolate_projects"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.lost_reply_mode not in LOST_REPLY_MODES:
+            raise ValueError(
+                f"lost_reply_mode must be one of {', '.join(LOST_REPLY_MODES)}, "
+                f"got {self.lost_reply_mode!r}"
+            )
         limits = dict(self.token_limits)
         for model, limit in limits.items():
             if not isinstance(model, str) or not isinstance(limit, int) or limit < 0:

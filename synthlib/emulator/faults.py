@@ -9,7 +9,11 @@ about, so it is reproducible and independent of timing and thread order:
 * per API call: ``(seed, kind, call number)``, with a cap on consecutive failures of the same
   request (same method, path, query and body), so a client that retries at least
   ``max_consecutive_http_faults`` times always gets through, however many other clients share
-  the emulator.
+  the emulator;
+* per wire call (:class:`WireFaults`): ``(seed, kind, wire call number)``, where every
+  authorised ``/v1`` call gets the next number. Lost replies (``lost_reply_rate``) and stale
+  reads (``stale_read_rate``) are not capped: a retried create is a new create, and may lose
+  its answer again.
 """
 
 from __future__ import annotations
@@ -94,3 +98,53 @@ class TransientFaults:
             if hits(config.http_500_rate, config.seed, "http_500", call):
                 self._streaks[key] = streak + 1
                 raise ApiError(500, SERVER_ERROR_MESSAGE, type="server_error")
+
+
+LOST_REPLY_STATUSES = (500, 502, 504)
+LOST_REPLY_MESSAGES = {
+    500: SERVER_ERROR_MESSAGE,
+    502: "Bad gateway. The upstream server returned an invalid response. (emulated)",
+    504: "Gateway timeout. The server did not answer in time. (emulated)",
+}
+
+
+class WireFaults:
+    """Numbers authorised ``/v1`` calls in arrival order and decides their wire faults.
+
+    A serial client therefore meets the same faults on every run with the same seed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    def next_call(self) -> int:
+        """The number of the call now arriving."""
+        with self._lock:
+            call = self._calls
+            self._calls += 1
+            return call
+
+    @staticmethod
+    def stale_read(config: EmulatorConfig, call: int) -> bool:
+        """Whether this read answers 404 although its object exists."""
+        return hits(config.stale_read_rate, config.seed, "stale_read", call)
+
+    @staticmethod
+    def lost_reply(config: EmulatorConfig, call: int) -> str | int | None:
+        """How this call's answer is lost once it took effect: ``"drop"`` (close the connection
+        without answering), an HTTP status to answer instead (500, 502 or 504), or None."""
+        if not hits(config.lost_reply_rate, config.seed, "lost_reply", call):
+            return None
+        mode = config.lost_reply_mode
+        if mode == "mixed":
+            mode = "drop" if draw(config.seed, "lost_reply_mode", call) < 0.5 else "5xx"
+        if mode == "drop":
+            return "drop"
+        pick = int(draw(config.seed, "lost_reply_status", call) * len(LOST_REPLY_STATUSES))
+        return LOST_REPLY_STATUSES[pick]
+
+    @staticmethod
+    def lost_reply_error(status: int) -> ApiError:
+        """The OpenAI-style error answered in place of a lost reply."""
+        return ApiError(status, LOST_REPLY_MESSAGES[status], type="server_error")

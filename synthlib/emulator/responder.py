@@ -11,12 +11,23 @@ A request's fate is decided in this order, each step deterministic:
    :mod:`.schema_instances`), cut short with ``finish_reason: "length"`` when it draws a
    ``truncate_rate`` fault or exceeds ``max_completion_tokens``/``max_tokens``.
 
+Two faults make odd but billed (200, ``finish_reason: "stop"``) answers to requests whose user
+message carries a ``words`` list, when the answer has word entries (``{"entries": [...]}``):
+
+* ``extra_entry_rate`` — one more entry, last, for a word that was not asked: the first asked
+  word plus ``s`` (or ``es``, ``ed``, ... when that was asked too);
+* ``duplicate_entry_rate`` — one asked word's entry appears twice, the copy right after it.
+
+They are drawn after the refusal and before truncation; the answer's ``completion_tokens`` (and
+the ledger) count the content as sent. The ledger's ``words`` stay the words asked.
+
 The content depends only on (seed, custom_id, body), so a retried request gets the same answer;
 the faults also depend on the batch id, so a retry gets a fresh draw.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import random
@@ -54,6 +65,8 @@ class RequestFaults:
     truncate_rate: float = 0.0
     refusal_rate: float = 0.0
     no_output: bool = False
+    extra_entry_rate: float = 0.0
+    duplicate_entry_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -234,7 +247,7 @@ class Responder:
             content, refusal = None, REFUSAL_TEXT
             completion = tokens.text_tokens(refusal)
         else:
-            content = self._content(custom_id, body, fmt_json, words)
+            content = self._content(custom_id, body, fmt_json, words, *self._odd(custom_id, words))
             completion = tokens.text_tokens(content)
             keep: int | None = None
             if faults.hits(f.truncate_rate, f.seed, "truncate", self.batch_id, custom_id):
@@ -281,21 +294,39 @@ class Responder:
         }
         return Outcome(200, completion_body, model, prompt, completion, sha, words)
 
+    def _odd(self, custom_id: str, words: list[str] | None) -> tuple[str | None, int | None]:
+        """The (extra word, index of the word to repeat) this answer draws; None for neither."""
+        if not words:
+            return None, None
+        f = self.faults
+        extra: str | None = None
+        repeat: int | None = None
+        if faults.hits(f.extra_entry_rate, f.seed, "extra_entry", self.batch_id, custom_id):
+            extra = unasked_word(words)
+        if faults.hits(f.duplicate_entry_rate, f.seed, "dup_entry", self.batch_id, custom_id):
+            at = faults.draw(f.seed, "dup_entry_at", self.batch_id, custom_id)
+            repeat = int(at * len(words))
+        return extra, repeat
+
     def _content(
         self,
         custom_id: str,
         body: Mapping[str, Any],
         fmt_json: str | None,
         words: list[str] | None,
+        extra: str | None = None,
+        repeat: int | None = None,
     ) -> str:
         rng = random.Random(faults.seed_int(self.faults.seed, "answer", custom_id))
+        shown = None if words is None else [*words, *([extra] if extra else [])]
         schema = _json_schema(body)
         if schema is not None:
-            instance = generator_for(fmt_json or "", schema).generate(rng, words)
+            instance = generator_for(fmt_json or "", schema).generate(rng, shown)
+            _repeat_entry(instance, repeat)
             return json.dumps(instance, ensure_ascii=False, separators=(",", ":"))
         fmt = body.get("response_format")
         if isinstance(fmt, Mapping) and fmt.get("type") == "json_object":
-            if words is None:
+            if shown is None:
                 return json.dumps({"answer": "an emulated answer"})
             entries = [
                 {
@@ -303,9 +334,39 @@ class Responder:
                     "is_real_word": not is_junk_word(w),
                     "definition": f"a definition of {w}",
                 }
-                for w in words
+                for w in shown
             ]
-            return json.dumps({"entries": entries}, ensure_ascii=False, separators=(",", ":"))
-        if words is not None:
-            return "\n".join(f"{w}: a definition of {w}" for w in words)
+            instance = {"entries": entries}
+            _repeat_entry(instance, repeat)
+            return json.dumps(instance, ensure_ascii=False, separators=(",", ":"))
+        if shown is not None:
+            if repeat is not None:
+                shown.insert(repeat + 1, shown[repeat])
+            return "\n".join(f"{w}: a definition of {w}" for w in shown)
         return "This is an emulated answer."
+
+
+def unasked_word(words: list[str]) -> str:
+    """A word close to the first of ``words`` but not among them (for ``extra_entry_rate``)."""
+    asked = set(words)
+    for suffix in ("s", "es", "ed", "ing", "er"):
+        if words[0] + suffix not in asked:
+            return words[0] + suffix
+    n = 2
+    while f"{words[0]}{n}" in asked:
+        n += 1
+    return f"{words[0]}{n}"
+
+
+def _repeat_entry(instance: Any, repeat: int | None) -> None:
+    """Put a copy of entry ``repeat`` right after it, in the instance's list of word entries."""
+    if repeat is None or not isinstance(instance, dict):
+        return
+    for value in instance.values():
+        if (
+            isinstance(value, list)
+            and repeat < len(value)
+            and all(isinstance(item, dict) and "word" in item for item in value)
+        ):
+            value.insert(repeat + 1, copy.deepcopy(value[repeat]))
+            return

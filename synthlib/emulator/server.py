@@ -1,8 +1,20 @@
 """HTTP in front of :class:`~.api.Api`, with the standard library's threading server.
 
 ``/v1/...`` routes need ``Authorization: Bearer <any non-empty key>`` (401 otherwise) and may
-fail transiently (429/500) before doing anything when configured to. Admin routes, without
-auth or faults:
+fail transiently (429/500) before doing anything when configured to. Every authorised ``/v1``
+response carries ``openai-organization`` and ``openai-project`` headers; the project is
+``proj_emulator`` for every key, or with ``isolate_projects`` ``proj_`` + a blake2b hash of the
+key (the key is never stored or logged), and then a key sees only its project's files and
+batches. Faults on the wire, drawn per call from (seed, call number), never capped:
+
+* ``lost_reply_rate`` — a successful ``POST``/``DELETE`` (upload, create, cancel, delete) takes
+  effect, then its answer is replaced, per ``lost_reply_mode``, by a 500, 502 or 504 with an
+  OpenAI-style error body (``"5xx"``), by closing the connection without a response byte
+  (``"drop"``), or by either (``"mixed"``);
+* ``stale_read_rate`` — ``GET /v1/batches/{id}``, ``/v1/files/{id}`` and
+  ``/v1/files/{id}/content`` answer OpenAI's 404 although the object exists.
+
+Admin routes, without auth or faults:
 
 * ``GET /_emulator/config`` — the configuration; ``POST`` a JSON object of changes to apply;
 * ``GET /_emulator/ledger`` — ``{"object": "list", "data": [billed request, ...]}``;
@@ -29,11 +41,21 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .api import Api
-from .errors import ApiError, invalid
-from .faults import SERVER_ERROR_MESSAGE, TransientFaults
+from .config import DEFAULT_PROJECT, ORGANIZATION
+from .errors import ApiError, invalid, not_found
+from .faults import SERVER_ERROR_MESSAGE, TransientFaults, WireFaults
 from .multipart import boundary_of, parse_form
 
 Reply = tuple[int, Any]  # (status, JSON-ready object or raw bytes)
+
+
+class _DropConnection(Exception):
+    """Close the connection without sending any response (a lost reply)."""
+
+
+def project_of(key: str) -> str:
+    """The project a bearer key belongs to when projects are isolated."""
+    return "proj_" + hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -51,6 +73,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], api: Api) -> None:
         self.api = api
         self.transient = TransientFaults()
+        self.wire = WireFaults()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self._in_flight = 0
@@ -97,6 +120,9 @@ _ID = r"(?P<id>[A-Za-z0-9_\-.]+)"
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "synthlib-emulator"
+    # Headers and body leave in two writes; with Nagle on, a keep-alive client's delayed ACK
+    # would hold every body back about 40 ms.
+    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stderr
@@ -119,17 +145,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self) -> None:
         headers: dict[str, str] = {}
+        self._project: str | None = None  # the caller's, once authorised
+        self._scope: str | None = None  # the project the Api filters by (None: no filter)
         try:
             body = self._read_body()
             split = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(split.query).items()}
             status, payload = self._route(split.path, query, body)
+        except _DropConnection:
+            self.close_connection = True
+            return
         except ApiError as exc:
             status, payload, headers = exc.status, exc.body(), exc.headers
         except Exception:
             traceback.print_exc(file=sys.stderr)
             error = ApiError(500, SERVER_ERROR_MESSAGE, type="server_error")
             status, payload = error.status, error.body()
+        if self._project is not None:
+            headers = {
+                "openai-organization": ORGANIZATION,
+                "openai-project": self._project,
+                **headers,
+            }
         self._send(status, payload, headers)
 
     def _read_body(self) -> bytes:
@@ -182,7 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
         return f"{self.command} {self.path} {digest}"
 
-    def _authorize(self) -> None:
+    def _authorize(self) -> str:
+        """The bearer key of the request (401 without one)."""
         header = self.headers.get("Authorization")
         if not header:
             raise ApiError(
@@ -193,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        return key.strip()
 
     # -- routing -------------------------------------------------------------------------------
 
@@ -201,13 +240,27 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_emulator/"):
             return self._admin(api, path, body)
         if path.startswith("/v1/") or path == "/v1":
-            self._authorize()
-            self.server.transient.check(api.config, lambda: self._fingerprint(body))
+            config = api.config
+            key = self._authorize()
+            self._project = project_of(key) if config.isolate_projects else DEFAULT_PROJECT
+            # None lets the Api show every object: projects only separate keys when isolated.
+            self._scope = self._project if config.isolate_projects else None
+            call = self.server.wire.next_call()
+            self.server.transient.check(config, lambda: self._fingerprint(body))
             for method, pattern, action in _ROUTES:
                 match = pattern.fullmatch(path)
                 if match and method == self.command:
                     ids = {k: unquote(v) for k, v in match.groupdict().items()}
-                    return action(self, api, query, body, **ids)
+                    if action in _STALE_READS and self.server.wire.stale_read(config, call):
+                        raise not_found(_STALE_READS[action], ids["id"])
+                    reply = action(self, api, query, body, **ids)
+                    if method in ("POST", "DELETE"):
+                        lost = self.server.wire.lost_reply(config, call)
+                        if lost == "drop":
+                            raise _DropConnection
+                        if lost is not None:
+                            raise WireFaults.lost_reply_error(int(lost))
+                    return reply
         raise ApiError(404, f"Invalid URL ({self.command} {path})")
 
     def _admin(self, api: Api, path: str, body: bytes) -> Reply:
@@ -236,7 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise invalid("Missing required parameter: 'file'.", param="file")
         if purpose is None:
             raise invalid("Missing required parameter: 'purpose'.", param="purpose")
-        return 200, api.create_file(upload.filename or "upload", purpose.text(), upload.data)
+        return 200, api.create_file(
+            upload.filename or "upload", purpose.text(), upload.data, project=self._scope
+        )
 
     def _list_files(self, api: Api, query: dict[str, str], body: bytes) -> Reply:
         return 200, api.list_files(
@@ -244,28 +299,31 @@ class _Handler(BaseHTTPRequestHandler):
             limit=_int(query, "limit"),
             order=query.get("order", "desc"),
             purpose=query.get("purpose"),
+            project=self._scope,
         )
 
     def _get_file(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
-        return 200, api.get_file(id)
+        return 200, api.get_file(id, project=self._scope)
 
     def _delete_file(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
-        return 200, api.delete_file(id)
+        return 200, api.delete_file(id, project=self._scope)
 
     def _file_content(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
-        return 200, api.file_content(id)
+        return 200, api.file_content(id, project=self._scope)
 
     def _create_batch(self, api: Api, query: dict[str, str], body: bytes) -> Reply:
-        return 200, api.create_batch(self._json(body))
+        return 200, api.create_batch(self._json(body), project=self._scope)
 
     def _list_batches(self, api: Api, query: dict[str, str], body: bytes) -> Reply:
-        return 200, api.list_batches(after=query.get("after"), limit=_int(query, "limit"))
+        return 200, api.list_batches(
+            after=query.get("after"), limit=_int(query, "limit"), project=self._scope
+        )
 
     def _get_batch(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
-        return 200, api.get_batch(id)
+        return 200, api.get_batch(id, project=self._scope)
 
     def _cancel_batch(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
-        return 200, api.cancel_batch(id)
+        return 200, api.cancel_batch(id, project=self._scope)
 
 
 def _int(query: dict[str, str], name: str) -> int | None:
@@ -288,3 +346,10 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
     ("GET", re.compile(rf"/v1/batches/{_ID}"), _Handler._get_batch),
     ("POST", re.compile(rf"/v1/batches/{_ID}/cancel"), _Handler._cancel_batch),
 ]
+
+# Reads that may not find an object that exists (``stale_read_rate``), with the object's kind.
+_STALE_READS: dict[Callable[..., Reply], str] = {
+    _Handler._get_file: "File",
+    _Handler._file_content: "File",
+    _Handler._get_batch: "Batch",
+}

@@ -51,6 +51,13 @@ class Store(Protocol):
         """Which of ``words`` (all, if None) have an entry."""
         ...
 
+    def words_made_with(
+        self, words: Iterable[str], *, model: str, prompt_version: str, schema_version: str
+    ) -> set[str]:
+        """Which of ``words`` have an entry made with this model, prompt and schema version (the
+        words a run need not send again). Chunked lookups: fit for a million words."""
+        ...
+
     def iter_entries(
         self,
         *,

@@ -5,7 +5,8 @@ Layout (one database; its name comes from the URI path, ``synthlib`` when the UR
 ``entries``
     One document per word: ``_id`` is the word, then every :class:`EntryRecord` field flat, with
     ``entry`` kept as a sub-document so it can be queried in place (for example
-    ``{"entry.cefr_level": "B2"}``). Unique index on ``word``; index on ``(provider, model)``.
+    ``{"entry.cefr_level": "B2"}``). Unique index on ``word``; indexes on ``(provider, model)``
+    and ``(model, prompt_version, schema_version)``.
 ``failures``
     One document per word without an entry: ``_id`` is the word, then the
     :class:`FailureRecord` fields. Unique index on ``word``.
@@ -33,6 +34,7 @@ from pymongo import ASCENDING, MongoClient, ReplaceOne
 from pymongo.errors import (
     BulkWriteError,
     ConfigurationError,
+    ConnectionFailure,
     OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
@@ -40,7 +42,7 @@ from pymongo.errors import (
 
 from ..errors import StoreError
 from . import mask_uri
-from .records import EntryRecord, FailureRecord
+from .records import EntryRecord, FailureRecord, readable_entries
 
 DEFAULT_DATABASE = "synthlib"
 CHUNK = 1_000  # documents per bulk write and words per ``$in`` query
@@ -128,6 +130,9 @@ class MongoStore:
         try:
             self._entries.create_index([("word", ASCENDING)], unique=True)
             self._entries.create_index([("provider", ASCENDING), ("model", ASCENDING)])
+            self._entries.create_index(
+                [("model", ASCENDING), ("prompt_version", ASCENDING), ("schema_version", ASCENDING)]
+            )
             self._failures.create_index([("word", ASCENDING)], unique=True)
             return None
         except OperationFailure as exc:
@@ -201,6 +206,20 @@ class MongoStore:
             found |= self._present(self._entries, chunk)
         return found
 
+    def words_made_with(
+        self, words: Iterable[str], *, model: str, prompt_version: str, schema_version: str
+    ) -> set[str]:
+        """Which of ``words`` have an entry made with this model, prompt and schema version
+        (``$in`` queries of 1,000 words on ``_id``)."""
+        key = {"model": model, "prompt_version": prompt_version, "schema_version": schema_version}
+        found: set[str] = set()
+        it = iter(words)
+        while chunk := list(islice(it, CHUNK)):
+            query = {"_id": {"$in": chunk}, **key}
+            cursor = self._call("cannot read entries", self._entries.find, query, {"_id": 1})
+            found.update(doc["_id"] for doc in self._drain(cursor))
+        return found
+
     def iter_entries(
         self,
         *,
@@ -213,14 +232,14 @@ class MongoStore:
         Pages of 1,000 are fetched as the caller iterates, so no server cursor is left open
         while a slow consumer works.
         """
+        where = self._location
         query: dict[str, Any] = {}
         if provider is not None:
             query["provider"] = provider
         if model is not None:
             query["model"] = model
         if words is None:
-            for doc in self._pages(self._entries, query):
-                yield _entry_record(doc)
+            yield from readable_entries(self._pages(self._entries, query), _entry_record, where)
             return
         wanted = sorted(set(words))
         for start in range(0, len(wanted), CHUNK):  # sorted chunks keep the overall word order
@@ -228,8 +247,7 @@ class MongoStore:
             cursor = self._call(
                 "cannot read entries", lambda q=page: self._entries.find(q).sort("_id", 1)
             )
-            for doc in self._drain(cursor):
-                yield _entry_record(doc)
+            yield from readable_entries(self._drain(cursor), _entry_record, where)
 
     def iter_failures(self) -> Iterator[FailureRecord]:
         """Failure records of words that still have no entry, in word order."""
@@ -329,7 +347,9 @@ class MongoStore:
             return fn(*args, **kwargs)
         except (PyMongoError, BSONError) as exc:
             problem = self._describe(exc, action)
-        raise StoreError(f"{self._location}: {problem}")  # outside ``except``: nothing chained
+            # an unreachable server may come back; refused credentials, rights or documents won't
+            lasting = not isinstance(exc, ConnectionFailure | ServerSelectionTimeoutError)
+        raise StoreError(f"{self._location}: {problem}", lasting=lasting)  # nothing chained
 
     def _describe(self, exc: BaseException, action: str) -> str:
         if isinstance(exc, OperationFailure) and exc.code == _AUTH_FAILED:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+log = logging.getLogger("synthlib")
 
 
 def now_iso() -> str:
@@ -58,3 +62,25 @@ class FailureRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def readable_entries[T](
+    rows: Iterable[T], to_record: Callable[[T], EntryRecord], where: str
+) -> Iterator[EntryRecord]:
+    """``rows`` as records, skipping (and saying, once, how many) rows that cannot be read: a
+    reader never crashes on one bad row written by an older version or another tool."""
+    skipped: list[str] = []
+    for row in rows:
+        try:
+            record = to_record(row)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            skipped.append(f"{type(exc).__name__}: {exc}"[:120])
+            continue
+        if not isinstance(record.entry, dict):
+            skipped.append("the entry is not a JSON object")
+            continue
+        yield record
+    if skipped:
+        log.warning(
+            "%s: skipped %d unreadable entries (first: %s)", where, len(skipped), skipped[0]
+        )

@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from ..errors import StoreError
-from .records import EntryRecord, FailureRecord, now_iso
+from .records import EntryRecord, FailureRecord, now_iso, readable_entries
 
 _ENTRY_COLUMNS = (
     "word", "entry", "provider", "model", "prompt_version", "schema_version", "batch_id",
@@ -67,11 +67,19 @@ def _m3_runs(db: sqlite3.Connection) -> None:
     )
 
 
+def _m4_made_with_index(db: sqlite3.Connection) -> None:
+    # covers words_made_with: the lookup never reads the (large) entry rows
+    db.execute(
+        "CREATE INDEX entries_made_with ON entries (model, prompt_version, schema_version, word)"
+    )
+
+
 # Append only: a released store file may be at any of these steps; each runs once, in order.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_provenance_indexes,
     _m3_runs,
+    _m4_made_with_index,
 ]
 
 
@@ -130,7 +138,9 @@ class SQLiteStore:
                             "DELETE FROM failures WHERE word = ?", [(r.word,) for r in chunk]
                         )
             except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: cannot write entries: {exc}") from None
+                raise StoreError(
+                    f"{self.path}: cannot write entries: {exc}", lasting=_lasting(exc)
+                ) from None
             written += len(rows)
         return written
 
@@ -165,6 +175,25 @@ class SQLiteStore:
             )
         return found
 
+    def words_made_with(
+        self, words: Iterable[str], *, model: str, prompt_version: str, schema_version: str
+    ) -> set[str]:
+        """Which of ``words`` have an entry made with this model, prompt and schema version."""
+        found: set[str] = set()
+        key = [model, prompt_version, schema_version]
+        it = iter(words)
+        with self._lock:
+            while chunk := list(islice(it, 900)):  # under SQLite's bound-parameter limit
+                sql = (
+                    "SELECT word FROM entries WHERE model = ? AND prompt_version = ? "
+                    f"AND schema_version = ? AND word IN ({','.join('?' * len(chunk))})"
+                )
+                try:
+                    found.update(w for (w,) in self._db.execute(sql, key + chunk))
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.path}: cannot read entries: {exc}") from None
+        return found
+
     def iter_entries(
         self,
         *,
@@ -184,10 +213,9 @@ class SQLiteStore:
         sql = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries{where} ORDER BY word"
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        for row in rows:
-            if wanted is not None and row[0] not in wanted:
-                continue
-            yield _entry_record(row)
+        if wanted is not None:
+            rows = [row for row in rows if row[0] in wanted]
+        yield from readable_entries(rows, _entry_record, str(self.path))
 
     def iter_failures(self) -> Iterator[FailureRecord]:
         sql = (
@@ -271,3 +299,9 @@ def _entry_record(row: tuple) -> EntryRecord:
         word, json.loads(entry), provider, model, prompt_v, schema_v, batch_id, custom_id,
         inp, cached, out, cost, bool(grounded), run_id, created,
     )  # fmt: skip
+
+
+def _lasting(exc: sqlite3.Error) -> bool:
+    """Whether waiting cannot cure ``exc``: only a locked or busy database is an outage."""
+    text = str(exc).lower()
+    return not ("locked" in text or "busy" in text)

@@ -14,7 +14,9 @@ import pytest
 from .conftest import billed_per_word, cli, ledger_cost, read_checkpoint, words
 
 WORDS = words(40)
-ARGS = ["words.txt", "--yes", "--poll-interval", "0.05", "--batch-size", "10"]
+# an explicit checkpoint: the default one is keyed by the list, and these tests change the list
+ARGS = ["words.txt", "--checkpoint", "words.checkpoint.json", "--yes", "--poll-interval", "0.05",
+        "--batch-size", "10"]  # fmt: skip
 
 
 @pytest.fixture
@@ -140,3 +142,34 @@ def test_api_key_never_printed_or_stored(emulator, workdir, word_file):
     for path in workdir.rglob("*"):
         if path.is_file():
             assert b"sk-test-key" not in path.read_bytes(), path
+
+
+def test_torn_journal_then_sigkill_then_resume_pays_once(emulator, workdir, word_file):
+    """A crash mid-append leaves half a line; the next run must not glue onto it, so that after
+    one more crash the run still resumes."""
+    crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": "after-create:2"})
+    assert crashed.returncode == -signal.SIGKILL
+    journal = workdir / "words.checkpoint.json.journal"
+    with open(journal, "ab") as fh:
+        fh.write(b'{"type":"created","seq":99,"shard":"s-')  # torn by a crash mid-write
+    crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": "after-store:1"})
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    resumed = cli(ARGS, emulator, workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_complete_and_paid_once(emulator, workdir)
+
+
+def test_two_runs_on_one_checkpoint_then_both_killed_then_resume(emulator, workdir, word_file):
+    emulator.configure(stall=True)
+    first = _start(emulator, workdir)
+    _wait_for_batches(workdir, 2, first)
+    second = cli(ARGS, emulator, workdir)
+    assert second.returncode == 2
+    assert f"in use by process {first.pid}" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+    first.kill()
+    first.wait(30)
+    emulator.configure(stall=False)
+    resumed = cli(ARGS, emulator, workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_complete_and_paid_once(emulator, workdir)

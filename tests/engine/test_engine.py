@@ -121,17 +121,6 @@ def test_expired_batch_keeps_completed_results_and_resubmits_the_rest(emulator, 
     assert max(billed.values()) == 1  # expired requests are not billed, completed ones once
 
 
-def test_token_limit_exceeded_backs_off_and_resubmits(emulator, workdir):
-    emulator.configure(default_token_limit=40_000)
-    # each request is about 1,550 tokens: batches of 20 (31k) fit only one at a time
-    _, result = run_job(emulator, words(60), batch_size=20, token_budget=200_000)
-    cp, billed = assert_accounted(result, words(60), emulator)
-    assert len(cp["processed_words"]) == 60
-    statuses = [b["status"] for b in cp["finished_batches"]]
-    assert "failed" in statuses  # the limit was hit, and the words went again uncharged
-    assert all(n == 1 for n in billed.values())
-
-
 def test_max_cost_stops_new_submissions(emulator, workdir):
     per_batch = synthlib.dry_run(words(10)).batch_cost
     _, result = run_job(emulator, words(50), batch_size=10, max_cost=per_batch * 2.5)

@@ -41,7 +41,7 @@ def test_store_outage_keeps_results_in_the_spool_until_resume(emulator, workdir)
     cp = read_checkpoint(result.checkpoint)
     assert not cp["processed_words"]  # nothing is called processed before the store has it
     assert {b["status"] for b in cp["batches"]} == {"completed"}
-    spooled = list((workdir / "words.checkpoint.json.d").glob("*.output.jsonl"))
+    spooled = list((workdir / f"{result.checkpoint.name}.d").glob("*.output.jsonl"))
     assert spooled, "downloaded results must wait on disk"
     assert SQLiteStore(workdir / "synthlib.db").count() == 0
 
@@ -53,4 +53,5 @@ def test_store_outage_keeps_results_in_the_spool_until_resume(emulator, workdir)
     assert sorted(cp["processed_words"]) == sorted(word_list)
     assert store.count() == 20
     assert all(n == 1 for n in billed_per_word(emulator.ledger()).values())
-    assert not list((workdir / "words.checkpoint.json.d").glob("*.jsonl"))  # spool emptied
+    spool = workdir / f"{resumed.checkpoint.name}.d"
+    assert not list(spool.glob("*.jsonl"))  # spool emptied

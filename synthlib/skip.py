@@ -1,0 +1,215 @@
+"""Words a run does not send: those already done elsewhere.
+
+Two sources, both applied when a run (or a dry run) is prepared, through one state event
+(``already_done``) so the estimate and the run skip the same words:
+
+- the store: a word with an entry made with the same model, prompt version and schema version is
+  never sent again, whatever the checkpoint says (``redo`` turns this check off);
+- an imported checkpoint (``import_checkpoint``): the original script's checkpoint (a JSON object
+  with ``processed_words``, ``failed_words`` {word: reason}, ``start_time``, ``total_cost``,
+  ``total_tokens``, ``timestamp``), or a synthlib checkpoint; its processed words are done.
+
+Words in flight are never touched: their batch is collected as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import prompts, schema
+from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw
+from .errors import CheckpointError, WordListError
+from .state import Event, RunState
+from .words import WordList, normalise
+
+log = logging.getLogger("synthlib")
+
+
+@dataclass(frozen=True)
+class ImportedCheckpoint:
+    """What an imported checkpoint says was done (words normalised as word lists are)."""
+
+    path: Path
+    processed: tuple[str, ...]
+    failed: int = 0
+    total_cost: float | None = None
+    total_tokens: int | None = None
+    start_time: str | None = None
+    synthlib: bool = False  # a synthlib checkpoint rather than the original script's
+
+
+def read_imported_checkpoint(path: str | os.PathLike[str]) -> ImportedCheckpoint:
+    """Read a checkpoint to import; anything unusable is a one-line :class:`CheckpointError`
+    naming the file (and the line, for bad JSON)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint to import") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint to import") from None
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise CheckpointError(f"{path}: cannot read the checkpoint to import: {reason}") from None
+    try:
+        data = json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise CheckpointError(
+            f"{path}:{line}: not a checkpoint to import (not UTF-8 text)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(
+            f"{path}:{exc.lineno}: not a checkpoint to import (not valid JSON: {exc.msg})"
+        ) from None
+    if not isinstance(data, dict) or "processed_words" not in data:
+        raise CheckpointError(
+            f'{path}: not a checkpoint to import: needs a JSON object with "processed_words" '
+            "(a list of words), as the original script writes"
+        )
+    processed = data["processed_words"]
+    if not isinstance(processed, list):
+        raise CheckpointError(
+            f'{path}: not a checkpoint to import: "processed_words" is not a list'
+        )
+    for number, word in enumerate(processed, start=1):
+        if not isinstance(word, str):
+            raise CheckpointError(
+                f'{path}: not a checkpoint to import: "processed_words" item {number} is not a '
+                "string"
+            )
+    failed = data.get("failed_words") or {}
+    if not isinstance(failed, dict | list):
+        raise CheckpointError(
+            f'{path}: not a checkpoint to import: "failed_words" is not an object {{word: reason}}'
+        )
+    words = list(processed)
+    synthlib = data.get("format") == FORMAT
+    if synthlib:  # steps since its last snapshot are in its journal
+        words += _synthlib_done(path, data)
+    return ImportedCheckpoint(
+        path=path,
+        processed=tuple(dict.fromkeys(w for w in map(_normal, words) if w)),
+        failed=len(failed),
+        total_cost=_number(data.get("total_cost")),
+        total_tokens=_whole(data.get("total_tokens")),
+        start_time=data.get("start_time") if isinstance(data.get("start_time"), str) else None,
+        synthlib=synthlib,
+    )
+
+
+def _synthlib_done(path: Path, data: dict[str, Any]) -> list[str]:
+    try:
+        identity = RunIdentity(**data["run"])
+        return list(Checkpoint.load(path, identity, ()).state.done)
+    except (CheckpointError, KeyError, TypeError):
+        return []  # the snapshot's processed_words only
+
+
+def _normal(word: str) -> str | None:
+    try:
+        return normalise(word, comments=False)
+    except WordListError:
+        return None  # cannot be a word of any list
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def mark_already_done(
+    state: RunState,
+    words: WordList,
+    *,
+    store: Any,
+    model: str,
+    redo: bool = False,
+    imported: ImportedCheckpoint | None = None,
+    record: Callable[[Event], None] | None = None,
+) -> list[str]:
+    """Mark done the words of ``words`` that are done elsewhere; returns notices for the user.
+
+    ``store`` (None: no store to ask) is asked unless ``redo``; ``imported`` is an imported
+    checkpoint. Each source that adds words is one ``already_done`` event, passed to ``record``
+    (a checkpoint's ``record``, so it is journalled) or applied to ``state``."""
+    apply = record or state.apply
+    notices: list[str] = []
+    if store is not None and not redo:
+        found = store.words_made_with(
+            _open_words(state, words),
+            model=model,
+            prompt_version=prompts.PROMPT_VERSION,
+            schema_version=schema.SCHEMA_VERSION,
+        )
+        if found:
+            ordered = [w for w in words if w in found]
+            apply(state.event("already_done", words=ordered, source="store"))
+            notices.append(
+                f"{len(ordered):,} words already in the store for {model} (prompt "
+                f"{prompts.PROMPT_VERSION}, schema {schema.SCHEMA_VERSION}): not sent again "
+                "(--redo sends them)"
+            )
+    if imported is not None:
+        open_words = set(_open_words(state, words))
+        new = [w for w in imported.processed if w in open_words]
+        if new:
+            apply(state.event("already_done", words=new, source="import", file=str(imported.path)))
+        in_list = sum(1 for w in imported.processed if w in words)
+        notices.append(_import_notice(imported, len(new), in_list))
+    for notice in notices:
+        log.info(notice)
+    return notices
+
+
+def _open_words(state: RunState, words: WordList) -> list[str]:
+    """Words of the list neither done nor in flight."""
+    done, busy = state.done, state.in_flight_words()
+    return [w for w in words if w not in done and w not in busy]
+
+
+def _import_notice(imported: ImportedCheckpoint, new: int, in_list: int) -> str:
+    what = "synthlib checkpoint" if imported.synthlib else "checkpoint"
+    text = (
+        f"Imported {what} {imported.path}: {len(imported.processed):,} processed words, "
+        f"{in_list:,} of them in this list, {new:,} newly marked done (never sent)"
+    )
+    if imported.failed:
+        text += f"; its {imported.failed:,} failed words are tried as usual"
+    spent = []
+    if imported.total_cost is not None:
+        spent.append(f"${imported.total_cost:,.4f}")
+    if imported.total_tokens is not None:
+        spent.append(f"{imported.total_tokens:,} tokens")
+    if spent:
+        text += f" (that run reported {', '.join(spent)}, not counted here)"
+    return text
+
+
+def refuse_fresh_over_flights(checkpoint: str | os.PathLike[str]) -> None:
+    """``--fresh`` must not set aside a checkpoint whose batches are still in flight: starting
+    over would pay for them twice."""
+    path = Path(checkpoint)
+    try:
+        data = read_raw(path)
+    except CheckpointError:
+        return  # nothing readable in flight: setting it aside loses no batch
+    flights = flights_on_disk(path, data)
+    if flights:
+        source = data.get("source")
+        of = f" ({source})" if source else ""
+        raise CheckpointError(
+            f"{path}: {flights} batch(es) in flight; --fresh would pay for them twice. "
+            f"Resume with the old list{of} first, without --fresh, to collect them"
+        )
