@@ -118,3 +118,19 @@ def test_grounded_entries_say_so(offline_env, lexicon):
     job = Job(config, backend=OfflineBackend(offline_env / "off", lexicon=lexicon))
     job.run()
     assert synthlib.load_entries()["grounded"].tolist() == [True]
+
+
+def test_a_reader_that_leaves_early_does_not_stop_the_run(tmp_path):
+    """``batch-synthesis words.txt --yes | head -1``: the output goes quiet, the run finishes."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    proc = subprocess.Popen([sys.executable, "-m", "synthlib", EXAMPLES, "--batch-size", "8"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout.readline().startswith(b"Loaded")
+    proc.stdout.close()  # the reader leaves, as head does
+    assert proc.wait(timeout=300) == 0
+    assert proc.stderr.read() == b""
+    config = build_config(EXAMPLES, provider="offline")
+    final = json.loads((tmp_path / config.checkpoint).read_text())
+    words = read_words(EXAMPLES)
+    assert set(final["processed_words"]) | set(final["given_up_words"]) == set(words)
