@@ -19,9 +19,9 @@ from its own input file.
 What the API says is trusted only when it says it: a batch is over when its *status* says so,
 never because a read failed (a 404 may be stale, or come from another key or project). A batch
 that stays unreadable stops the run with its words still reserved. Spend is what was billed:
-each ended batch adds the larger of its own reported ``usage`` and the usage of every billed
-line in its files, and the cost cap is checked against that plus the worst case of every batch
-in flight (input tokens exact, output at each request's ``max_tokens``).
+each ended batch adds the ``usage`` the API reports on it (else the usage of every billed line
+in its files), and the cost cap is checked against that plus the worst case of every batch in
+flight (input tokens exact, output at each request's ``max_tokens``).
 """
 
 from __future__ import annotations
@@ -245,8 +245,7 @@ class Engine:
     def _recover(self) -> None:
         """Re-attach to every batch of this run: planned ones by tag, unknown ones by input."""
         planned = [f for f in self.state.flights.values() if f.batch_id is None]
-        known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
-        known |= self.state.finished_batch_ids
+        known = self._known_batch_ids()
         if not self.state.seq:
             return  # a new run: no batch can carry its tag yet
         try:
