@@ -43,9 +43,12 @@ def _records(
     cefr_level: str | None,
     provider: str | None,
     model: str | None,
+    run_id: str | None = None,
 ) -> Iterator[EntryRecord]:
     with using_store(store) as opened:
         for record in opened.iter_entries(words=words, provider=provider, model=model):
+            if run_id is not None and record.run_id != run_id:
+                continue
             groups = record.entry.get("parts_of_speech") or []
             if part_of_speech and not any(g["part_of_speech"] == part_of_speech for g in groups):
                 continue
@@ -62,18 +65,20 @@ def load_entries(
     cefr_level: str | None = None,
     provider: str | None = None,
     model: str | None = None,
+    run_id: str | None = None,
 ) -> pd.DataFrame:
     """One row per word with the entry's headline fields and its provenance and cost.
 
     ``store`` is a :class:`~synthlib.store.Store`, a path or a MongoDB URI (default: the embedded
     store in the working directory). The filters keep words that have a sense of that part of
-    speech, that overall CEFR level, or that provider or model.
+    speech, that overall CEFR level, that provider or model, or that were made by one run
+    (``run_id``, e.g. ``result.run_id``).
     """
     rows = [
         _entry_row(r)
         for r in _records(
             store, words=words, part_of_speech=part_of_speech, cefr_level=cefr_level,
-            provider=provider, model=model,
+            provider=provider, model=model, run_id=run_id,
         )
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
@@ -87,12 +92,14 @@ def load_senses(
     cefr_level: str | None = None,
     provider: str | None = None,
     model: str | None = None,
+    run_id: str | None = None,
 ) -> pd.DataFrame:
     """One row per sense (word, part of speech, sense number, definition, examples, ...)."""
     rows: list[dict[str, Any]] = []
     for record in _records(
-        store, words=words, part_of_speech=None, cefr_level=None, provider=provider, model=model
-    ):
+        store, words=words, part_of_speech=None, cefr_level=None, provider=provider, model=model,
+        run_id=run_id,
+    ):  # fmt: skip
         for group in record.entry.get("parts_of_speech") or []:
             if part_of_speech and group["part_of_speech"] != part_of_speech:
                 continue
@@ -106,10 +113,15 @@ def load_senses(
     return pd.DataFrame(rows, columns=SENSE_COLUMNS)
 
 
-def load_failures(store: StoreLike = None) -> pd.DataFrame:
-    """One row per word that has no entry, with its last reason and attempts."""
+def load_failures(store: StoreLike = None, *, run_id: str | None = None) -> pd.DataFrame:
+    """One row per word that has no entry, with its last reason and attempts (of one run with
+    ``run_id``)."""
     with using_store(store) as opened:
-        rows = [{**f.to_dict(), "code": f.code} for f in opened.iter_failures()]
+        rows = [
+            {**f.to_dict(), "code": f.code}
+            for f in opened.iter_failures()
+            if run_id is None or f.run_id == run_id
+        ]
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
 
 

@@ -34,6 +34,7 @@ class RunResult:
     store: str
     provider: str
     model: str
+    run_id: str = ""  # the entries this run made carry it: load_entries(store, run_id=...)
 
     @property
     def exit_code(self) -> int:
@@ -213,6 +214,7 @@ class Job:
             store=self.store.location,
             provider=self.provider,
             model=self.model,
+            run_id=self.checkpoint.run_id,
         )
         return self._result
 
