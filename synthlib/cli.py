@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
-from .config import DEFAULT_POLL_INTERVAL, PROVIDERS
+from .config import DEFAULT_POLL_INTERVAL, MAX_WORDS_PER_REQUEST, PROVIDERS
 from .errors import SynthlibError
 from .pricing import DEFAULT_MODEL
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
@@ -23,6 +24,38 @@ class _Parser(argparse.ArgumentParser):
         # one line, exit 2: the same promise as every other bad input
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
         raise SystemExit(2)
+
+
+def _whole(least: int = 1, most: int | None = None) -> Any:
+    """An argparse type: a whole number in range, its error naming the flag (argparse adds it)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < least or (most is not None and value > most):
+            bound = f"from {least} to {most}" if most is not None else f"at least {least}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {value}")
+        return value
+
+    return parse
+
+
+def _amount(*, zero: bool) -> Any:
+    """An argparse type: a finite number, at least 0 (``zero``) or more than 0."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            bound = "a number of at least 0" if zero else "a number above 0"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
+        return value
+
+    return parse
 
 
 def _parser() -> _Parser:
@@ -43,7 +76,7 @@ def _parser() -> _Parser:
     )
     p.add_argument(
         "--batch-size",
-        type=int,
+        type=_whole(),
         default=DEFAULT_BATCH_SIZE,
         metavar="N",
         help=f"words per batch job (default {DEFAULT_BATCH_SIZE:,})",
@@ -61,7 +94,7 @@ def _parser() -> _Parser:
     )
     p.add_argument(
         "--max-cost",
-        type=float,
+        type=_amount(zero=True),
         metavar="USD",
         help="stop submitting before the projected spend would pass this",
     )
@@ -74,28 +107,28 @@ def _parser() -> _Parser:
     )
     p.add_argument(
         "--poll-interval",
-        type=float,
+        type=_amount(zero=False),
         metavar="SECONDS",
         help=f"first wait between status checks (default {DEFAULT_POLL_INTERVAL:g}; offline: "
         "none); later waits grow to a few minutes",
     )
     p.add_argument(
         "--words-per-request",
-        type=int,
+        type=_whole(1, MAX_WORDS_PER_REQUEST),
         default=1,
         metavar="N",
         help="words packed into one request (default 1)",
     )
     p.add_argument(
         "--max-attempts",
-        type=int,
+        type=_whole(),
         default=3,
         metavar="N",
         help="attempts per word before it is given up (default 3)",
     )
     p.add_argument(
         "--token-budget",
-        type=int,
+        type=_whole(),
         default=DEFAULT_TOKEN_BUDGET,
         metavar="TOKENS",
         help="input tokens allowed in flight (the model's enqueued-token limit)",

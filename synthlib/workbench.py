@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -62,9 +61,11 @@ def show_errors_in_one_line() -> None:
         return
 
     def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
-        message = f"{etype.__name__}: {value}"
-        print(f"error: {value}", file=sys.stderr)
-        return [message]
+        # published as the cell's error (name, value, a one-line traceback): papermill and
+        # nbmake print it on the terminal, where a bare stderr stream would stay in the notebook
+        stb = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, stb)
+        return stb
 
     shell.set_custom_exc((SynthlibError,), handler)
 

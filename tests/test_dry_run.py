@@ -126,12 +126,16 @@ def test_cli_dry_run_prints_the_table_offline(offline_env, no_network, capsys):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["words.txt", "--dry-run", "--batch-size", "0"], "batch_size"),
-        (["words.txt", "--dry-run", "--max-cost", "-1"], "max_cost"),
+        (["words.txt", "--dry-run", "--batch-size", "0"], "argument --batch-size: must be"),
+        (["words.txt", "--dry-run", "--max-cost", "-1"], "argument --max-cost: must be"),
         (["words.txt", "--dry-run", "--model", "gpt-99"], "unknown model"),
         (["missing.txt", "--dry-run"], "missing.txt: no such file"),
         (["bad.txt", "--dry-run"], "bad.txt:2"),
-        (["words.txt", "--dry-run", "--batch-size", "x"], "invalid int value"),
+        (["words.txt", "--dry-run", "--batch-size", "x"], "--batch-size: expected a whole number"),
+        (["words.txt", "--dry-run", "--words-per-request", "21"], "--words-per-request: must be"),
+        (["words.txt", "--dry-run", "--poll-interval", "0"], "--poll-interval: must be"),
+        (["words.txt", "--dry-run", "--max-attempts", "0"], "--max-attempts: must be"),
+        (["words.txt", "--dry-run", "--token-budget", "-5"], "--token-budget: must be"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(offline_env, capsys, args, needle):
