@@ -71,8 +71,8 @@ def _parser() -> _Parser:
     p.add_argument(
         "--checkpoint",
         metavar="PATH",
-        help="checkpoint file (default: <WORDS stem>.<job key>.checkpoint.json here, one per list, "
-        "model, provider and versions)",
+        help="checkpoint file (default: .synthlib/<WORDS stem>.<job key>.checkpoint.json "
+        "beside the store: one per list, model, provider and versions)",
     )
     p.add_argument(
         "--batch-size",

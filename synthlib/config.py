@@ -17,6 +17,7 @@ from .errors import CheckpointError, UsageError
 from .pricing import DEFAULT_MODEL, Price, price_for, price_table
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
 from .skip import ImportedCheckpoint, read_imported_checkpoint
+from .store import DEFAULT_STORE
 from .words import WordList, read_words
 
 PROVIDERS = ("auto", "openai", "offline")
@@ -100,7 +101,7 @@ class RunConfig:
             identity = run_identity(
                 word_list, resolved, provider_model(resolved, model), words_per_request, grounding
             )
-            checkpoint = default_checkpoint(words, words_name, identity)
+            checkpoint = default_checkpoint(words, words_name, identity, checkpoint_dir(store))
         return cls(
             words=word_list,
             model=model,
@@ -170,14 +171,33 @@ def resolve_provider(provider: str) -> str:
     return provider
 
 
+CHECKPOINT_DIR = ".synthlib"
+
+
+def checkpoint_dir(store: Any = None) -> Path:
+    """Where default checkpoints live: a ``.synthlib`` folder beside the store file (the working
+    directory's for the default store and for MongoDB), so runs keep one tidy place whatever
+    folder they are started from."""
+    location = store if store is not None else DEFAULT_STORE
+    if not isinstance(location, str | os.PathLike):
+        location = getattr(location, "location", "")  # a Store
+    location = os.fspath(location).strip().removeprefix("sqlite://")
+    if not location or "://" in location:
+        return Path(CHECKPOINT_DIR)
+    return Path(location).parent / CHECKPOINT_DIR
+
+
 def default_checkpoint(
-    words: Any, name: str | None = None, identity: RunIdentity | None = None
+    words: Any,
+    name: str | None = None,
+    identity: RunIdentity | None = None,
+    folder: Path = Path(CHECKPOINT_DIR),
 ) -> Path:
-    """``<word file stem>.<job key>.checkpoint.json`` in the working directory: the key (8 hex
-    digits, :func:`job_key`) stands for the job (list content, model, provider, versions), so the
-    same job resumes and a new list is a new job. Without ``identity``,
-    ``<stem>.checkpoint.json`` (the name before job keys, still used when such a checkpoint of
-    this very job is found)."""
+    """``<folder>/<word file stem>.<job key>.checkpoint.json`` (``folder`` is
+    :func:`checkpoint_dir`): the key (8 hex digits, :func:`job_key`) stands for the job (list
+    content, model, provider, versions), so the same job resumes and a new list is a new job.
+    Without ``identity``, ``<stem>.checkpoint.json`` in the working directory (the name before
+    job keys, still used when such a checkpoint of this very job is found)."""
     if name:
         stem = Path(name).stem
     elif isinstance(words, str | os.PathLike):
@@ -187,7 +207,7 @@ def default_checkpoint(
     unkeyed = Path(f"{stem}.checkpoint.json")
     if identity is None:
         return unkeyed
-    keyed = Path(f"{stem}.{job_key(identity)}.checkpoint.json")
+    keyed = folder / f"{stem}.{job_key(identity)}.checkpoint.json"
     if not keyed.exists() and unkeyed.exists() and _belongs_to(unkeyed, identity):
         return unkeyed  # a run started before checkpoints were keyed: resume it
     return keyed

@@ -1,44 +1,94 @@
-"""Review of a store's entries for notebooks: filtered frames, a summary and plots."""
+"""Review of a store's entries for notebooks: one run (the latest, by default) or the whole store.
+
+:class:`Review` holds the raw DataFrames (``entries``, ``senses``, ``examples``, ``failures``,
+``runs``) for programmatic use, re-filters them in place (:meth:`Review.filter`), renders one word
+as a dictionary page (:meth:`Review.card`), clean tables (:func:`table`) and charts that leave out
+what is empty (:meth:`Review.plot`). ``notebooks/review.ipynb`` only builds a review from its
+parameters and calls :meth:`Review.show`: widgets in JupyterLab, static output headless.
+"""
 
 from __future__ import annotations
 
+import html
+import io
+import math
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
 
+from .errors import UsageError
 from .frames import StoreLike, load_entries, load_failures, load_senses
-from .store import using_store
+from .store import EntryRecord, using_store
 
 CEFR_ORDER = ["A1", "A2", "B1", "B2", "C1", "C2"]
+FILTERS = ("part_of_speech", "cefr_level", "register", "provider", "search")
+RUN_COLUMNS = [
+    "run_id", "provider", "model", "phase", "words", "processed", "given_up", "input_tokens",
+    "output_tokens", "cost_usd", "batches", "failure_reasons", "start_time", "recorded_at",
+]  # fmt: skip
+# Long prose wraps in tables; every other column stays on one line (ids, models, dates).
+PROSE_COLUMNS = frozenset(
+    {"definition", "example", "examples", "usage_notes", "etymology", "reason", "word_forms",
+     "synonyms", "antonyms", "failure_reasons"}
+)  # fmt: skip
+TABLE_ROWS = 50
 
 
 class Review:
-    """Entries, senses, examples and failures of a store, filtered once at construction."""
+    """A store's entries, senses, examples and failures, in one scope and through filters.
+
+    ``run`` is the scope: ``"latest"`` (the newest run summary in the store; the whole store when
+    none is recorded), ``"all"`` (the whole store) or a run id. The filters keep the words that
+    have a sense of that part of speech or register, that overall CEFR level, that provider, or a
+    word containing ``search``. The frames hold raw values; :func:`table` makes them readable.
+    """
 
     def __init__(
         self,
         store: StoreLike = None,
         *,
+        run: str = "latest",
         part_of_speech: str | None = None,
         cefr_level: str | None = None,
         register: str | None = None,
         provider: str | None = None,
         search: str | None = None,
     ) -> None:
-        with using_store(store) as opened:
-            entries = load_entries(opened, part_of_speech=part_of_speech, cefr_level=cefr_level,
-                                   provider=provider)  # fmt: skip
-            senses = load_senses(opened, part_of_speech=part_of_speech, provider=provider)
-            self.failures = load_failures(opened)
-            self.runs = pd.DataFrame(list(opened.iter_runs()))
+        self._store = store
+        self._scopes: dict[str | None, _Scope] = {}
+        self._cards: dict[str, EntryRecord] = {}
+        self.filters: dict[str, str | None] = dict.fromkeys(FILTERS)
+        self.run = "latest"
+        self.run_id: str | None = None
+        self.reload(run=run, part_of_speech=part_of_speech, cefr_level=cefr_level,
+                    register=register, provider=provider, search=search)  # fmt: skip
+
+    # --- scope and filters -----------------------------------------------------------------
+
+    def reload(self, **changes: str | None) -> Review:
+        """Read the store again (new runs, new entries) and apply :meth:`filter`'s ``changes``."""
+        with using_store(self._store) as opened:
             self.location = opened.location
-        if search:
-            entries = entries[entries["word"].str.contains(search, case=False, regex=False)]
-        if register:
-            senses = senses[senses["register"] == register]
-            entries = entries[entries["word"].isin(senses["word"])]
-        self.entries = entries.reset_index(drop=True)
-        self.senses = senses[senses["word"].isin(entries["word"])].reset_index(drop=True)
+            self.runs = _runs_frame(opened.iter_runs())
+        self._scopes.clear()
+        self._cards.clear()
+        return self.filter(**changes)
+
+    def filter(self, **changes: str | None) -> Review:
+        """Change the scope (``run``) or filters (``part_of_speech``, ``cefr_level``,
+        ``register``, ``provider``, ``search``; None or "" clears one) and re-filter in place."""
+        unknown = set(changes) - {"run", *FILTERS}
+        if unknown:
+            raise UsageError(f"unknown review filter {sorted(unknown)[0]!r}: use run or "
+                             f"{', '.join(FILTERS)}")  # fmt: skip
+        if "run" in changes:
+            self.run, self.run_id = self._resolve(changes.pop("run"))
+        for name, value in changes.items():
+            self.filters[name] = str(value).strip() or None if value is not None else None
+        scope = self._scope(self.run_id)
+        self.entries, self.senses, self.failures = _filtered(scope, **self.filters)
         self.examples = (
             self.senses[["word", "part_of_speech", "sense", "examples"]]
             .explode("examples")
@@ -46,28 +96,93 @@ class Review:
             .rename(columns={"examples": "example"})
             .reset_index(drop=True)
         )
+        return self
+
+    def _resolve(self, run: str | None) -> tuple[str, str | None]:
+        choice = str(run or "latest").strip() or "latest"
+        known = self.runs["run_id"].tolist()
+        if choice == "all":
+            return choice, None
+        if choice == "latest":
+            return choice, (known[-1] if known else None)
+        if choice not in known and not self._scope(choice).holds_anything:
+            listed = ", ".join(reversed(known[-5:])) or "none recorded"
+            raise UsageError(f"no run {choice!r} in {self.location}: use 'latest', 'all' or a "
+                             f"run id (newest: {listed})")  # fmt: skip
+        return choice, choice
+
+    def _scope(self, run_id: str | None) -> _Scope:
+        if run_id not in self._scopes:
+            with using_store(self._store) as opened:
+                self._scopes[run_id] = _Scope(
+                    entries=load_entries(opened, run_id=run_id),
+                    senses=load_senses(opened, run_id=run_id),
+                    failures=load_failures(opened, run_id=run_id),
+                )
+        return self._scopes[run_id]
+
+    @property
+    def run_summary(self) -> dict[str, Any] | None:
+        """The recorded summary of the run in scope (None for the whole store)."""
+        if self.run_id is None:
+            return None
+        rows = self.runs[self.runs["run_id"] == self.run_id]
+        return _plain(rows.iloc[-1].to_dict()) if len(rows) else None
+
+    def choices(self) -> dict[str, list[str]]:
+        """The values each filter can take in this scope (what the widgets offer)."""
+        scope = self._scope(self.run_id)
+        levels = set(scope.entries["cefr_level"].dropna())
+        return {
+            "part_of_speech": sorted(scope.senses["part_of_speech"].dropna().unique()),
+            "cefr_level": [c for c in CEFR_ORDER if c in levels],
+            "register": sorted(scope.senses["register"].dropna().unique()),
+            "provider": sorted(scope.entries["provider"].dropna().unique()),
+        }
+
+    def scope_line(self) -> str:
+        """One sentence: which run (or the whole store) and how many entries the filters keep."""
+        total = len(self._scope(self.run_id).entries)
+        if self.run_id is None:
+            where = f"Whole store {self.location}"
+            if self.run == "latest":
+                where += " (no run recorded)"
+        else:
+            s = self.run_summary or {}
+            made = ", ".join(str(s[k]) for k in ("provider", "model") if s.get(k))
+            when = _when(s.get("recorded_at"))
+            latest = " (latest)" if self.run == "latest" else ""
+            where = f"Run {self.run_id}{latest}" + (f" · {made}" if made else "")
+            where += f" · {when}" if when else ""
+        active = [f"{k.replace('_', ' ')} {v!r}" for k, v in self.filters.items() if v]
+        kept = f"{len(self.entries):,} of {total:,} entries" if active else f"{total:,} entries"
+        failed = f", {len(self.failures):,} failures" if len(self.failures) else ""
+        where_filters = f" (filters: {', '.join(active)})" if active else ""
+        return f"{where}: {kept}{failed}{where_filters}."
+
+    def __repr__(self) -> str:
+        return f"<Review {self.scope_line()}>"
+
+    # --- summaries ---------------------------------------------------------------------------
 
     def summary(self) -> pd.DataFrame:
+        """Counts, tokens and cost of the entries in view, as an (item, value) frame. Returned, not
+        displayed: a notebook shows it once as the cell's value."""
         e = self.entries
         rows = {
             "store": self.location,
+            "scope": self.run_id or "whole store",
             "entries": len(e),
             "senses": len(self.senses),
             "examples": len(self.examples),
             "failures": len(self.failures),
-            "providers": ", ".join(sorted(e["provider"].unique())) if len(e) else "",
-            "input tokens": int(e["input_tokens"].sum()) if len(e) else 0,
-            "output tokens": int(e["output_tokens"].sum()) if len(e) else 0,
-            "cost (USD)": round(float(e["cost_usd"].sum()), 6) if len(e) else 0.0,
+            "providers": ", ".join(sorted(e["provider"].dropna().unique())),
+            "models": ", ".join(sorted(e["model"].dropna().unique())),
+            "input tokens": int(e["input_tokens"].sum()),
+            "output tokens": int(e["output_tokens"].sum()),
+            "cost (USD)": round(float(e["cost_usd"].sum()), 6),
         }
-        frame = pd.DataFrame(rows.items(), columns=["item", "value"]).set_index("item")
-        try:
-            from IPython.display import display
-
-            display(frame)
-        except ImportError:
-            pass
-        return frame
+        return pd.DataFrame(rows.items(), columns=["item", "value"]).set_index("item")
 
     def per_batch(self) -> pd.DataFrame:
         """Tokens and cost per batch, in the order the batches' entries were made."""
@@ -83,32 +198,673 @@ class Review:
         )  # fmt: skip
         return frame.sort_values("first").drop(columns="first").reset_index()
 
-    def plot(self) -> Any:
-        """Four panels: senses per word, CEFR levels, frequency bands, tokens and cost per batch."""
-        import matplotlib.pyplot as plt
+    # --- the entry card ------------------------------------------------------------------------
 
-        fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-        e = self.entries
-        ax = axes[0][0]
-        if len(e):
-            e["sense_count"].plot.hist(ax=ax, bins=range(1, int(e["sense_count"].max()) + 2))
-        ax.set(title="Senses per word", xlabel="senses", ylabel="words")
-        ax = axes[0][1]
-        levels = e["cefr_level"].value_counts().reindex(CEFR_ORDER, fill_value=0)
-        levels.plot.bar(ax=ax, color="#4c72b0")
-        ax.set(title="CEFR level", xlabel="", ylabel="words")
-        ax = axes[1][0]
-        bands = e["frequency_band"].value_counts().reindex(range(1, 6), fill_value=0)
-        bands.plot.bar(ax=ax, color="#55a868")
-        ax.set(title="Frequency band (1 rare ... 5 common)", xlabel="", ylabel="words")
-        ax = axes[1][1]
-        batches = self.per_batch()
-        if len(batches):
-            ax.bar(range(len(batches)), batches["tokens"], color="#8172b2")
-            twin = ax.twinx()
-            twin.plot(range(len(batches)), batches["cost_usd"].cumsum(), color="#c44e52",
-                      marker="o")  # fmt: skip
-            twin.set_ylabel("cumulative cost (USD)")
-        ax.set(title="Tokens per batch over the run", xlabel="batch", ylabel="tokens")
-        fig.tight_layout()
+    def card(self, word: str | None = None) -> Card:
+        """One word's entry as a dictionary page (the first word in view when ``word`` is None).
+        Any word of the store will do, in this scope or not."""
+        if word is None:
+            if not len(self.entries):
+                raise UsageError(f"no entry to show: {self.scope_line()}")
+            word = str(self.entries["word"].iloc[0])
+        if word not in self._cards:
+            with using_store(self._store) as opened:
+                found = next(iter(opened.iter_entries(words=[word])), None)
+            if found is None:
+                raise UsageError(f"no entry for {word!r} in {self.location}")
+            self._cards[word] = found
+        return Card(self._cards[word])
+
+    # --- charts -----------------------------------------------------------------------------
+
+    def plot(self) -> Any:
+        """A matplotlib Figure with a panel for each chart that has data (None if none has):
+        senses per word, words per part of speech, CEFR levels, frequency bands, and tokens (and
+        cumulative cost, when anything was paid) per batch. Counts have integer axes."""
+        panels = [p for p in _panels(self) if p is not None]
+        if not panels:
+            return None
+        from matplotlib.figure import Figure  # no pyplot: the figure is shown only when asked
+
+        cols = 2 if len(panels) > 1 else 1
+        rows = math.ceil(len(panels) / cols)
+        fig = Figure(figsize=(5.5 * cols, 3.4 * rows), layout="constrained")
+        for i, draw in enumerate(panels):
+            draw(fig.add_subplot(rows, cols, i + 1))
         return fig
+
+    # --- display ----------------------------------------------------------------------------
+
+    def show(self, *, word: str | None = None, rows: int = TABLE_ROWS) -> None:
+        """Widgets in JupyterLab (filters re-filter one output area in place, an entry card with a
+        word picker); static tables, charts and a card from the parameters anywhere else."""
+        from .workbench import interactive_session
+
+        if interactive_session():
+            from IPython.display import display
+
+            self.widgets = ReviewWidgets(self, word=word, rows=rows)
+            display(self.widgets.box)
+        else:
+            self.show_static(word=word, rows=rows)
+
+    def show_static(self, *, word: str | None = None, rows: int = TABLE_ROWS) -> None:
+        """Everything :meth:`show` shows, as plain display outputs (papermill, nbmake)."""
+        from IPython.display import display
+
+        for item in self.sections(word=word, rows=rows):
+            display(*item) if isinstance(item, tuple) else display(item, raw=True)
+
+    def sections(self, *, word: str | None = None, rows: int = TABLE_ROWS) -> Iterable[Any]:
+        """The static review as display bundles, in order (what :meth:`show_static` shows)."""
+        yield _text(self.scope_line())
+        if not len(self._scope(self.run_id).entries) and not len(self.failures):
+            yield _text("Nothing to review here: run='all' shows the whole store.")
+            return
+        yield _bundle(table(self.summary(), index=True))
+        for title, frame in self.frames().items():
+            if title == "Failures" and not len(frame):
+                continue
+            yield _heading(title)
+            yield _bundle(table(frame.head(rows)))
+            if len(frame) > rows:
+                yield _text(f"First {rows:,} of {len(frame):,} rows: review.{title.lower()} "
+                            "has them all.")  # fmt: skip
+        figure = self.plot()
+        if figure is not None:
+            yield _heading("Charts")
+            yield _bundle(_png(figure))
+        if len(self.entries) or word:
+            yield _heading("Entry card")
+            yield _bundle(self.card(word))
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The frames a review shows, by title (runs newest first)."""
+        return {
+            "Entries": self.entries,
+            "Senses": self.senses,
+            "Examples": self.examples,
+            "Failures": self.failures,
+            "Runs": self.runs.iloc[::-1],
+        }
+
+    @staticmethod
+    def table(frame: pd.DataFrame, *, index: bool = False) -> Any:
+        """:func:`table`: ``frame`` as a readable pandas Styler."""
+        return table(frame, index=index)
+
+
+class _Scope:
+    """The frames of one run (or the whole store) before filters."""
+
+    def __init__(self, entries: pd.DataFrame, senses: pd.DataFrame, failures: pd.DataFrame):
+        self.entries, self.senses, self.failures = entries, senses, failures
+
+    @property
+    def holds_anything(self) -> bool:
+        return bool(len(self.entries) or len(self.failures))
+
+
+def _filtered(
+    scope: _Scope,
+    *,
+    part_of_speech: str | None,
+    cefr_level: str | None,
+    register: str | None,
+    provider: str | None,
+    search: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    entries, senses, failures = scope.entries, scope.senses, scope.failures
+    if provider:
+        entries = entries[entries["provider"] == provider]
+    if cefr_level:
+        entries = entries[entries["cefr_level"] == cefr_level]
+    if search:
+        entries = entries[entries["word"].str.contains(search, case=False, regex=False)]
+        failures = failures[failures["word"].str.contains(search, case=False, regex=False)]
+    if part_of_speech:
+        senses = senses[senses["part_of_speech"] == part_of_speech]
+    if register:
+        senses = senses[senses["register"] == register]
+    if part_of_speech or register:
+        entries = entries[entries["word"].isin(senses["word"])]
+    senses = senses[senses["word"].isin(entries["word"])]
+    return (entries.reset_index(drop=True), senses.reset_index(drop=True),
+            failures.reset_index(drop=True))  # fmt: skip
+
+
+def _runs_frame(runs: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    rows = list(runs)
+    extra = [k for row in rows for k in row if k not in RUN_COLUMNS]
+    return pd.DataFrame(rows, columns=RUN_COLUMNS + list(dict.fromkeys(extra)))
+
+
+# --- clean tables ------------------------------------------------------------------------------
+
+
+def blank(value: Any) -> bool:
+    """None, NaN, NA, an empty string, list or dict: a cell to leave empty."""
+    if value is None or (isinstance(value, str | list | tuple | dict | set) and not value):
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+_ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(:\d\d(?:\.\d+)?)?(Z|[+-]\d\d:\d\d)?$")
+
+
+def cell(value: Any, *, whole: bool = False, money: bool = False) -> str:
+    """One value as table text: blank for None/NaN, lists joined with ", ", dicts as
+    "plural: apples; ...", ``whole`` numbers without ".0", ``money`` to six decimals at most."""
+    if blank(value):
+        return ""
+    if isinstance(value, dict):
+        return "; ".join(f"{str(k).replace('_', ' ')}: {cell(v)}" for k, v in value.items()
+                         if not blank(v))  # fmt: skip
+    if isinstance(value, list | tuple | set):
+        return ", ".join(cell(v) for v in value if not blank(v))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if money:
+            return f"{value:.6f}".rstrip("0").rstrip(".")
+        if whole or value.is_integer():
+            return f"{round(value):,}"
+        return f"{value:,.4g}"
+    text = str(value)
+    match = _ISO_TIME.match(text)
+    if match:
+        zone = match.group(4)
+        utc = " UTC" if zone in ("Z", "+00:00") else (f" {zone}" if zone else "")
+        return f"{match.group(1)} {match.group(2)}{utc}"
+    return text
+
+
+def clean(frame: pd.DataFrame, *, hide_empty: bool = True) -> pd.DataFrame:
+    """``frame`` with every cell as display text (see :func:`cell`); with ``hide_empty``, columns
+    blank on every row are left out. A new frame: ``frame`` is not changed."""
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        money = "cost" in str(name)
+        numbers = series.dropna()
+        whole = (
+            pd.api.types.is_float_dtype(series)
+            and not money
+            and bool((numbers == numbers.round()).all())
+        )
+        columns[name] = [cell(v, whole=whole, money=money) for v in series]
+    out = pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
+    if hide_empty and len(out):
+        out = out.loc[:, [c for c in out.columns if (out[c] != "").any()]]
+    return out
+
+
+def table(frame: pd.DataFrame, *, index: bool = False, hide_empty: bool = True) -> Any:
+    """``frame`` as a pandas Styler fit to read: :func:`clean` cells (HTML-escaped), prose columns
+    wrapping at a readable width, everything else (words, models, run ids, dates) on one line,
+    numbers right-aligned and text left-aligned. ``frame`` itself keeps its raw values."""
+    shown = clean(frame, hide_empty=hide_empty)
+    numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(frame[c].dtype)
+               and not pd.api.types.is_bool_dtype(frame[c].dtype)]  # fmt: skip
+    prose = [c for c in shown.columns if c in PROSE_COLUMNS]
+    styler = shown.style.format(escape="html")
+    if not index:
+        styler = styler.hide(axis="index")
+    styler = styler.set_table_styles(
+        [{"selector": "th, td", "props": "white-space: nowrap; text-align: left; "
+          "vertical-align: top;"}]
+    )  # fmt: skip
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    if prose:
+        styler = styler.set_properties(subset=prose, **{"white-space": "normal",
+                                                        "min-width": "14em",
+                                                        "max-width": "32em"})  # fmt: skip
+    return styler
+
+
+# --- the entry card ----------------------------------------------------------------------------
+
+CARD_CSS = """
+.synthlib-card{max-width:46em;padding:.9em 1.2em;line-height:1.5;
+  border:1px solid var(--jp-border-color2,#d0d0d0);border-radius:6px;
+  font-family:var(--jp-content-font-family,system-ui,sans-serif);
+  color:var(--jp-content-font-color1,#1a1a1a);background:var(--jp-layout-color0,#fff)}
+.synthlib-card .head{display:flex;flex-wrap:wrap;align-items:baseline;gap:.35em .8em}
+.synthlib-card .hw{font-size:1.9em;font-weight:700;font-family:Georgia,'Times New Roman',serif}
+.synthlib-card .syl{color:var(--jp-content-font-color2,#555)}
+.synthlib-card .ipa{font-family:'Charis SIL','Doulos SIL','DejaVu Sans',sans-serif}
+.synthlib-card .resp{color:var(--jp-content-font-color2,#555);font-variant:small-caps}
+.synthlib-card .lbl{display:inline-block;font-size:.78em;padding:0 .45em;margin-right:.3em;
+  border-radius:3px;border:1px solid var(--jp-border-color1,#bbb);
+  color:var(--jp-content-font-color2,#444);vertical-align:.1em}
+.synthlib-card .lbl.cefr{border-color:#4c72b0;color:#4c72b0;font-weight:600}
+.synthlib-card .freq{color:#c08a00;letter-spacing:.05em}
+.synthlib-card .pos{margin-top:.8em}
+.synthlib-card .pos-name{font-style:italic;font-weight:700;font-size:1.1em;
+  color:var(--jp-content-font-color1,#1a1a1a);border-bottom:1px solid var(--jp-border-color2,#ddd)}
+.synthlib-card ol{margin:.3em 0 0 0;padding-left:1.6em}
+.synthlib-card li{margin:.35em 0}
+.synthlib-card .ex{font-style:italic;color:var(--jp-content-font-color2,#444);
+  margin:.15em 0 0 .2em;padding-left:.6em;border-left:2px solid var(--jp-border-color2,#ddd)}
+.synthlib-card .k{font-size:.8em;font-weight:700;text-transform:uppercase;letter-spacing:.04em;
+  color:var(--jp-content-font-color2,#555);margin-right:.35em}
+.synthlib-card .more{margin-top:.15em}
+.synthlib-card .part{margin-top:.7em}
+.synthlib-card .prov{margin-top:.9em;padding-top:.4em;font-size:.8em;
+  border-top:1px solid var(--jp-border-color2,#ddd);color:var(--jp-content-font-color2,#666)}
+"""
+
+
+class Card:
+    """One word's entry as a dictionary page: ``html`` (every stored text escaped), shown as
+    HTML by Jupyter, as the word's name elsewhere."""
+
+    def __init__(self, record: EntryRecord) -> None:
+        self.record = record
+        self.word = record.word
+        self.html = card_html(record)
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<Card {self.word!r}>"
+
+
+def _e(value: Any) -> str:
+    return html.escape(cell(value))
+
+
+def card_html(record: EntryRecord) -> str:
+    """``record`` as an HTML dictionary page: headword, pronunciation, syllables, CEFR level and
+    frequency band; senses grouped by part of speech (labels, definition, examples, synonyms and
+    antonyms, usage notes); word forms; etymology; and a provenance line."""
+    e = record.entry
+    pron = e.get("pronunciation") or {}
+    head = [f"<span class='hw'>{_e(e.get('word') or record.word)}</span>"]
+    syllables = [s for s in pron.get("syllables") or [] if not blank(s)]
+    if len(syllables) > 1:
+        head.append(f"<span class='syl' title='syllables'>{'·'.join(map(_e, syllables))}</span>")
+    if pron.get("ipa"):
+        head.append(f"<span class='ipa' title='IPA'>{_e(pron['ipa'])}</span>")
+    if pron.get("respelling"):
+        head.append(f"<span class='resp' title='respelling'>{_e(pron['respelling'])}</span>")
+    if e.get("cefr_level"):
+        head.append(f"<span class='lbl cefr' title='CEFR level'>{_e(e['cefr_level'])}</span>")
+    band = e.get("frequency_band")
+    if isinstance(band, int | float) and not blank(band):
+        n = max(0, min(5, int(band)))
+        head.append(f"<span class='freq' title='frequency band {n} of 5 (1 rare … 5 very "
+                    f"common)'>{'●' * n}{'○' * (5 - n)}</span>")  # fmt: skip
+    parts = [f"<div class='head'>{' '.join(head)}</div>"]
+    for group in e.get("parts_of_speech") or []:
+        senses = "".join(_sense_html(s) for s in group.get("senses") or [])
+        parts.append(f"<div class='pos'><div class='pos-name'>{_e(group.get('part_of_speech'))}"
+                     f"</div><ol>{senses}</ol></div>")  # fmt: skip
+    forms = {k: v for k, v in (e.get("word_forms") or {}).items() if not blank(v)}
+    if forms:
+        listed = "; ".join(f"{_e(k.replace('_', ' '))} <b>{_e(v)}</b>" for k, v in forms.items())
+        parts.append(f"<div class='part'><span class='k'>Forms</span>{listed}</div>")
+    ety = e.get("etymology") or {}
+    bits = [_e(ety["text"])] if ety.get("text") else []
+    for key, label in (("origin_language", "Origin"), ("roots", "Roots"),
+                       ("first_known_use", "First known use")):  # fmt: skip
+        if not blank(ety.get(key)):
+            bits.append(f"{label}: {_e(ety[key])}.")
+    if bits:
+        parts.append(f"<div class='part'><span class='k'>Etymology</span>{' '.join(bits)}</div>")
+    parts.append(f"<div class='prov'>{_provenance(record)}</div>")
+    return (f"<div class='synthlib-card' data-word='{_e(record.word)}'><style>{CARD_CSS}</style>"
+            + "".join(parts) + "</div>")  # fmt: skip
+
+
+def _sense_html(sense: dict[str, Any]) -> str:
+    labels = []
+    if sense.get("register") and sense["register"] != "neutral":
+        labels.append(f"<span class='lbl' title='register'>{_e(sense['register'])}</span>")
+    for key in ("domain", "region"):
+        if not blank(sense.get(key)):
+            labels.append(f"<span class='lbl' title='{key}'>{_e(sense[key])}</span>")
+    if sense.get("cefr_level"):
+        labels.append(f"<span class='lbl cefr' title='CEFR level'>{_e(sense['cefr_level'])}</span>")
+    out = [f"<li>{''.join(labels)}<span class='def'>{_e(sense.get('definition'))}</span>"]
+    out += [f"<div class='ex'>{_e(x)}</div>" for x in sense.get("examples") or [] if not blank(x)]
+    nyms = [f"<span class='k'>{label}</span>{_e(sense[key])}"
+            for key, label in (("synonyms", "Synonyms"), ("antonyms", "Antonyms"))
+            if not blank(sense.get(key))]  # fmt: skip
+    if nyms:
+        out.append(f"<div class='more'>{' &ensp; '.join(nyms)}</div>")
+    if not blank(sense.get("usage_notes")):
+        out.append(f"<div class='more'><span class='k'>Usage</span>{_e(sense['usage_notes'])}</div>")
+    return "".join(out) + "</li>"
+
+
+def _provenance(r: EntryRecord) -> str:
+    made = [r.provider, r.model, f"prompt v{r.prompt_version}", f"schema v{r.schema_version}"]
+    if r.batch_id:
+        made.append(f"batch {r.batch_id}")
+    tokens = r.input_tokens + r.output_tokens
+    if tokens:
+        cached = f", {r.cached_tokens:,} cached" if r.cached_tokens else ""
+        made.append(f"{tokens:,} tokens ({r.input_tokens:,} in{cached}, {r.output_tokens:,} out)")
+    made.append(f"${cell(r.cost_usd, money=True)}" if r.cost_usd else "no cost")
+    if r.grounded:
+        made.append("grounded in local lexical sources")
+    if r.run_id:
+        made.append(f"run {r.run_id}")
+    if r.created_at:
+        made.append(cell(r.created_at))
+    return " · ".join(html.escape(str(m)) for m in made)
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+def _panels(review: Review) -> list[Callable[[Any], None] | None]:
+    e, s = review.entries, review.senses
+    batches = review.per_batch()
+    return [
+        _bars(e["sense_count"].value_counts(), "Senses per word", "senses", "#4c72b0",
+              every=range(1, int(e["sense_count"].max()) + 1) if len(e) else None),
+        _bars(s.drop_duplicates(["word", "part_of_speech"])["part_of_speech"].value_counts(),
+              "Words per part of speech", "", "#dd8452", horizontal=True),
+        _bars(e["cefr_level"].value_counts(), "CEFR level", "", "#4c72b0", every=CEFR_ORDER),
+        _bars(e["frequency_band"].dropna().astype(int).value_counts(),
+              "Frequency band (1 rare ... 5 very common)", "", "#55a868", every=range(1, 6)),
+        _tokens(batches) if len(batches) and batches["tokens"].sum() > 0 else None,
+    ]  # fmt: skip
+
+
+def _bars(
+    counts: pd.Series,
+    title: str,
+    xlabel: str,
+    color: str,
+    *,
+    every: Iterable[Any] | None = None,
+    horizontal: bool = False,
+) -> Callable[[Any], None] | None:
+    if not len(counts) or counts.sum() == 0:
+        return None
+    counts = counts.reindex(list(every), fill_value=0) if every is not None else counts
+    if horizontal:
+        counts = counts.sort_values()
+
+    def draw(ax: Any) -> None:
+        from matplotlib.ticker import MaxNLocator
+
+        labels = [str(k) for k in counts.index]
+        if horizontal:
+            ax.barh(labels, counts.values, color=color)
+            ax.set(title=title, xlabel="words")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        else:
+            ax.bar(labels, counts.values, color=color)
+            ax.set(title=title, xlabel=xlabel, ylabel="words")
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+    return draw
+
+
+def _tokens(batches: pd.DataFrame) -> Callable[[Any], None]:
+    def draw(ax: Any) -> None:
+        from matplotlib.ticker import MaxNLocator
+
+        x = range(1, len(batches) + 1)
+        ax.bar(x, batches["tokens"], color="#8172b2")
+        ax.set(title="Tokens per batch over the run", xlabel="batch", ylabel="tokens")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if batches["cost_usd"].sum() > 0:
+            twin = ax.twinx()
+            twin.plot(x, batches["cost_usd"].cumsum(), color="#c44e52", marker="o")
+            twin.set_ylabel("cumulative cost (USD)")
+            twin.set_ylim(bottom=0)
+
+    return draw
+
+
+# --- display bundles ---------------------------------------------------------------------------
+
+
+def _bundle(obj: Any) -> dict[str, Any]:
+    """A display bundle with HTML and readable plain text (not an object's repr)."""
+    if hasattr(obj, "to_html") and hasattr(obj, "data"):  # a Styler
+        return {"text/html": obj.to_html(), "text/plain": obj.data.to_string(index=False)}
+    if isinstance(obj, Card):
+        return {"text/html": obj.html, "text/plain": f"Entry card: {obj.word}"}
+    return obj
+
+
+def _text(line: str) -> dict[str, str]:
+    return {"text/plain": line}
+
+
+def _heading(title: str) -> dict[str, str]:
+    return {"text/html": f"<h3>{html.escape(title)}</h3>", "text/plain": f"\n{title}"}
+
+
+def _png(figure: Any) -> dict[str, Any]:
+    import base64
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+            "text/plain": "<charts>"}  # fmt: skip
+
+
+def _when(value: Any) -> str:
+    return cell(value) if not blank(value) else ""
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if blank(v) else (v.item() if hasattr(v, "item") else v))
+            for k, v in row.items()}  # fmt: skip
+
+
+# --- widgets -----------------------------------------------------------------------------------
+
+
+class ReviewWidgets:
+    """The JupyterLab review: run and filter pickers that re-filter one output area in place,
+    tabs of tables and charts, and an entry card with a word picker. Every callback calls the
+    :class:`Review` and only displays."""
+
+    ANY = "(any)"
+    TABS = ("Entries", "Senses", "Examples", "Failures", "Runs", "Charts")
+
+    def __init__(self, review: Review, *, word: str | None = None, rows: int = TABLE_ROWS) -> None:
+        import ipywidgets as w
+
+        self.review = review
+        self.rows = rows
+        self._quiet = False
+        wide = w.Layout(width="250px")
+        self.run = w.Dropdown(description="Run", layout=w.Layout(width="520px"))
+        self.pickers = {
+            "part_of_speech": w.Dropdown(description="Part of speech", layout=wide),
+            "cefr_level": w.Dropdown(description="CEFR", layout=wide),
+            "register": w.Dropdown(description="Register", layout=wide),
+            "provider": w.Dropdown(description="Provider", layout=wide),
+        }
+        self.search = w.Text(description="Word", placeholder="contains...", layout=wide,
+                             value=review.filters["search"] or "", continuous_update=True)  # fmt: skip
+        self.reset = w.Button(description="Clear filters", icon="times")
+        self.reload = w.Button(description="Reload store", icon="refresh")
+        for picker in (self.run, self.search, *self.pickers.values()):
+            picker.style.description_width = "100px"
+        self.status = w.HTML()
+        self.outputs = {title: w.Output() for title in self.TABS}
+        self.tabs = w.Tab(children=[self.outputs[t] for t in self.TABS], titles=self.TABS)
+        self.word = w.Dropdown(description="Entry card", layout=w.Layout(width="330px"))
+        self.word.style.description_width = "100px"
+        self.previous = w.Button(icon="chevron-left", tooltip="previous word",
+                                 layout=w.Layout(width="40px"))  # fmt: skip
+        self.next = w.Button(icon="chevron-right", tooltip="next word",
+                             layout=w.Layout(width="40px"))  # fmt: skip
+        self.card = w.Output()
+        self._charts_stale = True
+        self._fill_choices()
+        self._fill_words(word)
+        self.run.observe(lambda _: self.on_run(), names="value")
+        for picker in self.pickers.values():
+            picker.observe(lambda _: self.on_filter(), names="value")
+        self.search.observe(lambda _: self.on_filter(), names="value")
+        self.reset.on_click(lambda _: self.on_reset())
+        self.reload.on_click(lambda _: self.on_reload())
+        self.tabs.observe(lambda _: self._draw_charts(), names="selected_index")
+        self.word.observe(lambda _: self.on_word(), names="value")
+        self.previous.on_click(lambda _: self.step(-1))
+        self.next.on_click(lambda _: self.step(+1))
+        self.box = w.VBox([
+            w.HTML(f"<b>synthlib review</b> · {html.escape(review.location)}"),
+            w.HBox([self.run, self.reload]),
+            w.HBox([self.pickers["part_of_speech"], self.pickers["cefr_level"],
+                    self.pickers["register"]]),
+            w.HBox([self.pickers["provider"], self.search, self.reset]),
+            self.status,
+            self.tabs,
+            w.HBox([self.word, self.previous, self.next]),
+            self.card,
+        ])  # fmt: skip
+        self.refresh()
+        self.on_word()
+
+    # --- filling the pickers -------------------------------------------------------------------
+
+    def _fill_choices(self) -> None:
+        r = self.review
+        self._quiet = True
+        try:
+            runs = r.runs.iloc[::-1]
+            latest = f"latest: {_run_label(runs.iloc[0])}" if len(runs) else "latest (none yet)"
+            options = [(latest, "latest"), ("whole store", "all")]
+            options += [(_run_label(row), row["run_id"]) for _, row in runs.iterrows()]
+            self.run.options = options
+            self.run.value = r.run if r.run in {v for _, v in options} else "all"
+            for name, values in r.choices().items():
+                current = r.filters[name]
+                values = values if current in (None, *values) else [*values, current]
+                self.pickers[name].options = [(self.ANY, None), *((v, v) for v in values)]
+                self.pickers[name].value = current
+        finally:
+            self._quiet = False
+
+    def _fill_words(self, wanted: str | None = None) -> None:
+        words = self.review.entries["word"].tolist()
+        keep = wanted if wanted is not None else self.word.value
+        self._quiet = True
+        try:
+            self.word.options = words
+            self.word.value = keep if keep in words else (words[0] if words else None)
+        finally:
+            self._quiet = False
+
+    # --- callbacks ----------------------------------------------------------------------------
+
+    def on_run(self) -> None:
+        if self._quiet:
+            return
+        self._guard(lambda: self.review.filter(run=self.run.value))
+        self._fill_choices()
+        self.refresh()
+
+    def on_filter(self) -> None:
+        if self._quiet:
+            return
+        chosen = {name: picker.value for name, picker in self.pickers.items()}
+        self._guard(lambda: self.review.filter(search=self.search.value, **chosen))
+        self.refresh()
+
+    def on_reset(self) -> None:
+        self._quiet = True
+        try:
+            for picker in self.pickers.values():
+                picker.value = None
+            self.search.value = ""
+        finally:
+            self._quiet = False
+        self.review.filter(**dict.fromkeys(FILTERS))
+        self.refresh()
+
+    def on_reload(self) -> None:
+        self._guard(lambda: self.review.reload())
+        self._fill_choices()
+        self.refresh()
+
+    def on_word(self) -> None:
+        if self._quiet:
+            return
+        self.card.outputs = ()
+        if self.word.value is not None:
+            self._append(self.card, self.review.card(self.word.value))
+
+    def step(self, by: int) -> None:
+        words = list(self.word.options)
+        if not words:
+            return
+        at = words.index(self.word.value) if self.word.value in words else -by
+        self.word.value = words[max(0, min(len(words) - 1, at + by))]
+
+    def refresh(self) -> None:
+        """Redraw the status line, the tables and the word picker from the review (the charts
+        when their tab is open, else when it next opens)."""
+        r = self.review
+        self.status.value = f"<div style='margin:.4em 0'>{html.escape(r.scope_line())}</div>"
+        for title, frame in r.frames().items():
+            out = self.outputs[title]
+            out.outputs = ()
+            if not len(frame):
+                out.append_stdout("Nothing here with these filters.\n")
+                continue
+            self._append(out, table(frame.head(self.rows)))
+            if len(frame) > self.rows:
+                out.append_stdout(f"First {self.rows:,} of {len(frame):,} rows: "
+                                  f"review.{title.lower()} has them all.\n")  # fmt: skip
+        self._charts_stale = True
+        self._draw_charts()
+        before = self.word.value
+        self._fill_words()
+        if self.word.value != before or not self.card.outputs:
+            self.on_word()
+
+    def _draw_charts(self) -> None:
+        if not self._charts_stale or self.tabs.selected_index != self.TABS.index("Charts"):
+            return
+        self._charts_stale = False
+        out = self.outputs["Charts"]
+        out.outputs = ()
+        figure = self.review.plot()
+        if figure is None:
+            out.append_stdout("Nothing to chart with these filters.\n")
+        else:
+            self._append(out, _png(figure))
+
+    def _guard(self, action: Callable[[], Any]) -> None:
+        from .errors import SynthlibError
+
+        try:
+            action()
+        except SynthlibError as exc:
+            self.status.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+            raise
+
+    @staticmethod
+    def _append(out: Any, obj: Any) -> None:
+        data = _bundle(obj)
+        out.outputs += ({"output_type": "display_data", "data": data, "metadata": {}},)
+
+
+def _run_label(row: pd.Series) -> str:
+    made = " ".join(str(row[k]) for k in ("provider", "model") if not blank(row.get(k)))
+    done = row.get("processed")
+    count = f" · {cell(done)} words" if not blank(done) else ""
+    return f"{row['run_id']} · {made} · {_when(row.get('recorded_at'))}{count}"

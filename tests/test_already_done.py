@@ -25,7 +25,7 @@ from synthlib.store.sqlite import SQLiteStore
 from synthlib.workbench import Workbench
 
 WORDS = ["apple", "run", "ice cream", "give up", "serendipity"]
-KEYED = re.compile(r"(?P<stem>[^/]+)\.[0-9a-f]{8}\.checkpoint\.json")
+KEYED = re.compile(r"\.synthlib/(?P<stem>[^/]+)\.[0-9a-f]{8}\.checkpoint\.json")
 
 
 def _entry(word: str, **kw) -> EntryRecord:
@@ -274,7 +274,7 @@ def test_every_face_uses_the_same_default_and_the_same_list_resumes(offline_env,
         assert new.checkpoint.path != Path(estimate.checkpoint) and not new.resumed
     finally:
         new.close()
-    assert len(list(offline_env.glob("words.*.checkpoint.json"))) == 2
+    assert len(list((offline_env / ".synthlib").glob("words.*.checkpoint.json"))) == 2
 
 
 def test_a_checkpoint_from_before_keys_is_resumed_by_its_own_job(offline_env):

@@ -145,6 +145,7 @@ def test_two_jobs_in_one_process_the_second_is_busy(offline_env):
 
 def test_a_job_that_fails_to_build_lets_go(offline_env):
     config = build_config(["apple"], provider="offline")
+    config.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     config.checkpoint.write_text("{not json")
     with pytest.raises(CheckpointError):
         Job(config)

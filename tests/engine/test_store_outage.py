@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from synthlib.engine import spool_dir
 from synthlib.errors import StoreError
 from synthlib.job import Job, build_config
 from synthlib.store.sqlite import SQLiteStore
@@ -41,7 +42,7 @@ def test_store_outage_keeps_results_in_the_spool_until_resume(emulator, workdir)
     cp = read_checkpoint(result.checkpoint)
     assert not cp["processed_words"]  # nothing is called processed before the store has it
     assert {b["status"] for b in cp["batches"]} == {"completed"}
-    spooled = list((workdir / f"{result.checkpoint.name}.d").glob("*.output.jsonl"))
+    spooled = list(spool_dir(workdir / result.checkpoint).glob("*.output.jsonl"))
     assert spooled, "downloaded results must wait on disk"
     assert SQLiteStore(workdir / "synthlib.db").count() == 0
 
@@ -53,5 +54,5 @@ def test_store_outage_keeps_results_in_the_spool_until_resume(emulator, workdir)
     assert sorted(cp["processed_words"]) == sorted(word_list)
     assert store.count() == 20
     assert all(n == 1 for n in billed_per_word(emulator.ledger()).values())
-    spool = workdir / f"{resumed.checkpoint.name}.d"
+    spool = spool_dir(workdir / resumed.checkpoint)
     assert not list(spool.glob("*.jsonl"))  # spool emptied
