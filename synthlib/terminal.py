@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from itertools import islice
 from typing import TextIO
 
 from rich.console import Console, Group
@@ -58,7 +59,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         _confirm(out)
     with display:
         result = job.run()
-    _summary(result, out, job.store)
+    _summary(result, out, job.store, list(islice(job.checkpoint.state.done, 50)))
     return result.exit_code
 
 
@@ -130,7 +131,9 @@ def status_table(progress: Progress) -> Table:
     return rows_table(progress.rows(), title="Status")
 
 
-def _summary(result: RunResult, out: TextIO, job_store: object = None) -> None:
+def _summary(
+    result: RunResult, out: TextIO, job_store: object = None, done: list[str] | None = None
+) -> None:
     p = result.progress
     headline = {
         "finished": "Finished",
@@ -149,22 +152,27 @@ def _summary(result: RunResult, out: TextIO, job_store: object = None) -> None:
             print(f"  - {word}: {reason}", file=out)
         if len(listed) > 20:
             print(f"  ... and {len(listed) - 20:,} more (see {result.checkpoint})", file=out)
-    _preview(job_store, out)
+    _preview(job_store, out, result.run_id, done or [])
     print(f"\nEntries: {result.store}; checkpoint: {result.checkpoint}", file=out)
     out.flush()
 
 
-def _preview(store: object, out: TextIO, rows: int = 5) -> None:
-    """A few entries, to show what the store now holds."""
-    from .frames import load_senses
+def _preview(store: object, out: TextIO, run_id: str, words: list[str], rows: int = 5) -> None:
+    """A few of this run's entries (never other runs' words that share the store)."""
+    from .store import using_store
 
-    senses = load_senses(store)
-    if not len(senses):
-        return
-    print("\nA few entries:", file=out)
-    firsts = senses.drop_duplicates("word").head(rows)
-    for sense in firsts.itertuples():
-        definition = (
-            sense.definition if len(sense.definition) < 70 else sense.definition[:67] + "..."
-        )
-        print(f"  {sense.word} ({sense.part_of_speech}): {definition}", file=out)
+    lines = []
+    with using_store(store) as opened:
+        for record in opened.iter_entries(words=words):
+            if record.run_id != run_id:
+                continue  # done by another run (the store had it): not this run's work
+            group = (record.entry.get("parts_of_speech") or [{}])[0]
+            senses = group.get("senses") or [{}]
+            definition = str(senses[0].get("definition") or "")
+            definition = definition if len(definition) < 70 else definition[:67] + "..."
+            lines.append(f"  {record.word} ({group.get('part_of_speech', '?')}): {definition}")
+            if len(lines) == rows:
+                break
+    if lines:
+        print("\nA few of this run's entries:", file=out)
+        print("\n".join(lines), file=out)

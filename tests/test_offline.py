@@ -134,3 +134,19 @@ def test_a_reader_that_leaves_early_does_not_stop_the_run(tmp_path):
     final = json.loads((tmp_path / config.checkpoint).read_text())
     words = read_words(EXAMPLES)
     assert set(final["processed_words"]) | set(final["given_up_words"]) == set(words)
+
+
+def test_the_end_of_run_preview_shows_this_runs_entries_only(tmp_path):
+    from factories import record
+
+    from synthlib.store.sqlite import SQLiteStore
+
+    with SQLiteStore(tmp_path / "synthlib.db") as store:  # an earlier run's words, sorted first
+        store.upsert_entries([record(w, run_id="run-earlier") for w in ("aardvark", "abacus")])
+    (tmp_path / "mine.txt").write_text("river\napple\nzzqxj\n")
+    done = _cli(["mine.txt"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    preview = done.stdout.split("A few of this run's entries:")[1].split("\nEntries:")[0]
+    assert "apple (" in preview and "river (" in preview
+    assert "aardvark" not in preview and "abacus" not in preview
+    assert "- zzqxj: not_found" in done.stdout  # the given-up word, named with its reason
