@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -194,6 +195,7 @@ class Engine:
                 self._phase = "budget"
             else:
                 self._phase = "finished"
+                self._clear_spool()
         finally:
             self.cp.save()
             self._record_failures()
@@ -213,6 +215,12 @@ class Engine:
         )
         self._wake.wait(self._poll_wait)
         self._wake.clear()
+
+    def _clear_spool(self) -> None:
+        """A finished run has nothing waiting: its downloads (and the offline provider's files)
+        are in the store now, so ``<checkpoint>.d`` goes."""
+        if not self.state.flights:
+            shutil.rmtree(self.spool, ignore_errors=True)
 
     # --- where the batches live -------------------------------------------------------------
 

@@ -150,3 +150,12 @@ def test_the_end_of_run_preview_shows_this_runs_entries_only(tmp_path):
     assert "apple (" in preview and "river (" in preview
     assert "aardvark" not in preview and "abacus" not in preview
     assert "- zzqxj: not_found" in done.stdout  # the given-up word, named with its reason
+
+
+def test_a_finished_run_leaves_no_downloads_behind(offline_env):
+    from synthlib.engine import spool_dir
+
+    result = synthlib.run(["apple", "river"], provider="offline")
+    assert result.phase == "finished"
+    assert result.checkpoint.exists()
+    assert not spool_dir(result.checkpoint).exists()
