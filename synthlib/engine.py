@@ -138,6 +138,10 @@ class Engine:
         self._wake = threading.Event()
         self._started = clock()
         self._resolved_at_start = self.state.resolved
+        # batches a resume inherits did their work before this session: their words are not
+        # counted in this session's rate (a resume collecting finished batches is not fast)
+        self._inherited = set(self.state.flights)
+        self._inherited_resolved = 0
         self._budget = settings.token_budget
         self._submit_after = 0.0
         self._limit_backoff = max(settings.poll_interval, 1.0)
@@ -757,7 +761,10 @@ class Engine:
     # --- records and reporting ---------------------------------------------------------------
 
     def _record(self, type_: str, **data: object) -> None:
+        before = self.state.resolved
         self.cp.record(self.state.event(type_, **data))
+        if type_ == "ended" and data.get("shard") in self._inherited:
+            self._inherited_resolved += self.state.resolved - before
 
     def _record_failures(self) -> None:
         failures = [
@@ -818,7 +825,7 @@ class Engine:
             output_tokens=s.usage.output_tokens,
             cost_usd=s.usage.cost_usd,
             elapsed=self.clock() - self._started,
-            resolved_this_session=s.resolved - self._resolved_at_start,
+            resolved_this_session=s.resolved - self._resolved_at_start - self._inherited_resolved,
             phase=self._phase,
             failure_reasons=reasons_of(s.failed, s.given_up),
         )

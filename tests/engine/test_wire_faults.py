@@ -247,3 +247,12 @@ def test_an_extra_batch_with_this_runs_tag_is_adopted_cancelled_and_counted(emul
     ledger = emulator.ledger()  # what the extra ran before its cancel is billed, and counted
     assert cp["total_cost"] == pytest.approx(ledger_cost(ledger), rel=1e-9)
     assert max(billed_per_word(ledger).values()) <= 2
+
+
+def test_a_resume_does_not_count_inherited_batches_in_its_rate(emulator, workdir):
+    word_list = words(20)
+    _stop_with_batches_in_flight(emulator, word_list)
+    resumed = make_job(emulator, word_list).run()
+    assert resumed.progress.processed == 20
+    assert resumed.progress.resolved_this_session == 0  # collected, not done, this session
+    assert resumed.progress.words_per_minute == 0
