@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -101,6 +101,7 @@ def estimate_config(
         measured_output_per_word=measured_output / measured_words if measured_words else None,
         measured_words=measured_words,
         reference=reference if config.grounding else None,
+        track=_counting_bar,
     )
     return replace(
         est,
@@ -128,6 +129,30 @@ def _prepared_state(config: RunConfig, provider: str) -> tuple[RunState, list[st
             imported=config.imported,
         )  # fmt: skip
     return state, notes
+
+
+LONG_LIST = 200_000  # words: below this a dry run is done before a bar would be worth drawing
+
+
+def _counting_bar(sizes: Iterator[Any], words: int) -> Iterable[Any]:
+    """A tqdm bar (a widget in a notebook, text on a terminal, nothing in a pipe) while the
+    tokens of a long list are counted."""
+    if words < LONG_LIST:
+        return sizes
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=words, desc="Counting tokens", unit=" words", unit_scale=True,
+               mininterval=0.5, leave=False, disable=None)  # fmt: skip
+    if bar.disable:  # not a terminal nor a notebook: no bar, and no cost per word
+        return sizes
+
+    def counted() -> Iterator[Any]:
+        with bar:
+            for size in sizes:  # (items, words, tokens, bytes)
+                bar.update(size[1])
+                yield size
+
+    return counted()
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -147,8 +147,10 @@ def estimate(
     measured_output_per_word: float | None = None,
     measured_words: int = 0,
     reference: Mapping[str, Any] | None = None,
+    track: Callable[[Iterator[Any], int], Iterable[Any]] | None = None,
 ) -> Estimate:
-    """Count and price the requests the remaining words will need (pure: no I/O)."""
+    """Count and price the requests the remaining words will need (pure: no I/O; ``track``,
+    given the requests' sizes and the number of words, may show progress over them)."""
     processed, in_flight, given_up = set(processed), set(in_flight), set(given_up)
     skip = processed | in_flight | given_up
     remaining = [w for w in words if w not in skip]
@@ -167,8 +169,11 @@ def estimate(
         )
 
     jobs = n_requests = input_tokens = 0
+    counted = sizes(reference)
     for items, _, tokens, _ in cut(
-        sizes(reference), batch_size=batch_size, max_tokens=token_budget
+        track(counted, len(remaining)) if track else counted,
+        batch_size=batch_size,
+        max_tokens=token_budget,
     ):
         jobs += 1
         n_requests += len(items)
