@@ -149,3 +149,23 @@ def test_cli_bad_input_is_one_line_and_exit_2(offline_env, capsys, args, needle)
     err = capsys.readouterr().err
     assert needle in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_long_list_shows_a_counting_bar_on_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    from synthlib import api
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    sizes = [(None, 1, 10, 20)] * 5
+    assert list(api._counting_bar(iter(sizes), 5)) == sizes  # short: no bar
+    assert screen.getvalue() == ""
+    monkeypatch.setattr(api, "LONG_LIST", 5)
+    assert list(api._counting_bar(iter(sizes), 5)) == sizes
+    assert "Counting tokens" in screen.getvalue()
