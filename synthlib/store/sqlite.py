@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -95,6 +96,9 @@ class SQLiteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=10000")
             self._migrate()
+            # closed at the latest when the process exits, so SQLite folds its -wal and -shm
+            # files back into the store instead of leaving them beside it
+            self._closer = weakref.finalize(self, self._db.close)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
 
@@ -254,7 +258,7 @@ class SQLiteStore:
             return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
 
     def close(self) -> None:
-        self._db.close()
+        self._closer()
 
     def __enter__(self) -> SQLiteStore:
         return self
