@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import UsageError
+from .errors import SynthlibError, UsageError
 from .frames import StoreLike, load_entries, load_failures, load_senses
 from .store import EntryRecord, using_store
 
@@ -33,6 +33,7 @@ PROSE_COLUMNS = frozenset(
     {"definition", "example", "examples", "usage_notes", "etymology", "reason", "word_forms",
      "synonyms", "antonyms", "failure_reasons"}
 )  # fmt: skip
+SENTENCE_COLUMNS = frozenset({"examples"})
 TABLE_ROWS = 50
 
 
@@ -68,13 +69,14 @@ class Review:
     # --- scope and filters -----------------------------------------------------------------
 
     def reload(self, **changes: str | None) -> Review:
-        """Read the store again (new runs, new entries) and apply :meth:`filter`'s ``changes``."""
+        """Read the store again (new runs, new entries: "latest" may now be a newer run) and apply
+        :meth:`filter`'s ``changes``."""
         with using_store(self._store) as opened:
             self.location = opened.location
             self.runs = _runs_frame(opened.iter_runs())
         self._scopes.clear()
         self._cards.clear()
-        return self.filter(**changes)
+        return self.filter(**{"run": self.run, **changes})
 
     def filter(self, **changes: str | None) -> Review:
         """Change the scope (``run``) or filters (``part_of_speech``, ``cefr_level``,
@@ -86,7 +88,7 @@ class Review:
         if "run" in changes:
             self.run, self.run_id = self._resolve(changes.pop("run"))
         for name, value in changes.items():
-            self.filters[name] = str(value).strip() or None if value is not None else None
+            self.filters[name] = (str(value).strip() or None) if value is not None else None
         scope = self._scope(self.run_id)
         self.entries, self.senses, self.failures = _filtered(scope, **self.filters)
         self.examples = (
@@ -155,8 +157,12 @@ class Review:
             where = f"Run {self.run_id}{latest}" + (f" · {made}" if made else "")
             where += f" · {when}" if when else ""
         active = [f"{k.replace('_', ' ')} {v!r}" for k, v in self.filters.items() if v]
-        kept = f"{len(self.entries):,} of {total:,} entries" if active else f"{total:,} entries"
-        failed = f", {len(self.failures):,} failures" if len(self.failures) else ""
+        kept = (
+            f"{len(self.entries):,} of {_count(total, 'entry')}"
+            if active
+            else _count(total, "entry")
+        )
+        failed = f", {_count(len(self.failures), 'failure')}" if len(self.failures) else ""
         where_filters = f" (filters: {', '.join(active)})" if active else ""
         return f"{where}: {kept}{failed}{where_filters}."
 
@@ -252,31 +258,37 @@ class Review:
         """Everything :meth:`show` shows, as plain display outputs (papermill, nbmake)."""
         from IPython.display import display
 
-        for item in self.sections(word=word, rows=rows):
-            display(*item) if isinstance(item, tuple) else display(item, raw=True)
+        for bundle in self.sections(word=word, rows=rows):
+            display(bundle, raw=True)
 
-    def sections(self, *, word: str | None = None, rows: int = TABLE_ROWS) -> Iterable[Any]:
+    def sections(
+        self, *, word: str | None = None, rows: int = TABLE_ROWS
+    ) -> Iterable[dict[str, Any]]:
         """The static review as display bundles, in order (what :meth:`show_static` shows)."""
         yield _text(self.scope_line())
-        if not len(self._scope(self.run_id).entries) and not len(self.failures):
-            yield _text("Nothing to review here: run='all' shows the whole store.")
+        if not self._scope(self.run_id).holds_anything:
+            empty = "Nothing to review in this run: run='all' shows the whole store."
+            yield _text("The store holds no entries yet." if self.run_id is None else empty)
             return
-        yield _bundle(table(self.summary(), index=True))
+        yield _table_bundle(self.summary().rename_axis(None), index=True)
         for title, frame in self.frames().items():
             if title == "Failures" and not len(frame):
                 continue
             yield _heading(title)
-            yield _bundle(table(frame.head(rows)))
+            if not len(frame):
+                yield _text("None with these filters.")
+                continue
+            yield _table_bundle(frame.head(rows))
             if len(frame) > rows:
                 yield _text(f"First {rows:,} of {len(frame):,} rows: review.{title.lower()} "
                             "has them all.")  # fmt: skip
         figure = self.plot()
         if figure is not None:
             yield _heading("Charts")
-            yield _bundle(_png(figure))
+            yield _png(figure)
         if len(self.entries) or word:
             yield _heading("Entry card")
-            yield _bundle(self.card(word))
+            yield _card_bundle(self.card(word))
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The frames a review shows, by title (runs newest first)."""
@@ -355,20 +367,21 @@ def blank(value: Any) -> bool:
 _ISO_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(:\d\d(?:\.\d+)?)?(Z|[+-]\d\d:\d\d)?$")
 
 
-def cell(value: Any, *, whole: bool = False, money: bool = False) -> str:
-    """One value as table text: blank for None/NaN, lists joined with ", ", dicts as
-    "plural: apples; ...", ``whole`` numbers without ".0", ``money`` to six decimals at most."""
+def cell(value: Any, *, whole: bool = False, money: bool = False, joint: str = ", ") -> str:
+    """One value as table text: blank for None/NaN, lists joined with ``joint``, dicts as
+    "plural: apples; ...", integral numbers (and any ``whole`` one) without ".0", ``money`` to
+    six decimals at most, ISO times to the minute."""
     if blank(value):
         return ""
     if isinstance(value, dict):
         return "; ".join(f"{str(k).replace('_', ' ')}: {cell(v)}" for k, v in value.items()
                          if not blank(v))  # fmt: skip
     if isinstance(value, list | tuple | set):
-        return ", ".join(cell(v) for v in value if not blank(v))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
+        return joint.join(cell(v) for v in value if not blank(v))
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
         value = value.item()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
@@ -388,7 +401,8 @@ def cell(value: Any, *, whole: bool = False, money: bool = False) -> str:
 
 def clean(frame: pd.DataFrame, *, hide_empty: bool = True) -> pd.DataFrame:
     """``frame`` with every cell as display text (see :func:`cell`); with ``hide_empty``, columns
-    blank on every row are left out. A new frame: ``frame`` is not changed."""
+    blank on every row are left out, and so are token and cost columns that are all zero (a free
+    run). A new frame: ``frame`` is not changed."""
     columns = {}
     for name in frame.columns:
         series = frame[name]
@@ -399,11 +413,19 @@ def clean(frame: pd.DataFrame, *, hide_empty: bool = True) -> pd.DataFrame:
             and not money
             and bool((numbers == numbers.round()).all())
         )
-        columns[name] = [cell(v, whole=whole, money=money) for v in series]
+        joint = " / " if name in SENTENCE_COLUMNS else ", "  # sentences hold commas
+        columns[name] = [cell(v, whole=whole, money=money, joint=joint) for v in series]
     out = pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
     if hide_empty and len(out):
-        out = out.loc[:, [c for c in out.columns if (out[c] != "").any()]]
+        out = out.loc[:, [c for c in out.columns if not _empty_column(c, frame[c], out[c])]]
     return out
+
+
+def _empty_column(name: Any, raw: pd.Series, shown: pd.Series) -> bool:
+    if (shown == "").all():
+        return True
+    spend = any(word in str(name) for word in ("tokens", "cost"))
+    return spend and pd.api.types.is_numeric_dtype(raw.dtype) and bool((raw.fillna(0) == 0).all())
 
 
 def table(frame: pd.DataFrame, *, index: bool = False, hide_empty: bool = True) -> Any:
@@ -417,16 +439,15 @@ def table(frame: pd.DataFrame, *, index: bool = False, hide_empty: bool = True) 
     styler = shown.style.format(escape="html")
     if not index:
         styler = styler.hide(axis="index")
-    styler = styler.set_table_styles(
-        [{"selector": "th, td", "props": "white-space: nowrap; text-align: left; "
-          "vertical-align: top;"}]
-    )  # fmt: skip
-    if numeric:
-        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
-    if prose:
-        styler = styler.set_properties(subset=prose, **{"white-space": "normal",
-                                                        "min-width": "14em",
-                                                        "max-width": "32em"})  # fmt: skip
+    line = "white-space: nowrap; text-align: left; vertical-align: top;"
+    styler = styler.set_table_styles([{"selector": tag, "props": line} for tag in ("th", "td")])
+    # Per-column rules (``td.colN``) outrank the table-wide ones above.
+    by_column = {c: [{"selector": tag, "props": "text-align: right;"} for tag in ("th", "td")]
+                 for c in numeric}  # fmt: skip
+    by_column |= {c: [{"selector": "td", "props": "white-space: normal; min-width: 14em; "
+                       "max-width: 32em;"}] for c in prose}  # fmt: skip
+    if by_column:
+        styler = styler.set_table_styles(by_column, overwrite=False)
     return styler
 
 
@@ -441,7 +462,7 @@ CARD_CSS = """
 .synthlib-card .hw{font-size:1.9em;font-weight:700;font-family:Georgia,'Times New Roman',serif}
 .synthlib-card .syl{color:var(--jp-content-font-color2,#555)}
 .synthlib-card .ipa{font-family:'Charis SIL','Doulos SIL','DejaVu Sans',sans-serif}
-.synthlib-card .resp{color:var(--jp-content-font-color2,#555);font-variant:small-caps}
+.synthlib-card .resp{color:var(--jp-content-font-color2,#555)}
 .synthlib-card .lbl{display:inline-block;font-size:.78em;padding:0 .45em;margin-right:.3em;
   border-radius:3px;border:1px solid var(--jp-border-color1,#bbb);
   color:var(--jp-content-font-color2,#444);vertical-align:.1em}
@@ -496,14 +517,15 @@ def card_html(record: EntryRecord) -> str:
     if pron.get("ipa"):
         head.append(f"<span class='ipa' title='IPA'>{_e(pron['ipa'])}</span>")
     if pron.get("respelling"):
-        head.append(f"<span class='resp' title='respelling'>{_e(pron['respelling'])}</span>")
+        head.append(f"<span class='resp' title='respelling'>({_e(pron['respelling'])})</span>")
     if e.get("cefr_level"):
         head.append(f"<span class='lbl cefr' title='CEFR level'>{_e(e['cefr_level'])}</span>")
     band = e.get("frequency_band")
     if isinstance(band, int | float) and not blank(band):
         n = max(0, min(5, int(band)))
-        head.append(f"<span class='freq' title='frequency band {n} of 5 (1 rare … 5 very "
-                    f"common)'>{'●' * n}{'○' * (5 - n)}</span>")  # fmt: skip
+        head.append(f"<span title='frequency band {n} of 5 (1 rare … 5 very common)'><span "
+                    f"class='k'>frequency</span><span class='freq'>{'●' * n}{'○' * (5 - n)}"
+                    "</span></span>")  # fmt: skip
     parts = [f"<div class='head'>{' '.join(head)}</div>"]
     for group in e.get("parts_of_speech") or []:
         senses = "".join(_sense_html(s) for s in group.get("senses") or [])
@@ -543,7 +565,9 @@ def _sense_html(sense: dict[str, Any]) -> str:
     if nyms:
         out.append(f"<div class='more'>{' &ensp; '.join(nyms)}</div>")
     if not blank(sense.get("usage_notes")):
-        out.append(f"<div class='more'><span class='k'>Usage</span>{_e(sense['usage_notes'])}</div>")
+        out.append(
+            f"<div class='more'><span class='k'>Usage</span>{_e(sense['usage_notes'])}</div>"
+        )
     return "".join(out) + "</li>"
 
 
@@ -571,6 +595,7 @@ def _provenance(r: EntryRecord) -> str:
 def _panels(review: Review) -> list[Callable[[Any], None] | None]:
     e, s = review.entries, review.senses
     batches = review.per_batch()
+    batches = batches[batches["batch_id"].notna() & (batches["tokens"] > 0)]  # paid batches
     return [
         _bars(e["sense_count"].value_counts(), "Senses per word", "senses", "#4c72b0",
               every=range(1, int(e["sense_count"].max()) + 1) if len(e) else None),
@@ -579,7 +604,7 @@ def _panels(review: Review) -> list[Callable[[Any], None] | None]:
         _bars(e["cefr_level"].value_counts(), "CEFR level", "", "#4c72b0", every=CEFR_ORDER),
         _bars(e["frequency_band"].dropna().astype(int).value_counts(),
               "Frequency band (1 rare ... 5 very common)", "", "#55a868", every=range(1, 6)),
-        _tokens(batches) if len(batches) and batches["tokens"].sum() > 0 else None,
+        _tokens(batches) if len(batches) else None,
     ]  # fmt: skip
 
 
@@ -621,7 +646,8 @@ def _tokens(batches: pd.DataFrame) -> Callable[[Any], None]:
         x = range(1, len(batches) + 1)
         ax.bar(x, batches["tokens"], color="#8172b2")
         ax.set(title="Tokens per batch over the run", xlabel="batch", ylabel="tokens")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # min_n_ticks=1: with one batch a plain integer locator falls back to 0.6, 0.8, ...
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         if batches["cost_usd"].sum() > 0:
             twin = ax.twinx()
@@ -635,13 +661,15 @@ def _tokens(batches: pd.DataFrame) -> Callable[[Any], None]:
 # --- display bundles ---------------------------------------------------------------------------
 
 
-def _bundle(obj: Any) -> dict[str, Any]:
-    """A display bundle with HTML and readable plain text (not an object's repr)."""
-    if hasattr(obj, "to_html") and hasattr(obj, "data"):  # a Styler
-        return {"text/html": obj.to_html(), "text/plain": obj.data.to_string(index=False)}
-    if isinstance(obj, Card):
-        return {"text/html": obj.html, "text/plain": f"Entry card: {obj.word}"}
-    return obj
+def _table_bundle(frame: pd.DataFrame, *, index: bool = False) -> dict[str, str]:
+    """:func:`table` as a display bundle: its HTML, and the clean cells as plain text (readable
+    where no HTML is rendered, unlike a Styler's repr)."""
+    text = clean(frame).to_string(index=index) if len(frame.columns) else ""
+    return {"text/html": table(frame, index=index).to_html(), "text/plain": text}
+
+
+def _card_bundle(card: Card) -> dict[str, str]:
+    return {"text/html": card.html, "text/plain": f"Entry card: {card.word}"}
 
 
 def _text(line: str) -> dict[str, str]:
@@ -661,6 +689,11 @@ def _png(figure: Any) -> dict[str, Any]:
             "text/plain": "<charts>"}  # fmt: skip
 
 
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n:,} {noun if n == 1 else plural}"
+
+
 def _when(value: Any) -> str:
     return cell(value) if not blank(value) else ""
 
@@ -678,7 +711,7 @@ class ReviewWidgets:
     tabs of tables and charts, and an entry card with a word picker. Every callback calls the
     :class:`Review` and only displays."""
 
-    ANY = "(any)"
+    ANY = ("(any)", "")  # not None: a Dropdown shows a None value as no selection at all
     TABS = ("Entries", "Senses", "Examples", "Failures", "Runs", "Charts")
 
     def __init__(self, review: Review, *, word: str | None = None, rows: int = TABLE_ROWS) -> None:
@@ -695,8 +728,8 @@ class ReviewWidgets:
             "register": w.Dropdown(description="Register", layout=wide),
             "provider": w.Dropdown(description="Provider", layout=wide),
         }
-        self.search = w.Text(description="Word", placeholder="contains...", layout=wide,
-                             value=review.filters["search"] or "", continuous_update=True)  # fmt: skip
+        self.search = w.Text(value=review.filters["search"] or "", description="Word",
+                             placeholder="contains...", layout=wide)  # fmt: skip
         self.reset = w.Button(description="Clear filters", icon="times")
         self.reload = w.Button(description="Reload store", icon="refresh")
         for picker in (self.run, self.search, *self.pickers.values()):
@@ -736,7 +769,6 @@ class ReviewWidgets:
             self.card,
         ])  # fmt: skip
         self.refresh()
-        self.on_word()
 
     # --- filling the pickers -------------------------------------------------------------------
 
@@ -748,13 +780,15 @@ class ReviewWidgets:
             latest = f"latest: {_run_label(runs.iloc[0])}" if len(runs) else "latest (none yet)"
             options = [(latest, "latest"), ("whole store", "all")]
             options += [(_run_label(row), row["run_id"]) for _, row in runs.iterrows()]
+            if r.run not in {value for _, value in options}:  # entries of a run not recorded
+                options.append((r.run, r.run))
             self.run.options = options
-            self.run.value = r.run if r.run in {v for _, v in options} else "all"
+            self.run.value = r.run
             for name, values in r.choices().items():
                 current = r.filters[name]
                 values = values if current in (None, *values) else [*values, current]
-                self.pickers[name].options = [(self.ANY, None), *((v, v) for v in values)]
-                self.pickers[name].value = current
+                self.pickers[name].options = [self.ANY, *((v, v) for v in values)]
+                self.pickers[name].value = current or ""
         finally:
             self._quiet = False
 
@@ -771,9 +805,8 @@ class ReviewWidgets:
     # --- callbacks ----------------------------------------------------------------------------
 
     def on_run(self) -> None:
-        if self._quiet:
+        if self._quiet or not self._guard(lambda: self.review.filter(run=self.run.value)):
             return
-        self._guard(lambda: self.review.filter(run=self.run.value))
         self._fill_choices()
         self.refresh()
 
@@ -781,14 +814,14 @@ class ReviewWidgets:
         if self._quiet:
             return
         chosen = {name: picker.value for name, picker in self.pickers.items()}
-        self._guard(lambda: self.review.filter(search=self.search.value, **chosen))
-        self.refresh()
+        if self._guard(lambda: self.review.filter(search=self.search.value, **chosen)):
+            self.refresh()
 
     def on_reset(self) -> None:
         self._quiet = True
         try:
             for picker in self.pickers.values():
-                picker.value = None
+                picker.value = ""
             self.search.value = ""
         finally:
             self._quiet = False
@@ -796,16 +829,17 @@ class ReviewWidgets:
         self.refresh()
 
     def on_reload(self) -> None:
-        self._guard(lambda: self.review.reload())
-        self._fill_choices()
-        self.refresh()
+        if self._guard(lambda: self.review.reload()):
+            self._fill_choices()
+            self.refresh()
 
     def on_word(self) -> None:
         if self._quiet:
             return
         self.card.outputs = ()
-        if self.word.value is not None:
-            self._append(self.card, self.review.card(self.word.value))
+        word = self.word.value
+        if word is not None:
+            self._guard(lambda: self._append(self.card, _card_bundle(self.review.card(word))))
 
     def step(self, by: int) -> None:
         words = list(self.word.options)
@@ -825,7 +859,7 @@ class ReviewWidgets:
             if not len(frame):
                 out.append_stdout("Nothing here with these filters.\n")
                 continue
-            self._append(out, table(frame.head(self.rows)))
+            self._append(out, _table_bundle(frame.head(self.rows)))
             if len(frame) > self.rows:
                 out.append_stdout(f"First {self.rows:,} of {len(frame):,} rows: "
                                   f"review.{title.lower()} has them all.\n")  # fmt: skip
@@ -848,19 +882,18 @@ class ReviewWidgets:
         else:
             self._append(out, _png(figure))
 
-    def _guard(self, action: Callable[[], Any]) -> None:
-        from .errors import SynthlibError
-
+    def _guard(self, action: Callable[[], Any]) -> bool:
+        """Run ``action``; a synthlib error (a store gone, say) shows in the status line."""
         try:
             action()
         except SynthlibError as exc:
             self.status.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
-            raise
+            return False
+        return True
 
     @staticmethod
-    def _append(out: Any, obj: Any) -> None:
-        data = _bundle(obj)
-        out.outputs += ({"output_type": "display_data", "data": data, "metadata": {}},)
+    def _append(out: Any, bundle: dict[str, Any]) -> None:
+        out.outputs += ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
 
 def _run_label(row: pd.Series) -> str:

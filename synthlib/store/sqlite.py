@@ -212,13 +212,21 @@ class SQLiteStore:
         if model is not None:
             clauses.append("model = ?")
             params.append(model)
-        wanted = set(words) if words is not None else None
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries{where} ORDER BY word"
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-        if wanted is not None:
-            rows = [row for row in rows if row[0] in wanted]
+        select = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM entries"
+        if words is None:
+            where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+            with self._lock:
+                rows = self._db.execute(f"{select}{where} ORDER BY word", params).fetchall()
+        else:  # by primary key, a chunk at a time: a few words never read the whole store
+            rows = []
+            wanted = sorted(set(words))
+            for start in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
+                chunk = wanted[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                sql = f"{select} WHERE {' AND '.join([*clauses, f'word IN ({marks})'])}"
+                with self._lock:
+                    rows.extend(self._db.execute(sql, [*params, *chunk]).fetchall())
+            rows.sort(key=lambda row: row[0])
         yield from readable_entries(rows, _entry_record, str(self.path))
 
     def iter_failures(self) -> Iterator[FailureRecord]:
