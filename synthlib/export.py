@@ -34,9 +34,14 @@ _RECORD_FIELDS = tuple(EntryRecord("", {}, "", "", "", "").to_dict())  # the exp
 
 
 def export_entries(
-    store: StoreLike, path: str | os.PathLike[str], *, format: str | None = None
+    store: StoreLike,
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    run_id: str | None = None,
 ) -> int:
     """Write every entry of ``store`` to ``path`` in word order; returns how many were written.
+    With ``run_id`` (e.g. ``result.run_id``), only the entries that run made.
 
     ``format`` is ``"jsonl"``, ``"csv"`` or ``"parquet"``; when None it comes from the suffix
     (``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``). Anything else raises
@@ -55,13 +60,21 @@ def export_entries(
     kind = _format(target, format)
     with using_store(store) as opened:
         if kind == "jsonl":
-            with _replacing(target, "w") as out:
+            from tqdm.auto import tqdm
+
+            # a bar on a terminal or in a notebook (nothing in a pipe), for a big store
+            records = tqdm(opened.iter_entries(), total=opened.count(), desc="Exporting",
+                           unit=" entries", unit_scale=True, mininterval=1.0, leave=False,
+                           disable=None)  # fmt: skip
+            with _replacing(target, "w") as out, records:
                 written = 0
-                for record in opened.iter_entries():
+                for record in records:
+                    if run_id is not None and record.run_id != run_id:
+                        continue
                     out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
                     written += 1
             return written
-        frame = load_entries(opened)
+        frame = load_entries(opened, run_id=run_id)
     if kind == "csv":
         frame = _json_cells(frame, lists=True)
         with _replacing(target, "w", newline="") as out:

@@ -38,17 +38,42 @@ def _wait(predicate, timeout=30.0):
         time.sleep(0.02)
 
 
+def _upload(ui, name: str, content: bytes) -> None:
+    """What the browser sends: the widget's value changes (its observer reads the file)."""
+    upload = {"name": name, "type": "text/plain", "size": len(content),
+              "last_modified": datetime.now(UTC), "content": memoryview(content)}  # fmt: skip
+    ui.upload.value = (upload,)
+
+
+def _finished(ui, timeout=120.0):
+    """Wait for the run to end and its summary to be shown (Run is enabled again)."""
+    _wait(lambda: ui.run_button.disabled is False, timeout)
+    return ui.bench.result
+
+
 def test_upload_bytes_become_the_word_list(offline_env):
     ui = _Widgets(Workbench())
-    upload = {"name": "mine.csv", "type": "text/csv", "size": 20,
-              "last_modified": datetime.now(UTC),
-              "content": memoryview(b"word\nalpha\nbeta\nalpha\n")}  # fmt: skip
-    ui.upload.value = (upload,)
-    ui.on_upload()
+    _upload(ui, "mine.csv", b"word\nalpha\nbeta\nalpha\n")
     config = ui.bench.config()
     assert config.words.words == ("alpha", "beta")
     assert config.words.source == "mine.csv"
-    assert re.fullmatch(r"mine\.[0-9a-f]{8}\.checkpoint\.json", str(config.checkpoint))
+    assert re.fullmatch(r"mine\.[0-9a-f]{8}\.checkpoint\.json", config.checkpoint.name)
+
+
+def test_upload_shows_the_file_name_and_its_word_count(offline_env):
+    ui = _Widgets(Workbench())
+    _upload(ui, "mine.csv", b"word\nalpha\nbeta\nalpha\n")
+    assert "mine.csv" in ui.words_info.value and "<b>2</b> words" in ui.words_info.value
+    assert "Uploaded mine.csv: 2 words." in ui.notice.value
+    assert ui.upload.value == ()  # the widget keeps no copy (and its label no "(1)")
+
+
+def test_a_bad_upload_is_an_error_at_once(offline_env):
+    ui = _Widgets(Workbench())
+    _upload(ui, "mine.json", b'{"words": ')
+    assert "mine.json" in ui.notice.value and "sl-error" in ui.notice.value
+    assert "sl-error" in ui.words_info.value
+    assert ui.on_run() is None  # never a run of another list instead
 
 
 def test_estimate_button_shows_the_cost_table(offline_env):
@@ -60,10 +85,25 @@ def test_estimate_button_shows_the_cost_table(offline_env):
     assert "Batch API cost" in shown and "Savings" in shown
 
 
+def test_the_estimate_shows_the_deciding_figures_and_folds_the_table(offline_env):
+    ui = _Widgets(Workbench(words=["apple", "pear", "bank"]))
+    estimate = ui.on_estimate()
+    view = ui.estimate_view.value
+    for label in ("words in the list", "already done", "remaining", "batch", "Batch API cost",
+                  "saved vs regular API", "per 1,000 words"):  # fmt: skip
+        assert label in view, label
+    assert f"${estimate.batch_cost:,.4f}" in view
+    assert "Total words" not in view  # the whole table is folded away
+    assert ui.estimate_more.selected_index is None
+    assert ui.estimate_more.layout.display != "none"
+    ui.batch_size.value = 2
+    assert "Settings changed since" in ui.estimate_view.value
+
+
 def test_bad_settings_show_one_line_instead_of_raising(offline_env):
     ui = _Widgets(Workbench(words=str(offline_env / "missing.txt")))
     assert ui.on_estimate() is None
-    assert "no such file" in ui.message.value
+    assert "no such file" in ui.notice.value
 
 
 def test_run_updates_progress_and_stop_saves_the_checkpoint(emulator_env):
@@ -95,7 +135,7 @@ def test_two_clicks_on_run_start_one_job(emulator_env):
     first = ui.on_run()
     assert first is not None and first.running
     assert ui.on_run() is None  # ipywidgets calls the handler even on a disabled button
-    assert "already" in ui.message.value
+    assert "already" in ui.notice.value
     assert ui.bench.job is first
     assert [t for t in threading.enumerate() if t.name == "synthlib-run"] == [first._thread]
     ui.on_stop()
@@ -108,7 +148,7 @@ def test_a_job_built_before_run_does_not_lock_out_the_run(offline_env):
     assert ui.on_estimate() is not None
     early = ui.bench.prepare()  # e.g. built for an estimate: it holds the checkpoint
     job = ui.on_run()
-    assert job is not None and job is not early, ui.message.value
+    assert job is not None and job is not early, ui.notice.value
     assert job.wait(60).phase == "finished"
 
 
@@ -204,3 +244,242 @@ def test_kernel_interrupt_stops_a_background_run_like_the_stop_button():
             time.sleep(0.05)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# --- settings as typed ---------------------------------------------------------------------------
+
+
+def test_a_blank_max_cost_means_no_limit(offline_env):
+    ui = _Widgets(Workbench(words=["apple"]))
+    assert ui.max_cost.value == ""
+    assert "no limit" in ui.max_cost_info.value
+    assert ui.on_estimate() is not None
+    assert ui.bench.params["max_cost"] is None
+    ui.max_cost.value = "$2.50"
+    assert ui.on_estimate() is not None
+    assert ui.bench.params["max_cost"] == 2.5
+    ui.max_cost.value = "0"
+    assert ui.on_estimate() is not None
+    assert ui.bench.params["max_cost"] == 0.0  # a limit of nothing, not "no limit"
+
+
+def test_invalid_max_cost_is_a_visible_error(offline_env):
+    ui = _Widgets(Workbench(words=["apple"]))
+    ui.max_cost.value = "ten dollars"
+    assert "sl-error" in ui.max_cost_info.value and "not an amount" in ui.max_cost_info.value
+    assert ui.on_run() is None
+    assert "Max cost" in ui.notice.value and "sl-error" in ui.notice.value
+    assert ui.bench.job is None  # nothing started
+
+
+def test_a_typed_path_is_found_from_the_notebook_folder_or_the_project_root(
+    offline_env, monkeypatch
+):
+    project = offline_env / "project"
+    (project / "examples").mkdir(parents=True)
+    (project / "notebooks").mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (project / "examples" / "words.txt").write_text("apple\npear\n")
+    (project / "notebooks" / "local.txt").write_text("bank\n")
+    monkeypatch.chdir(project / "notebooks")
+    ui = _Widgets(Workbench())
+    ui.path.value = "examples/words.txt"  # the README's path, typed in notebooks/
+    assert "<b>2</b> words" in ui.words_info.value
+    assert ui.on_estimate().words_total == 2
+    assert Path(ui.bench.words) == project / "examples" / "words.txt"
+    ui.path.value = "local.txt"  # the notebook's folder comes first
+    assert ui.on_estimate().words_total == 1
+    ui.path.value = "nowhere.txt"
+    assert "sl-error" in ui.words_info.value
+    assert ui.on_estimate() is None
+    assert "no such file" in ui.notice.value
+    assert str(project / "notebooks") in ui.notice.value and str(project) in ui.notice.value
+
+
+def test_the_provider_shows_what_auto_resolves_to(offline_env, monkeypatch):
+    ui = _Widgets(Workbench())
+    assert "auto: offline (no OPENAI_API_KEY" in ui.provider_info.value
+    ui.provider.value = "openai"
+    assert "needs OPENAI_API_KEY" in ui.provider_info.value
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    ui.provider.value = "auto"
+    assert "auto: openai" in ui.provider_info.value
+    assert "sk-test" not in ui.provider_info.value
+
+
+def test_the_example_list_is_package_data():
+    from importlib import resources
+
+    from synthlib.workbench import EXAMPLE_WORDS
+
+    packaged = resources.files("synthlib").joinpath("data", "example_words.txt")
+    assert EXAMPLE_WORDS.read_text() == packaged.read_text()
+    assert EXAMPLE_WORDS.read_text() == (ROOT / "examples" / "words.txt").read_text()
+
+
+def test_library_advice_is_reworded_for_the_workbench():
+    from synthlib.workbench import in_ui_words
+
+    refused = in_ui_words(
+        "cp.json: 3 batch(es) in flight; --fresh would pay for them twice. "
+        "Resume with the old list (w.txt) first, without --fresh, to collect them"
+    )
+    assert "--" not in refused
+    assert "Start over would pay for them twice" in refused
+    assert "first with Run (not Start over) to collect them" in refused
+    assert in_ui_words("corrupt; restore it, or pass --fresh to set it aside") == (
+        "corrupt; restore it, or click Start over to set it aside"
+    )
+    assert "--" not in in_ui_words("in use; or pass another --checkpoint (--redo sends them)")
+
+
+# --- errors stay until the next action -----------------------------------------------------------
+
+
+def test_an_error_of_the_run_stays_visible(offline_env, monkeypatch):
+    from synthlib.errors import CheckpointError
+    from synthlib.job import Job
+
+    wait = Job.wait
+
+    def failing_wait(self, timeout=None):
+        wait(self, timeout)
+        raise CheckpointError("the disk went away; restore it, or pass --fresh to set it aside")
+
+    monkeypatch.setattr(Job, "wait", failing_wait)
+    ui = _Widgets(Workbench(words=["apple"]))
+    assert ui.on_run() is not None
+    _finished(ui)
+    assert "the disk went away" in ui.notice.value and "sl-error" in ui.notice.value
+    assert "click Start over" in ui.notice.value and "--fresh" not in ui.notice.value
+    assert "failed" in ui.headline.value
+    ui.on_estimate()  # the next action replaces it
+    assert "disk" not in ui.notice.value
+
+
+def test_an_error_of_the_summary_is_shown_not_lost(offline_env, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("preview exploded")
+
+    monkeypatch.setattr(Workbench, "show_summary", broken)
+    ui = _Widgets(Workbench(words=["apple"]))
+    ui.on_run()
+    _finished(ui)
+    assert "The summary failed: RuntimeError: preview exploded" in ui.notice.value
+    assert "Traceback" in json.dumps(ui.log.outputs)
+    assert "Finished" in ui.headline.value
+
+
+# --- the summary is about the run ----------------------------------------------------------------
+
+
+def _shown(output) -> str:
+    return json.dumps(output.outputs)
+
+
+def test_the_summary_is_about_that_run_in_a_store_with_other_words(offline_env):
+    first = _Widgets(Workbench(words=["apple", "pear"]))
+    first.on_run()
+    assert _finished(first).phase == "finished"
+    ui = _Widgets(Workbench(words=["bank", "zzqxv"]))
+    ui.on_run()
+    result = _finished(ui)
+    assert result.given_up.keys() == {"zzqxv"}
+    summary = _shown(ui.summary)
+    assert "1 entries made by this run" in summary
+    assert "bank" in summary and "apple" not in summary and "pear" not in summary
+    assert "not_found" in summary and "zzqxv" in summary  # by reason and by name
+    # the headless face says the same
+    lines: list[str] = []
+    frames: list = []
+    ui.bench.show_summary(show=frames.append, say=lines.append)
+    assert "1 word(s) given up, by reason:" in lines
+    assert any("1 entries made by this run" in line for line in lines)
+    assert list(frames[-1]["word"]) == ["bank"]
+    assert list(frames[-2].index) == ["zzqxv"]  # the given-up words by name, with reasons
+    assert frames[-2]["reason"].iloc[0].startswith("not_found")
+
+
+def test_start_over_asks_first_then_runs_fresh_and_previews_the_runs_words(offline_env):
+    ui = _Widgets(Workbench(words=["apple", "pear"]))
+    ui.on_run()
+    first = _finished(ui)
+    assert first.phase == "finished"
+    assert ui.on_start_over() is None
+    assert ui.confirm_box.layout.display != "none"
+    assert ui.bench.result is first  # nothing ran yet
+    job = ui.on_start_over_confirmed()
+    assert job is not None and job.config.fresh and job.set_aside is not None
+    assert ui.confirm_box.layout.display == "none"
+    again = _finished(ui)
+    assert again.phase == "finished" and again.run_id != first.run_id
+    assert ui.bench.params["fresh"] is False  # Run after this resumes again
+    summary = _shown(ui.summary)
+    assert "This run made no new entries" in summary and "apple" in summary
+
+
+def test_start_over_is_refused_while_batches_are_in_flight(emulator_env):
+    emulator_env.configure(stall=True)
+    ui = _Widgets(Workbench(words=[f"w{i}" for i in range(6)], batch_size=3, poll_interval=0.05))
+    ui.provider.value = "openai"
+    job = ui.on_run()
+    _wait(lambda: sum(1 for f in job.checkpoint.state.flights.values() if f.batch_id) == 2)
+    ui.on_stop()
+    assert _finished(ui).phase == "interrupted"
+    assert ui.on_start_over() is None
+    assert "in flight" in ui.notice.value and "sl-error" in ui.notice.value
+    assert "Start over would pay for them twice" in ui.notice.value
+    assert "--fresh" not in ui.notice.value
+    assert ui.confirm_box.layout.display == "none"
+    assert ui.on_start_over_confirmed() is None  # the run refuses it as well
+    assert "in flight" in ui.notice.value
+    assert json.loads(Path(job.checkpoint.path).read_text())["batches"]  # kept as it was
+    emulator_env.configure(stall=False)
+
+
+def test_run_starts_with_fresh_figures_and_the_resumed_estimate(emulator_env):
+    emulator_env.configure(stall=True)
+    ui = _Widgets(Workbench(words=[f"w{i}" for i in range(6)], batch_size=3, poll_interval=0.05))
+    ui.provider.value = "openai"
+    job = ui.on_run()
+    assert "in flight" not in ui.estimate_view.value  # nothing was in flight before
+    _wait(lambda: sum(1 for f in job.checkpoint.state.flights.values() if f.batch_id) == 2)
+    ui.on_stop()
+    _finished(ui)
+    assert "Stopped" in _shown(ui.summary)
+    job = ui.on_run()  # still stalled: this run's summary cannot have come yet
+    assert ui.summary.outputs == ()
+    assert "Stopped" not in ui.headline.value
+    assert job.estimate.in_flight == 6
+    assert "<b>6</b><span>in flight</span>" in ui.estimate_view.value
+    assert "at the start of this Run" in ui.estimate_view.value
+    ui.on_stop()
+    _finished(ui)
+    emulator_env.configure(stall=False)
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def test_export_writes_this_runs_entries_or_the_whole_store_beside_the_store(offline_env):
+    import pandas as pd
+
+    (offline_env / "data").mkdir()
+    store = str(offline_env / "data" / "mine.db")
+    first = _Widgets(Workbench(words=["apple", "pear"], store=store))
+    assert first.on_export() is None
+    assert "no finished run" in first.notice.value
+    first.on_run()
+    _finished(first)
+    ui = _Widgets(Workbench(words=["bank"], store=store))
+    ui.on_run()
+    result = _finished(ui)
+    ui.export_format.value, ui.export_scope.value = "csv", "run"
+    written = ui.on_export()
+    assert written == offline_env / "data" / f"mine-{result.run_id}.csv"
+    assert list(pd.read_csv(written, keep_default_na=False)["word"]) == ["bank"]
+    assert str(written) in ui.export_info.value and "Wrote 1 entries" in ui.export_info.value
+    ui.export_format.value, ui.export_scope.value = "jsonl", "store"
+    written = ui.on_export()
+    assert written == offline_env / "data" / "mine-entries.jsonl"
+    assert len(written.read_text().splitlines()) == 3

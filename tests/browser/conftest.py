@@ -3,9 +3,12 @@
 The server runs ``python -m jupyterlab`` from this interpreter on 127.0.0.1 (a free port, a random
 token) over a temporary copy of ``notebooks/``, with HOME and every Jupyter config, data, runtime,
 settings and workspace directory in a temporary folder, so neither the user's settings nor an
-OpenAI key leak in (the run uses the offline provider). Chromium is Debian's (/usr/bin/chromium,
-see scripts/install-browser.sh) driven by Playwright with a fresh profile. Every process either
-fixture starts (server, kernels, browser) is ended by process id at teardown.
+OpenAI key leak in. Its kernels talk to the project's Batch API emulator, started here in the
+test process (a test key and ``OPENAI_BASE_URL``; ``emulator.configure(stall=True)`` freezes
+batches in flight), and the notebook copy polls it every 0.05 s, as a rehearsal would. Chromium
+is Debian's (/usr/bin/chromium, see scripts/install-browser.sh) driven by Playwright with a
+fresh profile. Every process either fixture starts (server, kernels, browser) is ended by
+process id at teardown.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +50,9 @@ CHROMIUM_ARGS = [
 # 6 real words and one that no dictionary knows
 WORDS = ["apple", "river", "happy", "garden", "quickly", "book", "zzqxv"]
 SERVER_START_TIMEOUT = 60.0
+EMULATOR_SPEED = dict(validating_seconds=0.05, seconds_per_request=0.0002,
+                      finalizing_seconds=0.05, cancelling_seconds=0.05)  # fmt: skip
+POLL_INTERVAL = 0.05
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
@@ -109,6 +116,7 @@ class JupyterServer:
     words_file: Path
     words: list[str]
     log: Path
+    emulator: Any
 
     def lab_url(self, path: str) -> str:
         return f"{self.url}/lab/tree/{path}?token={self.token}"
@@ -126,8 +134,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _private_jupyter_env(base: Path) -> dict[str, str]:
-    """The environment for the server and its kernels: nothing from the user's Jupyter setup."""
+def _private_jupyter_env(base: Path, openai: dict[str, str]) -> dict[str, str]:
+    """The environment for the server and its kernels: nothing from the user's Jupyter setup,
+    and ``openai`` (the emulator's key and base URL) for the OpenAI SDK."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -150,6 +159,7 @@ def _private_jupyter_env(base: Path) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(base / "home" / ".config")
     env["XDG_CACHE_HOME"] = str(base / "home" / ".cache")
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(openai)
 
     # The kernel runs this interpreter (where synthlib is installed), whatever else is on PATH
     kernel = base / "jupyter/data/kernels/python3"
@@ -191,18 +201,48 @@ def _wait_until_up(proc: subprocess.Popen, url: str, token: str, log: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def jupyter_server() -> Iterator[JupyterServer]:
+def emulator() -> Iterator[Any]:
+    """The Batch API emulator, fast, in this process (its state in a temporary folder)."""
+    _skip_without_browser()
+    from synthlib.emulator import Emulator, EmulatorConfig
+
+    state = Path(tempfile.mkdtemp(prefix="synthlib-browser-emulator-"))
+    emu = Emulator(state, config=EmulatorConfig(**EMULATOR_SPEED)).start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _poll_quickly(notebook: Path) -> None:
+    """The notebook copy's ``poll_interval`` parameter set for the local emulator."""
+    nb = json.loads(notebook.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    source = "".join(cell["source"])
+    assert "poll_interval = None" in source, "the parameters cell changed: update this fixture"
+    cell["source"] = source.replace("poll_interval = None", f"poll_interval = {POLL_INTERVAL}")
+    notebook.write_text(json.dumps(nb, indent=1))
+
+
+@pytest.fixture(scope="module")
+def jupyter_server(emulator) -> Iterator[JupyterServer]:
     _skip_without_browser()
     base = Path(tempfile.mkdtemp(prefix="synthlib-browser-"))
     root_dir = base / "notebooks"
     shutil.copytree(
         ROOT / "notebooks",
         root_dir,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.db*", "*.checkpoint.json*"),
-    )
+        ignore=shutil.ignore_patterns(
+            ".ipynb_checkpoints", "*.db*", "*.checkpoint.json*", ".synthlib", "*.csv",
+            "*.parquet", "*.jsonl",
+        ),
+    )  # fmt: skip
+    _poll_quickly(root_dir / "run.ipynb")
     words_file = root_dir / "browser-words.txt"
     words_file.write_text("\n".join(WORDS) + "\n")
-    env = _private_jupyter_env(base)
+    openai = {"OPENAI_API_KEY": "sk-browser-test", "OPENAI_BASE_URL": emulator.base_url}
+    env = _private_jupyter_env(base, openai)
     port, token = _free_port(), secrets.token_hex(16)
     log = base / "jupyter.log"
     command = [
@@ -228,7 +268,9 @@ def jupyter_server() -> Iterator[JupyterServer]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, ended as one below
         )
-    server = JupyterServer(f"http://127.0.0.1:{port}", token, root_dir, words_file, WORDS, log)
+    server = JupyterServer(
+        f"http://127.0.0.1:{port}", token, root_dir, words_file, WORDS, log, emulator
+    )
     try:
         _wait_until_up(proc, server.url, token, log)
         yield server
