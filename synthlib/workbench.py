@@ -81,7 +81,7 @@ def show_errors_in_one_line() -> None:
     def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
         # published as the cell's error (name, value, a one-line traceback): papermill and
         # nbmake print it on the terminal, where a bare stderr stream would stay in the notebook
-        stb = [f"{etype.__name__}: {value}"]
+        stb = [f"{etype.__name__}: {in_parameter_words(str(value))}"]
         shell._showtraceback(etype, value, stb)
         return stb
 
@@ -117,6 +117,15 @@ def in_ui_words(text: str) -> str:
     for pattern, replacement in _UI_WORDS:
         text = pattern.sub(replacement, text)
     return text
+
+
+_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z-]*)")
+
+
+def in_parameter_words(text: str) -> str:
+    """``text`` with terminal flags named as the notebook's parameters (``--fresh`` is the
+    ``fresh`` parameter): what a headless run and a failing cell say."""
+    return _FLAG.sub(lambda m: f"the {m.group(1).replace('-', '_')} parameter", text)
 
 
 def parse_max_cost(text: str) -> float | None:
@@ -321,7 +330,7 @@ class Workbench:
 
         estimate = self.estimate()
         for note in estimate.notes:
-            print(note)
+            print(in_parameter_words(note))
         print(f"Estimate for {estimate.words_total:,} words ({self.params['model']}):")
         with pd.option_context("display.max_colwidth", None):
             display(table(estimate.rows()))
