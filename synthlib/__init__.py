@@ -20,12 +20,21 @@ from .errors import (
     UsageError,
     WordListError,
 )
-from .frames import load_entries, load_failures, load_senses
 from .job import Job, RunResult, run
 from .prompts import PROMPT_VERSION
 from .schema import SCHEMA_VERSION, Entry
 from .store import Store, open_store
 from .words import WordList, read_words
+
+_LAZY = {"load_entries", "load_failures", "load_senses"}  # pandas loads when they are used
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from . import frames
+
+        return getattr(frames, name)
+    raise AttributeError(f"module 'synthlib' has no attribute {name!r}")
 
 __all__ = [
     "PROMPT_VERSION",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from . import schema
 from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
@@ -15,6 +13,9 @@ from .requests import RequestTemplate, build_requests, escaped_size
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, cut
 from .tokens import RequestTokens, request_tokens
 from .words import WordList
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class Estimate:
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a two-column DataFrame (for notebooks)."""
+        import pandas as pd  # only here: a dry run on the terminal needs no pandas
+
         return pd.DataFrame(self.rows(), columns=["item", "value"]).set_index("item")
 
     def to_dict(self) -> dict[str, Any]:

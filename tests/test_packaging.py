@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,3 +59,21 @@ def test_ruff_is_clean():
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import synthlib",
+        "import sys; sys.argv = ['batch-synthesis', '--version']\n"
+        "from synthlib.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass",
+        "import sys; sys.argv = ['batch-synthesis', '--help']\n"
+        "from synthlib.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass",
+    ],
+)
+def test_the_lean_core_loads_no_pandas(code):
+    probe = code + "\nimport sys\nprint(sorted(m for m in ('pandas', 'numpy') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
