@@ -323,6 +323,11 @@ def test_run_summaries_are_kept_once_per_run(client: mongomock.MongoClient) -> N
         ("mongodb://host/db", "mongodb://host/db"),
         (f"mongodb://user{AT}host/db?authMechanism=MONGODB-X509", None),
         ("mongodb://host:27017", "mongodb://host:27017"),
+        (
+            "mongodb://host/db?tls=true;tlsCertificateKeyFilePassword=k3y;authSource=admin",
+            "mongodb://host/db?tls=true;tlsCertificateKeyFilePassword=***;authSource=admin",
+        ),
+        ("mongodb://host/db?password=k3y&w=1", "mongodb://host/db?password=***&w=1"),
     ],
 )
 def test_mask_uri(uri: str, masked: str | None, client: mongomock.MongoClient) -> None:

@@ -88,8 +88,9 @@ class Store(Protocol):
 
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+# options are separated by "&" or, as MongoDB's URI format also allows, by ";"
 _QUERY_SECRET = re.compile(
-    r"([?&](?:password|tlsCertificateKeyFilePassword|authMechanismProperties)=)[^&]*", re.I
+    r"([?&;](?:password|tlsCertificateKeyFilePassword|authMechanismProperties)=)[^&;]*", re.I
 )
 
 
