@@ -13,6 +13,7 @@ import html
 import io
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -747,16 +748,21 @@ class ReviewWidgets:
         self._charts_stale = True
         self._fill_choices()
         self._fill_words(word)
-        self.run.observe(lambda _: self.on_run(), names="value")
+        # JupyterLab (4.4+, "comms over subshells") may deliver widget messages on a kernel
+        # subshell: two callbacks can then run at once on two threads, and a click during a
+        # redraw would be lost (``_quiet``) or undone. One callback at a time.
+        self._lock = threading.RLock()
+        serial = self._serial
+        self.run.observe(serial(self.on_run), names="value")
         for picker in self.pickers.values():
-            picker.observe(lambda _: self.on_filter(), names="value")
-        self.search.observe(lambda _: self.on_filter(), names="value")
-        self.reset.on_click(lambda _: self.on_reset())
-        self.reload.on_click(lambda _: self.on_reload())
-        self.tabs.observe(lambda _: self._draw_charts(), names="selected_index")
-        self.word.observe(lambda _: self.on_word(), names="value")
-        self.previous.on_click(lambda _: self.step(-1))
-        self.next.on_click(lambda _: self.step(+1))
+            picker.observe(serial(self.on_filter), names="value")
+        self.search.observe(serial(self.on_filter), names="value")
+        self.reset.on_click(serial(self.on_reset))
+        self.reload.on_click(serial(self.on_reload))
+        self.tabs.observe(serial(self._draw_charts), names="selected_index")
+        self.word.observe(serial(self.on_word), names="value")
+        self.previous.on_click(serial(lambda: self.step(-1)))
+        self.next.on_click(serial(lambda: self.step(+1)))
         self.box = w.VBox([
             w.HTML(f"<b>synthlib review</b> · {html.escape(review.location)}"),
             w.HBox([self.run, self.reload]),
@@ -803,6 +809,15 @@ class ReviewWidgets:
             self._quiet = False
 
     # --- callbacks ----------------------------------------------------------------------------
+
+    def _serial(self, action: Callable[[], Any]) -> Callable[[Any], None]:
+        """``action`` as a widget callback that waits for any other callback to finish."""
+
+        def callback(_: Any) -> None:
+            with self._lock:
+                action()
+
+        return callback
 
     def on_run(self) -> None:
         if self._quiet or not self._guard(lambda: self.review.filter(run=self.run.value)):
