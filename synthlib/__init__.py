@@ -36,6 +36,7 @@ def __getattr__(name: str) -> object:
         return getattr(frames, name)
     raise AttributeError(f"module 'synthlib' has no attribute {name!r}")
 
+
 __all__ = [
     "PROMPT_VERSION",
     "SCHEMA_VERSION",

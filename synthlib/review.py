@@ -36,6 +36,7 @@ PROSE_COLUMNS = frozenset(
 )  # fmt: skip
 SENTENCE_COLUMNS = frozenset({"examples"})
 TABLE_ROWS = 50
+MAX_BAR_LABELS = 15  # category labels under a bar chart, at most
 
 
 class Review:
@@ -636,6 +637,9 @@ def _bars(
             ax.bar(labels, counts.values, color=color)
             ax.set(title=title, xlabel=xlabel, ylabel="words")
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            if len(labels) > MAX_BAR_LABELS:  # a word of 57 senses: not 57 labels run together
+                every = math.ceil(len(labels) / MAX_BAR_LABELS)
+                ax.set_xticks(range(0, len(labels), every), labels[::every])
 
     return draw
 

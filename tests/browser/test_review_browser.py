@@ -1,6 +1,7 @@
 """The review notebook in a real browser: JupyterLab in headless Chromium over a store of two
 offline runs, from opening ``review.ipynb`` through the run picker, a part of speech, a word
-search, the entry card and its arrows, to Clear filters, as a user clicks and reads them.
+search, the entry card, the charts, the card's arrows, to Clear filters, as a user clicks and
+reads them.
 
 Run it with::
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import synthlib
+from synthlib.review import ReviewWidgets
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -49,11 +51,14 @@ class Shots:
         self.width = page.viewport_size["width"]
         self.height = page.viewport_size["height"]
         self.review = None
+        statusbar = page.locator("#jp-main-statusbar")
+        self.idle = statusbar.get_by_text(re.compile(r"Python 3.*\|\s*Idle"))
 
     def shot(self, name: str) -> None:
         self.count += 1
         stem = f"{self.count:02d}-{name}"
         self.page.mouse.move(0, 0)  # no hover highlight
+        self.idle.wait_for(timeout=UPDATE_TIMEOUT_MS)  # the kernel done redrawing
         if self.review is not None:
             self._fit(self.review)
         self.page.screenshot(path=self.directory / f"{stem}.png")
@@ -278,7 +283,9 @@ def test_the_review_in_jupyterlab(jupyter_server, page, artifacts):
 
         # The charts tab: drawn when opened, and redrawn (slowly) with every change while open
         charts_tab = tabs.locator(".lm-TabBar-tab", has_text="Charts")
-        charts = tabs.locator(".widget-tab-contents > .widget-output").nth(5)
+        charts = tabs.locator(".widget-tab-contents > .widget-output").nth(
+            ReviewWidgets.TABS.index("Charts")
+        )
         charts_tab.click()
         expect(charts.locator("img")).to_be_visible()
         shots.shot("charts")
@@ -296,13 +303,12 @@ def test_the_review_in_jupyterlab(jupyter_server, page, artifacts):
         expect(word_picker).to_have_value("run")
         assert card.locator(".def").first.text_content().strip() != definition
         expect(card_area.locator(".synthlib-card")).to_have_count(1)
+        expect(charts.locator("img")).not_to_have_attribute("src", chart)  # redrawn for verbs
         shots.shot("next-word")
         next_word.click()  # "run" is the last verb: the card stays, then back one
         previous_word.click()
         expect(card).to_have_attribute("data-word", "garden")
         expect(word_picker).to_have_value("garden")
-
-        expect(charts.locator("img")).not_to_have_attribute("src", chart)  # redrawn for verbs
 
         # (6) Clear filters: every word of the scope again, the pickers back to (any)
         tabs.locator(".lm-TabBar-tab", has_text="Entries").click()
