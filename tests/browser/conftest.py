@@ -332,3 +332,30 @@ def page(jupyter_server):
         survivors = _end_processes_mentioning(str(profile))
         shutil.rmtree(profile, ignore_errors=True)
         assert not survivors, f"Chromium processes outlived the test: {survivors}"
+
+
+@pytest.fixture
+def run_all_cells():
+    """Run > Run All Cells in the open notebook, retried in case the menu closes before the
+    click lands (shared by the browser tests)."""
+    return _run_all_cells
+
+
+def _run_all_cells(page) -> None:
+    """Run > Run All Cells, retried in case the menu closes before the click lands."""
+    import re
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    menu = page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$"))
+    item = page.locator("li.lm-Menu-item[data-command='runmenu:run-all']")
+    for attempt in range(3):
+        menu.click()
+        try:
+            item.wait_for(state="visible", timeout=10_000)
+            item.click()
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")

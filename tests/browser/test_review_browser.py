@@ -110,22 +110,6 @@ def _make_store(root: Path) -> list[str]:
     return run_ids
 
 
-def _run_all_cells(page) -> None:
-    """Run > Run All Cells, retried in case the menu closes before the click lands."""
-    menu = page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$"))
-    item = page.locator("li.lm-Menu-item[data-command='runmenu:run-all']")
-    for attempt in range(3):
-        menu.click()
-        try:
-            item.wait_for(state="visible", timeout=10_000)
-            item.click()
-            return
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-
-
 def _wait_for(page, locator, timeout_ms: int) -> None:
     """Wait for ``locator``; should JupyterLab ask which kernel to use, take the one it offers."""
     select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
@@ -172,7 +156,7 @@ def _wait_words(page, output, expected: list[str]) -> None:
         raise AssertionError(f"the table shows {_words(output)}, not {expected}") from None
 
 
-def test_the_review_in_jupyterlab(jupyter_server, page, artifacts):
+def test_the_review_in_jupyterlab(jupyter_server, page, artifacts, run_all_cells):
     root = jupyter_server.root_dir
     older, latest = _make_store(root)  # before the notebook opens: it reads the store at once
     shots_dir = artifacts / "review"  # not beside the workbench's, which its test clears
@@ -192,7 +176,7 @@ def test_the_review_in_jupyterlab(jupyter_server, page, artifacts):
         )
         shots.shot("notebook-open")
 
-        _run_all_cells(page)
+        run_all_cells(page)
         title = page.locator(".widget-html-content", has_text="synthlib review")
         review = page.locator(".widget-vbox", has=title).first
         _wait_for(page, review, OPEN_TIMEOUT_MS)

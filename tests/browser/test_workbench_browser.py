@@ -113,22 +113,6 @@ def _column(table, name: str) -> list[str]:
     )
 
 
-def _run_all_cells(page) -> None:
-    """Run > Run All Cells, retried in case the menu closes before the click lands."""
-    menu = page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$"))
-    item = page.locator("li.lm-Menu-item[data-command='runmenu:run-all']")
-    for attempt in range(3):
-        menu.click()
-        try:
-            item.wait_for(state="visible", timeout=5_000)
-            item.click()
-            return
-        except Exception:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-
-
 def _wait_for_workbench(page, workbench) -> None:
     """Wait for the widgets; should JupyterLab ask which kernel to use, take the one it offers."""
     select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
@@ -169,7 +153,7 @@ def _in_window(page, locator) -> bool:
     )
 
 
-def test_the_workbench_in_jupyterlab(jupyter_server, page, artifacts):
+def test_the_workbench_in_jupyterlab(jupyter_server, page, artifacts, run_all_cells):
     emulator = jupyter_server.emulator
     words = jupyter_server.words
     real_words = [w for w in words if w != JUNK]
@@ -187,7 +171,7 @@ def test_the_workbench_in_jupyterlab(jupyter_server, page, artifacts):
         )
         steps.shot("notebook-open")
 
-        _run_all_cells(page)
+        run_all_cells(page)
         title = page.locator(".widget-html-content h3", has_text="synthlib workbench")
         workbench = page.locator(".widget-vbox.synthlib-wb", has=title).first
         _wait_for_workbench(page, workbench)
