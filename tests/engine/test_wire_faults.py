@@ -193,9 +193,15 @@ def test_token_limit_backs_off_resubmits_and_recovers(emulator, workdir):
 
 
 class CorruptedStore(SQLiteStore):
-    """The embedded store whose file turns to garbage after the first batch is stored."""
+    """The embedded store whose file turns to garbage after the first batch is stored; it notes
+    how many batches the API held at that moment."""
 
     writes = 0
+    batches_when_corrupted: int | None = None
+
+    def __init__(self, path, emulator):
+        super().__init__(path)
+        self.emulator = emulator
 
     def upsert_entries(self, records):
         self.writes += 1
@@ -203,17 +209,21 @@ class CorruptedStore(SQLiteStore):
             garbage = self.path.with_name("garbage.db")
             garbage.write_bytes(b"this is not a database" * 100)
             self._db = sqlite3.connect(garbage, check_same_thread=False, isolation_level=None)
+            self.batches_when_corrupted = len(self.emulator.api.list_batches(limit=100)["data"])
         return super().upsert_entries(records)
 
 
 def test_a_corrupt_store_mid_run_stops_new_submissions_at_once(emulator, workdir):
-    store = CorruptedStore(workdir / "synthlib.db")
-    job = make_job(emulator, words(40), batch_size=10, token_budget=40_000, store=store)
+    store = CorruptedStore(workdir / "synthlib.db", emulator)
+    job = make_job(emulator, words(80), batch_size=10, token_budget=40_000, store=store)
     with pytest.raises(StoreError, match="no new batches were submitted"):
         job.run()
     cp = read_checkpoint("run.checkpoint.json")
     created = len(cp["finished_batches"]) + len(cp["batches"])
-    assert created < 4  # it stopped submitting
+    # it stopped submitting the moment the store broke (how many were out by then is timing)
+    assert store.batches_when_corrupted is not None
+    assert created == store.batches_when_corrupted < 8
+    assert len(emulator.api.list_batches(limit=100)["data"]) == created
     assert all(n == 1 for n in billed_per_word(emulator.ledger()).values())
 
 
