@@ -153,12 +153,6 @@ class RunState:
         ):
             self._cursor += 1
 
-    def flight_by_batch(self, batch_id: str) -> Flight | None:
-        for flight in self.flights.values():
-            if flight.batch_id == batch_id:
-                return flight
-        return None
-
     @property
     def resolved(self) -> int:
         return len(self.done) + len(self.given_up)

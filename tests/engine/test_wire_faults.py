@@ -189,7 +189,7 @@ def test_token_limit_backs_off_resubmits_and_recovers(emulator, workdir):
     result = job.wait(120)
     cp = assert_paid_once_and_reported(result, word_list, emulator)
     assert not cp["failed_words"]  # the limit costs no attempt and no word
-    assert job.engine._limit_backoff == max(job.engine.settings.poll_interval, 1.0)
+    assert job.engine.pacing.limit_backoff == max(job.engine.settings.poll_interval, 1.0)
 
 
 class CorruptedStore(SQLiteStore):
@@ -239,16 +239,22 @@ def test_an_extra_batch_with_this_runs_tag_is_adopted_cancelled_and_counted(emul
     original = client.batches.retrieve(flight["batch_id"])
     content = client.files.content(original.input_file_id).content
     upload = client.files.create(file=("dup.jsonl", content), purpose="batch")
-    extra = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
-                                  completion_window="24h", metadata=original.metadata)  # fmt: skip
+    extra = client.batches.create(
+        input_file_id=upload.id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+        metadata=original.metadata,
+    )
     job = make_job(emulator, word_list)
     job.start()
     deadline = time.monotonic() + 60
-    while f"x-{extra.id}" not in job.checkpoint.state.flights and not any(
-        b["batch_id"] == extra.id for b in job.checkpoint.state.finished
-    ):
-        assert time.monotonic() < deadline, "the extra batch was never adopted"
+    # stalled, the extra stays in progress until the run has adopted it and asked for its cancel
+    while client.batches.retrieve(extra.id).status not in ("cancelling", "cancelled"):
+        assert time.monotonic() < deadline, "the extra batch was never adopted and cancelled"
         time.sleep(0.02)
+    assert f"x-{extra.id}" in job.checkpoint.state.flights or any(
+        b["batch_id"] == extra.id for b in job.checkpoint.state.finished
+    )
     emulator.configure(stall=False)
     result = job.wait(120)
     assert client.batches.retrieve(extra.id).status == "cancelled"

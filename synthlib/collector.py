@@ -1,0 +1,341 @@
+"""Collecting: poll the batches in flight, and end each one that is over: download its files to
+the spool, ingest them, upsert the entries into the store, record its end, clean up.
+
+What the API says is trusted only when it says it: a batch is over when its *status* says so,
+never because a read failed (a 404 may be stale, or come from another key or project). A batch
+that stays unreadable stops the run with its words still reserved. Downloads wait in the spool
+until the store has their entries, so a store outage or a crash loses nothing already paid for.
+Spend is what was billed: the ``usage`` the API reports on the batch, else the usage of every
+billed line in its files.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import failpoints, prompts, schema
+from .backends.base import TERMINAL, Backend, BatchInfo, RejectedError, TransientError
+from .checkpoint import Checkpoint
+from .errors import BackendError, StoreError
+from .ingest import Ingested, Provenance, ingest_lines
+from .pacing import Pacing
+from .pricing import Price
+from .state import Flight
+from .store import Store
+
+# Failed reads of one batch in a row (polls with growing waits: about 17 minutes at the default
+# poll interval) before the run stops and says where to look. 404s come from another key,
+# project or base URL more often than from a lost batch; network errors get longer.
+MAX_NOT_FOUND_READS = 10
+MAX_FAILED_READS = 30
+
+Record = Callable[..., None]
+Notify = Callable[[str | None], None]
+
+
+class BatchUnreadable(BackendError):
+    """A batch of this run cannot be read; its words stay reserved in the checkpoint."""
+
+
+class Collector:
+    """Follows the batches in flight and brings the results of ended ones into the store.
+
+    A fault that must end the run (a batch that stays unreadable, a store that is broken) is
+    kept in :attr:`fatal` and sets ``stop``."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        checkpoint: Checkpoint,
+        store: Store,
+        pacing: Pacing,
+        *,
+        price: Price,
+        model: str,
+        words_per_request: int,
+        grounding: bool,
+        spool: Path,
+        stop: threading.Event,
+        record: Record,
+        notify: Notify,
+    ) -> None:
+        self.backend = backend
+        self.cp = checkpoint
+        self.state = checkpoint.state
+        self.store = store
+        self.pacing = pacing
+        self.price = price
+        self.model = model
+        self.words_per_request = words_per_request
+        self.grounding = grounding
+        self.spool = spool
+        self._stop = stop
+        self._record = record
+        self._notify = notify
+        self.fatal: BaseException | None = None
+        self._infos: dict[str, BatchInfo] = {}  # the latest status seen of each batch
+        self._failed_reads: dict[str, int] = {}  # batch id (or its files) -> failed reads in a row
+        self._not_found_reads: dict[str, int] = {}
+
+    # --- polling -------------------------------------------------------------------------------
+
+    def poll(self) -> bool:
+        """Read the status of every batch in flight; True if one changed."""
+        changed = False
+        for flight in list(self.state.flights.values()):
+            if self._stop.is_set():
+                break
+            if flight.batch_id is None or flight.status in TERMINAL:
+                continue
+            failpoints.hit("poll")
+            info = self._read(flight.batch_id)
+            if info is None:
+                continue
+            self._infos[info.id] = info
+            if flight.status == "validating" and info.status in _ACCEPTED:
+                self.pacing.limit_cleared()
+            if info.status != flight.status:
+                self._record("status", shard=flight.shard, status=info.status)
+                done = info.completed + info.failed
+                self._notify(f"batch {info.id}: {info.status} ({done}/{info.total} requests)")
+                changed = True
+        return changed
+
+    def _read(self, batch_id: str) -> BatchInfo | None:
+        """The batch's status, or None for now when the read failed; a batch that stays
+        unreadable stops the run (its words stay reserved: only its status can end it)."""
+        try:
+            info = self.backend.retrieve(batch_id)
+        except TransientError as exc:
+            self._unreadable(batch_id, exc, not_found=False)
+            return None
+        except RejectedError as exc:
+            self._unreadable(batch_id, exc, not_found=True)
+            return None
+        self._readable(batch_id)
+        return info
+
+    def _readable(self, what: str) -> None:
+        self._failed_reads.pop(what, None)
+        self._not_found_reads.pop(what, None)
+
+    def _unreadable(self, what: str, exc: Exception, *, not_found: bool) -> None:
+        """``what`` (a batch id, or its files) could not be read; past a bound, stop the run."""
+        counts = self._not_found_reads if not_found else self._failed_reads
+        counts[what] = counts.get(what, 0) + 1
+        limit = MAX_NOT_FOUND_READS if not_found else MAX_FAILED_READS
+        self._notify(f"{what} unreadable for now ({counts[what]}/{limit}): {exc}")
+        if counts[what] < limit:
+            return
+        where = self.cp.backend.get("base_url") or "the API"
+        cause = (
+            "the key, project or OPENAI_BASE_URL differs from the run that created it"
+            if not_found
+            else "the API is unreachable"
+        )
+        what = what if what.startswith("the files") else f"batch {what}"
+        self._fail(
+            BatchUnreadable(
+                f"{what} of {self.cp.path} stays unreadable at {where} ({exc}); likely "
+                f"cause: {cause}. Its words stay reserved in the checkpoint; run again to resume"
+            )
+        )
+
+    def _fail(self, error: BaseException) -> None:
+        self.fatal = error
+        self._stop.set()
+
+    # --- ending batches ------------------------------------------------------------------------
+
+    def collect_ended(self) -> bool:
+        """End every batch whose status says it is over; True if one ended."""
+        changed = False
+        for flight in list(self.state.flights.values()):
+            if self._stop.is_set() and changed:
+                break
+            if flight.batch_id and flight.status in TERMINAL:
+                if self.pacing.store_resting() or self.fatal is not None:
+                    break
+                changed |= self._collect(flight)
+        return changed
+
+    def _collect(self, flight: Flight) -> bool:
+        """End one batch; False if it must wait (a file not readable yet, the store down)."""
+        info = self._infos.pop(flight.batch_id, None)
+        if info is None or not info.terminal:
+            info = self._read(flight.batch_id)
+            if info is None:
+                return False
+        if info.status == "failed":
+            self._end_invalid(flight, info)
+            return True
+        paths = self._download(info)
+        if paths is None:
+            return False
+        result = self._ingest(flight, info, paths)
+        if not self._store(result):
+            return False  # the spooled files stay: ingested again later or on resume
+        self._end(flight, info, result, paths)
+        return True
+
+    def _end_invalid(self, flight: Flight, info: BatchInfo) -> None:
+        """A batch that failed validation: nothing ran, its words fail (token limit: uncharged)."""
+        reason = _validation_reason(info)
+        if reason.startswith("token_limit_exceeded"):
+            self.pacing.limit_hit()
+        failures = dict.fromkeys(flight.words, reason)
+        usage = self._billed(info, None)
+        self._record(
+            "ended", shard=flight.shard, done=[], failed=failures, status="failed", usage=usage
+        )
+        self._cleanup(flight, info)
+        self._notify(f"batch {flight.batch_id} failed validation: {reason}")
+
+    def _download(self, info: BatchInfo) -> list[Path] | None:
+        """The batch's output and error files in the spool, or None while they are unreadable.
+        A file spooled before a crash is not downloaded again."""
+        files = f"the files of batch {info.id}"
+        paths = []
+        try:
+            for kind, file_id in (("output", info.output_file_id), ("errors", info.error_file_id)):
+                if not file_id:
+                    continue
+                path = self.spool / f"{info.id}.{kind}.jsonl"
+                if not path.exists():
+                    part = path.with_suffix(".part")
+                    self.backend.download(file_id, part)
+                    part.replace(path)
+                    failpoints.hit("after-download")
+                paths.append(path)
+        except (TransientError, RejectedError) as exc:
+            self._unreadable(files, exc, not_found=isinstance(exc, RejectedError))
+            return None
+        self._readable(files)
+        return paths
+
+    def _ingest(self, flight: Flight, info: BatchInfo, paths: list[Path]) -> Ingested:
+        provenance = Provenance(
+            provider=self.backend.provider,
+            model=self.model,
+            prompt_version=prompts.PROMPT_VERSION,
+            schema_version=schema.SCHEMA_VERSION,
+            batch_id=flight.batch_id,
+            run_id=self.cp.run_id,
+            grounded=self.grounding,
+        )
+        result = ingest_lines(
+            _lines(paths),
+            words=self.state.words,
+            expected=flight.words,
+            price=self.price,
+            provenance=provenance,
+            words_per_request=self.words_per_request,
+        )
+        if result.anomalies():
+            self._notify(f"batch {info.id}: {result.anomalies()}")
+        return result
+
+    def _store(self, result: Ingested) -> bool:
+        """Upsert the entries; False when the store failed (the run waits, or ends on it)."""
+        failpoints.hit("before-store")
+        try:
+            self.store.upsert_entries(result.records)
+            failpoints.hit("after-store")
+        except StoreError as exc:
+            if self.pacing.store_failed(lasting=getattr(exc, "lasting", False)):
+                # a corrupt or read-only file, refused credentials, or an outage past its
+                # bound: submit nothing more and end the run; the results wait in the spool
+                self._fail(
+                    StoreError(
+                        f"{exc}; no new batches were submitted, and results already paid for "
+                        f"wait in {self.spool} until the store is fixed and the run resumed"
+                    )
+                )
+            else:
+                self._notify(f"store unavailable, results kept in {self.spool}: {exc}")
+            return False
+        self.pacing.store_ok()
+        return True
+
+    def _end(self, flight: Flight, info: BatchInfo, result: Ingested, paths: list[Path]) -> None:
+        """Record the end of a batch whose entries are stored, then let its files go."""
+        failures: dict[str, str] = {}
+        if info.status in ("expired", "cancelled"):
+            for word in flight.words:
+                failures[word] = f"{info.status}: the batch {info.status} before this request ran"
+        failures.update(result.failures)
+        usage = self._billed(info, result.usage())
+        done = [r.word for r in result.records]
+        self._record(
+            "ended", shard=flight.shard, done=done, failed=failures, status=info.status, usage=usage
+        )
+        self.pacing.batch_ended()
+        self._cleanup(flight, info, paths)
+        self._notify(
+            f"batch {flight.batch_id} {info.status}: {len(result.records)} entries, "
+            f"{len(set(flight.words) - set(done))} failed, ${usage['cost_usd']:.4f}"
+        )
+
+    def _billed(self, info: BatchInfo, lines: dict[str, Any] | None) -> dict[str, Any]:
+        """What the batch cost: the usage the API reports on the batch (the bill itself, known
+        even when a result file cannot be read), else the usage of its files' billed lines (an
+        API that reports none, or zeros, as for batches made before 2025-09-07)."""
+        best = lines or {"input_tokens": 0, "cached_tokens": 0, "output_tokens": 0}
+        u = info.usage
+        if u is not None and u.input_tokens + u.output_tokens > 0:
+            best = {
+                "input_tokens": u.input_tokens,
+                "cached_tokens": u.cached_tokens,
+                "output_tokens": u.output_tokens,
+            }
+        cost = self.price.cost(
+            best["input_tokens"], best["output_tokens"], best["cached_tokens"], batch=True
+        )
+        return {**best, "cost_usd": cost}
+
+    def _cleanup(self, flight: Flight, info: BatchInfo, paths: Iterable[Path] = ()) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        file_id = flight.input_file_id or info.input_file_id
+        if file_id:
+            try:
+                self.backend.delete_file(file_id)
+            except (TransientError, RejectedError) as exc:
+                self._notify(f"could not delete input file {file_id}: {exc}")
+
+    # --- stopping ------------------------------------------------------------------------------
+
+    def cancel_in_flight(self) -> None:
+        """Ask the API to cancel every batch in flight (what already ran is still billed)."""
+        for flight in list(self.state.flights.values()):
+            if not flight.batch_id or flight.status in TERMINAL:
+                continue
+            try:
+                info = self.backend.cancel(flight.batch_id)
+            except (TransientError, RejectedError) as exc:
+                self._notify(f"could not cancel {flight.batch_id}: {exc}")
+                continue
+            self._record("status", shard=flight.shard, status=info.status)
+            self._notify(f"cancelling batch {flight.batch_id}")
+
+
+# a batch past validation was accepted under the enqueued-token limit
+_ACCEPTED = ("in_progress", "finalizing", "completed")
+
+
+def _validation_reason(info: BatchInfo) -> str:
+    if not info.errors:
+        return "batch_failed: the batch failed validation"
+    first = info.errors[0]
+    if first.code == "token_limit_exceeded":
+        return f"token_limit_exceeded: {first.message}"
+    return f"batch_failed: {first.code} {first.message}".strip()
+
+
+def _lines(paths: list[Path]) -> Iterator[bytes]:
+    for path in paths:
+        with open(path, "rb") as fh:
+            yield from fh

@@ -1,0 +1,406 @@
+"""Submitting: pending words -> shard -> input file -> batch, and finding this run's batches again.
+
+Order of writes, so that a crash between any two steps loses nothing and pays for nothing twice:
+``planned`` (words reserved, before any upload) -> upload -> ``uploaded`` -> create (tagged with
+the run id and shard key) -> ``created`` (the batch id). A create without an answer may have taken
+effect, so before creating again the shard's batch is looked for by its tag; on resume, a
+``planned`` shard's batch is adopted the same way or the shard is abandoned (its words go back),
+and a batch with this run's tag that the checkpoint never heard of is adopted from its input file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import failpoints
+from .backends.base import Backend, BatchInfo, RejectedError, TransientError, UncertainError
+from .checkpoint import Checkpoint
+from .errors import UsageError
+from .pacing import Pacing
+from .pricing import Price
+from .requests import RequestTemplate, build_requests, decode_custom_id
+from .shards import Shard, plan_shards
+from .state import Flight
+from .tokens import RequestTokens
+from .words import WordList
+
+RUN_TAG = "synthlib_run"
+SHARD_TAG = "synthlib_shard"
+
+Record = Callable[..., None]
+Notify = Callable[[str | None], None]
+
+
+class WrongAccount(UsageError):
+    """The checkpoint's batches live on another base URL, organisation or project."""
+
+
+class Submitter:
+    """Plans, uploads and creates this run's batches within what :class:`Pacing` allows, and
+    re-attaches to batches whose create was not answered or not journalled."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        checkpoint: Checkpoint,
+        pacing: Pacing,
+        *,
+        price: Price,
+        counter: RequestTokens,
+        words: WordList,
+        batch_size: int,
+        words_per_request: int,
+        reference: Mapping[str, Any] | None,
+        spool: Path,
+        stop: threading.Event,
+        record: Record,
+        notify: Notify,
+    ) -> None:
+        self.backend = backend
+        self.cp = checkpoint
+        self.state = checkpoint.state
+        self.pacing = pacing
+        self.template = RequestTemplate(price)
+        self.counter = counter
+        self.words = words
+        self.batch_size = batch_size
+        self.words_per_request = words_per_request
+        self.reference = reference  # the lexicon for grounded requests, else None
+        self.spool = spool
+        self._stop = stop
+        self._record = record
+        self._notify = notify
+        self._recover_later = False  # listing batches failed at the start: try again
+        self._sweep_needed = False  # a create went unanswered: look for extra batches at the end
+
+    # --- where the batches live ----------------------------------------------------------------
+
+    def check_location(self) -> None:
+        """Refuse to resume batches of another base URL, organisation or project: every read
+        would 404 and their words would look lost. The checkpoint records where its batches
+        live (never a key)."""
+        try:
+            here = {k: v for k, v in self.backend.location().items() if v}
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"could not identify the account ({exc}); going on")
+            return
+        then = {k: v for k, v in self.cp.backend.items() if v}
+        keys = ("base_url", "organization", "project")
+        clash = [k for k in keys if k in then and k in here and then[k] != here[k]]
+        if clash and self.state.flights:
+            was = ", ".join(f"{k} {then[k]}" for k in clash)
+            now = ", ".join(f"{k} {here[k]}" for k in clash)
+            raise WrongAccount(
+                f"{self.cp.path}: its {len(self.state.flights)} batches in flight live at {was}, "
+                f"but this run talks to {now}; resume with the same OPENAI_BASE_URL and a key "
+                "of the same project (nothing was spent)"
+            )
+        if here and here != then:
+            self.cp.backend = {**then, **here}
+            self.cp.save()
+
+    # --- resume --------------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Re-attach to every batch of this run: planned ones by tag, unknown ones by input."""
+        self._recover_later = False
+        if not self.state.seq:
+            return  # a new run: no batch can carry its tag yet
+        planned = [f for f in self.state.flights.values() if f.batch_id is None]
+        try:
+            tagged = self._unknown_batches()
+        except TransientError as exc:
+            self._notify(f"could not list batches to re-attach ({exc}); will try again")
+            self._recover_later = True
+            return
+        except RejectedError as exc:  # an API without batch listing: nothing can be adopted
+            self._notify(f"cannot list batches ({exc}); shards without a batch id go again")
+            tagged = []
+        by_shard = {b.metadata.get(SHARD_TAG): b for b in tagged}
+        for flight in planned:
+            batch = by_shard.pop(flight.shard, None)
+            if batch is not None:
+                self._notify(f"adopted batch {batch.id} created just before the last stop")
+                self._created(flight.shard, batch)
+            elif flight.input_file_id is None:
+                self._record("abandoned", shard=flight.shard)
+            else:
+                self._abandon(flight, "its batch was never created")
+        for batch in by_shard.values():
+            self._adopt_unknown(batch)
+
+    def recover_if_due(self) -> None:
+        """Try :meth:`recover` again if listing batches failed when the run started."""
+        if self._recover_later:
+            self.recover()
+
+    def resolve_planned(self) -> bool:
+        """Shards whose create got no answer: adopt their batch if it exists, else create it."""
+        changed = False
+        for flight in list(self.state.flights.values()):
+            if self._stop.is_set():
+                break
+            if flight.batch_id is None:
+                changed |= self._resolve(flight)
+        return changed
+
+    def sweep_extras(self) -> bool:
+        """After a create whose answer was lost, before the run ends: adopt any batch with this
+        run's tag that is not known yet. True if one was found."""
+        if not self._sweep_needed:
+            return False
+        try:
+            extras = self._unknown_batches()
+        except TransientError as exc:
+            self._notify(f"could not list batches to look for extras ({exc}); will try again")
+            return True
+        except RejectedError:
+            extras = []
+        self._sweep_needed = False
+        for batch in extras:
+            self._adopt_unknown(batch)
+        return bool(extras)
+
+    def _resolve(self, flight: Flight) -> bool:
+        try:
+            tagged = self._unknown_batches()
+        except TransientError:
+            return False
+        except RejectedError:
+            tagged = []
+        match = next((b for b in tagged if b.metadata.get(SHARD_TAG) == flight.shard), None)
+        if match is None:
+            return self._create(flight)
+        self._created(flight.shard, match)
+        self._notify(f"found batch {match.id} by its tag: its create call had taken effect")
+        return True
+
+    def _unknown_batches(self) -> list[BatchInfo]:
+        """This run's batches on the backend that the checkpoint does not know."""
+        known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
+        known |= self.state.finished_batch_ids
+        return [b for b in self._run_batches() if b.id not in known]
+
+    def _run_batches(self) -> Iterator[BatchInfo]:
+        """This run's batches on the backend, newest first, back to the run's start."""
+        oldest = self._run_started_epoch() - 3600
+        for batch in self.backend.list():
+            if batch.metadata.get(RUN_TAG) == self.cp.run_id:
+                yield batch
+            if batch.created_at and batch.created_at < oldest:
+                return
+
+    def _run_started_epoch(self) -> float:
+        try:
+            return datetime.fromisoformat(self.cp.start_time).timestamp()
+        except ValueError:
+            return 0.0
+
+    def _adopt_unknown(self, batch: BatchInfo) -> None:
+        """A batch with this run's tag that the checkpoint does not know: created by a call
+        whose answer was lost and then created again, or recorded in a write a crash tore. It
+        is billed whatever we do, so it becomes a flight of its own: its results are collected
+        and counted, for the words no other batch holds. When every one of its words is done or
+        held elsewhere, it is cancelled (what it already ran is still billed, and counted)."""
+        words = self._unclaimed_words(batch)
+        key = f"x-{batch.id}"
+        self._record("planned", shard=key, words=words, input_tokens=0)
+        self._created(key, batch)
+        self._notify(f"adopted batch {batch.id} ({len(words)} words) found by this run's tag")
+        if words or batch.terminal:
+            return
+        try:
+            info = self.backend.cancel(batch.id)
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"could not cancel the extra batch {batch.id}: {exc}")
+            return
+        self._record("status", shard=key, status=info.status)
+        self._notify(f"cancelling batch {batch.id}: its words are done or in other batches")
+
+    def _unclaimed_words(self, batch: BatchInfo) -> list[str]:
+        """The words of ``batch``'s input that are not done, given up or in another flight."""
+        path = self.spool / f"{batch.id}.input.jsonl"
+        try:
+            self.backend.download(batch.input_file_id, path)
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"input of batch {batch.id} unreadable ({exc}); its words stay queued")
+            return []
+        busy = self.state.in_flight_words()
+        words: list[str] = []
+        unreadable = 0
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                positions = self._positions(line)
+                if positions is None:
+                    unreadable += 1
+                    continue
+                for word in (self.state.words[pos] for pos in positions):
+                    if word in busy or word in self.state.done or word in self.state.given_up:
+                        continue
+                    words.append(word)
+                    busy.add(word)
+        path.unlink(missing_ok=True)
+        if unreadable:
+            self._notify(
+                f"input of batch {batch.id}: {unreadable} unreadable lines skipped (their words, "
+                "if any, stay queued)"
+            )
+        return words
+
+    def _positions(self, line: str) -> list[int] | None:
+        """The word positions an input line asks for, or None if the line makes no sense."""
+        try:
+            custom_id = json.loads(line)["custom_id"]
+            return decode_custom_id(
+                custom_id, limit=len(self.state.words), most=self.words_per_request
+            )
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+
+    # --- submission ----------------------------------------------------------------------------
+
+    def submit(self) -> bool:
+        """Launch new shards while the budget has room and the cap allows; True if any went."""
+        if self._stop.is_set() or not self.pacing.may_submit():
+            return False
+        if any(f.batch_id is None for f in self.state.flights.values()):
+            return False  # an unresolved create comes first
+        submitted = False
+        while not self._stop.is_set():
+            room = self.pacing.room(sum(f.input_tokens for f in self.state.flights.values()))
+            shard = self._next_shard(room) if room else None
+            if shard is None:
+                break
+            flights = list(self.state.flights.values())
+            replan = functools.partial(self._next_shard, room)
+            shard = self.pacing.within_cost(shard, self.state.usage.cost_usd, flights, replan)
+            if shard is None:
+                self._notify(f"max cost ${self.pacing.max_cost:.2f} reached: no new batches")
+                break
+            if not self._launch(shard):
+                break
+            submitted = True
+        return submitted
+
+    def _next_shard(self, room: int, batch_size: int | None = None) -> Shard | None:
+        requests = build_requests(
+            self.state.pending(),
+            self.words._index,
+            words_per_request=self.words_per_request,
+            reference=self.reference,
+        )
+        shards = plan_shards(
+            requests,
+            self.template,
+            self.counter,
+            batch_size=batch_size or self.batch_size,
+            max_tokens=max(room, 1),
+        )
+        return next(shards, None)
+
+    def _launch(self, shard: Shard) -> bool:
+        key = f"s-{self.state.next_shard}"
+        self._record("planned", shard=key, words=list(shard.words), input_tokens=shard.input_tokens)
+        flight = self.state.flights[key]
+        path = self.spool / f"{self.cp.run_id}.{key}.input.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            for request in shard.requests:
+                fh.write(self.template.line(request))
+                fh.write("\n")
+        try:
+            file_id = self._upload(path)
+        except (TransientError, RejectedError) as exc:
+            # not uploaded, or not found after an unanswered upload: at worst an orphan file,
+            # which is never billed
+            self._record("abandoned", shard=key)
+            path.unlink(missing_ok=True)
+            self._pause(f"upload failed: {exc}")
+            return False
+        failpoints.hit("after-upload")
+        self._record("uploaded", shard=key, input_file_id=file_id)
+        path.unlink(missing_ok=True)
+        return self._create(flight)
+
+    def _upload(self, path: Path) -> str:
+        """Upload ``path``; after an unanswered upload, the file found by its name if it came."""
+        since = time.time() - 60  # the server's clock may run behind ours
+        try:
+            return self.backend.upload(path)
+        except UncertainError:
+            try:
+                file_id = self.backend.find_upload(path.name, since)
+            except (TransientError, RejectedError):
+                file_id = None
+            if file_id is None:
+                raise
+            return file_id
+
+    def _create(self, flight: Flight) -> bool:
+        metadata = {
+            RUN_TAG: self.cp.run_id,
+            SHARD_TAG: flight.shard,
+            "synthlib_words": str(len(flight.words)),
+        }
+        failpoints.hit("before-create")
+        try:
+            info = self.backend.create(flight.input_file_id, metadata)
+            failpoints.hit("after-create")
+        except UncertainError as exc:
+            # the batch may exist: the next pass looks for it by tag before creating again
+            self._sweep_needed = True
+            self._pause(f"no answer creating a batch ({exc}); will look for it")
+            return False
+        except TransientError as exc:
+            self._pause(f"cannot create a batch now: {exc}")
+            return False
+        except RejectedError as exc:
+            self._rejected(flight, exc)
+            return False
+        self._created(flight.shard, info)
+        self._notify(
+            f"submitted batch {info.id} ({len(flight.words)} words, "
+            f"{flight.input_tokens:,} input tokens)"
+        )
+        return True
+
+    def _created(self, shard: str, batch: BatchInfo) -> None:
+        self._record(
+            "created",
+            shard=shard,
+            batch_id=batch.id,
+            status=batch.status,
+            created_at=batch.created_at,
+        )
+
+    def _rejected(self, flight: Flight, exc: RejectedError) -> None:
+        """The API refused the batch: its words fail (and are retried like any failure)."""
+        failed = dict.fromkeys(flight.words, f"batch_failed: {exc}")
+        self._record(
+            "ended", shard=flight.shard, done=[], failed=failed, status="rejected", usage={}
+        )
+        if flight.input_file_id:
+            try:
+                self.backend.delete_file(flight.input_file_id)
+            except (TransientError, RejectedError) as error:
+                self._notify(f"could not delete input file {flight.input_file_id}: {error}")
+        self._notify(f"batch for shard {flight.shard} rejected: {exc}")
+
+    def _abandon(self, flight: Flight, why: str) -> None:
+        if flight.input_file_id:
+            # an input file left behind is never billed
+            with contextlib.suppress(TransientError, RejectedError):
+                self.backend.delete_file(flight.input_file_id)
+        self._record("abandoned", shard=flight.shard)
+        self._notify(f"shard {flight.shard} returned to the queue: {why}")
+
+    def _pause(self, why: str) -> None:
+        self.pacing.pause()
+        self._notify(why)
