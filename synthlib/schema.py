@@ -12,6 +12,7 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SCHEMA_VERSION = "1"
@@ -243,8 +244,9 @@ _validate_entry_list = EntryList.__pydantic_validator__.validate_python
 
 
 def validate_entries(content: str | None, words: list[str]) -> dict[str, dict | Failure]:
-    """:func:`validate_content`, giving each valid entry as its JSON object (validated against
-    :class:`Entry`, not rebuilt from the model: ingest stores it as it came)."""
+    """:func:`validate_content`, giving each valid entry as its JSON object: the very object that
+    was validated against :class:`Entry` (ingest stores it as it came, not rebuilt from the
+    model)."""
     return read_answer(content, words)[0]
 
 
@@ -254,30 +256,35 @@ def read_answer(content: str | None, words: list[str]) -> tuple[dict[str, dict |
     if content is None:
         return dict.fromkeys(words, Failure(code="invalid", detail="no content")), 0
     try:
-        data = json.loads(content)
-        parsed = _validate_entry_list(data)
-    except json.JSONDecodeError as exc:
+        # one parse (orjson: a third of json.loads' time), then the compiled validator walks the
+        # parsed objects; what a caller gets back is exactly what was validated
+        data = orjson.loads(content)
+        entries = _validate_entry_list(data).entries
+    except orjson.JSONDecodeError as exc:
         return dict.fromkeys(words, Failure(code="invalid", detail=f"not JSON: {exc.msg}")), 0
     except ValidationError as exc:
         return dict.fromkeys(words, Failure(code="invalid", detail=_first_error(exc))), 0
+    if len(words) == 1 and entries and entries[0].word == words[0]:  # the common case
+        outcome = data["entries"][0] if entries[0].is_real_word else Failure(code="not_a_word")
+        return {words[0]: outcome}, len(entries)
     by_word: dict[str, int] = {}
-    for i, entry in enumerate(parsed.entries):
+    for i, entry in enumerate(entries):
         by_word.setdefault(entry.word, i)
-    outcome: dict[str, dict | Failure] = {}
+    answer: dict[str, dict | Failure] = {}
     for position, word in enumerate(words):
         i = by_word.get(word)
         if i is None:
-            got = parsed.entries[position].word if position < len(parsed.entries) else None
-            outcome[word] = (
+            got = entries[position].word if position < len(entries) else None
+            answer[word] = (
                 Failure(code="wrong_word", detail=f"answer is for {got!r}")
                 if got is not None and len(words) == 1
                 else Failure(code="missing", detail="no entry for this word in the answer")
             )
-        elif not parsed.entries[i].is_real_word:
-            outcome[word] = Failure(code="not_a_word")
+        elif not entries[i].is_real_word:
+            answer[word] = Failure(code="not_a_word")
         else:
-            outcome[word] = data["entries"][i]
-    return outcome, len(parsed.entries)
+            answer[word] = data["entries"][i]
+    return answer, len(entries)
 
 
 def _first_error(exc: ValidationError) -> str:

