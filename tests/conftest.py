@@ -3,6 +3,12 @@ from __future__ import annotations
 import socket
 
 import pytest
+from hypothesis import settings
+
+# Property tests pin properties, not speed: no per-example deadline, which a machine busy with
+# other work would miss. Tests still set their own max_examples.
+settings.register_profile("synthlib", deadline=None)
+settings.load_profile("synthlib")
 
 
 @pytest.fixture
@@ -37,3 +43,30 @@ def mongomock_client():
     import mongomock_ng
 
     return mongomock_ng.MongoClient()
+
+
+@pytest.fixture(scope="session")
+def session_lexicon():
+    """One Lexicon for the whole session (loading it takes a second or more; it is read-only)."""
+    from synthlib.lexicon import Lexicon
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("WORDNET_DIR", raising=False)  # the system's WordNet database
+        loaded = Lexicon.load()
+    yield loaded
+    loaded.close()
+
+
+@pytest.fixture
+def one_lexicon(session_lexicon, monkeypatch):
+    """``Lexicon.load()`` answers the session's lexicon: for tests of runs on the offline
+    provider, not of loading (a load from a given ``wordnet_dir`` still loads)."""
+    from synthlib.lexicon import Lexicon
+
+    real_load = Lexicon.load
+
+    def load(cls, wordnet_dir=None):
+        return session_lexicon if wordnet_dir is None else real_load(wordnet_dir)
+
+    monkeypatch.setattr(Lexicon, "load", classmethod(load))
+    return session_lexicon

@@ -13,18 +13,18 @@ import pytest
 
 import synthlib
 from synthlib.checkpoint import Checkpoint
+from synthlib.cli import main
 from synthlib.grounding import references
 from synthlib.job import Job, build_config
-from synthlib.lexicon import Lexicon
 from synthlib.requests import build_requests
 from synthlib.words import read_words
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples", "words.txt")
 
 
-@pytest.fixture(scope="module")
-def lexicon():
-    return Lexicon.load()
+@pytest.fixture
+def lexicon(one_lexicon):
+    return one_lexicon  # and what a run loads is this one too
 
 
 def _cli(args, cwd, env=None):
@@ -65,11 +65,12 @@ def test_cli_announces_offline_before_running(tmp_path):
     assert done.stdout.index("Provider: offline") < done.stdout.index("starting run")
 
 
-def test_provider_openai_without_a_key_is_a_clear_error(tmp_path):
-    (tmp_path / "w.txt").write_text("apple\n")
-    refused = _cli(["w.txt", "--provider", "openai", "--yes"], tmp_path)
-    assert refused.returncode == 2
-    assert "OPENAI_API_KEY" in refused.stderr and refused.stderr.count("\n") == 1
+def test_provider_openai_without_a_key_is_a_clear_error(offline_env, capsys):
+    # in-process: the tests around it prove the `python -m synthlib` entry point
+    (offline_env / "w.txt").write_text("apple\n")
+    assert main(["w.txt", "--provider", "openai", "--yes"]) == 2
+    stderr = capsys.readouterr().err
+    assert "OPENAI_API_KEY" in stderr and stderr.count("\n") == 1
 
 
 def test_sigkill_then_resume_does_not_redo_finished_words(tmp_path):
@@ -102,7 +103,7 @@ def test_grounding_puts_local_senses_in_the_request(lexicon):
     assert any("sloping land" in d for d in definitions)
 
 
-def test_dry_run_counts_the_grounding_tokens(offline_env):
+def test_dry_run_counts_the_grounding_tokens(offline_env, one_lexicon):
     plain = synthlib.dry_run(["bank", "run"], provider="openai")
     grounded = synthlib.dry_run(["bank", "run"], provider="openai", grounding=True)
     assert grounded.grounding_tokens > 0
@@ -152,7 +153,7 @@ def test_the_end_of_run_preview_shows_this_runs_entries_only(tmp_path):
     assert "- zzqxj: not_found" in done.stdout  # the given-up word, named with its reason
 
 
-def test_a_finished_run_leaves_no_downloads_behind(offline_env):
+def test_a_finished_run_leaves_no_downloads_behind(offline_env, one_lexicon):
     from synthlib.engine import spool_dir
 
     result = synthlib.run(["apple", "river"], provider="offline")

@@ -15,6 +15,8 @@ from typing import Any
 import mongomock_ng as mongomock
 import pytest
 
+import synthlib.store.mongo as mongo_module
+import synthlib.store.sqlite as sqlite_module
 from synthlib.frames import ENTRY_COLUMNS, load_entries, load_failures, load_senses
 from synthlib.schema import Entry
 from synthlib.store import Store
@@ -31,9 +33,12 @@ STORE_KINDS = [
     pytest.param("mongodb", marks=pytest.mark.skipif(not REAL_MONGO_URI, reason=NO_SERVER)),
 ]
 
-# mongomock scans the whole collection for every upserted document (quadratic: 10,000 entries
-# take about three minutes), so it writes 1,200 entries: still more than one 1,000-document chunk.
-BULK_SIZE = {"sqlite": 10_000, "mongomock": 1_200, "mongodb": 10_000}
+# Chunked paths (bulk writes, ``$in`` queries, pages) are proven by crossing chunk boundaries, not
+# by volume. mongomock scans its whole collection for every upserted document (quadratic: 1,200
+# entries took 45 s), so on mongomock MongoStore's chunk is made small and the data scales with it;
+# a real server (SYNTHLIB_TEST_MONGO_URI) keeps the shipped chunk of 1,000 and 10,000 entries.
+MOCK_CHUNK = 20
+SQLITE_QUERY_CHUNK = 900  # words per ``IN (...)`` query: under SQLite's bound-parameter limit
 
 
 # --- factories --------------------------------------------------------------------------------
@@ -116,7 +121,23 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(store_kind: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+def chunk(store_kind: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The most words the store queries at once: the boundary the ``beyond_one_chunk`` cases
+    cross (on mongomock, made small: see MOCK_CHUNK)."""
+    if store_kind == "mongomock":
+        monkeypatch.setattr(mongo_module, "CHUNK", MOCK_CHUNK)
+        return MOCK_CHUNK
+    return SQLITE_QUERY_CHUNK if store_kind == "sqlite" else mongo_module.CHUNK
+
+
+@pytest.fixture
+def write_chunk(store_kind: str, chunk: int) -> int:
+    """The most records the store writes at once."""
+    return sqlite_module._CHUNK if store_kind == "sqlite" else chunk
+
+
+@pytest.fixture
+def store(store_kind: str, chunk: int, tmp_path) -> Iterator[Store]:
     if store_kind == "sqlite":
         opened: Store = SQLiteStore(tmp_path / "entries.db")
     elif store_kind == "mongomock":
@@ -255,28 +276,28 @@ def test_unicode_and_case_make_distinct_words(store: Store) -> None:
     assert japan == make_record("日本", definition="sense of 日本")
 
 
-def test_bulk_write(store: Store, store_kind: str) -> None:
-    n = BULK_SIZE[store_kind]
+def test_bulk_write(store: Store, write_chunk: int, chunk: int) -> None:
+    n = 2 * write_chunk + 3  # three write chunks, the last one short
     names = [f"w{i:05d}" for i in range(n)]
     assert store.upsert_entries(make_record(w, input_tokens=i) for i, w in enumerate(names)) == n
     assert store.count() == n
-    for i in (0, 999, 1000, n // 2, n - 1):
+    for i in sorted({0, chunk - 1, chunk, write_chunk - 1, write_chunk, n // 2, n - 1}):
         [record] = store.iter_entries(words=[names[i]])
         assert record == make_record(names[i], input_tokens=i)
     # A second pass over more than one chunk replaces, never duplicates.
-    again = names[: min(n, 1_500)]
+    again = names[: write_chunk + write_chunk // 2]
     store.upsert_entries(make_record(w, model="gpt-4.1") for w in again)
     assert store.count() == n
     assert {r.word for r in store.iter_entries(model="gpt-4.1")} == set(again)
-    assert len(list(store.iter_entries())) == n
+    assert [r.word for r in store.iter_entries()] == names  # every page, in word order, once
 
 
-def test_words_with_entries_beyond_one_chunk(store: Store) -> None:
-    present = [f"p{i:04d}" for i in range(1_050)]
+def test_words_with_entries_beyond_one_chunk(store: Store, chunk: int) -> None:
+    present = [f"p{i:04d}" for i in range(chunk + chunk // 2)]
     store.upsert_entries(make_record(w) for w in present)
-    asked = present + [f"q{i:04d}" for i in range(200)] + present[:10]
+    asked = present + [f"q{i:04d}" for i in range(chunk // 5)] + present[:10]
     assert store.words_with_entries(asked) == set(present)
-    assert store.words_with_entries(iter(asked[1_000:])) == set(present[1_000:] + present[:10])
+    assert store.words_with_entries(iter(asked[chunk:])) == set(present[chunk:] + present[:10])
     assert store.words_with_entries() == set(present)
     assert [r.word for r in store.iter_entries(words=reversed(asked))] == present
 
@@ -333,11 +354,12 @@ def test_words_made_with_matches_model_prompt_and_schema_version(store: Store) -
     assert store.words_made_with(asked, **key) == {"Same"}
 
 
-def test_words_made_with_beyond_one_chunk(store: Store) -> None:
+def test_words_made_with_beyond_one_chunk(store: Store, chunk: int) -> None:
     key = {"model": "gpt-4o-mini", "prompt_version": "p1", "schema_version": "1"}
-    present = [f"p{i:04d}" for i in range(1_050)]
+    present = [f"p{i:04d}" for i in range(chunk + chunk // 2)]
     store.upsert_entries(make_record(w) for w in present)
     store.upsert_entries(make_record(f"m{i:04d}", model="gpt-4.1") for i in range(20))
-    asked = [f"q{i:04d}" for i in range(950)] + present + [f"m{i:04d}" for i in range(20)]
+    absent = [f"q{i:04d}" for i in range(chunk - chunk // 20)]
+    asked = absent + present + [f"m{i:04d}" for i in range(20)]
     assert store.words_made_with(asked, **key) == set(present)
-    assert store.words_made_with((w for w in asked[900:]), **key) == set(present)
+    assert store.words_made_with((w for w in asked[chunk - chunk // 10 :]), **key) == set(present)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -157,19 +156,28 @@ def test_invalid_input_fails_the_batch(start, lines, code, line_number):
 
 
 def test_enqueued_token_limit_counts_unfinished_batches_of_the_same_model(start):
-    h = start(seconds_per_request=0.1)
+    now = [1_000_000.0]  # a hand-driven clock: "still unfinished" does not depend on speed
+    h = start(clock=lambda: now[0], validating_seconds=1, seconds_per_request=1,
+              finalizing_seconds=1)  # fmt: skip
     lines = word_lines(10)
     tokens = sum(input_tokens(line["body"]) for line in lines)  # what one such batch enqueues
     h.emulator.configure(token_limits={MODEL: int(tokens * 1.5)})
     first = h.submit(lines)
-    second = h.wait(h.submit(word_lines(10, "s")).id)
-    assert second.status == "failed"
-    assert second.errors.data[0].code == "token_limit_exceeded"
-    assert "Enqueued token limit reached for gpt-4o-mini" in second.errors.data[0].message
-    other_model = h.run(word_lines(10, "o", model="gpt-4o"))
-    assert other_model.status == "completed"
-    assert h.wait(first.id).status == "completed"
-    assert h.run(word_lines(10, "t")).status == "completed"  # room again once the first is done
+    second = h.submit(word_lines(10, "s"))
+    other_model = h.submit(word_lines(10, "o", model="gpt-4o"))
+    now[0] += 100  # every batch has settled
+
+    def settled(batch):
+        return h.client.batches.retrieve(batch.id)
+
+    assert settled(second).status == "failed"
+    assert settled(second).errors.data[0].code == "token_limit_exceeded"
+    assert "Enqueued token limit reached for gpt-4o-mini" in settled(second).errors.data[0].message
+    assert settled(other_model).status == "completed"
+    assert settled(first).status == "completed"
+    third = h.submit(word_lines(10, "t"))  # room again once the first is done
+    now[0] += 100
+    assert settled(third).status == "completed"
 
 
 def test_bad_parameters_are_rejected_at_once(start):
@@ -326,15 +334,20 @@ def test_transient_500_is_retried_by_the_sdk(start):
 
 
 def test_stall_holds_batches_in_progress_until_released(start):
-    h = start(stall=True)
+    now = [1_000_000.0]
+    h = start(clock=lambda: now[0], stall=True, validating_seconds=10, seconds_per_request=1,
+              finalizing_seconds=5)  # fmt: skip
     batch = h.submit(word_lines(20))
-    h.wait(batch.id, lambda b: b.status == "in_progress")
-    time.sleep(0.2)  # far longer than the whole batch would take unstalled
+    now[0] += 1_000  # far longer than the whole batch (35 s) would take unstalled
     still = h.client.batches.retrieve(batch.id)
     assert (still.status, still.request_counts.completed) == ("in_progress", 10)  # half way
     h.emulator.configure(stall=False)
-    assert h.wait(batch.id).status == "completed"
-    assert len(h.content(h.client.batches.retrieve(batch.id).output_file_id)) == 20
+    now[0] += 14  # it resumes where it stopped: 10 requests and finalizing still to go
+    assert h.client.batches.retrieve(batch.id).status == "finalizing"
+    now[0] += 1
+    done = h.client.batches.retrieve(batch.id)
+    assert done.status == "completed"
+    assert len(h.content(done.output_file_id)) == 20
 
 
 def test_admin_endpoint_changes_settings_at_run_time(start):
@@ -411,18 +424,24 @@ def test_deleting_files(start):
 
 def test_restart_on_the_same_state_dir_carries_on(start, tmp_path):
     state = tmp_path / "shared"
-    first = start(state, seconds_per_request=0.01)
+    now = [1_000_000.0]
+    first = start(state, clock=lambda: now[0], seconds_per_request=0.01)
     batch = first.submit(word_lines(200))
-    running = first.wait(batch.id, lambda b: b.status == "in_progress")
+    now[0] += 1  # validating done, half of the requests run
+    running = first.client.batches.retrieve(batch.id)
+    assert running.status == "in_progress"
     with pytest.raises(StateDirInUse):
         start(state)
     first.emulator.stop()
 
-    second = start(state, seconds_per_request=1.0)  # new settings do not touch old batches
+    # new settings do not touch old batches: at one second a request, it would take minutes
+    second = start(state, clock=lambda: now[0], seconds_per_request=1.0)
     resumed = second.client.batches.retrieve(batch.id)
     assert resumed.created_at == running.created_at
     assert resumed.in_progress_at == running.in_progress_at
-    done = second.wait(batch.id)
+    assert resumed.request_counts.completed == running.request_counts.completed
+    now[0] += 2  # the other half, and finalizing
+    done = second.client.batches.retrieve(batch.id)
     assert done.status == "completed"
     output = second.content(done.output_file_id)
     assert sorted(x["custom_id"] for x in output) == sorted(f"r{i}" for i in range(200))

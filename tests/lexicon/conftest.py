@@ -1,8 +1,6 @@
-"""Shared fixtures: one Lexicon for the whole session (loading takes about a second)."""
+"""Shared fixtures: one Lexicon for the whole session (loading takes a second or more)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,12 +9,8 @@ from synthlib.lexicon.wordnet import WordNet
 
 
 @pytest.fixture(scope="session")
-def lexicon() -> Iterator[Lexicon]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("WORDNET_DIR", raising=False)  # the tests read the system's database
-        loaded = Lexicon.load()
-    yield loaded
-    loaded.close()
+def lexicon(session_lexicon: Lexicon) -> Lexicon:
+    return session_lexicon  # the system's WordNet database (tests/conftest.py)
 
 
 @pytest.fixture(scope="session")
