@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up a development environment in .venv: finds a Python >= 3.12, installs synthlib with its
-# test tools, and (where apt is available) Debian's WordNet for the offline provider.
+# Set up a development environment in .venv: finds a Python >= 3.12, installs synthlib with every
+# extra (notebook, mongo) and its test tools (the dev extra), and (where apt is available) Debian's
+# WordNet for the offline provider. The CLI job needs only the core: pip install -e .
 # Safe to re-run; quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."

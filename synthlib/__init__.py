@@ -7,12 +7,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import dry_run
-from .cost import Estimate
-from .errors import (
+from typing import TYPE_CHECKING
+
+from .errors import (  # errors load at once: they are small, and callers catch them
     BackendError,
     CheckpointError,
     Interrupted,
+    MissingExtra,
     PricingError,
     SpendRefused,
     StoreError,
@@ -20,22 +21,45 @@ from .errors import (
     UsageError,
     WordListError,
 )
-from .job import Job, RunResult, run
-from .prompts import PROMPT_VERSION
-from .schema import SCHEMA_VERSION, Entry
-from .store import Store, open_store
-from .words import WordList, read_words
 
-_LAZY = {"load_entries", "load_failures", "load_senses"}  # pandas loads when they are used
+# name -> the module that defines it. Loaded on first use (PEP 562), so that `import synthlib`,
+# `batch-synthesis --version` and `--help` start quickly and frames load pandas only when made.
+_EXPORTS = {
+    "dry_run": "api",
+    "Estimate": "cost",
+    **dict.fromkeys(["Job", "RunResult", "run"], "job"),
+    "PROMPT_VERSION": "prompts",
+    **dict.fromkeys(["SCHEMA_VERSION", "Entry"], "schema"),
+    **dict.fromkeys(["Store", "open_store"], "store"),
+    **dict.fromkeys(["WordList", "read_words"], "words"),
+    **dict.fromkeys(["load_entries", "load_failures", "load_senses"], "frames"),
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        from . import frames
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'synthlib' has no attribute {name!r}")
+    from importlib import import_module
 
-        return getattr(frames, name)
-    raise AttributeError(f"module 'synthlib' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:
+    from .api import dry_run
+    from .cost import Estimate
+    from .frames import load_entries, load_failures, load_senses
+    from .job import Job, RunResult, run
+    from .prompts import PROMPT_VERSION
+    from .schema import SCHEMA_VERSION, Entry
+    from .store import Store, open_store
+    from .words import WordList, read_words
 
 __all__ = [
     "PROMPT_VERSION",
@@ -46,6 +70,7 @@ __all__ = [
     "Estimate",
     "Interrupted",
     "Job",
+    "MissingExtra",
     "PricingError",
     "RunResult",
     "SpendRefused",

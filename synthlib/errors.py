@@ -72,3 +72,19 @@ class Interrupted(SynthlibError):
     """The run was stopped by the user; the checkpoint is saved."""
 
     exit_code = 130
+
+
+class MissingExtra(UsageError, ImportError):
+    """A feature needs an optional part of synthlib that is not installed (``pip install
+    'synthlib[notebook]'`` for the workbench and review, ``'synthlib[mongo]'`` for MongoDB).
+    ``extra`` names the extra, ``name`` the module that is missing. Also an :class:`ImportError`,
+    so ``except ImportError`` around an optional import still catches it."""
+
+    def __init__(self, extra: str, feature: str, module: str) -> None:
+        super().__init__(
+            f"{feature} needs the {extra} extra ({module} is not installed): "
+            f"pip install 'synthlib[{extra}]'",
+            name=module,
+        )
+        self.extra = extra
+        self.feature = feature

@@ -12,15 +12,44 @@ from .store import Store, using_store
 from .store.records import EntryRecord
 
 ENTRY_COLUMNS = [
-    "word", "ipa", "respelling", "syllables", "parts_of_speech", "sense_count", "frequency_band",
-    "cefr_level", "etymology", "origin_language", "word_forms", "provider", "model",
-    "prompt_version", "schema_version", "batch_id", "input_tokens", "cached_tokens",
-    "output_tokens", "cost_usd", "grounded", "run_id", "created_at",
-]  # fmt: skip
+    "word",
+    "ipa",
+    "respelling",
+    "syllables",
+    "parts_of_speech",
+    "sense_count",
+    "frequency_band",
+    "cefr_level",
+    "etymology",
+    "origin_language",
+    "word_forms",
+    "provider",
+    "model",
+    "prompt_version",
+    "schema_version",
+    "batch_id",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "cost_usd",
+    "grounded",
+    "run_id",
+    "created_at",
+]
 SENSE_COLUMNS = [
-    "word", "part_of_speech", "sense", "definition", "examples", "synonyms", "antonyms",
-    "register", "domain", "region", "cefr_level", "usage_notes",
-]  # fmt: skip
+    "word",
+    "part_of_speech",
+    "sense",
+    "definition",
+    "examples",
+    "synonyms",
+    "antonyms",
+    "register",
+    "domain",
+    "region",
+    "cefr_level",
+    "usage_notes",
+]
 FAILURE_COLUMNS = [
     "word",
     "code",
@@ -77,10 +106,15 @@ def load_entries(
     rows = [
         _entry_row(r)
         for r in _records(
-            store, words=words, part_of_speech=part_of_speech, cefr_level=cefr_level,
-            provider=provider, model=model, run_id=run_id,
+            store,
+            words=words,
+            part_of_speech=part_of_speech,
+            cefr_level=cefr_level,
+            provider=provider,
+            model=model,
+            run_id=run_id,
         )
-    ]  # fmt: skip
+    ]
     return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
 
 
@@ -97,9 +131,14 @@ def load_senses(
     """One row per sense (word, part of speech, sense number, definition, examples, ...)."""
     rows: list[dict[str, Any]] = []
     for record in _records(
-        store, words=words, part_of_speech=None, cefr_level=None, provider=provider, model=model,
+        store,
+        words=words,
+        part_of_speech=None,
+        cefr_level=None,
+        provider=provider,
+        model=model,
         run_id=run_id,
-    ):  # fmt: skip
+    ):
         for group in record.entry.get("parts_of_speech") or []:
             if part_of_speech and group["part_of_speech"] != part_of_speech:
                 continue
@@ -107,9 +146,13 @@ def load_senses(
                 if cefr_level and sense.get("cefr_level") != cefr_level:
                     continue
                 rows.append(
-                    {"word": record.word, "part_of_speech": group["part_of_speech"],
-                     "sense": number, **{k: sense.get(k) for k in SENSE_COLUMNS[3:]}}
-                )  # fmt: skip
+                    {
+                        "word": record.word,
+                        "part_of_speech": group["part_of_speech"],
+                        "sense": number,
+                        **{k: sense.get(k) for k in SENSE_COLUMNS[3:]},
+                    }
+                )
     return pd.DataFrame(rows, columns=SENSE_COLUMNS)
 
 

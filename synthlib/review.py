@@ -20,20 +20,45 @@ from typing import Any
 import pandas as pd
 
 from .errors import SynthlibError, UsageError
+from .extras import require
 from .frames import StoreLike, load_entries, load_failures, load_senses
 from .store import EntryRecord, using_store
+
+require("notebook", "the review")  # one line naming the extra if it is missing
 
 CEFR_ORDER = ["A1", "A2", "B1", "B2", "C1", "C2"]
 FILTERS = ("part_of_speech", "cefr_level", "register", "provider", "search")
 RUN_COLUMNS = [
-    "run_id", "provider", "model", "phase", "words", "processed", "given_up", "input_tokens",
-    "output_tokens", "cost_usd", "batches", "failure_reasons", "start_time", "recorded_at",
-]  # fmt: skip
+    "run_id",
+    "provider",
+    "model",
+    "phase",
+    "words",
+    "processed",
+    "given_up",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "batches",
+    "failure_reasons",
+    "start_time",
+    "recorded_at",
+]
 # Long prose wraps in tables; every other column stays on one line (ids, models, dates).
 PROSE_COLUMNS = frozenset(
-    {"definition", "example", "examples", "usage_notes", "etymology", "reason", "word_forms",
-     "synonyms", "antonyms", "failure_reasons"}
-)  # fmt: skip
+    {
+        "definition",
+        "example",
+        "examples",
+        "usage_notes",
+        "etymology",
+        "reason",
+        "word_forms",
+        "synonyms",
+        "antonyms",
+        "failure_reasons",
+    }
+)
 SENTENCE_COLUMNS = frozenset({"examples"})
 TABLE_ROWS = 50
 MAX_BAR_LABELS = 15  # category labels under a bar chart, at most
@@ -65,8 +90,14 @@ class Review:
         self.filters: dict[str, str | None] = dict.fromkeys(FILTERS)
         self.run = "latest"
         self.run_id: str | None = None
-        self.reload(run=run, part_of_speech=part_of_speech, cefr_level=cefr_level,
-                    register=register, provider=provider, search=search)  # fmt: skip
+        self.reload(
+            run=run,
+            part_of_speech=part_of_speech,
+            cefr_level=cefr_level,
+            register=register,
+            provider=provider,
+            search=search,
+        )
 
     # --- scope and filters -----------------------------------------------------------------
 
@@ -85,8 +116,9 @@ class Review:
         ``register``, ``provider``, ``search``; None or "" clears one) and re-filter in place."""
         unknown = set(changes) - {"run", *FILTERS}
         if unknown:
-            raise UsageError(f"unknown review filter {sorted(unknown)[0]!r}: use run or "
-                             f"{', '.join(FILTERS)}")  # fmt: skip
+            raise UsageError(
+                f"unknown review filter {sorted(unknown)[0]!r}: use run or {', '.join(FILTERS)}"
+            )
         if "run" in changes:
             self.run, self.run_id = self._resolve(changes.pop("run"))
         for name, value in changes.items():
@@ -111,8 +143,10 @@ class Review:
             return choice, (known[-1] if known else None)
         if choice not in known and not self._scope(choice).holds_anything:
             listed = ", ".join(reversed(known[-5:])) or "none recorded"
-            raise UsageError(f"no run {choice!r} in {self.location}: use 'latest', 'all' or a "
-                             f"run id (newest: {listed})")  # fmt: skip
+            raise UsageError(
+                f"no run {choice!r} in {self.location}: use 'latest', 'all' or a "
+                f"run id (newest: {listed})"
+            )
         return choice, choice
 
     def _scope(self, run_id: str | None) -> _Scope:
@@ -201,9 +235,11 @@ class Review:
             "batch_id", dropna=False
         )
         frame = grouped.agg(
-            words=("word", "count"), tokens=("tokens", "sum"), cost_usd=("cost_usd", "sum"),
+            words=("word", "count"),
+            tokens=("tokens", "sum"),
+            cost_usd=("cost_usd", "sum"),
             first=("created_at", "min"),
-        )  # fmt: skip
+        )
         return frame.sort_values("first").drop(columns="first").reset_index()
 
     # --- the entry card ------------------------------------------------------------------------
@@ -282,8 +318,9 @@ class Review:
                 continue
             yield _table_bundle(frame.head(rows))
             if len(frame) > rows:
-                yield _text(f"First {rows:,} of {len(frame):,} rows: review.{title.lower()} "
-                            "has them all.")  # fmt: skip
+                yield _text(
+                    f"First {rows:,} of {len(frame):,} rows: review.{title.lower()} has them all."
+                )
         figure = self.plot()
         if figure is not None:
             yield _heading("Charts")
@@ -343,8 +380,11 @@ def _filtered(
     if part_of_speech or register:
         entries = entries[entries["word"].isin(senses["word"])]
     senses = senses[senses["word"].isin(entries["word"])]
-    return (entries.reset_index(drop=True), senses.reset_index(drop=True),
-            failures.reset_index(drop=True))  # fmt: skip
+    return (
+        entries.reset_index(drop=True),
+        senses.reset_index(drop=True),
+        failures.reset_index(drop=True),
+    )
 
 
 def _runs_frame(runs: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -376,8 +416,9 @@ def cell(value: Any, *, whole: bool = False, money: bool = False, joint: str = "
     if blank(value):
         return ""
     if isinstance(value, dict):
-        return "; ".join(f"{str(k).replace('_', ' ')}: {cell(v)}" for k, v in value.items()
-                         if not blank(v))  # fmt: skip
+        return "; ".join(
+            f"{str(k).replace('_', ' ')}: {cell(v)}" for k, v in value.items() if not blank(v)
+        )
     if isinstance(value, list | tuple | set):
         return joint.join(cell(v) for v in value if not blank(v))
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
@@ -435,8 +476,12 @@ def table(frame: pd.DataFrame, *, index: bool = False, hide_empty: bool = True) 
     wrapping at a readable width, everything else (words, models, run ids, dates) on one line,
     numbers right-aligned and text left-aligned. ``frame`` itself keeps its raw values."""
     shown = clean(frame, hide_empty=hide_empty)
-    numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(frame[c].dtype)
-               and not pd.api.types.is_bool_dtype(frame[c].dtype)]  # fmt: skip
+    numeric = [
+        c
+        for c in shown.columns
+        if pd.api.types.is_numeric_dtype(frame[c].dtype)
+        and not pd.api.types.is_bool_dtype(frame[c].dtype)
+    ]
     prose = [c for c in shown.columns if c in PROSE_COLUMNS]
     styler = shown.style.format(escape="html")
     if not index:
@@ -444,10 +489,14 @@ def table(frame: pd.DataFrame, *, index: bool = False, hide_empty: bool = True) 
     line = "white-space: nowrap; text-align: left; vertical-align: top;"
     styler = styler.set_table_styles([{"selector": tag, "props": line} for tag in ("th", "td")])
     # Per-column rules (``td.colN``) outrank the table-wide ones above.
-    by_column = {c: [{"selector": tag, "props": "text-align: right;"} for tag in ("th", "td")]
-                 for c in numeric}  # fmt: skip
-    by_column |= {c: [{"selector": "td", "props": "white-space: normal; min-width: 14em; "
-                       "max-width: 32em;"}] for c in prose}  # fmt: skip
+    by_column = {
+        c: [{"selector": tag, "props": "text-align: right;"} for tag in ("th", "td")]
+        for c in numeric
+    }
+    by_column |= {
+        c: [{"selector": "td", "props": "white-space: normal; min-width: 14em; max-width: 32em;"}]
+        for c in prose
+    }
     if by_column:
         styler = styler.set_table_styles(by_column, overwrite=False)
     return styler
@@ -525,29 +574,39 @@ def card_html(record: EntryRecord) -> str:
     band = e.get("frequency_band")
     if isinstance(band, int | float) and not blank(band):
         n = max(0, min(5, int(band)))
-        head.append(f"<span title='frequency band {n} of 5 (1 rare … 5 very common)'><span "
-                    f"class='k'>frequency</span><span class='freq'>{'●' * n}{'○' * (5 - n)}"
-                    "</span></span>")  # fmt: skip
+        head.append(
+            f"<span title='frequency band {n} of 5 (1 rare … 5 very common)'><span "
+            f"class='k'>frequency</span><span class='freq'>{'●' * n}{'○' * (5 - n)}"
+            "</span></span>"
+        )
     parts = [f"<div class='head'>{' '.join(head)}</div>"]
     for group in e.get("parts_of_speech") or []:
         senses = "".join(_sense_html(s) for s in group.get("senses") or [])
-        parts.append(f"<div class='pos'><div class='pos-name'>{_e(group.get('part_of_speech'))}"
-                     f"</div><ol>{senses}</ol></div>")  # fmt: skip
+        parts.append(
+            f"<div class='pos'><div class='pos-name'>{_e(group.get('part_of_speech'))}"
+            f"</div><ol>{senses}</ol></div>"
+        )
     forms = {k: v for k, v in (e.get("word_forms") or {}).items() if not blank(v)}
     if forms:
         listed = "; ".join(f"{_e(k.replace('_', ' '))} <b>{_e(v)}</b>" for k, v in forms.items())
         parts.append(f"<div class='part'><span class='k'>Forms</span>{listed}</div>")
     ety = e.get("etymology") or {}
     bits = [_e(ety["text"])] if ety.get("text") else []
-    for key, label in (("origin_language", "Origin"), ("roots", "Roots"),
-                       ("first_known_use", "First known use")):  # fmt: skip
+    for key, label in (
+        ("origin_language", "Origin"),
+        ("roots", "Roots"),
+        ("first_known_use", "First known use"),
+    ):
         if not blank(ety.get(key)):
             bits.append(f"{label}: {_e(ety[key])}.")
     if bits:
         parts.append(f"<div class='part'><span class='k'>Etymology</span>{' '.join(bits)}</div>")
     parts.append(f"<div class='prov'>{_provenance(record)}</div>")
-    return (f"<div class='synthlib-card' data-word='{_e(record.word)}'><style>{CARD_CSS}</style>"
-            + "".join(parts) + "</div>")  # fmt: skip
+    return (
+        f"<div class='synthlib-card' data-word='{_e(record.word)}'><style>{CARD_CSS}</style>"
+        + "".join(parts)
+        + "</div>"
+    )
 
 
 def _sense_html(sense: dict[str, Any]) -> str:
@@ -561,9 +620,11 @@ def _sense_html(sense: dict[str, Any]) -> str:
         labels.append(f"<span class='lbl cefr' title='CEFR level'>{_e(sense['cefr_level'])}</span>")
     out = [f"<li>{''.join(labels)}<span class='def'>{_e(sense.get('definition'))}</span>"]
     out += [f"<div class='ex'>{_e(x)}</div>" for x in sense.get("examples") or [] if not blank(x)]
-    nyms = [f"<span class='k'>{label}</span>{_e(sense[key])}"
-            for key, label in (("synonyms", "Synonyms"), ("antonyms", "Antonyms"))
-            if not blank(sense.get(key))]  # fmt: skip
+    nyms = [
+        f"<span class='k'>{label}</span>{_e(sense[key])}"
+        for key, label in (("synonyms", "Synonyms"), ("antonyms", "Antonyms"))
+        if not blank(sense.get(key))
+    ]
     if nyms:
         out.append(f"<div class='more'>{' &ensp; '.join(nyms)}</div>")
     if not blank(sense.get("usage_notes")):
@@ -599,15 +660,30 @@ def _panels(review: Review) -> list[Callable[[Any], None] | None]:
     batches = review.per_batch()
     batches = batches[batches["batch_id"].notna() & (batches["tokens"] > 0)]  # paid batches
     return [
-        _bars(e["sense_count"].value_counts(), "Senses per word", "senses", "#4c72b0",
-              every=range(1, int(e["sense_count"].max()) + 1) if len(e) else None),
-        _bars(s.drop_duplicates(["word", "part_of_speech"])["part_of_speech"].value_counts(),
-              "Words per part of speech", "", "#dd8452", horizontal=True),
+        _bars(
+            e["sense_count"].value_counts(),
+            "Senses per word",
+            "senses",
+            "#4c72b0",
+            every=range(1, int(e["sense_count"].max()) + 1) if len(e) else None,
+        ),
+        _bars(
+            s.drop_duplicates(["word", "part_of_speech"])["part_of_speech"].value_counts(),
+            "Words per part of speech",
+            "",
+            "#dd8452",
+            horizontal=True,
+        ),
         _bars(e["cefr_level"].value_counts(), "CEFR level", "", "#4c72b0", every=CEFR_ORDER),
-        _bars(e["frequency_band"].dropna().astype(int).value_counts(),
-              "Frequency band (1 rare ... 5 very common)", "", "#55a868", every=range(1, 6)),
+        _bars(
+            e["frequency_band"].dropna().astype(int).value_counts(),
+            "Frequency band (1 rare ... 5 very common)",
+            "",
+            "#55a868",
+            every=range(1, 6),
+        ),
         _tokens(batches) if len(batches) else None,
-    ]  # fmt: skip
+    ]
 
 
 def _bars(
@@ -690,8 +766,10 @@ def _png(figure: Any) -> dict[str, Any]:
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-            "text/plain": "<charts>"}  # fmt: skip
+    return {
+        "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+        "text/plain": "<charts>",
+    }
 
 
 def _count(n: int, noun: str) -> str:
@@ -704,8 +782,9 @@ def _when(value: Any) -> str:
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if blank(v) else (v.item() if hasattr(v, "item") else v))
-            for k, v in row.items()}  # fmt: skip
+    return {
+        k: (None if blank(v) else (v.item() if hasattr(v, "item") else v)) for k, v in row.items()
+    }
 
 
 # --- widgets -----------------------------------------------------------------------------------
@@ -733,8 +812,12 @@ class ReviewWidgets:
             "register": w.Dropdown(description="Register", layout=wide),
             "provider": w.Dropdown(description="Provider", layout=wide),
         }
-        self.search = w.Text(value=review.filters["search"] or "", description="Word",
-                             placeholder="contains...", layout=wide)  # fmt: skip
+        self.search = w.Text(
+            value=review.filters["search"] or "",
+            description="Word",
+            placeholder="contains...",
+            layout=wide,
+        )
         self.reset = w.Button(description="Clear filters", icon="times")
         self.reload = w.Button(description="Reload store", icon="refresh")
         for picker in (self.run, self.search, *self.pickers.values()):
@@ -744,10 +827,12 @@ class ReviewWidgets:
         self.tabs = w.Tab(children=[self.outputs[t] for t in self.TABS], titles=self.TABS)
         self.word = w.Dropdown(description="Entry card", layout=w.Layout(width="330px"))
         self.word.style.description_width = "100px"
-        self.previous = w.Button(icon="chevron-left", tooltip="previous word",
-                                 layout=w.Layout(width="40px"))  # fmt: skip
-        self.next = w.Button(icon="chevron-right", tooltip="next word",
-                             layout=w.Layout(width="40px"))  # fmt: skip
+        self.previous = w.Button(
+            icon="chevron-left", tooltip="previous word", layout=w.Layout(width="40px")
+        )
+        self.next = w.Button(
+            icon="chevron-right", tooltip="next word", layout=w.Layout(width="40px")
+        )
         self.card = w.Output()
         self._charts_stale = True
         self._fill_choices()
@@ -767,17 +852,24 @@ class ReviewWidgets:
         self.word.observe(serial(self.on_word), names="value")
         self.previous.on_click(serial(lambda: self.step(-1)))
         self.next.on_click(serial(lambda: self.step(+1)))
-        self.box = w.VBox([
-            w.HTML(f"<b>synthlib review</b> · {html.escape(review.location)}"),
-            w.HBox([self.run, self.reload]),
-            w.HBox([self.pickers["part_of_speech"], self.pickers["cefr_level"],
-                    self.pickers["register"]]),
-            w.HBox([self.pickers["provider"], self.search, self.reset]),
-            self.status,
-            self.tabs,
-            w.HBox([self.word, self.previous, self.next]),
-            self.card,
-        ])  # fmt: skip
+        self.box = w.VBox(
+            [
+                w.HTML(f"<b>synthlib review</b> · {html.escape(review.location)}"),
+                w.HBox([self.run, self.reload]),
+                w.HBox(
+                    [
+                        self.pickers["part_of_speech"],
+                        self.pickers["cefr_level"],
+                        self.pickers["register"],
+                    ]
+                ),
+                w.HBox([self.pickers["provider"], self.search, self.reset]),
+                self.status,
+                self.tabs,
+                w.HBox([self.word, self.previous, self.next]),
+                self.card,
+            ]
+        )
         self.refresh()
 
     # --- filling the pickers -------------------------------------------------------------------
@@ -880,8 +972,10 @@ class ReviewWidgets:
                 continue
             self._append(out, _table_bundle(frame.head(self.rows)))
             if len(frame) > self.rows:
-                out.append_stdout(f"First {self.rows:,} of {len(frame):,} rows: "
-                                  f"review.{title.lower()} has them all.\n")  # fmt: skip
+                out.append_stdout(
+                    f"First {self.rows:,} of {len(frame):,} rows: "
+                    f"review.{title.lower()} has them all.\n"
+                )
         self._charts_stale = True
         self._draw_charts()
         before = self.word.value

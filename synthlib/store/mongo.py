@@ -29,20 +29,23 @@ from itertools import batched, islice
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-from bson.errors import BSONError
-from pymongo import ASCENDING, MongoClient, ReplaceOne
-from pymongo.errors import (
-    BulkWriteError,
-    ConfigurationError,
-    ConnectionFailure,
-    OperationFailure,
-    PyMongoError,
-    ServerSelectionTimeoutError,
-)
-
-from ..errors import StoreError
+from ..errors import MissingExtra, StoreError
 from . import mask_uri
 from .records import EntryRecord, FailureRecord, readable_entries
+
+try:
+    from bson.errors import BSONError
+    from pymongo import ASCENDING, MongoClient, ReplaceOne
+    from pymongo.errors import (
+        BulkWriteError,
+        ConfigurationError,
+        ConnectionFailure,
+        OperationFailure,
+        PyMongoError,
+        ServerSelectionTimeoutError,
+    )
+except ImportError:  # bson ships with pymongo; one line naming the extra, no traceback
+    raise MissingExtra("mongo", "a mongodb:// store", "pymongo") from None
 
 DEFAULT_DATABASE = "synthlib"
 CHUNK = 1_000  # documents per bulk write and words per ``$in`` query
