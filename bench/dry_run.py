@@ -17,8 +17,28 @@ import tempfile
 import time
 from pathlib import Path
 
-SUFFIXES = ["", "s", "ed", "ing", "er", "est", "ly", "ness", "less", "ful", "able", "ism", "ist",
-            "ize", "ment", "ship", "ward", "like", "wise", "hood"]  # fmt: skip
+SUFFIXES = [
+    "",
+    "s",
+    "ed",
+    "ing",
+    "er",
+    "est",
+    "ly",
+    "ness",
+    "less",
+    "ful",
+    "able",
+    "ism",
+    "ist",
+    "ize",
+    "ment",
+    "ship",
+    "ward",
+    "like",
+    "wise",
+    "hood",
+]
 
 
 def make_words(n: int) -> list[str]:
@@ -89,8 +109,10 @@ def main() -> None:
     print(
         f"bare encode_ordinary loop: {bare_s:.2f} s, {bare_tokens:,} tokens, peak {bare_mb:.0f} MB"
     )
-    print(f"dry run:                   {dry_s:.2f} s, {input_tokens:,} input tokens, "
-          f"{jobs:,} batch jobs, ${cost:,.2f}, peak {dry_mb:.0f} MB")  # fmt: skip
+    print(
+        f"dry run:                   {dry_s:.2f} s, {input_tokens:,} input tokens, "
+        f"{jobs:,} batch jobs, ${cost:,.2f}, peak {dry_mb:.0f} MB"
+    )
     print(f"ratio dry run / bare loop: {dry_s / bare_s:.2f}x (target <= 3x)")
     print(f"peak memory: {dry_mb:.0f} MB (target < 500 MB)")
 

@@ -31,19 +31,26 @@ def _run_child(words_path: str, workdir: str, base_url: str, batch_size: int, qu
     from synthlib.job import Job, build_config
 
     start = time.perf_counter()
-    config = build_config(words_path, provider="openai", batch_size=batch_size,
-                          poll_interval=0.05, token_budget=10**10)  # fmt: skip
+    config = build_config(
+        words_path,
+        provider="openai",
+        batch_size=batch_size,
+        poll_interval=0.05,
+        token_budget=10**10,
+    )
     job = Job(config)
     result = job.run()
     elapsed = time.perf_counter() - start
-    queue.put({
-        "elapsed": elapsed,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "checkpoint_written": job.checkpoint.bytes_written,
-        "checkpoint_final": Path(result.checkpoint).stat().st_size,
-        "processed": result.progress.processed,
-        "phase": result.phase,
-    })  # fmt: skip
+    queue.put(
+        {
+            "elapsed": elapsed,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "checkpoint_written": job.checkpoint.bytes_written,
+            "checkpoint_final": Path(result.checkpoint).stat().st_size,
+            "processed": result.progress.processed,
+            "phase": result.phase,
+        }
+    )
 
 
 def _output_lines(base_url: str) -> list[bytes]:
@@ -71,8 +78,13 @@ def _ingest_rates(lines: list[bytes], words_path: str, tmp: str) -> tuple[float,
     store = SQLiteStore(Path(tmp) / "ingest.db")
     prov = Provenance("openai", "gpt-4o-mini", "1", "1", "batch", "run")
     start = time.perf_counter()
-    result = ingest_lines(lines, words=words.words, expected=words.words,
-                          price=price_for("gpt-4o-mini"), provenance=prov)  # fmt: skip
+    result = ingest_lines(
+        lines,
+        words=words.words,
+        expected=words.words,
+        price=price_for("gpt-4o-mini"),
+        provenance=prov,
+    )
     store.upsert_entries(result.records)
     ingest = len(result.records) / (time.perf_counter() - start)
     store.close()
@@ -88,11 +100,26 @@ def main() -> None:
         words_path = Path(tmp) / "words.txt"
         words_path.write_text("\n".join(f"word{i}" for i in range(args.words)) + "\n")
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "synthlib.emulator", "--port", "0", "--state-dir",
-             f"{tmp}/emulator", "--validating-seconds", "0", "--seconds-per-request", "0",
-             "--finalizing-seconds", "0", "--default-token-limit", str(10**12)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "synthlib.emulator",
+                "--port",
+                "0",
+                "--state-dir",
+                f"{tmp}/emulator",
+                "--validating-seconds",
+                "0",
+                "--seconds-per-request",
+                "0",
+                "--finalizing-seconds",
+                "0",
+                "--default-token-limit",
+                str(10**12),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             first = emulator.stdout.readline()
             base_url = re.search(r"(http://\S+/v1)", first).group(1)

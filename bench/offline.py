@@ -39,14 +39,16 @@ def _child(n: int, workdir: str, queue) -> None:
     run_start = time.perf_counter()
     result = job.run()
     run = time.perf_counter() - run_start
-    queue.put({
-        "startup": startup,
-        "run": run,
-        "wall": time.perf_counter() - start,
-        "processed": result.progress.processed,
-        "given_up": result.progress.given_up,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    })  # fmt: skip
+    queue.put(
+        {
+            "startup": startup,
+            "run": run,
+            "wall": time.perf_counter() - start,
+            "processed": result.progress.processed,
+            "given_up": result.progress.given_up,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
 
 
 def main() -> None:
@@ -54,8 +56,10 @@ def main() -> None:
     parser.add_argument("--words", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
     ctx = mp.get_context("spawn")
-    print(f"{'words':>8} {'start-up s':>10} {'run s':>7} {'words/s':>8} {'wall s':>7} "
-          f"{'entries':>8} {'not found':>9} {'peak MB':>8}")  # fmt: skip
+    print(
+        f"{'words':>8} {'start-up s':>10} {'run s':>7} {'words/s':>8} {'wall s':>7} "
+        f"{'entries':>8} {'not found':>9} {'peak MB':>8}"
+    )
     for n in args.words:
         with tempfile.TemporaryDirectory() as tmp:
             queue = ctx.Queue()
@@ -64,8 +68,10 @@ def main() -> None:
             r = queue.get()
             child.join()
         rate = n / r["run"]
-        print(f"{n:>8,} {r['startup']:>10.2f} {r['run']:>7.1f} {rate:>8,.0f} {r['wall']:>7.1f} "
-              f"{r['processed']:>8,} {r['given_up']:>9,} {r['peak_mb']:>8.0f}")  # fmt: skip
+        print(
+            f"{n:>8,} {r['startup']:>10.2f} {r['run']:>7.1f} {rate:>8,.0f} {r['wall']:>7.1f} "
+            f"{r['processed']:>8,} {r['given_up']:>9,} {r['peak_mb']:>8.0f}"
+        )
     print("targets: start-up < 5 s, >= 1,000 words/s after start-up")
 
 

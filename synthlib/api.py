@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoint import Checkpoint
-from .config import RunConfig, WordsSource, provider_model, resolve_provider
+from .config import RunConfig, WordsSource, provider_model, resolve_provider, with_settings
 from .cost import Estimate, estimate
-from .pricing import DEFAULT_MODEL
-from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
 from .skip import mark_already_done, refuse_fresh_over_flights
 from .state import RunState
 from .store import DEFAULT_STORE, Store, using_store
@@ -21,24 +19,8 @@ from .store import DEFAULT_STORE, Store, using_store
 __all__ = ["dry_run", "estimate_config", "provider_model"]
 
 
-def dry_run(
-    words: WordsSource,
-    *,
-    checkpoint: str | os.PathLike[str] | None = None,
-    model: str = DEFAULT_MODEL,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    words_per_request: int = 1,
-    provider: str = "auto",
-    prices: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-    token_budget: int = DEFAULT_TOKEN_BUDGET,
-    grounding: bool = False,
-    max_cost: float | None = None,
-    store: Any = None,
-    redo: bool = False,
-    import_checkpoint: str | os.PathLike[str] | None = None,
-    fresh: bool = False,
-    words_name: str | None = None,
-) -> Estimate:
+@with_settings
+def dry_run(words: WordsSource, *, words_name: str | None = None, **settings: Any) -> Estimate:
     """Estimate a run's tokens and cost without contacting any API.
 
     Reads the word list (a path, bytes or an iterable of words) and, when they exist, the
@@ -48,24 +30,7 @@ def dry_run(
     exact (tiktoken, offline); output tokens use the run's measured average when the checkpoint
     has results, else the schema version's documented default.
     """
-    config = RunConfig.build(
-        words,
-        model=model,
-        provider=provider,
-        checkpoint=checkpoint,
-        batch_size=batch_size,
-        words_per_request=words_per_request,
-        prices=prices,
-        token_budget=token_budget,
-        grounding=grounding,
-        max_cost=max_cost,
-        store=store,
-        redo=redo,
-        import_checkpoint=import_checkpoint,
-        fresh=fresh,
-        words_name=words_name,
-    )
-    return estimate_config(config)
+    return estimate_config(RunConfig.build(words, words_name=words_name, **settings))
 
 
 def estimate_config(
@@ -125,9 +90,13 @@ def _prepared_state(config: RunConfig, provider: str) -> tuple[RunState, list[st
         state = RunState(words=tuple(config.words), max_attempts=config.max_attempts)
     with _store_if_any(config.store) as store:
         notes = mark_already_done(
-            state, config.words, store=store, model=model, redo=config.redo,
+            state,
+            config.words,
+            store=store,
+            model=model,
+            redo=config.redo,
             imported=config.imported,
-        )  # fmt: skip
+        )
     return state, notes
 
 
@@ -141,8 +110,15 @@ def _counting_bar(sizes: Iterator[Any], words: int) -> Iterable[Any]:
         return sizes
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=words, desc="Counting tokens", unit=" words", unit_scale=True,
-               mininterval=0.5, leave=False, disable=None)  # fmt: skip
+    bar = tqdm(
+        total=words,
+        desc="Counting tokens",
+        unit=" words",
+        unit_scale=True,
+        mininterval=0.5,
+        leave=False,
+        disable=None,
+    )
     if bar.disable:  # not a terminal nor a notebook: no bar, and no cost per word
         return sizes
 

@@ -75,8 +75,14 @@ class RunIdentity:
             out.append(
                 f"the word list differs ({other.word_count:,} words then, {self.word_count:,} now)"
             )
-        for name in ("model", "provider", "prompt_version", "schema_version",
-                     "words_per_request", "grounded"):  # fmt: skip
+        for name in (
+            "model",
+            "provider",
+            "prompt_version",
+            "schema_version",
+            "words_per_request",
+            "grounded",
+        ):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 out.append(f"{name.replace('_', ' ')} was {theirs!r}, now {mine!r}")
@@ -137,6 +143,13 @@ class CheckpointLock:
             self._fd, self._key = fd, key
             _held[key] = os.getpid()
         return self
+
+    def check(self) -> None:
+        """Raise :class:`CheckpointBusy` if another run holds the lock now; create nothing (a
+        question asked before the user agrees to run)."""
+        if self.path.exists():
+            self.acquire()
+            self.release()
 
     def _lock_file(self) -> int:
         """An open descriptor of the lock file, locked."""
@@ -465,9 +478,6 @@ class Checkpoint:
             self._disk.journal_good = 0
             self._disk.journal_unterminated = False
         self._journal_bytes = 0
-
-    def close(self) -> None:
-        self.save()
 
 
 @dataclass

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
-from .config import DEFAULT_POLL_INTERVAL, MAX_WORDS_PER_REQUEST, PROVIDERS
 from .errors import SynthlibError
-from .pricing import DEFAULT_MODEL
-from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
 
 PROG = "batch-synthesis"
 
@@ -26,39 +22,8 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _whole(least: int = 1, most: int | None = None) -> Any:
-    """An argparse type: a whole number in range, its error naming the flag (argparse adds it)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-        if value < least or (most is not None and value > most):
-            bound = f"from {least} to {most}" if most is not None else f"at least {least}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, not {value}")
-        return value
-
-    return parse
-
-
-def _amount(*, zero: bool) -> Any:
-    """An argparse type: a finite number, at least 0 (``zero``) or more than 0."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-            bound = "a number of at least 0" if zero else "a number above 0"
-            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
-        return value
-
-    return parse
-
-
 def _parser() -> _Parser:
+    from .config import Choice, Switch, settings
     p = _Parser(
         prog=PROG,
         description="Synthesize validated dictionary entries for a word list through OpenAI's "
@@ -68,100 +33,37 @@ def _parser() -> _Parser:
     p.add_argument(
         "words", metavar="WORDS", help="word list: .txt (one a line), .csv/.tsv, .jsonl, .json"
     )
-    p.add_argument(
-        "--checkpoint",
-        metavar="PATH",
-        help="checkpoint file (default: .synthlib/<WORDS stem>.<job key>.checkpoint.json "
-        "beside the store: one per list, model, provider and versions)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=_whole(),
-        default=DEFAULT_BATCH_SIZE,
-        metavar="N",
-        help=f"words per batch job (default {DEFAULT_BATCH_SIZE:,})",
-    )
-    p.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print the cost estimate and exit without contacting any API",
-    )
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
-    p.add_argument(
-        "--store",
-        metavar="URI",
-        help="entry store: a file path (default synthlib.db) or a mongodb:// URI",
-    )
-    p.add_argument(
-        "--max-cost",
-        type=_amount(zero=True),
-        metavar="USD",
-        help="stop submitting before the projected spend would pass this",
-    )
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask before spending")
-    p.add_argument(
-        "--provider",
-        choices=PROVIDERS,
-        default="auto",
-        help="auto: openai when OPENAI_API_KEY is set, else offline",
-    )
-    p.add_argument(
-        "--poll-interval",
-        type=_amount(zero=False),
-        metavar="SECONDS",
-        help=f"first wait between status checks (default {DEFAULT_POLL_INTERVAL:g}; offline: "
-        "none); later waits grow to a few minutes",
-    )
-    p.add_argument(
-        "--words-per-request",
-        type=_whole(1, MAX_WORDS_PER_REQUEST),
-        default=1,
-        metavar="N",
-        help="words packed into one request (default 1)",
-    )
-    p.add_argument(
-        "--max-attempts",
-        type=_whole(),
-        default=3,
-        metavar="N",
-        help="attempts per word before it is given up (default 3)",
-    )
-    p.add_argument(
-        "--token-budget",
-        type=_whole(),
-        default=DEFAULT_TOKEN_BUDGET,
-        metavar="TOKENS",
-        help="input tokens allowed in flight (the model's enqueued-token limit)",
-    )
-    p.add_argument("--prices", metavar="FILE", help="JSON file overriding or adding model prices")
-    p.add_argument(
-        "--grounding",
-        action="store_true",
-        help="send each word's local dictionary senses with its request",
-    )
-    p.add_argument(
-        "--cancel-on-exit",
-        action="store_true",
-        help="on Ctrl+C, cancel batches in flight instead of leaving them to finish",
-    )
-    p.add_argument(
-        "--fresh",
-        action="store_true",
-        help="set an existing checkpoint aside and start a new run (refused while its batches "
-        "are in flight)",
-    )
-    p.add_argument(
-        "--redo",
-        action="store_true",
-        help="send words even when the store has their entry for this model and versions",
-    )
-    p.add_argument(
-        "--import-checkpoint",
-        metavar="FILE",
-        help="the original script's checkpoint: its processed words are not sent again",
-    )
+    for name, f in settings().items():  # every run setting, declared once in RunConfig
+        kind, flag = f.metadata["kind"], "--" + name.replace("_", "-")
+        if isinstance(kind, Switch):
+            p.add_argument(flag, action="store_true", default=None, help=f.metadata["help"])
+            continue
+        shown = f" (default {f.default:,})" if isinstance(f.default, int) else ""
+        shown = f" (default {f.default})" if isinstance(f.default, str) else shown
+        p.add_argument(
+            flag,
+            type=kind.parse,
+            metavar=f.metadata["metavar"],
+            help=f.metadata["help"] + shown,
+            **({"choices": kind.options} if isinstance(kind, Choice) else {}),
+        )
+        if name == "batch_size":  # the original script's order: ... --batch-size N --dry-run
+            p.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="print the cost estimate and exit without contacting any API",
+            )
+        elif name == "max_cost":
+            p.add_argument("--yes", "-y", action="store_true", help="do not ask before spending")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return p  # fmt: skip
+    return p
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings named on the command line (None where a flag was left out: the default)."""
+    from .config import settings
+
+    return {name: getattr(args, name) for name in settings()}
 
 
 class _Display:
@@ -200,6 +102,9 @@ class _Display:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        print(f"{PROG} {__version__}")  # before the settings (and the schema they use) load
+        return 0
     args = _parser().parse_args(argv)
     stdout = sys.stdout
     sys.stdout = _Display(stdout)
@@ -225,8 +130,11 @@ def _main(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug: still one line, and the checkpoint is already saved
         if os.environ.get("SYNTHLIB_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (the checkpoint is saved; "
-              "set SYNTHLIB_DEBUG=1 for a traceback)", file=sys.stderr)  # fmt: skip
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {exc} (the checkpoint is saved; "
+            "set SYNTHLIB_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -234,22 +142,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     from .api import dry_run
     from .display import print_estimate
 
-    estimate = dry_run(
-        args.words,
-        checkpoint=args.checkpoint,
-        model=args.model,
-        batch_size=args.batch_size,
-        words_per_request=args.words_per_request,
-        provider=args.provider,
-        prices=args.prices,
-        token_budget=args.token_budget,
-        grounding=args.grounding,
-        max_cost=args.max_cost,
-        store=args.store,
-        redo=args.redo,
-        import_checkpoint=args.import_checkpoint,
-        fresh=args.fresh,
-    )
+    estimate = dry_run(args.words, **given_settings(args))
     for note in estimate.notes:
         print(note)
     print_estimate(estimate, title="Cost estimate (dry run: nothing sent)")

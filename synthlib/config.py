@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from argparse import ArgumentTypeError
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +30,190 @@ MAX_WORDS_PER_REQUEST = 20
 WordsSource = str | os.PathLike[str] | bytes | Iterable[str] | WordList
 
 
+# --- the kinds of setting: each checks a Python value and parses a command-line text ----------
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A whole number from ``least`` to ``most``."""
+
+    least: int = 1
+    most: int | None = None
+
+    def check(self, name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not self._fits(value):
+            raise UsageError(f"{name} must be {self._range()}, not {value!r}")
+        return value
+
+    def parse(self, text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if not self._fits(value):
+            raise ArgumentTypeError(f"must be {self._range()}, not {value}")
+        return value
+
+    def _fits(self, value: int) -> bool:
+        return value >= self.least and (self.most is None or value <= self.most)
+
+    def _range(self) -> str:
+        if self.most is not None:
+            return f"a whole number from {self.least} to {self.most}"
+        return f"a whole number of at least {self.least}"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A finite number, at least 0 (``zero``) or more than 0."""
+
+    zero: bool = True
+
+    def check(self, name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UsageError(f"{name} must be a number, not {value!r}")
+        if not self._fits(value):
+            raise UsageError(f"{name} must be {self._range()}, not {value}")
+        return float(value)
+
+    def parse(self, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ArgumentTypeError(f"expected a number, not {text!r}") from None
+        if not self._fits(value):
+            raise ArgumentTypeError(f"must be {self._range()}, not {text}")
+        return value
+
+    def _fits(self, value: float) -> bool:
+        return math.isfinite(value) and (value > 0 or (self.zero and value == 0))
+
+    def _range(self) -> str:
+        return "a number of at least 0" if self.zero else "a number above 0"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options``."""
+
+    options: tuple[str, ...]
+
+    def check(self, name: str, value: Any) -> str:
+        if value not in self.options:
+            raise UsageError(f"unknown {name} {value!r}; choose one of {', '.join(self.options)}")
+        return value
+
+    def parse(self, text: str) -> str:
+        if text not in self.options:
+            raise ArgumentTypeError(f"choose one of {', '.join(self.options)}, not {text!r}")
+        return text
+
+
+@dataclass(frozen=True)
+class Switch:
+    """On or off (a command-line flag that takes no value)."""
+
+    def check(self, name: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise UsageError(f"{name} must be True or False, not {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Text:
+    """A name, a path or a URI (the run checks what it names); some settings also take an object
+    (a Store, a price mapping)."""
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise UsageError(f"{name} must not be empty")
+        return value
+
+    def parse(self, text: str) -> str:
+        return text
+
+
+Kind = Whole | Amount | Choice | Switch | Text
+
+
+def setting(default: Any, kind: Kind, help: str, metavar: str | None = None) -> Any:
+    """A :class:`RunConfig` field that is a user setting: a CLI flag, a notebook parameter, a
+    workbench field and a keyword of the Python API, all made from this one declaration."""
+    return field(default=default, metadata={"kind": kind, "help": help, "metavar": metavar})
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything a run (or a dry run) needs to know. Build with :meth:`build`, which validates."""
+    """Everything a run (or a dry run) needs to know. Build with :meth:`build`, which validates.
+
+    Every field declared with :func:`setting` is a user setting: :func:`settings` lists them for
+    the command line, the notebook and the Python API."""
 
     words: WordList
-    model: str = DEFAULT_MODEL
-    provider: str = "auto"
-    checkpoint: Path | None = None
-    store: Any = None  # a path, a mongodb:// URI, or a Store
-    batch_size: int = DEFAULT_BATCH_SIZE
-    words_per_request: int = 1
-    max_cost: float | None = None
-    max_attempts: int = 3
-    poll_interval: float | None = None  # None: 10 s for the Batch API, at once offline
-    token_budget: int = DEFAULT_TOKEN_BUDGET
-    grounding: bool = False
-    prices: Mapping[str, Price] = field(default_factory=dict)
-    cancel_on_exit: bool = False
-    fresh: bool = False
-    redo: bool = False  # send words even when the store has their entry for this model/versions
-    import_checkpoint: Path | None = None  # a checkpoint whose processed words count as done
+    checkpoint: Path | None = setting(
+        None,
+        Text(),
+        "checkpoint file (default: .synthlib/<WORDS stem>.<job key>.checkpoint.json "
+        "beside the store: one per list, model, provider and versions)",
+        "PATH",
+    )
+    batch_size: int = setting(DEFAULT_BATCH_SIZE, Whole(), "words per batch job", "N")
+    model: str = setting(DEFAULT_MODEL, Text(), "model", "NAME")
+    store: Any = setting(  # a path, a mongodb:// URI, or a Store
+        None, Text(), "entry store: a file path (default synthlib.db) or a mongodb:// URI", "URI"
+    )
+    max_cost: float | None = setting(
+        None,
+        Amount(zero=True),
+        "stop submitting before the projected spend would pass this (default: no limit)",
+        "USD",
+    )
+    provider: str = setting(
+        "auto", Choice(PROVIDERS), "auto: openai when OPENAI_API_KEY is set, else offline"
+    )
+    poll_interval: float | None = setting(  # None: 10 s for the Batch API, at once offline
+        None,
+        Amount(zero=False),
+        f"first wait between status checks (default "
+        f"{DEFAULT_POLL_INTERVAL:g}; offline: none); later waits grow to a few minutes",
+        "SECONDS",
+    )
+    words_per_request: int = setting(
+        1, Whole(1, MAX_WORDS_PER_REQUEST), "words packed into one request", "N"
+    )
+    max_attempts: int = setting(3, Whole(), "attempts per word before it is given up", "N")
+    token_budget: int = setting(
+        DEFAULT_TOKEN_BUDGET,
+        Whole(),
+        "input tokens allowed in flight (the model's enqueued-token limit)",
+        "TOKENS",
+    )
+    prices: Mapping[str, Price] = setting(
+        None, Text(), "JSON file overriding or adding model prices", "FILE"
+    )
+    grounding: bool = setting(
+        False, Switch(), "send each word's local dictionary senses with its request"
+    )
+    cancel_on_exit: bool = setting(
+        False, Switch(), "on Ctrl+C, cancel batches in flight instead of leaving them to finish"
+    )
+    fresh: bool = setting(
+        False,
+        Switch(),
+        "set an existing checkpoint aside and start a new run (refused while "
+        "its batches are in flight)",
+    )
+    redo: bool = setting(
+        False,
+        Switch(),
+        "send words even when the store has their entry for this model and versions",
+    )
+    import_checkpoint: Path | None = setting(
+        None,
+        Text(),
+        "the original script's checkpoint: its processed words are not sent again",
+        "FILE",
+    )
     imported: ImportedCheckpoint | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -56,70 +221,42 @@ class RunConfig:
             object.__setattr__(self, "imported", read_imported_checkpoint(self.import_checkpoint))
 
     @classmethod
-    def build(
-        cls,
-        words: WordsSource,
-        *,
-        model: str = DEFAULT_MODEL,
-        provider: str = "auto",
-        checkpoint: str | os.PathLike[str] | None = None,
-        store: Any = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        words_per_request: int = 1,
-        max_cost: float | None = None,
-        max_attempts: int = 3,
-        poll_interval: float | None = None,
-        token_budget: int = DEFAULT_TOKEN_BUDGET,
-        grounding: bool = False,
-        prices: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-        cancel_on_exit: bool = False,
-        fresh: bool = False,
-        redo: bool = False,
-        import_checkpoint: str | os.PathLike[str] | None = None,
-        words_name: str | None = None,
-    ) -> RunConfig:
-        """Validate every setting; a bad one is a one-line :class:`UsageError`."""
-        _positive_int("batch_size", batch_size)
-        _positive_int("words_per_request", words_per_request)
-        _positive_int("max_attempts", max_attempts)
-        _positive_int("token_budget", token_budget)
-        if words_per_request > MAX_WORDS_PER_REQUEST:
-            raise UsageError(f"words_per_request must be at most {MAX_WORDS_PER_REQUEST}")
-        if max_cost is not None:
-            _number("max_cost", max_cost)
-        if poll_interval is not None:
-            _number("poll_interval", poll_interval, allow_zero=False)
-        if provider not in PROVIDERS:
-            raise UsageError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
-        table = price_table(prices)
-        if provider != "offline":
-            price_for(model, table)  # an unknown model is an error before anything else
+    def build(cls, words: WordsSource, *, words_name: str | None = None, **given: Any) -> RunConfig:
+        """Validate every setting (None means its default); a bad or unknown one is a one-line
+        :class:`UsageError`."""
+        known = settings()
+        check_names(given)
+        values = {name: f.default for name, f in known.items()}
+        for name, value in given.items():
+            if value is not None:
+                values[name] = known[name].metadata["kind"].check(name, value)
+        table = price_table(values["prices"])
+        if values["provider"] != "offline":
+            price_for(values["model"], table)  # an unknown model is an error before anything else
         word_list = words if isinstance(words, WordList) else read_words(words, name=words_name)
-        imported = read_imported_checkpoint(import_checkpoint) if import_checkpoint else None
+        source = values["import_checkpoint"]
+        imported = read_imported_checkpoint(source) if source else None
+        checkpoint = values["checkpoint"]
         if checkpoint is None:
-            resolved = resolve_provider(provider)
+            provider = resolve_provider(values["provider"])
             identity = run_identity(
-                word_list, resolved, provider_model(resolved, model), words_per_request, grounding
+                word_list,
+                provider,
+                provider_model(provider, values["model"]),
+                values["words_per_request"],
+                values["grounding"],
             )
-            checkpoint = default_checkpoint(words, words_name, identity, checkpoint_dir(store))
+            checkpoint = default_checkpoint(
+                words, words_name, identity, checkpoint_dir(values["store"])
+            )
         return cls(
             words=word_list,
-            model=model,
-            provider=provider,
-            checkpoint=Path(checkpoint),
-            store=store,
-            batch_size=batch_size,
-            words_per_request=words_per_request,
-            max_cost=max_cost,
-            max_attempts=max_attempts,
-            poll_interval=None if poll_interval is None else float(poll_interval),
-            token_budget=token_budget,
-            grounding=grounding,
-            prices=table,
-            cancel_on_exit=cancel_on_exit,
-            fresh=fresh,
-            redo=redo,
-            import_checkpoint=imported.path if imported else None,
+            **{
+                **values,
+                "checkpoint": Path(checkpoint),
+                "prices": table,
+                "import_checkpoint": imported.path if imported else None,
+            },
             imported=imported,
         )
 
@@ -129,6 +266,37 @@ class RunConfig:
 
     def identity(self, provider: str, model: str) -> RunIdentity:
         return run_identity(self.words, provider, model, self.words_per_request, self.grounding)
+
+
+def settings() -> dict[str, Field[Any]]:
+    """The user settings, in the order the command line lists them: name -> field (its default,
+    ``metadata["kind"]`` that checks and parses it, ``metadata["help"]``)."""
+    return _SETTINGS
+
+
+def check_names(given: Iterable[str]) -> None:
+    """A one-line :class:`UsageError` for a name that is no setting (a typo)."""
+    unknown = sorted(set(given) - set(_SETTINGS))
+    if unknown:
+        raise UsageError(
+            f"unknown setting {unknown[0]!r}; the settings are: {', '.join(_SETTINGS)}"
+        )
+
+
+def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``func(..., **settings)`` a signature listing every setting as a keyword with its
+    default, so ``help()`` and editors show them (the settings stay declared once)."""
+    signature = inspect.signature(func)
+    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    listed = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+        for name, f in settings().items()
+    ]
+    func.__signature__ = signature.replace(parameters=own + listed)  # type: ignore[attr-defined]
+    lines = [f"    {name}: {f.metadata['help']}" for name, f in settings().items()]
+    doc = inspect.cleandoc(func.__doc__ or "")
+    func.__doc__ = f"{doc}\n\nSettings (None: the default):\n" + "\n".join(lines)
+    return func
 
 
 def run_identity(
@@ -226,15 +394,4 @@ def _belongs_to(path: Path, identity: RunIdentity) -> bool:
         return False
 
 
-def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{name} must be a whole number of at least 1, not {value!r}")
-
-
-def _number(name: str, value: object, *, allow_zero: bool = True) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise UsageError(f"{name} must be a number, not {value!r}")
-    if value < 0 or (not allow_zero and value == 0):
-        raise UsageError(
-            f"{name} must be {'at least' if allow_zero else 'more than'} 0, not {value}"
-        )
+_SETTINGS: dict[str, Field[Any]] = {f.name: f for f in fields(RunConfig) if "kind" in f.metadata}

@@ -113,9 +113,11 @@ class Estimate:
 
 
 def single_word_sizes(
-    words: Iterable[str], positions: Mapping[str, int], template: RequestTemplate,
+    words: Iterable[str],
+    positions: Mapping[str, int],
+    template: RequestTemplate,
     counter: RequestTokens,
-) -> Iterator[tuple[None, int, int, int]]:  # fmt: skip
+) -> Iterator[tuple[None, int, int, int]]:
     """``(None, 1, tokens, bytes)`` of each one-word request, exactly as
     :func:`~synthlib.shards.plan_shards` counts them, without building the requests: the payload's
     tokens are its frame's plus the word piece's (see :mod:`synthlib.prompts`)."""
@@ -162,9 +164,9 @@ def estimate(
 
     def sizes(ref: Mapping[str, Any] | None) -> Iterator[tuple[None, int, int, int]]:
         if words_per_request == 1 and not ref:
-            return single_word_sizes(remaining, words._index, template, counter)
+            return single_word_sizes(remaining, words.positions, template, counter)
         requests = build_requests(
-            remaining, words._index, words_per_request=words_per_request, reference=ref
+            remaining, words.positions, words_per_request=words_per_request, reference=ref
         )
         return (
             (None, len(r.words), counter.request(r.payload), template.line_bytes(r))

@@ -63,9 +63,16 @@ def export_entries(
             from tqdm.auto import tqdm
 
             # a bar on a terminal or in a notebook (nothing in a pipe), for a big store
-            records = tqdm(opened.iter_entries(), total=opened.count(), desc="Exporting",
-                           unit=" entries", unit_scale=True, mininterval=1.0, leave=False,
-                           disable=None)  # fmt: skip
+            records = tqdm(
+                opened.iter_entries(),
+                total=opened.count(),
+                desc="Exporting",
+                unit=" entries",
+                unit_scale=True,
+                mininterval=1.0,
+                leave=False,
+                disable=None,
+            )
             with _replacing(target, "w") as out, records:
                 written = 0
                 for record in records:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from .api import estimate_config, provider_model
 from .backends.base import Backend
 from .checkpoint import Checkpoint, CheckpointLock, set_aside
-from .config import RunConfig, poll_interval_for, resolve_provider
+from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
 from .cost import Estimate
 from .engine import Engine, EngineSettings, Outcome, spool_dir
 from .errors import Interrupted, UsageError
@@ -66,11 +65,14 @@ class Job:
         backend: Backend | None = None,
         store: Store | None = None,
         listener: ProgressListener | None = None,
+        estimate: Estimate | None = None,
     ) -> None:
         # first of all: a second run on this checkpoint stops here, before anything is touched
         self._lock = CheckpointLock(config.checkpoint).acquire()
         try:
-            self._prepare(config, backend=backend, store=store, listener=listener)
+            self._prepare(
+                config, backend=backend, store=store, listener=listener, estimate=estimate
+            )
         except BaseException:
             self._lock.release()
             raise
@@ -82,6 +84,7 @@ class Job:
         backend: Backend | None,
         store: Store | None,
         listener: ProgressListener | None,
+        estimate: Estimate | None,
     ) -> None:
         self.config = config
         self.provider = (
@@ -116,15 +119,23 @@ class Job:
             self.resumed = False
         # words done elsewhere (the store, an imported checkpoint): one journalled event each
         self.notices: list[str] = mark_already_done(
-            self.checkpoint.state, config.words, store=self.store, model=self.model,
-            redo=config.redo, imported=config.imported, record=self.checkpoint.record,
-        )  # fmt: skip
+            self.checkpoint.state,
+            config.words,
+            store=self.store,
+            model=self.model,
+            redo=config.redo,
+            imported=config.imported,
+            record=self.checkpoint.record,
+        )
         reference = None
         if config.grounding:  # the lexicon loads once, for the estimate and the requests
             from .grounding import references
 
             reference = references()
-        self.estimate: Estimate = estimate_config(config, self.checkpoint.state, reference)
+        # the estimate shown before the user said yes was made from this same state
+        self.estimate: Estimate = estimate or estimate_config(
+            config, self.checkpoint.state, reference
+        )
         price = self._price()
         self.engine = Engine(
             self.backend,
@@ -254,27 +265,13 @@ class Job:
         return self._result
 
 
+@with_settings
 def run(
-    words: Any,
+    words: WordsSource,
     *,
-    checkpoint: str | None = None,
-    store: Any = None,
-    model: str | None = None,
-    batch_size: int | None = None,
-    words_per_request: int = 1,
-    max_cost: float | None = None,
-    provider: str = "auto",
-    poll_interval: float | None = None,
-    max_attempts: int = 3,
-    token_budget: int | None = None,
-    grounding: bool = False,
-    prices: str | Mapping[str, Any] | None = None,
-    cancel_on_exit: bool = False,
-    fresh: bool = False,
-    redo: bool = False,
-    import_checkpoint: str | None = None,
     listener: ProgressListener | None = None,
     words_name: str | None = None,
+    **settings: Any,
 ) -> RunResult:
     """Run the whole job: every word ends with an entry in the store or a failure with its reason.
 
@@ -284,16 +281,9 @@ def run(
     ``import_checkpoint`` (the original script's checkpoint file).
     Spends money when the provider is OpenAI; call :func:`synthlib.dry_run` first to see how much.
     """
-    config = build_config(
-        words, checkpoint=checkpoint, store=store, model=model, batch_size=batch_size,
-        words_per_request=words_per_request, max_cost=max_cost, provider=provider,
-        poll_interval=poll_interval, max_attempts=max_attempts, token_budget=token_budget,
-        grounding=grounding, prices=prices, cancel_on_exit=cancel_on_exit, fresh=fresh,
-        redo=redo, import_checkpoint=import_checkpoint, words_name=words_name,
-    )  # fmt: skip
-    return Job(config, listener=listener).run()
+    return Job(RunConfig.build(words, words_name=words_name, **settings), listener=listener).run()
 
 
-def build_config(words: Any, **kw: Any) -> RunConfig:
-    """:meth:`RunConfig.build` where None means "the default" for every keyword."""
-    return RunConfig.build(words, **{k: v for k, v in kw.items() if v is not None})
+def build_config(words: WordsSource, **settings: Any) -> RunConfig:
+    """:meth:`RunConfig.build` (None means "the default" for every setting)."""
+    return RunConfig.build(words, **settings)

@@ -6,6 +6,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+ENDINGS = {  # how a run ended, said the same way by every face (each names its own controls)
+    "finished": "Finished.",
+    "interrupted": "Stopped; state saved. Run the same command again to resume.",
+    "budget": "Stopped at --max-cost; run again with a higher cap to go on.",
+}
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -61,12 +67,14 @@ class Progress:
             ("In flight", f"{self.in_flight:,} ({batches})"),
             ("Success rate", f"{self.success_rate:.1%}"),
             ("Words/minute", f"{self.words_per_minute:,.1f}"),
-            ("Tokens", f"{self.total_tokens:,} ({self.input_tokens:,} in, "
-                       f"{self.output_tokens:,} out)"),
+            (
+                "Tokens",
+                f"{self.total_tokens:,} ({self.input_tokens:,} in, {self.output_tokens:,} out)",
+            ),
             ("Cost", f"${self.cost_usd:,.4f}"),
             ("Elapsed", format_duration(self.elapsed)),
             ("ETA", format_duration(self.eta_seconds)),
-        ]  # fmt: skip
+        ]
 
     def line(self) -> str:
         """One plain line (logs, papermill outputs, terminals that are not terminals)."""

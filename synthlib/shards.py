@@ -54,9 +54,12 @@ def plan_shards(
     encode, fixed, line_bytes = counter.encoder.encode_ordinary, counter.fixed, template.line_bytes
     sized = ((r, len(r.words), fixed + len(encode(r.payload)), line_bytes(r)) for r in requests)
     for items, _, tokens, nbytes in cut(
-        sized, batch_size=batch_size, max_tokens=max_tokens, max_requests=max_requests,
+        sized,
+        batch_size=batch_size,
+        max_tokens=max_tokens,
+        max_requests=max_requests,
         max_bytes=max_bytes,
-    ):  # fmt: skip
+    ):
         yield Shard(tuple(items), tokens, nbytes)
 
 

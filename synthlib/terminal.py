@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from itertools import islice
@@ -20,43 +21,47 @@ from rich.progress import (
 from rich.progress import Progress as Bar
 from rich.table import Table
 
+from .api import estimate_config
+from .checkpoint import CheckpointLock
+from .cli import given_settings
+from .config import RunConfig, provider_model, resolve_provider
 from .display import print_estimate, rows_table
 from .errors import SpendRefused
-from .job import Job, RunResult, build_config
-from .progress import Progress
+from .job import Job, RunResult
+from .progress import ENDINGS, Progress
+from .store import DEFAULT_STORE, mask_uri
 
 PLAIN_EVERY_SECONDS = 15.0
 
 
 def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    config = build_config(
-        args.words, checkpoint=args.checkpoint, store=args.store, model=args.model,
-        batch_size=args.batch_size, words_per_request=args.words_per_request,
-        max_cost=args.max_cost, provider=args.provider, poll_interval=args.poll_interval,
-        max_attempts=args.max_attempts, token_budget=args.token_budget, grounding=args.grounding,
-        prices=args.prices, cancel_on_exit=args.cancel_on_exit, fresh=args.fresh,
-        redo=args.redo, import_checkpoint=args.import_checkpoint,
-    )  # fmt: skip
+    config = RunConfig.build(args.words, **given_settings(args))
     words = config.words
     dup = ""
     if words.duplicate_count:
         shown = ", ".join(words.duplicates[:5]) + (", ..." if len(words.duplicates) > 5 else "")
         dup = f" ({words.duplicate_count:,} duplicate lines dropped: {shown})"
     print(f"Loaded {len(words):,} words from {words.source}{dup}", file=out)
+    # what the run would start from, read without touching anything: nothing is renamed,
+    # written or locked before the user says yes
+    CheckpointLock(config.checkpoint).check()  # a run going on this checkpoint: stop here
+    provider = resolve_provider(config.provider)
+    estimate = estimate_config(config)
+    why = " (no OPENAI_API_KEY)" if provider == "offline" and config.provider == "auto" else ""
+    print(f"Provider: {provider}{why}; model: {provider_model(provider, config.model)}", file=out)
+    resuming = " (resuming)" if config.checkpoint.exists() and not config.fresh else ""
+    store = mask_uri(os.fspath(config.store or DEFAULT_STORE))
+    print(f"Checkpoint: {config.checkpoint}{resuming}; store: {store}", file=out)
+    for note in estimate.notes:
+        print(note, file=out)
+    print_estimate(estimate, title="Cost estimate", file=out)
+    if provider != "offline" and not args.yes and estimate.remaining:
+        _confirm(out)
     display = TerminalDisplay(out)
-    job = Job(config, listener=display)
+    job = Job(config, listener=display, estimate=estimate)
     if job.set_aside:
         print(f"Previous checkpoint set aside as {job.set_aside}", file=out)
-    why = " (no OPENAI_API_KEY)" if job.provider == "offline" and config.provider == "auto" else ""
-    print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
-    print(f"Checkpoint: {job.checkpoint.path}{' (resuming)' if job.resumed else ''}; "
-          f"store: {job.store.location}", file=out)  # fmt: skip
-    for notice in job.notices:
-        print(notice, file=out)
-    print_estimate(job.estimate, title="Cost estimate", file=out)
-    if job.provider != "offline" and not args.yes and job.estimate.remaining:
-        _confirm(out)
     with display:
         result = job.run()
     _summary(result, out, job.store, list(islice(job.checkpoint.state.done, 50)))
@@ -91,12 +96,20 @@ class TerminalDisplay:
     def __enter__(self) -> TerminalDisplay:
         if self.tty:
             self._bar = Bar(
-                TextColumn("words"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(),
-            )  # fmt: skip
+                TextColumn("words"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            )
             self._task = self._bar.add_task("words", total=None)
-            self._live = Live(self._renderable(), console=Console(file=self.out),
-                              refresh_per_second=4, transient=False)  # fmt: skip
+            self._live = Live(
+                self._renderable(),
+                console=Console(file=self.out),
+                refresh_per_second=4,
+                transient=False,
+            )
             self._live.__enter__()
         return self
 
@@ -135,12 +148,7 @@ def _summary(
     result: RunResult, out: TextIO, job_store: object = None, done: list[str] | None = None
 ) -> None:
     p = result.progress
-    headline = {
-        "finished": "Finished",
-        "interrupted": "Stopped; state saved. Run the same command again to resume",
-        "budget": "Stopped at --max-cost; run again with a higher cap to go on",
-    }[result.phase]
-    print(f"\n{headline}.", file=out)
+    print(f"\n{ENDINGS[result.phase]}", file=out)
     for label, value in p.rows():
         print(f"  {label:<18} {value}", file=out)
     if result.given_up:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ _KNOWN = {
     "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
 }
 _env_lock = threading.Lock()
+_log = logging.getLogger(__name__)
 
 
 class Encoder(Protocol):
@@ -70,12 +72,13 @@ def encoding_for(model: str) -> tuple[Encoder, bool]:
     try:  # an encoding tiktoken already has (downloaded earlier, or a cache set by the user)
         if os.environ.get("TIKTOKEN_CACHE_DIR") or _cache_path(name).exists():
             return _get_encoding(tiktoken, name), True
-    except Exception:
-        pass
+    except (OSError, ValueError) as exc:  # no file and no network, or a damaged file
+        _log.info("tiktoken has no usable %s (%s); using the bundled copy", name, exc)
     try:
         _seed_cache(name)
         return _get_encoding(tiktoken, name), True
-    except Exception:
+    except (ImportError, OSError, ValueError) as exc:
+        _log.warning("no %s encoding (%s): token counts are estimated", name, exc)
         return _Estimate(), False
 
 

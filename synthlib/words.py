@@ -17,9 +17,10 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from .errors import WordListError
 
@@ -56,6 +57,11 @@ class WordList:
 
     def __contains__(self, word: object) -> bool:
         return word in self._index
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """Each word's position in the list (read-only; what custom_ids are made from)."""
+        return MappingProxyType(self._index)
 
     def index(self, word: str) -> int:
         """Position of ``word`` in the list (KeyError if absent)."""
@@ -147,8 +153,15 @@ def _jsonl_words(text: str, label: str) -> Iterator[tuple[int, str]]:
         yield number, record["word"]
 
 
-_JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true or false",
-               int: "a number", float: "a number", type(None): "null"}  # fmt: skip
+_JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "true or false",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 
 

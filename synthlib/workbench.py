@@ -28,26 +28,32 @@ from typing import Any
 
 import pandas as pd
 
-from .config import PROVIDERS, RunConfig, resolve_provider
+from .config import PROVIDERS, RunConfig, check_names, resolve_provider, with_settings
+from .config import settings as config_settings
 from .cost import Estimate
 from .errors import SynthlibError, UsageError
+from .extras import require
 from .frames import load_entries
 from .job import Job, RunResult, build_config
-from .pricing import DEFAULT_MODEL, PRICES
-from .progress import Progress
-from .shards import DEFAULT_BATCH_SIZE
+from .pricing import PRICES
+from .progress import ENDINGS, Progress
 from .store import DEFAULT_STORE, mask_uri
 from .words import read_words
 
+require("notebook", "the workbench")  # one line naming the extra if it is missing
+
 HEADLESS_LINE_EVERY = 30.0
-PREVIEW_COLUMNS = ["word", "ipa", "parts_of_speech", "sense_count", "frequency_band",
-                   "cefr_level", "provider", "model"]  # fmt: skip
+PREVIEW_COLUMNS = [
+    "word",
+    "ipa",
+    "parts_of_speech",
+    "sense_count",
+    "frequency_band",
+    "cefr_level",
+    "provider",
+    "model",
+]
 GIVEN_UP_ROWS = 50  # given-up words listed by name in a summary; the rest are counted
-PHASE_LINES = {
-    "finished": "Finished.",
-    "interrupted": "Stopped; state saved (run again to resume).",
-    "budget": "Stopped at max_cost.",
-}
 EXPORT_FORMATS = {"parquet": "Parquet", "csv": "CSV", "jsonl": "JSONL"}
 EXPORT_SCOPES = {"run": "This run", "store": "Whole store"}
 
@@ -96,8 +102,10 @@ _UI_WORDS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (re.compile(r",? without --fresh,?"), " with Run (not Start over)"),
     (re.compile(r"\bor --fresh\b"), "or click Start over"),
     (re.compile(r"(?<![\w-])--fresh\b"), "Start over"),
-    (re.compile(r"\bpass another --checkpoint\b"),
-     "set another checkpoint in the notebook's parameters cell"),
+    (
+        re.compile(r"\bpass another --checkpoint\b"),
+        "set another checkpoint in the notebook's parameters cell",
+    ),
     (re.compile(r"(?<![\w-])--import-checkpoint\b"), "the import_checkpoint parameter"),
     (re.compile(r"(?<![\w-])--checkpoint\b"), "the checkpoint parameter"),
     (re.compile(r"(?<![\w-])--redo\b"), "the redo parameter"),
@@ -106,9 +114,11 @@ _UI_WORDS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (re.compile(r"(?<![\w-])--batch-size\b"), "Batch size"),
     (re.compile(r"(?<![\w-])--prices FILE\b"), "prices= in synthlib.run"),
     (re.compile(r"(?<![\w-])--yes\b"), "the Run button"),
-    (re.compile(r"(?<![\w-])--([a-z][a-z-]*)"),
-     lambda m: f"the {m.group(1).replace('-', '_')} parameter"),
-]  # fmt: skip
+    (
+        re.compile(r"(?<![\w-])--([a-z][a-z-]*)"),
+        lambda m: f"the {m.group(1).replace('-', '_')} parameter",
+    ),
+]
 
 
 def in_ui_words(text: str) -> str:
@@ -197,8 +207,10 @@ def money(value: float) -> str:
 def estimate_html(estimate: Estimate) -> str:
     """The figures that decide a run, as a row of cards (the whole table is folded below)."""
     e = estimate
-    cards = [(f"{e.words_total:,}", "words in the list"),
-             (f"{e.already_processed:,}", "already done")]  # fmt: skip
+    cards = [
+        (f"{e.words_total:,}", "words in the list"),
+        (f"{e.already_processed:,}", "already done"),
+    ]
     if e.in_flight:
         cards.append((f"{e.in_flight:,}", "in flight"))
     if e.given_up:
@@ -247,40 +259,25 @@ def export_path(location: str, format: str, run_id: str | None = None) -> Path:
     return (folder / f"{name}.{format}").absolute()
 
 
+@with_settings
 class Workbench:
-    """A run's settings plus the displays around it. Parameters mirror ``batch-synthesis``."""
+    """A run's settings plus the displays around it: ``words``, ``dry_run`` and every run
+    setting (the same as ``batch-synthesis``'s flags and :func:`synthlib.run`'s keywords)."""
 
     def __init__(
         self,
         *,
         words: Any = None,
-        checkpoint: str | None = None,
-        store: str | None = None,
-        model: str = DEFAULT_MODEL,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        words_per_request: int = 1,
         dry_run: bool = False,
-        max_cost: float | None = None,
-        provider: str = "auto",
-        poll_interval: float | None = None,
-        fresh: bool = False,
-        import_checkpoint: str | None = None,
-        redo: bool = False,
         preview_rows: int = 10,
+        **settings: Any,
     ) -> None:
-        self.params = {
-            "checkpoint": checkpoint,
-            "store": store,
-            "model": model,
-            "batch_size": batch_size,
-            "words_per_request": words_per_request,
-            "max_cost": max_cost if max_cost else None,
-            "provider": provider,
-            "poll_interval": poll_interval,
-            "fresh": fresh,
-            "import_checkpoint": import_checkpoint or None,
-            "redo": redo,
-        }
+        check_names(settings)
+        # a notebook's "none" for these may be "" or 0 (max_cost 0: no limit, as in the field)
+        for name in ("max_cost", "import_checkpoint"):
+            if not settings.get(name, True):
+                settings[name] = None
+        self.params = {name: settings.get(name, f.default) for name, f in config_settings().items()}
         self.words = words if words is not None else EXAMPLE_WORDS
         self.words_name: str | None = None
         self.dry_run = dry_run
@@ -342,9 +339,16 @@ class Workbench:
         # its first state
         from tqdm.std import tqdm
 
-        bar = tqdm(total=len(self.config().words), unit=" words", desc="Words", file=sys.stdout,
-                   mininterval=HEADLESS_LINE_EVERY, maxinterval=HEADLESS_LINE_EVERY * 10,
-                   ncols=100, ascii=True)  # fmt: skip
+        bar = tqdm(
+            total=len(self.config().words),
+            unit=" words",
+            desc="Words",
+            file=sys.stdout,
+            mininterval=HEADLESS_LINE_EVERY,
+            maxinterval=HEADLESS_LINE_EVERY * 10,
+            ncols=100,
+            ascii=True,
+        )
 
         def listener(progress: Progress, message: str | None) -> None:
             bar.n = progress.resolved
@@ -354,8 +358,10 @@ class Workbench:
             bar.update(0)  # redraws only when mininterval has passed
 
         job = self.prepare(listener)
-        print(f"Provider: {job.provider}; model: {job.model}; store: {job.store.location}; "
-              f"checkpoint: {job.checkpoint.path}")  # fmt: skip
+        print(
+            f"Provider: {job.provider}; model: {job.model}; store: {job.store.location}; "
+            f"checkpoint: {job.checkpoint.path}"
+        )
         try:
             self.result = job.run()
         finally:
@@ -380,7 +386,7 @@ class Workbench:
         result = self.result
         if result is None:
             return
-        say(PHASE_LINES.get(result.phase, result.phase))
+        say(in_parameter_words(ENDINGS[result.phase]))
         if progress:
             show(table(result.progress.rows()))
         if result.given_up:
@@ -392,8 +398,10 @@ class Workbench:
             with pd.option_context("display.max_colwidth", None):
                 show(shown.set_index("word").rename_axis(None))
             if len(named) > GIVEN_UP_ROWS:
-                say(f"... and {len(named) - GIVEN_UP_ROWS:,} more: the review notebook lists "
-                    f"them all (run_id {result.run_id})")  # fmt: skip
+                say(
+                    f"... and {len(named) - GIVEN_UP_ROWS:,} more: the review notebook lists "
+                    f"them all (run_id {result.run_id})"
+                )
         store = self.job.store if self.job else self.params["store"]
         entries = load_entries(store, run_id=result.run_id) if result.run_id else None
         if entries is not None and len(entries):
@@ -405,8 +413,10 @@ class Workbench:
             if not len(entries):
                 say(f"This run made no entries in {result.store}.")
                 return
-            say(f"This run made no new entries: its words had entries in {result.store} "
-                "already. A preview of them:")  # fmt: skip
+            say(
+                f"This run made no new entries: its words had entries in {result.store} "
+                "already. A preview of them:"
+            )
         from .review import clean  # lists joined, blanks blank, whole numbers whole
 
         show(clean(entries[PREVIEW_COLUMNS].head(self.preview_rows), hide_empty=False))
@@ -466,68 +476,101 @@ class _Widgets:
 
         # status, on top: visible while the settings below are scrolled past
         self.title = w.HTML(_CSS + "<h3>synthlib workbench</h3>")
-        self.headline = w.HTML("No run yet: choose a word list and settings below, then "
-                               "<b>Estimate</b> and <b>Run</b>.")  # fmt: skip
-        self.bar = w.IntProgress(value=0, min=0, max=1, description="Words",
-                                 layout=w.Layout(width="460px"))  # fmt: skip
+        self.headline = w.HTML(
+            "No run yet: choose a word list and settings below, then "
+            "<b>Estimate</b> and <b>Run</b>."
+        )
+        self.bar = w.IntProgress(
+            value=0, min=0, max=1, description="Words", layout=w.Layout(width="460px")
+        )
         self.bar_text = w.HTML()
         self.status = w.HTML(status_html(_blank_status()))
         self.notice = w.HTML()
         self.notice.add_class("sl-notice")
         self.confirm_text = w.HTML()
-        self.confirm_button = w.Button(description="Yes, start over", button_style="danger",
-                                       icon="refresh", layout=w.Layout(width="150px"))  # fmt: skip
+        self.confirm_button = w.Button(
+            description="Yes, start over",
+            button_style="danger",
+            icon="refresh",
+            layout=w.Layout(width="150px"),
+        )
         self.keep_button = w.Button(description="No, keep it", layout=w.Layout(width="110px"))
-        self.confirm_box = w.VBox([self.confirm_text,
-                                   w.HBox([self.confirm_button, self.keep_button])],
-                                  layout=w.Layout(display="none"))  # fmt: skip
+        self.confirm_box = w.VBox(
+            [self.confirm_text, w.HBox([self.confirm_button, self.keep_button])],
+            layout=w.Layout(display="none"),
+        )
 
         # the word list
         self._initial_words = bench.words
         self._uploaded: tuple[str, bytes] | None = None
         given = bench.words if isinstance(bench.words, str | Path) else None
         self.upload = w.FileUpload(
-            accept=".txt,.csv,.tsv,.jsonl,.json", multiple=False, description="Upload words",
+            accept=".txt,.csv,.tsv,.jsonl,.json",
+            multiple=False,
+            description="Upload words",
             tooltip="A word list: .txt, .csv, .tsv, .jsonl or .json",
-        )  # fmt: skip
+        )
         self.upload.add_class("sl-upload")  # its label without the "(1)" count: see _CSS
         self.path = w.Text(
             value="" if given is None or given == EXAMPLE_WORDS else str(given),
-            placeholder="e.g. examples/words.txt (Enter to use)", description="or path",
-            continuous_update=False, layout=wide,
-        )  # fmt: skip
+            placeholder="e.g. examples/words.txt (Enter to use)",
+            description="or path",
+            continuous_update=False,
+            layout=wide,
+        )
         self.words_info = w.HTML()
 
         # settings
-        self.provider = w.Dropdown(options=list(PROVIDERS), value=p["provider"],
-                                   description="Provider")  # fmt: skip
+        self.provider = w.Dropdown(
+            options=list(PROVIDERS), value=p["provider"], description="Provider"
+        )
         self.provider_info = w.HTML()
         self.model = w.Dropdown(options=sorted(PRICES), value=p["model"], description="Model")
-        self.batch_size = w.BoundedIntText(value=p["batch_size"], min=1, max=50_000,
-                                           description="Batch size")  # fmt: skip
-        self.per_request = w.BoundedIntText(value=p["words_per_request"], min=1, max=20,
-                                            description="Words/request")  # fmt: skip
-        self.max_cost = w.Text(value="" if p["max_cost"] is None else f"{p['max_cost']:g}",
-                               placeholder="no limit", description="Max cost $")  # fmt: skip
+        self.batch_size = w.BoundedIntText(
+            value=p["batch_size"], min=1, max=50_000, description="Batch size"
+        )
+        self.per_request = w.BoundedIntText(
+            value=p["words_per_request"], min=1, max=20, description="Words/request"
+        )
+        self.max_cost = w.Text(
+            value="" if p["max_cost"] is None else f"{p['max_cost']:g}",
+            placeholder="no limit",
+            description="Max cost $",
+        )
         self.max_cost_info = w.HTML()
-        self.store = w.Text(value=mask_uri(p["store"] or DEFAULT_STORE), description="Store",
-                            layout=wide)  # fmt: skip
+        self.store = w.Text(
+            value=mask_uri(p["store"] or DEFAULT_STORE), description="Store", layout=wide
+        )
         self._store_value = p["store"]
-        for labelled in (self.path, self.provider, self.model, self.batch_size, self.per_request,
-                         self.max_cost, self.store):  # fmt: skip
+        for labelled in (
+            self.path,
+            self.provider,
+            self.model,
+            self.batch_size,
+            self.per_request,
+            self.max_cost,
+            self.store,
+        ):
             labelled.style.description_width = "100px"
 
         # actions
         self.estimate_button = w.Button(description="Estimate", icon="calculator")
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
-        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop",
-                                    disabled=True)  # fmt: skip
-        self.cancel_button = w.Button(description="Cancel in-flight batches", icon="ban",
-                                      button_style="danger", disabled=True,
-                                      layout=w.Layout(width="200px"))  # fmt: skip
-        self.start_over_button = w.Button(description="Start over", icon="refresh",
-                                          tooltip="Set this job's checkpoint aside and run "
-                                          "the list anew")  # fmt: skip
+        self.stop_button = w.Button(
+            description="Stop", button_style="warning", icon="stop", disabled=True
+        )
+        self.cancel_button = w.Button(
+            description="Cancel in-flight batches",
+            icon="ban",
+            button_style="danger",
+            disabled=True,
+            layout=w.Layout(width="200px"),
+        )
+        self.start_over_button = w.Button(
+            description="Start over",
+            icon="refresh",
+            tooltip="Set this job's checkpoint aside and run the list anew",
+        )
 
         # the estimate: the deciding figures, the whole table folded
         self._estimate: Estimate | None = None
@@ -536,9 +579,11 @@ class _Widgets:
         self.estimate_view = w.HTML()
         self.estimate_out = w.Output()
         self.estimate_more = w.Accordion(
-            children=[self.estimate_out], titles=("Full estimate table",), selected_index=None,
+            children=[self.estimate_out],
+            titles=("Full estimate table",),
+            selected_index=None,
             layout=w.Layout(width="640px", display="none"),
-        )  # fmt: skip
+        )
 
         # export
         try:
@@ -549,12 +594,16 @@ class _Widgets:
             default_format = "parquet"
         self.export_format = w.Dropdown(
             options=[(label, key) for key, label in EXPORT_FORMATS.items()],
-            value=default_format, description="Format", layout=w.Layout(width="200px"),
-        )  # fmt: skip
+            value=default_format,
+            description="Format",
+            layout=w.Layout(width="200px"),
+        )
         self.export_scope = w.Dropdown(
-            options=[(label, key) for key, label in EXPORT_SCOPES.items()], value="run",
-            description="Entries", layout=w.Layout(width="220px"),
-        )  # fmt: skip
+            options=[(label, key) for key, label in EXPORT_SCOPES.items()],
+            value="run",
+            description="Entries",
+            layout=w.Layout(width="220px"),
+        )
         self.export_format.style.description_width = self.export_scope.style.description_width = (
             "60px"
         )
@@ -576,8 +625,15 @@ class _Widgets:
         self.path.observe(lambda _: self.on_path(), names="value")
         self.provider.observe(lambda _: self._show_provider(), names="value")
         self.max_cost.observe(lambda _: self._check_max_cost(), names="value")
-        for setting in (self.provider, self.model, self.batch_size, self.per_request,
-                        self.max_cost, self.store, self.path):  # fmt: skip
+        for setting in (
+            self.provider,
+            self.model,
+            self.batch_size,
+            self.per_request,
+            self.max_cost,
+            self.store,
+            self.path,
+        ):
             setting.observe(lambda _: self._settings_changed(), names="value")
 
         self._lock = threading.Lock()  # progress drawing
@@ -590,47 +646,65 @@ class _Widgets:
         def section(text: str) -> Any:
             return w.HTML(f"<div class='sl-section'>{text}</div>")
 
-        self.box = w.VBox([
-            self.title,
-            self.headline,
-            w.HBox([self.bar, self.bar_text]),
-            self.status,
-            w.HBox([self.estimate_button, self.run_button, self.stop_button, self.cancel_button,
-                    self.start_over_button]),
-            self.notice,
-            self.confirm_box,
-            section("Word list"),
-            w.HBox([self.upload, self.path]),
-            self.words_info,
-            section("Settings"),
-            w.HBox([self.provider, self.provider_info]),
-            self.model,
-            w.HBox([self.batch_size, self.per_request]),
-            w.HBox([self.max_cost, self.max_cost_info]),
-            self.store,
-            section("Estimate"),
-            self.estimate_view,
-            self.estimate_more,
-            section("Export"),
-            w.HBox([self.export_format, self.export_scope, self.export_button]),
-            self.export_info,
-            section("Log"),
-            self.log,
-            section("Last run"),
-            self.summary,
-        ])  # fmt: skip
+        self.box = w.VBox(
+            [
+                self.title,
+                self.headline,
+                w.HBox([self.bar, self.bar_text]),
+                self.status,
+                w.HBox(
+                    [
+                        self.estimate_button,
+                        self.run_button,
+                        self.stop_button,
+                        self.cancel_button,
+                        self.start_over_button,
+                    ]
+                ),
+                self.notice,
+                self.confirm_box,
+                section("Word list"),
+                w.HBox([self.upload, self.path]),
+                self.words_info,
+                section("Settings"),
+                w.HBox([self.provider, self.provider_info]),
+                self.model,
+                w.HBox([self.batch_size, self.per_request]),
+                w.HBox([self.max_cost, self.max_cost_info]),
+                self.store,
+                section("Estimate"),
+                self.estimate_view,
+                self.estimate_more,
+                section("Export"),
+                w.HBox([self.export_format, self.export_scope, self.export_button]),
+                self.export_info,
+                section("Log"),
+                self.log,
+                section("Last run"),
+                self.summary,
+            ]
+        )
         # names for the browser test (and for anyone styling the workbench)
-        for widget, name in ((self.headline, "headline"), (self.bar, "bar"),
-                             (self.bar_text, "bar-text"), (self.status, "status"),
-                             (self.words_info, "words-info"), (self.path, "path"),
-                             (self.provider, "provider"), (self.provider_info, "provider-info"),
-                             (self.batch_size, "batch-size"), (self.max_cost, "max-cost"),
-                             (self.max_cost_info, "max-cost-info"),
-                             (self.estimate_view, "estimate"),
-                             (self.estimate_more, "estimate-more"),
-                             (self.export_format, "export-format"),
-                             (self.export_scope, "export-scope"), (self.export_info, "export-info"),
-                             (self.log, "log"), (self.summary, "summary")):  # fmt: skip
+        for widget, name in (
+            (self.headline, "headline"),
+            (self.bar, "bar"),
+            (self.bar_text, "bar-text"),
+            (self.status, "status"),
+            (self.words_info, "words-info"),
+            (self.path, "path"),
+            (self.provider, "provider"),
+            (self.provider_info, "provider-info"),
+            (self.batch_size, "batch-size"),
+            (self.max_cost, "max-cost"),
+            (self.max_cost_info, "max-cost-info"),
+            (self.estimate_view, "estimate"),
+            (self.estimate_more, "estimate-more"),
+            (self.export_format, "export-format"),
+            (self.export_scope, "export-scope"),
+            (self.export_info, "export-info"),
+            (self.log, "log"),
+            (self.summary, "summary"),
+        ):
             widget.add_class(f"sl-{name}")
         self.box.add_class("synthlib-wb")
         self.estimate_view.value = "<span class='sl-muted'>Press Estimate for the cost.</span>"
@@ -752,18 +826,24 @@ class _Widgets:
             self.estimate_more.layout.display = None
         head = f"{html.escape(estimate.model)} on <b>{html.escape(estimate.provider)}</b>"
         if estimate.provider == "offline":
-            head += (" <span class='sl-muted'>(free: the costs are what "
-                     f"{html.escape(estimate.model)} would cost on OpenAI)</span>")  # fmt: skip
+            head += (
+                " <span class='sl-muted'>(free: the costs are what "
+                f"{html.escape(estimate.model)} would cost on OpenAI)</span>"
+            )
         if when:
             head += f" <span class='sl-muted'>{html.escape(when)}</span>"
         lines = [head, estimate_html(estimate)]
         lines += [html.escape(in_ui_words(note)) for note in estimate.notes]
         if estimate.checkpoint:
-            lines.append(f"<span class='sl-muted'>Checkpoint: "
-                         f"{html.escape(estimate.checkpoint)}</span>")  # fmt: skip
+            lines.append(
+                f"<span class='sl-muted'>Checkpoint: {html.escape(estimate.checkpoint)}</span>"
+            )
         if self._estimate_stale:
-            lines.insert(0, "<span class='sl-warn'>Settings changed since: press Estimate for "
-                            "new figures.</span>")  # fmt: skip
+            lines.insert(
+                0,
+                "<span class='sl-warn'>Settings changed since: press Estimate for "
+                "new figures.</span>",
+            )
         self.estimate_view.value = "".join(f"<div>{line}</div>" for line in lines)
 
     @_action
@@ -823,12 +903,13 @@ class _Widgets:
             self.bar.max = max(1, len(job.config.words))
             self.headline.value = f"Running on {self._run_label}..."
             job.start()  # here, not in the waiting thread: the job is running once Run returns
-            threading.Thread(target=self._run, args=(job,), daemon=True,
-                             name="synthlib-workbench").start()  # fmt: skip
+            threading.Thread(
+                target=self._run, args=(job,), daemon=True, name="synthlib-workbench"
+            ).start()
         except BaseException:
-            with self._state:
-                self._set_running(False)
+            with self._state:  # not busy before Run looks enabled: a click then is welcome
                 self._busy = False
+                self._set_running(False)
             self.headline.value = "The run did not start: see the message below."
             raise
         return job
@@ -844,14 +925,15 @@ class _Widgets:
                 return
             self._ended(result)
             # Output widgets capture only the main thread's output: append to them explicitly
-            self.bench.show_summary(progress=False, show=self.summary.append_display_data,
-                                    say=self._summary_line)  # fmt: skip
+            self.bench.show_summary(
+                progress=False, show=self.summary.append_display_data, say=self._summary_line
+            )
         except Exception as exc:  # a daemon thread's error would be lost: show it
             self._error(exc, during="The summary")
         finally:
-            with self._state:
-                self._set_running(False)
+            with self._state:  # not busy before Run looks enabled: a click then is welcome
                 self._busy = False
+                self._set_running(False)
 
     def _ended(self, result: RunResult) -> None:
         progress = result.progress
@@ -864,12 +946,15 @@ class _Widgets:
             self.headline.value = f"<b>Finished</b> on {self._run_label}: {done}. Summary below."
         elif result.phase == "budget":
             self.bar.bar_style = "warning"
-            self.headline.value = (f"<b>Stopped at Max cost</b>: {done}. Raise Max cost and "
-                                   "Run to go on.")  # fmt: skip
+            self.headline.value = (
+                f"<b>Stopped at Max cost</b>: {done}. Raise Max cost and Run to go on."
+            )
         else:
             self.bar.bar_style = "warning"
-            self.headline.value = (f"<b>Stopped</b>; state saved: {done}. Run resumes it "
-                                   "(batches in flight are collected).")  # fmt: skip
+            self.headline.value = (
+                f"<b>Stopped</b>; state saved: {done}. Run resumes it "
+                "(batches in flight are collected)."
+            )
 
     def _summary_line(self, text: str) -> None:
         from IPython.display import HTML
@@ -911,11 +996,14 @@ class _Widgets:
         try:
             count = export_entries(store, target, format=fmt, run_id=run_id)
         except ImportError as exc:  # Parquet without pyarrow
-            raise UsageError(f"{EXPORT_FORMATS[fmt]} export needs {exc.name or 'pyarrow'}: "
-                             "install it, or choose CSV or JSONL") from None  # fmt: skip
+            raise UsageError(
+                f"{EXPORT_FORMATS[fmt]} export needs {exc.name or 'pyarrow'}: "
+                "install it, or choose CSV or JSONL"
+            ) from None
         what = "entries of this run" if run_id else "entries"
-        self.export_info.value = (f"Wrote {count:,} {what} to "
-                                  f"<code>{html.escape(str(target))}</code>")  # fmt: skip
+        self.export_info.value = (
+            f"Wrote {count:,} {what} to <code>{html.escape(str(target))}</code>"
+        )
         self._say(f"Exported {count:,} {what}: {target}")
         return target
 

@@ -29,9 +29,13 @@ KEYED = re.compile(r"\.synthlib/(?P<stem>[^/]+)\.[0-9a-f]{8}\.checkpoint\.json")
 
 
 def _entry(word: str, **kw) -> EntryRecord:
-    fields = {"provider": "offline", "model": OFFLINE_MODEL,
-              "prompt_version": synthlib.PROMPT_VERSION,
-              "schema_version": synthlib.SCHEMA_VERSION, **kw}  # fmt: skip
+    fields = {
+        "provider": "offline",
+        "model": OFFLINE_MODEL,
+        "prompt_version": synthlib.PROMPT_VERSION,
+        "schema_version": synthlib.SCHEMA_VERSION,
+        **kw,
+    }
     return EntryRecord(word=word, entry=entry(word).model_dump(mode="json"), **fields)
 
 
@@ -46,15 +50,19 @@ def _prepare(words, **kw) -> Job:
 
 
 def _original_checkpoint(path: Path, processed, failed=None, **extra) -> Path:
-    path.write_text(json.dumps({
-        "processed_words": list(processed),
-        "failed_words": failed or {},
-        "start_time": "2025-01-01T00:00:00",
-        "total_cost": 1.25,
-        "total_tokens": 4321,
-        "timestamp": "2025-01-02T00:00:00",
-        **extra,
-    }))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "processed_words": list(processed),
+                "failed_words": failed or {},
+                "start_time": "2025-01-01T00:00:00",
+                "total_cost": 1.25,
+                "total_tokens": 4321,
+                "timestamp": "2025-01-02T00:00:00",
+                **extra,
+            }
+        )
+    )
     return path
 
 
@@ -94,8 +102,9 @@ def test_the_store_wins_over_the_checkpoint(offline_env):
     """A checkpoint that says a word failed (given up, even) does not send it when the store has
     its entry; a word in flight is left to its batch."""
     config = build_config(WORDS, provider="offline")
-    cp = Checkpoint.create(config.checkpoint, config.identity("offline", OFFLINE_MODEL),
-                           config.words, max_attempts=1)  # fmt: skip
+    cp = Checkpoint.create(
+        config.checkpoint, config.identity("offline", OFFLINE_MODEL), config.words, max_attempts=1
+    )
     state = cp.state
     cp.record(state.event("planned", shard="s-1", words=["apple", "run"], input_tokens=2))
     cp.record(state.event("created", shard="s-1", batch_id="b1"))
@@ -279,8 +288,9 @@ def test_every_face_uses_the_same_default_and_the_same_list_resumes(offline_env,
 
 def test_a_checkpoint_from_before_keys_is_resumed_by_its_own_job(offline_env):
     config = build_config(WORDS, provider="offline", checkpoint="words.checkpoint.json")
-    Checkpoint.create("words.checkpoint.json", config.identity("offline", OFFLINE_MODEL),
-                      config.words)  # fmt: skip
+    Checkpoint.create(
+        "words.checkpoint.json", config.identity("offline", OFFLINE_MODEL), config.words
+    )
     assert build_config(WORDS, provider="offline").checkpoint == Path("words.checkpoint.json")
     assert KEYED.fullmatch(str(build_config([*WORDS, "x"], provider="offline").checkpoint))
     assert default_checkpoint(WORDS) == Path("words.checkpoint.json")
@@ -353,11 +363,14 @@ def test_offline_a_finished_list_plus_one_word_sends_only_the_new_word(offline_e
     assert second.phase == "finished" and second.checkpoint != first.checkpoint
     assert _sent(second) == 1
     assert json.loads(Path(second.checkpoint).read_text())["processed_words"] == [
-        "bank", "run", "tree",
-    ]  # fmt: skip
+        "bank",
+        "run",
+        "tree",
+    ]
     redone = synthlib.run(["bank", "run", "tree", "house"], provider="offline", redo=True)
     assert _sent(redone) == 4
     original = _original_checkpoint(offline_env / "old.json", processed=["sky", "sea"])
-    imported = synthlib.run(["sky", "sea", "moon"], provider="offline",
-                            import_checkpoint=str(original))  # fmt: skip
+    imported = synthlib.run(
+        ["sky", "sea", "moon"], provider="offline", import_checkpoint=str(original)
+    )
     assert imported.phase == "finished" and _sent(imported) == 1

@@ -17,8 +17,12 @@ def card_command(folder: Path, out: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     return subprocess.run(
         [sys.executable, "-m", "papermill", "run.ipynb", out, "-p", "words", "words.txt"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def outputs(notebook: Path) -> str:
@@ -32,8 +36,11 @@ def outputs(notebook: Path) -> str:
 
 def test_the_card_command_twice_with_two_lists_then_a_missing_one(tmp_path):
     folder = tmp_path / "notebooks"  # a copy of the notebooks as the repository has them
-    shutil.copytree(ROOT / "notebooks", folder, ignore=lambda _, names: [
-        n for n in names if not n.endswith(".ipynb")])  # fmt: skip
+    shutil.copytree(
+        ROOT / "notebooks",
+        folder,
+        ignore=lambda _, names: [n for n in names if not n.endswith(".ipynb")],
+    )
     (folder / "words.txt").write_text("apple\nriver\n")
     first = card_command(folder, "out.ipynb")
     assert first.returncode == 0, first.stderr[-2000:]

@@ -282,8 +282,12 @@ print(json.dumps(out))
 
 def _on_a_full_disk(tmp_path, mode):
     path = tmp_path / "cp.json"
-    done = subprocess.run([sys.executable, "-c", _FULL_DISK, str(path), mode],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(path), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -33,9 +33,14 @@ print("released", flush=True)
 
 def _cli(args, cwd, env=None):
     full = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    return subprocess.run([sys.executable, "-m", "synthlib", *args], cwd=cwd,
-                          env={**full, **(env or {})}, capture_output=True, text=True,
-                          timeout=TIMEOUT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "synthlib", *args],
+        cwd=cwd,
+        env={**full, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
 
 
 def _line(proc: subprocess.Popen) -> str:
@@ -51,8 +56,11 @@ def holder(tmp_path):
     def hold(checkpoint: Path) -> subprocess.Popen:
         proc = subprocess.Popen(
             [sys.executable, "-c", HOLDER, str(checkpoint)],
-            cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         procs.append(proc)
         assert _line(proc) == "locked"
         return proc
@@ -115,15 +123,21 @@ def test_a_sigkilled_holder_frees_the_checkpoint(tmp_path, holder, words_file):
 
 
 def test_a_run_killed_mid_way_frees_the_checkpoint_for_its_resume(tmp_path, words_file):
-    crashed = _cli([words_file, *RUN, "--batch-size", "1"], tmp_path,
-                   env={"SYNTHLIB_FAILPOINTS": "after-store:1"})  # fmt: skip
+    crashed = _cli(
+        [words_file, *RUN, "--batch-size", "1"],
+        tmp_path,
+        env={"SYNTHLIB_FAILPOINTS": "after-store:1"},
+    )
     assert crashed.returncode == -signal.SIGKILL
     assert (tmp_path / "cp.json.lock").exists()
     resumed = _cli([words_file, *RUN, "--batch-size", "1"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     final = json.loads((tmp_path / "cp.json").read_text())
-    assert set(final["processed_words"]) | set(final["given_up_words"]) == {"apple", "pear",
-                                                                            "zzqxv"}  # fmt: skip
+    assert set(final["processed_words"]) | set(final["given_up_words"]) == {
+        "apple",
+        "pear",
+        "zzqxv",
+    }
 
 
 # --- in one process ----------------------------------------------------------------------------

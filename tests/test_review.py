@@ -23,20 +23,47 @@ ROOT = Path(__file__).resolve().parents[1]
 def made(word: str, run_id: str, **kw) -> EntryRecord:
     """A record of ``word`` by run ``run_id``; ``kw`` changes the entry (pos, senses, cefr) or,
     for provenance keys, the record."""
-    keys = {"provider", "model", "batch_id", "input_tokens", "cached_tokens", "output_tokens",
-            "cost_usd", "created_at"}  # fmt: skip
+    keys = {
+        "provider",
+        "model",
+        "batch_id",
+        "input_tokens",
+        "cached_tokens",
+        "output_tokens",
+        "cost_usd",
+        "created_at",
+    }
     provenance = {k: kw.pop(k) for k in list(kw) if k in keys}
     content = Entry.model_validate(entry_dict(word, **kw)).model_dump(mode="json", by_alias=True)
-    return EntryRecord(word=word, entry=content, provider=provenance.pop("provider", "openai"),
-                       model=provenance.pop("model", "gpt-4o-mini"), prompt_version="1",
-                       schema_version="1", run_id=run_id, **provenance)  # fmt: skip
+    return EntryRecord(
+        word=word,
+        entry=content,
+        provider=provenance.pop("provider", "openai"),
+        model=provenance.pop("model", "gpt-4o-mini"),
+        prompt_version="1",
+        schema_version="1",
+        run_id=run_id,
+        **provenance,
+    )
 
 
 def summary(run_id: str, provider: str = "openai", recorded_at: str = "2026-01-01T10:00:00+00:00"):
-    return {"run_id": run_id, "provider": provider, "model": "gpt-4o-mini", "phase": "finished",
-            "words": 2, "processed": 2, "given_up": 0, "input_tokens": 0, "output_tokens": 0,
-            "cost_usd": 0.0, "batches": 1, "failure_reasons": {}, "start_time": recorded_at,
-            "recorded_at": recorded_at}  # fmt: skip
+    return {
+        "run_id": run_id,
+        "provider": provider,
+        "model": "gpt-4o-mini",
+        "phase": "finished",
+        "words": 2,
+        "processed": 2,
+        "given_up": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cost_usd": 0.0,
+        "batches": 1,
+        "failure_reasons": {},
+        "start_time": recorded_at,
+        "recorded_at": recorded_at,
+    }
 
 
 @pytest.fixture
@@ -44,14 +71,31 @@ def two_runs(tmp_path):
     """A store with an older paid run (apple, pear) and a newer free run (walk, river, zzqxj)."""
     path = tmp_path / "review.db"
     store = open_store(path)
-    store.upsert_entries([
-        made("apple", "run-old", batch_id="batch_a", input_tokens=800, output_tokens=400,
-             cost_usd=0.0003, created_at="2026-01-01T09:00:00+00:00"),
-        made("pear", "run-old", batch_id="batch_b", input_tokens=500, output_tokens=300,
-             cost_usd=0.0002, cefr="A2", created_at="2026-01-01T09:10:00+00:00"),
-        made("walk", "run-new", pos="verb", senses=2, provider="offline", model="wordnet"),
-        made("river", "run-new", provider="offline", model="wordnet", cefr=None),
-    ])  # fmt: skip
+    store.upsert_entries(
+        [
+            made(
+                "apple",
+                "run-old",
+                batch_id="batch_a",
+                input_tokens=800,
+                output_tokens=400,
+                cost_usd=0.0003,
+                created_at="2026-01-01T09:00:00+00:00",
+            ),
+            made(
+                "pear",
+                "run-old",
+                batch_id="batch_b",
+                input_tokens=500,
+                output_tokens=300,
+                cost_usd=0.0002,
+                cefr="A2",
+                created_at="2026-01-01T09:10:00+00:00",
+            ),
+            made("walk", "run-new", pos="verb", senses=2, provider="offline", model="wordnet"),
+            made("river", "run-new", provider="offline", model="wordnet", cefr=None),
+        ]
+    )
     store.record_failures([FailureRecord("zzqxj", "not_a_word", given_up=True, run_id="run-new")])
     store.record_run(summary("run-old", recorded_at="2026-01-01T10:00:00+00:00"))
     store.record_run(summary("run-new", "offline", recorded_at="2026-01-02T10:00:00+00:00"))
@@ -157,36 +201,84 @@ def test_choices_offer_the_values_of_the_scope(two_runs):
 
 def rich_record() -> EntryRecord:
     content = entry_dict("apple", senses=2)
-    content["pronunciation"] = {"ipa": "/ˈæp.əl/", "respelling": "AP-uhl",
-                                "syllables": ["ap", "ple"]}  # fmt: skip
+    content["pronunciation"] = {
+        "ipa": "/ˈæp.əl/",
+        "respelling": "AP-uhl",
+        "syllables": ["ap", "ple"],
+    }
     first, second = content["parts_of_speech"][0]["senses"]
-    first.update(definition="A fruit <script>alert(1)</script>", register="informal",
-                 domain="botany", region="UK", synonyms=["pome"], antonyms=["pear"],
-                 examples=["She ate an apple.", "Apples & pears."],
-                 usage_notes='Often in "apple of my eye".')  # fmt: skip
+    first.update(
+        definition="A fruit <script>alert(1)</script>",
+        register="informal",
+        domain="botany",
+        region="UK",
+        synonyms=["pome"],
+        antonyms=["pear"],
+        examples=["She ate an apple.", "Apples & pears."],
+        usage_notes='Often in "apple of my eye".',
+    )
     second.update(definition="The tree bearing it.", examples=["An apple in bloom."])
     content["parts_of_speech"].append(
         {"part_of_speech": "verb", "senses": [{**second, "definition": "To pick apples."}]}
     )
     content["word_forms"] = dict.fromkeys(
-        ["plural", "past_tense", "past_participle", "present_participle",
-         "third_person_singular", "comparative", "superlative"]
-    ) | {"plural": "apples"}  # fmt: skip
-    content["etymology"] = {"text": "From Old English æppel.", "origin_language": "Old English",
-                            "roots": ["æppel"], "first_known_use": "before 1150"}  # fmt: skip
+        [
+            "plural",
+            "past_tense",
+            "past_participle",
+            "present_participle",
+            "third_person_singular",
+            "comparative",
+            "superlative",
+        ]
+    ) | {"plural": "apples"}
+    content["etymology"] = {
+        "text": "From Old English æppel.",
+        "origin_language": "Old English",
+        "roots": ["æppel"],
+        "first_known_use": "before 1150",
+    }
     entry = Entry.model_validate(content).model_dump(mode="json", by_alias=True)
-    return EntryRecord(word="apple", entry=entry, provider="openai", model="gpt-4o-mini",
-                       prompt_version="3", schema_version="1", batch_id="batch_abc",
-                       input_tokens=800, cached_tokens=100, output_tokens=434,
-                       cost_usd=0.000321, run_id="run-1")  # fmt: skip
+    return EntryRecord(
+        word="apple",
+        entry=entry,
+        provider="openai",
+        model="gpt-4o-mini",
+        prompt_version="3",
+        schema_version="1",
+        batch_id="batch_abc",
+        input_tokens=800,
+        cached_tokens=100,
+        output_tokens=434,
+        cost_usd=0.000321,
+        run_id="run-1",
+    )
 
 
 def test_the_card_is_a_dictionary_page_of_the_entry():
     page = card_html(rich_record())
-    for text in ["apple", "/ˈæp.əl/", "(AP-uhl)", "ap·ple", "noun", "verb", "The tree bearing it.",
-                 "To pick apples.", "She ate an apple.", "An apple in bloom.", "pome", "informal",
-                 "botany", "UK", "B1", "plural <b>apples</b>", "From Old English æppel.",
-                 "Old English", "before 1150", "frequency band 3 of 5"]:  # fmt: skip
+    for text in [
+        "apple",
+        "/ˈæp.əl/",
+        "(AP-uhl)",
+        "ap·ple",
+        "noun",
+        "verb",
+        "The tree bearing it.",
+        "To pick apples.",
+        "She ate an apple.",
+        "An apple in bloom.",
+        "pome",
+        "informal",
+        "botany",
+        "UK",
+        "B1",
+        "plural <b>apples</b>",
+        "From Old English æppel.",
+        "Old English",
+        "before 1150",
+        "frequency band 3 of 5",
+    ]:
         assert text in page, text
     assert page.index("noun") < page.index("The tree bearing it.") < page.index("verb")
 
@@ -200,8 +292,16 @@ def test_the_card_escapes_every_stored_text():
 
 def test_the_card_says_where_the_entry_came_from():
     page = card_html(rich_record())
-    expected = ["openai", "gpt-4o-mini", "prompt v3", "schema v1", "batch batch_abc",
-                "1,234 tokens (800 in, 100 cached, 434 out)", "$0.000321", "run run-1"]  # fmt: skip
+    expected = [
+        "openai",
+        "gpt-4o-mini",
+        "prompt v3",
+        "schema v1",
+        "batch batch_abc",
+        "1,234 tokens (800 in, 100 cached, 434 out)",
+        "$0.000321",
+        "run run-1",
+    ]
     for text in expected:
         assert text in page, text
 
@@ -219,18 +319,27 @@ def test_review_card_finds_any_word_of_the_store(two_runs):
 
 
 def test_clean_cells_are_blank_whole_and_joined():
-    frame = pd.DataFrame({
-        "word": ["apple", "odd"],
-        "frequency_band": [3, None],  # a float column in pandas
-        "syllables": [["ap", "ple"], []],
-        "word_forms": [{"plural": "apples", "past_tense": None}, {}],
-        "examples": [["One, two.", "Three."], None],
-        "etymology": [None, float("nan")],
-        "cost_usd": [0.000321, 0.0],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "word": ["apple", "odd"],
+            "frequency_band": [3, None],  # a float column in pandas
+            "syllables": [["ap", "ple"], []],
+            "word_forms": [{"plural": "apples", "past_tense": None}, {}],
+            "examples": [["One, two.", "Three."], None],
+            "etymology": [None, float("nan")],
+            "cost_usd": [0.000321, 0.0],
+        }
+    )
     shown = clean(frame, hide_empty=False)
-    assert shown.loc[0].tolist() == ["apple", "3", "ap, ple", "plural: apples",
-                                     "One, two. / Three.", "", "0.000321"]  # fmt: skip
+    assert shown.loc[0].tolist() == [
+        "apple",
+        "3",
+        "ap, ple",
+        "plural: apples",
+        "One, two. / Three.",
+        "",
+        "0.000321",
+    ]
     assert shown.loc[1].tolist() == ["odd", "", "", "", "", "", "0"]
     assert "etymology" not in clean(frame).columns  # blank on every row
 
@@ -289,8 +398,11 @@ def counting_axes(figure) -> list:
     """The axes of ``figure`` that count words, tokens or batches."""
     counts = []
     for ax in figure.axes:
-        counts += [a for a in (ax.xaxis, ax.yaxis)
-                   if a.get_label().get_text() in ("words", "tokens", "batch")]  # fmt: skip
+        counts += [
+            a
+            for a in (ax.xaxis, ax.yaxis)
+            if a.get_label().get_text() in ("words", "tokens", "batch")
+        ]
     return counts
 
 
@@ -371,9 +483,12 @@ def test_the_notebook_runs_headless_from_its_parameters(two_runs, tmp_path, monk
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     out = tmp_path / "out.ipynb"
     papermill.execute_notebook(
-        str(ROOT / "notebooks" / "review.ipynb"), str(out), cwd=str(tmp_path), progress_bar=False,
+        str(ROOT / "notebooks" / "review.ipynb"),
+        str(out),
+        cwd=str(tmp_path),
+        progress_bar=False,
         parameters={"store": str(two_runs), "run": "all", "part_of_speech": "verb"},
-    )  # fmt: skip
+    )
     shown = outputs_of(out)
     texts = ["".join(o.get("data", {}).get("text/plain", "")) for o in shown]
     htmls = "".join("".join(o.get("data", {}).get("text/html", "")) for o in shown)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
 import re
@@ -14,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from synthlib.config import settings
 from synthlib.emulator import Emulator, EmulatorConfig
+from synthlib.errors import UsageError
 from synthlib.workbench import Workbench, _Widgets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +44,13 @@ def _wait(predicate, timeout=30.0):
 
 def _upload(ui, name: str, content: bytes) -> None:
     """What the browser sends: the widget's value changes (its observer reads the file)."""
-    upload = {"name": name, "type": "text/plain", "size": len(content),
-              "last_modified": datetime.now(UTC), "content": memoryview(content)}  # fmt: skip
+    upload = {
+        "name": name,
+        "type": "text/plain",
+        "size": len(content),
+        "last_modified": datetime.now(UTC),
+        "content": memoryview(content),
+    }
     ui.upload.value = (upload,)
 
 
@@ -89,8 +98,15 @@ def test_the_estimate_shows_the_deciding_figures_and_folds_the_table(offline_env
     ui = _Widgets(Workbench(words=["apple", "pear", "bank"]))
     estimate = ui.on_estimate()
     view = ui.estimate_view.value
-    for label in ("words in the list", "already done", "remaining", "batch", "Batch API cost",
-                  "saved vs regular API", "per 1,000 words"):  # fmt: skip
+    for label in (
+        "words in the list",
+        "already done",
+        "remaining",
+        "batch",
+        "Batch API cost",
+        "saved vs regular API",
+        "per 1,000 words",
+    ):
         assert label in view, label
     assert f"${estimate.batch_cost:,.4f}" in view
     assert "Total words" not in view  # the whole table is folded away
@@ -158,8 +174,13 @@ def test_headless_stop_then_resume(emulator_env):
     bench = Workbench(words=words, batch_size=4, provider="openai", poll_interval=0.05)
     thread = threading.Thread(target=bench.run_headless)
     thread.start()
-    _wait(lambda: bench.job is not None and len(bench.job.checkpoint.state.flights) == 2
-          and all(f.batch_id for f in bench.job.checkpoint.state.flights.values()))  # fmt: skip
+    _wait(
+        lambda: (
+            bench.job is not None
+            and len(bench.job.checkpoint.state.flights) == 2
+            and all(f.batch_id for f in bench.job.checkpoint.state.flights.values())
+        )
+    )
     bench.job.stop()
     thread.join(30)
     assert bench.result.phase == "interrupted"
@@ -170,13 +191,21 @@ def test_headless_stop_then_resume(emulator_env):
 
 
 def _papermill(tmp_path, *params, env=None):
-    args = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "run.ipynb"),
-            str(tmp_path / "out.ipynb"), "--cwd", str(tmp_path)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(ROOT / "notebooks" / "run.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        "--cwd",
+        str(tmp_path),
+    ]
     for name, value in params:
         args += ["-p", name, value]
     clean = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    return subprocess.run(args, capture_output=True, text=True, timeout=300,
-                          env={**clean, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=300, env={**clean, **(env or {})}
+    )
 
 
 def _outputs(path: Path) -> str:
@@ -483,3 +512,24 @@ def test_export_writes_this_runs_entries_or_the_whole_store_beside_the_store(off
     written = ui.on_export()
     assert written == offline_env / "data" / "mine-entries.jsonl"
     assert len(written.read_text().splitlines()) == 3
+
+
+def test_the_notebooks_parameters_are_the_run_settings_with_their_defaults():
+    """The parameters cell names each setting as RunConfig declares it (so papermill -p NAME
+    means what --NAME means), with the same default, and Workbench takes every one."""
+    notebook = json.loads(Path(__file__).parents[1].joinpath("notebooks/run.ipynb").read_text())
+    cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+    values = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse("".join(cell["source"])).body
+        if isinstance(node, ast.Assign)
+    }
+    declared = settings()
+    assert set(values) - {"words", "dry_run"} <= set(declared)
+    for name, value in values.items():
+        if name in declared:
+            assert value == declared[name].default, name
+    accepted = inspect.signature(Workbench).parameters
+    assert set(declared) | {"words", "dry_run"} <= set(accepted)
+    with pytest.raises(UsageError, match="unknown setting 'batchsize'"):
+        Workbench(batchsize=10)

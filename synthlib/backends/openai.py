@@ -75,8 +75,12 @@ class OpenAIBackend:
             return fn(*args, **kw)
         except (o.AuthenticationError, o.PermissionDeniedError) as exc:
             raise FatalError(f"{what}: {_describe(exc)}") from None
-        except (o.BadRequestError, o.NotFoundError, o.ConflictError,
-                o.UnprocessableEntityError) as exc:  # fmt: skip
+        except (
+            o.BadRequestError,
+            o.NotFoundError,
+            o.ConflictError,
+            o.UnprocessableEntityError,
+        ) as exc:
             raise RejectedError(f"{what}: {_describe(exc)}") from None
         except o.RateLimitError as exc:  # refused before anything was done
             raise TransientError(f"{what}: {_describe(exc)}") from None

@@ -48,19 +48,35 @@ from .wordnet import POS_ORDER, Pos, Synset, WordNet
 __all__ = ["LEXFILE_DOMAINS", "REGIONS", "USAGE_REGISTERS", "Lexicon"]
 
 PARTS_OF_SPEECH: Final[dict[Pos, PartOfSpeech]] = {
-    "n": PartOfSpeech.NOUN, "v": PartOfSpeech.VERB, "a": PartOfSpeech.ADJECTIVE,
+    "n": PartOfSpeech.NOUN,
+    "v": PartOfSpeech.VERB,
+    "a": PartOfSpeech.ADJECTIVE,
     "r": PartOfSpeech.ADVERB,
-}  # fmt: skip
+}
 
 LEXFILE_DOMAINS: Final[dict[str, str]] = {
     name: name.split(".", 1)[1]
     for name in (
-        "noun.animal", "noun.body", "noun.communication", "noun.feeling", "noun.food",
-        "noun.plant", "noun.quantity", "noun.shape", "noun.substance", "noun.time",
-        "verb.body", "verb.communication", "verb.competition", "verb.consumption",
-        "verb.emotion", "verb.motion", "verb.perception", "verb.weather",
+        "noun.animal",
+        "noun.body",
+        "noun.communication",
+        "noun.feeling",
+        "noun.food",
+        "noun.plant",
+        "noun.quantity",
+        "noun.shape",
+        "noun.substance",
+        "noun.time",
+        "verb.body",
+        "verb.communication",
+        "verb.competition",
+        "verb.consumption",
+        "verb.emotion",
+        "verb.motion",
+        "verb.perception",
+        "verb.weather",
     )
-}  # fmt: skip
+}
 """Sense domain from the synset's lexicographer file (``noun.food`` -> ``food``), used when the
 synset has no topic pointer (``;c``, e.g. ``law``, ``music``), which is more specific and wins.
 Files that are logical classes rather than subject fields give no domain: ``noun.Tops``, ``act``,
@@ -83,11 +99,19 @@ USAGE_REGISTERS: Final[dict[str, Register]] = {
 name``, ``plural``, ``trope``, ...) become the usage note ``usage label: <target>``."""
 
 REGIONS: Final[dict[str, str]] = {
-    "United_Kingdom": "UK", "United_States": "US", "England": "England", "Scotland": "Scotland",
-    "Wales": "Wales", "Ireland": "Ireland", "Northern_Ireland": "Northern Ireland",
-    "Australia": "Australia", "New_Zealand": "New Zealand", "Canada": "Canada",
-    "South_Africa": "South Africa", "India": "India",
-}  # fmt: skip
+    "United_Kingdom": "UK",
+    "United_States": "US",
+    "England": "England",
+    "Scotland": "Scotland",
+    "Wales": "Wales",
+    "Ireland": "Ireland",
+    "Northern_Ireland": "Northern Ireland",
+    "Australia": "Australia",
+    "New_Zealand": "New Zealand",
+    "Canada": "Canada",
+    "South_Africa": "South Africa",
+    "India": "India",
+}
 """Region from the target of a region-domain pointer (``;r``, or ``;u`` naming a country). Only
 places with a variety of English count: WordNet also links ``Marduk`` to Babylon and ``sumo`` to
 Japan, which say where a thing belongs, not where English speakers use the word."""

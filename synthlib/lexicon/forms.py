@@ -48,9 +48,11 @@ _PREPOSITIONS: Final[frozenset[str]] = frozenset(
     {"of", "in", "on", "at", "to", "for", "by", "with", "from", "de", "du", "la", "le", "en", "a"}
 )
 _BE: Final[dict[str, str]] = {
-    "past_tense": "was", "past_participle": "been", "present_participle": "being",
+    "past_tense": "was",
+    "past_participle": "been",
+    "present_participle": "being",
     "third_person_singular": "is",
-}  # fmt: skip
+}
 
 
 # --- spelling rules ------------------------------------------------------------------------------
@@ -171,9 +173,11 @@ def _is_participle(form: str, others: list[str]) -> bool:
 def classify_verb_exceptions(base: str, forms: list[str]) -> dict[str, list[str]]:
     """Sort a verb's irregular forms into schema slots (see the module docstring)."""
     slots: dict[str, list[str]] = {
-        "past_tense": [], "past_participle": [], "present_participle": [],
+        "past_tense": [],
+        "past_participle": [],
+        "present_participle": [],
         "third_person_singular": [],
-    }  # fmt: skip
+    }
     rest = []
     for form in forms:
         if form == base:
@@ -235,8 +239,15 @@ class Inflector:
             values["comparative"], values["superlative"] = self._comparison(lowered)
         if not any(values.values()):
             return None
-        fields = ("plural", "past_tense", "past_participle", "present_participle",
-                  "third_person_singular", "comparative", "superlative")  # fmt: skip
+        fields = (
+            "plural",
+            "past_tense",
+            "past_participle",
+            "present_participle",
+            "third_person_singular",
+            "comparative",
+            "superlative",
+        )
         return WordForms(**{f: _match_case(values.get(f), text) for f in fields})
 
     # --- choosing among candidates ---------------------------------------------------------------

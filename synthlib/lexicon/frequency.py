@@ -46,8 +46,12 @@ CEFR_NOTE: Final[str] = "CEFR level estimated from word frequency"
 
 BAND_THRESHOLDS: Final[tuple[tuple[float, int], ...]] = ((6.0, 5), (5.0, 4), (4.0, 3), (3.0, 2))
 CEFR_THRESHOLDS: Final[tuple[tuple[float, CEFR], ...]] = (
-    (5.0, CEFR.A1), (4.5, CEFR.A2), (4.0, CEFR.B1), (3.5, CEFR.B2), (3.0, CEFR.C1),
-)  # fmt: skip
+    (5.0, CEFR.A1),
+    (4.5, CEFR.A2),
+    (4.0, CEFR.B1),
+    (3.5, CEFR.B2),
+    (3.0, CEFR.C1),
+)
 
 
 def zipf(word: str) -> float:

@@ -35,13 +35,45 @@ from ..schema import Pronunciation
 
 ARPABET_TO_IPA: Final[dict[str, str]] = {
     # vowels (AH and ER are resolved by stress in :func:`phone_ipa`)
-    "AA": "ɑ", "AE": "æ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "EH": "ɛ", "EY": "eɪ", "IH": "ɪ",
-    "IY": "i", "OW": "oʊ", "OY": "ɔɪ", "UH": "ʊ", "UW": "u",
+    "AA": "ɑ",
+    "AE": "æ",
+    "AO": "ɔ",
+    "AW": "aʊ",
+    "AY": "aɪ",
+    "EH": "ɛ",
+    "EY": "eɪ",
+    "IH": "ɪ",
+    "IY": "i",
+    "OW": "oʊ",
+    "OY": "ɔɪ",
+    "UH": "ʊ",
+    "UW": "u",
     # consonants
-    "B": "b", "CH": "tʃ", "D": "d", "DH": "ð", "F": "f", "G": "ɡ", "HH": "h", "JH": "dʒ", "K": "k",
-    "L": "l", "M": "m", "N": "n", "NG": "ŋ", "P": "p", "R": "r", "S": "s", "SH": "ʃ", "T": "t",
-    "TH": "θ", "V": "v", "W": "w", "Y": "j", "Z": "z", "ZH": "ʒ",
-}  # fmt: skip
+    "B": "b",
+    "CH": "tʃ",
+    "D": "d",
+    "DH": "ð",
+    "F": "f",
+    "G": "ɡ",
+    "HH": "h",
+    "JH": "dʒ",
+    "K": "k",
+    "L": "l",
+    "M": "m",
+    "N": "n",
+    "NG": "ŋ",
+    "P": "p",
+    "R": "r",
+    "S": "s",
+    "SH": "ʃ",
+    "T": "t",
+    "TH": "θ",
+    "V": "v",
+    "W": "w",
+    "Y": "j",
+    "Z": "z",
+    "ZH": "ʒ",
+}
 STRESSED_IPA: Final[dict[str, str]] = {"AH": "ʌ", "ER": "ɝ"}
 UNSTRESSED_IPA: Final[dict[str, str]] = {"AH": "ə", "ER": "ɚ"}
 VOWELS: Final[frozenset[str]] = frozenset(
@@ -52,22 +84,121 @@ PRIMARY, SECONDARY = "ˈ", "ˌ"
 
 # Onsets English allows at the start of a word (ARPAbet), used to maximise onsets.
 LEGAL_ONSETS: Final[frozenset[tuple[str, ...]]] = frozenset(
-    {(c,) for c in ("B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "P", "R", "S",
-                    "SH", "T", "TH", "V", "W", "Y", "Z", "ZH")}
-    | {tuple(o.split()) for o in (
-        "P R", "P L", "B R", "B L", "T R", "D R", "K R", "K L", "G R", "G L", "F R", "F L", "TH R",
-        "SH R", "S L", "T W", "D W", "K W", "G W", "S W", "TH W", "S P", "S T", "S K", "S M", "S N",
-        "S F", "P Y", "B Y", "F Y", "V Y", "K Y", "G Y", "M Y", "HH Y", "S P R", "S P L", "S T R",
-        "S K R", "S K W", "S K L", "S P Y", "S K Y")}
-)  # fmt: skip
+    {
+        (c,)
+        for c in (
+            "B",
+            "CH",
+            "D",
+            "DH",
+            "F",
+            "G",
+            "HH",
+            "JH",
+            "K",
+            "L",
+            "M",
+            "N",
+            "P",
+            "R",
+            "S",
+            "SH",
+            "T",
+            "TH",
+            "V",
+            "W",
+            "Y",
+            "Z",
+            "ZH",
+        )
+    }
+    | {
+        tuple(o.split())
+        for o in (
+            "P R",
+            "P L",
+            "B R",
+            "B L",
+            "T R",
+            "D R",
+            "K R",
+            "K L",
+            "G R",
+            "G L",
+            "F R",
+            "F L",
+            "TH R",
+            "SH R",
+            "S L",
+            "T W",
+            "D W",
+            "K W",
+            "G W",
+            "S W",
+            "TH W",
+            "S P",
+            "S T",
+            "S K",
+            "S M",
+            "S N",
+            "S F",
+            "P Y",
+            "B Y",
+            "F Y",
+            "V Y",
+            "K Y",
+            "G Y",
+            "M Y",
+            "HH Y",
+            "S P R",
+            "S P L",
+            "S T R",
+            "S K R",
+            "S K W",
+            "S K L",
+            "S P Y",
+            "S K Y",
+        )
+    }
+)
 
 RESPELLING: Final[dict[str, str]] = {
-    "AA": "ah", "AE": "a", "AH": "uh", "AO": "aw", "AW": "ow", "EY": "ay", "IY": "ee", "OW": "oh",
-    "OY": "oy", "UH": "uu", "UW": "oo",
-    "B": "b", "CH": "ch", "D": "d", "DH": "dh", "F": "f", "G": "g", "HH": "h", "JH": "j", "K": "k",
-    "L": "l", "M": "m", "N": "n", "NG": "ng", "P": "p", "R": "r", "S": "s", "SH": "sh", "T": "t",
-    "TH": "th", "V": "v", "W": "w", "Y": "y", "Z": "z", "ZH": "zh",
-}  # fmt: skip
+    "AA": "ah",
+    "AE": "a",
+    "AH": "uh",
+    "AO": "aw",
+    "AW": "ow",
+    "EY": "ay",
+    "IY": "ee",
+    "OW": "oh",
+    "OY": "oy",
+    "UH": "uu",
+    "UW": "oo",
+    "B": "b",
+    "CH": "ch",
+    "D": "d",
+    "DH": "dh",
+    "F": "f",
+    "G": "g",
+    "HH": "h",
+    "JH": "j",
+    "K": "k",
+    "L": "l",
+    "M": "m",
+    "N": "n",
+    "NG": "ng",
+    "P": "p",
+    "R": "r",
+    "S": "s",
+    "SH": "sh",
+    "T": "t",
+    "TH": "th",
+    "V": "v",
+    "W": "w",
+    "Y": "y",
+    "Z": "z",
+    "ZH": "zh",
+}
 """Respelling of each phone; AY, EH, ER and IH depend on the syllable (see :func:`respell`)."""
 
 
@@ -171,10 +302,48 @@ _LETTER_VOWELS = frozenset("aeiou")
 WRITTEN_ONSETS: Final[frozenset[str]] = frozenset(
     set("bcdfghjklmnpqrstvwyz")
     | {"ci", "gi", "si", "ti", "xi", "sci"}  # the i of "-tion", "-cial", "-gion"
-    | {"bl", "br", "ch", "cl", "cr", "dr", "dw", "fl", "fr", "gl", "gr", "ph", "pl", "pr", "qu",
-       "sc", "sh", "sk", "sl", "sm", "sn", "sp", "st", "sw", "th", "tr", "tw", "wh", "wr", "chr",
-       "phr", "sch", "scr", "shr", "spl", "spr", "squ", "str", "thr"}
-)  # fmt: skip
+    | {
+        "bl",
+        "br",
+        "ch",
+        "cl",
+        "cr",
+        "dr",
+        "dw",
+        "fl",
+        "fr",
+        "gl",
+        "gr",
+        "ph",
+        "pl",
+        "pr",
+        "qu",
+        "sc",
+        "sh",
+        "sk",
+        "sl",
+        "sm",
+        "sn",
+        "sp",
+        "st",
+        "sw",
+        "th",
+        "tr",
+        "tw",
+        "wh",
+        "wr",
+        "chr",
+        "phr",
+        "sch",
+        "scr",
+        "shr",
+        "spl",
+        "spr",
+        "squ",
+        "str",
+        "thr",
+    }
+)
 _DIGRAPHS: Final[frozenset[str]] = frozenset({"ch", "sh", "th", "ph", "wh", "gh", "ck", "qu"})
 
 

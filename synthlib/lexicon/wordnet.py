@@ -49,26 +49,78 @@ _SENSE_KEY_POS: Final[dict[str, Pos]] = {"1": "n", "2": "v", "3": "a", "4": "r",
 # The lexicographer files of lexnames(5WN), numbered from 00; used when the database has no
 # ``lexnames`` file (Debian's wordnet-base ships none).
 _BUILTIN_LEXNAMES: Final[tuple[str, ...]] = (
-    "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact",
-    "noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event",
-    "noun.feeling", "noun.food", "noun.group", "noun.location", "noun.motive", "noun.object",
-    "noun.person", "noun.phenomenon", "noun.plant", "noun.possession", "noun.process",
-    "noun.quantity", "noun.relation", "noun.shape", "noun.state", "noun.substance", "noun.time",
-    "verb.body", "verb.change", "verb.cognition", "verb.communication", "verb.competition",
-    "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion",
-    "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather",
+    "adj.all",
+    "adj.pert",
+    "adv.all",
+    "noun.Tops",
+    "noun.act",
+    "noun.animal",
+    "noun.artifact",
+    "noun.attribute",
+    "noun.body",
+    "noun.cognition",
+    "noun.communication",
+    "noun.event",
+    "noun.feeling",
+    "noun.food",
+    "noun.group",
+    "noun.location",
+    "noun.motive",
+    "noun.object",
+    "noun.person",
+    "noun.phenomenon",
+    "noun.plant",
+    "noun.possession",
+    "noun.process",
+    "noun.quantity",
+    "noun.relation",
+    "noun.shape",
+    "noun.state",
+    "noun.substance",
+    "noun.time",
+    "verb.body",
+    "verb.change",
+    "verb.cognition",
+    "verb.communication",
+    "verb.competition",
+    "verb.consumption",
+    "verb.contact",
+    "verb.creation",
+    "verb.emotion",
+    "verb.motion",
+    "verb.perception",
+    "verb.possession",
+    "verb.social",
+    "verb.stative",
+    "verb.weather",
     "adj.ppl",
-)  # fmt: skip
+)
 
 # Morphy's rules of detachment (morphy(7WN)): (suffix, ending) per part of speech, tried in order.
 _DETACHMENT: Final[dict[Pos, tuple[tuple[str, str], ...]]] = {
-    "n": (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
-          ("men", "man"), ("ies", "y")),
-    "v": (("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"),
-          ("ing", "")),
+    "n": (
+        ("s", ""),
+        ("ses", "s"),
+        ("xes", "x"),
+        ("zes", "z"),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("men", "man"),
+        ("ies", "y"),
+    ),
+    "v": (
+        ("s", ""),
+        ("ies", "y"),
+        ("es", "e"),
+        ("es", ""),
+        ("ed", "e"),
+        ("ed", ""),
+        ("ing", "e"),
+        ("ing", ""),
+    ),
     "a": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
     "r": (),
-}  # fmt: skip
+}
 
 # Pointers the dictionary uses; the rest (hypernyms, meronyms, ...) are not kept in memory.
 KEPT_POINTERS: Final[frozenset[str]] = frozenset({"!", "&", ";c", ";r", ";u"})
@@ -268,8 +320,15 @@ def nltk_data_dirs() -> list[Path]:
             dirs.append(Path(appdata) / "nltk_data")
         dirs += [Path(f"{drive}:\\nltk_data") for drive in "CDE"]
     else:
-        dirs += [Path(p) for p in ("/usr/share/nltk_data", "/usr/local/share/nltk_data",
-                                   "/usr/lib/nltk_data", "/usr/local/lib/nltk_data")]  # fmt: skip
+        dirs += [
+            Path(p)
+            for p in (
+                "/usr/share/nltk_data",
+                "/usr/local/share/nltk_data",
+                "/usr/lib/nltk_data",
+                "/usr/local/lib/nltk_data",
+            )
+        ]
     return dirs
 
 

@@ -50,8 +50,12 @@ CHROMIUM_ARGS = [
 # 6 real words and one that no dictionary knows
 WORDS = ["apple", "river", "happy", "garden", "quickly", "book", "zzqxv"]
 SERVER_START_TIMEOUT = 60.0
-EMULATOR_SPEED = dict(validating_seconds=0.05, seconds_per_request=0.0002,
-                      finalizing_seconds=0.05, cancelling_seconds=0.05)  # fmt: skip
+EMULATOR_SPEED = dict(
+    validating_seconds=0.05,
+    seconds_per_request=0.0002,
+    finalizing_seconds=0.05,
+    cancelling_seconds=0.05,
+)
 POLL_INTERVAL = 0.05
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -164,11 +168,15 @@ def _private_jupyter_env(base: Path, openai: dict[str, str]) -> dict[str, str]:
     # The kernel runs this interpreter (where synthlib is installed), whatever else is on PATH
     kernel = base / "jupyter/data/kernels/python3"
     kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }))  # fmt: skip
+    (kernel / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            }
+        )
+    )
     # No "get notified about Jupyter news?" toast over the notebook, and no update checks
     notification = base / "jupyter/lab-settings/@jupyterlab/apputils-extension"
     notification.mkdir(parents=True)
@@ -234,10 +242,15 @@ def jupyter_server(emulator) -> Iterator[JupyterServer]:
         ROOT / "notebooks",
         root_dir,
         ignore=shutil.ignore_patterns(
-            ".ipynb_checkpoints", "*.db*", "*.checkpoint.json*", ".synthlib", "*.csv",
-            "*.parquet", "*.jsonl",
+            ".ipynb_checkpoints",
+            "*.db*",
+            "*.checkpoint.json*",
+            ".synthlib",
+            "*.csv",
+            "*.parquet",
+            "*.jsonl",
         ),
-    )  # fmt: skip
+    )
     _poll_quickly(root_dir / "run.ipynb")
     words_file = root_dir / "browser-words.txt"
     words_file.write_text("\n".join(WORDS) + "\n")
@@ -246,7 +259,9 @@ def jupyter_server(emulator) -> Iterator[JupyterServer]:
     port, token = _free_port(), secrets.token_hex(16)
     log = base / "jupyter.log"
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -255,7 +270,7 @@ def jupyter_server(emulator) -> Iterator[JupyterServer]:
         f"--ServerApp.root_dir={root_dir}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
-    ]  # fmt: skip
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     with log.open("wb") as out:
