@@ -24,6 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> _Parser:
     from .config import Choice, Switch, settings
+
     p = _Parser(
         prog=PROG,
         description="Synthesize validated dictionary entries for a word list through OpenAI's "

@@ -23,6 +23,7 @@ from .errors import BackendError, StoreError
 from .ingest import Ingested, Provenance, ingest_lines
 from .pacing import Pacing
 from .pricing import Price
+from .schema import Failure
 from .state import Flight
 from .store import Store
 
@@ -183,16 +184,16 @@ class Collector:
 
     def _end_invalid(self, flight: Flight, info: BatchInfo) -> None:
         """A batch that failed validation: nothing ran, its words fail (token limit: uncharged)."""
-        reason = _validation_reason(info)
-        if reason.startswith("token_limit_exceeded"):
+        failure = _validation_failure(info)
+        if failure.code == "token_limit_exceeded":
             self.pacing.limit_hit()
-        failures = dict.fromkeys(flight.words, reason)
+        failed = _written(dict.fromkeys(flight.words, failure))
         usage = self._billed(info, None)
         self._record(
-            "ended", shard=flight.shard, done=[], failed=failures, status="failed", usage=usage
+            "ended", shard=flight.shard, done=[], failed=failed, status="failed", usage=usage
         )
         self._cleanup(flight, info)
-        self._notify(f"batch {flight.batch_id} failed validation: {reason}")
+        self._notify(f"batch {flight.batch_id} failed validation: {failure}")
 
     def _download(self, info: BatchInfo) -> list[Path] | None:
         """The batch's output and error files in the spool, or None while they are unreadable.
@@ -262,15 +263,20 @@ class Collector:
 
     def _end(self, flight: Flight, info: BatchInfo, result: Ingested, paths: list[Path]) -> None:
         """Record the end of a batch whose entries are stored, then let its files go."""
-        failures: dict[str, str] = {}
+        failures: dict[str, Failure] = {}
         if info.status in ("expired", "cancelled"):
-            for word in flight.words:
-                failures[word] = f"{info.status}: the batch {info.status} before this request ran"
+            unrun = Failure(info.status, f"the batch {info.status} before this request ran")
+            failures = dict.fromkeys(flight.words, unrun)
         failures.update(result.failures)
         usage = self._billed(info, result.usage())
         done = [r.word for r in result.records]
         self._record(
-            "ended", shard=flight.shard, done=done, failed=failures, status=info.status, usage=usage
+            "ended",
+            shard=flight.shard,
+            done=done,
+            failed=_written(failures),
+            status=info.status,
+            usage=usage,
         )
         self.pacing.batch_ended()
         self._cleanup(flight, info, paths)
@@ -326,13 +332,18 @@ class Collector:
 _ACCEPTED = ("in_progress", "finalizing", "completed")
 
 
-def _validation_reason(info: BatchInfo) -> str:
+def _validation_failure(info: BatchInfo) -> Failure:
     if not info.errors:
-        return "batch_failed: the batch failed validation"
+        return Failure("batch_failed", "the batch failed validation")
     first = info.errors[0]
     if first.code == "token_limit_exceeded":
-        return f"token_limit_exceeded: {first.message}"
-    return f"batch_failed: {first.code} {first.message}".strip()
+        return Failure("token_limit_exceeded", first.message)
+    return Failure("batch_failed", f"{first.code} {first.message}".strip())
+
+
+def _written(failures: dict[str, Failure]) -> dict[str, str]:
+    """Failures as the checkpoint's journal keeps them (``"code: detail"``)."""
+    return {word: str(failure) for word, failure in failures.items()}
 
 
 def _lines(paths: list[Path]) -> Iterator[bytes]:

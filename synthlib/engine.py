@@ -39,6 +39,7 @@ from .errors import StoreError
 from .pacing import MAX_POLL_INTERVAL, MAX_STORE_ATTEMPTS, POLL_GROWTH, Pacing
 from .pricing import Price
 from .progress import Progress, ProgressListener, reasons_of
+from .schema import Failure
 from .store import Store
 from .store.records import FailureRecord
 from .submitter import RUN_TAG, SHARD_TAG, Submitter, WrongAccount
@@ -56,12 +57,15 @@ __all__ = [
     "BatchUnreadable",
     "Engine",
     "EngineSettings",
-    "Outcome",
+    "RunResult",
     "WrongAccount",
     "spool_dir",
 ]
 
 log = logging.getLogger("synthlib")
+
+
+_UNKNOWN = Failure("no_result", "no reason was recorded")
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,21 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """How a run ended. ``phase``: finished, interrupted, or budget (stopped at max_cost)."""
+class RunResult:
+    """How a run ended, with where its results are."""
 
-    phase: str
+    phase: str  # finished | interrupted | budget (stopped at max_cost)
     progress: Progress
-    given_up: dict[str, str]
+    given_up: dict[str, Failure]  # word -> why (str() gives "code: detail")
+    checkpoint: Path
+    store: str
+    provider: str
+    model: str
+    run_id: str = ""  # the entries this run made carry it: load_entries(store, run_id=...)
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.phase == "interrupted" else 0
 
 
 class Engine:
@@ -170,7 +183,7 @@ class Engine:
 
     # --- the loop ------------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(self) -> RunResult:
         """Run until every word is resolved, the cost cap is reached, or :meth:`stop`."""
         self.spool.mkdir(parents=True, exist_ok=True)
         try:
@@ -200,8 +213,16 @@ class Engine:
         progress = self.progress()
         self._record_run(progress)
         self._notify(None)
-        given_up = {w: self.state.failed.get(w, "") for w in self.state.given_up}
-        return Outcome(self._phase, progress, given_up)
+        return RunResult(
+            phase=self._phase,
+            progress=progress,
+            given_up={w: self.state.failed.get(w, _UNKNOWN) for w in self.state.given_up},
+            checkpoint=self.cp.path,
+            store=self.store.location,
+            provider=self.backend.provider,
+            model=self.model,
+            run_id=self.cp.run_id,
+        )
 
     def _end_phase(self) -> None:
         """Set the phase the loop ended in; a fault that ended it is raised."""
@@ -241,7 +262,7 @@ class Engine:
         failures = [
             FailureRecord(
                 word=w,
-                reason=state.failed[w],
+                reason=str(state.failed[w]),
                 attempts=state.attempts.get(w, 0),
                 given_up=w in state.given_up,
                 batch_id=batch_id,

@@ -52,7 +52,7 @@ class Ingested:
     """The outcome of one batch: entries to store, failures by word, and what was billed."""
 
     records: list[EntryRecord] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, Failure] = field(default_factory=dict)
     input_tokens: int = 0
     cached_tokens: int = 0
     output_tokens: int = 0
@@ -218,16 +218,20 @@ def _route_error(line: dict[str, Any], asked: list[str], out: Ingested) -> None:
         code = error.get("code") or "no_result"
         message = error.get("message") or ""
         reason = {"batch_expired": "expired", "batch_cancelled": "cancelled"}.get(code)
-        _fail(out, asked, f"{reason}: {message}" if reason else f"http_error: {code} {message}")
+        _fail(
+            out,
+            asked,
+            Failure(reason, message) if reason else Failure("http_error", f"{code} {message}"),
+        )
         return
     status = response.get("status_code")
     body = response.get("body") if isinstance(response.get("body"), dict) else {}
     err = body.get("error") if isinstance(body.get("error"), dict) else {}
     if err.get("code") == "not_found":  # the offline provider: no local source knows it
-        _fail(out, asked, f"not_found: {err.get('message') or 'not found'}")
+        _fail(out, asked, Failure("not_found", err.get("message") or "not found"))
         return
     detail = err.get("message") or err.get("code") or ""
-    _fail(out, asked, f"http_error: HTTP {status} {detail}".rstrip())
+    _fail(out, asked, Failure("http_error", f"HTTP {status} {detail}"))
 
 
 def _route_answer(
@@ -245,24 +249,26 @@ def _route_answer(
     choice = choice if isinstance(choice, dict) else {}
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     if choice.get("finish_reason") == "length":
-        _fail(out, asked, f"truncated: answer cut off at {outp} output tokens")
+        _fail(out, asked, Failure("truncated", f"answer cut off at {outp} output tokens"))
         return
     if message.get("refusal"):
-        _fail(out, asked, f"refused: {' '.join(str(message['refusal']).split())[:200]}")
+        _fail(out, asked, Failure("refused", " ".join(str(message["refusal"]).split())[:200]))
         return
     if choice.get("finish_reason") == "content_filter":
-        _fail(out, asked, "refused: content filter")
+        _fail(out, asked, Failure("refused", "content filter"))
         return
     unknown = body.get(NOT_FOUND_KEY)
     if isinstance(unknown, list) and unknown:
         unknown = {w for w in unknown if isinstance(w, str)}
         _fail(
-            out, [w for w in asked if w in unknown], "not_found: not found in local lexical sources"
+            out,
+            [w for w in asked if w in unknown],
+            Failure("not_found", "not found in local lexical sources"),
         )
         asked = [w for w in asked if w not in unknown]
     content = message.get("content")
     if not isinstance(content, str | None):
-        _fail(out, asked, "invalid: the answer's content is not text")
+        _fail(out, asked, Failure("invalid", "the answer's content is not text"))
         return
     outcome, entry_count = read_answer(content, asked)
     out.extra_entries += max(0, entry_count - len(asked))
@@ -271,7 +277,7 @@ def _route_answer(
     for i, word in enumerate(asked):
         result = outcome[word]
         if isinstance(result, Failure):
-            out.failures[word] = str(result)
+            out.failures[word] = result
             continue
         out.records.append(_record(word, result, custom_id, prov, usage, cost, i, n))
 
@@ -310,6 +316,7 @@ def _record(
     )
 
 
-def _fail(out: Ingested, asked: list[str], reason: str) -> None:
+def _fail(out: Ingested, asked: list[str], failure: Failure) -> None:
+    failure = Failure(failure.code, " ".join(failure.detail.split()))
     for word in asked:
-        out.failures[word] = reason.strip()
+        out.failures[word] = failure

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,30 +13,12 @@ from .backends.base import Backend
 from .checkpoint import Checkpoint, CheckpointLock, set_aside
 from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
 from .cost import Estimate
-from .engine import Engine, EngineSettings, Outcome, spool_dir
+from .engine import Engine, EngineSettings, RunResult, spool_dir
 from .errors import Interrupted, UsageError
 from .pricing import Price
-from .progress import Progress, ProgressListener
+from .progress import ProgressListener
 from .skip import mark_already_done, refuse_fresh_over_flights
 from .store import Store, open_store
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended, with where its results are."""
-
-    phase: str  # finished | interrupted | budget
-    progress: Progress
-    given_up: dict[str, str]
-    checkpoint: Path
-    store: str
-    provider: str
-    model: str
-    run_id: str = ""  # the entries this run made carry it: load_entries(store, run_id=...)
-
-    @property
-    def exit_code(self) -> int:
-        return 130 if self.phase == "interrupted" else 0
 
 
 def make_backend(provider: str, state_dir: Path) -> Backend:
@@ -216,17 +197,7 @@ class Job:
                 f"this job has ended and released checkpoint {self.config.checkpoint}; "
                 "build a new job to run again"
             )
-        outcome: Outcome = self.engine.run()
-        self._result = RunResult(
-            phase=outcome.phase,
-            progress=outcome.progress,
-            given_up=outcome.given_up,
-            checkpoint=self.checkpoint.path,
-            store=self.store.location,
-            provider=self.provider,
-            model=self.model,
-            run_id=self.checkpoint.run_id,
-        )
+        self._result = self.engine.run()
         return self._result
 
     def start(self) -> threading.Thread:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from .schema import Failure
 
 ENDINGS = {  # how a run ended, said the same way by every face (each names its own controls)
     "finished": "Finished.",
@@ -91,9 +96,9 @@ class ProgressListener(Protocol):
     def __call__(self, progress: Progress, message: str | None) -> None: ...
 
 
-def reasons_of(failed: dict[str, str], given_up: dict[str, None]) -> dict[str, int]:
+def reasons_of(failed: Mapping[str, Failure], given_up: Iterable[str]) -> dict[str, int]:
     """Given-up words counted by failure code."""
-    return dict(Counter(failed[w].split(":", 1)[0] for w in given_up if w in failed))
+    return dict(Counter(failed[w].code for w in given_up if w in failed))
 
 
 def format_duration(seconds: float | None) -> str:

@@ -9,6 +9,7 @@ models are written that way, and :func:`response_schema` checks it.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -199,16 +200,40 @@ def strict_mode_problems(schema: dict[str, Any]) -> list[str]:
     return problems
 
 
-class Failure(BaseModel):
-    """Why a word has no entry this attempt. ``code`` is one of the ``REASONS`` keys."""
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a word has no entry this attempt: a ``code`` (a ``REASONS`` key) and a ``detail``.
 
-    model_config = ConfigDict(frozen=True)
+    One value from ingest to the run's state, progress and result; written as ``"code: detail"``
+    where text is kept (checkpoint, store), and read back with :meth:`parse`."""
 
     code: str
     detail: str = ""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}" if self.detail else self.code
+
+    @classmethod
+    def parse(cls, text: str | Failure) -> Failure:
+        """The failure written as ``text`` (as :meth:`__str__` writes it)."""
+        if isinstance(text, Failure):
+            return text
+        code, _, detail = str(text).partition(":")
+        return cls(code.strip(), detail.strip())
+
+    @property
+    def final(self) -> bool:
+        """Another attempt cannot change it: retrying would only pay again."""
+        return self.code in FINAL_CODES
+
+    @property
+    def charged(self) -> bool:
+        """It counts as one of the word's attempts (a token limit says nothing of the word)."""
+        return self.code not in UNCHARGED_CODES
+
+
+FINAL_CODES = frozenset({"not_a_word", "not_found"})
+UNCHARGED_CODES = frozenset({"token_limit_exceeded"})
 
 
 REASONS = {
@@ -224,6 +249,7 @@ REASONS = {
     "cancelled": "the batch was cancelled before this request ran",
     "batch_failed": "the batch failed validation",
     "no_result": "the batch ended without a result for this request",
+    "token_limit_exceeded": "the batch went past the model's enqueued-token limit (not charged)",
 }
 
 

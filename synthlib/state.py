@@ -21,12 +21,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-Event = dict[str, Any]
+from .schema import Failure
 
-# Reasons that another attempt cannot change: retrying them would only pay again.
-FINAL_CODES = frozenset({"not_a_word", "not_found"})
-# Reasons that say nothing about the word: its attempt is given back.
-UNCHARGED_CODES = frozenset({"token_limit_exceeded"})
+Event = dict[str, Any]
+_NO_RESULT = Failure("no_result", "the batch ended without a result")
 
 
 @dataclass
@@ -104,7 +102,7 @@ class RunState:
     words: tuple[str, ...]
     max_attempts: int = 3
     done: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
-    failed: dict[str, str] = field(default_factory=dict)  # word -> last reason (retry or given up)
+    failed: dict[str, Failure] = field(default_factory=dict)  # word -> last (retry or given up)
     given_up: dict[str, None] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     flights: dict[str, Flight] = field(default_factory=dict)  # by shard key
@@ -213,19 +211,18 @@ class RunState:
         """A batch ended and its results are in the store: every word gets exactly one outcome."""
         flight = self.flights.pop(e["shard"])
         entries = set(e.get("done", ()))
-        failures: dict[str, str] = e.get("failed", {})
+        failures: dict[str, str] = e.get("failed", {})  # as the journal writes them
         for word in flight.words:
             if word in entries:
                 self.done[word] = None
                 self.failed.pop(word, None)
                 self.given_up.pop(word, None)
                 continue
-            reason = failures.get(word, "no_result: the batch ended without a result")
-            code = reason.split(":", 1)[0]
-            if code in UNCHARGED_CODES:
+            failure = Failure.parse(failures.get(word, _NO_RESULT))
+            if not failure.charged:
                 self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
-            self.failed[word] = reason
-            if code in FINAL_CODES or self.attempts.get(word, 0) >= self.max_attempts:
+            self.failed[word] = failure
+            if failure.final or self.attempts.get(word, 0) >= self.max_attempts:
                 self.given_up[word] = None
             else:
                 self._requeued[word] = None
@@ -267,7 +264,7 @@ class RunState:
     def snapshot(self) -> dict[str, Any]:
         return {
             "processed_words": list(self.done),
-            "failed_words": {w: self.failed[w] for w in self.failed if w not in self.done},
+            "failed_words": {w: str(f) for w, f in self.failed.items() if w not in self.done},
             "given_up_words": list(self.given_up),
             "attempts": {w: n for w, n in self.attempts.items() if w not in self.done},
             "batches": [f.to_dict() for f in self.flights.values()],
@@ -285,7 +282,7 @@ class RunState:
     ) -> RunState:
         state = cls(words=tuple(words), max_attempts=max_attempts)
         state.done = dict.fromkeys(data.get("processed_words", ()))
-        state.failed = dict(data.get("failed_words", {}))
+        state.failed = {w: Failure.parse(r) for w, r in data.get("failed_words", {}).items()}
         state.given_up = dict.fromkeys(data.get("given_up_words", ()))
         state.attempts = {w: int(n) for w, n in data.get("attempts", {}).items()}
         for w in state.done:

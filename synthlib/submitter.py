@@ -27,6 +27,7 @@ from .errors import UsageError
 from .pacing import Pacing
 from .pricing import Price
 from .requests import RequestTemplate, build_requests, decode_custom_id
+from .schema import Failure
 from .shards import Shard, plan_shards
 from .state import Flight
 from .tokens import RequestTokens
@@ -382,7 +383,7 @@ class Submitter:
 
     def _rejected(self, flight: Flight, exc: RejectedError) -> None:
         """The API refused the batch: its words fail (and are retried like any failure)."""
-        failed = dict.fromkeys(flight.words, f"batch_failed: {exc}")
+        failed = dict.fromkeys(flight.words, str(Failure("batch_failed", str(exc))))
         self._record(
             "ended", shard=flight.shard, done=[], failed=failed, status="rejected", usage={}
         )

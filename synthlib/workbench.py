@@ -390,10 +390,10 @@ class Workbench:
         if progress:
             show(table(result.progress.rows()))
         if result.given_up:
-            codes = pd.Series([r.split(":", 1)[0] for r in result.given_up.values()], dtype=str)
+            codes = pd.Series([f.code for f in result.given_up.values()], dtype=str)
             say(f"{len(result.given_up):,} word(s) given up, by reason:")
             show(codes.value_counts().rename("words").to_frame().rename_axis(None))
-            named = sorted(result.given_up.items())
+            named = sorted((word, str(why)) for word, why in result.given_up.items())
             shown = pd.DataFrame(named[:GIVEN_UP_ROWS], columns=["word", "reason"])
             with pd.option_context("display.max_colwidth", None):
                 show(shown.set_index("word").rename_axis(None))

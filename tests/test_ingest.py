@@ -12,7 +12,7 @@ from factories import answer, entry_dict
 from synthlib.ingest import NOT_FOUND_KEY, Provenance, ingest_lines
 from synthlib.pricing import price_for
 from synthlib.requests import encode_custom_id
-from synthlib.schema import Entry
+from synthlib.schema import Entry, Failure
 
 WORDS = ("apple", "banana", "cherry")
 PRICE = price_for("gpt-4o-mini")
@@ -135,7 +135,7 @@ def test_an_odd_answer_is_a_failure_not_a_crash(response):
     line = json.dumps({"custom_id": cid("apple"), "response": response, "error": None})
     result = ingest([line], expected=["apple"])
     assert not result.records
-    assert result.failures["apple"].split(":", 1)[0] == "invalid"
+    assert result.failures["apple"].code == "invalid"
 
 
 def test_every_asked_word_gets_one_outcome_from_mixed_files():
@@ -147,7 +147,7 @@ def test_every_asked_word_gets_one_outcome_from_mixed_files():
     ]
     result = ingest(lines)
     assert sorted(r.word for r in result.records) == ["apple", "cherry"]
-    assert result.failures == {"banana": "expired: x"}
+    assert result.failures == {"banana": Failure("expired", "x")}
 
 
 def test_the_stored_entry_is_the_validated_object_of_the_answer():
@@ -171,7 +171,7 @@ def test_an_entry_that_breaks_the_schema_is_never_stored(change):
     bad = {**entry_dict("apple"), **change}
     result = ingest([ok_line(cid("apple"), json.dumps({"entries": [bad]}))])
     assert not result.records
-    assert result.failures["apple"].startswith("invalid: ")
+    assert result.failures["apple"].code == "invalid"
 
 
 def test_an_invalid_sense_deep_in_the_entry_is_never_stored():
@@ -179,13 +179,13 @@ def test_an_invalid_sense_deep_in_the_entry_is_never_stored():
     bad["parts_of_speech"][0]["senses"][0]["examples"] = ["one", "two", "three", "four"]
     result = ingest([ok_line(cid("apple"), json.dumps({"entries": [bad]}))])
     assert not result.records
-    assert "examples" in result.failures["apple"]
+    assert "examples" in result.failures["apple"].detail
 
 
 def test_content_that_is_not_json_is_invalid():
     result = ingest([ok_line(cid("apple"), '{"entries": [')])
     assert not result.records
-    assert result.failures["apple"].startswith("invalid: not JSON")
+    assert str(result.failures["apple"]).startswith("invalid: not JSON")
 
 
 def test_a_line_with_two_words_stores_both_and_shares_its_usage():
@@ -205,28 +205,28 @@ def test_a_line_with_two_words_stores_both_and_shares_its_usage():
 def test_a_two_word_answer_missing_one_word_stores_the_other():
     result = ingest([ok_line(cid("apple", "banana"), answer("banana"))])
     assert [r.word for r in result.records] == ["banana"]
-    assert result.failures["apple"].startswith("missing")
+    assert result.failures["apple"].code == "missing"
 
 
 def test_a_refusal_is_a_billed_failure_not_an_entry():
     line = ok_line(cid("apple"), None, prompt=40, completion=9, refusal="I can't  help\nwith that.")
     result = ingest([line])
     assert not result.records
-    assert result.failures == {"apple": "refused: I can't help with that."}
+    assert result.failures == {"apple": Failure("refused", "I can't help with that.")}
     assert (result.input_tokens, result.output_tokens) == (40, 9)
 
 
 def test_a_truncated_answer_is_a_billed_failure_even_when_its_content_parses():
     result = ingest([ok_line(cid("apple"), answer("apple"), completion=80, finish="length")])
     assert not result.records
-    assert result.failures == {"apple": "truncated: answer cut off at 80 output tokens"}
+    assert result.failures == {"apple": Failure("truncated", "answer cut off at 80 output tokens")}
     assert result.output_tokens == 80
 
 
 def test_a_content_filter_stop_is_a_refusal():
     result = ingest([ok_line(cid("apple"), answer("apple"), finish="content_filter")])
     assert not result.records
-    assert result.failures == {"apple": "refused: content filter"}
+    assert result.failures == {"apple": Failure("refused", "content filter")}
 
 
 def test_cached_tokens_are_counted_and_priced_as_cached():
@@ -243,7 +243,7 @@ def test_words_the_offline_provider_did_not_find_fail_and_the_rest_are_stored():
     line = ok_line(cid("apple", "banana"), answer("apple"), **{NOT_FOUND_KEY: ["banana"]})
     result = ingest([line])
     assert [r.word for r in result.records] == ["apple"]
-    assert result.failures["banana"].startswith("not_found")
+    assert result.failures["banana"].code == "not_found"
 
 
 def test_an_odd_not_found_list_does_not_crash():

@@ -17,6 +17,7 @@ from synthlib.cli import main
 from synthlib.grounding import references
 from synthlib.job import Job, build_config
 from synthlib.requests import build_requests
+from synthlib.schema import Failure
 from synthlib.words import read_words
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples", "words.txt")
@@ -37,7 +38,7 @@ def _cli(args, cwd, env=None):
 def test_auto_without_a_key_runs_offline_into_the_embedded_store(offline_env, lexicon):
     result = synthlib.run(["bank", "run", "ice cream", "zzqxv"])
     assert result.provider == "offline" and result.phase == "finished"
-    assert result.given_up == {"zzqxv": "not_found: not found in local lexical sources"}
+    assert result.given_up == {"zzqxv": Failure("not_found", "not found in local lexical sources")}
     senses = synthlib.load_senses()
     bank = senses[senses["word"] == "bank"]
     expected = lexicon.entry("bank").model_dump(mode="json")

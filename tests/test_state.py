@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from synthlib.schema import Failure
 from synthlib.state import RunState, StateError
 
 
@@ -28,18 +29,19 @@ def test_failed_word_is_retried_until_given_up():
     s = _state(max_attempts=2)
     _plan(s, "s-1", ["a"])
     s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "truncated: length"}))
-    assert "a" in list(s.pending()) and s.failed["a"] == "truncated: length"
+    assert "a" in list(s.pending()) and s.failed["a"] == Failure("truncated", "length")
     _plan(s, "s-2", ["a"])
     s.apply(s.event("ended", shard="s-2", done=[], failed={"a": "refused: no"}))
     assert "a" in s.given_up and "a" not in list(s.pending())
-    assert s.failed["a"] == "refused: no"  # the last reason is kept
+    assert s.failed["a"] == Failure("refused", "no")  # the last reason is kept
+    assert s.snapshot()["failed_words"] == {"a": "refused: no"}  # as the checkpoint writes it
 
 
 def test_a_word_without_any_result_line_fails_with_no_result():
     s = _state()
     _plan(s, "s-1", ["a", "b"])
     s.apply(s.event("ended", shard="s-1", done=["a"], failed={}))
-    assert s.failed["b"].startswith("no_result")
+    assert s.failed["b"].code == "no_result"
 
 
 def test_final_reasons_give_up_at_once():

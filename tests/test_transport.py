@@ -163,11 +163,12 @@ def test_a_content_filtered_answer_is_a_failure_with_that_reason_and_nothing_is_
     result = job(api, tmp_path, ["apple", "blocked"]).run()
     assert result.phase == "finished"
     assert set(result.given_up) == {"blocked"}
-    assert "content filter" in result.given_up["blocked"]
+    assert result.given_up["blocked"].code == "refused"
+    assert result.given_up["blocked"].detail == "content filter"
     assert synthlib.load_entries(result.store)["word"].tolist() == ["apple"]
     cp = checkpoint(result)
     assert cp["processed_words"] == ["apple"]
-    assert cp["failed_words"] == {"blocked": result.given_up["blocked"]}
+    assert cp["failed_words"] == {"blocked": str(result.given_up["blocked"])}
     # the filtered answer was billed all the same, and the reported spend says so
     assert cp["total_tokens"] == 2 * 150
 

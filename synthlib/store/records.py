@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..schema import Failure
+
 log = logging.getLogger("synthlib")
 
 
@@ -58,7 +60,7 @@ class FailureRecord:
 
     @property
     def code(self) -> str:
-        return self.reason.split(":", 1)[0]
+        return Failure.parse(self.reason).code
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,6 +8,7 @@ import pytest
 
 import synthlib
 from synthlib.job import Job, build_config
+from synthlib.schema import Failure
 
 from .conftest import backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 
@@ -67,7 +68,7 @@ def test_entries_record_provenance_and_cost(emulator, workdir):
 
 def test_junk_word_is_given_up_after_one_attempt(emulator, workdir):
     _, result = run_job(emulator, ["apple", "zzqjunk"])
-    assert result.given_up == {"zzqjunk": "not_a_word"}
+    assert result.given_up == {"zzqjunk": Failure("not_a_word")}
     assert billed_per_word(emulator.ledger())["zzqjunk"] == 1
 
 
