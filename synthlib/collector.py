@@ -268,7 +268,7 @@ class Collector:
             unrun = Failure(info.status, f"the batch {info.status} before this request ran")
             failures = dict.fromkeys(flight.words, unrun)
         failures.update(result.failures)
-        usage = self._billed(info, result.usage())
+        usage = self._billed(info, result.usage.to_dict())
         done = [r.word for r in result.records]
         self._record(
             "ended",

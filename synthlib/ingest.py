@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from .pricing import Price
+from .pricing import Price, Usage
 from .requests import decode_custom_id
 from .schema import Failure, read_answer
 from .store.records import EntryRecord, now_iso
@@ -53,10 +53,7 @@ class Ingested:
 
     records: list[EntryRecord] = field(default_factory=list)
     failures: dict[str, Failure] = field(default_factory=dict)
-    input_tokens: int = 0
-    cached_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
+    usage: Usage = field(default_factory=Usage)  # of every billed line
     unreadable_lines: int = 0  # not JSON, or a custom_id this run did not make
     repeated_lines: int = 0  # a request answered again (duplicate line, or error after a 200)
     foreign_lines: int = 0  # answers for words this batch did not ask
@@ -75,14 +72,6 @@ class Ingested:
             if n
         ]
         return ", ".join(parts)
-
-    def usage(self) -> dict[str, Any]:
-        return {
-            "input_tokens": self.input_tokens,
-            "cached_tokens": self.cached_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": self.cost_usd,
-        }
 
 
 def ingest_lines(
@@ -149,7 +138,8 @@ def ingest_lines(
             out.repeated_lines += 1
             continue
         _route_error(line, asked, out)
-    out.cost_usd = price.cost(out.input_tokens, out.output_tokens, out.cached_tokens, batch=True)
+    u = out.usage
+    u.cost_usd = price.cost(u.input_tokens, u.output_tokens, u.cached_tokens, batch=True)
     return out
 
 
@@ -205,9 +195,10 @@ def _count_usage(body: dict[str, Any], out: Ingested) -> tuple[int, int, int]:
         outp = int(usage.get("completion_tokens") or 0)
     except (TypeError, ValueError):
         return 0, 0, 0
-    out.input_tokens += inp
-    out.cached_tokens += cached
-    out.output_tokens += outp
+    u = out.usage
+    u.input_tokens += inp
+    u.cached_tokens += cached
+    u.output_tokens += outp
     return inp, cached, outp
 
 

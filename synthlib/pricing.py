@@ -121,3 +121,32 @@ def price_for(model: str, table: Mapping[str, Price] | None = None) -> Price:
         raise PricingError(
             f"unknown model {model!r}; known models: {known} (add prices with --prices FILE)"
         ) from None
+
+
+@dataclass
+class Usage:
+    """Billed tokens and their cost at batch prices: of a batch's lines (ingest), of a run (the
+    run's state)."""
+
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def add(self, other: Mapping[str, Any]) -> None:
+        self.input_tokens += int(other.get("input_tokens", 0))
+        self.cached_tokens += int(other.get("cached_tokens", 0))
+        self.output_tokens += int(other.get("output_tokens", 0))
+        self.cost_usd += float(other.get("cost_usd", 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "cached_tokens": self.cached_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+        }

@@ -21,38 +21,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .pricing import Usage
 from .schema import Failure
 
 Event = dict[str, Any]
 _NO_RESULT = Failure("no_result", "the batch ended without a result")
-
-
-@dataclass
-class Usage:
-    """Billed tokens and their cost at batch prices."""
-
-    input_tokens: int = 0
-    cached_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def add(self, other: dict[str, Any]) -> None:
-        self.input_tokens += int(other.get("input_tokens", 0))
-        self.cached_tokens += int(other.get("cached_tokens", 0))
-        self.output_tokens += int(other.get("output_tokens", 0))
-        self.cost_usd += float(other.get("cost_usd", 0.0))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "input_tokens": self.input_tokens,
-            "cached_tokens": self.cached_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": self.cost_usd,
-        }
 
 
 @dataclass

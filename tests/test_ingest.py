@@ -80,7 +80,7 @@ def test_a_repeated_line_is_billed_and_stored_once():
     line = ok_line(cid("apple"), answer("apple"), prompt=100, completion=50)
     result = ingest([line, line])
     assert len(result.records) == 1
-    assert (result.input_tokens, result.output_tokens) == (100, 50)
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (100, 50)
     assert result.repeated_lines == 1
 
 
@@ -95,7 +95,7 @@ def test_answers_for_words_not_asked_are_billed_but_not_stored():
     result = ingest([ok_line(cid("cherry"), answer("cherry"), prompt=7, completion=3)],
                     expected=["apple"])  # fmt: skip
     assert not result.records
-    assert (result.input_tokens, result.output_tokens) == (7, 3)
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (7, 3)
     assert result.foreign_lines == 1
 
 
@@ -198,7 +198,7 @@ def test_a_line_with_two_words_stores_both_and_shares_its_usage():
     assert (first.output_tokens, second.output_tokens) == (26, 25)
     assert (first.cached_tokens, second.cached_tokens) == (4, 3)
     assert first.cost_usd == pytest.approx(second.cost_usd)
-    assert first.cost_usd + second.cost_usd == pytest.approx(result.cost_usd)
+    assert first.cost_usd + second.cost_usd == pytest.approx(result.usage.cost_usd)
     assert [stored(r)["word"] for r in result.records] == ["apple", "banana"]
 
 
@@ -213,14 +213,14 @@ def test_a_refusal_is_a_billed_failure_not_an_entry():
     result = ingest([line])
     assert not result.records
     assert result.failures == {"apple": Failure("refused", "I can't help with that.")}
-    assert (result.input_tokens, result.output_tokens) == (40, 9)
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (40, 9)
 
 
 def test_a_truncated_answer_is_a_billed_failure_even_when_its_content_parses():
     result = ingest([ok_line(cid("apple"), answer("apple"), completion=80, finish="length")])
     assert not result.records
     assert result.failures == {"apple": Failure("truncated", "answer cut off at 80 output tokens")}
-    assert result.output_tokens == 80
+    assert result.usage.output_tokens == 80
 
 
 def test_a_content_filter_stop_is_a_refusal():
@@ -232,9 +232,13 @@ def test_a_content_filter_stop_is_a_refusal():
 def test_cached_tokens_are_counted_and_priced_as_cached():
     line = ok_line(cid("apple"), answer("apple"), prompt=1000, completion=100, cached=600)
     result = ingest([line])
-    assert (result.input_tokens, result.cached_tokens, result.output_tokens) == (1000, 600, 100)
-    assert result.cost_usd == pytest.approx(PRICE.cost(1000, 100, 600, batch=True))
-    assert result.cost_usd < PRICE.cost(1000, 100, 0, batch=True)
+    assert (result.usage.input_tokens, result.usage.cached_tokens, result.usage.output_tokens) == (
+        1000,
+        600,
+        100,
+    )
+    assert result.usage.cost_usd == pytest.approx(PRICE.cost(1000, 100, 600, batch=True))
+    assert result.usage.cost_usd < PRICE.cost(1000, 100, 0, batch=True)
     (record,) = result.records
     assert (record.input_tokens, record.cached_tokens, record.output_tokens) == (1000, 600, 100)
 
