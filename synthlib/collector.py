@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from . import failpoints, prompts, schema
-from .backends.base import TERMINAL, Backend, BatchInfo, RejectedError, TransientError
+from .backends.base import (
+    ACCEPTED,
+    TERMINAL,
+    Backend,
+    BatchInfo,
+    BatchStatus,
+    RejectedError,
+    TransientError,
+)
 from .checkpoint import Checkpoint
 from .errors import BackendError, StoreError
 from .ingest import Ingested, Provenance, ingest_lines
@@ -96,7 +104,7 @@ class Collector:
             if info is None:
                 continue
             self._infos[info.id] = info
-            if flight.status == "validating" and info.status in _ACCEPTED:
+            if flight.status == BatchStatus.VALIDATING and info.status in ACCEPTED:
                 self.pacing.limit_cleared()
             if info.status != flight.status:
                 self._record("status", shard=flight.shard, status=info.status)
@@ -170,7 +178,7 @@ class Collector:
             info = self._read(flight.batch_id)
             if info is None:
                 return False
-        if info.status == "failed":
+        if info.status == BatchStatus.FAILED:
             self._end_invalid(flight, info)
             return True
         paths = self._download(info)
@@ -190,7 +198,12 @@ class Collector:
         failed = _written(dict.fromkeys(flight.words, failure))
         usage = self._billed(info, None)
         self._record(
-            "ended", shard=flight.shard, done=[], failed=failed, status="failed", usage=usage
+            "ended",
+            shard=flight.shard,
+            done=[],
+            failed=failed,
+            status=BatchStatus.FAILED,
+            usage=usage,
         )
         self._cleanup(flight, info)
         self._notify(f"batch {flight.batch_id} failed validation: {failure}")
@@ -264,7 +277,7 @@ class Collector:
     def _end(self, flight: Flight, info: BatchInfo, result: Ingested, paths: list[Path]) -> None:
         """Record the end of a batch whose entries are stored, then let its files go."""
         failures: dict[str, Failure] = {}
-        if info.status in ("expired", "cancelled"):
+        if info.status in (BatchStatus.EXPIRED, BatchStatus.CANCELLED):
             unrun = Failure(info.status, f"the batch {info.status} before this request ran")
             failures = dict.fromkeys(flight.words, unrun)
         failures.update(result.failures)
@@ -326,10 +339,6 @@ class Collector:
                 continue
             self._record("status", shard=flight.shard, status=info.status)
             self._notify(f"cancelling batch {flight.batch_id}")
-
-
-# a batch past validation was accepted under the enqueued-token limit
-_ACCEPTED = ("in_progress", "finalizing", "completed")
 
 
 def _validation_failure(info: BatchInfo) -> Failure:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backends.base import BatchStatus
 from .pricing import Usage
 from .schema import Failure
 
@@ -167,7 +168,7 @@ class RunState:
     def _on_created(self, e: Event) -> None:
         flight = self.flights[e["shard"]]
         flight.batch_id = e["batch_id"]
-        flight.status = e.get("status", "validating")
+        flight.status = e.get("status", BatchStatus.VALIDATING)
         flight.created_at = e.get("created_at")
 
     def _on_status(self, e: Event) -> None:

@@ -11,12 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from ..errors import BackendError
 
-TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+
+class BatchStatus(StrEnum):
+    """A batch's status as the Batch API names it (equal to the API's strings)."""
+
+    VALIDATING = "validating"
+    FAILED = "failed"  # failed validation: nothing ran
+    IN_PROGRESS = "in_progress"
+    FINALIZING = "finalizing"
+    COMPLETED = "completed"
+    EXPIRED = "expired"  # past its window: what ran is billed and in its files
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = frozenset(
+    {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
+)
+# past validation: accepted under the model's enqueued-token limit
+ACCEPTED = frozenset({BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, BatchStatus.COMPLETED})
 
 
 class TransientError(BackendError):
