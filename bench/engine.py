@@ -143,7 +143,10 @@ def main() -> None:
         f"{run['processed']:,} processed)"
     )
     print(f"end to end: {run['elapsed']:.1f} s ({args.words / run['elapsed']:,.0f} words/s)")
-    print(f"peak memory of the run: {run['peak_mb']:.0f} MB (target < 500 MB)")
+    print(
+        f"peak memory of the run: {run['peak_mb']:.0f} MB "
+        "(target < 500 MB for 100,000 words, < 1 GB for 1,000,000)"
+    )
     print(
         f"checkpoint: {run['checkpoint_written']:,} bytes written, final "
         f"{run['checkpoint_final']:,} bytes: {ratio:.1f}x (target < 20x)"

@@ -294,7 +294,7 @@ class Submitter:
     def _next_shard(self, room: int, batch_size: int | None = None) -> Shard | None:
         requests = build_requests(
             self.state.pending(),
-            self.words._index,
+            self.words.positions,
             words_per_request=self.words_per_request,
             reference=self.reference,
         )

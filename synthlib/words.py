@@ -20,7 +20,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 from .errors import WordListError
 
@@ -60,8 +59,8 @@ class WordList:
 
     @property
     def positions(self) -> Mapping[str, int]:
-        """Each word's position in the list (read-only; what custom_ids are made from)."""
-        return MappingProxyType(self._index)
+        """Each word's position in the list (what custom_ids are made from; do not change it)."""
+        return self._index
 
     def index(self, word: str) -> int:
         """Position of ``word`` in the list (KeyError if absent)."""
