@@ -16,13 +16,12 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import re
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from rehearsal import start_emulator
 
 
 def _run_child(words_path: str, workdir: str, base_url: str, batch_size: int, queue) -> None:
@@ -99,30 +98,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         words_path = Path(tmp) / "words.txt"
         words_path.write_text("\n".join(f"word{i}" for i in range(args.words)) + "\n")
-        emulator = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "synthlib.emulator",
-                "--port",
-                "0",
-                "--state-dir",
-                f"{tmp}/emulator",
-                "--validating-seconds",
-                "0",
-                "--seconds-per-request",
-                "0",
-                "--finalizing-seconds",
-                "0",
-                "--default-token-limit",
-                str(10**12),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        emulator, base_url = start_emulator(Path(tmp) / "emulator")
         try:
-            first = emulator.stdout.readline()
-            base_url = re.search(r"(http://\S+/v1)", first).group(1)
             work = Path(tmp) / "work"
             work.mkdir()
             ctx = mp.get_context("spawn")

@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from rehearsal import start_emulator
 
 TARGET_MB = 220
 NOT_IN_THE_RUN = (
@@ -53,6 +54,7 @@ RUN = (
     HIGH_WATER
     + """
 import atexit, json, sys, tracemalloc
+
 report, trace = sys.argv.pop(1), sys.argv.pop(1) == "1"
 if trace:
     tracemalloc.start()
@@ -87,36 +89,6 @@ def _make_words(path: Path, n: int) -> None:
     words = [w for w in top_n_list("en", n * 2) if w.isalpha()][:n]
     words += [f"word{i}" for i in range(n - len(words))]
     path.write_text("\n".join(words) + "\n", encoding="utf-8")
-
-
-def _start_emulator(state: Path) -> tuple[subprocess.Popen[str], str]:
-    emulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "synthlib.emulator",
-            "--port",
-            "0",
-            "--state-dir",
-            str(state),
-            "--validating-seconds",
-            "0",
-            "--seconds-per-request",
-            "0",
-            "--finalizing-seconds",
-            "0",
-            "--default-token-limit",
-            str(10**12),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    first = emulator.stdout.readline() if emulator.stdout else ""
-    found = re.search(r"(http://\S+/v1)", first)
-    if not found:
-        emulator.terminate()
-        raise SystemExit(f"the emulator did not start: {first!r}")
-    return emulator, found.group(1)
 
 
 def _run_once(tmp: Path, words: Path, base_url: str, args: argparse.Namespace, i: int) -> dict:
@@ -182,7 +154,7 @@ def main() -> None:
         tmp = Path(name)
         words = tmp / "words.txt"
         _make_words(words, args.words)
-        emulator, base_url = _start_emulator(tmp / "emulator")
+        emulator, base_url = start_emulator(tmp / "emulator")
         try:
             for i in range(args.repeat):  # interleaved, so the machine's noise falls on all alike
                 runs.append(_run_once(tmp, words, base_url, args, i))

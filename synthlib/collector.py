@@ -11,8 +11,7 @@ billed line in its files.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,14 @@ from . import failpoints, prompts, schema
 from .backends.base import (
     ACCEPTED,
     TERMINAL,
-    Backend,
     BatchInfo,
     BatchStatus,
     RejectedError,
     TransientError,
 )
-from .checkpoint import Checkpoint
+from .crew import Crew, Part
 from .errors import BackendError, StoreError
 from .ingest import Ingested, Provenance, ingest_lines
-from .pacing import Pacing
 from .pricing import Price
 from .schema import Failure
 from .state import Flight
@@ -41,15 +38,12 @@ from .store import Store
 MAX_NOT_FOUND_READS = 10
 MAX_FAILED_READS = 30
 
-Record = Callable[..., None]
-Notify = Callable[[str | None], None]
-
 
 class BatchUnreadable(BackendError):
     """A batch of this run cannot be read; its words stay reserved in the checkpoint."""
 
 
-class Collector:
+class Collector(Part):
     """Follows the batches in flight and brings the results of ended ones into the store.
 
     A fault that must end the run (a batch that stays unreadable, a store that is broken) is
@@ -57,33 +51,20 @@ class Collector:
 
     def __init__(
         self,
-        backend: Backend,
-        checkpoint: Checkpoint,
+        crew: Crew,
         store: Store,
-        pacing: Pacing,
         *,
         price: Price,
         model: str,
         words_per_request: int,
         grounding: bool,
-        spool: Path,
-        stop: threading.Event,
-        record: Record,
-        notify: Notify,
     ) -> None:
-        self.backend = backend
-        self.cp = checkpoint
-        self.state = checkpoint.state
+        super().__init__(crew)
         self.store = store
-        self.pacing = pacing
         self.price = price
         self.model = model
         self.words_per_request = words_per_request
         self.grounding = grounding
-        self.spool = spool
-        self._stop = stop
-        self._record = record
-        self._notify = notify
         self.fatal: BaseException | None = None
         self._infos: dict[str, BatchInfo] = {}  # the latest status seen of each batch
         self._failed_reads: dict[str, int] = {}  # batch id (or its files) -> failed reads in a row

@@ -35,6 +35,7 @@ from . import schema
 from .backends.base import Backend
 from .checkpoint import Checkpoint
 from .collector import MAX_FAILED_READS, MAX_NOT_FOUND_READS, BatchUnreadable, Collector
+from .crew import Crew
 from .errors import StoreError
 from .pacing import MAX_POLL_INTERVAL, MAX_STORE_ATTEMPTS, POLL_GROWTH, Pacing
 from .pricing import Price
@@ -149,29 +150,25 @@ class Engine:
             max_cost=settings.max_cost,
             words_per_request=settings.words_per_request,
         )
-        shared = dict(spool=self.spool, stop=self._stop, record=self._record, notify=self._notify)
+        crew = Crew(
+            backend, checkpoint, self.pacing, self.spool, self._stop, self._record, self._notify
+        )
         self.submitter = Submitter(
-            backend,
-            checkpoint,
-            self.pacing,
+            crew,
             price=price,
             counter=counter,
             words=words,
             batch_size=settings.batch_size,
             words_per_request=settings.words_per_request,
             reference=reference if settings.grounding else None,
-            **shared,
         )
         self.collector = Collector(
-            backend,
-            checkpoint,
+            crew,
             store,
-            self.pacing,
             price=price,
             model=model,
             words_per_request=settings.words_per_request,
             grounding=settings.grounding,
-            **shared,
         )
 
     def stop(self, *, cancel: bool = False) -> None:

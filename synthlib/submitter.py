@@ -13,18 +13,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import failpoints
-from .backends.base import Backend, BatchInfo, RejectedError, TransientError, UncertainError
-from .checkpoint import Checkpoint
+from .backends.base import BatchInfo, RejectedError, TransientError, UncertainError
+from .crew import Crew, Part
 from .errors import UsageError
-from .pacing import Pacing
 from .pricing import Price
 from .requests import RequestTemplate, build_requests, decode_custom_id
 from .schema import Failure
@@ -36,23 +34,18 @@ from .words import WordList
 RUN_TAG = "synthlib_run"
 SHARD_TAG = "synthlib_shard"
 
-Record = Callable[..., None]
-Notify = Callable[[str | None], None]
-
 
 class WrongAccount(UsageError):
     """The checkpoint's batches live on another base URL, organisation or project."""
 
 
-class Submitter:
+class Submitter(Part):
     """Plans, uploads and creates this run's batches within what :class:`Pacing` allows, and
     re-attaches to batches whose create was not answered or not journalled."""
 
     def __init__(
         self,
-        backend: Backend,
-        checkpoint: Checkpoint,
-        pacing: Pacing,
+        crew: Crew,
         *,
         price: Price,
         counter: RequestTokens,
@@ -60,25 +53,14 @@ class Submitter:
         batch_size: int,
         words_per_request: int,
         reference: Mapping[str, Any] | None,
-        spool: Path,
-        stop: threading.Event,
-        record: Record,
-        notify: Notify,
     ) -> None:
-        self.backend = backend
-        self.cp = checkpoint
-        self.state = checkpoint.state
-        self.pacing = pacing
+        super().__init__(crew)
         self.template = RequestTemplate(price)
         self.counter = counter
         self.words = words
         self.batch_size = batch_size
         self.words_per_request = words_per_request
         self.reference = reference  # the lexicon for grounded requests, else None
-        self.spool = spool
-        self._stop = stop
-        self._record = record
-        self._notify = notify
         self._recover_later = False  # listing batches failed at the start: try again
         self._sweep_needed = False  # a create went unanswered: look for extra batches at the end
 
