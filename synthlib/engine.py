@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import schema
 from .backends.base import Backend
 from .checkpoint import Checkpoint
 from .collector import MAX_FAILED_READS, MAX_NOT_FOUND_READS, BatchUnreadable, Collector
@@ -78,7 +77,6 @@ class EngineSettings:
     words_per_request: int = 1
     grounding: bool = False
     cancel_on_exit: bool = False
-    expected_output_per_word: float = schema.DEFAULT_OUTPUT_TOKENS_PER_WORD[schema.SCHEMA_VERSION]
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,6 @@ class Job:
                 words_per_request=config.words_per_request,
                 grounding=config.grounding,
                 cancel_on_exit=config.cancel_on_exit,
-                expected_output_per_word=self.estimate.output_tokens_per_word,
             ),
             model=self.model,
             words=config.words,
