@@ -34,10 +34,11 @@ def make_backend(provider: str, state_dir: Path) -> Backend:
 
 
 class Job:
-    """One run, ready to go. Nothing is spent until :meth:`run` or :meth:`start`.
+    """One run, ready to go: its provider, model and estimate (read as a dry run reads them).
 
-    A Job holds its checkpoint's lock (one run per checkpoint) from construction until the run
-    ends, or until :meth:`close` for a Job that is never run."""
+    Building a Job writes nothing. :meth:`run` and :meth:`start` first :meth:`open` it: take the
+    checkpoint's lock (one run per checkpoint), set an old checkpoint aside (``fresh``), load or
+    create the checkpoint. The lock is held until the run ends, or until :meth:`close`."""
 
     def __init__(
         self,
@@ -46,48 +47,66 @@ class Job:
         backend: Backend | None = None,
         store: Store | None = None,
         listener: ProgressListener | None = None,
-        estimate: Estimate | None = None,
     ) -> None:
-        # first of all: a second run on this checkpoint stops here, before anything is touched
-        self._lock = CheckpointLock(config.checkpoint).acquire()
-        try:
-            self._prepare(
-                config, backend=backend, store=store, listener=listener, estimate=estimate
-            )
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def _prepare(
-        self,
-        config: RunConfig,
-        *,
-        backend: Backend | None,
-        store: Store | None,
-        listener: ProgressListener | None,
-        estimate: Estimate | None,
-    ) -> None:
+        # a run going on this checkpoint already: say so now, before anything is shown or asked
+        CheckpointLock(config.checkpoint).check()
         self.config = config
         self.provider = (
             backend.provider if backend is not None else resolve_provider(config.provider)
         )
         self.model = provider_model(self.provider, config.model)
-        self.store = store if store is not None else open_store(config.store)
+        self.listener = listener
+        self._backend, self._store = backend, store
+        self._reference = None
+        if config.grounding:  # the lexicon loads once, for the estimate and the requests
+            from .grounding import references
+
+            self._reference = references()
+        # what the run starts from, read without writing (the dry run's own reading)
+        self.estimate: Estimate = estimate_config(config, reference=self._reference)
+        self.notices: list[str] = list(self.estimate.notes)
+        self.resumed = config.checkpoint.exists() and not config.fresh
+        self.set_aside: Path | None = None
+        self._lock = CheckpointLock(config.checkpoint)
+        self._opened = self._closed = False
+        self._thread: threading.Thread | None = None
+        self._result: RunResult | None = None
+        self._error: BaseException | None = None
+
+    def open(self) -> Job:
+        """Take the checkpoint's lock, set an old checkpoint aside (``fresh``), load or create
+        the checkpoint and journal the words done elsewhere: what :meth:`run` and :meth:`start`
+        do first (nothing is spent here). Afterwards :attr:`checkpoint`, :attr:`store` and
+        :attr:`engine` exist; a second call does nothing."""
+        if self._opened:
+            return self
+        self._refuse_if_closed()
+        self._lock.acquire()  # a second run on this checkpoint stops here, with one line
+        try:
+            self._open()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._opened = True
+        return self
+
+    def _open(self) -> None:
+        config = self.config
+        self.store = self._store if self._store is not None else open_store(config.store)
         self.backend = (
-            backend
-            if backend is not None
+            self._backend
+            if self._backend is not None
             else make_backend(self.provider, spool_dir(config.checkpoint) / "offline")
         )
-        self.set_aside: Path | None = None
         if config.fresh:
             refuse_fresh_over_flights(config.checkpoint)  # they would be paid for twice
             self.set_aside = set_aside(config.checkpoint)
         identity = config.identity(self.provider, self.model)
-        if config.checkpoint.exists():
+        self.resumed = config.checkpoint.exists()
+        if self.resumed:
             self.checkpoint = Checkpoint.load(
                 config.checkpoint, identity, config.words, max_attempts=config.max_attempts
             )
-            self.resumed = True
         else:
             self.checkpoint = Checkpoint.create(
                 config.checkpoint,
@@ -97,9 +116,8 @@ class Job:
                 source=config.words.source,
                 store=self.store.location,
             )
-            self.resumed = False
         # words done elsewhere (the store, an imported checkpoint): one journalled event each
-        self.notices: list[str] = mark_already_done(
+        self.notices = mark_already_done(
             self.checkpoint.state,
             config.words,
             store=self.store,
@@ -108,21 +126,11 @@ class Job:
             imported=config.imported,
             record=self.checkpoint.record,
         )
-        reference = None
-        if config.grounding:  # the lexicon loads once, for the estimate and the requests
-            from .grounding import references
-
-            reference = references()
-        # the estimate shown before the user said yes was made from this same state
-        self.estimate: Estimate = estimate or estimate_config(
-            config, self.checkpoint.state, reference
-        )
-        price = self._price()
         self.engine = Engine(
             self.backend,
             self.checkpoint,
             self.store,
-            price,
+            self._price(),
             EngineSettings(
                 batch_size=config.batch_size,
                 token_budget=config.token_budget,
@@ -134,12 +142,9 @@ class Job:
             ),
             model=self.model,
             words=config.words,
-            listener=listener,
-            reference=reference,
+            listener=self.listener,
+            reference=self._reference,
         )
-        self._thread: threading.Thread | None = None
-        self._result: RunResult | None = None
-        self._error: BaseException | None = None
 
     def _price(self) -> Price:
         if self.provider == "offline":
@@ -151,6 +156,7 @@ class Job:
     def run(self) -> RunResult:
         """Run in this thread. In the main thread, the first Ctrl+C or SIGTERM stops gracefully
         (checkpoint saved, batches left running) and a second one exits at once."""
+        self.open()
         if threading.current_thread() is not threading.main_thread():
             try:
                 return self._run()
@@ -188,14 +194,18 @@ class Job:
         Job does not run again: build a new one."""
         if self.running:
             raise UsageError("the run is still going: stop it and wait for it first")
+        self._closed = True
         self._lock.release()
 
-    def _run(self) -> RunResult:
-        if not self._lock.held:
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
             raise UsageError(
                 f"this job has ended and released checkpoint {self.config.checkpoint}; "
                 "build a new job to run again"
             )
+
+    def _run(self) -> RunResult:
+        self._refuse_if_closed()
         self._result = self.engine.run()
         return self._result
 
@@ -203,6 +213,7 @@ class Job:
         """Run in a background thread (a notebook keeps its UI); see :meth:`wait`."""
         if self.running:
             raise UsageError("this job is already running")
+        self.open()
 
         def target() -> None:
             try:
@@ -210,6 +221,7 @@ class Job:
             except BaseException as exc:
                 self._error = exc
             finally:
+                self._closed = True
                 self._lock.release()
 
         self._thread = threading.Thread(target=target, name="synthlib-run", daemon=True)
@@ -217,8 +229,10 @@ class Job:
         return self._thread
 
     def stop(self, *, cancel: bool = False) -> None:
-        """Stop after the step in hand (thread-safe); ``cancel`` also cancels batches in flight."""
-        self.engine.stop(cancel=cancel)
+        """Stop after the step in hand (thread-safe); ``cancel`` also cancels batches in flight.
+        A job not started yet has nothing to stop."""
+        if self._opened:
+            self.engine.stop(cancel=cancel)
 
     @property
     def running(self) -> bool:

@@ -21,10 +21,8 @@ from rich.progress import (
 from rich.progress import Progress as Bar
 from rich.table import Table
 
-from .api import estimate_config
-from .checkpoint import CheckpointLock
 from .cli import given_settings
-from .config import RunConfig, provider_model, resolve_provider
+from .config import RunConfig
 from .display import print_estimate, rows_table
 from .errors import SpendRefused
 from .job import Job, RunResult
@@ -43,23 +41,19 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         shown = ", ".join(words.duplicates[:5]) + (", ..." if len(words.duplicates) > 5 else "")
         dup = f" ({words.duplicate_count:,} duplicate lines dropped: {shown})"
     print(f"Loaded {len(words):,} words from {words.source}{dup}", file=out)
-    # what the run would start from, read without touching anything: nothing is renamed,
-    # written or locked before the user says yes
-    CheckpointLock(config.checkpoint).check()  # a run going on this checkpoint: stop here
-    provider = resolve_provider(config.provider)
-    estimate = estimate_config(config)
-    why = " (no OPENAI_API_KEY)" if provider == "offline" and config.provider == "auto" else ""
-    print(f"Provider: {provider}{why}; model: {provider_model(provider, config.model)}", file=out)
-    resuming = " (resuming)" if config.checkpoint.exists() and not config.fresh else ""
-    store = mask_uri(os.fspath(config.store or DEFAULT_STORE))
-    print(f"Checkpoint: {config.checkpoint}{resuming}; store: {store}", file=out)
-    for note in estimate.notes:
-        print(note, file=out)
-    print_estimate(estimate, title="Cost estimate", file=out)
-    if provider != "offline" and not args.yes and estimate.remaining:
-        _confirm(out)
     display = TerminalDisplay(out)
-    job = Job(config, listener=display, estimate=estimate)
+    job = Job(config, listener=display)  # reads only: nothing is renamed, written or locked yet
+    why = " (no OPENAI_API_KEY)" if job.provider == "offline" and config.provider == "auto" else ""
+    print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
+    store = mask_uri(os.fspath(config.store or DEFAULT_STORE))
+    resuming = " (resuming)" if job.resumed else ""
+    print(f"Checkpoint: {config.checkpoint}{resuming}; store: {store}", file=out)
+    for notice in job.notices:
+        print(notice, file=out)
+    print_estimate(job.estimate, title="Cost estimate", file=out)
+    if job.provider != "offline" and not args.yes and job.estimate.remaining:
+        _confirm(out)
+    job.open()
     if job.set_aside:
         print(f"Previous checkpoint set aside as {job.set_aside}", file=out)
     with display:

@@ -303,12 +303,13 @@ class Workbench:
         *,
         fresh: bool | None = None,
     ) -> Job:
-        """A :class:`Job` for the current settings (``fresh``: start over, or not, whatever the
-        ``fresh`` parameter says)."""
+        """An opened :class:`Job` for the current settings, about to run (``fresh``: start over,
+        or not, whatever the ``fresh`` parameter says): the checkpoint is locked, set aside when
+        starting over, loaded or created; nothing is spent yet."""
         if self.job is not None and not self.job.running:
             self.job.close()  # a job built before (and not running) lets go of the checkpoint
         overrides = {} if fresh is None else {"fresh": fresh}
-        self.job = Job(self.config(**overrides), listener=listener)
+        self.job = Job(self.config(**overrides), listener=listener).open()
         return self.job
 
     # --- headless ----------------------------------------------------------------------------

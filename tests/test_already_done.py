@@ -46,7 +46,7 @@ def _store(*records: EntryRecord, path: str = "synthlib.db") -> None:
 
 def _prepare(words, **kw) -> Job:
     kw.setdefault("provider", "offline")
-    return Job(build_config(words, **kw))
+    return Job(build_config(words, **kw)).open()
 
 
 def _original_checkpoint(path: Path, processed, failed=None, **extra) -> Path:

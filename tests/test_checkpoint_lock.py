@@ -145,7 +145,7 @@ def test_a_run_killed_mid_way_frees_the_checkpoint_for_its_resume(tmp_path, word
 
 def test_two_jobs_in_one_process_the_second_is_busy(offline_env):
     config = build_config(["apple", "pear"], provider="offline")
-    first = Job(config)
+    first = Job(config).open()  # an opened job holds the checkpoint
     with pytest.raises(CheckpointBusy) as info:
         Job(config)
     message = str(info.value)
@@ -179,7 +179,7 @@ def test_the_lock_is_checked_across_threads_and_started_runs(offline_env):
     import threading
 
     config = build_config(["apple"], provider="offline")
-    job = Job(config)
+    job = Job(config).open()
     errors = []
 
     def second() -> None:
@@ -208,3 +208,24 @@ def test_a_lock_object_is_busy_while_another_holds_and_free_after(tmp_path):
     with CheckpointLock(tmp_path / "cp.json") as again:
         assert again.held
     assert not again.held
+
+
+def test_building_a_job_writes_nothing_until_it_runs(offline_env):
+    """A Job is read, shown and asked about before anything on disk changes: no lock, no
+    checkpoint, no store file, and with fresh no set-aside; running it does all of that."""
+    config = build_config(["apple", "pear"], provider="offline", checkpoint="cp.json")
+    assert Job(config).run().phase == "finished"
+
+    def listing() -> list[Path]:
+        return sorted(p.relative_to(offline_env) for p in offline_env.rglob("*"))
+
+    before = listing()
+    fresh = build_config(["apple", "pear"], provider="offline", checkpoint="cp.json", fresh=True)
+    job = Job(fresh)
+    assert job.estimate.remaining == 0 and job.set_aside is None  # the store has both words
+    assert listing() == before
+    job.close()  # a job never run held nothing
+    assert listing() == before
+    again = Job(fresh)
+    assert again.run().phase == "finished"
+    assert again.set_aside is not None and again.set_aside.exists()  # set aside when it ran

@@ -33,7 +33,7 @@ def test_a_finished_list_plus_one_word_bills_only_the_new_word(emulator, workdir
     assert first.phase == "finished"
     before = len(emulator.ledger())
     job = make_job(emulator, [*words(8), "extra"])  # a new list: a new default checkpoint
-    assert job.checkpoint.path != first.checkpoint and not job.resumed
+    assert job.config.checkpoint != first.checkpoint and not job.resumed
     assert job.estimate.already_processed == 8 and job.estimate.remaining == 1
     result = job.run()
     assert result.phase == "finished"
@@ -88,7 +88,8 @@ def test_fresh_is_refused_while_batches_are_in_flight_then_safe(emulator, workdi
     emulator.configure(stall=False)
     assert make_job(emulator, words(8), checkpoint="run.json").run().phase == "finished"
     fresh = make_job(emulator, new_list, checkpoint="run.json", fresh=True)
-    assert fresh.set_aside is not None and fresh.estimate.remaining == 1
+    assert fresh.estimate.remaining == 1 and fresh.set_aside is None  # not before it runs
+    assert fresh.open().set_aside is not None
     assert fresh.run().phase == "finished"
     billed = billed_per_word(emulator.ledger())
     assert billed == {**{w: 1 for w in words(8)}, "extra": 1}
