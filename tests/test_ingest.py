@@ -92,8 +92,9 @@ def test_a_custom_id_outside_the_run_is_skipped_without_building_anything(bogus)
 
 
 def test_answers_for_words_not_asked_are_billed_but_not_stored():
-    result = ingest([ok_line(cid("cherry"), answer("cherry"), prompt=7, completion=3)],
-                    expected=["apple"])  # fmt: skip
+    result = ingest(
+        [ok_line(cid("cherry"), answer("cherry"), prompt=7, completion=3)], expected=["apple"]
+    )
     assert not result.records
     assert (result.usage.input_tokens, result.usage.output_tokens) == (7, 3)
     assert result.foreign_lines == 1

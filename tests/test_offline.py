@@ -30,9 +30,14 @@ def lexicon(one_lexicon):
 
 def _cli(args, cwd, env=None):
     full = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    return subprocess.run([sys.executable, "-m", "synthlib", *args], cwd=cwd,
-                          env={**full, **(env or {})}, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "synthlib", *args],
+        cwd=cwd,
+        env={**full, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_auto_without_a_key_runs_offline_into_the_embedded_store(offline_env, lexicon):
@@ -80,9 +85,11 @@ def test_sigkill_then_resume_does_not_redo_finished_words(tmp_path):
     crashed = _cli(args, tmp_path, env={"SYNTHLIB_FAILPOINTS": "after-store:3"})
     assert crashed.returncode == -signal.SIGKILL
     config = build_config(EXAMPLES, provider="offline")
-    cp = Checkpoint.load(tmp_path / config.checkpoint,
-                         config.identity("offline", synthlib.api.provider_model("offline", "")),
-                         words)  # fmt: skip
+    cp = Checkpoint.load(
+        tmp_path / config.checkpoint,
+        config.identity("offline", synthlib.api.provider_model("offline", "")),
+        words,
+    )
     done_before = set(cp.state.done)
     in_flight = cp.state.in_flight_words()
     assert len(done_before) >= 8
@@ -125,9 +132,13 @@ def test_grounded_entries_say_so(offline_env, lexicon):
 def test_a_reader_that_leaves_early_does_not_stop_the_run(tmp_path):
     """``batch-synthesis words.txt --yes | head -1``: the output goes quiet, the run finishes."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    proc = subprocess.Popen([sys.executable, "-m", "synthlib", EXAMPLES, "--batch-size", "8"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthlib", EXAMPLES, "--batch-size", "8"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout.readline().startswith(b"Loaded")
     proc.stdout.close()  # the reader leaves, as head does
     assert proc.wait(timeout=300) == 0

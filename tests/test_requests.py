@@ -161,8 +161,14 @@ def test_dry_run_fast_path_counts_exactly_what_requests_would_send():
     assert [s[3] for s in fast] == rendered
 
 
-@given(st.lists(st.text(alphabet=st.characters(categories=("L",)), min_size=1, max_size=20),
-                min_size=1, max_size=20, unique=True))  # fmt: skip
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(categories=("L",)), min_size=1, max_size=20),
+        min_size=1,
+        max_size=20,
+        unique=True,
+    )
+)
 def test_fast_path_for_words_of_letters_matches_the_full_count(letters):
     fast, full, _ = _fast_and_full_counts(read_words(letters))
     assert fast == full

@@ -27,18 +27,26 @@ Reply = Callable[[str, str], dict[str, Any]]  # (custom_id, word) -> body
 
 
 def ok(word: str, *, prompt: int = 100, completion: int = 50, cached: int | None = None) -> dict:
-    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                             "total_tokens": prompt + completion}  # fmt: skip
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
     if cached is not None:
         usage["prompt_tokens_details"] = {"cached_tokens": cached}
     return {
         "id": f"chatcmpl-{word}",
         "object": "chat.completion",
         "model": "gpt-4o-mini",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": answer(word), "refusal": None}}],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": answer(word), "refusal": None},
+            }
+        ],
         "usage": usage,
-    }  # fmt: skip
+    }
 
 
 def filtered(word: str) -> dict:
@@ -76,8 +84,9 @@ class BatchAPI:
 
     def client(self) -> openai.OpenAI:
         http = httpx.Client(transport=httpx.MockTransport(self.handle))
-        return openai.OpenAI(api_key="sk-test", base_url="https://api.test/v1",
-                             http_client=http, max_retries=0)  # fmt: skip
+        return openai.OpenAI(
+            api_key="sk-test", base_url="https://api.test/v1", http_client=http, max_retries=0
+        )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         method, path = request.method, request.url.path.removeprefix("/v1")
@@ -99,8 +108,12 @@ class BatchAPI:
         if method == "DELETE" and (m := re.fullmatch(r"/files/([\w-]+)", path)):
             self.files.pop(m[1], None)
             return httpx.Response(200, json={"id": m[1], "object": "file", "deleted": True})
-        return httpx.Response(404, json={"error": {"message": f"no route {method} {path}",
-                                                   "type": "invalid_request_error"}})  # fmt: skip
+        return httpx.Response(
+            404,
+            json={
+                "error": {"message": f"no route {method} {path}", "type": "invalid_request_error"}
+            },
+        )
 
     def _upload(self, request: httpx.Request) -> httpx.Response:
         boundary = request.headers["content-type"].split("boundary=")[1].encode()
@@ -109,9 +122,18 @@ class BatchAPI:
         file_id = f"file-{len(self.files) + 1}"
         self.files[file_id] = content
         self.uploads.append(content)  # kept after the run deletes its input file
-        return httpx.Response(200, json={"id": file_id, "object": "file", "bytes": len(content),
-                                         "created_at": CREATED_AT, "filename": "input.jsonl",
-                                         "purpose": "batch", "status": "processed"})  # fmt: skip
+        return httpx.Response(
+            200,
+            json={
+                "id": file_id,
+                "object": "file",
+                "bytes": len(content),
+                "created_at": CREATED_AT,
+                "filename": "input.jsonl",
+                "purpose": "batch",
+                "status": "processed",
+            },
+        )
 
     def _create(self, params: dict[str, Any]) -> httpx.Response:
         batch_id = f"batch_{len(self.batches) + 1}"
@@ -120,31 +142,53 @@ class BatchAPI:
         output_id = f"file-out-{batch_id}"
         self.files[output_id] = "".join(line + "\n" for line in self.order(lines)).encode()
         self.batches[batch_id] = {
-            "id": batch_id, "object": "batch", "endpoint": params["endpoint"],
-            "input_file_id": params["input_file_id"], "completion_window": "24h",
-            "status": self.status, "created_at": CREATED_AT, "metadata": params["metadata"],
-            "output_file_id": output_id, "error_file_id": None, "errors": None,
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": params["endpoint"],
+            "input_file_id": params["input_file_id"],
+            "completion_window": "24h",
+            "status": self.status,
+            "created_at": CREATED_AT,
+            "metadata": params["metadata"],
+            "output_file_id": output_id,
+            "error_file_id": None,
+            "errors": None,
             "request_counts": {"total": len(lines), "completed": len(lines), "failed": 0},
             "usage": self.batch_usage,
-        }  # fmt: skip
+        }
         return httpx.Response(200, json={**self.batches[batch_id], "status": "validating"})
 
     def _line(self, request: dict[str, Any]) -> str:
         prompt = request["body"]["messages"][-1]["content"]
         (word,) = json.loads(prompt[prompt.rindex('{"words"') :])["words"]
         custom_id = request["custom_id"]
-        return json.dumps({"id": f"req-{custom_id}", "custom_id": custom_id, "error": None,
-                           "response": {"status_code": 200, "request_id": f"r-{custom_id}",
-                                        "body": self.reply(custom_id, word)}})  # fmt: skip
+        return json.dumps(
+            {
+                "id": f"req-{custom_id}",
+                "custom_id": custom_id,
+                "error": None,
+                "response": {
+                    "status_code": 200,
+                    "request_id": f"r-{custom_id}",
+                    "body": self.reply(custom_id, word),
+                },
+            }
+        )
 
     def created(self) -> int:
         return self.calls.count(("POST", "/batches"))
 
 
 def job(api: BatchAPI, tmp_path, words: list[str], *, listener=None, **settings: Any) -> Job:
-    config = build_config(words, provider="openai", poll_interval=0.01, max_attempts=1,
-                          checkpoint=tmp_path / "run.checkpoint.json",
-                          store=str(tmp_path / "entries.db"), **settings)  # fmt: skip
+    config = build_config(
+        words,
+        provider="openai",
+        poll_interval=0.01,
+        max_attempts=1,
+        checkpoint=tmp_path / "run.checkpoint.json",
+        store=str(tmp_path / "entries.db"),
+        **settings,
+    )
     return Job(config, backend=OpenAIBackend(api.client()), listener=listener)
 
 
@@ -188,9 +232,13 @@ def test_cached_prompt_tokens_are_priced_at_the_cached_rate(tmp_path):
 
 def test_the_batchs_own_usage_with_cached_tokens_is_what_the_run_reports(tmp_path):
     # the batch's bill (newer batches carry one) wins over the sum of its lines
-    usage = {"input_tokens": 3000, "input_tokens_details": {"cached_tokens": 2000},
-             "output_tokens": 500, "output_tokens_details": {"reasoning_tokens": 0},
-             "total_tokens": 3500}  # fmt: skip
+    usage = {
+        "input_tokens": 3000,
+        "input_tokens_details": {"cached_tokens": 2000},
+        "output_tokens": 500,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 3500,
+    }
     api = BatchAPI(batch_usage=usage)
     result = job(api, tmp_path, ["apple", "pear"]).run()
     cp = checkpoint(result)
@@ -202,8 +250,10 @@ def test_output_lines_in_another_order_are_joined_to_their_words_by_custom_id(tm
     words = ["apple", "banana", "cherry", "damson", "elder", "fig"]
     prompt = {w: 100 + i for i, w in enumerate(words)}  # each line's usage names its word
     shuffle = (3, 0, 5, 1, 4, 2)
-    api = BatchAPI(lambda cid, word: ok(word, prompt=prompt[word]),
-                   order=lambda lines: [lines[i] for i in shuffle])  # fmt: skip
+    api = BatchAPI(
+        lambda cid, word: ok(word, prompt=prompt[word]),
+        order=lambda lines: [lines[i] for i in shuffle],
+    )
     result = job(api, tmp_path, words).run()
     sent = [json.loads(line)["custom_id"] for line in api.uploads[0].splitlines()]
     output = api.files["file-out-batch_1"].splitlines()
@@ -215,16 +265,25 @@ def test_output_lines_in_another_order_are_joined_to_their_words_by_custom_id(tm
     for word in words:
         assert entries.loc[word, "input_tokens"] == prompt[word]
     frame = synthlib.load_senses(result.store)
-    assert all(word in definition for word, definition in zip(frame["word"], frame["definition"],
-                                                              strict=True))  # fmt: skip
+    assert all(
+        word in definition
+        for word, definition in zip(frame["word"], frame["definition"], strict=True)
+    )
 
 
 def test_a_409_on_cancel_leaves_the_batch_to_its_status_and_a_resume_collects_it(tmp_path):
     # cancelling a batch that has already completed: OpenAI answers 409
     api = BatchAPI(status="completed")
     api.answers["POST", "/batches/batch_1/cancel"] = httpx.Response(
-        409, json={"error": {"message": "Cannot cancel a batch with status 'completed'.",
-                             "type": "invalid_request_error", "code": None}})  # fmt: skip
+        409,
+        json={
+            "error": {
+                "message": "Cannot cancel a batch with status 'completed'.",
+                "type": "invalid_request_error",
+                "code": None,
+            }
+        },
+    )
     messages: list[str] = []
     running: list[Job] = []
 

@@ -140,8 +140,12 @@ class OfflineBackend:
                 NOT_FOUND_KEY: unknown,
             }
             response = {"status_code": 200, "request_id": request_id, "body": body}
-        return {"id": request_id, "custom_id": line["custom_id"], "response": response,
-                "error": None}  # fmt: skip
+        return {
+            "id": request_id,
+            "custom_id": line["custom_id"],
+            "response": response,
+            "error": None,
+        }
 
     def _load(self, batch_id: str) -> dict[str, Any]:
         path = self.dir / "batches" / f"{batch_id}.json"

@@ -14,13 +14,31 @@ from ..errors import StoreError
 from .records import EntryRecord, FailureRecord, now_iso, readable_entries
 
 _ENTRY_COLUMNS = (
-    "word", "entry", "provider", "model", "prompt_version", "schema_version", "batch_id",
-    "custom_id", "input_tokens", "cached_tokens", "output_tokens", "cost_usd", "grounded",
-    "run_id", "created_at",
-)  # fmt: skip
+    "word",
+    "entry",
+    "provider",
+    "model",
+    "prompt_version",
+    "schema_version",
+    "batch_id",
+    "custom_id",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "cost_usd",
+    "grounded",
+    "run_id",
+    "created_at",
+)
 _FAILURE_COLUMNS = (
-    "word", "reason", "attempts", "given_up", "batch_id", "run_id", "updated_at",
-)  # fmt: skip
+    "word",
+    "reason",
+    "attempts",
+    "given_up",
+    "batch_id",
+    "run_id",
+    "updated_at",
+)
 _CHUNK = 5_000
 _PAGE_SIZE = 16_384
 
@@ -301,20 +319,59 @@ class _Transaction:
 
 def _entry_row(r: EntryRecord) -> tuple:
     return (
-        r.word, r.entry_json or json.dumps(r.entry, ensure_ascii=False, separators=(",", ":")),
+        r.word,
+        r.entry_json or json.dumps(r.entry, ensure_ascii=False, separators=(",", ":")),
         r.provider,
-        r.model, r.prompt_version, r.schema_version, r.batch_id, r.custom_id, r.input_tokens,
-        r.cached_tokens, r.output_tokens, r.cost_usd, int(r.grounded), r.run_id, r.created_at,
-    )  # fmt: skip
+        r.model,
+        r.prompt_version,
+        r.schema_version,
+        r.batch_id,
+        r.custom_id,
+        r.input_tokens,
+        r.cached_tokens,
+        r.output_tokens,
+        r.cost_usd,
+        int(r.grounded),
+        r.run_id,
+        r.created_at,
+    )
 
 
 def _entry_record(row: tuple) -> EntryRecord:
-    (word, entry, provider, model, prompt_v, schema_v, batch_id, custom_id, inp, cached, out,
-     cost, grounded, run_id, created) = row  # fmt: skip
+    (
+        word,
+        entry,
+        provider,
+        model,
+        prompt_v,
+        schema_v,
+        batch_id,
+        custom_id,
+        inp,
+        cached,
+        out,
+        cost,
+        grounded,
+        run_id,
+        created,
+    ) = row
     return EntryRecord(
-        word, json.loads(entry), provider, model, prompt_v, schema_v, batch_id, custom_id,
-        inp, cached, out, cost, bool(grounded), run_id, created,
-    )  # fmt: skip
+        word,
+        json.loads(entry),
+        provider,
+        model,
+        prompt_v,
+        schema_v,
+        batch_id,
+        custom_id,
+        inp,
+        cached,
+        out,
+        cost,
+        bool(grounded),
+        run_id,
+        created,
+    )
 
 
 def _lasting(exc: sqlite3.Error) -> bool:

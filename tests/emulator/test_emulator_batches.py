@@ -157,8 +157,9 @@ def test_invalid_input_fails_the_batch(start, lines, code, line_number):
 
 def test_enqueued_token_limit_counts_unfinished_batches_of_the_same_model(start):
     now = [1_000_000.0]  # a hand-driven clock: "still unfinished" does not depend on speed
-    h = start(clock=lambda: now[0], validating_seconds=1, seconds_per_request=1,
-              finalizing_seconds=1)  # fmt: skip
+    h = start(
+        clock=lambda: now[0], validating_seconds=1, seconds_per_request=1, finalizing_seconds=1
+    )
     lines = word_lines(10)
     tokens = sum(input_tokens(line["body"]) for line in lines)  # what one such batch enqueues
     h.emulator.configure(token_limits={MODEL: int(tokens * 1.5)})
@@ -335,8 +336,13 @@ def test_transient_500_is_retried_by_the_sdk(start):
 
 def test_stall_holds_batches_in_progress_until_released(start):
     now = [1_000_000.0]
-    h = start(clock=lambda: now[0], stall=True, validating_seconds=10, seconds_per_request=1,
-              finalizing_seconds=5)  # fmt: skip
+    h = start(
+        clock=lambda: now[0],
+        stall=True,
+        validating_seconds=10,
+        seconds_per_request=1,
+        finalizing_seconds=5,
+    )
     batch = h.submit(word_lines(20))
     now[0] += 1_000  # far longer than the whole batch (35 s) would take unstalled
     still = h.client.batches.retrieve(batch.id)

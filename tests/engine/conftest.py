@@ -16,8 +16,12 @@ from synthlib.backends.openai import OpenAIBackend
 from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.pricing import price_for
 
-FAST = dict(validating_seconds=0.05, seconds_per_request=0.0002, finalizing_seconds=0.05,
-            cancelling_seconds=0.05)  # fmt: skip
+FAST = dict(
+    validating_seconds=0.05,
+    seconds_per_request=0.0002,
+    finalizing_seconds=0.05,
+    cancelling_seconds=0.05,
+)
 
 
 @pytest.fixture
@@ -44,14 +48,23 @@ def words(n: int) -> list[str]:
     return [f"word{i}" for i in range(n)]
 
 
-def cli(args: list[str], emu: Emulator, cwd: Path, *, env: dict | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess:  # fmt: skip
-    full_env = {**os.environ, "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": emu.base_url,
-                **(env or {})}  # fmt: skip
+def cli(
+    args: list[str], emu: Emulator, cwd: Path, *, env: dict | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    full_env = {
+        **os.environ,
+        "OPENAI_API_KEY": "sk-test-key",
+        "OPENAI_BASE_URL": emu.base_url,
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "synthlib", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def billed_per_word(ledger: list[dict]) -> Counter:

@@ -54,12 +54,19 @@ def test_redo_bills_the_words_again(emulator, workdir):
 
 def test_an_imported_original_checkpoint_is_never_billed(emulator, workdir):
     original = workdir / "checkpoint.json"
-    original.write_text(json.dumps({
-        "processed_words": words(6)[:4],
-        "failed_words": {"word4": "rate limited"},
-        "start_time": "2025-01-01T10:00:00", "total_cost": 0.5, "total_tokens": 12345,
-        "timestamp": "2025-01-01T11:00:00", "batch_ids": ["batch_old"],
-    }))  # fmt: skip
+    original.write_text(
+        json.dumps(
+            {
+                "processed_words": words(6)[:4],
+                "failed_words": {"word4": "rate limited"},
+                "start_time": "2025-01-01T10:00:00",
+                "total_cost": 0.5,
+                "total_tokens": 12345,
+                "timestamp": "2025-01-01T11:00:00",
+                "batch_ids": ["batch_old"],
+            }
+        )
+    )
     job = make_job(emulator, words(6), import_checkpoint=str(original))
     assert job.estimate.already_processed == 4
     assert any("Imported checkpoint" in n and "4 newly marked done" in n for n in job.notices)

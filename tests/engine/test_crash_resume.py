@@ -15,8 +15,16 @@ from .conftest import billed_per_word, cli, ledger_cost, read_checkpoint, words
 
 WORDS = words(40)
 # an explicit checkpoint: the default one is keyed by the list, and these tests change the list
-ARGS = ["words.txt", "--checkpoint", "words.checkpoint.json", "--yes", "--poll-interval", "0.05",
-        "--batch-size", "10"]  # fmt: skip
+ARGS = [
+    "words.txt",
+    "--checkpoint",
+    "words.checkpoint.json",
+    "--yes",
+    "--poll-interval",
+    "0.05",
+    "--batch-size",
+    "10",
+]
 
 
 @pytest.fixture
@@ -37,9 +45,17 @@ def assert_complete_and_paid_once(emulator, workdir):
 
 @pytest.mark.parametrize(
     "point",
-    ["after-upload:2", "before-create:2", "after-create:1", "after-create:3", "poll:3",
-     "after-download:2", "before-store:1", "after-store:2"],
-)  # fmt: skip
+    [
+        "after-upload:2",
+        "before-create:2",
+        "after-create:1",
+        "after-create:3",
+        "poll:3",
+        "after-download:2",
+        "before-store:1",
+        "after-store:2",
+    ],
+)
 def test_sigkill_anywhere_then_resume_pays_once(emulator, workdir, word_file, point):
     crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point})
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
@@ -60,9 +76,13 @@ def test_sigkill_twice_in_a_row_then_resume(emulator, workdir, word_file):
 def _start(emulator, workdir):
     env = {**os.environ, "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": emulator.base_url}
     return subprocess.Popen(
-        [sys.executable, "-m", "synthlib", *ARGS], cwd=workdir, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "synthlib", *ARGS],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_batches(workdir, n, proc, timeout=30.0):

@@ -100,8 +100,15 @@ def test_each_fault_alone_ends_with_every_word_accounted(emulator, workdir, faul
 
 
 def test_all_faults_together(emulator, workdir):
-    emulator.configure(error_rate=0.1, truncate_rate=0.1, refusal_rate=0.1, expire_rate=0.2,
-                       no_output_rate=0.1, http_429_rate=0.1, http_500_rate=0.1)  # fmt: skip
+    emulator.configure(
+        error_rate=0.1,
+        truncate_rate=0.1,
+        refusal_rate=0.1,
+        expire_rate=0.2,
+        no_output_rate=0.1,
+        http_429_rate=0.1,
+        http_500_rate=0.1,
+    )
     _, result = run_job(emulator, words(120), batch_size=25)
     cp, _ = assert_accounted(result, words(120), emulator)
     assert len(cp["processed_words"]) >= 60
@@ -109,8 +116,10 @@ def test_all_faults_together(emulator, workdir):
 
 def test_expired_batch_keeps_completed_results_and_resubmits_the_rest(emulator, workdir):
     emulator.configure(expire_rate=1.0)
-    job = Job(build_config(words(40), provider="openai", poll_interval=0.05),
-              backend=backend_for(emulator))  # fmt: skip
+    job = Job(
+        build_config(words(40), provider="openai", poll_interval=0.05),
+        backend=backend_for(emulator),
+    )
     result = job.run()  # every batch expires half done, so each attempt keeps about half
     cp = read_checkpoint(result.checkpoint)
     first = cp["finished_batches"][0]
@@ -133,8 +142,10 @@ def test_max_cost_stops_new_submissions(emulator, workdir):
 
 def test_stop_leaves_batches_running_and_resume_collects_them(emulator, workdir):
     emulator.configure(stall=True)
-    job = Job(build_config(words(30), provider="openai", poll_interval=0.05, batch_size=10),
-              backend=backend_for(emulator))  # fmt: skip
+    job = Job(
+        build_config(words(30), provider="openai", poll_interval=0.05, batch_size=10),
+        backend=backend_for(emulator),
+    )
     job.start()
     deadline = time.monotonic() + 30
     while len(job.checkpoint.state.flights) < 3 or any(
@@ -156,8 +167,10 @@ def test_stop_leaves_batches_running_and_resume_collects_them(emulator, workdir)
 
 def test_cancel_on_exit_cancels_in_flight_batches(emulator, workdir):
     emulator.configure(stall=True)
-    job = Job(build_config(words(10), provider="openai", poll_interval=0.05, cancel_on_exit=True),
-              backend=backend_for(emulator))  # fmt: skip
+    job = Job(
+        build_config(words(10), provider="openai", poll_interval=0.05, cancel_on_exit=True),
+        backend=backend_for(emulator),
+    )
     job.start()
     deadline = time.monotonic() + 30
     while not any(f.batch_id for f in job.checkpoint.state.flights.values()):
@@ -189,8 +202,10 @@ def test_emulator_restart_mid_run(tmp_path, workdir):
     emu = Emulator(tmp_path / "emu-state", config=EmulatorConfig(**{**FAST, "stall": True}))
     emu.start()
     port = emu.port
-    job = Job(build_config(words(20), provider="openai", poll_interval=0.05, batch_size=10),
-              backend=backend_for(emu))  # fmt: skip
+    job = Job(
+        build_config(words(20), provider="openai", poll_interval=0.05, batch_size=10),
+        backend=backend_for(emu),
+    )
     job.start()
     deadline = time.monotonic() + 30
     while sum(1 for f in job.checkpoint.state.flights.values() if f.batch_id) < 2:

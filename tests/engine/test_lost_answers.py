@@ -10,8 +10,10 @@ from .conftest import backend_for, billed_per_word, read_checkpoint, words
 
 
 def _run(emulator):
-    job = Job(build_config(words(30), provider="openai", poll_interval=0.05, batch_size=10),
-              backend=backend_for(emulator))  # fmt: skip
+    job = Job(
+        build_config(words(30), provider="openai", poll_interval=0.05, batch_size=10),
+        backend=backend_for(emulator),
+    )
     return job.run()
 
 

@@ -29,8 +29,11 @@ class FlakyStore(SQLiteStore):
 def test_store_outage_keeps_results_in_the_spool_until_resume(emulator, workdir):
     word_list = words(20)
     store = FlakyStore(workdir / "synthlib.db")
-    job = Job(build_config(word_list, provider="openai", poll_interval=0.05, batch_size=10),
-              backend=backend_for(emulator), store=store)  # fmt: skip
+    job = Job(
+        build_config(word_list, provider="openai", poll_interval=0.05, batch_size=10),
+        backend=backend_for(emulator),
+        store=store,
+    )
     job.start()
     deadline = time.monotonic() + 30
     while store.attempts < 2:
@@ -47,8 +50,11 @@ def test_store_outage_keeps_results_in_the_spool_until_resume(emulator, workdir)
     assert SQLiteStore(workdir / "synthlib.db").count() == 0
 
     store.down = False
-    resumed = Job(build_config(word_list, provider="openai", poll_interval=0.05, batch_size=10),
-                  backend=backend_for(emulator), store=store).run()  # fmt: skip
+    resumed = Job(
+        build_config(word_list, provider="openai", poll_interval=0.05, batch_size=10),
+        backend=backend_for(emulator),
+        store=store,
+    ).run()
     assert resumed.phase == "finished"
     cp = read_checkpoint(resumed.checkpoint)
     assert sorted(cp["processed_words"]) == sorted(word_list)

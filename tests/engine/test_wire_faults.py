@@ -76,10 +76,18 @@ def test_stale_404s_on_reads_never_pay_twice(emulator, workdir):
 
 
 def test_all_wire_faults_together(emulator, workdir):
-    emulator.configure(lost_reply_rate=0.2, lost_reply_mode="mixed", stale_read_rate=0.1,
-                       http_500_rate=0.1, http_429_rate=0.1, duplicate_line_rate=0.3,
-                       conflicting_line_rate=0.3, bogus_custom_id_rate=0.3,
-                       extra_entry_rate=0.2, duplicate_entry_rate=0.2)  # fmt: skip
+    emulator.configure(
+        lost_reply_rate=0.2,
+        lost_reply_mode="mixed",
+        stale_read_rate=0.1,
+        http_500_rate=0.1,
+        http_429_rate=0.1,
+        duplicate_line_rate=0.3,
+        conflicting_line_rate=0.3,
+        bogus_custom_id_rate=0.3,
+        extra_entry_rate=0.2,
+        duplicate_entry_rate=0.2,
+    )
     word_list = words(150)
     result = make_job(emulator, word_list, batch_size=15).run()
     assert_paid_once_and_reported(result, word_list, emulator)
@@ -97,8 +105,7 @@ def test_odd_answers_leave_a_store_that_reads_back(emulator, workdir):
 
 
 def test_odd_result_files_are_billed_once_and_counted(emulator, workdir):
-    emulator.configure(duplicate_line_rate=1.0, conflicting_line_rate=1.0,
-                       bogus_custom_id_rate=1.0)  # fmt: skip
+    emulator.configure(duplicate_line_rate=1.0, conflicting_line_rate=1.0, bogus_custom_id_rate=1.0)
     word_list = words(40)
     result = make_job(emulator, word_list, batch_size=20).run()
     assert_paid_once_and_reported(result, word_list, emulator)

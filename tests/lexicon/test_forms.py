@@ -21,10 +21,17 @@ from synthlib.lexicon.pronounce import syllabify
 
 @pytest.mark.parametrize(
     ("word", "forms"),
-    [("box", ["boxes"]), ("church", ["churches"]), ("wish", ["wishes"]), ("bus", ["buses"]),
-     ("city", ["cities"]), ("play", ["plays"]), ("bank", ["banks"]),
-     ("potato", ["potatos", "potatoes"])],
-)  # fmt: skip
+    [
+        ("box", ["boxes"]),
+        ("church", ["churches"]),
+        ("wish", ["wishes"]),
+        ("bus", ["buses"]),
+        ("city", ["cities"]),
+        ("play", ["plays"]),
+        ("bank", ["banks"]),
+        ("potato", ["potatos", "potatoes"]),
+    ],
+)
 def test_s_forms(word: str, forms: list[str]):
     assert s_forms(word) == forms
 
@@ -108,10 +115,16 @@ def test_run_and_go(lexicon: Lexicon):
 
 @pytest.mark.parametrize(
     ("word", "past", "participle"),
-    [("stop", "stopped", "stopped"), ("visit", "visited", "visited"), ("lie", "lay", "lain"),
-     ("begin", "began", "begun"), ("prefer", "preferred", "preferred"),
-     ("try", "tried", "tried"), ("be", "was", "been")],
-)  # fmt: skip
+    [
+        ("stop", "stopped", "stopped"),
+        ("visit", "visited", "visited"),
+        ("lie", "lay", "lain"),
+        ("begin", "began", "begun"),
+        ("prefer", "preferred", "preferred"),
+        ("try", "tried", "tried"),
+        ("be", "was", "been"),
+    ],
+)
 def test_verb_pasts(lexicon: Lexicon, word: str, past: str, participle: str):
     forms = _forms(lexicon, word)
     assert (forms.past_tense, forms.past_participle) == (past, participle)
@@ -125,10 +138,20 @@ def test_zero_change_verbs_are_unsure_not_wrong(lexicon: Lexicon):
 
 @pytest.mark.parametrize(
     ("word", "plural"),
-    [("bank", "banks"), ("mouse", "mice"), ("child", "children"), ("woman", "women"),
-     ("city", "cities"), ("box", "boxes"), ("potato", "potatoes"), ("photo", "photos"),
-     ("ice cream", "ice creams"), ("information", None), ("advice", None)],
-)  # fmt: skip
+    [
+        ("bank", "banks"),
+        ("mouse", "mice"),
+        ("child", "children"),
+        ("woman", "women"),
+        ("city", "cities"),
+        ("box", "boxes"),
+        ("potato", "potatoes"),
+        ("photo", "photos"),
+        ("ice cream", "ice creams"),
+        ("information", None),
+        ("advice", None),
+    ],
+)
 def test_plurals(lexicon: Lexicon, word: str, plural: str | None):
     forms = _forms(lexicon, word)
     assert (forms.plural if forms else None) == plural
@@ -145,9 +168,15 @@ def test_only_the_parts_of_speech_the_word_has(lexicon: Lexicon):
 
 @pytest.mark.parametrize(
     ("word", "comparative", "superlative"),
-    [("happy", "happier", "happiest"), ("good", "better", "best"), ("bad", "worse", "worst"),
-     ("nice", "nicer", "nicest"), ("beautiful", None, None), ("main", None, None)],
-)  # fmt: skip
+    [
+        ("happy", "happier", "happiest"),
+        ("good", "better", "best"),
+        ("bad", "worse", "worst"),
+        ("nice", "nicer", "nicest"),
+        ("beautiful", None, None),
+        ("main", None, None),
+    ],
+)
 def test_comparison(lexicon: Lexicon, word: str, comparative, superlative):
     forms = _forms(lexicon, word)
     got = (forms.comparative, forms.superlative) if forms else (None, None)

@@ -32,8 +32,9 @@ def test_noun_with_several_senses(lexicon: Lexicon):
     bank = _entry(lexicon, "bank")
     assert bank.word == "bank" and bank.is_real_word
     assert [p.part_of_speech for p in bank.parts_of_speech] == [
-        PartOfSpeech.NOUN, PartOfSpeech.VERB,
-    ]  # fmt: skip
+        PartOfSpeech.NOUN,
+        PartOfSpeech.VERB,
+    ]
     nouns = _part(bank, PartOfSpeech.NOUN).senses
     assert len(nouns) == len(lexicon.wordnet.offsets("bank", "n")) == 10
     definitions = [s.definition for s in nouns]
@@ -68,8 +69,9 @@ def test_satellite_adjectives_take_their_heads_antonyms(lexicon: Lexicon):
     assert full.synonyms == ["full"] and full.antonyms  # from the head adjective
 
 
-@pytest.mark.parametrize(("word", "pos"), [("ice cream", PartOfSpeech.NOUN),
-                                           ("give up", PartOfSpeech.VERB)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("word", "pos"), [("ice cream", PartOfSpeech.NOUN), ("give up", PartOfSpeech.VERB)]
+)
 def test_multi_word_expressions(lexicon: Lexicon, word: str, pos: PartOfSpeech):
     entry = _entry(lexicon, word)
     assert entry.word == word

@@ -35,12 +35,37 @@ def _vowel_stresses(phones: list[str]) -> list[int]:
 
 @pytest.mark.parametrize(
     ("phone", "symbol"),
-    [("AA1", "ɑ"), ("AE1", "æ"), ("AH1", "ʌ"), ("AH0", "ə"), ("AO1", "ɔ"), ("AW1", "aʊ"),
-     ("AY1", "aɪ"), ("EH1", "ɛ"), ("ER1", "ɝ"), ("ER0", "ɚ"), ("EY1", "eɪ"), ("IH1", "ɪ"),
-     ("IY1", "i"), ("OW1", "oʊ"), ("OY1", "ɔɪ"), ("UH1", "ʊ"), ("UW1", "u"), ("CH", "tʃ"),
-     ("DH", "ð"), ("G", "ɡ"), ("HH", "h"), ("JH", "dʒ"), ("NG", "ŋ"), ("SH", "ʃ"), ("TH", "θ"),
-     ("Y", "j"), ("ZH", "ʒ"), ("R", "r")],
-)  # fmt: skip
+    [
+        ("AA1", "ɑ"),
+        ("AE1", "æ"),
+        ("AH1", "ʌ"),
+        ("AH0", "ə"),
+        ("AO1", "ɔ"),
+        ("AW1", "aʊ"),
+        ("AY1", "aɪ"),
+        ("EH1", "ɛ"),
+        ("ER1", "ɝ"),
+        ("ER0", "ɚ"),
+        ("EY1", "eɪ"),
+        ("IH1", "ɪ"),
+        ("IY1", "i"),
+        ("OW1", "oʊ"),
+        ("OY1", "ɔɪ"),
+        ("UH1", "ʊ"),
+        ("UW1", "u"),
+        ("CH", "tʃ"),
+        ("DH", "ð"),
+        ("G", "ɡ"),
+        ("HH", "h"),
+        ("JH", "dʒ"),
+        ("NG", "ŋ"),
+        ("SH", "ʃ"),
+        ("TH", "θ"),
+        ("Y", "j"),
+        ("ZH", "ʒ"),
+        ("R", "r"),
+    ],
+)
 def test_phone_to_ipa(phone: str, symbol: str):
     assert phone_ipa(phone) == symbol
 
@@ -66,15 +91,19 @@ def _shape(phones: list[str]) -> list[tuple[tuple[str, ...], str, tuple[str, ...
 def test_onsets_are_maximised():
     # astronomy: ə.ˈstrɑ.nə.mi - "s t r" is a legal onset, so all three start the syllable
     assert _shape(["AH0", "S", "T", "R", "AA1", "N", "AH0", "M", "IY0"]) == [
-        ((), "AH", ()), (("S", "T", "R"), "AA", ()), (("N",), "AH", ()), (("M",), "IY", ()),
-    ]  # fmt: skip
+        ((), "AH", ()),
+        (("S", "T", "R"), "AA", ()),
+        (("N",), "AH", ()),
+        (("M",), "IY", ()),
+    ]
 
 
 def test_illegal_onsets_split_the_cluster():
     # extra: "k s t r" is no onset, "s t r" is: ɛk.strə
     assert _shape(["EH1", "K", "S", "T", "R", "AH0"]) == [
-        ((), "EH", ("K",)), (("S", "T", "R"), "AH", ()),
-    ]  # fmt: skip
+        ((), "EH", ("K",)),
+        (("S", "T", "R"), "AH", ()),
+    ]
 
 
 def test_ng_never_starts_a_syllable():
@@ -157,11 +186,20 @@ def test_words_missing_from_cmudict_have_no_pronunciation(lexicon: Lexicon):
 
 @pytest.mark.parametrize(
     ("word", "pieces"),
-    [("table", ["ta", "ble"]), ("city", ["cit", "y"]), ("paper", ["pa", "per"]),
-     ("mother", ["moth", "er"]), ("butter", ["but", "ter"]), ("nation", ["na", "tion"]),
-     ("dictionary", ["dic", "tion", "ar", "y"]), ("going", ["go", "ing"]),
-     ("player", ["play", "er"]), ("jumped", ["jumped"]), ("Apple", ["Ap", "ple"])],
-)  # fmt: skip
+    [
+        ("table", ["ta", "ble"]),
+        ("city", ["cit", "y"]),
+        ("paper", ["pa", "per"]),
+        ("mother", ["moth", "er"]),
+        ("butter", ["but", "ter"]),
+        ("nation", ["na", "tion"]),
+        ("dictionary", ["dic", "tion", "ar", "y"]),
+        ("going", ["go", "ing"]),
+        ("player", ["play", "er"]),
+        ("jumped", ["jumped"]),
+        ("Apple", ["Ap", "ple"]),
+    ],
+)
 def test_written_syllables(word: str, pieces: list[str]):
     assert written_syllables(word, syllabify(CMU[word.lower()][0])) == pieces
 

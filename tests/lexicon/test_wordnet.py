@@ -97,10 +97,18 @@ def test_unknown_lemma(wordnet: WordNet):
 
 @pytest.mark.parametrize(
     ("word", "pos", "base"),
-    [("mice", "n", "mouse"), ("ran", "v", "run"), ("went", "v", "go"), ("banks", "n", "bank"),
-     ("stopped", "v", "stop"), ("happier", "a", "happy"), ("better", "a", "good"),
-     ("gave_up", "v", "give_up"), ("ice_creams", "n", "ice_cream")],
-)  # fmt: skip
+    [
+        ("mice", "n", "mouse"),
+        ("ran", "v", "run"),
+        ("went", "v", "go"),
+        ("banks", "n", "bank"),
+        ("stopped", "v", "stop"),
+        ("happier", "a", "happy"),
+        ("better", "a", "good"),
+        ("gave_up", "v", "give_up"),
+        ("ice_creams", "n", "ice_cream"),
+    ],
+)
 def test_base_forms(wordnet: WordNet, word: str, pos, base: str):
     assert base in wordnet.base_forms(word, pos)
 
