@@ -54,7 +54,7 @@ def test_user_message_carries_words_as_quoted_data():
 def test_line_is_a_valid_batch_request_for_chat_models():
     template = RequestTemplate(price_for("gpt-4o-mini"))
     words = read_words(["apple", "ice cream"])
-    (request,) = build_requests(words, words._index, words_per_request=2)
+    (request,) = build_requests(words, words.positions, words_per_request=2)
     line = json.loads(template.line(request))
     assert line["custom_id"] == request.custom_id == "w0_1"
     assert line["method"] == "POST" and line["url"] == ENDPOINT
@@ -70,7 +70,7 @@ def test_line_is_a_valid_batch_request_for_chat_models():
 def test_reasoning_models_get_max_completion_tokens_and_no_temperature(model):
     template = RequestTemplate(price_for(model))
     words = read_words(["apple"])
-    body = template.body(next(build_requests(words, words._index)))
+    body = template.body(next(build_requests(words, words.positions)))
     assert "temperature" not in body and "max_tokens" not in body
     assert body["max_completion_tokens"] > 0
 
@@ -79,14 +79,14 @@ def test_line_bytes_matches_rendered_line():
     template = RequestTemplate(price_for("gpt-4o-mini"))
     words = read_words(["apple", 'quo"te\\back', "naïve", "日本語", "x\u2028y"])
     for wpr in (1, 2, 5):
-        for request in build_requests(words, words._index, words_per_request=wpr):
+        for request in build_requests(words, words.positions, words_per_request=wpr):
             assert template.line_bytes(request) == len(template.line(request).encode()) + 1
 
 
 def test_scattered_packs_are_split_to_keep_custom_ids_short():
     words = read_words([f"w{i}" for i in range(400_000)])
     scattered = [words[i] for i in range(0, 400_000, 20_001)][:20]
-    requests = list(build_requests(scattered, words._index, words_per_request=20))
+    requests = list(build_requests(scattered, words.positions, words_per_request=20))
     assert all(len(r.custom_id) <= MAX_CUSTOM_ID for r in requests)
     assert [w for r in requests for w in r.words] == scattered
     assert len(requests) > 1
@@ -98,7 +98,7 @@ def test_shards_respect_batch_size_tokens_requests_and_bytes():
     words = read_words([f"word{i}" for i in range(250)])
 
     def shards(**limits):
-        reqs = build_requests(words, words._index)
+        reqs = build_requests(words, words.positions)
         return list(plan_shards(reqs, template, counter, **limits))
 
     by_size = shards(batch_size=100)
@@ -108,7 +108,7 @@ def test_shards_respect_batch_size_tokens_requests_and_bytes():
     assert all(s.input_tokens <= per_request * 30 + 5 for s in by_tokens)
     assert sum(s.word_count for s in by_tokens) == 250
     assert all(len(s.requests) <= 7 for s in shards(max_requests=7))
-    line = template.line_bytes(next(build_requests(words, words._index)))
+    line = template.line_bytes(next(build_requests(words, words.positions)))
     assert all(s.nbytes <= line * 10 + 50 for s in shards(max_bytes=line * 10 + 50))
     # every word lands in exactly one shard, in order
     assert [w for s in by_tokens for w in s.words] == list(words)
@@ -143,12 +143,12 @@ def _fast_and_full_counts(words):
 
     template = RequestTemplate(price_for("gpt-4o-mini"))
     counter = request_tokens("gpt-4o-mini")
-    fast = list(single_word_sizes(words, words._index, template, counter))
+    fast = list(single_word_sizes(words, words.positions, template, counter))
     full = [
         (None, 1, counter.request(r.payload), template.line_bytes(r))
-        for r in build_requests(words, words._index)
+        for r in build_requests(words, words.positions)
     ]
-    rendered = [len(template.line(r).encode()) + 1 for r in build_requests(words, words._index)]
+    rendered = [len(template.line(r).encode()) + 1 for r in build_requests(words, words.positions)]
     return fast, full, rendered
 
 
