@@ -338,39 +338,10 @@ def _entry_row(r: EntryRecord) -> tuple:
 
 
 def _entry_record(row: tuple) -> EntryRecord:
-    (
-        word,
-        entry,
-        provider,
-        model,
-        prompt_v,
-        schema_v,
-        batch_id,
-        custom_id,
-        inp,
-        cached,
-        out,
-        cost,
-        grounded,
-        run_id,
-        created,
-    ) = row
+    """A row of ``entries`` (columns in :class:`EntryRecord`'s order) as a record."""
+    word, entry, *provenance_and_usage, grounded, run_id, created = row
     return EntryRecord(
-        word,
-        json.loads(entry),
-        provider,
-        model,
-        prompt_v,
-        schema_v,
-        batch_id,
-        custom_id,
-        inp,
-        cached,
-        out,
-        cost,
-        bool(grounded),
-        run_id,
-        created,
+        word, json.loads(entry), *provenance_and_usage, bool(grounded), run_id, created
     )
 
 
