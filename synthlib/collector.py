@@ -176,7 +176,7 @@ class Collector(Part):
         failure = _validation_failure(info)
         if failure.code == "token_limit_exceeded":
             self.pacing.limit_hit()
-        failed = _written(dict.fromkeys(flight.words, failure))
+        failed = dict.fromkeys(flight.words, failure)
         usage = self._billed(info, None)
         self._record(
             "ended",
@@ -268,7 +268,7 @@ class Collector(Part):
             "ended",
             shard=flight.shard,
             done=done,
-            failed=_written(failures),
+            failed=failures,
             status=info.status,
             usage=usage,
         )
@@ -329,11 +329,6 @@ def _validation_failure(info: BatchInfo) -> Failure:
     if first.code == "token_limit_exceeded":
         return Failure("token_limit_exceeded", first.message)
     return Failure("batch_failed", f"{first.code} {first.message}".strip())
-
-
-def _written(failures: dict[str, Failure]) -> dict[str, str]:
-    """Failures as the checkpoint's journal keeps them (``"code: detail"``)."""
-    return {word: str(failure) for word, failure in failures.items()}
 
 
 def _lines(paths: list[Path]) -> Iterator[bytes]:

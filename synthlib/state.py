@@ -147,7 +147,11 @@ class RunState:
         return True
 
     def event(self, type_: str, **data: Any) -> Event:
-        """A new event with the next sequence number (not yet applied)."""
+        """A new event with the next sequence number (not yet applied). Its ``failed`` words'
+        :class:`Failure` values are written as text, as the journal keeps them (and
+        :meth:`_on_ended` reads them back)."""
+        if "failed" in data:
+            data["failed"] = {word: str(why) for word, why in data["failed"].items()}
         return {"type": type_, "seq": self.seq + 1, **data}
 
     def _on_planned(self, e: Event) -> None:

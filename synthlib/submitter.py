@@ -365,7 +365,7 @@ class Submitter(Part):
 
     def _rejected(self, flight: Flight, exc: RejectedError) -> None:
         """The API refused the batch: its words fail (and are retried like any failure)."""
-        failed = dict.fromkeys(flight.words, str(Failure("batch_failed", str(exc))))
+        failed = dict.fromkeys(flight.words, Failure("batch_failed", str(exc)))
         self._record(
             "ended", shard=flight.shard, done=[], failed=failed, status="rejected", usage={}
         )
