@@ -52,6 +52,10 @@ _HELP = {
     "default_token_limit": "enqueued input tokens allowed per model without --token-limit",
     "max_requests": "most requests in one batch input file",
     "max_file_bytes": "largest batch input file, in bytes",
+    "anthropic_max_requests": "most requests in one Anthropic message batch",
+    "anthropic_max_batch_bytes": "largest Anthropic message batch request body, in bytes",
+    "anthropic_invalid_request_rate": "share of Anthropic requests whose result is an "
+    "invalid_request_error",
 }
 
 
@@ -67,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line's parser; flags mirror :class:`EmulatorConfig` fields."""
     parser = argparse.ArgumentParser(
         prog="python -m synthlib.emulator",
-        description="Serve a local emulator of OpenAI's Files and Batches API.",
+        description="Serve a local emulator of OpenAI's Files and Batches API and Anthropic's "
+        "Message Batches API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")

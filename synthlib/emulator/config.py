@@ -26,6 +26,11 @@ Odd result files (per batch, see :mod:`.execution`): ``duplicate_line_rate`` wri
 lines twice, ``conflicting_line_rate`` adds error lines for some answered requests,
 ``bogus_custom_id_rate`` adds output lines for custom_ids that were not asked. None of the extra
 lines is billed.
+
+Anthropic Message Batches (see :mod:`.anthropic_batches`) follow the same timeline, fault and
+wire settings, plus ``anthropic_max_requests`` and ``anthropic_max_batch_bytes`` (a batch's
+documented limits) and ``anthropic_invalid_request_rate`` (requests whose result is ``errored``
+with an ``invalid_request_error``; ``error_rate`` gives ``api_error`` results there).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ _RATES = (
     "duplicate_line_rate",
     "conflicting_line_rate",
     "bogus_custom_id_rate",
+    "anthropic_invalid_request_rate",
 )
 LOST_REPLY_MODES = ("5xx", "drop", "mixed")
 DEFAULT_PROJECT = "proj_emulator"
@@ -109,6 +115,11 @@ class EmulatorConfig:
     # Limits of one batch input file, as OpenAI documents them.
     max_requests: int = 50_000
     max_file_bytes: int = 200 * 1024 * 1024
+    # Anthropic Message Batches (see :mod:`.anthropic_batches`): limits of one batch as
+    # Anthropic documents them, and the share of requests given an invalid_request_error result.
+    anthropic_max_requests: int = 100_000
+    anthropic_max_batch_bytes: int = 256 * 1024 * 1024
+    anthropic_invalid_request_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -119,7 +130,13 @@ class EmulatorConfig:
             value = getattr(self, name)
             if not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-        for name in ("max_consecutive_http_faults", "default_token_limit", "max_requests"):
+        for name in (
+            "max_consecutive_http_faults",
+            "default_token_limit",
+            "max_requests",
+            "anthropic_max_requests",
+            "anthropic_max_batch_bytes",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")

@@ -14,6 +14,15 @@ batches. Faults on the wire, drawn per call from (seed, call number), never capp
 * ``stale_read_rate`` — ``GET /v1/batches/{id}``, ``/v1/files/{id}`` and
   ``/v1/files/{id}/content`` answer OpenAI's 404 although the object exists.
 
+Anthropic's Message Batches API (:mod:`.anthropic_batches`) is served under
+``/v1/messages/batches``: ``POST`` (create), ``GET`` (list), ``GET /{id}``, ``POST /{id}/cancel``,
+``DELETE /{id}`` and ``GET /{id}/results`` (JSONL). These routes take the key in ``x-api-key``
+or as ``Authorization: Bearer`` (what recent ``anthropic`` SDKs send; 401
+``authentication_error`` without either) and need an ``anthropic-version`` header; every error
+they answer is Anthropic-shaped (``{"type": "error", "error": {"type", "message"}, "request_id"}``,
+plus a ``request-id`` header), the transient 429/500s and lost replies included. The same wire
+faults apply: lost replies on create, cancel and delete; stale 404s on retrieve and results.
+
 Admin routes, without auth or faults:
 
 * ``GET /_emulator/config`` — the configuration; ``POST`` a JSON object of changes to apply;
@@ -40,6 +49,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .anthropic_batches import AnthropicError, MessageBatches
 from .api import Api
 from .config import DEFAULT_PROJECT, ORGANIZATION
 from .errors import ApiError, invalid, not_found
@@ -72,6 +82,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], api: Api) -> None:
         self.api = api
+        # Anthropic's batches share the state directory (ledger included), settings and clock.
+        self.message_batches = MessageBatches(api._state, lambda: api.config, api._clock)
         self.transient = TransientFaults()
         self.wire = WireFaults()
         self._connections: set[socket.socket] = set()
@@ -145,6 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self) -> None:
         headers: dict[str, str] = {}
+        self._reply_headers: dict[str, str] = {}  # extra headers of a successful reply
         self._project: str | None = None  # the caller's, once authorised
         self._scope: str | None = None  # the project the Api filters by (None: no filter)
         try:
@@ -152,6 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
             split = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(split.query).items()}
             status, payload = self._route(split.path, query, body)
+            headers = self._reply_headers
         except _DropConnection:
             self.close_connection = True
             return
@@ -239,6 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         if path.startswith("/_emulator/"):
             return self._admin(api, path, body)
+        if path == "/v1/messages/batches" or path.startswith("/v1/messages/batches/"):
+            return self._anthropic(path, query, body)
         if path.startswith("/v1/") or path == "/v1":
             config = api.config
             key = self._authorize()
@@ -262,6 +278,58 @@ class _Handler(BaseHTTPRequestHandler):
                             raise WireFaults.lost_reply_error(int(lost))
                     return reply
         raise ApiError(404, f"Invalid URL ({self.command} {path})")
+
+    def _anthropic(self, path: str, query: dict[str, str], body: bytes) -> Reply:
+        """Route a Message Batches call; every error leaves in Anthropic's shape."""
+        try:
+            return self._anthropic_route(path, query, body)
+        except (_DropConnection, AnthropicError):
+            raise
+        except ApiError as exc:  # transient faults, lost replies, bad JSON: same failure
+            raise AnthropicError.from_api_error(exc) from None
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            raise AnthropicError(500, "Internal server error (emulated)") from None
+
+    def _anthropic_route(self, path: str, query: dict[str, str], body: bytes) -> Reply:
+        config = self.server.api.config
+        # The docs put the key in x-api-key; recent SDKs send it as a bearer token.
+        key = (self.headers.get("x-api-key") or "").strip()
+        scheme, _, bearer = (self.headers.get("Authorization") or "").partition(" ")
+        if not key and scheme.lower() == "bearer":
+            key = bearer.strip()
+        if not key:
+            raise AnthropicError(401, "x-api-key header is required")
+        if not self.headers.get("anthropic-version"):
+            raise AnthropicError(400, "anthropic-version: header is required")
+        # As for OpenAI keys: isolated projects stand in for Anthropic's workspaces.
+        self._scope = project_of(key) if config.isolate_projects else None
+        call = self.server.wire.next_call()
+        self.server.transient.check(config, lambda: self._fingerprint(body))
+        for method, pattern, action in _ANTHROPIC_ROUTES:
+            match = pattern.fullmatch(path)
+            if match and method == self.command:
+                ids = {k: unquote(v) for k, v in match.groupdict().items()}
+                if action in _ANTHROPIC_STALE_READS and self.server.wire.stale_read(config, call):
+                    raise AnthropicError(404, f"Message Batch '{ids['id']}' not found.")
+                reply = action(self, self.server.message_batches, query, body, **ids)
+                if method in ("POST", "DELETE"):
+                    lost = self.server.wire.lost_reply(config, call)
+                    if lost == "drop":
+                        raise _DropConnection
+                    if lost is not None:
+                        raise WireFaults.lost_reply_error(int(lost))
+                self._reply_headers["request-id"] = "req_" + uuid.uuid4().hex[:24]
+                return reply
+        raise AnthropicError(404, f"Not found: {self.command} {path}")
+
+    def _origin(self) -> str:
+        """``http://host:port`` as the client addressed this server (for ``results_url``)."""
+        host = self.headers.get("Host")
+        if not host:
+            address, port = self.server.server_address[:2]
+            host = f"{address}:{port}"
+        return f"http://{host}"
 
     def _admin(self, api: Api, path: str, body: bytes) -> Reply:
         if path == "/_emulator/health" and self.command == "GET":
@@ -325,6 +393,44 @@ class _Handler(BaseHTTPRequestHandler):
     def _cancel_batch(self, api: Api, query: dict[str, str], body: bytes, id: str) -> Reply:
         return 200, api.cancel_batch(id, project=self._scope)
 
+    # -- Anthropic Message Batches -------------------------------------------------------------
+
+    def _create_message_batch(
+        self, batches: MessageBatches, query: dict[str, str], body: bytes
+    ) -> Reply:
+        return 200, batches.create(body, origin=self._origin(), project=self._scope)
+
+    def _list_message_batches(
+        self, batches: MessageBatches, query: dict[str, str], body: bytes
+    ) -> Reply:
+        return 200, batches.list(
+            origin=self._origin(),
+            after_id=query.get("after_id"),
+            before_id=query.get("before_id"),
+            limit=_int(query, "limit"),
+            project=self._scope,
+        )
+
+    def _get_message_batch(
+        self, batches: MessageBatches, query: dict[str, str], body: bytes, id: str
+    ) -> Reply:
+        return 200, batches.retrieve(id, origin=self._origin(), project=self._scope)
+
+    def _cancel_message_batch(
+        self, batches: MessageBatches, query: dict[str, str], body: bytes, id: str
+    ) -> Reply:
+        return 200, batches.cancel(id, origin=self._origin(), project=self._scope)
+
+    def _delete_message_batch(
+        self, batches: MessageBatches, query: dict[str, str], body: bytes, id: str
+    ) -> Reply:
+        return 200, batches.delete(id, project=self._scope)
+
+    def _message_batch_results(
+        self, batches: MessageBatches, query: dict[str, str], body: bytes, id: str
+    ) -> Reply:
+        return 200, batches.results(id, project=self._scope)
+
 
 def _int(query: dict[str, str], name: str) -> int | None:
     if name not in query:
@@ -353,3 +459,15 @@ _STALE_READS: dict[Callable[..., Reply], str] = {
     _Handler._file_content: "File",
     _Handler._get_batch: "Batch",
 }
+
+_ANTHROPIC_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
+    ("POST", re.compile(r"/v1/messages/batches"), _Handler._create_message_batch),
+    ("GET", re.compile(r"/v1/messages/batches"), _Handler._list_message_batches),
+    ("GET", re.compile(rf"/v1/messages/batches/{_ID}"), _Handler._get_message_batch),
+    ("POST", re.compile(rf"/v1/messages/batches/{_ID}/cancel"), _Handler._cancel_message_batch),
+    ("DELETE", re.compile(rf"/v1/messages/batches/{_ID}"), _Handler._delete_message_batch),
+    ("GET", re.compile(rf"/v1/messages/batches/{_ID}/results"), _Handler._message_batch_results),
+]
+
+# Message Batch reads that may not find a batch that exists (``stale_read_rate``).
+_ANTHROPIC_STALE_READS = frozenset({_Handler._get_message_batch, _Handler._message_batch_results})
