@@ -182,6 +182,9 @@ class RunConfig:
         1, Whole(1, MAX_WORDS_PER_REQUEST), "words packed into one request", "N"
     )
     max_attempts: int = setting(3, Whole(), "attempts per word before it is given up", "N")
+    offline_senses: int = setting(
+        8, Whole(0), "offline provider: senses per part of speech (0: all of them)", "N"
+    )
     token_budget: int = setting(
         DEFAULT_TOKEN_BUDGET,
         Whole(),

@@ -13,6 +13,7 @@ from .store.records import EntryRecord
 
 ENTRY_COLUMNS = [
     "word",
+    "lemma",
     "ipa",
     "respelling",
     "syllables",
@@ -175,6 +176,7 @@ def _entry_row(r: EntryRecord) -> dict[str, Any]:
     groups = e.get("parts_of_speech") or []
     return {
         "word": r.word,
+        "lemma": e.get("lemma"),
         "ipa": pron.get("ipa"),
         "respelling": pron.get("respelling"),
         "syllables": pron.get("syllables"),

@@ -21,7 +21,7 @@ from .skip import mark_already_done, refuse_fresh_over_flights
 from .store import Store, open_store
 
 
-def make_backend(provider: str, state_dir: Path) -> Backend:
+def make_backend(provider: str, state_dir: Path, *, offline_senses: int = 8) -> Backend:
     if provider == "openai":
         from .backends.openai import OpenAIBackend
 
@@ -29,7 +29,7 @@ def make_backend(provider: str, state_dir: Path) -> Backend:
     if provider == "offline":
         from .backends.offline import OfflineBackend
 
-        return OfflineBackend(state_dir)
+        return OfflineBackend(state_dir, senses=offline_senses or None)
     raise UsageError(f"unknown provider {provider!r}")
 
 
@@ -96,7 +96,11 @@ class Job:
         self.backend = (
             self._backend
             if self._backend is not None
-            else make_backend(self.provider, spool_dir(config.checkpoint) / "offline")
+            else make_backend(
+                self.provider,
+                spool_dir(config.checkpoint) / "offline",
+                offline_senses=config.offline_senses,
+            )
         )
         if config.fresh:
             refuse_fresh_over_flights(config.checkpoint)  # they would be paid for twice

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 
 json_string = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept as is
 
@@ -32,12 +32,16 @@ one. Return exactly one entry per word, in the same order, with "word" copied ex
 For each word:
 - is_real_word: false for typos, random strings and made-up words; then give empty or null \
 content for everything else. Do not invent entries.
+- lemma: for an inflected form or a variant spelling, the headword it belongs to (children -> \
+child, went -> go, café -> cafe), and then start its senses with one such as "plural of child"; \
+null when the word is its own headword.
 - pronunciation: General American IPA between slashes, a readable respelling with the stressed \
-syllable in capitals, and the written syllables.
+syllable in capitals, and the written syllables (note: null).
 - parts_of_speech: group senses by part of speech, most common first. Each sense has a concise \
 definition, 1 to 3 natural example sentences using the word, synonyms and antonyms (single words \
 or short phrases; empty lists if none), register, domain, region, CEFR level and usage notes \
-(null when there is nothing useful to say).
+(null when there is nothing useful to say). Give the main senses, at most 8 per part of \
+speech, with sense_count the number of senses the part of speech has in all.
 - word_forms: inflected forms that exist for the word's parts of speech; null for the others.
 - etymology: a short history, the language of origin, the roots, and the first known use \
 (a century or year) when known; null where unknown. Never guess dates.

@@ -16,16 +16,20 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 # Output tokens one entry takes, measured on schema version 1 entries (a common word with a few
 # senses); the dry run uses it until the run has its own average.
-DEFAULT_OUTPUT_TOKENS_PER_WORD = {"1": 650}
+DEFAULT_OUTPUT_TOKENS_PER_WORD = {"1": 650, "2": 670}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+        json_schema_serialization_defaults_required=True,
     )
 
 
@@ -79,6 +83,11 @@ class Pronunciation(_Strict):
     ipa: str | None = Field(description="IPA transcription between slashes, e.g. /ˈæp.əl/")
     respelling: str | None = Field(description="Readable respelling, e.g. AP-uhl")
     syllables: list[str] = Field(description="The written word split into syllables")
+    note: str | None = Field(
+        default=None,
+        description="How the transcription was made when not taken from a pronouncing "
+        "dictionary, e.g. estimated from the spelling; null otherwise",
+    )
 
 
 class Sense(_Strict):
@@ -102,6 +111,12 @@ class Sense(_Strict):
 class PartOfSpeechSenses(_Strict):
     part_of_speech: PartOfSpeech
     senses: list[Sense] = Field(min_length=1)
+    sense_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many senses the word has in this part of speech in all, at least "
+        "as many as are listed (a dictionary may list only the main ones)",
+    )
 
 
 class WordForms(_Strict):
@@ -126,6 +141,11 @@ class Entry(_Strict):
 
     word: str = Field(description="The word exactly as given")
     is_real_word: bool = Field(description="False for junk, typos or made-up strings")
+    lemma: str | None = Field(
+        default=None,
+        description="The headword whose senses are given, when the word is an inflection or a "
+        "variant spelling of it (children -> child, went -> go, café -> cafe); null otherwise",
+    )
     pronunciation: Pronunciation | None
     parts_of_speech: list[PartOfSpeechSenses]
     word_forms: WordForms | None
@@ -150,7 +170,9 @@ class EntryList(_Strict):
 
 def response_schema() -> dict[str, Any]:
     """The strict JSON schema of :class:`EntryList`, as sent in ``response_format``."""
-    schema = _strip(EntryList.model_json_schema())
+    # serialization mode: a field with a default (one added in a later schema version, so that
+    # entries stored before it still read) is still required, as strict mode wants
+    schema = _strip(EntryList.model_json_schema(mode="serialization"))
     problems = strict_mode_problems(schema)
     if problems:  # a model edit that breaks strict mode must fail loudly, not at the API
         raise AssertionError("schema breaks strict mode: " + "; ".join(problems))

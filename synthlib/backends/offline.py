@@ -31,11 +31,18 @@ class OfflineBackend:
 
     provider = "offline"
 
-    def __init__(self, state_dir: str | os.PathLike[str] | None = None, lexicon: Any = None):
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str] | None = None,
+        lexicon: Any = None,
+        *,
+        senses: int | None = 8,
+    ):
         self.dir = Path(state_dir or ".synthlib-offline")
         (self.dir / "files").mkdir(parents=True, exist_ok=True)
         (self.dir / "batches").mkdir(parents=True, exist_ok=True)
         self._lexicon = lexicon
+        self.senses = senses  # per part of speech; None: all
 
     @property
     def lexicon(self) -> Any:
@@ -113,7 +120,7 @@ class OfflineBackend:
         words = prompts.words_of(line["body"]["messages"][-1]["content"])
         entries, unknown = [], []
         for word in words:
-            entry = self.lexicon.entry(word)
+            entry = self.lexicon.entry(word, senses=self.senses)
             if entry is None:
                 unknown.append(word)
             else:

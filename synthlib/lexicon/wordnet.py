@@ -44,7 +44,7 @@ Pos = Literal["n", "v", "a", "r"]
 
 POS_ORDER: Final[tuple[Pos, ...]] = ("n", "v", "a", "r")
 _FILE_SUFFIX: Final[dict[str, str]] = {"n": "noun", "v": "verb", "a": "adj", "s": "adj", "r": "adv"}
-_SENSE_KEY_POS: Final[dict[str, Pos]] = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
+_SENSE_KEY_TYPE: Final[dict[str, str]] = {"n": "1", "v": "2", "a": "3", "r": "4", "s": "5"}
 
 # The lexicographer files of lexnames(5WN), numbered from 00; used when the database has no
 # ``lexnames`` file (Debian's wordnet-base ships none).
@@ -123,7 +123,7 @@ _DETACHMENT: Final[dict[Pos, tuple[tuple[str, str], ...]]] = {
 }
 
 # Pointers the dictionary uses; the rest (hypernyms, meronyms, ...) are not kept in memory.
-KEPT_POINTERS: Final[frozenset[str]] = frozenset({"!", "&", ";c", ";r", ";u"})
+KEPT_POINTERS: Final[frozenset[str]] = frozenset({"!", "&", "@i", "$", ";c", ";r", ";u"})
 
 INSTALL_HINT: Final[str] = (
     "install it with `sudo apt-get install wordnet-base` (Debian/Ubuntu), "
@@ -159,6 +159,8 @@ class Synset:
     pointers: tuple[Pointer, ...]  # only the symbols in KEPT_POINTERS
     definition: str
     examples: tuple[str, ...]
+    lex_number: int = 0  # the lexicographer file's number, as in sense keys
+    lex_ids: tuple[int, ...] = ()  # each lemma's lex_id, as in sense keys
 
     @property
     def pos(self) -> Pos:
@@ -375,7 +377,7 @@ def locate(path: str | os.PathLike[str] | None = None) -> _Source:
 class WordNet:
     """An open WordNet database. Safe to share between threads; :meth:`close` when done."""
 
-    def __init__(self, source: _Source, *, cache_size: int = 8192) -> None:
+    def __init__(self, source: _Source, *, cache_size: int = 32768) -> None:
         self.source = source
         self.version = _read_version(source)
         self._index: dict[Pos, dict[str, str]] = {
@@ -392,6 +394,7 @@ class WordNet:
         self._data: dict[str, mmap.mmap | bytes] = {}
         self._data_lock = threading.Lock()
         self._read_synset = lru_cache(maxsize=cache_size)(self._parse_synset)
+        self._sense_tags = lru_cache(maxsize=cache_size)(self._count_sense_tags)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None) -> WordNet:
@@ -400,6 +403,7 @@ class WordNet:
 
     def close(self) -> None:
         self._read_synset.cache_clear()
+        self._sense_tags.cache_clear()
         self._data.clear()
         self.source.close()
 
@@ -429,14 +433,44 @@ class WordNet:
     def tag_count(self, lemma: str, pos: Pos) -> int:
         """Times the senses of ``lemma`` in ``pos`` were tagged in the semantic concordances
         (``cntlist.rev``); 0 when untagged or when the database has no ``cntlist.rev``."""
-        return self._tag_counts.get((lemma, pos), 0)
+        return sum(self.sense_tags(lemma, pos))
+
+    def sense_tags(self, lemma: str, pos: Pos) -> tuple[int, ...]:
+        """Times each sense of ``lemma`` in ``pos`` was tagged, aligned with :meth:`synsets`;
+        zeros when untagged or when the database has no ``cntlist.rev``.
+
+        Each sense is found by its sense key (``lemma%type:file:lex_id:head:head_id``), as
+        WordNet's own tools do: the sense-number column of ``cntlist.rev`` predates 3.0's sense
+        order for a few hundred lemmas (``world``) and is not used."""
+        return self._sense_tags(lemma, pos)
+
+    def _count_sense_tags(self, lemma: str, pos: Pos) -> tuple[int, ...]:
+        if not self._tag_counts:
+            return (0,) * len(self.offsets(lemma, pos))
+        return tuple(
+            self._tag_counts.get(self.sense_key(lemma, s), 0) for s in self.synsets(lemma, pos)
+        )
+
+    def sense_key(self, lemma: str, synset: Synset) -> str:
+        """The sense key of ``lemma`` (index form) in ``synset``, as ``senseidx(5WN)`` writes it."""
+        number = synset.word_number(lemma)
+        lex_id = synset.lex_ids[number - 1] if 0 < number <= len(synset.lex_ids) else 0
+        head = ""
+        if synset.ss_type == "s":  # a satellite names its head adjective's first word
+            pointer = next((p for p in synset.pointers if p.symbol == "&"), None)
+            if pointer is not None:
+                target = self.synset(pointer.pos, pointer.offset)
+                head = f"{target.lemmas[0].lower()}:{target.lex_ids[0]:02d}"
+        kind = _SENSE_KEY_TYPE[synset.ss_type]
+        return f"{lemma.lower()}%{kind}:{synset.lex_number:02d}:{lex_id:02d}:{head or ':'}"
 
     # --- morphology ------------------------------------------------------------------------------
 
     def base_forms(self, word: str, pos: Pos) -> list[str]:
         """Lemmas in ``pos`` that ``word`` (index form) may be an inflection of, per Morphy.
 
-        The exception list comes first, then the rules of detachment; for a collocation the
+        A word on the exception list gets the list's bases only; any other word the rules of
+        detachment; for a collocation the
         words are reduced one at a time (``gave_up`` -> ``give_up``). ``word`` itself is not
         returned.
         """
@@ -456,7 +490,11 @@ class WordNet:
         return found
 
     def _single_bases(self, word: str, pos: Pos) -> list[str]:
-        bases = list(self._exceptions[pos].get(word, ()))
+        if word in self._exceptions[pos]:
+            # Morphy stops at the list: its entries (``modest modest``, ``bed bed``) exist to keep
+            # the rules off words that only look inflected (``bed`` is no ``be`` + ``d``)
+            return list(self._exceptions[pos][word])
+        bases: list[str] = []
         for suffix, ending in _DETACHMENT[pos]:
             if word.endswith(suffix) and len(word) > len(suffix):
                 bases.append(word[: -len(suffix)] + ending)
@@ -511,7 +549,18 @@ class WordNet:
         lexname = (
             self.lexnames[lex_number] if lex_number < len(self.lexnames) else f"{suffix}.unknown"
         )
-        return Synset(offset, ss_type, lexname, lemmas, tuple(pointers), definition, examples)
+        lex_ids = tuple(int(i, 16) for i in fields[5 : 4 + 2 * word_count : 2])
+        return Synset(
+            offset,
+            ss_type,
+            lexname,
+            lemmas,
+            tuple(pointers),
+            definition,
+            examples,
+            lex_number,
+            lex_ids,
+        )
 
 
 def _lines(data: bytes) -> Iterator[str]:
@@ -569,16 +618,13 @@ def _read_lexnames(source: _Source) -> tuple[str, ...]:
     return tuple(names.get(i, "unknown") for i in range(max(names) + 1))
 
 
-def _read_tag_counts(source: _Source) -> dict[tuple[str, Pos], int]:
+def _read_tag_counts(source: _Source) -> dict[str, int]:
+    """Sense key -> times tagged, from lines ``sense_key sense_number count``."""
     if not source.exists("cntlist.rev"):
         return {}
-    counts: dict[tuple[str, Pos], int] = {}
+    counts: dict[str, int] = {}
     for line in _lines(source.read("cntlist.rev")):
-        key, _, rest = line.partition(" ")
-        lemma, _, lex_sense = key.partition("%")
-        pos = _SENSE_KEY_POS.get(lex_sense[:1])
-        fields = rest.split()
-        if pos is None or len(fields) < 2 or not fields[1].isdigit():
-            continue
-        counts[(lemma, pos)] = counts.get((lemma, pos), 0) + int(fields[1])
+        fields = line.split()
+        if len(fields) == 3 and fields[2].isdigit():
+            counts[fields[0]] = counts.get(fields[0], 0) + int(fields[2])
     return counts

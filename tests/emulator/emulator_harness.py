@@ -55,7 +55,7 @@ def _strict(node: Any) -> Any:
     return node
 
 
-SCHEMA = _strict(EntryList.model_json_schema())
+SCHEMA = _strict(EntryList.model_json_schema(mode="serialization"))
 RESPONSE_FORMAT = {
     "type": "json_schema",
     "json_schema": {"name": "entries", "strict": True, "schema": SCHEMA},

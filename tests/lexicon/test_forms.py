@@ -130,9 +130,9 @@ def test_verb_pasts(lexicon: Lexicon, word: str, past: str, participle: str):
     assert (forms.past_tense, forms.past_participle) == (past, participle)
 
 
-def test_zero_change_verbs_are_unsure_not_wrong(lexicon: Lexicon):
+def test_zero_change_verbs_keep_the_base_as_past(lexicon: Lexicon):
     put = _forms(lexicon, "put")
-    assert put.past_tense is None and put.past_participle is None  # not "putted"
+    assert (put.past_tense, put.past_participle) == ("put", "put")  # not "putted"
     assert put.present_participle == "putting"
 
 
@@ -150,6 +150,9 @@ def test_zero_change_verbs_are_unsure_not_wrong(lexicon: Lexicon):
         ("ice cream", "ice creams"),
         ("information", None),
         ("advice", None),
+        ("music", None),
+        ("history", "histories"),
+        ("datum", "data"),
     ],
 )
 def test_plurals(lexicon: Lexicon, word: str, plural: str | None):
@@ -175,6 +178,12 @@ def test_only_the_parts_of_speech_the_word_has(lexicon: Lexicon):
         ("nice", "nicer", "nicest"),
         ("beautiful", None, None),
         ("main", None, None),
+        ("modern", None, None),
+        ("black", "blacker", "blackest"),
+        ("simple", "simpler", "simplest"),
+        ("free", "freer", "freest"),
+        ("far", "further", "furthest"),
+        ("wrong", None, None),
     ],
 )
 def test_comparison(lexicon: Lexicon, word: str, comparative, superlative):
@@ -192,3 +201,99 @@ def test_phrasal_verb_inflects_its_verb(lexicon: Lexicon):
 def test_inflected_words_have_no_forms_of_their_own(lexicon: Lexicon):
     assert _forms(lexicon, "mice") is None
     assert _forms(lexicon, "ran") is None
+
+
+# --- forms the hand rules alone missed -----------------------------------------------------------
+
+
+def _all_verb_forms(forms) -> tuple[str | None, ...]:
+    return (
+        forms.past_tense,
+        forms.past_participle,
+        forms.present_participle,
+        forms.third_person_singular,
+    )
+
+
+def test_set_has_its_zero_change_past(lexicon: Lexicon):
+    forms = _forms(lexicon, "set")
+    assert _all_verb_forms(forms) == ("set", "set", "setting", "sets")
+    assert forms.plural == "sets"
+
+
+def test_parent_has_verb_forms_as_well_as_a_plural(lexicon: Lexicon):
+    forms = _forms(lexicon, "parent")
+    assert _all_verb_forms(forms) == ("parented", "parented", "parenting", "parents")
+    assert forms.plural == "parents"
+
+
+def test_a_verb_lemminflect_does_not_know_gets_regular_forms(lexicon: Lexicon):
+    forms = _forms(lexicon, "speciate")
+    assert _all_verb_forms(forms) == ("speciated", "speciated", "speciating", "speciates")
+
+
+def test_a_rare_regular_verb_gets_all_four_forms(lexicon: Lexicon):
+    forms = _forms(lexicon, "embitter")
+    assert _all_verb_forms(forms) == ("embittered", "embittered", "embittering", "embitters")
+
+
+def test_go_is_irregular(lexicon: Lexicon):
+    assert _all_verb_forms(_forms(lexicon, "go")) == ("went", "gone", "going", "goes")
+
+
+def test_be_is_written_out(lexicon: Lexicon):
+    forms = _forms(lexicon, "be")
+    assert _all_verb_forms(forms) == ("was", "been", "being", "is")
+    assert forms.plural is None
+
+
+def test_child_has_an_irregular_plural(lexicon: Lexicon):
+    assert _forms(lexicon, "child").plural == "children"
+
+
+def test_mouse_has_an_irregular_plural_and_regular_verb_forms(lexicon: Lexicon):
+    forms = _forms(lexicon, "mouse")
+    assert forms.plural == "mice"
+    assert forms.past_tense == "moused"
+
+
+def test_an_uncountable_noun_has_no_plural(lexicon: Lexicon):
+    assert _forms(lexicon, "information") is None
+
+
+def test_happy_compares_with_er(lexicon: Lexicon):
+    forms = _forms(lexicon, "happy")
+    assert (forms.comparative, forms.superlative) == ("happier", "happiest")
+
+
+def test_a_non_comparable_adjective_has_no_comparative(lexicon: Lexicon):
+    forms = _forms(lexicon, "main")
+    assert (forms.comparative, forms.superlative) == (None, None)
+    assert forms.plural == "mains"  # the noun (a water main)
+
+
+def test_a_noun_expression_inflects_its_last_word(lexicon: Lexicon):
+    forms = _forms(lexicon, "ice cream")
+    assert forms.plural == "ice creams"
+    assert forms.past_tense is None
+
+
+def test_a_strong_participle_beside_a_regular_past(lexicon: Lexicon):
+    forms = _forms(lexicon, "show")
+    assert (forms.past_tense, forms.past_participle) == ("showed", "shown")
+
+
+def test_the_more_frequent_doubling_wins_where_lemminflect_has_one(lexicon: Lexicon):
+    forms = _forms(lexicon, "program")
+    assert (forms.past_tense, forms.present_participle) == ("programmed", "programming")
+
+
+def test_modal_spellings_are_inflected_as_wordnet_verbs(lexicon: Lexicon):
+    forms = _forms(lexicon, "can")
+    assert (forms.past_tense, forms.third_person_singular) == ("canned", "cans")  # not "could"
+
+
+def test_spellings_keep_the_variants_forms_does_not_give(lexicon: Lexicon):
+    spellings = lexicon.inflector.spellings("dream", "v")
+    assert spellings["past_tense"][0] == "dreamed"
+    assert "dreamt" in spellings["past_tense"]
