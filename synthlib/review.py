@@ -566,7 +566,9 @@ def card_html(record: EntryRecord) -> str:
     if len(syllables) > 1:
         head.append(f"<span class='syl' title='syllables'>{'·'.join(map(_e, syllables))}</span>")
     if pron.get("ipa"):
-        head.append(f"<span class='ipa' title='IPA'>{_e(pron['ipa'])}</span>")
+        how = f"IPA, {pron['note']}" if pron.get("note") else "IPA"
+        mark = "<sup title='estimated'>*</sup>" if pron.get("note") else ""
+        head.append(f"<span class='ipa' title='{_e(how)}'>{_e(pron['ipa'])}{mark}</span>")
     if pron.get("respelling"):
         head.append(f"<span class='resp' title='respelling'>({_e(pron['respelling'])})</span>")
     if e.get("cefr_level"):
@@ -580,10 +582,19 @@ def card_html(record: EntryRecord) -> str:
             "</span></span>"
         )
     parts = [f"<div class='head'>{' '.join(head)}</div>"]
+    if not blank(e.get("lemma")):
+        parts.append(f"<div class='part'><span class='k'>Headword</span>{_e(e['lemma'])}</div>")
     for group in e.get("parts_of_speech") or []:
-        senses = "".join(_sense_html(s) for s in group.get("senses") or [])
+        listed = group.get("senses") or []
+        senses = "".join(_sense_html(s) for s in listed)
+        total = group.get("sense_count")
+        more = (
+            f" <span class='k' title='senses in all'>{len(listed)} of {int(total)} senses</span>"
+            if isinstance(total, int) and total > len(listed)
+            else ""
+        )
         parts.append(
-            f"<div class='pos'><div class='pos-name'>{_e(group.get('part_of_speech'))}"
+            f"<div class='pos'><div class='pos-name'>{_e(group.get('part_of_speech'))}{more}"
             f"</div><ol>{senses}</ol></div>"
         )
     forms = {k: v for k, v in (e.get("word_forms") or {}).items() if not blank(v)}

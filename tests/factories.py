@@ -51,7 +51,7 @@ def answer(*words: str) -> str:
 def record(word: str, *, model: str = "gpt-4o-mini", **kw: Any) -> EntryRecord:
     return EntryRecord(
         word=word,
-        entry=entry(word).model_dump(mode="json"),
+        entry=kw.pop("entry", None) or entry(word).model_dump(mode="json"),
         provider=kw.pop("provider", "openai"),
         model=model,
         prompt_version="1",

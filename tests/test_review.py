@@ -507,3 +507,21 @@ def test_the_notebook_in_the_repo_has_no_outputs():
     assert all(not c["outputs"] and c["execution_count"] is None for c in code)
     assert "parameters" in code[0]["metadata"]["tags"]
     assert 'run = "latest"' in "".join(code[0]["source"])
+
+
+def _offline_record(lexicon, word: str):
+    entry = lexicon.entry(word).model_dump(mode="json", by_alias=True)
+    return record(word, entry=entry, provider="offline", model="offline")
+
+
+def test_the_card_shows_a_forms_headword_the_senses_left_out_and_an_estimated_ipa(
+    session_lexicon,
+):
+    page = card_html(_offline_record(session_lexicon, "children"))
+    assert "Headword" in page and ">child<" in page
+    assert "estimated from the spelling" in card_html(
+        _offline_record(session_lexicon, "efflorescence")
+    )
+    run = _offline_record(session_lexicon, "run")
+    verbs = next(p for p in run.entry["parts_of_speech"] if p["part_of_speech"] == "verb")
+    assert f"8 of {verbs['sense_count']} senses" in card_html(run)
