@@ -33,6 +33,7 @@ _EXPORTS = {
     **dict.fromkeys(["Store", "open_store"], "store"),
     **dict.fromkeys(["WordList", "read_words"], "words"),
     **dict.fromkeys(["load_entries", "load_failures", "load_senses"], "frames"),
+    **dict.fromkeys(["Pilot", "pilot", "latest_pilot"], "pilots"),
 }
 
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from .cost import Estimate
     from .frames import load_entries, load_failures, load_senses
     from .job import Job, RunResult, run
+    from .pilots import Pilot, latest_pilot, pilot
     from .prompts import PROMPT_VERSION
     from .schema import SCHEMA_VERSION, Entry
     from .store import Store, open_store
@@ -71,6 +73,7 @@ __all__ = [
     "Interrupted",
     "Job",
     "MissingExtra",
+    "Pilot",
     "PricingError",
     "RunResult",
     "SpendRefused",
@@ -82,10 +85,12 @@ __all__ = [
     "WordListError",
     "__version__",
     "dry_run",
+    "latest_pilot",
     "load_entries",
     "load_failures",
     "load_senses",
     "open_store",
+    "pilot",
     "read_words",
     "run",
 ]

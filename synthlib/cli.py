@@ -56,8 +56,34 @@ def _parser() -> _Parser:
             )
         elif name == "max_cost":
             p.add_argument("--yes", "-y", action="store_true", help="do not ask before spending")
+    pilot = p.add_argument_group(
+        "pilot", "try a sample of the list on several models and compare them before the run"
+    )
+    pilot.add_argument(
+        "--pilot",
+        type=_whole_number,
+        metavar="N",
+        help="run a pilot of N words drawn by frequency band (instead of the whole list)",
+    )
+    pilot.add_argument("--models", metavar="LIST", help="the pilot's models, comma-separated")
+    pilot.add_argument(
+        "--pilot-sample", metavar="FILE", help="the pilot's words, instead of a drawn sample"
+    )
+    pilot.add_argument(
+        "--pilot-seed", type=_whole_number, default=0, metavar="N", help="the draw's seed"
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def given_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -117,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
+        if args.pilot is not None or args.pilot_sample is not None or args.models is not None:
+            from .terminal import pilot_in_terminal
+
+            return pilot_in_terminal(args)
         if args.dry_run:
             return _dry_run(args)
         from .terminal import run_in_terminal

@@ -26,6 +26,7 @@ from typing import Any
 from . import prompts, schema
 from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw
 from .errors import CheckpointError, WordListError
+from .schema import Failure
 from .state import Event, RunState
 from .words import WordList, normalise
 
@@ -161,6 +162,8 @@ def mark_already_done(
                 f"{prompts.PROMPT_VERSION}, schema {schema.SCHEMA_VERSION}): not sent again "
                 "(--redo sends them)"
             )
+    if store is not None and not redo and hasattr(store, "iter_pilot_entries"):
+        notices += _from_pilot(state, words, store, model, apply, copy=record is not None)
     if imported is not None:
         open_words = set(_open_words(state, words))
         new = [w for w in imported.processed if w in open_words]
@@ -170,6 +173,51 @@ def mark_already_done(
         notices.append(_import_notice(imported, len(new), in_list))
     for notice in notices:
         log.info(notice)
+    return notices
+
+
+def _from_pilot(
+    state: RunState,
+    words: WordList,
+    store: Any,
+    model: str,
+    apply: Callable[[Event], None],
+    *,
+    copy: bool,
+) -> list[str]:
+    """Words a pilot already resolved with this model and these versions: its entries copied
+    from the store's pilot area into the store's entries (``copy``: a run; a dry run only counts)
+    and marked done; its final verdicts (``not_a_word``) recorded and given up. Neither is sent."""
+    open_words = _open_words(state, words)
+    versions = (prompts.PROMPT_VERSION, schema.SCHEMA_VERSION)
+    kept: dict[str, Any] = {}
+    for entry in store.iter_pilot_entries(None, model, open_words):
+        if (entry.prompt_version, entry.schema_version) == versions:
+            kept.setdefault(entry.word, entry)
+    judged: dict[str, Any] = {}
+    wanted = set(open_words) - set(kept)
+    for _, failure in store.iter_pilot_failures(None, model):
+        if failure.word in wanted and Failure.parse(failure.reason).final:
+            judged.setdefault(failure.word, failure)
+    notices = []
+    if kept:
+        if copy:
+            store.upsert_entries(kept.values())
+        ordered = [w for w in words if w in kept]
+        apply(state.event("already_done", words=ordered, source="pilot"))
+        notices.append(
+            f"{len(ordered):,} words already made by a pilot with {model}: "
+            f"{'copied into the store, ' if copy else ''}not sent again (--redo sends them)"
+        )
+    if judged:
+        if copy:
+            store.record_failures(judged.values())
+        failed = {w: judged[w].reason for w in words if w in judged}
+        apply(state.event("already_given_up", failed=failed, source="pilot"))
+        notices.append(
+            f"{len(failed):,} words a pilot with {model} judged for good (e.g. not a word): "
+            "not sent again (--redo sends them)"
+        )
     return notices
 
 

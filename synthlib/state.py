@@ -237,6 +237,18 @@ class RunState:
             self.given_up.pop(word, None)
             self._requeued.pop(word, None)
 
+    def _on_already_given_up(self, e: Event) -> None:
+        """Words of the list that another run on this model already judged for good (a pilot's
+        ``not_a_word``): given up with that failure, without a request. Words done or in flight
+        are left alone."""
+        busy = self.in_flight_words()
+        for word, why in e.get("failed", {}).items():
+            if word in busy or word in self.done:
+                continue
+            self.failed[word] = Failure.parse(why)
+            self.given_up[word] = None
+            self._requeued.pop(word, None)
+
     # --- serialisation -------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:

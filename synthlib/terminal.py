@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from itertools import islice
 from typing import TextIO
 
@@ -178,3 +179,91 @@ def _preview(store: object, out: TextIO, run_id: str, words: list[str], rows: in
     if lines:
         print("\nA few of this run's entries:", file=out)
         print("\n".join(lines), file=out)
+
+
+def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """``--pilot N --models a,b``: the sample on each model, then the comparison."""
+    from .api import estimate_config
+    from .errors import UsageError
+    from .pilots import OFFLINE, prepare_pilot, run_pilot
+
+    out = out or sys.stdout
+    if not args.models:
+        raise UsageError("--pilot needs --models, e.g. --models gpt-4o-mini,gpt-4.1-mini")
+    settings = {k: v for k, v in given_settings(args).items() if v is not None}
+    for name in ("model", "provider", "checkpoint"):
+        if name in settings:
+            raise UsageError(f"--pilot sets --{name} for each model itself; give --models")
+    plan = prepare_pilot(
+        args.words,
+        models=args.models,
+        sample=args.pilot if args.pilot is not None else 50,
+        sample_file=args.pilot_sample,
+        seed=args.pilot_seed,
+        **settings,
+    )
+    record = plan.record
+    bands = ", ".join(
+        f"band {band}: {n}"
+        for band, n in sorted(Counter(record.bands.values()).items(), reverse=True)
+    )
+    print(
+        f"Pilot {record.id}: {len(record.sample):,} of {len(plan.full):,} words ({bands}) on "
+        f"{len(plan.configs)} models; record: {record.path}",
+        file=out,
+    )
+    paid = False
+    for model, config in plan.configs.items():
+        estimate = estimate_config(config)
+        paid |= model != OFFLINE and estimate.remaining > 0
+        print(
+            f"  {model}: {estimate.remaining:,} words to send, about ${estimate.batch_cost:.4f} "
+            f"at batch prices",
+            file=out,
+        )
+    if args.dry_run:
+        return 0
+    if paid and not args.yes:
+        _confirm(out)
+
+    def done(report) -> None:
+        print(
+            f"{report.model}: {report.phase} in {report.wall_seconds:,.1f} s, {report.entries:,} "
+            f"of {report.words:,} entries, ${report.cost_usd:.4f}",
+            file=out,
+            flush=True,
+        )
+
+    pilot = run_pilot(plan, on_model_done=done)
+    frame = pilot.comparison()
+    print("", file=out)
+    print(_comparison_text(frame), file=out)
+    best = max(pilot.reports.values(), key=lambda r: (r.valid_share, -r.cost_per_1000))
+    print(
+        f"\nRun the whole list on one model: {PROG_NAME} {args.words} --model {best.model}"
+        f" (the pilot's entries from it are kept, not sent again)",
+        file=out,
+    )
+    return 0
+
+
+PROG_NAME = "batch-synthesis"
+
+
+def _comparison_text(frame) -> str:
+    shown = frame.copy()
+    for column, fmt in (
+        ("valid", "{:.0%}"),
+        ("examples showing word", "{:.0%}"),
+        ("input tokens/word", "{:,.0f}"),
+        ("output tokens/word", "{:,.0f}"),
+        ("cost/1,000 words", "${:,.4f}"),
+        ("senses/entry", "{:.1f}"),
+        ("examples/sense", "{:.1f}"),
+        ("wall s", "{:,.1f}"),
+    ):
+        shown[column] = [fmt.format(v) for v in shown[column]]
+    shown["projected cost"] = [
+        "n/a" if v is None or v != v else f"${v:,.2f}" for v in shown["projected cost"]
+    ]
+    return shown.set_index("model").T.to_string()

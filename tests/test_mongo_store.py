@@ -284,6 +284,37 @@ def test_write_errors_become_store_errors(client: mongomock.MongoClient) -> None
         store.upsert_entries([EntryRecord("odd", {"x": {1, 2}}, "p", "m", "v", "1")])
 
 
+def test_pilot_documents_are_flat_and_unique_by_pilot_model_and_word(
+    client: mongomock.MongoClient,
+) -> None:
+    store = MongoStore("mongodb://h/dict", client=client)
+    record = make_record("ink", model="claude")
+    store.keep_pilot_entries("pilot-1", [record, record])
+    store.keep_pilot_failures("pilot-1", "gpt-4.1", [FailureRecord("ink", "not_a_word")])
+    document = client["dict"]["pilot_entries"].find_one({"pilot": "pilot-1"}, {"_id": 0})
+    assert document == {"pilot": "pilot-1", **record.to_dict()}
+    failure = client["dict"]["pilot_failures"].find_one({}, {"_id": 0})
+    assert (failure["pilot"], failure["model"], failure["word"]) == ("pilot-1", "gpt-4.1", "ink")
+    for collection in ("pilot_entries", "pilot_failures"):
+        indexes = {tuple(k for k, _ in s["key"]): s for s in _indexes(client, collection)}
+        assert indexes[("pilot", "model", "word")].get("unique") is True
+    assert client["dict"]["pilot_entries"].count_documents({}) == 1
+    assert client["dict"]["entries"].count_documents({}) == 0
+
+
+def test_pilot_write_errors_become_store_errors_without_the_password(
+    client: mongomock.MongoClient,
+) -> None:
+    store = MongoStore(f"mongodb://user:{PASSWORD}{AT}h/dict", client=client)
+    with pytest.raises(StoreError, match="cannot write pilot entries") as caught:
+        store.keep_pilot_entries("p", [EntryRecord("odd", {"x": {1, 2}}, "p", "m", "v", "1")])
+    assert caught.value.__context__ is None
+    assert PASSWORD not in chain_text(caught.value)
+    store.close()
+    with pytest.raises(StoreError, match="cannot write pilot failures: the store is closed"):
+        store.keep_pilot_failures("p", "m", [FailureRecord("odd", "not_a_word")])
+
+
 def test_location_and_repr_mask_the_password(client: mongomock.MongoClient) -> None:
     uri = f"mongodb://user:{PASSWORD}{AT}h/dict?tlsCertificateKeyFilePassword=k3y"
     store = MongoStore(uri, client=client)

@@ -6,6 +6,7 @@ import pytest
 from factories import record
 
 import synthlib
+import synthlib.store.sqlite as sqlite_module
 from synthlib.errors import StoreError, UsageError
 from synthlib.store import open_store
 from synthlib.store.records import FailureRecord
@@ -55,6 +56,36 @@ def test_a_newer_store_file_is_refused(tmp_path):
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
     db.close()
     with pytest.raises(StoreError, match="newer than this synthlib"):
+        SQLiteStore(path)
+
+
+def test_migration_5_keeps_the_entries_of_a_version_4_file_and_adds_the_pilot_area(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "v4.db"
+    old = record("apple", run_id="run-1")
+    with monkeypatch.context() as before:  # the code before the pilot area writes the file
+        before.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:4])
+        with SQLiteStore(path) as v4:
+            assert v4.schema_version == 4
+            v4.upsert_entries([old])
+            v4.record_failures([FailureRecord("zyx", "not_a_word", given_up=True)])
+
+    store = SQLiteStore(path)
+    assert store.schema_version == 5 == len(MIGRATIONS)
+    assert list(store.iter_entries()) == [old]
+    assert [f.word for f in store.iter_failures()] == ["zyx"]
+    pilot = record("apple", model="gpt-4.1")
+    store.keep_pilot_entries("pilot-1", [pilot])
+    assert list(store.iter_pilot_entries("pilot-1")) == [pilot]
+    assert list(store.iter_entries()) == [old]
+
+
+def test_a_store_with_the_pilot_area_is_refused_by_synthlib_before_it(tmp_path, monkeypatch):
+    path = tmp_path / "s.db"
+    SQLiteStore(path).close()
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:4])  # the code before it
+    with pytest.raises(StoreError, match="store format 5 is newer than this synthlib"):
         SQLiteStore(path)
 
 

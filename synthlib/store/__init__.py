@@ -2,6 +2,9 @@
 
 Every store satisfies :class:`Store`: upsert by word (re-running never duplicates; a newer entry
 replaces the older one), failures beside the entries, and iteration for review and export.
+
+Beside the entries every store has a pilot area: entries and failures kept by pilot, model and word,
+so one word made by several models can be compared. The pilot area never touches the entries.
 """
 
 from __future__ import annotations
@@ -82,6 +85,45 @@ class Store(Protocol):
 
     def iter_runs(self) -> Iterator[dict]:
         """Run summaries, oldest first."""
+        ...
+
+    def keep_pilot_entries(self, pilot: str, records: Iterable[EntryRecord]) -> int:
+        """Insert or replace each record in ``pilot``'s area, keyed by (pilot, model, word), and
+        drop that key's pilot failure; returns how many were given. The record is kept whole, as
+        :meth:`upsert_entries` keeps it; the entries themselves are never touched."""
+        ...
+
+    def keep_pilot_failures(self, pilot: str, model: str, failures: Iterable[FailureRecord]) -> int:
+        """Insert or replace failures in ``pilot``'s area, keyed by (pilot, model, word)."""
+        ...
+
+    def iter_pilot_entries(
+        self,
+        pilot: str | None = None,
+        model: str | None = None,
+        words: Iterable[str] | None = None,
+    ) -> Iterator[EntryRecord]:
+        """Pilot entries (of every pilot when ``pilot`` is None), optionally only this model or
+        these words, ordered by pilot, model, then word."""
+        ...
+
+    def iter_pilot_failures(
+        self, pilot: str | None = None, model: str | None = None
+    ) -> Iterator[tuple[str, FailureRecord]]:
+        """``(model, failure)`` for each pilot failure (of ``pilot``; None: of every pilot)
+        whose model has no pilot entry of the word, ordered by model, then word."""
+        ...
+
+    def pilot_words_made_with(
+        self,
+        pilot: str,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+        words: Iterable[str] | None = None,
+    ) -> set[str]:
+        """Which of ``words`` (all, if None) have a pilot entry in ``pilot`` made with this model,
+        prompt and schema version: :meth:`words_made_with` over the pilot area."""
         ...
 
     def close(self) -> None: ...

@@ -12,6 +12,12 @@ Layout (one database; its name comes from the URI path, ``synthlib`` when the UR
     :class:`FailureRecord` fields. Unique index on ``word``.
 ``runs``
     One document per run summary (:meth:`MongoStore.record_run`).
+``pilot_entries``
+    One document per (pilot, model, word): ``pilot``, then the :class:`EntryRecord` fields as in
+    ``entries``; the server chooses ``_id``. Unique index on ``(pilot, model, word)``.
+``pilot_failures``
+    One document per (pilot, model, word): ``pilot``, ``model``, then the :class:`FailureRecord`
+    fields. Unique index on ``(pilot, model, word)``.
 
 Writes are unordered bulk upserts in chunks of 1,000; the last write of a word wins, so a re-run
 never duplicates. The constructor pings the server, so an unreachable server or refused
@@ -62,6 +68,7 @@ CLIENT_DEFAULTS: dict[str, Any] = {
 # The stored fields are what ``to_dict`` gives (helpers such as ``entry_json`` are left out).
 _ENTRY_FIELDS = tuple(EntryRecord("", {}, "", "", "", "").to_dict())
 _FAILURE_FIELDS = tuple(FailureRecord("", "").to_dict())
+_PILOT_KEY_INDEX = [("pilot", ASCENDING), ("model", ASCENDING), ("word", ASCENDING)]
 _AUTH_FAILED = 18
 _UNAUTHORIZED = (13, 8000)  # 8000: Atlas "user is not allowed to do action"
 _SECRET_OPTIONS = re.compile(r"(?i)([?&;]tlsCertificateKeyFilePassword=)[^&;]*")
@@ -117,6 +124,8 @@ class MongoStore:
         self._entries = self._db["entries"]
         self._failures = self._db["failures"]
         self._runs = self._db["runs"]
+        self._pilot_entries = self._db["pilot_entries"]
+        self._pilot_failures = self._db["pilot_failures"]
         problem = self._connect()
         if problem is not None:
             self._drop_client()
@@ -137,6 +146,8 @@ class MongoStore:
                 [("model", ASCENDING), ("prompt_version", ASCENDING), ("schema_version", ASCENDING)]
             )
             self._failures.create_index([("word", ASCENDING)], unique=True)
+            self._pilot_entries.create_index(_PILOT_KEY_INDEX, unique=True)
+            self._pilot_failures.create_index(_PILOT_KEY_INDEX, unique=True)
             return None
         except OperationFailure as exc:
             if exc.code not in _UNAUTHORIZED:
@@ -264,6 +275,130 @@ class MongoStore:
         """How many entries the store holds."""
         return self._call("cannot count entries", self._entries.count_documents, {})
 
+    # --- the pilot area ----------------------------------------------------------------------
+
+    def keep_pilot_entries(self, pilot: str, records: Iterable[EntryRecord]) -> int:
+        """Insert or replace records by (pilot, model, word) and drop those keys' pilot failures.
+
+        Returns how many records were given; within one call the last record of a key wins.
+        """
+        written = 0
+        it = iter(records)
+        while chunk := list(islice(it, CHUNK)):
+            latest = {(r.model, r.word): r for r in chunk}  # unordered bulk: one op per key
+            ops = [
+                ReplaceOne(_pilot_key(pilot, *key), _pilot_entry_document(pilot, r), upsert=True)
+                for key, r in latest.items()
+            ]
+            self._call(
+                "cannot write pilot entries", self._pilot_entries.bulk_write, ops, ordered=False
+            )
+            self._call(
+                "cannot clear pilot failures",
+                self._pilot_failures.delete_many,
+                {"$or": [_pilot_key(pilot, *key) for key in latest]},
+            )
+            written += len(chunk)
+        return written
+
+    def keep_pilot_failures(self, pilot: str, model: str, failures: Iterable[FailureRecord]) -> int:
+        """Insert or replace failures by (pilot, model, word); returns how many were given."""
+        written = 0
+        it = iter(failures)
+        while chunk := list(islice(it, CHUNK)):
+            latest = {f.word: f for f in chunk}
+            ops = [
+                ReplaceOne(
+                    _pilot_key(pilot, model, word),
+                    {"pilot": pilot, "model": model, **f.to_dict()},
+                    upsert=True,
+                )
+                for word, f in latest.items()
+            ]
+            self._call(
+                "cannot write pilot failures", self._pilot_failures.bulk_write, ops, ordered=False
+            )
+            written += len(chunk)
+        return written
+
+    def iter_pilot_entries(
+        self,
+        pilot: str | None = None,
+        model: str | None = None,
+        words: Iterable[str] | None = None,
+    ) -> Iterator[EntryRecord]:
+        """Pilot entries ordered by pilot, model, then word (code point order), fetched in pages
+        of 1,000 as the caller iterates."""
+        query: dict[str, Any] = {}
+        if pilot is not None:
+            query["pilot"] = pilot
+        if model is not None:
+            query["model"] = model
+        if words is None:
+            documents: Iterable[dict[str, Any]] = self._pilot_pages(self._pilot_entries, query)
+        else:  # the words asked bound what is read: gathered, then put in order
+            found: list[dict[str, Any]] = []
+            it = iter(set(words))
+            while chunk := list(islice(it, CHUNK)):
+                page = {**query, "word": {"$in": chunk}}
+                cursor = self._call("cannot read pilot entries", self._pilot_entries.find, page)
+                found.extend(self._drain(cursor))
+            documents = sorted(found, key=_pilot_order)
+        yield from readable_entries(documents, _entry_record, self._location)
+
+    def iter_pilot_failures(
+        self, pilot: str | None = None, model: str | None = None
+    ) -> Iterator[tuple[str, FailureRecord]]:
+        """``(model, failure)`` of keys without a pilot entry (of ``pilot``, None: of every
+        pilot), ordered by model, then word."""
+        query: dict[str, Any] = {}
+        if pilot is not None:
+            query["pilot"] = pilot
+        if model is not None:
+            query["model"] = model
+        for page in batched(self._pilot_pages(self._pilot_failures, query), CHUNK):
+            cursor = self._call(
+                "cannot read pilot entries",
+                self._pilot_entries.find,
+                {**query, "word": {"$in": sorted({doc["word"] for doc in page})}},
+                {"pilot": 1, "model": 1, "word": 1},
+            )
+            kept = {(doc["pilot"], doc["model"], doc["word"]) for doc in self._drain(cursor)}
+            for doc in page:
+                if (doc["pilot"], doc["model"], doc["word"]) not in kept:
+                    yield doc["model"], _failure_record(doc)
+
+    def pilot_words_made_with(
+        self,
+        pilot: str,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+        words: Iterable[str] | None = None,
+    ) -> set[str]:
+        """Which of ``words`` (all, if None) have a pilot entry made with this model and versions
+        (``$in`` queries of 1,000 words)."""
+        key = {
+            "pilot": pilot,
+            "model": model,
+            "prompt_version": prompt_version,
+            "schema_version": schema_version,
+        }
+        queries: list[dict[str, Any]] = []
+        if words is None:
+            queries.append(key)
+        else:
+            it = iter(words)
+            while chunk := list(islice(it, CHUNK)):
+                queries.append({**key, "word": {"$in": chunk}})
+        found: set[str] = set()
+        for query in queries:
+            cursor = self._call(
+                "cannot read pilot entries", self._pilot_entries.find, query, {"word": 1}
+            )
+            found.update(doc["word"] for doc in self._drain(cursor))
+        return found
+
     def close(self) -> None:
         """Release the client if the store made it; later calls raise StoreError."""
         if not self._closed:
@@ -332,6 +467,28 @@ class MongoStore:
             if len(page) < CHUNK:
                 return
             last = page[-1]["_id"]
+
+    def _pilot_pages(self, collection: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Documents matching ``query`` in (pilot, model, word) order, fetched in keyset pages."""
+        after: dict[str, Any] | None = None
+        while True:
+            page_query = query if after is None else {"$and": [query, after]}
+            cursor = self._call(
+                "cannot read the store",
+                lambda q=page_query: collection.find(q).sort(_PILOT_KEY_INDEX).limit(CHUNK),
+            )
+            page = list(self._drain(cursor))
+            yield from page
+            if len(page) < CHUNK:
+                return
+            pilot, model, word = _pilot_order(page[-1])
+            after = {
+                "$or": [
+                    {"pilot": {"$gt": pilot}},
+                    {"pilot": pilot, "model": {"$gt": model}},
+                    {"pilot": pilot, "model": model, "word": {"$gt": word}},
+                ]
+            }
 
     def _present(self, collection: Any, words: list[str]) -> set[str]:
         cursor = self._call(
@@ -439,6 +596,18 @@ def _client_options(uri: str) -> dict[str, Any]:
 def _entry_document(record: EntryRecord) -> dict[str, Any]:
     # getattr, not to_dict: asdict would deep-copy every entry before pymongo encodes it
     return {"_id": record.word, **{name: getattr(record, name) for name in _ENTRY_FIELDS}}
+
+
+def _pilot_key(pilot: str, model: str, word: str) -> dict[str, str]:
+    return {"pilot": pilot, "model": model, "word": word}
+
+
+def _pilot_order(doc: Mapping[str, Any]) -> tuple[str, str, str]:
+    return doc["pilot"], doc["model"], doc["word"]
+
+
+def _pilot_entry_document(pilot: str, record: EntryRecord) -> dict[str, Any]:
+    return {"pilot": pilot, **{name: getattr(record, name) for name in _ENTRY_FIELDS}}
 
 
 def _entry_record(doc: Mapping[str, Any]) -> EntryRecord:

@@ -1,4 +1,4 @@
-"""The embedded store: one SQLite file, with numbered migrations."""
+"""The embedded store: one SQLite file, with numbered migrations (user_version is the number)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
@@ -39,6 +39,9 @@ _FAILURE_COLUMNS = (
     "run_id",
     "updated_at",
 )
+# where a ``SELECT pilot, <entry columns>`` row holds the model and the word
+_PILOT_MODEL = 1 + _ENTRY_COLUMNS.index("model")
+_PILOT_WORD = 1 + _ENTRY_COLUMNS.index("word")
 _CHUNK = 5_000
 _PAGE_SIZE = 16_384
 
@@ -94,12 +97,53 @@ def _m4_made_with_index(db: sqlite3.Connection) -> None:
     )
 
 
+def _m5_pilot_area(db: sqlite3.Connection) -> None:
+    # A pilot keeps one word from several models, so its rows are keyed by (pilot, model, word);
+    # ``entries`` keeps its one row per word.
+    db.execute(
+        """CREATE TABLE pilot_entries (
+            pilot TEXT NOT NULL,
+            word TEXT NOT NULL,
+            entry TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            schema_version TEXT NOT NULL,
+            batch_id TEXT,
+            custom_id TEXT,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            cached_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            grounded INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (pilot, model, word)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE pilot_failures (
+            pilot TEXT NOT NULL,
+            model TEXT NOT NULL,
+            word TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            given_up INTEGER NOT NULL,
+            batch_id TEXT,
+            run_id TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (pilot, model, word)
+        )"""
+    )
+
+
 # Append only: a released store file may be at any of these steps; each runs once, in order.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_provenance_indexes,
     _m3_runs,
     _m4_made_with_index,
+    _m5_pilot_area,
 ]
 
 
@@ -175,10 +219,7 @@ class SQLiteStore:
             f"INSERT OR REPLACE INTO failures ({', '.join(_FAILURE_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_FAILURE_COLUMNS))})"
         )
-        rows = [
-            (f.word, f.reason, f.attempts, int(f.given_up), f.batch_id, f.run_id, f.updated_at)
-            for f in failures
-        ]
+        rows = [_failure_row(f) for f in failures]
         try:
             with self._transaction():
                 self._db.executemany(sql, rows)
@@ -259,10 +300,7 @@ class SQLiteStore:
         with self._lock:
             rows = self._db.execute(sql).fetchall()
         for row in rows:
-            word, reason, attempts, given_up, batch_id, run_id, updated_at = row
-            yield FailureRecord(
-                word, reason, attempts, bool(given_up), batch_id, run_id, updated_at
-            )
+            yield _failure_record(row)
 
     def record_run(self, summary: dict) -> str:
         """Keep one run's summary (by its ``run_id``; recording a run again replaces it)."""
@@ -282,6 +320,139 @@ class SQLiteStore:
             rows = self._db.execute("SELECT summary FROM runs ORDER BY recorded_at").fetchall()
         for (summary,) in rows:
             yield json.loads(summary)
+
+    # --- the pilot area ----------------------------------------------------------------------
+
+    def keep_pilot_entries(self, pilot: str, records: Iterable[EntryRecord]) -> int:
+        """Insert or replace records by (pilot, model, word) and drop those keys' pilot failures."""
+        sql = (
+            f"INSERT OR REPLACE INTO pilot_entries (pilot, {', '.join(_ENTRY_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * (len(_ENTRY_COLUMNS) + 1))})"
+        )
+        clear = "DELETE FROM pilot_failures WHERE pilot = ? AND model = ? AND word = ?"
+        written = 0
+        it = iter(records)
+        while chunk := list(islice(it, _CHUNK)):
+            try:
+                with self._transaction():
+                    self._db.executemany(sql, ((pilot, *_entry_row(r)) for r in chunk))
+                    self._db.executemany(clear, [(pilot, r.model, r.word) for r in chunk])
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"{self.path}: cannot write pilot entries: {exc}", lasting=_lasting(exc)
+                ) from None
+            written += len(chunk)
+        return written
+
+    def keep_pilot_failures(self, pilot: str, model: str, failures: Iterable[FailureRecord]) -> int:
+        """Insert or replace failures by (pilot, model, word)."""
+        sql = (
+            f"INSERT OR REPLACE INTO pilot_failures (pilot, model, {', '.join(_FAILURE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * (len(_FAILURE_COLUMNS) + 2))})"
+        )
+        rows = [(pilot, model, *_failure_row(f)) for f in failures]
+        try:
+            with self._transaction():
+                self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot write pilot failures: {exc}", lasting=_lasting(exc)
+            ) from None
+        return len(rows)
+
+    def iter_pilot_entries(
+        self,
+        pilot: str | None = None,
+        model: str | None = None,
+        words: Iterable[str] | None = None,
+    ) -> Iterator[EntryRecord]:
+        """Pilot entries ordered by pilot, model, then word."""
+        clauses, params = [], []
+        if pilot is not None:
+            clauses.append("pilot = ?")
+            params.append(pilot)
+        if model is not None:
+            clauses.append("model = ?")
+            params.append(model)
+        # pilot first, for the order; the record is made from the columns after it
+        select = f"SELECT pilot, {', '.join(_ENTRY_COLUMNS)} FROM pilot_entries"
+        queries: list[tuple[str, list]] = []
+        if words is None:
+            where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+            queries.append((f"{select}{where} ORDER BY pilot, model, word", params))
+        else:
+            wanted = sorted(set(words))
+            for start in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
+                chunk = wanted[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                where = " AND ".join([*clauses, f"word IN ({marks})"])
+                queries.append((f"{select} WHERE {where}", [*params, *chunk]))
+        rows: list[tuple] = []
+        try:
+            with self._lock:
+                for sql, values in queries:
+                    rows.extend(self._db.execute(sql, values).fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read pilot entries: {exc}") from None
+        if words is not None:
+            rows.sort(key=lambda row: (row[0], row[_PILOT_MODEL], row[_PILOT_WORD]))
+        yield from readable_entries(rows, lambda row: _entry_record(row[1:]), str(self.path))
+
+    def iter_pilot_failures(
+        self, pilot: str | None = None, model: str | None = None
+    ) -> Iterator[tuple[str, FailureRecord]]:
+        """``(model, failure)`` of keys without a pilot entry (of ``pilot``, None: of every
+        pilot), ordered by model, then word."""
+        sql = (
+            f"SELECT model, {', '.join(_FAILURE_COLUMNS)} FROM pilot_failures AS f "
+            "WHERE NOT EXISTS (SELECT 1 FROM pilot_entries AS e "
+            "WHERE e.pilot = f.pilot AND e.model = f.model AND e.word = f.word)"
+        )
+        params: list[str] = []
+        if pilot is not None:
+            sql += " AND pilot = ?"
+            params.append(pilot)
+        if model is not None:
+            sql += " AND model = ?"
+            params.append(model)
+        try:
+            with self._lock:
+                rows = self._db.execute(f"{sql} ORDER BY model, word", params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read pilot failures: {exc}") from None
+        for made_by, *failure in rows:
+            yield made_by, _failure_record(failure)
+
+    def pilot_words_made_with(
+        self,
+        pilot: str,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+        words: Iterable[str] | None = None,
+    ) -> set[str]:
+        """Which of ``words`` (all, if None) have a pilot entry made with this model, prompt and
+        schema version."""
+        sql = (
+            "SELECT word FROM pilot_entries WHERE pilot = ? AND model = ? "
+            "AND prompt_version = ? AND schema_version = ?"
+        )
+        key = [pilot, model, prompt_version, schema_version]
+        queries: list[tuple[str, list]] = []
+        if words is None:
+            queries.append((sql, key))
+        else:
+            it = iter(words)
+            while chunk := list(islice(it, 900)):  # under SQLite's bound-parameter limit
+                queries.append((f"{sql} AND word IN ({','.join('?' * len(chunk))})", key + chunk))
+        found: set[str] = set()
+        try:
+            with self._lock:
+                for query, values in queries:
+                    found.update(w for (w,) in self._db.execute(query, values))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read pilot entries: {exc}") from None
+        return found
 
     def count(self) -> int:
         with self._lock:
@@ -343,6 +514,16 @@ def _entry_record(row: tuple) -> EntryRecord:
     return EntryRecord(
         word, json.loads(entry), *provenance_and_usage, bool(grounded), run_id, created
     )
+
+
+def _failure_row(f: FailureRecord) -> tuple:
+    return (f.word, f.reason, f.attempts, int(f.given_up), f.batch_id, f.run_id, f.updated_at)
+
+
+def _failure_record(row: Sequence) -> FailureRecord:
+    """A row of ``failures`` (columns in :class:`FailureRecord`'s order) as a record."""
+    word, reason, attempts, given_up, batch_id, run_id, updated_at = row
+    return FailureRecord(word, reason, attempts, bool(given_up), batch_id, run_id, updated_at)
 
 
 def _lasting(exc: sqlite3.Error) -> bool:

@@ -1,0 +1,658 @@
+"""The model pilot: a sample of the list on several models, compared side by side before the
+whole list is spent on one.
+
+    p = synthlib.pilot("words.txt", models=["gpt-4o-mini", "gpt-4.1-mini", "offline"], sample=50)
+    p.comparison()          # one row per model: tokens and cost per word, projection, quality
+    p.frame()               # one row per word and model, for reading entries side by side
+    p.mark("bank", "gpt-4.1-mini"); p.tally()
+    synthlib.run("words.txt", model="gpt-4.1-mini")   # the pilot's words are not sent again
+
+What a caller may rely on:
+
+* **The sample** (:func:`draw_sample`) is stratified by wordfreq's frequency band (1 rare ... 5
+  very common, and words wordfreq does not know as their own band): each band gets its share of
+  ``sample`` words, at least one when ``sample`` allows, drawn with ``seed``, listed in the list's
+  order. The same list, size and seed give the same sample; ``sample_file`` gives it outright.
+* **Each model is an ordinary run** of the sample (:class:`synthlib.job.Job`), all models at once,
+  each with its own checkpoint under the pilot's folder: the same lock, resume, ledger and cap
+  guarantees as a run (``max_cost`` applies to each model's run). Entries and failures are kept in
+  the store's pilot area (``keep_pilot_entries``), keyed by pilot, model and word, so the store's
+  one entry per word is untouched. Running the same pilot again resumes it and pays nothing twice.
+* **The record** (``<store folder>/.synthlib/pilots/<id>.json``, the id from the sample's words)
+  holds the sample, each model's measured figures and wall time, and the marks.
+* **Projections** use the pilot's own measured output tokens per word with the list's exact input
+  tokens (:func:`synthlib.cost.estimate`), at batch prices.
+* **Choosing** a model is running the list on it: words the pilot already has from that model (and
+  prompt and schema versions) are copied from the pilot area into the store and not sent again
+  (:func:`synthlib.skip.mark_already_done`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import RunConfig, checkpoint_dir, provider_model
+from .errors import UsageError
+from .store import Store, open_store
+from .store.records import EntryRecord, FailureRecord
+from .words import WordList, read_words
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .engine import RunResult
+
+OFFLINE = "offline"
+DEFAULT_SAMPLE = 50
+BANDS = (5, 4, 3, 2, 1, 0)  # wordfreq's frequency band; 0: not in wordfreq's list
+
+
+# --- the sample ----------------------------------------------------------------------------------
+
+
+def frequency_band(word: str) -> int:
+    """wordfreq's band of ``word`` (1 rare ... 5 very common), 0 when wordfreq does not know it."""
+    from .lexicon import frequency
+
+    return frequency.frequency_band(frequency.zipf(word)) or 0
+
+
+def draw_sample(words: Sequence[str], size: int, seed: int = 0) -> list[str]:
+    """``size`` words of ``words`` stratified by :func:`frequency_band` (see the module
+    docstring), in the list's order; all of them when the list is no longer than ``size``."""
+    if size < 1:
+        raise UsageError(f"the pilot's sample needs at least 1 word, not {size}")
+    if len(words) <= size:
+        return list(words)
+    by_band: dict[int, list[str]] = {band: [] for band in BANDS}
+    for word in words:
+        by_band[frequency_band(word)].append(word)
+    present = [band for band in BANDS if by_band[band]]
+    # largest remainder, then at least one word from each band while the size allows
+    shares = {band: size * len(by_band[band]) / len(words) for band in present}
+    counts = {band: math.floor(share) for band, share in shares.items()}
+    for band in sorted(present, key=lambda b: counts[b] - shares[b])[: size - sum(counts.values())]:
+        counts[band] += 1
+    for band in present:
+        if counts[band] == 0 and size >= len(present):
+            donor = max(present, key=lambda b: counts[b])
+            counts[donor] -= 1
+            counts[band] = 1
+    rng = random.Random(seed)
+    chosen = {w for band in present for w in rng.sample(by_band[band], counts[band])}
+    return [w for w in words if w in chosen]
+
+
+def pilot_id(sample: Sequence[str]) -> str:
+    """The pilot's id: 12 hex digits of the sample's words (models may be added later)."""
+    return hashlib.sha256("\n".join(sample).encode()).hexdigest()[:12]
+
+
+# --- the pilot's own view of the store ------------------------------------------------------------
+
+
+class PilotStore:
+    """A :class:`~synthlib.store.Store` for one model's pilot run: entries and failures go to the
+    base store's pilot area, and what counts as done is what the pilot already has."""
+
+    def __init__(self, base: Store, pilot: str, model: str) -> None:
+        self.base, self.pilot, self.model = base, pilot, model
+
+    @property
+    def location(self) -> str:
+        return self.base.location
+
+    def upsert_entries(self, records: Iterable[EntryRecord]) -> int:
+        return self.base.keep_pilot_entries(self.pilot, records)
+
+    def record_failures(self, failures: Iterable[FailureRecord]) -> int:
+        return self.base.keep_pilot_failures(self.pilot, self.model, failures)
+
+    def words_with_entries(self, words: Iterable[str] | None = None) -> set[str]:
+        return {r.word for r in self.iter_entries(words=words)}
+
+    def words_made_with(
+        self,
+        words: Iterable[str] | None = None,
+        *,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+    ) -> set[str]:
+        return self.base.pilot_words_made_with(
+            self.pilot, model, prompt_version, schema_version, words
+        )
+
+    def iter_entries(self, words: Iterable[str] | None = None, **_: Any) -> Iterator[EntryRecord]:
+        return self.base.iter_pilot_entries(self.pilot, self.model, words)
+
+    def iter_failures(self) -> Iterator[FailureRecord]:
+        return (f for _, f in self.base.iter_pilot_failures(self.pilot, self.model))
+
+    def count(self) -> int:
+        return sum(1 for _ in self.iter_entries())
+
+    def record_run(self, summary: dict) -> str:
+        return str(summary.get("run_id", ""))  # the pilot's record keeps each model's figures
+
+
+# --- the record ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelReport:
+    """One model's pilot: what it cost and what its entries look like."""
+
+    model: str  # as asked ("offline" for the offline provider)
+    provider: str
+    recorded_model: str  # as recorded with entries (the offline provider names its sources)
+    words: int = 0
+    entries: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    wall_seconds: float = 0.0
+    phase: str = "not run"
+    senses_per_entry: float = 0.0
+    examples_per_sense: float = 0.0
+    examples_showing_word: float = 0.0
+    projected_cost_usd: float | None = None
+    projected_words: int = 0
+
+    @property
+    def valid_share(self) -> float:
+        return self.entries / self.words if self.words else 0.0
+
+    @property
+    def input_per_word(self) -> float:
+        return self.input_tokens / self.words if self.words else 0.0
+
+    @property
+    def output_per_word(self) -> float:
+        return self.output_tokens / self.entries if self.entries else 0.0
+
+    @property
+    def cost_per_1000(self) -> float:
+        return self.cost_usd / self.words * 1000 if self.words else 0.0
+
+
+@dataclass
+class Pilot:
+    """A pilot's record: its sample, each model's report, and the marks a reader gave."""
+
+    id: str
+    path: Path
+    store: Any
+    list_name: str
+    list_words: int
+    sample: list[str]
+    bands: dict[str, int]
+    reports: dict[str, ModelReport] = field(default_factory=dict)
+    marks: dict[str, str] = field(default_factory=dict)  # word -> the better model
+    created_at: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.reports)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def comparison(self) -> pd.DataFrame:
+        """One row per model: tokens and cost per word, projection, quality, failures."""
+        import pandas as pd
+
+        rows = [
+            {
+                "model": r.model,
+                "provider": r.provider,
+                "words": r.words,
+                "valid": r.valid_share,
+                "failures": ", ".join(f"{k} {v}" for k, v in sorted(r.failures.items())) or "",
+                "input tokens/word": r.input_per_word,
+                "output tokens/word": r.output_per_word,
+                "cost/1,000 words": r.cost_per_1000,
+                "projected cost": r.projected_cost_usd,
+                "senses/entry": r.senses_per_entry,
+                "examples/sense": r.examples_per_sense,
+                "examples showing word": r.examples_showing_word,
+                "wall s": r.wall_seconds,
+                "marked better": self.tally().get(r.model, 0),
+            }
+            for r in self.reports.values()
+        ]
+        return pd.DataFrame(rows)
+
+    def entries(self, model: str | None = None) -> dict[tuple[str, str], EntryRecord]:
+        """(word, model) -> the pilot's entry (model as asked)."""
+        recorded = {r.recorded_model: r.model for r in self.reports.values()}
+        if model is not None and model in self.reports:
+            model = self.reports[model].recorded_model
+        with _opened(self.store) as store:
+            return {
+                (r.word, recorded.get(r.model, r.model)): r
+                for r in store.iter_pilot_entries(self.id, model)
+                if recorded.get(r.model, r.model) in self.reports
+            }
+
+    def failures(self) -> dict[tuple[str, str], FailureRecord]:
+        recorded = {r.recorded_model: r.model for r in self.reports.values()}
+        with _opened(self.store) as store:
+            return {(f.word, recorded.get(m, m)): f for m, f in store.iter_pilot_failures(self.id)}
+
+    def frame(self) -> pd.DataFrame:
+        """One row per word and model: the entry's outline, or its failure, and the mark."""
+        import pandas as pd
+
+        entries, failures = self.entries(), self.failures()
+        rows = []
+        for word in self.sample:
+            for model in self.reports:
+                record = entries.get((word, model))
+                failure = failures.get((word, model))
+                e = record.entry if record else {}
+                groups = e.get("parts_of_speech") or []
+                senses = [s for g in groups for s in g.get("senses") or []]
+                rows.append(
+                    {
+                        "word": word,
+                        "band": self.bands.get(word, 0),
+                        "model": model,
+                        "ok": record is not None,
+                        "failure": failure.reason if failure and not record else None,
+                        "ipa": (e.get("pronunciation") or {}).get("ipa"),
+                        "parts_of_speech": [g.get("part_of_speech") for g in groups],
+                        "senses": len(senses),
+                        "first_definition": senses[0].get("definition") if senses else None,
+                        "examples": sum(len(s.get("examples") or []) for s in senses),
+                        "output_tokens": record.output_tokens if record else None,
+                        "cost_usd": record.cost_usd if record else None,
+                        "marked_better": self.marks.get(word) == model,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def tally(self) -> dict[str, int]:
+        """Words marked, per model."""
+        return dict(Counter(self.marks.values()))
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def mark(self, word: str, model: str | None) -> None:
+        """Mark ``model``'s entry for ``word`` the better one (None clears the mark); saved."""
+        if word not in self.sample:
+            raise UsageError(f"{word!r} is not in this pilot's sample")
+        if model is not None and model not in self.reports:
+            raise UsageError(f"{model!r} is not one of this pilot's models")
+        with self._lock:
+            if model is None:
+                self.marks.pop(word, None)
+            else:
+                self.marks[word] = model
+        self.save()
+
+    def save(self) -> None:
+        with self._lock:
+            data = {
+                "id": self.id,
+                "created_at": self.created_at,
+                "list_name": self.list_name,
+                "list_words": self.list_words,
+                "sample": self.sample,
+                "bands": self.bands,
+                "reports": [asdict(r) for r in self.reports.values()],
+                "marks": self.marks,
+            }
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.path.with_name(f".{self.path.name}.{threading.get_ident()}.tmp")
+            temp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            temp.replace(self.path)
+
+    @classmethod
+    def load(cls, path: str | Path, store: Any = None) -> Pilot:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            reports = {r["model"]: ModelReport(**r) for r in data["reports"]}
+            return cls(
+                id=data["id"],
+                path=path,
+                store=store,
+                list_name=data["list_name"],
+                list_words=data["list_words"],
+                sample=list(data["sample"]),
+                bands={k: int(v) for k, v in data["bands"].items()},
+                reports=reports,
+                marks=dict(data.get("marks") or {}),
+                created_at=data.get("created_at", ""),
+            )
+        except FileNotFoundError:
+            raise UsageError(f"{path}: no such pilot record") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{path}: not a pilot record ({exc})") from None
+
+
+def pilot_folder(store: Any = None) -> Path:
+    """Where pilot records and the pilots' checkpoints live: beside the default checkpoints."""
+    return checkpoint_dir(store) / "pilots"
+
+
+def latest_pilot(store: Any = None) -> Pilot | None:
+    """The most recently written pilot record beside ``store``, or None."""
+    folder = pilot_folder(store)
+    records = (
+        sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+    )
+    return Pilot.load(records[-1], store) if records else None
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+def provider_of(model: str) -> str:
+    """The provider a pilot model runs on: ``offline`` for the offline provider, else OpenAI."""
+    return OFFLINE if model == OFFLINE else "openai"
+
+
+def parse_models(models: str | Iterable[str]) -> list[str]:
+    """``"a,b, c"`` or a list -> distinct model names in order; a one-line error when empty."""
+    names = models.split(",") if isinstance(models, str) else list(models)
+    found = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    if not found:
+        raise UsageError("the pilot needs at least one model (models=..., --models a,b)")
+    return found
+
+
+@dataclass
+class PilotPlan:
+    """A pilot ready to run: its record (new or resumed) and one run setting per model."""
+
+    record: Pilot
+    configs: dict[str, RunConfig]
+    full: WordList
+
+
+def prepare_pilot(
+    words: Any,
+    *,
+    models: str | Iterable[str],
+    sample: int = DEFAULT_SAMPLE,
+    sample_file: str | Path | None = None,
+    seed: int = 0,
+    words_name: str | None = None,
+    **settings: Any,
+) -> PilotPlan:
+    """Draw the sample and build each model's run settings; reads only, writes nothing."""
+    for name in ("model", "provider", "checkpoint"):
+        if settings.get(name) is not None:
+            raise UsageError(f"the pilot sets {name} itself: give models=... instead")
+    chosen = parse_models(models)
+    full = words if isinstance(words, WordList) else read_words(words, name=words_name)
+    if sample_file is not None:
+        drawn = list(read_words(sample_file))
+    else:
+        drawn = draw_sample(list(full), sample, seed)
+    if not drawn:
+        raise UsageError("the pilot's sample is empty")
+    ident = pilot_id(drawn)
+    store_setting = settings.get("store")
+    folder = pilot_folder(store_setting)
+    path = folder / f"{ident}.json"
+    if path.exists():
+        record = Pilot.load(path, store_setting)
+    else:
+        record = Pilot(
+            id=ident,
+            path=path,
+            store=store_setting,
+            list_name=str(getattr(full, "source", "") or words_name or "words"),
+            list_words=len(full),
+            sample=drawn,
+            bands={w: frequency_band(w) for w in drawn},
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+    configs = {
+        model: RunConfig.build(
+            drawn,
+            words_name=f"pilot-{ident}",
+            **{
+                **settings,
+                "model": model if model != OFFLINE else None,
+                "provider": provider_of(model),
+                "checkpoint": str(folder / ident / f"{_safe(model)}.checkpoint.json"),
+            },
+        )
+        for model in chosen
+    }
+    return PilotPlan(record, configs, full)
+
+
+def pilot(
+    words: Any,
+    *,
+    models: str | Iterable[str],
+    sample: int = DEFAULT_SAMPLE,
+    sample_file: str | Path | None = None,
+    seed: int = 0,
+    words_name: str | None = None,
+    on_model_done: Any = None,
+    stop: threading.Event | None = None,
+    **settings: Any,
+) -> Pilot:
+    """Run the pilot (see the module docstring) and return its record. ``settings`` are run
+    settings shared by every model's run (``store``, ``max_cost``, ``batch_size``, ...; not
+    ``model``, ``provider`` or ``checkpoint``, which the pilot sets). ``on_model_done(report)``
+    is called as each model's run ends; setting ``stop`` stops every run after its step in hand
+    (what ran is kept, and running the same pilot again resumes it)."""
+    plan = prepare_pilot(
+        words,
+        models=models,
+        sample=sample,
+        sample_file=sample_file,
+        seed=seed,
+        words_name=words_name,
+        **settings,
+    )
+    return run_pilot(plan, on_model_done=on_model_done, stop=stop)
+
+
+def run_pilot(
+    plan: PilotPlan, *, on_model_done: Any = None, stop: threading.Event | None = None
+) -> Pilot:
+    """Run every model of ``plan`` at once; the record is saved as each ends."""
+    record = plan.record
+    with _opened(record.store) as store:
+        _run_all(plan.configs, store, record.id, stop, record, plan.full, on_model_done)
+    record.save()
+    return record
+
+
+def _run_all(
+    configs: Mapping[str, RunConfig],
+    store: Store,
+    ident: str,
+    stop: threading.Event | None,
+    record: Pilot,
+    full: WordList,
+    on_model_done: Any,
+) -> None:
+    from .job import Job
+
+    jobs: dict[str, Job] = {}
+    started: dict[str, float] = {}
+    for model, config in configs.items():
+        provider = provider_of(model)
+        recorded = provider_model(provider, config.model)
+        jobs[model] = Job(config, store=PilotStore(store, ident, recorded))
+    for model, job in jobs.items():
+        started[model] = time.monotonic()
+        job.start()
+    errors: list[str] = []
+    pending = dict(jobs)
+    try:
+        while pending:
+            if stop is not None and stop.is_set():
+                for job in pending.values():
+                    job.stop()
+            for model, job in list(pending.items()):
+                try:
+                    result = job.wait(timeout=0.1)
+                except Exception as exc:  # one model's failure does not lose the others'
+                    errors.append(f"{model}: {exc}")
+                    del pending[model]
+                    continue
+                if result is None:
+                    continue
+                del pending[model]
+                previous = record.reports.get(model)
+                seconds = time.monotonic() - started[model]
+                if previous is not None and previous.phase == "finished":
+                    seconds += previous.wall_seconds  # a resumed pilot adds its earlier time
+                report = _report(model, configs[model], result, store, ident, full, seconds)
+                record.reports[model] = report
+                record.save()
+                if on_model_done is not None:
+                    on_model_done(report)
+    except KeyboardInterrupt:
+        for job in pending.values():
+            job.stop()
+        for job in pending.values():
+            job.wait()
+        raise
+    if errors:
+        raise UsageError("; ".join(errors))
+
+
+def _report(
+    model: str,
+    config: RunConfig,
+    result: RunResult,
+    store: Store,
+    ident: str,
+    full: WordList,
+    seconds: float,
+) -> ModelReport:
+    from .cost import estimate
+
+    recorded = provider_model(result.provider, config.model)
+    entries = list(store.iter_pilot_entries(ident, recorded))
+    failures = Counter(f.code for _, f in store.iter_pilot_failures(ident, recorded) if f.given_up)
+    report = ModelReport(
+        model=model,
+        provider=result.provider,
+        recorded_model=recorded,
+        words=len(config.words),
+        entries=len(entries),
+        failures=dict(failures),
+        input_tokens=sum(r.input_tokens or 0 for r in entries),
+        output_tokens=sum(r.output_tokens or 0 for r in entries),
+        cost_usd=result.progress.cost_usd,
+        wall_seconds=round(seconds, 3),
+        phase=result.phase,
+        projected_words=len(full),
+    )
+    report.input_tokens = max(report.input_tokens, result.progress.input_tokens)
+    report.output_tokens = max(report.output_tokens, result.progress.output_tokens)
+    quality = entry_quality(r.entry for r in entries)
+    report.senses_per_entry, report.examples_per_sense, report.examples_showing_word = quality
+    if result.provider == OFFLINE:
+        report.projected_cost_usd = 0.0
+    elif report.entries:
+        projected = estimate(
+            full,
+            config.price,
+            provider=result.provider,
+            batch_size=config.batch_size,
+            words_per_request=config.words_per_request,
+            token_budget=config.token_budget,
+            measured_output_per_word=report.output_tokens / report.entries,
+            measured_words=report.entries,
+        )
+        report.projected_cost_usd = projected.batch_cost
+    return report
+
+
+def entry_quality(entries: Iterable[Mapping[str, Any]]) -> tuple[float, float, float]:
+    """(senses per entry, examples per sense, share of examples that show the word or one of its
+    forms, by lemminflect's inflections of the word and its lemma)."""
+    from .lexicon.glosses import shows
+
+    n_entries = n_senses = n_examples = showing = 0
+    for entry in entries:
+        n_entries += 1
+        forms = _forms(str(entry.get("word") or "")) | _forms(str(entry.get("lemma") or ""))
+        for group in entry.get("parts_of_speech") or []:
+            for sense in group.get("senses") or []:
+                n_senses += 1
+                for example in sense.get("examples") or []:
+                    n_examples += 1
+                    showing += shows(example, frozenset(forms))
+    return (
+        n_senses / n_entries if n_entries else 0.0,
+        n_examples / n_senses if n_senses else 0.0,
+        showing / n_examples if n_examples else 0.0,
+    )
+
+
+def _forms(word: str) -> set[str]:
+    import lemminflect
+
+    word = word.strip().lower()
+    if not word:
+        return set()
+    found = {word}
+    last = word.split()[-1]
+    for spellings in lemminflect.getAllInflections(last).values():
+        found.update(f"{word[: len(word) - len(last)]}{s}" for s in spellings)
+    return found
+
+
+def _safe(model: str) -> str:
+    return "".join(c if c.isalnum() or c in "-._" else "_" for c in model)
+
+
+class _opened:
+    """A store for the pilot's reads and writes: opened from a location, or the one given."""
+
+    def __init__(self, location: Any) -> None:
+        self.location = location
+        self.store: Any = None
+        self.owned = False
+
+    def __enter__(self) -> Any:
+        if hasattr(self.location, "iter_pilot_entries"):
+            self.store = self.location
+        else:
+            self.store, self.owned = open_store(self.location), True
+        return self.store
+
+    def __exit__(self, *exc: object) -> None:
+        if self.owned and hasattr(self.store, "close"):
+            self.store.close()
+
+
+__all__ = [
+    "DEFAULT_SAMPLE",
+    "ModelReport",
+    "Pilot",
+    "PilotPlan",
+    "PilotStore",
+    "draw_sample",
+    "entry_quality",
+    "latest_pilot",
+    "parse_models",
+    "pilot",
+    "prepare_pilot",
+    "run_pilot",
+]

@@ -1,0 +1,151 @@
+"""The model pilot against the emulator: each model's sample billed once, projections from the
+measured usage, marks saved, and the full run on the chosen model skipping the pilot's words."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from wordfreq import top_n_list
+
+import synthlib
+from synthlib.cli import main
+from synthlib.cost import estimate
+from synthlib.errors import UsageError
+from synthlib.pilots import Pilot, draw_sample, frequency_band, pilot
+from synthlib.pricing import price_for
+
+from .conftest import ledger_cost
+
+MODELS = ["gpt-4o-mini", "gpt-4.1-mini"]
+QUICK = {"poll_interval": 0.05}  # the emulator's batches end in a fraction of a second
+# common and rare words, and words wordfreq does not know: every band has members
+LIST = [*top_n_list("en", 3000)[100:3000:20], "efflorescence", "mellifluous", "zzqxv", "amnion"]
+
+
+@pytest.fixture
+def on_emulator(emulator, workdir, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    return emulator
+
+
+def _rows(ledger: list[dict], model: str) -> list[dict]:
+    return [row for row in ledger if row["model"] == model]
+
+
+def test_every_pilot_word_is_billed_once_per_model(on_emulator):
+    result = pilot(LIST, models=[*MODELS, "offline"], sample=12, seed=3, **QUICK)
+    ledger = on_emulator.ledger()
+    assert {row["model"] for row in ledger} == set(MODELS)  # offline costs nothing
+    for model in MODELS:
+        billed = Counter(w for row in _rows(ledger, model) for w in row["words"])
+        assert set(billed) == set(result.sample) and set(billed.values()) == {1}
+        report = result.reports[model]
+        assert report.words == report.entries + sum(report.failures.values()) == 12
+        assert set(report.failures) <= {"not_a_word"}  # the emulator's verdict on junk
+        assert report.cost_usd == pytest.approx(ledger_cost(_rows(ledger, model), model), 1e-9)
+        assert report.input_tokens == sum(r["prompt_tokens"] for r in _rows(ledger, model))
+        assert report.output_tokens == sum(r["completion_tokens"] for r in _rows(ledger, model))
+    assert result.reports["offline"].cost_usd == 0 and result.reports["offline"].entries >= 10
+
+
+def test_the_projection_uses_the_pilots_measured_output(on_emulator):
+    result = pilot(LIST, models=MODELS[:1], sample=10, **QUICK)
+    report = result.reports[MODELS[0]]
+    measured = report.output_tokens / report.entries
+    expected = estimate(
+        synthlib.read_words(LIST),
+        price_for(MODELS[0]),
+        measured_output_per_word=measured,
+        measured_words=report.entries,
+    )
+    assert report.projected_cost_usd == pytest.approx(expected.batch_cost, rel=1e-9)
+    default = synthlib.dry_run(LIST, model=MODELS[0], provider="openai")
+    assert default.output_tokens_per_word != pytest.approx(measured)  # not the default guess
+    assert report.cost_per_1000 == pytest.approx(report.cost_usd / report.words * 1000)
+
+
+def test_running_the_same_pilot_again_pays_nothing(on_emulator):
+    first = pilot(LIST, models=MODELS, sample=8, **QUICK)
+    billed = len(on_emulator.ledger())
+    again = pilot(LIST, models=MODELS, sample=8, **QUICK)
+    assert len(on_emulator.ledger()) == billed
+    assert again.id == first.id and again.sample == first.sample
+
+
+def test_the_full_run_on_the_chosen_model_does_not_send_the_pilots_words(on_emulator):
+    tried = pilot(LIST, models=MODELS, sample=10, **QUICK)
+    chosen = MODELS[1]
+    result = synthlib.run(LIST, model=chosen, provider="openai", **QUICK)
+    assert result.phase == "finished"
+    billed = Counter(w for row in _rows(on_emulator.ledger(), chosen) for w in row["words"])
+    assert set(billed.values()) == {1}  # the pilot's ten were not billed a second time
+    assert set(tried.sample) <= set(billed)  # (billed once, by the pilot)
+    entries = synthlib.load_entries()
+    pilot_batches = {r.batch_id for r in tried.entries(chosen).values()}
+    from_pilot = entries[entries["word"].isin(tried.sample)]
+    assert set(from_pilot["model"]) == {chosen}
+    assert set(from_pilot["batch_id"]) <= pilot_batches
+
+
+def test_the_pilot_keeps_the_store_one_entry_per_word(on_emulator):
+    result = pilot(LIST, models=MODELS, sample=6, **QUICK)
+    assert synthlib.load_entries().empty  # the pilot area is not the store's entries
+    frame = result.frame()
+    assert len(frame) == 6 * len(MODELS)
+    assert set(frame["model"]) == set(MODELS)
+    assert frame["ok"].sum() == sum(r.entries for r in result.reports.values())
+
+
+def test_marks_are_saved_with_the_pilot_and_tallied(on_emulator):
+    result = pilot(LIST, models=MODELS, sample=4, **QUICK)
+    first, second = result.sample[:2]
+    result.mark(first, MODELS[1])
+    result.mark(second, MODELS[1])
+    result.mark(second, MODELS[0])  # changed mind
+    again = Pilot.load(result.path)
+    assert again.marks == {first: MODELS[1], second: MODELS[0]}
+    assert again.tally() == {MODELS[1]: 1, MODELS[0]: 1}
+    assert synthlib.latest_pilot().id == result.id
+    with pytest.raises(UsageError):
+        result.mark("not-in-the-sample", MODELS[0])
+
+
+def test_the_sample_is_stratified_by_frequency_band_and_repeatable():
+    words = LIST
+    drawn = draw_sample(words, 12, seed=1)
+    assert drawn == draw_sample(words, 12, seed=1)
+    assert drawn != draw_sample(words, 12, seed=2)
+    assert drawn == [w for w in words if w in drawn]  # the list's order
+    bands = {frequency_band(w) for w in words}
+    assert {frequency_band(w) for w in drawn} == bands  # every band has its word
+
+
+def test_the_cli_pilot_prints_the_comparison_and_the_next_step(on_emulator, capsys):
+    Path("words.txt").write_text("\n".join(LIST) + "\n")
+    code = main(
+        [
+            "words.txt",
+            "--pilot",
+            "6",
+            "--models",
+            "gpt-4o-mini,offline",
+            "--yes",
+            "--poll-interval",
+            "0.05",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Pilot " in out and "6 of" in out
+    for label in ("cost/1,000 words", "projected cost", "examples showing word", "wall s"):
+        assert label in out
+    assert "batch-synthesis words.txt --model " in out
+
+
+def test_a_pilot_without_models_is_a_one_line_error(on_emulator, capsys):
+    assert main(["words.txt", "--pilot", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--models" in err
