@@ -491,10 +491,16 @@ def _run_all(
 
     jobs: dict[str, Job] = {}
     started: dict[str, float] = {}
+    reports = dict(record.reports)
+    record.reports.clear()  # the asked order first, whatever order the runs end in
     for model, config in configs.items():
         provider = provider_of(model)
         recorded = provider_model(provider, config.model)
         jobs[model] = Job(config, store=PilotStore(store, ident, recorded))
+        record.reports[model] = reports.pop(model, None) or ModelReport(
+            model, provider, recorded, words=len(config.words)
+        )
+    record.reports.update(reports)
     for model, job in jobs.items():
         started[model] = time.monotonic()
         job.start()

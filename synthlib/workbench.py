@@ -3,8 +3,9 @@
 ``notebooks/run.ipynb`` only builds a :class:`Workbench` from its parameters and calls
 :meth:`Workbench.show`. In a JupyterLab kernel it shows the widgets and spends nothing until Run
 is clicked: the run's status and progress on top, then the word list (upload or path), the
-settings, the buttons (Estimate, Run, Stop, Cancel in-flight batches, Start over), the estimate's
-deciding figures (the whole table folded), Export, the log and the summary of the last run.
+settings, the buttons (Estimate, Run, Stop, Cancel in-flight batches, Start over), the model pilot
+(folded: :class:`synthlib.pilot_view.PilotView`), the estimate's deciding figures (the whole table
+folded), Export, the log and the summary of the last run.
 Headless (papermill, nbmake: no Jupyter server session) it runs from the parameters and prints
 progress as occasional plain lines, so the output notebook stays small.
 """
@@ -468,7 +469,7 @@ def _action(method: Callable[..., Any]) -> Callable[..., Any]:
 class _Widgets:
     """The JupyterLab workbench: every callback calls the library and only displays."""
 
-    def __init__(self, bench: Workbench) -> None:
+    def __init__(self, bench: Workbench, *, pilot: bool = True) -> None:
         import ipywidgets as w
 
         self.bench = bench
@@ -647,6 +648,22 @@ class _Widgets:
         def section(text: str) -> Any:
             return w.HTML(f"<div class='sl-section'>{text}</div>")
 
+        # the model pilot, folded: a sample on several models before the whole list on one
+        # (``pilot=False``: the pilot view shows these widgets itself, below it)
+        self.pilot_view: Any = None
+        pilot_section: list[Any] = []
+        if pilot:
+            from .pilot_view import PilotView
+
+            self.pilot_view = PilotView(self)
+            self.pilot_section = w.Accordion(
+                children=[self.pilot_view.box],
+                titles=("Pilot: compare models first",),
+                selected_index=None,
+            )
+            self.pilot_section.add_class("sl-pilot-section")
+            pilot_section = [self.pilot_section]
+
         self.box = w.VBox(
             [
                 self.title,
@@ -673,6 +690,7 @@ class _Widgets:
                 w.HBox([self.batch_size, self.per_request]),
                 w.HBox([self.max_cost, self.max_cost_info]),
                 self.store,
+                *pilot_section,
                 section("Estimate"),
                 self.estimate_view,
                 self.estimate_more,
@@ -849,6 +867,21 @@ class _Widgets:
 
     @_action
     def on_run(self) -> Job | None:
+        return self._start(fresh=False)
+
+    @_action
+    def run_on(self, model: str) -> Job | None:
+        """Run the whole list on ``model`` (a pilot's choice): Provider and Model set to it
+        (the offline provider for ``offline``), then Run. The words the pilot made with it are
+        copied from the pilot, not sent again (the library's skip of words already done)."""
+        from .pilots import provider_of
+
+        provider = provider_of(model)
+        if provider != "offline" and model not in self.model.options:
+            self.model.options = sorted({*self.model.options, model})
+        self.provider.value = provider
+        if provider != "offline":
+            self.model.value = model
         return self._start(fresh=False)
 
     @_action
