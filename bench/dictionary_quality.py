@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     lexicon = Lexicon.load()
     lexicon.entry("warm")  # first use loads lemminflect, pyphen and eSpeak NG
     startup = time.perf_counter() - begin
-    print(f"start-up (import, load, first entry): {startup:.2f} s (target < 5 s, "
-          f"{startup / 5:.2f} of it)")
+    print(
+        f"start-up (import, load, first entry): {startup:.2f} s (target < 5 s, "
+        f"{startup / 5:.2f} of it)"
+    )
     for name, words in _lists(args.n, args.seed).items():
         print(f"\n{name} ({len(words):,} words, seed {args.seed})")
         for measure, value in _measure(lexicon, words).items():

@@ -12,6 +12,7 @@ from typing import Any
 from .checkpoint import Checkpoint
 from .config import RunConfig, WordsSource, provider_model, resolve_provider, with_settings
 from .cost import Estimate, estimate
+from .pricing import price_for
 from .skip import mark_already_done, refuse_fresh_over_flights
 from .state import RunState
 from .store import DEFAULT_STORE, Store, using_store
@@ -46,16 +47,21 @@ def estimate_config(
     if state is None:
         state, notes = _prepared_state(config, provider)
     measured_words = measured_output = 0
-    if state is not None and provider == "openai":
+    if state is not None and provider != "offline":
         measured_words = sum(b.get("words", 0) for b in state.finished)
         measured_output = state.usage.output_tokens
     if config.grounding and reference is None:
         from .grounding import references
 
         reference = references()
+    # the provider's model (Anthropic's default is a Claude model); offline: what the model
+    # asked for would cost
+    price = config.price
+    if provider != "offline":
+        price = price_for(provider_model(provider, config.model), config.prices or None)
     est = estimate(
         config.words,
-        config.price,
+        price,
         provider=provider,
         processed=state.done if state else (),
         in_flight=state.in_flight_words() if state else (),

@@ -16,13 +16,13 @@ from typing import Any
 from . import prompts, schema
 from .checkpoint import RunIdentity, read_raw
 from .errors import CheckpointError, UsageError
-from .pricing import DEFAULT_MODEL, Price, price_for, price_table
+from .pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, Price, price_for, price_table
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
 from .skip import ImportedCheckpoint, read_imported_checkpoint
 from .store import DEFAULT_STORE
 from .words import WordList, read_words
 
-PROVIDERS = ("auto", "openai", "offline")
+PROVIDERS = ("auto", "openai", "anthropic", "offline")
 DEFAULT_POLL_INTERVAL = 10.0
 OFFLINE_POLL_INTERVAL = 0.05
 MAX_WORDS_PER_REQUEST = 20
@@ -158,7 +158,12 @@ class RunConfig:
         "PATH",
     )
     batch_size: int = setting(DEFAULT_BATCH_SIZE, Whole(), "words per batch job", "N")
-    model: str = setting(DEFAULT_MODEL, Text(), "model", "NAME")
+    model: str = setting(
+        DEFAULT_MODEL,
+        Text(),
+        f"model (default {DEFAULT_MODEL}; {ANTHROPIC_DEFAULT_MODEL} with --provider anthropic)",
+        "NAME",
+    )
     store: Any = setting(  # a path, a mongodb:// URI, or a Store
         None, Text(), "entry store: a file path (default synthlib.db) or a mongodb:// URI", "URI"
     )
@@ -169,7 +174,10 @@ class RunConfig:
         "USD",
     )
     provider: str = setting(
-        "auto", Choice(PROVIDERS), "auto: openai when OPENAI_API_KEY is set, else offline"
+        "auto",
+        Choice(PROVIDERS),
+        "auto: openai when OPENAI_API_KEY is set, else anthropic when ANTHROPIC_API_KEY is set, "
+        "else offline",
     )
     poll_interval: float | None = setting(  # None: 10 s for the Batch API, at once offline
         None,
@@ -319,11 +327,20 @@ def run_identity(
 
 
 def provider_model(provider: str, model: str) -> str:
-    """The model name recorded for ``provider`` (the offline provider names its sources)."""
+    """The model name recorded for ``provider`` (the offline provider names its sources; the
+    default model on Anthropic is :data:`~synthlib.pricing.ANTHROPIC_DEFAULT_MODEL`). A model of
+    the other provider is a :class:`UsageError`."""
     if provider == "offline":
         from .backends.offline import OFFLINE_MODEL
 
         return OFFLINE_MODEL
+    claude = model.startswith("claude")
+    if provider == "anthropic" and not claude:
+        if model == DEFAULT_MODEL:
+            return ANTHROPIC_DEFAULT_MODEL
+        raise UsageError(f"--provider anthropic takes a Claude model, not {model!r}")
+    if provider == "openai" and claude:
+        raise UsageError(f"{model} is an Anthropic model: use --provider anthropic")
     return model
 
 
@@ -336,9 +353,12 @@ def poll_interval_for(config: RunConfig, provider: str) -> float:
 
 
 def resolve_provider(provider: str) -> str:
-    """``auto`` is OpenAI when ``OPENAI_API_KEY`` is set, otherwise the offline provider."""
+    """``auto`` is OpenAI when ``OPENAI_API_KEY`` is set, otherwise Anthropic when
+    ``ANTHROPIC_API_KEY`` is set, otherwise the offline provider."""
     if provider == "auto":
-        return "openai" if os.environ.get("OPENAI_API_KEY") else "offline"
+        if os.environ.get("OPENAI_API_KEY"):
+            return "openai"
+        return "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "offline"
     return provider
 
 

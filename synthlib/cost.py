@@ -44,6 +44,7 @@ class Estimate:
     grounding_tokens: int = 0  # input tokens the reference senses add (0: no grounding)
     checkpoint: str | None = None  # the run's checkpoint file
     notes: tuple[str, ...] = ()  # what else counts as done (store, imported checkpoint)
+    tokens_note: str = ""  # how inexact token counts were made
 
     @property
     def savings(self) -> float:
@@ -55,7 +56,9 @@ class Estimate:
 
     def rows(self) -> list[tuple[str, str]]:
         """The table as (label, value) rows, formatted for people."""
-        approx = "" if self.tokens_exact else " (estimated: no tokenizer)"
+        approx = ""
+        if not self.tokens_exact:
+            approx = f" ({self.tokens_note or 'estimated: no tokenizer'})"
         rows = [
             ("Model", self.model),
             (
@@ -215,4 +218,5 @@ def estimate(
         batch_size=batch_size,
         prices_as_of=PRICES_AS_OF,
         grounding_tokens=grounding_tokens,
+        tokens_note=counter.note,
     )

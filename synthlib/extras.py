@@ -2,9 +2,10 @@
 
 The core (engine, CLI, SQLite store, offline provider) needs no extra. ``notebook`` brings the
 workbench and review (JupyterLab, ipywidgets, papermill, matplotlib, tqdm); ``mongo`` brings the
-MongoDB store (pymongo). A module that needs an extra calls :func:`require` where it starts, so a
-missing extra is one :class:`~synthlib.errors.MissingExtra` naming it, never a traceback deep
-inside a third-party import.
+MongoDB store (pymongo); ``anthropic`` brings the Message Batches backend (the anthropic SDK). A
+module that needs an extra calls :func:`require` where it starts, so a missing extra is one
+:class:`~synthlib.errors.MissingExtra` naming it, never a traceback deep inside a third-party
+import.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = ["EXTRAS", "MissingExtra", "require"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "notebook": ("IPython", "ipywidgets", "matplotlib", "tqdm"),
     "mongo": ("pymongo",),
+    "anthropic": ("anthropic",),
 }
 
 

@@ -15,17 +15,23 @@ from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider,
 from .cost import Estimate
 from .engine import Engine, EngineSettings, RunResult, spool_dir
 from .errors import Interrupted, UsageError
-from .pricing import Price
+from .pricing import Price, price_for
 from .progress import ProgressListener
 from .skip import mark_already_done, refuse_fresh_over_flights
 from .store import Store, open_store
 
 
 def make_backend(provider: str, state_dir: Path, *, offline_senses: int = 8) -> Backend:
+    """The backend of ``provider``; ``state_dir`` holds what it keeps on disk (the offline
+    provider's files and batches, Anthropic's request files and batch tags)."""
     if provider == "openai":
         from .backends.openai import OpenAIBackend
 
         return OpenAIBackend()
+    if provider == "anthropic":
+        from .backends.anthropic import AnthropicBackend
+
+        return AnthropicBackend(state_dir)
     if provider == "offline":
         from .backends.offline import OfflineBackend
 
@@ -98,7 +104,7 @@ class Job:
             if self._backend is not None
             else make_backend(
                 self.provider,
-                spool_dir(config.checkpoint) / "offline",
+                spool_dir(config.checkpoint) / self.provider,
                 offline_senses=config.offline_senses,
             )
         )
@@ -153,7 +159,7 @@ class Job:
     def _price(self) -> Price:
         if self.provider == "offline":
             return Price(self.model, 0.0, 0.0, 0.0)
-        return self.config.price
+        return price_for(self.model, self.config.prices or None)
 
     # --- running -------------------------------------------------------------------------------
 
@@ -267,7 +273,7 @@ def run(
     .json``: one per list, model, provider and versions). Words the store already has for this
     model and versions are not sent (``redo=True`` sends them), nor the processed words of
     ``import_checkpoint`` (the original script's checkpoint file).
-    Spends money when the provider is OpenAI; call :func:`synthlib.dry_run` first to see how much.
+    Spends money when the provider is OpenAI or Anthropic; call :func:`synthlib.dry_run` first.
     """
     return Job(RunConfig.build(words, words_name=words_name, **settings), listener=listener).run()
 

@@ -361,8 +361,12 @@ def latest_pilot(store: Any = None) -> Pilot | None:
 
 
 def provider_of(model: str) -> str:
-    """The provider a pilot model runs on: ``offline`` for the offline provider, else OpenAI."""
-    return OFFLINE if model == OFFLINE else "openai"
+    """The provider a pilot model runs on: ``offline`` for the offline provider, Anthropic for
+    a Claude model, else OpenAI (also an OpenAI-compatible server at ``OPENAI_BASE_URL``, such
+    as the bundled emulator)."""
+    if model == OFFLINE:
+        return OFFLINE
+    return "anthropic" if model.startswith("claude") else "openai"
 
 
 def parse_models(models: str | Iterable[str]) -> list[str]:

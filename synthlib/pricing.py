@@ -64,10 +64,25 @@ PRICES: dict[str, Price] = {
         _p("gpt-5-mini", 0.25, 0.025, 2.00),
         _p("gpt-5-nano", 0.05, 0.005, 0.40),
         _p("o4-mini", 1.10, 0.275, 4.40),
+        # Anthropic, checked 2026-11-01 (Anthropic docs as of 2026, "Pricing"): base input,
+        # cache hits (the cached input rate; synthlib writes no cache), output. Message Batches
+        # bill half of each, like OpenAI's Batch API.
+        _p("claude-opus-4-8", 5.00, 0.50, 25.00),
+        _p("claude-opus-4-7", 5.00, 0.50, 25.00),
+        _p("claude-opus-4-6", 5.00, 0.50, 25.00),
+        _p("claude-opus-4-5", 5.00, 0.50, 25.00),
+        _p("claude-opus-4-1", 15.00, 1.50, 75.00),
+        _p("claude-opus-4-0", 15.00, 1.50, 75.00),
+        _p("claude-sonnet-4-6", 3.00, 0.30, 15.00),
+        _p("claude-sonnet-4-5", 3.00, 0.30, 15.00),
+        _p("claude-sonnet-4-0", 3.00, 0.30, 15.00),
+        _p("claude-haiku-4-5", 1.00, 0.10, 5.00),
+        _p("claude-3-5-haiku-latest", 0.80, 0.08, 4.00),
     )
 }
 
 DEFAULT_MODEL = "gpt-4o-mini"
+ANTHROPIC_DEFAULT_MODEL = "claude-haiku-4-5"  # the default model of --provider anthropic
 
 
 def price_table(overrides: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> dict:

@@ -3,8 +3,8 @@
 A request asks for one or more words (``words_per_request``). Its ``custom_id`` encodes the
 positions of its words in the run's word list, in hexadecimal, consecutive positions as a range:
 ``w0``, ``w1f3``, ``wa_f`` (10 to 15), ``w3.ff_101`` (3, 255, 256, 257). It is short (the Batch
-API is not documented to accept long ids; we keep to 64 characters), unique within a file since a
-word is in at most one request of a batch, and decodes without any lookup table.
+API is not documented to accept long ids; we keep to :data:`MAX_CUSTOM_ID`), unique within a
+file since a word is in at most one request of a batch, and decodes without any lookup table.
 
 Every line of one model, prompt and schema shares all of its JSON but the custom_id and the user
 message, so :class:`RequestTemplate` renders the body once and splices those two in: writing a
@@ -24,7 +24,9 @@ from .pricing import Price
 from .prompts import json_string
 
 ENDPOINT = "/v1/chat/completions"
-MAX_CUSTOM_ID = 64
+# 64 characters is Anthropic's limit (Anthropic docs as of 2026); its backend appends a tag of up
+# to 20 (``-<12 hex run>-s<shard>``) to each id, so synthlib's own ids stay within 44
+MAX_CUSTOM_ID = 44
 _ID_PREFIX = "w"
 
 # Output tokens allowed per word: a long entry is about 1,500; truncation beyond it is recorded

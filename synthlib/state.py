@@ -40,9 +40,16 @@ class Flight:
     input_file_id: str | None = None
     status: str = "planned"
     created_at: float | None = None
+    # Create attempts, for a backend whose batches carry no metadata until they end (Anthropic):
+    # when the first and the last began (epoch seconds), how many requests the batch has, and
+    # the batches found that proved (by the tags in their results) not to be this shard's.
+    create_since: float | None = None
+    create_until: float | None = None
+    create_requests: int = 0
+    ruled_out: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "shard": self.shard,
             "words": self.words,
             "input_tokens": self.input_tokens,
@@ -51,9 +58,18 @@ class Flight:
             "status": self.status,
             "created_at": self.created_at,
         }
+        if self.create_since is not None:
+            out["create_attempts"] = {
+                "since": self.create_since,
+                "until": self.create_until,
+                "requests": self.create_requests,
+                "ruled_out": list(self.ruled_out),
+            }
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Flight:
+        attempts = d.get("create_attempts") or {}
         return cls(
             shard=d["shard"],
             words=list(d["words"]),
@@ -62,6 +78,10 @@ class Flight:
             input_file_id=d.get("input_file_id"),
             status=d.get("status", "planned"),
             created_at=d.get("created_at"),
+            create_since=attempts.get("since"),
+            create_until=attempts.get("until"),
+            create_requests=int(attempts.get("requests", 0)),
+            ruled_out=list(attempts.get("ruled_out", ())),
         )
 
 
@@ -168,6 +188,20 @@ class RunState:
 
     def _on_uploaded(self, e: Event) -> None:
         self.flights[e["shard"]].input_file_id = e["input_file_id"]
+
+    def _on_creating(self, e: Event) -> None:
+        """A create is about to be sent (journalled first for a backend whose batches carry no
+        metadata until they end: a lost answer is then resolved by when and how big)."""
+        flight = self.flights[e["shard"]]
+        at = float(e["at"])
+        flight.create_since = at if flight.create_since is None else min(flight.create_since, at)
+        flight.create_until = at if flight.create_until is None else max(flight.create_until, at)
+        flight.create_requests = int(e["requests"])
+
+    def _on_ruled_out(self, e: Event) -> None:
+        """Batches found after a lost create whose results show they are not this shard's."""
+        flight = self.flights[e["shard"]]
+        flight.ruled_out.extend(b for b in e["batch_ids"] if b not in flight.ruled_out)
 
     def _on_created(self, e: Event) -> None:
         flight = self.flights[e["shard"]]

@@ -6,6 +6,19 @@ the run id and shard key) -> ``created`` (the batch id). A create without an ans
 effect, so before creating again the shard's batch is looked for by its tag; on resume, a
 ``planned`` shard's batch is adopted the same way or the shard is abandoned (its words go back),
 and a batch with this run's tag that the checkpoint never heard of is adopted from its input file.
+
+A backend whose batches carry no metadata (Anthropic's: the tags are in every custom_id, readable
+only from the results of an ended batch; ``metadata_before_end`` False) cannot be searched by tag
+while a batch runs. There each create is journalled first (``creating``: when, and how many
+requests). After a create without an answer, or a crash after ``creating``, the candidates are
+the batches not known to this run, created within the attempts' window (the backend reports
+``created_at`` on our clock; a margin covers what is left of the skew) and holding exactly that
+many requests. Nothing is created again while a candidate is undecided: each is confirmed, or
+ruled out (journalled), from the tags in its results once it ends; the shard's words stay
+reserved meanwhile, and no new shard is launched. Another process, another run or a hand-made
+batch with the same key may make candidates too: only the tags decide, so each is only ever
+adopted by the shard it was made for. When no candidate is left, the create never took effect,
+and it is sent again.
 """
 
 from __future__ import annotations
@@ -20,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from . import failpoints
-from .backends.base import BatchInfo, RejectedError, TransientError, UncertainError
+from .backends.base import (
+    RUN_TAG,
+    SHARD_TAG,
+    BatchInfo,
+    RejectedError,
+    TransientError,
+    UncertainError,
+)
 from .crew import Crew, Part
 from .errors import UsageError
 from .pricing import Price
@@ -31,8 +51,14 @@ from .state import Flight
 from .tokens import RequestTokens
 from .words import WordList
 
-RUN_TAG = "synthlib_run"
-SHARD_TAG = "synthlib_shard"
+__all__ = ["RUN_TAG", "SHARD_TAG", "Submitter", "WrongAccount"]
+
+# A batch created before an attempt began (by our clock) less this margin, or after the last
+# attempt began plus the window, is not that attempt's: the margin covers the skew left after
+# the backend's correction and ``created_at`` rounding, the window a slow create (the SDK's
+# timeout is 120 s).
+CLOCK_MARGIN_SECONDS = 60.0
+CREATE_WINDOW_SECONDS = 600.0
 
 
 class WrongAccount(UsageError):
@@ -62,7 +88,13 @@ class Submitter(Part):
         self.words_per_request = words_per_request
         self.reference = reference  # the lexicon for grounded requests, else None
         self._recover_later = False  # listing batches failed at the start: try again
+        self._waiting: set[str] = set()  # shards told to wait for their candidates to end
         self._sweep_needed = False  # a create went unanswered: look for extra batches at the end
+
+    @property
+    def _tagged_at_creation(self) -> bool:
+        """Whether the backend shows a batch's tags from its creation (see the module doc)."""
+        return getattr(self.backend, "metadata_before_end", True)
 
     # --- where the batches live ----------------------------------------------------------------
 
@@ -113,6 +145,8 @@ class Submitter(Part):
             if batch is not None:
                 self._notify(f"adopted batch {batch.id} created just before the last stop")
                 self._created(flight.shard, batch)
+            elif flight.create_since is not None and not self._tagged_at_creation:
+                continue  # a create was sent, maybe: resolve_planned finds out by its candidates
             elif flight.input_file_id is None:
                 self._record("abandoned", shard=flight.shard)
             else:
@@ -153,6 +187,8 @@ class Submitter(Part):
         return bool(extras)
 
     def _resolve(self, flight: Flight) -> bool:
+        if not self._tagged_at_creation and flight.create_since is not None:
+            return self._resolve_by_attempt(flight)
         try:
             tagged = self._unknown_batches()
         except TransientError:
@@ -165,6 +201,77 @@ class Submitter(Part):
         self._created(flight.shard, match)
         self._notify(f"found batch {match.id} by its tag: its create call had taken effect")
         return True
+
+    def _resolve_by_attempt(self, flight: Flight) -> bool:
+        """A create without an answer, on a backend whose batches show their tags only once
+        ended: adopt the candidate whose results carry this shard's tags; rule out those whose
+        results do not; wait while one is undecided; create again when none is left."""
+        try:
+            candidates = self._candidates(flight)
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"could not list batches to find shard {flight.shard}'s ({exc})")
+            return False
+        undecided: list[str] = []
+        ruled_out: list[str] = []
+        for batch in candidates:
+            info = batch
+            if batch.terminal and not batch.metadata:
+                try:
+                    info = self.backend.retrieve(batch.id)  # reads its tags from its results
+                except (TransientError, RejectedError):
+                    undecided.append(batch.id)
+                    continue
+            if not info.terminal and not info.metadata:
+                undecided.append(batch.id)
+            elif self._is_flights(info, flight):
+                self._waiting.discard(flight.shard)
+                self._created(flight.shard, info)
+                self._notify(
+                    f"found batch {info.id} by the tags in its results: its create call had "
+                    "taken effect"
+                )
+                return True
+            else:
+                ruled_out.append(batch.id)
+        if ruled_out:
+            self._record("ruled_out", shard=flight.shard, batch_ids=ruled_out)
+            self._notify(f"batches {', '.join(ruled_out)} are not shard {flight.shard}'s")
+        if undecided:
+            if flight.shard not in self._waiting:
+                self._waiting.add(flight.shard)
+                self._notify(
+                    f"waiting for {len(undecided)} batch(es) to end to tell whether one is "
+                    f"shard {flight.shard}'s, before creating it again"
+                )
+            return bool(ruled_out)
+        self._waiting.discard(flight.shard)
+        return self._create(flight)
+
+    def _is_flights(self, batch: BatchInfo, flight: Flight) -> bool:
+        tags = batch.metadata
+        return tags.get(RUN_TAG) == self.cp.run_id and tags.get(SHARD_TAG) == flight.shard
+
+    def _candidates(self, flight: Flight) -> list[BatchInfo]:
+        """Batches that may be the one a create attempt of ``flight`` made: unknown to this
+        run, not ruled out, created within the attempts' window, with as many requests."""
+        assert flight.create_since is not None and flight.create_until is not None
+        known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
+        known |= self.state.finished_batch_ids
+        known |= set(flight.ruled_out)
+        since = flight.create_since - CLOCK_MARGIN_SECONDS
+        until = flight.create_until + CREATE_WINDOW_SECONDS
+        found = []
+        for batch in self.backend.list():
+            if batch.created_at and batch.created_at < since:
+                break  # newest first: the rest are older
+            if batch.id in known or batch.total != flight.create_requests:
+                continue
+            if batch.created_at > until:
+                continue
+            if batch.metadata and not self._is_flights(batch, flight):
+                continue  # its tags are known, and are another shard's or another run's
+            found.append(batch)
+        return found
 
     def _unknown_batches(self) -> list[BatchInfo]:
         """This run's batches on the backend that the checkpoint does not know."""
@@ -310,7 +417,7 @@ class Submitter(Part):
         failpoints.hit("after-upload")
         self._record("uploaded", shard=key, input_file_id=file_id)
         path.unlink(missing_ok=True)
-        return self._create(flight)
+        return self._create(flight, requests=len(shard.requests))
 
     def _upload(self, path: Path) -> str:
         """Upload ``path``; after an unanswered upload, the file found by its name if it came."""
@@ -326,12 +433,16 @@ class Submitter(Part):
                 raise
             return file_id
 
-    def _create(self, flight: Flight) -> bool:
+    def _create(self, flight: Flight, *, requests: int | None = None) -> bool:
         metadata = {
             RUN_TAG: self.cp.run_id,
             SHARD_TAG: flight.shard,
             "synthlib_words": str(len(flight.words)),
         }
+        if not self._tagged_at_creation:
+            # journalled before the call: a lost answer is resolved by when and how many
+            count = requests if requests is not None else flight.create_requests
+            self._record("creating", shard=flight.shard, at=time.time(), requests=count)
         failpoints.hit("before-create")
         try:
             info = self.backend.create(flight.input_file_id, metadata)

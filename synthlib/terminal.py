@@ -44,7 +44,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     print(f"Loaded {len(words):,} words from {words.source}{dup}", file=out)
     display = TerminalDisplay(out)
     job = Job(config, listener=display)  # reads only: nothing is renamed, written or locked yet
-    why = " (no OPENAI_API_KEY)" if job.provider == "offline" and config.provider == "auto" else ""
+    why = " (no API key)" if job.provider == "offline" and config.provider == "auto" else ""
     print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
     store = mask_uri(os.fspath(config.store or DEFAULT_STORE))
     resuming = " (resuming)" if job.resumed else ""

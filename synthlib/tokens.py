@@ -9,6 +9,11 @@ encoding can be had at all does counting fall back to an estimate, and says so (
 What a chat request costs in input tokens: each message's content plus a fixed overhead per
 message and for the reply, plus the response schema. OpenAI does not publish how the schema is
 rendered into the prompt, so its share is estimated from the tokens of its JSON text.
+
+Claude models (Anthropic) use a tokenizer that is not published, so their counts are estimates,
+and say so: the o200k_base count scaled by :data:`CLAUDE_TOKENS_PER_O200K_TOKEN`, plus the
+tool-use system prompt Anthropic adds when a tool is forced (Anthropic docs as of 2026, tool use
+pricing: 313 tokens for ``tool_choice`` ``any``/``tool`` on Claude 4 models).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -28,6 +34,11 @@ from . import prompts, schema
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
+# Claude tokens per o200k_base token on synthlib's prompts: an assumption, not a published
+# figure (Anthropic documents no offline tokenizer); Claude's tokenizers split English and JSON
+# into somewhat more pieces than o200k_base, and this errs on the high side
+CLAUDE_TOKENS_PER_O200K_TOKEN = 1.25
+CLAUDE_TOOL_PROMPT_TOKENS = 313
 
 _BLOBS = "https://openaipublic.blob.core.windows.net/encodings/"
 _KNOWN = {
@@ -121,6 +132,22 @@ def _get_encoding(tiktoken, name: str):  # type: ignore[no-untyped-def]
                 os.environ["TIKTOKEN_CACHE_DIR"] = before
 
 
+class _Scaled:
+    """An encoding whose counts are another's scaled by ``factor`` (rounded up per text)."""
+
+    def __init__(self, encoder: Encoder, factor: float) -> None:
+        self.encoder = encoder
+        self.factor = factor
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        n = len(self.encoder.encode_ordinary(text))
+        return [0] * math.ceil(n * self.factor) if n else []
+
+
+def is_claude(model: str) -> bool:
+    return model.startswith("claude")
+
+
 @dataclass(frozen=True)
 class RequestTokens:
     """Counts input tokens of requests for one model: a fixed part plus each request's payload."""
@@ -130,6 +157,7 @@ class RequestTokens:
     fixed: int  # instructions, preamble, per-message overhead and the (estimated) schema
     schema: int  # the schema's share of ``fixed``
     frame: int  # the payload's head and tail (without grounding): fixed + frame + pieces
+    note: str = ""  # how an inexact count was made (shown beside it)
 
     def payload(self, text: str) -> int:
         return len(self.encoder.encode_ordinary(text))
@@ -143,6 +171,16 @@ class RequestTokens:
 def request_tokens(model: str) -> RequestTokens:
     """The token counter for chat requests to ``model`` with the current prompt and schema."""
     encoder, exact = encoding_for(model)
+    note = "" if exact else "estimated: no tokenizer"
+    extra = 0
+    if is_claude(model):
+        encoder = _Scaled(encoder, CLAUDE_TOKENS_PER_O200K_TOKEN)
+        exact = False
+        note = (
+            f"estimated: o200k_base x{CLAUDE_TOKENS_PER_O200K_TOKEN:g}, Claude's tokenizer is "
+            "not public"
+        )
+        extra = CLAUDE_TOOL_PROMPT_TOKENS
 
     def count(text: str) -> int:
         return len(encoder.encode_ordinary(text))
@@ -154,8 +192,9 @@ def request_tokens(model: str) -> RequestTokens:
         + count(prompts.SYSTEM)
         + count(prompts.USER_PREAMBLE)
         + schema_tokens
+        + extra
     )
     frame = count(prompts.PAYLOAD_HEAD) + count(prompts.PAYLOAD_TAIL)
     return RequestTokens(
-        encoder=encoder, exact=exact, fixed=fixed, schema=schema_tokens, frame=frame
+        encoder=encoder, exact=exact, fixed=fixed, schema=schema_tokens, frame=frame, note=note
     )

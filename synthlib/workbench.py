@@ -193,11 +193,17 @@ def provider_note(choice: str) -> tuple[str, bool]:
         resolved = resolve_provider(choice)
         if resolved == "openai":
             return f"auto: openai{at} (OPENAI_API_KEY is set; batches are paid)", False
-        return "auto: offline (no OPENAI_API_KEY; free, local dictionaries)", False
+        if resolved == "anthropic":
+            return "auto: anthropic (ANTHROPIC_API_KEY is set; batches are paid)", False
+        return "auto: offline (no API key; free, local dictionaries)", False
     if choice == "openai":
         if key:
             return f"openai{at} (batches are paid)", False
         return "openai: needs OPENAI_API_KEY, which is not set", True
+    if choice == "anthropic":
+        if os.environ.get("ANTHROPIC_API_KEY"):
+            return "anthropic (Message Batches; batches are paid)", False
+        return "anthropic: needs ANTHROPIC_API_KEY, which is not set", True
     return "offline: free, local dictionaries", False
 
 

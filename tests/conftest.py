@@ -32,6 +32,8 @@ def offline_env(monkeypatch, tmp_path):
     """No API key and a private working directory."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

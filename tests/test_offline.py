@@ -67,7 +67,7 @@ def test_cli_announces_offline_before_running(tmp_path):
     (tmp_path / "w.txt").write_text("apple\npear\n")
     done = _cli(["w.txt"], tmp_path)  # offline spends nothing, so no confirmation is needed
     assert done.returncode == 0, done.stderr
-    assert "Provider: offline (no OPENAI_API_KEY)" in done.stdout
+    assert "Provider: offline (no API key)" in done.stdout
     assert done.stdout.index("Provider: offline") < done.stdout.index("starting run")
 
 

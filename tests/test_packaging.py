@@ -72,8 +72,10 @@ def test_the_extras_bring_the_notebook_stack_mongodb_and_the_tests():
     }
     assert extras["notebook"] >= {"jupyterlab", "ipywidgets", "papermill", "matplotlib", "tqdm"}
     assert extras["mongo"] == {"pymongo"}
+    assert extras["anthropic"] == {"anthropic"}
     # `pip install -e ".[dev]"` installs every extra the tests exercise
-    assert "synthlib[notebook,mongo]" in PROJECT["project"]["optional-dependencies"]["dev"]
+    dev = PROJECT["project"]["optional-dependencies"]["dev"]
+    assert "synthlib[notebook,mongo,anthropic]" in dev
     assert extras["dev"] >= {"pytest", "nbmake", "mongomock-ng", "playwright"}
 
 

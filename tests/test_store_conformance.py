@@ -42,6 +42,7 @@ SQLITE_QUERY_CHUNK = 900  # words per ``IN (...)`` query: under SQLite's bound-p
 
 # --- factories --------------------------------------------------------------------------------
 
+
 def make_entry(
     word: str, *, definition: str | None = None, pos: str = "noun", cefr: str = "B1"
 ) -> dict[str, Any]:
@@ -90,6 +91,7 @@ def make_entry(
     )
     return entry.model_dump(mode="json")
 
+
 def make_record(word: str, **overrides: Any) -> EntryRecord:
     """A record for ``word``; ``definition``, ``pos`` and ``cefr`` shape the entry."""
     shape = {k: overrides.pop(k) for k in ("definition", "pos", "cefr") if k in overrides}
@@ -111,9 +113,11 @@ def make_record(word: str, **overrides: Any) -> EntryRecord:
     fields.update(overrides)
     return EntryRecord(word=word, entry=make_entry(word, **shape), **fields)
 
+
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
+
 
 @pytest.fixture
 def chunk(store_kind: str, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -124,10 +128,12 @@ def chunk(store_kind: str, monkeypatch: pytest.MonkeyPatch) -> int:
         return MOCK_CHUNK
     return SQLITE_QUERY_CHUNK if store_kind == "sqlite" else mongo_module.CHUNK
 
+
 @pytest.fixture
 def write_chunk(store_kind: str, chunk: int) -> int:
     """The most records the store writes at once."""
     return sqlite_module._CHUNK if store_kind == "sqlite" else chunk
+
 
 @pytest.fixture
 def store(store_kind: str, chunk: int, tmp_path) -> Iterator[Store]:
@@ -149,10 +155,13 @@ def store(store_kind: str, chunk: int, tmp_path) -> Iterator[Store]:
             with MongoClient(REAL_MONGO_URI, serverSelectionTimeoutMS=5_000) as admin:
                 admin.drop_database(database)
 
+
 def dicts(records) -> list[dict[str, Any]]:
     return [r.to_dict() for r in records]
 
+
 # --- cases ------------------------------------------------------------------------------------
+
 
 def test_satisfies_the_store_protocol(store: Store) -> None:
     assert isinstance(store, Store)
@@ -161,6 +170,7 @@ def test_satisfies_the_store_protocol(store: Store) -> None:
     assert list(store.iter_entries()) == []
     assert list(store.iter_failures()) == []
 
+
 def test_upserting_the_same_records_twice_changes_nothing(store: Store) -> None:
     records = [make_record(w) for w in ("apple", "banana", "cherry")]
     assert store.upsert_entries(records) == 3
@@ -168,6 +178,7 @@ def test_upserting_the_same_records_twice_changes_nothing(store: Store) -> None:
     assert store.count() == 3
     assert store.words_with_entries() == {"apple", "banana", "cherry"}
     assert dicts(store.iter_entries()) == dicts(records)
+
 
 def test_a_newer_version_replaces_the_entry(store: Store) -> None:
     old = make_record("run", model="gpt-4o-mini", prompt_version="p1", definition="move fast")
@@ -198,6 +209,7 @@ def test_a_newer_version_replaces_the_entry(store: Store) -> None:
     assert store.count() == 1
     assert next(store.iter_entries()) == old
 
+
 def test_filters_keep_word_order(store: Store) -> None:
     plan = {
         "pear": ("openai", "gpt-4o-mini"),
@@ -221,6 +233,7 @@ def test_filters_keep_word_order(store: Store) -> None:
     assert words(words=["pear", "fig", "apple"], provider="openai") == ["apple", "pear"]
     assert words(words=[]) == []
 
+
 def test_failures_are_recorded_replaced_and_cleared_by_an_entry(store: Store) -> None:
     store.record_failures(
         [
@@ -241,11 +254,13 @@ def test_failures_are_recorded_replaced_and_cleared_by_an_entry(store: Store) ->
     assert [f.word for f in store.iter_failures()] == ["zyx"]
     assert store.count() == 1
 
+
 def test_a_failure_after_an_entry_is_not_listed(store: Store) -> None:
     """The protocol lists failures of words that still have no entry only."""
     store.upsert_entries([make_record("kept")])
     store.record_failures([FailureRecord("kept", "http_error: 500"), FailureRecord("gone", "x")])
     assert [f.word for f in store.iter_failures()] == ["gone"]
+
 
 def test_unicode_and_case_make_distinct_words(store: Store) -> None:
     words = ["naïve", "café", "cafe\u0301", "日本", "ice cream", "Polish", "polish", "straße"]
@@ -258,6 +273,7 @@ def test_unicode_and_case_make_distinct_words(store: Store) -> None:
     assert polish.entry["parts_of_speech"][0]["senses"][0]["definition"] == "sense of polish"
     [japan] = store.iter_entries(words=["日本"])
     assert japan == make_record("日本", definition="sense of 日本")
+
 
 def test_bulk_write(store: Store, write_chunk: int, chunk: int) -> None:
     n = 2 * write_chunk + 3  # three write chunks, the last one short
@@ -274,6 +290,7 @@ def test_bulk_write(store: Store, write_chunk: int, chunk: int) -> None:
     assert {r.word for r in store.iter_entries(model="gpt-4.1")} == set(again)
     assert [r.word for r in store.iter_entries()] == names  # every page, in word order, once
 
+
 def test_words_with_entries_beyond_one_chunk(store: Store, chunk: int) -> None:
     present = [f"p{i:04d}" for i in range(chunk + chunk // 2)]
     store.upsert_entries(make_record(w) for w in present)
@@ -282,6 +299,7 @@ def test_words_with_entries_beyond_one_chunk(store: Store, chunk: int) -> None:
     assert store.words_with_entries(iter(asked[chunk:])) == set(present[chunk:] + present[:10])
     assert store.words_with_entries() == set(present)
     assert [r.word for r in store.iter_entries(words=reversed(asked))] == present
+
 
 def test_frames_read_the_store(store: Store) -> None:
     store.upsert_entries(
@@ -314,6 +332,7 @@ def test_frames_read_the_store(store: Store) -> None:
     assert failures[["word", "code", "given_up"]].values.tolist() == [["qwzx", "not_a_word", True]]
     assert store.count() == 3  # the frames leave a store object they were given open
 
+
 def test_words_made_with_matches_model_prompt_and_schema_version(store: Store) -> None:
     key = {"model": "gpt-4o-mini", "prompt_version": "p1", "schema_version": "1"}
     store.upsert_entries(
@@ -333,6 +352,7 @@ def test_words_made_with_matches_model_prompt_and_schema_version(store: Store) -
     store.upsert_entries([make_record("same", prompt_version="p2")])
     assert store.words_made_with(asked, **key) == {"Same"}
 
+
 def test_words_made_with_beyond_one_chunk(store: Store, chunk: int) -> None:
     key = {"model": "gpt-4o-mini", "prompt_version": "p1", "schema_version": "1"}
     present = [f"p{i:04d}" for i in range(chunk + chunk // 2)]
@@ -343,7 +363,9 @@ def test_words_made_with_beyond_one_chunk(store: Store, chunk: int) -> None:
     assert store.words_made_with(asked, **key) == set(present)
     assert store.words_made_with((w for w in asked[chunk - chunk // 10 :]), **key) == set(present)
 
+
 # --- the pilot area ---------------------------------------------------------------------------
+
 
 def test_a_word_from_two_models_is_kept_twice_in_the_pilot_area_not_in_the_entries(
     store: Store,
@@ -356,6 +378,7 @@ def test_a_word_from_two_models_is_kept_twice_in_the_pilot_area_not_in_the_entri
     assert list(store.iter_entries()) == []
     assert store.words_with_entries() == set()
 
+
 def test_the_pilot_area_and_the_entries_leave_each_other_alone(store: Store) -> None:
     kept = make_record("bank", definition="where money is kept")
     store.upsert_entries([kept])
@@ -363,6 +386,7 @@ def test_the_pilot_area_and_the_entries_leave_each_other_alone(store: Store) -> 
     assert list(store.iter_entries()) == [kept]
     store.upsert_entries([make_record("bank", prompt_version="p2")])
     assert [r.model for r in store.iter_pilot_entries()] == ["gpt-4.1"]
+
 
 def test_keeping_a_pilot_entry_again_replaces_it_whole(store: Store) -> None:
     store.keep_pilot_entries("pilot-1", [make_record("run", definition="move fast")])
@@ -383,10 +407,12 @@ def test_keeping_a_pilot_entry_again_replaces_it_whole(store: Store) -> None:
     assert store.keep_pilot_entries("pilot-1", iter([newer])) == 1
     assert list(store.iter_pilot_entries("pilot-1")) == [newer]
 
+
 def test_within_one_call_the_later_pilot_record_of_a_key_wins(store: Store) -> None:
     first, second = make_record("run", run_id="run-1"), make_record("run", run_id="run-2")
     store.keep_pilot_entries("pilot-1", [first, second])
     assert list(store.iter_pilot_entries("pilot-1")) == [second]
+
 
 def test_pilot_entries_filter_by_pilot_model_and_words_in_key_order(store: Store) -> None:
     store.keep_pilot_entries(
@@ -411,6 +437,7 @@ def test_pilot_entries_filter_by_pilot_model_and_words_in_key_order(store: Store
     assert keys("pilot-c") == []
     assert keys(words=[]) == []
 
+
 def test_pilot_failures_are_keyed_by_model(store: Store) -> None:
     at = "2025-01-01T00:00:00+00:00"
     given_up = FailureRecord("zyx", "not_a_word", given_up=True, run_id="run-1", updated_at=at)
@@ -427,6 +454,7 @@ def test_pilot_failures_are_keyed_by_model(store: Store) -> None:
     assert every == [("m1", "abc"), ("m1", "zyx")]  # of every pilot
     assert list(store.iter_failures()) == []  # the main failures are untouched
 
+
 def test_a_pilot_entry_clears_the_failure_of_its_model_only(store: Store) -> None:
     for model in ("m1", "m2"):
         store.keep_pilot_failures("pilot-1", model, [FailureRecord("zyx", "truncated: x")])
@@ -435,6 +463,7 @@ def test_a_pilot_entry_clears_the_failure_of_its_model_only(store: Store) -> Non
     # a failure kept after the entry is not listed either: the word has that model's entry
     store.keep_pilot_failures("pilot-1", "m1", [FailureRecord("zyx", "http_error: 500")])
     assert [model for model, _ in store.iter_pilot_failures("pilot-1")] == ["m2"]
+
 
 def test_pilot_words_made_with_honours_pilot_model_and_versions(store: Store) -> None:
     store.keep_pilot_entries(
@@ -456,6 +485,7 @@ def test_pilot_words_made_with_honours_pilot_model_and_versions(store: Store) ->
     assert store.pilot_words_made_with("pilot-1", "gpt-4.1", "p1", "1") == {"other model"}
     assert store.pilot_words_made_with("pilot-1", "gpt-4o-mini", "p2", "1") == {"other prompt"}
     assert store.pilot_words_made_with("pilot-1", "gpt-4o-mini", "p1", "2") == {"other schema"}
+
 
 def test_the_pilot_area_beyond_one_chunk(store: Store, chunk: int) -> None:
     names = [f"w{i:05d}" for i in range(chunk + chunk // 2)]

@@ -327,7 +327,7 @@ def test_a_typed_path_is_found_from_the_notebook_folder_or_the_project_root(
 
 def test_the_provider_shows_what_auto_resolves_to(offline_env, monkeypatch):
     ui = _Widgets(Workbench())
-    assert "auto: offline (no OPENAI_API_KEY" in ui.provider_info.value
+    assert "auto: offline (no API key" in ui.provider_info.value
     ui.provider.value = "openai"
     assert "needs OPENAI_API_KEY" in ui.provider_info.value
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")

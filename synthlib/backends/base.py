@@ -17,6 +17,11 @@ from typing import Protocol
 
 from ..errors import BackendError
 
+# The tags a batch carries (OpenAI: in its metadata; Anthropic: in every custom_id), so that a
+# batch whose create was not answered, or not journalled before a crash, is found again.
+RUN_TAG = "synthlib_run"
+SHARD_TAG = "synthlib_shard"
+
 
 class BatchStatus(StrEnum):
     """A batch's status as the Batch API names it (equal to the API's strings)."""
@@ -97,8 +102,15 @@ class Backend(Protocol):
 
     @property
     def provider(self) -> str:
-        """``openai`` or ``offline``: recorded with every entry."""
+        """``openai``, ``anthropic`` or ``offline``: recorded with every entry."""
         ...
+
+    # True when :meth:`list` and :meth:`retrieve` show a batch's ``metadata`` from the moment it
+    # exists (OpenAI, offline). False when a batch can carry no metadata and its tags can only be
+    # read from its results once it has ended (Anthropic): then a create whose answer was lost
+    # is resolved by its journalled attempt (time, request count) and confirmed from the results
+    # of the candidates (see :mod:`synthlib.submitter`). Read with ``getattr(.., True)``.
+    metadata_before_end: bool
 
     def upload(self, path: Path) -> str:
         """Upload a JSONL batch input file; returns its file id."""

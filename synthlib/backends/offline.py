@@ -30,6 +30,7 @@ class OfflineBackend:
     """Files and Batches on local disk, executed with :class:`synthlib.lexicon.Lexicon`."""
 
     provider = "offline"
+    metadata_before_end = True
 
     def __init__(
         self,

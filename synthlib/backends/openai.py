@@ -39,6 +39,7 @@ class OpenAIBackend:
     """The Batch API over HTTP. ``client`` may be a preconfigured ``openai.OpenAI``."""
 
     provider = "openai"
+    metadata_before_end = True  # batches carry their metadata tags from creation
 
     def __init__(self, client: Any = None) -> None:
         import openai

@@ -8,13 +8,19 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 
 from synthlib.backends.openai import OpenAIBackend
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.pricing import price_for
+from synthlib.engine import spool_dir
+from synthlib.pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, price_for
+
+# The providers whose real backend the money tests drive over HTTP, and the model each runs
+PROVIDERS = ("openai", "anthropic")
+MODELS = {"openai": DEFAULT_MODEL, "anthropic": ANTHROPIC_DEFAULT_MODEL}
 
 FAST = dict(
     validating_seconds=0.05,
@@ -40,8 +46,40 @@ def workdir(tmp_path, monkeypatch):
     return work
 
 
-def backend_for(emu: Emulator) -> OpenAIBackend:
-    return OpenAIBackend(openai.OpenAI(api_key="test", base_url=emu.base_url, max_retries=4))
+@pytest.fixture(params=PROVIDERS)
+def provider(request) -> str:
+    """Each provider in turn: a test taking it runs against the emulator's Batch API and its
+    Message Batches API."""
+    if request.param == "anthropic":
+        pytest.importorskip("anthropic")
+    return request.param
+
+
+def backend_for(
+    emu: Emulator,
+    provider: str = "openai",
+    *,
+    key: str = "test",
+    checkpoint: str | Path = "run.checkpoint.json",
+) -> Any:
+    """The provider's real backend on the emulator (Anthropic's keeps its state where a run on
+    ``checkpoint`` keeps it, so a resumed job finds it)."""
+    if provider == "anthropic":
+        import anthropic
+
+        from synthlib.backends.anthropic import AnthropicBackend
+
+        client = anthropic.Anthropic(api_key=key, base_url=emu.url, max_retries=4)
+        return AnthropicBackend(spool_dir(Path(checkpoint).absolute()) / "anthropic", client)
+    return OpenAIBackend(openai.OpenAI(api_key=key, base_url=emu.base_url, max_retries=4))
+
+
+def provider_env(emu: Emulator, provider: str = "openai") -> dict[str, str]:
+    """The environment a terminal run on the emulator needs (the other provider's key unset)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    if provider == "anthropic":
+        return {**env, "ANTHROPIC_API_KEY": "sk-ant-test-key", "ANTHROPIC_BASE_URL": emu.url}
+    return {**env, "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": emu.base_url}
 
 
 def words(n: int) -> list[str]:
@@ -49,16 +87,17 @@ def words(n: int) -> list[str]:
 
 
 def cli(
-    args: list[str], emu: Emulator, cwd: Path, *, env: dict | None = None, timeout: float = 120
+    args: list[str],
+    emu: Emulator,
+    cwd: Path,
+    *,
+    env: dict | None = None,
+    timeout: float = 120,
+    provider: str = "openai",
 ) -> subprocess.CompletedProcess:
-    full_env = {
-        **os.environ,
-        "OPENAI_API_KEY": "sk-test-key",
-        "OPENAI_BASE_URL": emu.base_url,
-        **(env or {}),
-    }
+    full_env = {**provider_env(emu, provider), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "synthlib", *args],
+        [sys.executable, "-m", "synthlib", *args, "--provider", provider],
         cwd=cwd,
         env=full_env,
         capture_output=True,
@@ -72,7 +111,8 @@ def billed_per_word(ledger: list[dict]) -> Counter:
 
 
 def ledger_cost(ledger: list[dict], model: str = "gpt-4o-mini") -> float:
-    price = price_for(model)
+    """What the emulator billed, at batch prices (``model``: a provider from PROVIDERS too)."""
+    price = price_for(MODELS.get(model, model))
     return price.cost(
         sum(r["prompt_tokens"] for r in ledger),
         sum(r["completion_tokens"] for r in ledger),

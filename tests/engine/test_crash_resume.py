@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 
 import pytest
 
-from .conftest import billed_per_word, cli, ledger_cost, read_checkpoint, words
+from .conftest import billed_per_word, cli, ledger_cost, provider_env, read_checkpoint, words
 
 WORDS = words(40)
 # an explicit checkpoint: the default one is keyed by the list, and these tests change the list
@@ -33,14 +32,14 @@ def word_file(workdir):
     return workdir / "words.txt"
 
 
-def assert_complete_and_paid_once(emulator, workdir):
+def assert_complete_and_paid_once(emulator, workdir, provider="openai"):
     cp = read_checkpoint(workdir / "words.checkpoint.json")
     assert sorted(cp["processed_words"]) == sorted(WORDS)
     assert not cp["batches"] and not cp["failed_words"]
     billed = billed_per_word(emulator.ledger())
     assert set(billed) == set(WORDS)
     assert max(billed.values()) == 1, billed.most_common(3)
-    assert cp["total_cost"] == pytest.approx(ledger_cost(emulator.ledger()), rel=1e-9)
+    assert cp["total_cost"] == pytest.approx(ledger_cost(emulator.ledger(), provider), rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +64,28 @@ def test_sigkill_anywhere_then_resume_pays_once(emulator, workdir, word_file, po
     assert_complete_and_paid_once(emulator, workdir)
 
 
+@pytest.mark.parametrize(
+    "point",
+    [
+        "before-create:2",
+        "anthropic-after-send:2",  # the batch exists, its answer never journalled nor kept
+        "after-create:1",
+        "poll:3",
+        "after-download:2",
+        "after-store:2",
+    ],
+)
+def test_sigkill_anywhere_on_anthropic_then_resume_pays_once(emulator, workdir, word_file, point):
+    pytest.importorskip("anthropic")
+    env = {"SYNTHLIB_FAILPOINTS": point}
+    crashed = cli(ARGS, emulator, workdir, env=env, provider="anthropic")
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    resumed = cli(ARGS, emulator, workdir, provider="anthropic")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    assert_complete_and_paid_once(emulator, workdir, "anthropic")
+
+
 def test_sigkill_twice_in_a_row_then_resume(emulator, workdir, word_file):
     for point in ("after-create:2", "after-store:1"):
         crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point})
@@ -73,10 +94,10 @@ def test_sigkill_twice_in_a_row_then_resume(emulator, workdir, word_file):
     assert_complete_and_paid_once(emulator, workdir)
 
 
-def _start(emulator, workdir):
-    env = {**os.environ, "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": emulator.base_url}
+def _start(emulator, workdir, provider="openai"):
+    env = provider_env(emulator, provider)
     return subprocess.Popen(
-        [sys.executable, "-m", "synthlib", *ARGS],
+        [sys.executable, "-m", "synthlib", *ARGS, "--provider", provider],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
@@ -179,17 +200,19 @@ def test_torn_journal_then_sigkill_then_resume_pays_once(emulator, workdir, word
     assert_complete_and_paid_once(emulator, workdir)
 
 
-def test_two_runs_on_one_checkpoint_then_both_killed_then_resume(emulator, workdir, word_file):
+def test_two_runs_on_one_checkpoint_then_both_killed_then_resume(
+    emulator, workdir, word_file, provider
+):
     emulator.configure(stall=True)
-    first = _start(emulator, workdir)
+    first = _start(emulator, workdir, provider)
     _wait_for_batches(workdir, 2, first)
-    second = cli(ARGS, emulator, workdir)
+    second = cli(ARGS, emulator, workdir, provider=provider)
     assert second.returncode == 2
     assert f"in use by process {first.pid}" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
     first.kill()
     first.wait(30)
     emulator.configure(stall=False)
-    resumed = cli(ARGS, emulator, workdir)
+    resumed = cli(ARGS, emulator, workdir, provider=provider)
     assert resumed.returncode == 0, resumed.stderr
-    assert_complete_and_paid_once(emulator, workdir)
+    assert_complete_and_paid_once(emulator, workdir, provider)

@@ -1,8 +1,9 @@
-"""Money on the wire: the real OpenAIBackend and the real SDK (its retries included) against the
+"""Money on the wire: the real backends and the real SDKs (their retries included) against the
 emulator, whose faults happen in HTTP: calls that take effect and then answer 5xx or drop the
 connection, stale 404s, odd answers, odd result files, another project's key, another base URL.
 Every test checks the emulator's billing ledger: no word billed twice, reported cost equal to
-what was billed, spend within the cap."""
+what was billed, spend within the cap. Tests taking ``provider`` run on OpenAI's Batch API and on
+Anthropic's Message Batches API alike."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ def make_job(emu, word_list, *, key="test", store=None, **kw):
     kw.setdefault("poll_interval", 0.05)
     kw.setdefault("provider", "openai")
     kw.setdefault("checkpoint", "run.checkpoint.json")
-    backend = backend_for(emu) if key == "test" else backend_with_key(emu, key)
+    if kw["provider"] == "openai" and key != "test":
+        backend = backend_with_key(emu, key)
+    else:
+        backend = backend_for(emu, kw["provider"], key=key, checkpoint=kw["checkpoint"])
     return Job(build_config(word_list, **kw), backend=backend, store=store)
 
 
@@ -45,37 +49,37 @@ def assert_paid_once_and_reported(result, word_list, emu):
     twice = {w: n for w, n in billed.items() if n > 1}
     assert not twice, f"billed more than once: {sorted(twice.items())[:5]}"
     assert cp["total_tokens"] == sum(r["prompt_tokens"] + r["completion_tokens"] for r in ledger)
-    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger), rel=1e-9)
+    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger, result.provider), rel=1e-9)
     entries = synthlib.load_entries(result.store)
     assert sorted(entries["word"]) == sorted(word_list)
     return cp
 
 
 @pytest.mark.parametrize("mode", ["5xx", "drop", "mixed"])
-def test_replies_lost_after_the_call_took_effect_never_pay_twice(emulator, workdir, mode):
+def test_replies_lost_after_the_call_took_effect_never_pay_twice(emulator, workdir, mode, provider):
     emulator.configure(lost_reply_rate=0.3, lost_reply_mode=mode)
     word_list = words(200)
-    result = make_job(emulator, word_list, batch_size=20).run()
+    result = make_job(emulator, word_list, batch_size=20, provider=provider).run()
     assert result.phase == "finished"
     cp = assert_paid_once_and_reported(result, word_list, emulator)
     assert len(cp["finished_batches"]) >= 10
 
 
-def test_every_create_reply_lost_still_pays_once(emulator, workdir):
+def test_every_create_reply_lost_still_pays_once(emulator, workdir, provider):
     emulator.configure(lost_reply_rate=1.0, lost_reply_mode="5xx")
     word_list = words(30)
-    result = make_job(emulator, word_list, batch_size=10).run()
+    result = make_job(emulator, word_list, batch_size=10, provider=provider).run()
     assert_paid_once_and_reported(result, word_list, emulator)
 
 
-def test_stale_404s_on_reads_never_pay_twice(emulator, workdir):
+def test_stale_404s_on_reads_never_pay_twice(emulator, workdir, provider):
     emulator.configure(stale_read_rate=0.15)
     word_list = words(200)
-    result = make_job(emulator, word_list, batch_size=20).run()
+    result = make_job(emulator, word_list, batch_size=20, provider=provider).run()
     assert_paid_once_and_reported(result, word_list, emulator)
 
 
-def test_all_wire_faults_together(emulator, workdir):
+def test_all_wire_faults_together(emulator, workdir, provider):
     emulator.configure(
         lost_reply_rate=0.2,
         lost_reply_mode="mixed",
@@ -89,7 +93,7 @@ def test_all_wire_faults_together(emulator, workdir):
         duplicate_entry_rate=0.2,
     )
     word_list = words(150)
-    result = make_job(emulator, word_list, batch_size=15).run()
+    result = make_job(emulator, word_list, batch_size=15, provider=provider).run()
     assert_paid_once_and_reported(result, word_list, emulator)
 
 
@@ -104,20 +108,20 @@ def test_odd_answers_leave_a_store_that_reads_back(emulator, workdir):
     assert set(senses["word"]) == set(word_list)
 
 
-def test_odd_result_files_are_billed_once_and_counted(emulator, workdir):
+def test_odd_result_files_are_billed_once_and_counted(emulator, workdir, provider):
     emulator.configure(duplicate_line_rate=1.0, conflicting_line_rate=1.0, bogus_custom_id_rate=1.0)
     word_list = words(40)
-    result = make_job(emulator, word_list, batch_size=20).run()
+    result = make_job(emulator, word_list, batch_size=20, provider=provider).run()
     assert_paid_once_and_reported(result, word_list, emulator)
 
 
-def test_a_cap_holds_against_what_was_billed_with_lost_replies(emulator, workdir):
+def test_a_cap_holds_against_what_was_billed_with_lost_replies(emulator, workdir, provider):
     emulator.configure(lost_reply_rate=0.3, lost_reply_mode="mixed")
-    cap = synthlib.dry_run(words(10)).batch_cost * 4
-    result = make_job(emulator, words(100), batch_size=10, max_cost=cap).run()
+    cap = synthlib.dry_run(words(10), provider=provider).batch_cost * 4
+    result = make_job(emulator, words(100), batch_size=10, max_cost=cap, provider=provider).run()
     assert result.phase == "budget"
     cp = read_checkpoint(result.checkpoint)
-    billed = ledger_cost(emulator.ledger())
+    billed = ledger_cost(emulator.ledger(), provider)
     assert billed <= cap
     assert cp["total_cost"] == pytest.approx(billed, rel=1e-9)
     assert 0 < len(cp["processed_words"]) < 100
@@ -168,16 +172,18 @@ def test_a_resume_against_another_base_url_is_refused(emulator, workdir, tmp_pat
     assert_paid_once_and_reported(resumed, word_list, emulator)
 
 
-def test_a_batch_that_stays_unreadable_stops_the_run_with_its_words_reserved(emulator, workdir):
+def test_a_batch_that_stays_unreadable_stops_the_run_with_its_words_reserved(
+    emulator, workdir, provider
+):
     word_list = words(20)
-    _stop_with_batches_in_flight(emulator, word_list)
+    _stop_with_batches_in_flight(emulator, word_list, provider=provider)
     emulator.configure(stale_read_rate=1.0)
     with pytest.raises(BatchUnreadable, match=r"stays unreadable.*words stay reserved"):
-        make_job(emulator, word_list).run()
+        make_job(emulator, word_list, provider=provider).run()
     cp = read_checkpoint("run.checkpoint.json")
     assert len(cp["batches"]) == 2 and not cp["processed_words"]
     emulator.configure(stale_read_rate=0.0)
-    resumed = make_job(emulator, word_list).run()
+    resumed = make_job(emulator, word_list, provider=provider).run()
     assert_paid_once_and_reported(resumed, word_list, emulator)
 
 
@@ -272,10 +278,10 @@ def test_an_extra_batch_with_this_runs_tag_is_adopted_cancelled_and_counted(emul
     assert max(billed_per_word(ledger).values()) <= 2
 
 
-def test_a_resume_does_not_count_inherited_batches_in_its_rate(emulator, workdir):
+def test_a_resume_does_not_count_inherited_batches_in_its_rate(emulator, workdir, provider):
     word_list = words(20)
-    _stop_with_batches_in_flight(emulator, word_list)
-    resumed = make_job(emulator, word_list).run()
+    _stop_with_batches_in_flight(emulator, word_list, provider=provider)
+    resumed = make_job(emulator, word_list, provider=provider).run()
     assert resumed.progress.processed == 20
     assert resumed.progress.resolved_this_session == 0  # collected, not done, this session
     assert resumed.progress.words_per_minute == 0
