@@ -60,10 +60,9 @@ from .base import (
     RUN_TAG,
     SHARD_TAG,
     BatchInfo,
-    FatalError,
     RejectedError,
     TransientError,
-    UncertainError,
+    sdk_call,
 )
 
 MAX_RETRIES = 5
@@ -264,28 +263,9 @@ class AnthropicBackend:
     # --- errors and clocks -------------------------------------------------------------------
 
     def _call(self, what: str, fn: Any, *args: Any, once: bool = False, **kw: Any) -> Any:
-        a = self._anthropic
         try:
-            return fn(*args, **kw)
-        except (a.AuthenticationError, a.PermissionDeniedError, a.PaymentRequiredError) as exc:
-            raise FatalError(f"{what}: {_describe(exc)}") from None
-        except (
-            a.BadRequestError,
-            a.NotFoundError,
-            a.ConflictError,
-            a.UnprocessableEntityError,
-            a.ContentTooLargeError,
-        ) as exc:
-            raise RejectedError(f"{what}: {_describe(exc)}") from None
-        except a.RateLimitError as exc:  # refused before anything was done
-            raise TransientError(f"{what}: {_describe(exc)}") from None
-        except a.APIConnectionError as exc:  # includes timeouts: the call may have happened
-            kind = UncertainError if once else TransientError
-            raise kind(f"{what}: no answer ({type(exc).__name__})") from None
-        except a.APIStatusError as exc:  # 5xx, 529 overloaded
-            kind = UncertainError if once else TransientError
-            raise kind(f"{what}: {_describe(exc)}") from None
-        except a.AnthropicError as exc:  # the SDK's own refusals (no results_url yet)
+            return sdk_call(self._anthropic, what, fn, *args, once=once, **kw)
+        except self._anthropic.AnthropicError as exc:  # the SDK's own refusals (no results_url)
             raise TransientError(f"{what}: {exc}") from None
 
     def _note_clock(self, headers: Any) -> None:
@@ -480,12 +460,6 @@ class AnthropicBackend:
             failed=errored + canceled + expired,
             metadata=metadata_of(tag) if tag else {},
         )
-
-
-def _describe(exc: Any) -> str:
-    status = getattr(exc, "status_code", None)
-    message = getattr(exc, "message", None) or type(exc).__name__
-    return f"HTTP {status}: {message}" if status else message
 
 
 def _read_json(path: Path) -> dict[str, Any]:

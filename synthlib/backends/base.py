@@ -9,11 +9,11 @@ it cannot help) and :class:`FatalError` (nothing will work: bad key, no permissi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import BackendError
 
@@ -57,6 +57,51 @@ class RejectedError(BackendError):
 
 class FatalError(BackendError):
     """Authentication or permission failure: stop the run (state is saved)."""
+
+
+# The official OpenAI and Anthropic SDKs raise exceptions of the same names; those a given SDK
+# lacks are skipped (Anthropic's PaymentRequiredError and ContentTooLargeError, for instance).
+_FATAL = ("AuthenticationError", "PermissionDeniedError", "PaymentRequiredError")
+_REJECTED = (
+    "BadRequestError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "ContentTooLargeError",
+)
+
+
+def sdk_call[T](sdk: Any, what: str, fn: Callable[..., T], *args: Any, once: bool, **kw: Any) -> T:
+    """``fn(*args, **kw)`` with the SDK's (``sdk``: the ``openai`` or ``anthropic`` module)
+    exceptions sorted by what the engine should do: a bad key or permission is
+    :class:`FatalError`, a request the API refused :class:`RejectedError`, a 429 (refused before
+    anything was done) :class:`TransientError`, and no answer or a 5xx :class:`UncertainError`
+    for a call made ``once`` (it may have taken effect) and :class:`TransientError` otherwise.
+    Messages say what failed and the HTTP status, never the key."""
+
+    def kinds(names: tuple[str, ...]) -> tuple[type[BaseException], ...]:
+        return tuple(k for n in names if (k := getattr(sdk, n, None)) is not None)
+
+    try:
+        return fn(*args, **kw)
+    except kinds(_FATAL) as exc:
+        raise FatalError(f"{what}: {_describe(exc)}") from None
+    except kinds(_REJECTED) as exc:
+        raise RejectedError(f"{what}: {_describe(exc)}") from None
+    except sdk.RateLimitError as exc:
+        raise TransientError(f"{what}: {_describe(exc)}") from None
+    except sdk.APIConnectionError as exc:  # includes timeouts: the call may have happened
+        kind = UncertainError if once else TransientError
+        raise kind(f"{what}: no answer ({type(exc).__name__})") from None
+    except sdk.APIStatusError as exc:  # 5xx (529 overloaded, for Anthropic)
+        kind = UncertainError if once else TransientError
+        raise kind(f"{what}: {_describe(exc)}") from None
+
+
+def _describe(exc: Any) -> str:
+    status = getattr(exc, "status_code", None)
+    message = getattr(exc, "message", None) or type(exc).__name__
+    return f"HTTP {status}: {message}" if status else message
 
 
 @dataclass(frozen=True)

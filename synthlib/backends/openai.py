@@ -25,10 +25,8 @@ from .base import (
     BatchError,
     BatchInfo,
     BatchUsage,
-    FatalError,
     RejectedError,
-    TransientError,
-    UncertainError,
+    sdk_call,
 )
 
 MAX_RETRIES = 5
@@ -71,26 +69,7 @@ class OpenAIBackend:
         }
 
     def _call(self, what: str, fn: Any, *args: Any, once: bool = False, **kw: Any) -> Any:
-        o = self._openai
-        try:
-            return fn(*args, **kw)
-        except (o.AuthenticationError, o.PermissionDeniedError) as exc:
-            raise FatalError(f"{what}: {_describe(exc)}") from None
-        except (
-            o.BadRequestError,
-            o.NotFoundError,
-            o.ConflictError,
-            o.UnprocessableEntityError,
-        ) as exc:
-            raise RejectedError(f"{what}: {_describe(exc)}") from None
-        except o.RateLimitError as exc:  # refused before anything was done
-            raise TransientError(f"{what}: {_describe(exc)}") from None
-        except o.APIConnectionError as exc:  # includes timeouts: the call may have happened
-            kind = UncertainError if once else TransientError
-            raise kind(f"{what}: no answer ({type(exc).__name__})") from None
-        except o.APIStatusError as exc:  # 5xx (after the SDK's retries, where it retries)
-            kind = UncertainError if once else TransientError
-            raise kind(f"{what}: {_describe(exc)}") from None
+        return sdk_call(self._openai, what, fn, *args, once=once, **kw)
 
     def upload(self, path: Path) -> str:
         with open(path, "rb") as fh:
@@ -190,9 +169,3 @@ def _usage(usage: Any) -> BatchUsage | None:
         cached_tokens=int(getattr(details, "cached_tokens", 0) or 0),
         output_tokens=int(usage.output_tokens or 0),
     )
-
-
-def _describe(exc: Any) -> str:
-    status = getattr(exc, "status_code", None)
-    message = getattr(exc, "message", None) or type(exc).__name__
-    return f"HTTP {status}: {message}" if status else message
