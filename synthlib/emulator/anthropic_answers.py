@@ -46,7 +46,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import faults, tokens
-from .responder import REFUSAL_TEXT, generator_for, requested_words, unasked_word
+from .responder import (
+    REFUSAL_TEXT,
+    RequestFaults,
+    generator_for,
+    requested_words,
+    unasked_word,
+)
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 API_ERROR_MESSAGE = "Internal server error (emulated)"
@@ -65,17 +71,11 @@ def base62_id(prefix: str, *keys: str) -> str:
 
 
 @dataclass(frozen=True)
-class AnswerFaults:
-    """The per-request fault settings a Message Batch was created with."""
+class AnswerFaults(RequestFaults):
+    """The per-request fault settings a Message Batch was created with: the OpenAI side's, and
+    the share of requests whose result is an ``invalid_request_error``."""
 
-    seed: int = 0
-    error_rate: float = 0.0
     invalid_request_rate: float = 0.0
-    truncate_rate: float = 0.0
-    refusal_rate: float = 0.0
-    no_output: bool = False
-    extra_entry_rate: float = 0.0
-    duplicate_entry_rate: float = 0.0
 
 
 @dataclass(frozen=True)
