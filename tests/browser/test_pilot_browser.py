@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from lab_page import wait_for_widgets
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -68,21 +69,6 @@ class Shots:
             element.screenshot(path=self.folder / f"{stem}-pilot.png")
 
 
-def _wait_for(page, locator) -> None:
-    """Wait for ``locator``; should JupyterLab ask which kernel to use, take the one it offers."""
-    select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if select.is_visible():
-            select.click()
-        try:
-            locator.wait_for(timeout=2_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    locator.wait_for(timeout=1)  # fails with Playwright's message
-
-
 def _fill(field, value: str) -> None:
     """Type into a widget's input and leave it (the view reads it when it changes)."""
     box = field.locator("input")
@@ -117,7 +103,7 @@ def test_the_model_pilot_in_jupyterlab(jupyter_server, page, shots, run_all_cell
         run_all_cells(page)
         title = page.locator(".widget-html-content h3", has_text="synthlib workbench")
         workbench = page.locator(".widget-vbox.synthlib-wb", has=title).first
-        _wait_for(page, workbench)
+        wait_for_widgets(page, workbench)
 
         def part(name: str):
             return workbench.locator(f".sl-{name}")

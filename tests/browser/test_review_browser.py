@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from lab_page import wait_for_widgets
 
 import synthlib
 from synthlib.review import ReviewWidgets
@@ -110,21 +111,6 @@ def _make_store(root: Path) -> list[str]:
     return run_ids
 
 
-def _wait_for(page, locator, timeout_ms: int) -> None:
-    """Wait for ``locator``; should JupyterLab ask which kernel to use, take the one it offers."""
-    select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        if select.is_visible():
-            select.click()
-        try:
-            locator.wait_for(timeout=2_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    locator.wait_for(timeout=1)  # fails with Playwright's message
-
-
 # The "word" column of the table in an output area (textContent: JupyterLab may skip rendering
 # what is scrolled out of view); null while the area shows no table.
 WORDS_JS = """out => {
@@ -179,7 +165,7 @@ def test_the_review_in_jupyterlab(jupyter_server, page, artifacts, run_all_cells
         run_all_cells(page)
         title = page.locator(".widget-html-content", has_text="synthlib review")
         review = page.locator(".widget-vbox", has=title).first
-        _wait_for(page, review, OPEN_TIMEOUT_MS)
+        wait_for_widgets(page, review, OPEN_TIMEOUT_MS)
         cell = page.locator(".jp-CodeCell", has=review)
 
         def dropdown(label: str):

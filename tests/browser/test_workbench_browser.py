@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from lab_page import wait_for_widgets
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -113,21 +114,6 @@ def _column(table, name: str) -> list[str]:
     )
 
 
-def _wait_for_workbench(page, workbench) -> None:
-    """Wait for the widgets; should JupyterLab ask which kernel to use, take the one it offers."""
-    select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if select.is_visible():
-            select.click()
-        try:
-            workbench.wait_for(timeout=2_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    workbench.wait_for(timeout=1)  # fails with Playwright's message
-
-
 def _upload(page, upload_button, path: Path) -> None:
     """ipywidgets' FileUpload keeps its ``<input type=file>`` outside the document (the button
     clicks it), so set the file through the chooser the click opens, unless a future version puts
@@ -174,7 +160,7 @@ def test_the_workbench_in_jupyterlab(jupyter_server, page, artifacts, run_all_ce
         run_all_cells(page)
         title = page.locator(".widget-html-content h3", has_text="synthlib workbench")
         workbench = page.locator(".widget-vbox.synthlib-wb", has=title).first
-        _wait_for_workbench(page, workbench)
+        wait_for_widgets(page, workbench)
 
         def part(name: str):
             return workbench.locator(f".sl-{name}")
