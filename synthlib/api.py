@@ -94,7 +94,7 @@ def _prepared_state(config: RunConfig, provider: str) -> tuple[RunState, list[st
         ).state
     if state is None:
         state = RunState(words=tuple(config.words), max_attempts=config.max_attempts)
-    with _store_if_any(config.store) as store:
+    with store_if_any(config.store) as store:
         notes = mark_already_done(
             state,
             config.words,
@@ -138,7 +138,7 @@ def _counting_bar(sizes: Iterator[Any], words: int) -> Iterable[Any]:
 
 
 @contextmanager
-def _store_if_any(location: Any) -> Iterator[Store | None]:
+def store_if_any(location: Any) -> Iterator[Store | None]:
     """The store at ``location``, or None when it is a file that does not exist yet (an estimate
     creates nothing)."""
     if location is None or isinstance(location, str | os.PathLike):

@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from .config import RunConfig, checkpoint_dir, provider_model
 from .errors import UsageError
+from .prompts import PROMPT_VERSION
+from .schema import SCHEMA_VERSION, Failure
 from .store import Store, open_store
 from .store.records import EntryRecord, FailureRecord
 from .words import WordList, read_words
@@ -50,6 +52,7 @@ from .words import WordList, read_words
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .cost import Estimate
     from .engine import RunResult
 
 OFFLINE = "offline"
@@ -385,6 +388,38 @@ class PilotPlan:
     record: Pilot
     configs: dict[str, RunConfig]
     full: WordList
+
+    def estimate(self, model: str) -> Estimate:
+        """What the pilot will send for ``model``: the sample less what this pilot already has
+        from it (a resumed pilot), priced as a dry run prices it. Reads only."""
+        from .api import store_if_any
+        from .cost import estimate
+
+        config = self.configs[model]
+        provider = provider_of(model)
+        recorded = provider_model(provider, config.model)
+        done: set[str] = set()
+        judged: set[str] = set()  # given up for good (not a word): a resumed pilot keeps that
+        with store_if_any(self.record.store) as store:
+            if store is not None and hasattr(store, "pilot_words_made_with"):
+                done = store.pilot_words_made_with(
+                    self.record.id, recorded, PROMPT_VERSION, SCHEMA_VERSION, self.record.sample
+                )
+                judged = {
+                    f.word
+                    for _, f in store.iter_pilot_failures(self.record.id, recorded)
+                    if f.given_up and Failure.parse(f.reason).final
+                }
+        return estimate(
+            config.words,
+            config.price,
+            provider=provider,
+            processed=done,
+            given_up=judged,
+            batch_size=config.batch_size,
+            words_per_request=config.words_per_request,
+            token_budget=config.token_budget,
+        )
 
 
 def prepare_pilot(

@@ -183,7 +183,6 @@ def _preview(store: object, out: TextIO, run_id: str, words: list[str], rows: in
 
 def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """``--pilot N --models a,b``: the sample on each model, then the comparison."""
-    from .api import estimate_config
     from .errors import UsageError
     from .pilots import OFFLINE, prepare_pilot, run_pilot
 
@@ -209,18 +208,16 @@ def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) ->
     )
     print(
         f"Pilot {record.id}: {len(record.sample):,} of {len(plan.full):,} words ({bands}) on "
-        f"{len(plan.configs)} models; record: {record.path}",
+        f"{len(plan.configs)} model{'s' if len(plan.configs) > 1 else ''}; record: {record.path}",
         file=out,
     )
     paid = False
-    for model, config in plan.configs.items():
-        estimate = estimate_config(config)
+    for model in plan.configs:
+        estimate = plan.estimate(model)
         paid |= model != OFFLINE and estimate.remaining > 0
-        print(
-            f"  {model}: {estimate.remaining:,} words to send, about ${estimate.batch_cost:.4f} "
-            f"at batch prices",
-            file=out,
-        )
+        cost = "free" if model == OFFLINE else f"about ${estimate.batch_cost:.4f} at batch prices"
+        n = estimate.remaining
+        print(f"  {model}: {n:,} word{'' if n == 1 else 's'} to send, {cost}", file=out)
     if args.dry_run:
         return 0
     if paid and not args.yes:

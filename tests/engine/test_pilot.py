@@ -149,3 +149,15 @@ def test_a_pilot_without_models_is_a_one_line_error(on_emulator, capsys):
     assert main(["words.txt", "--pilot", "5"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--models" in err
+
+
+def test_the_pilots_dry_run_counts_what_it_would_send_and_sends_nothing(on_emulator, capsys):
+    Path("words.txt").write_text("\n".join(LIST) + "\n")
+    pilot("words.txt", models=MODELS[:1], sample=5, **QUICK)
+    billed = len(on_emulator.ledger())
+    args = ["words.txt", "--pilot", "5", "--models", f"{MODELS[0]},{MODELS[1]}", "--dry-run"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"{MODELS[0]}: 0 words to send" in out  # the pilot already has them
+    assert f"{MODELS[1]}: 5 words to send, about $" in out
+    assert len(on_emulator.ledger()) == billed
