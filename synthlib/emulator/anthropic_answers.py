@@ -37,7 +37,6 @@ compact JSON of the tool input, or of the text.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import random
@@ -50,6 +49,8 @@ from .responder import (
     REFUSAL_TEXT,
     RequestFaults,
     generator_for,
+    last_user_text,
+    repeat_entry,
     requested_words,
     unasked_word,
 )
@@ -122,16 +123,6 @@ def input_tokens(params: Mapping[str, Any]) -> int:
     if fmt is not None:
         total += tokens.text_tokens(_compact(fmt))
     return total
-
-
-def last_user_text(params: Mapping[str, Any]) -> str:
-    """The text of the last ``user`` message ("" when there is none)."""
-    messages = params.get("messages")
-    if isinstance(messages, list):
-        for message in reversed(messages):
-            if isinstance(message, Mapping) and message.get("role") == "user":
-                return tokens.message_text(message.get("content"))
-    return ""
 
 
 def param_problem(params: Any) -> str | None:
@@ -248,20 +239,6 @@ def prefix_of(value: Any, budget: int) -> tuple[Any, int, bool]:
                 return items, used, False
         return items, used, False
     return _CUT, 0, False
-
-
-def _repeat_entry(instance: Any, repeat: int | None) -> None:
-    """Put a copy of entry ``repeat`` right after it, in the instance's list of word entries."""
-    if repeat is None or not isinstance(instance, dict):
-        return
-    for value in instance.values():
-        if (
-            isinstance(value, list)
-            and repeat < len(value)
-            and all(isinstance(item, dict) and "word" in item for item in value)
-        ):
-            value.insert(repeat + 1, copy.deepcopy(value[repeat]))
-            return
 
 
 def _errored(kind: str, message: str) -> dict[str, Any]:
@@ -393,7 +370,7 @@ class Answerer:
             return "\n".join(f"{w}: a definition of {w}" for w in shown)
         rng = random.Random(faults.seed_int(self.faults.seed, "answer", custom_id))
         instance = generator_for(_compact(schema), schema).generate(rng, shown)
-        _repeat_entry(instance, repeat)
+        repeat_entry(instance, repeat)
         if tool is None:  # structured outputs: the JSON is the text
             return _compact(instance)
         return instance

@@ -322,7 +322,7 @@ class Responder:
         schema = _json_schema(body)
         if schema is not None:
             instance = generator_for(fmt_json or "", schema).generate(rng, shown)
-            _repeat_entry(instance, repeat)
+            repeat_entry(instance, repeat)
             return json.dumps(instance, ensure_ascii=False, separators=(",", ":"))
         fmt = body.get("response_format")
         if isinstance(fmt, Mapping) and fmt.get("type") == "json_object":
@@ -337,7 +337,7 @@ class Responder:
                 for w in shown
             ]
             instance = {"entries": entries}
-            _repeat_entry(instance, repeat)
+            repeat_entry(instance, repeat)
             return json.dumps(instance, ensure_ascii=False, separators=(",", ":"))
         if shown is not None:
             if repeat is not None:
@@ -358,7 +358,7 @@ def unasked_word(words: list[str]) -> str:
     return f"{words[0]}{n}"
 
 
-def _repeat_entry(instance: Any, repeat: int | None) -> None:
+def repeat_entry(instance: Any, repeat: int | None) -> None:
     """Put a copy of entry ``repeat`` right after it, in the instance's list of word entries."""
     if repeat is None or not isinstance(instance, dict):
         return
