@@ -23,3 +23,15 @@ def wait_for_widgets(page, locator, timeout_ms: int = 60_000) -> None:
         except PlaywrightTimeout:
             continue
     locator.wait_for(timeout=1)  # fails with Playwright's message
+
+
+def in_window(page, locator) -> bool:
+    """Whether all of ``locator`` is inside the browser window."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return (
+        box is not None
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] + box["width"] <= size["width"]
+    )

@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from lab_page import wait_for_widgets
+from lab_page import in_window, wait_for_widgets
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -74,17 +74,6 @@ def _fill(field, value: str) -> None:
     box = field.locator("input")
     box.fill(value)
     box.press("Tab")
-
-
-def _in_window(page, locator) -> bool:
-    box = locator.bounding_box()
-    size = page.viewport_size
-    return (
-        box is not None
-        and box["y"] >= 0
-        and box["y"] + box["height"] <= size["height"]
-        and box["x"] + box["width"] <= size["width"]
-    )
 
 
 def test_the_model_pilot_in_jupyterlab(jupyter_server, page, shots, run_all_cells):
@@ -149,7 +138,7 @@ def test_the_model_pilot_in_jupyterlab(jupyter_server, page, shots, run_all_cell
         assert all(v.endswith("%") or "%" in v for v in rows["valid entries"]), rows
         assert rows["failures"][0] != "none", rows  # the junk word, by reason
         shot.take("comparison", scroll_to=status, element=pilot)
-        assert _in_window(page, table), "the comparison is out of the 1400x1000 window"
+        assert in_window(page, table), "the comparison is out of the 1400x1000 window"
 
         # Step to a word every model made an entry for; its cards side by side
         position = pilot.locator(".sl-pilot-position")

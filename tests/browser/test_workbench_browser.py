@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from lab_page import wait_for_widgets
+from lab_page import in_window, wait_for_widgets
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -125,18 +125,6 @@ def _upload(page, upload_button, path: Path) -> None:
     with page.expect_file_chooser() as chooser:
         upload_button.click()
     chooser.value.set_files(path)
-
-
-def _in_window(page, locator) -> bool:
-    """Whether all of ``locator`` is inside the browser window."""
-    box = locator.bounding_box()
-    size = page.viewport_size
-    return (
-        box is not None
-        and box["y"] >= 0
-        and box["y"] + box["height"] <= size["height"]
-        and box["x"] + box["width"] <= size["width"]
-    )
 
 
 def test_the_workbench_in_jupyterlab(jupyter_server, page, artifacts, run_all_cells):
@@ -252,8 +240,8 @@ def test_the_workbench_in_jupyterlab(jupyter_server, page, artifacts, run_all_ce
         assert log.text_content().count("starting run") == 1, log.text_content()
         assert run_button.is_disabled()
         steps.window("running-in-window", scroll_to=run_button)
-        assert _in_window(page, bar), "the progress bar is out of the 1400x1000 window"
-        assert _in_window(page, run_button)
+        assert in_window(page, bar), "the progress bar is out of the 1400x1000 window"
+        assert in_window(page, run_button)
         steps.shot("running")
 
         # Stop: the batches stay in flight for the next Run
