@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PROMPT_VERSION = "2"
+PROMPT_VERSION = "3"
 
 json_string = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept as is
 
@@ -36,12 +36,15 @@ content for everything else. Do not invent entries.
 child, went -> go, café -> cafe), and then start its senses with one such as "plural of child"; \
 null when the word is its own headword.
 - pronunciation: General American IPA between slashes, a readable respelling with the stressed \
-syllable in capitals, and the written syllables (note: null).
-- parts_of_speech: group senses by part of speech, most common first. Each sense has a concise \
-definition, 1 to 3 natural example sentences using the word, synonyms and antonyms (single words \
-or short phrases; empty lists if none), register, domain, region, CEFR level and usage notes \
-(null when there is nothing useful to say). Give the main senses, at most 8 per part of \
-speech, with sense_count the number of senses the part of speech has in all.
+syllable in capitals, and the written syllables (note: null); for a word said differently \
+by part of speech (record, present, lead, read), the first part of speech's.
+- parts_of_speech: group senses by part of speech, most common first; a group's \
+pronunciation only when the word is said differently in that part of speech, else null. \
+Each sense has a concise definition, 1 to 3 natural example sentences using the word, \
+synonyms and antonyms (single words or short phrases; empty lists if none), register, \
+domain, region, CEFR level and usage notes (null when there is nothing useful to say). Give \
+the main senses, at most 8 per part of speech, with sense_count the number of senses the \
+part of speech has in all.
 - word_forms: inflected forms that exist for the word's parts of speech; null for the others.
 - etymology: a short history, the language of origin, the roots, and the first known use \
 (a century or year) when known; null where unknown. Never guess dates.

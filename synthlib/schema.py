@@ -16,11 +16,12 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 # Output tokens one entry takes, measured on schema version 1 entries (a common word with a few
-# senses); the dry run uses it until the run has its own average.
-DEFAULT_OUTPUT_TOKENS_PER_WORD = {"1": 650, "2": 670}
+# senses; later versions add a little per field); the dry run uses it until the run has its own
+# average.
+DEFAULT_OUTPUT_TOKENS_PER_WORD = {"1": 650, "2": 670, "3": 690}
 
 
 class _Strict(BaseModel):
@@ -111,6 +112,16 @@ class Sense(_Strict):
 class PartOfSpeechSenses(_Strict):
     part_of_speech: PartOfSpeech
     senses: list[Sense] = Field(min_length=1)
+    # Added in schema version 3 (default None, so entries stored before it still read): a
+    # heteronym is said differently by part of speech (record the noun /ˈrɛk.ɚd/, the verb
+    # /rɪˈkɔrd/), so each group may carry its own; the entry's pronunciation is the first
+    # group's (see Entry.pronunciation_of).
+    pronunciation: Pronunciation | None = Field(
+        default=None,
+        description="How the word is said in this part of speech when that differs between "
+        "its parts of speech (record: noun /ˈrɛk.ɚd/, verb /rɪˈkɔrd/); the entry's own "
+        "pronunciation is the first part of speech's; null when it is the same for all",
+    )
     sense_count: int | None = Field(
         default=None,
         ge=1,
@@ -160,6 +171,11 @@ class Entry(_Strict):
         if self.is_real_word and not self.parts_of_speech:
             raise ValueError("a real word needs at least one part of speech with senses")
         return self
+
+    def pronunciation_of(self, part: PartOfSpeechSenses) -> Pronunciation | None:
+        """How the word is said in ``part``: the part's own pronunciation when it has one
+        (a heteronym), else the entry's."""
+        return part.pronunciation or self.pronunciation
 
 
 class EntryList(_Strict):

@@ -104,3 +104,33 @@ def test_entry_round_trips_through_json():
     dumped = e.model_dump(mode="json")
     assert dumped["parts_of_speech"][0]["senses"][0]["register"] == "neutral"
     assert Entry.model_validate(dumped) == e
+
+
+def test_a_part_of_speech_may_carry_its_own_pronunciation_in_the_strict_schema():
+    group = response_schema()["$defs"]["PartOfSpeechSenses"]
+    assert "pronunciation" in group["required"]  # strict mode: present, null when not needed
+    assert {"type": "null"} in group["properties"]["pronunciation"]["anyOf"]
+
+
+def test_an_entry_stored_before_schema_3_still_reads_without_group_pronunciations():
+    old = entry_dict("minute")  # no "pronunciation" key on its part of speech
+    assert "pronunciation" not in old["parts_of_speech"][0]
+    e = Entry.model_validate(old)
+    assert e.parts_of_speech[0].pronunciation is None
+    assert e.pronunciation_of(e.parts_of_speech[0]) == e.pronunciation
+
+
+def test_a_heteronym_reads_each_part_of_speech_its_own_way():
+    data = entry_dict("minute", pos="noun")
+    noun = {"ipa": "/ˈmɪn.ɪt/", "respelling": "MIN-it", "syllables": ["min", "ute"]}
+    adjective = {"ipa": "/maɪˈnut/", "respelling": "my-NOOT", "syllables": ["mi", "nute"]}
+    data["pronunciation"] = noun
+    data["parts_of_speech"][0]["pronunciation"] = noun
+    data["parts_of_speech"].append(
+        {**entry_dict("minute", pos="adjective")["parts_of_speech"][0], "pronunciation": adjective}
+    )
+    outcome = validate_content(json.dumps({"entries": [data]}), ["minute"])["minute"]
+    assert isinstance(outcome, Entry)
+    said = [outcome.pronunciation_of(p).ipa for p in outcome.parts_of_speech]
+    assert said == ["/ˈmɪn.ɪt/", "/maɪˈnut/"]
+    assert outcome.pronunciation == outcome.parts_of_speech[0].pronunciation
