@@ -114,6 +114,7 @@ class Engine:
         listener: ProgressListener | None = None,
         clock: Callable[[], float] = time.monotonic,
         reference: Mapping[str, Any] | None = None,
+        resumed: bool | None = None,
     ) -> None:
         self.backend = backend
         self.cp = checkpoint
@@ -131,6 +132,9 @@ class Engine:
         self._wake = threading.Event()
         self._cancel = settings.cancel_on_exit
         self._phase = "running"
+        # whether this run goes on from an earlier one's checkpoint (None: judged from the state;
+        # a Job knows, and words the store had are journalled before the first step)
+        self.resumed = bool(self.state.flights or self.state.seq) if resumed is None else resumed
         self._started = clock()
         self._resolved_at_start = self.state.resolved
         # batches a resume inherits did their work before this session: their words are not
@@ -182,7 +186,7 @@ class Engine:
         """Run until every word is resolved, the cost cap is reached, or :meth:`stop`."""
         self.spool.mkdir(parents=True, exist_ok=True)
         try:
-            how = "resuming" if self.state.flights or self.state.seq else "starting"
+            how = "resuming" if self.resumed else "starting"
             self._notify(f"{how} run {self.cp.run_id} on {self.backend.provider} ({self.model})")
             self.submitter.check_location()
             self.submitter.recover()
@@ -324,8 +328,10 @@ class Engine:
             cost_usd=s.usage.cost_usd,
             elapsed=self.clock() - self._started,
             resolved_this_session=s.resolved - self._resolved_at_start - self._inherited_resolved,
-            phase=self._phase,
+            phase="stopping" if self._phase == "running" and self._stop.is_set() else self._phase,
             failure_reasons=reasons_of(s.failed, s.given_up),
+            collected_this_session=self._inherited_resolved,
+            resumed=self.resumed,
         )
 
     def _notify(self, message: str | None) -> None:

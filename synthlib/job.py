@@ -154,6 +154,7 @@ class Job:
             words=config.words,
             listener=self.listener,
             reference=self._reference,
+            resumed=self.resumed,
         )
 
     def _price(self) -> Price:

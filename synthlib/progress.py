@@ -20,7 +20,11 @@ ENDINGS = {  # how a run ended, said the same way by every face (each names its 
 
 @dataclass(frozen=True)
 class Progress:
-    """A moment of a run, as displays show it. Rates count this session's work only."""
+    """A moment of a run, as every display shows it: the figures are computed here only.
+
+    Counts (processed, given up, retrying, ...) are the whole checkpoint's; the rate and the
+    elapsed time are this run's own (a resumed run counts from its own start, and words it only
+    collected from batches an earlier run sent are shown apart, not in its rate)."""
 
     total: int
     processed: int
@@ -32,10 +36,12 @@ class Progress:
     input_tokens: int
     output_tokens: int
     cost_usd: float
-    elapsed: float
-    resolved_this_session: int
-    phase: str = "running"  # running | stopping | finished | interrupted | budget
+    elapsed: float  # seconds since this run started
+    resolved_this_session: int  # words this run sent and resolved
+    phase: str = "running"  # running | stopping | finished | interrupted | budget | stopped
     failure_reasons: dict[str, int] = field(default_factory=dict)
+    collected_this_session: int = 0  # words resolved from batches an earlier run sent
+    resumed: bool = False
 
     @property
     def resolved(self) -> int:
@@ -46,8 +52,9 @@ class Progress:
         return self.input_tokens + self.output_tokens
 
     @property
-    def success_rate(self) -> float:
-        return self.processed / self.resolved if self.resolved else 0.0
+    def success_rate(self) -> float | None:
+        """Entries over resolved words (retrying words are not resolved yet); None before any."""
+        return self.processed / self.resolved if self.resolved else None
 
     @property
     def words_per_minute(self) -> float:
@@ -55,40 +62,78 @@ class Progress:
 
     @property
     def eta_seconds(self) -> float | None:
+        """Seconds left at this run's rate; None when unknown or when the run is not going."""
+        if self.phase != "running":
+            return None
         left = self.total - self.resolved
         if not left:
             return 0.0
         rate = self.words_per_minute / 60
         return left / rate if rate > 0 else None
 
+    @property
+    def eta(self) -> str:
+        """The ETA as shown: empty once the run is not going (stopped, finished)."""
+        if self.phase != "running":
+            return ""
+        return format_duration(self.eta_seconds)
+
+    def success_text(self) -> str:
+        rate = self.success_rate
+        text = "none resolved yet" if rate is None else f"{rate:.1%} of {self.resolved:,} resolved"
+        if self.retrying:
+            text += f"; {self.retrying:,} retrying"
+        return text
+
+    def rate_text(self) -> str:
+        text = f"{self.words_per_minute:,.1f}"
+        if self.collected_this_session:
+            text += f" ({self.collected_this_session:,} collected from earlier batches not counted)"
+        return text
+
     def rows(self) -> list[tuple[str, str]]:
-        """The status table as (label, value) rows."""
+        """The status table as (label, value) rows (no ETA once the run is not going)."""
         batches = ", ".join(f"{n} {s}" for s, n in sorted(self.batches.items())) or "none"
-        return [
+        this_run = "Elapsed (this resumed run)" if self.resumed else "Elapsed"
+        rows = [
             ("Total words", f"{self.total:,}"),
             ("Processed", f"{self.processed:,}"),
             ("Failed (given up)", f"{self.given_up:,}"),
             ("Retrying", f"{self.retrying:,}"),
             ("In flight", f"{self.in_flight:,} ({batches})"),
-            ("Success rate", f"{self.success_rate:.1%}"),
-            ("Words/minute", f"{self.words_per_minute:,.1f}"),
+            ("Success rate", self.success_text()),
+            ("Words/minute", self.rate_text()),
             (
                 "Tokens",
                 f"{self.total_tokens:,} ({self.input_tokens:,} in, {self.output_tokens:,} out)",
             ),
             ("Cost", f"${self.cost_usd:,.4f}"),
-            ("Elapsed", format_duration(self.elapsed)),
-            ("ETA", format_duration(self.eta_seconds)),
+            (this_run, format_duration(self.elapsed)),
         ]
+        if self.phase == "running":
+            rows.append(("ETA", self.eta))
+        return rows
 
     def line(self) -> str:
         """One plain line (logs, papermill outputs, terminals that are not terminals)."""
-        eta = format_duration(self.eta_seconds)
+        eta = f", ETA {self.eta}" if self.eta else ""
         return (
             f"{self.resolved:,}/{self.total:,} words resolved ({self.processed:,} ok, "
             f"{self.given_up:,} given up, {self.retrying:,} retrying), {self.in_flight:,} in "
             f"flight, ${self.cost_usd:,.4f}, {self.total_tokens:,} tokens, "
-            f"{format_duration(self.elapsed)} elapsed, ETA {eta}"
+            f"{format_duration(self.elapsed)} elapsed{eta}"
+        )
+
+    def result_line(self) -> str:
+        """How a run ended in one line: "13 ok, 2 given up, $0.0021" and the rest."""
+        ended = {"finished": "Finished", "budget": "Stopped at the cost cap"}.get(
+            self.phase, "Stopped"
+        )
+        retrying = f", {self.retrying:,} retrying" if self.retrying else ""
+        return (
+            f"{ended}: {self.processed:,} ok, {self.given_up:,} given up{retrying} of "
+            f"{self.total:,} words, ${self.cost_usd:,.4f}, {self.total_tokens:,} tokens, "
+            f"{format_duration(self.elapsed)}"
         )
 
 

@@ -12,13 +12,7 @@ from typing import TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn
 from rich.progress import Progress as Bar
 from rich.table import Table
 
@@ -56,7 +50,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         _confirm(out)
     job.open()
     if job.set_aside:
-        print(f"Previous checkpoint set aside as {job.set_aside}", file=out)
+        print(f"Previous checkpoint set aside as {job.set_aside}; starting afresh", file=out)
     with display:
         result = job.run()
     _summary(result, out, job.store, list(islice(job.checkpoint.state.done, 50)))
@@ -77,7 +71,8 @@ def _confirm(out: TextIO) -> None:
 
 
 class TerminalDisplay:
-    """Live bar and status table on a terminal; plain periodic lines otherwise."""
+    """Live bar and status table on a terminal while the run goes (gone when it ends: the end
+    summary says it once); plain periodic lines otherwise."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -95,28 +90,27 @@ class TerminalDisplay:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TaskProgressColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+                TextColumn("{task.fields[eta]}"),  # the Progress's own ETA, not rich's guess
             )
-            self._task = self._bar.add_task("words", total=None)
+            self._task = self._bar.add_task("words", total=None, eta="")
             self._live = Live(
                 self._renderable(),
                 console=Console(file=self.out),
                 refresh_per_second=4,
-                transient=False,
+                transient=True,
             )
             self._live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
-            self._live.update(self._renderable(), refresh=True)
             self._live.__exit__(None, None, None)
 
     def __call__(self, progress: Progress, message: str | None) -> None:
         self._latest = progress
         if self._live is not None and self._bar is not None:
-            self._bar.update(self._task, total=progress.total, completed=progress.resolved)
+            eta = f"ETA {progress.eta}" if progress.eta else ""
+            self._bar.update(self._task, total=progress.total, completed=progress.resolved, eta=eta)
             if message:
                 self._live.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}")
             self._live.update(self._renderable())
@@ -124,7 +118,8 @@ class TerminalDisplay:
         now = time.monotonic()
         if message:
             print(f"{time.strftime('%H:%M:%S')} {message}", file=self.out, flush=True)
-        if now - self._last_plain >= PLAIN_EVERY_SECONDS or progress.phase != "running":
+        going = progress.phase in ("running", "stopping")  # once ended, the summary says it
+        if going and now - self._last_plain >= PLAIN_EVERY_SECONDS:
             self._last_plain = now
             print(f"{time.strftime('%H:%M:%S')} {progress.line()}", file=self.out, flush=True)
 
@@ -135,8 +130,8 @@ class TerminalDisplay:
         return Group(*parts)
 
 
-def status_table(progress: Progress) -> Table:
-    return rows_table(progress.rows(), title="Status")
+def status_table(progress: Progress, *, title: str = "Status") -> Table:
+    return rows_table(progress.rows(), title=title)
 
 
 def _summary(
@@ -144,8 +139,11 @@ def _summary(
 ) -> None:
     p = result.progress
     print(f"\n{ENDINGS[result.phase]}", file=out)
-    for label, value in p.rows():
-        print(f"  {label:<18} {value}", file=out)
+    if out.isatty():  # the live table is gone (transient): this is the one summary
+        Console(file=out).print(status_table(p, title="Summary"))
+    else:
+        for label, value in p.rows():
+            print(f"  {label:<26} {value}", file=out)
     if result.given_up:
         print(f"\nGiven up ({len(result.given_up):,} words), by reason:", file=out)
         for code, n in sorted(p.failure_reasons.items(), key=lambda kv: -kv[1]):

@@ -236,6 +236,28 @@ def estimate_html(estimate: Estimate) -> str:
     return f"<div class='sl-cards'>{shown}</div>"
 
 
+def tell_the_terminal(line: str) -> None:
+    """Write ``line`` to the terminal that started this kernel (papermill's), not only into the
+    notebook: ipykernel sends ``print`` to the notebook, and its stderr's ``fileno()`` is the
+    kernel process's original standard error, which papermill's terminal shares (without fd
+    capture, ``sys.__stderr__`` is that stream itself). Nothing is written when standard error
+    is the process's own: a plain Python run shows the printed line already."""
+    if sys.stderr is None or sys.stderr is sys.__stderr__:
+        return
+    text = f"\n{line}\n"
+    try:
+        os.write(sys.stderr.fileno(), text.encode())
+        return
+    except (AttributeError, OSError, ValueError):
+        pass  # no descriptor behind the kernel's stream: its process's own stderr then
+    if sys.__stderr__ is not None:
+        try:
+            sys.__stderr__.write(text)
+            sys.__stderr__.flush()
+        except (OSError, ValueError):
+            pass
+
+
 def status_html(rows: list[tuple[str, str]], per_line: int = 4) -> str:
     """The status table with ``per_line`` (label, value) pairs a line, to keep it short."""
     lines = []
@@ -374,8 +396,11 @@ class Workbench:
             self.result = job.run()
         finally:
             bar.close()
-        print(self.result.progress.line(), flush=True)
         self.show_summary()
+        result = self.result
+        line = f"{result.progress.result_line()}; entries in {result.store}"
+        print(line, flush=True)  # the output notebook's last line
+        tell_the_terminal(f"synthlib: {line}")
         return self.result
 
     def show_summary(
