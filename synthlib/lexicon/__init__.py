@@ -382,7 +382,10 @@ class Lexicon:
         there gets the form as its first sense; otherwise a new group of the lemma's senses."""
         wn = self.wordnet
         added: list[_Group] = []
-        for inflection in self.inflector.analyse(key.replace("_", " ")) or self._morphy(key):
+        # Morphy's unconfirmed readings only for a word with no senses of its own: "pass" is
+        # no plural of "pas", "species" none of "specie"
+        guessed = self._morphy(key) if not own else []
+        for inflection in self.inflector.analyse(key.replace("_", " ")) or guessed:
             if any(g.wn_pos == inflection.pos and g.form is not None for g in own + added):
                 continue  # one lemma per part of speech: the likeliest (``left``: leave)
             mine = next((g for g in own if g.wn_pos == inflection.pos), None)
@@ -655,7 +658,9 @@ class Lexicon:
             definition=definition or glosses.clean_definition(synset.definition),
             examples=examples,
             synonyms=list(synonyms),
-            antonyms=self._antonyms(synset, number),
+            # WordNet links a few satellites to an antonym that is also their synonym
+            # ("damned" has "blessed" as both): such an antonym contradicts itself
+            antonyms=[a for a in self._antonyms(synset, number) if a.lower() not in seen],
             register_=register,
             domain=topic,
             region=region,
