@@ -41,7 +41,7 @@ from .pricing import Price
 from .progress import Progress, ProgressListener, reasons_of
 from .schema import Failure
 from .store import Store
-from .store.records import FailureRecord
+from .store.records import GIVEN_UP_WORDS, FailureRecord
 from .submitter import RUN_TAG, SHARD_TAG, Submitter, WrongAccount
 from .tokens import request_tokens
 from .words import WordList
@@ -302,6 +302,14 @@ class Engine:
             "batches": len(self.state.finished),
             "failure_reasons": progress.failure_reasons,
             "start_time": self.cp.start_time,
+            # the run's own given-up words: its failures, whatever the store holds for others
+            GIVEN_UP_WORDS: {
+                w: {
+                    "reason": str(self.state.failed.get(w, _UNKNOWN)),
+                    "attempts": self.state.attempts.get(w, 0),
+                }
+                for w in self.state.given_up
+            },
         }
         try:
             self.store.record_run(summary)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .store import Store, using_store
-from .store.records import EntryRecord
+from .store.records import GIVEN_UP_WORDS, EntryRecord, FailureRecord
 
 ENTRY_COLUMNS = [
     "word",
@@ -157,16 +157,49 @@ def load_senses(
     return pd.DataFrame(rows, columns=SENSE_COLUMNS)
 
 
-def load_failures(store: StoreLike = None, *, run_id: str | None = None) -> pd.DataFrame:
-    """One row per word that has no entry, with its last reason and attempts (of one run with
-    ``run_id``)."""
+def load_failures(
+    store: StoreLike = None, *, run_id: str | None = None, run: Any = None
+) -> pd.DataFrame:
+    """One row per failed word, with its last reason and attempts.
+
+    Of one run (``run_id``, or ``run``: a run id or a :class:`~synthlib.RunResult`): the words
+    that run gave up, whatever the store holds for them from other runs or models (the count is
+    the run summary's ``given_up``). Without a run: the store's words that have no entry at all.
+    """
+    if run is not None and run_id is None:
+        run_id = str(getattr(run, "run_id", run))
     with using_store(store) as opened:
-        rows = [
-            {**f.to_dict(), "code": f.code}
-            for f in opened.iter_failures()
-            if run_id is None or f.run_id == run_id
-        ]
+        whole = run_id is None
+        records = list(opened.iter_failures()) if whole else _run_failures(opened, str(run_id))
+    rows = [{**f.to_dict(), "code": f.code} for f in records]
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+
+
+def _run_failures(store: Store, run_id: str) -> list[FailureRecord]:
+    """The words ``run_id`` gave up, from its summary (the failure records add batch ids); runs
+    recorded before summaries listed them: their failure records."""
+    stored = {f.word: f for f in store.iter_failures() if f.run_id == run_id}
+    summary = next((s for s in store.iter_runs() if s.get("run_id") == run_id), None)
+    listed = (summary or {}).get(GIVEN_UP_WORDS)
+    if not isinstance(listed, dict):
+        return [f for f in stored.values() if f.given_up]
+    when = str((summary or {}).get("recorded_at") or "")
+    records = []
+    for word in sorted(listed):
+        given = listed[word] or {}
+        record = stored.get(word)
+        records.append(
+            FailureRecord(
+                word=word,
+                reason=str(given.get("reason") or (record.reason if record else "")),
+                attempts=int(given.get("attempts") or (record.attempts if record else 0)),
+                given_up=True,
+                batch_id=record.batch_id if record else None,
+                run_id=run_id,
+                updated_at=record.updated_at if record else when,
+            )
+        )
+    return records
 
 
 def _entry_row(r: EntryRecord) -> dict[str, Any]:

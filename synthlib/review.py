@@ -23,6 +23,7 @@ from .errors import SynthlibError, UsageError
 from .extras import require
 from .frames import StoreLike, load_entries, load_failures, load_senses
 from .store import EntryRecord, using_store
+from .store.records import GIVEN_UP_WORDS
 
 require("notebook", "the review")  # one line naming the extra if it is missing
 
@@ -388,7 +389,8 @@ def _filtered(
 
 
 def _runs_frame(runs: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    rows = list(runs)
+    # a run's given-up words are its Failures, not a cell of the Runs table
+    rows = [{k: v for k, v in run.items() if k != GIVEN_UP_WORDS} for run in runs]
     extra = [k for row in rows for k in row if k not in RUN_COLUMNS]
     return pd.DataFrame(rows, columns=RUN_COLUMNS + list(dict.fromkeys(extra)))
 

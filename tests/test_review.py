@@ -525,3 +525,27 @@ def test_the_card_shows_a_forms_headword_the_senses_left_out_and_an_estimated_ip
     run = _offline_record(session_lexicon, "run")
     verbs = next(p for p in run.entry["parts_of_speech"] if p["part_of_speech"] == "verb")
     assert f"8 of {verbs['sense_count']} senses" in card_html(run)
+
+
+def test_failures_are_the_runs_given_up_words_whatever_other_models_left(offline_env):
+    """The Failures tab and the Runs tab agree: a word the latest run gave up is its failure even
+    when the store holds that word's entry from another model."""
+    import synthlib
+    from synthlib.frames import load_failures
+
+    with open_store() as store:
+        store.upsert_entries(
+            [record("zzqxv", model="gpt-4o-mini"), record("qqxvz", model="gpt-4o")]
+        )
+    result = synthlib.run(["apple", "zzqxv", "qqxvz"])
+    assert set(result.given_up) == {"zzqxv", "qqxvz"}
+    review = Review()
+    (latest,) = review.runs.to_dict("records")
+    assert latest["given_up"] == 2 and "given_up_words" not in review.runs
+    assert sorted(review.failures["word"]) == ["qqxvz", "zzqxv"]
+    assert set(review.failures["code"]) == {"not_found"}
+    assert review.failures["given_up"].all()
+    assert list(load_failures(run=result)["word"]) == ["qqxvz", "zzqxv"]
+    assert list(load_failures(run_id=result.run_id)["word"]) == ["qqxvz", "zzqxv"]
+    assert "2 failures" in review.scope_line()
+    assert load_failures()["word"].tolist() == []  # the whole store: words with no entry at all

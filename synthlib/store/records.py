@@ -46,6 +46,10 @@ class EntryRecord:
         return d
 
 
+# the key of a run summary holding that run's given-up words ({word: {reason, attempts}})
+GIVEN_UP_WORDS = "given_up_words"
+
+
 @dataclass(frozen=True)
 class FailureRecord:
     """A word without an entry (yet): its last reason, attempts so far, whether it was given up."""
