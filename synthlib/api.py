@@ -15,9 +15,9 @@ from .cost import Estimate, estimate
 from .pricing import price_for
 from .skip import mark_already_done, refuse_fresh_over_flights
 from .state import RunState
-from .store import DEFAULT_STORE, Store, using_store
+from .store import Store, default_store, using_store
 
-__all__ = ["dry_run", "estimate_config", "provider_model"]
+__all__ = ["dry_run", "estimate_config", "prepared_state", "provider_model"]
 
 
 @with_settings
@@ -45,7 +45,7 @@ def estimate_config(
     provider = resolve_provider(config.provider)
     notes: list[str] = []
     if state is None:
-        state, notes = _prepared_state(config, provider)
+        state, notes = prepared_state(config, provider)
     measured_words = measured_output = 0
     if state is not None and provider != "offline":
         measured_words = sum(b.get("words", 0) for b in state.finished)
@@ -81,8 +81,12 @@ def estimate_config(
     )
 
 
-def _prepared_state(config: RunConfig, provider: str) -> tuple[RunState, list[str]]:
-    """The state a run of ``config`` would start from, and the notices it would show."""
+def prepared_state(
+    config: RunConfig, provider: str, store: Any = None
+) -> tuple[RunState, list[str]]:
+    """The state a run of ``config`` would start from (its checkpoint, then the words done
+    elsewhere), and the notices it would show; reads only. ``store`` is the store the run will
+    use (a pilot's own view of it); by default the one at ``config.store``, when it exists."""
     model = provider_model(provider, config.model)
     state = None
     if config.checkpoint is not None and config.fresh:
@@ -94,16 +98,16 @@ def _prepared_state(config: RunConfig, provider: str) -> tuple[RunState, list[st
         ).state
     if state is None:
         state = RunState(words=tuple(config.words), max_attempts=config.max_attempts)
-    with store_if_any(config.store) as store:
-        notes = mark_already_done(
-            state,
-            config.words,
-            store=store,
-            model=model,
-            redo=config.redo,
-            imported=config.imported,
-        )
-    return state, notes
+    if store is not None:
+        return state, _mark_done(state, config, model, store)
+    with store_if_any(config.store) as opened:
+        return state, _mark_done(state, config, model, opened)
+
+
+def _mark_done(state: RunState, config: RunConfig, model: str, store: Any) -> list[str]:
+    return mark_already_done(
+        state, config.words, store=store, model=model, redo=config.redo, imported=config.imported
+    )
 
 
 LONG_LIST = 200_000  # words: below this a dry run is done before a bar would be worth drawing
@@ -142,7 +146,7 @@ def store_if_any(location: Any) -> Iterator[Store | None]:
     """The store at ``location``, or None when it is a file that does not exist yet (an estimate
     creates nothing)."""
     if location is None or isinstance(location, str | os.PathLike):
-        path = (os.fspath(location) if location is not None else DEFAULT_STORE).strip()
+        path = (os.fspath(location) if location is not None else default_store()).strip()
         path = path.removeprefix("sqlite://")
         if "://" not in path and not Path(path).exists():
             yield None

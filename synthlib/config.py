@@ -19,7 +19,7 @@ from .errors import CheckpointError, UsageError
 from .pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, Price, price_for, price_table
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
 from .skip import ImportedCheckpoint, read_imported_checkpoint
-from .store import DEFAULT_STORE
+from .store import default_store
 from .words import WordList, read_words
 
 PROVIDERS = ("auto", "openai", "anthropic", "offline")
@@ -165,7 +165,11 @@ class RunConfig:
         "NAME",
     )
     store: Any = setting(  # a path, a mongodb:// URI, or a Store
-        None, Text(), "entry store: a file path (default synthlib.db) or a mongodb:// URI", "URI"
+        None,
+        Text(),
+        "entry store: a file path or a mongodb:// URI (default: $SYNTHLIB_STORE, else "
+        "synthlib.db; a URI with a password is best given there)",
+        "URI",
     )
     max_cost: float | None = setting(
         None,
@@ -369,7 +373,7 @@ def checkpoint_dir(store: Any = None) -> Path:
     """Where default checkpoints live: a ``.synthlib`` folder beside the store file (the working
     directory's for the default store and for MongoDB), so runs keep one tidy place whatever
     folder they are started from."""
-    location = store if store is not None else DEFAULT_STORE
+    location = store if store is not None else default_store()
     if not isinstance(location, str | os.PathLike):
         location = getattr(location, "location", "")  # a Store
     location = os.fspath(location).strip().removeprefix("sqlite://")

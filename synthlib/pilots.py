@@ -37,14 +37,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import RunConfig, checkpoint_dir, provider_model
 from .errors import UsageError
-from .prompts import PROMPT_VERSION
-from .schema import SCHEMA_VERSION, Failure
 from .store import Store, open_store
 from .store.records import EntryRecord, FailureRecord
 from .words import WordList, read_words
@@ -390,36 +388,18 @@ class PilotPlan:
     full: WordList
 
     def estimate(self, model: str) -> Estimate:
-        """What the pilot will send for ``model``: the sample less what this pilot already has
-        from it (a resumed pilot), priced as a dry run prices it. Reads only."""
-        from .api import store_if_any
-        from .cost import estimate
+        """What the pilot will send for ``model``: what its run would start from, counted as
+        the run counts it (the model's pilot checkpoint: words finished, given up or in flight;
+        then this pilot's entries in the store), priced as a dry run prices it. Reads only."""
+        from .api import estimate_config, prepared_state, store_if_any
 
         config = self.configs[model]
         provider = provider_of(model)
         recorded = provider_model(provider, config.model)
-        done: set[str] = set()
-        judged: set[str] = set()  # given up for good (not a word): a resumed pilot keeps that
-        with store_if_any(self.record.store) as store:
-            if store is not None and hasattr(store, "pilot_words_made_with"):
-                done = store.pilot_words_made_with(
-                    self.record.id, recorded, PROMPT_VERSION, SCHEMA_VERSION, self.record.sample
-                )
-                judged = {
-                    f.word
-                    for _, f in store.iter_pilot_failures(self.record.id, recorded)
-                    if f.given_up and Failure.parse(f.reason).final
-                }
-        return estimate(
-            config.words,
-            config.price,
-            provider=provider,
-            processed=done,
-            given_up=judged,
-            batch_size=config.batch_size,
-            words_per_request=config.words_per_request,
-            token_budget=config.token_budget,
-        )
+        with store_if_any(self.record.store) as base:
+            own = PilotStore(base, self.record.id, recorded) if base is not None else None
+            state, notes = prepared_state(config, provider, own)
+        return replace(estimate_config(config, state), notes=tuple(notes))
 
 
 def prepare_pilot(

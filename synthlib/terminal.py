@@ -18,11 +18,12 @@ from rich.table import Table
 
 from .cli import given_settings
 from .config import RunConfig
+from .cost import Estimate
 from .display import print_estimate, rows_table
 from .errors import SpendRefused
 from .job import Job, RunResult
 from .progress import ENDINGS, Progress
-from .store import DEFAULT_STORE, mask_uri
+from .store import default_store, mask_uri
 
 PLAIN_EVERY_SECONDS = 15.0
 
@@ -40,7 +41,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     job = Job(config, listener=display)  # reads only: nothing is renamed, written or locked yet
     why = " (no API key)" if job.provider == "offline" and config.provider == "auto" else ""
     print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
-    store = mask_uri(os.fspath(config.store or DEFAULT_STORE))
+    store = mask_uri(os.fspath(config.store or default_store()))
     resuming = " (resuming)" if job.resumed else ""
     print(f"Checkpoint: {config.checkpoint}{resuming}; store: {store}", file=out)
     for notice in job.notices:
@@ -209,13 +210,18 @@ def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) ->
         f"{len(plan.configs)} model{'s' if len(plan.configs) > 1 else ''}; record: {record.path}",
         file=out,
     )
-    paid = False
+    paid = to_send = False
     for model in plan.configs:
         estimate = plan.estimate(model)
         paid |= model != OFFLINE and estimate.remaining > 0
+        to_send |= estimate.remaining > 0
         cost = "free" if model == OFFLINE else f"about ${estimate.batch_cost:.4f} at batch prices"
         n = estimate.remaining
+        if n == 0:
+            cost = _nothing_to_send(estimate)
         print(f"  {model}: {n:,} word{'' if n == 1 else 's'} to send, {cost}", file=out)
+    if not to_send:
+        print("Nothing to send: this pilot already has every word of its sample.", file=out)
     if args.dry_run:
         return 0
     if paid and not args.yes:
@@ -243,6 +249,20 @@ def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) ->
 
 
 PROG_NAME = "batch-synthesis"
+
+
+def _nothing_to_send(estimate: Estimate) -> str:
+    """Why a pilot model sends nothing: what its sample's words already are."""
+    parts = [
+        f"{n:,} {what}"
+        for n, what in (
+            (estimate.already_processed, "done"),
+            (estimate.given_up, "given up"),
+            (estimate.in_flight, "in flight (collected, not sent again)"),
+        )
+        if n
+    ]
+    return "nothing to pay" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _comparison_text(frame) -> str:

@@ -38,7 +38,7 @@ from .frames import load_entries
 from .job import Job, RunResult, build_config
 from .pricing import PRICES
 from .progress import ENDINGS, Progress
-from .store import DEFAULT_STORE, mask_uri
+from .store import STORE_ENV, default_store, has_secret, mask_uri
 from .words import read_words
 
 require("notebook", "the workbench")  # one line naming the extra if it is missing
@@ -93,6 +93,23 @@ def show_errors_in_one_line() -> None:
         return stb
 
     shell.set_custom_exc((SynthlibError,), handler)
+
+
+def notebook_store(store: Any) -> Any:
+    """A notebook's ``store`` parameter, refused (one line) when it holds a password: papermill
+    writes every parameter into the output notebook (its injected cell and its metadata) before
+    the notebook's own code runs, and saves it again at the end from its own copy, so no code in
+    the notebook can mask it there; IPython's history keeps the cell too. A URI with a password
+    belongs in ``SYNTHLIB_STORE``, which no notebook records."""
+    if has_secret(store):
+        show_errors_in_one_line()
+        raise UsageError(
+            f"the store parameter holds a password ({mask_uri(store)}), and papermill keeps "
+            f"parameters in the notebook it writes (delete that file): leave store unset and "
+            f"pass the URI in the {STORE_ENV} environment variable, e.g. "
+            f"{STORE_ENV}='mongodb://user:PASSWORD@host/db' papermill ..."
+        )
+    return store
 
 
 # --- what the workbench says, in its own words ---------------------------------------------------
@@ -572,7 +589,7 @@ class _Widgets:
         )
         self.max_cost_info = w.HTML()
         self.store = w.Text(
-            value=mask_uri(p["store"] or DEFAULT_STORE), description="Store", layout=wide
+            value=mask_uri(p["store"] or default_store()), description="Store", layout=wide
         )
         self._store_value = p["store"]
         for labelled in (
@@ -773,8 +790,10 @@ class _Widgets:
         """The widgets' settings into the workbench's parameters (UsageError when one is bad)."""
         b = self.bench
         store_text = self.store.value.strip()
-        if store_text != mask_uri(self._store_value or DEFAULT_STORE):
+        if store_text != mask_uri(self._store_value or default_store()):
             self._store_value = store_text or None
+            if has_secret(store_text):  # the field's value is saved with the widget state
+                self.store.value = mask_uri(store_text)
         b.params.update(
             provider=self.provider.value,
             model=self.model.value,
@@ -1055,7 +1074,7 @@ class _Widgets:
             store: Any = job.store
             location, run_id = job.store.location, result.run_id
         else:
-            store = self.bench.params["store"] or DEFAULT_STORE
+            store = self.bench.params["store"] or default_store()
             location, run_id = store, None
         target = export_path(location, fmt, run_id)
         try:

@@ -20,13 +20,19 @@ from ..errors import StoreError, UsageError
 from .records import EntryRecord, FailureRecord
 
 DEFAULT_STORE = "synthlib.db"
+# The store when none is given: the way to pass a URI holding a password without writing it into a
+# notebook (papermill saves every ``-p`` value in its output), a command line or a shell history.
+STORE_ENV = "SYNTHLIB_STORE"
 
 __all__ = [
     "DEFAULT_STORE",
+    "STORE_ENV",
     "EntryRecord",
     "FailureRecord",
     "Store",
     "StoreError",
+    "default_store",
+    "has_secret",
     "mask_uri",
     "open_store",
     "using_store",
@@ -155,6 +161,16 @@ def mask_uri(uri: str) -> str:
     return _QUERY_SECRET.sub(r"\1***", masked)
 
 
+def has_secret(location: object) -> bool:
+    """Whether ``location`` (a store setting) holds a password or another secret."""
+    return isinstance(location, str) and mask_uri(location) != location.strip()
+
+
+def default_store() -> str:
+    """The store used when none is given: ``SYNTHLIB_STORE`` when set, else ``synthlib.db``."""
+    return os.environ.get(STORE_ENV, "").strip() or DEFAULT_STORE
+
+
 @contextmanager
 def using_store(location: str | os.PathLike[str] | Store | None = None) -> Iterator[Store]:
     """:func:`open_store` for a block: a store opened here is closed after it; a :class:`Store`
@@ -168,12 +184,13 @@ def using_store(location: str | os.PathLike[str] | Store | None = None) -> Itera
 
 
 def open_store(location: str | os.PathLike[str] | Store | None = None) -> Store:
-    """Open a store: a :class:`Store` as is, a MongoDB URI, or a path (default ``synthlib.db``)."""
+    """Open a store: a :class:`Store` as is, a MongoDB URI, or a path (default:
+    :func:`default_store`)."""
     if location is not None and not isinstance(location, str | os.PathLike):
         if isinstance(location, Store):
             return location
         raise StoreError(f"not a store or a store location: {type(location).__name__}")
-    text = os.fspath(location) if location is not None else DEFAULT_STORE
+    text = os.fspath(location) if location is not None else default_store()
     if text.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import MongoStore
 

@@ -161,3 +161,23 @@ def test_the_pilots_dry_run_counts_what_it_would_send_and_sends_nothing(on_emula
     assert f"{MODELS[0]}: 0 words to send" in out  # the pilot already has them
     assert f"{MODELS[1]}: 5 words to send, about $" in out
     assert len(on_emulator.ledger()) == billed
+
+
+def test_a_pilot_run_again_with_nothing_to_send_says_so_and_asks_nothing(on_emulator, capsys):
+    """Words the pilot's checkpoint gave up on after its attempts (refused twice here) are not
+    sent again, so they are not announced as words to send, nor paid for by a confirmation."""
+    on_emulator.configure(refusal_rate=0.5)
+    Path("words.txt").write_text("\n".join(LIST) + "\n")
+    args = ["words.txt", "--pilot", "8", "--models", MODELS[0], "--max-attempts", "2"]
+    assert main([*args, "--yes", "--poll-interval", "0.05"]) == 0
+    first = synthlib.latest_pilot().reports[MODELS[0]]
+    assert first.failures.get("refused")  # given up after their attempts: the case that counted
+    billed = len(on_emulator.ledger())
+    capsys.readouterr()
+
+    # without --yes and with no terminal, a question would refuse to spend (exit 2)
+    assert main([*args, "--poll-interval", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert f"{MODELS[0]}: 0 words to send, nothing to pay (" in out
+    assert "Nothing to send: this pilot already has every word of its sample." in out
+    assert len(on_emulator.ledger()) == billed
