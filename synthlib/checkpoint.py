@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from . import failpoints
 from .errors import CheckpointBusy, CheckpointError, CheckpointWriteError
 from .state import Event, RunState, StateError
 
@@ -618,22 +619,60 @@ def fresh_advice(flights: int, source: object = None) -> str:
 
 
 def set_aside(path: str | os.PathLike[str]) -> Path | None:
-    """Rename an existing checkpoint (and journal) out of the way; returns the new name."""
+    """Rename an existing checkpoint out of the way, with its journal; returns the new name.
+
+    The journal's steps are folded into the snapshot first (written atomically; the journal is
+    then removed, and a journal a crash leaves beside the folded snapshot only replays steps it
+    holds), so the rename that sets it aside is one atomic step: a crash anywhere leaves either
+    the checkpoint where it was, whole, or a ``.bak`` that holds every step, never a ``.bak``
+    without its spend or a journal without its checkpoint (which the next run would delete). A
+    checkpoint that cannot be read to fold it (corrupt, or of a newer format) is set aside with
+    its journal linked beside the ``.bak`` before the rename."""
     path = Path(path)
     if not path.exists():
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = path.with_name(f"{path.name}.{stamp}.bak")
     journal = path.with_name(path.name + ".journal")
+    target_journal = target.with_name(target.name + ".journal")
     try:
+        if journal.exists() and not _fold_journal(path, journal):
+            _link_or_copy(journal, target_journal)  # before the rename: the .bak never lacks it
+            failpoints.hit("set-aside-linked")
         os.replace(path, target)
-        if journal.exists():
-            os.replace(journal, target.with_name(target.name + ".journal"))
+        failpoints.hit("set-aside-moved")
+        journal.unlink(missing_ok=True)
     except OSError as exc:
         raise CheckpointWriteError(
             f"could not set checkpoint {path} aside: {_reason(exc)}; nothing was spent"
         ) from exc
     return target
+
+
+def _fold_journal(path: Path, journal: Path) -> bool:
+    """Write the checkpoint at ``path`` with its journal's steps in its snapshot, then remove
+    the journal; False (nothing changed) when the two cannot be read as one checkpoint."""
+    try:
+        data = read_raw(path)
+        state = RunState.restore((), data)
+        for _, event in _read_journal(journal).events:
+            state.apply(event)
+    except (CheckpointError, StateError, KeyError, TypeError, ValueError, AttributeError):
+        return False
+    folded = {**data, "timestamp": _now(), **state.snapshot()}
+    _atomic_write(path, json.dumps(folded, ensure_ascii=False, indent=1).encode("utf-8"))
+    failpoints.hit("set-aside-folded")
+    journal.unlink()
+    return True
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """``target`` holds what ``source`` holds (a hard link, or an atomic copy where links are
+    not allowed)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        _atomic_write(target, source.read_bytes())
 
 
 def _write_all(fh: BinaryIO, data: bytes) -> None:

@@ -26,6 +26,7 @@ PROVIDERS = ("auto", "openai", "anthropic", "offline")
 DEFAULT_POLL_INTERVAL = 10.0
 OFFLINE_POLL_INTERVAL = 0.05
 MAX_WORDS_PER_REQUEST = 20
+DEFAULT_UNREACHABLE_AFTER = 60.0
 
 WordsSource = str | os.PathLike[str] | bytes | Iterable[str] | WordList
 
@@ -205,6 +206,13 @@ class RunConfig:
     )
     prices: Mapping[str, Price] = setting(
         None, Text(), "JSON file overriding or adding model prices", "FILE"
+    )
+    unreachable_after: float = setting(
+        DEFAULT_UNREACHABLE_AFTER,
+        Amount(zero=False),
+        "seconds a run keeps trying an API that does not answer its first call (server down, "
+        "wrong port) before it stops and says why",
+        "SECONDS",
     )
     grounding: bool = setting(
         False, Switch(), "send each word's local dictionary senses with its request"

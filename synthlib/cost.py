@@ -45,6 +45,7 @@ class Estimate:
     checkpoint: str | None = None  # the run's checkpoint file
     notes: tuple[str, ...] = ()  # what else counts as done (store, imported checkpoint)
     tokens_note: str = ""  # how inexact token counts were made
+    largest_request_tokens: int = 0  # input tokens of the biggest request: the least budget
 
     @property
     def savings(self) -> float:
@@ -176,8 +177,15 @@ def estimate(
             for r in requests
         )
 
-    jobs = n_requests = input_tokens = 0
-    counted = sizes(reference)
+    jobs = n_requests = input_tokens = largest = 0
+
+    def measured(sized: Iterator[tuple[None, int, int, int]]) -> Iterator[Any]:
+        nonlocal largest
+        for size in sized:
+            largest = max(largest, size[2])
+            yield size
+
+    counted = measured(sizes(reference))
     for items, _, tokens, _ in cut(
         track(counted, len(remaining)) if track else counted,
         batch_size=batch_size,
@@ -219,4 +227,5 @@ def estimate(
         prices_as_of=PRICES_AS_OF,
         grounding_tokens=grounding_tokens,
         tokens_note=counter.note,
+        largest_request_tokens=largest,
     )

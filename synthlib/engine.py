@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import failpoints
 from .backends.base import Backend
 from .checkpoint import Checkpoint
 from .collector import MAX_FAILED_READS, MAX_NOT_FOUND_READS, BatchUnreadable, Collector
@@ -77,6 +78,7 @@ class EngineSettings:
     words_per_request: int = 1
     grounding: bool = False
     cancel_on_exit: bool = False
+    unreachable_after: float = 60.0  # seconds the first call is tried before the run stops
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ class Engine:
         try:
             how = "resuming" if self.resumed else "starting"
             self._notify(f"{how} run {self.cp.run_id} on {self.backend.provider} ({self.model})")
-            self.submitter.check_location()
+            self.submitter.check_location(self.settings.unreachable_after)
             self.submitter.recover()
             while not self._stop.is_set() and self.collector.fatal is None:
                 self.submitter.recover_if_due()
@@ -207,6 +209,7 @@ class Engine:
                 self._wake.clear()
             self._end_phase()
         finally:
+            failpoints.hit("before-final-save")  # every step is in the journal, none snapshotted
             self.cp.save()
             self._store_failures_again()
         progress = self.progress()

@@ -61,7 +61,20 @@ class StoreError(SynthlibError):
 
 
 class BackendError(SynthlibError):
-    """The Batch API (or the provider standing in for it) failed in a way retries did not cure."""
+    """The Batch API (or the provider standing in for it) failed in a way retries did not cure.
+    ``status``: the HTTP status of the API's answer, None when there was none."""
+
+    status: int | None = None
+
+
+class ApiRefused(UsageError):
+    """The API's first answer says a setting is wrong: the URL is no Batch API there (404), the
+    key is refused (401) or lacks permission (403). Nothing was spent."""
+
+
+class ApiUnreachable(BackendError):
+    """The API did not answer (connection refused, timeouts, server errors) for as long as the
+    run may wait at its start (``unreachable_after``). Nothing was spent."""
 
 
 class SpendRefused(UsageError):

@@ -39,6 +39,18 @@ def make_backend(provider: str, state_dir: Path, *, offline_senses: int = 8) -> 
     raise UsageError(f"unknown provider {provider!r}")
 
 
+def refuse_budget_below_one_request(estimate: Estimate, token_budget: int) -> None:
+    """A token budget that not even one request fits would submit nothing, for ever: a
+    :class:`UsageError` before anything starts."""
+    needed = estimate.largest_request_tokens
+    if estimate.remaining and needed > token_budget:
+        raise UsageError(
+            f"--token-budget {token_budget:,} is below one request: the largest request to send "
+            f"takes {needed:,} input tokens; pass --token-budget {needed} or more "
+            "(nothing was sent)"
+        )
+
+
 class Job:
     """One run, ready to go: its provider, model and estimate (read as a dry run reads them).
 
@@ -71,6 +83,7 @@ class Job:
         # what the run starts from, read without writing (the dry run's own reading)
         self.estimate: Estimate = estimate_config(config, reference=self._reference)
         self.notices: list[str] = list(self.estimate.notes)
+        refuse_budget_below_one_request(self.estimate, config.token_budget)
         self.resumed = config.checkpoint.exists() and not config.fresh
         self.set_aside: Path | None = None
         self._lock = CheckpointLock(config.checkpoint)
@@ -149,6 +162,7 @@ class Job:
                 words_per_request=config.words_per_request,
                 grounding=config.grounding,
                 cancel_on_exit=config.cancel_on_exit,
+                unreachable_after=config.unreachable_after,
             ),
             model=self.model,
             words=config.words,

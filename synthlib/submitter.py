@@ -44,6 +44,7 @@ from .backends.base import (
 from .crew import Crew, Part
 from .errors import UsageError
 from .pricing import Price
+from .reach import reach
 from .requests import RequestTemplate, build_requests, decode_custom_id
 from .schema import Failure
 from .shards import Shard, plan_shards
@@ -98,15 +99,22 @@ class Submitter(Part):
 
     # --- where the batches live ----------------------------------------------------------------
 
-    def check_location(self) -> None:
-        """Refuse to resume batches of another base URL, organisation or project: every read
-        would 404 and their words would look lost. The checkpoint records where its batches
-        live (never a key)."""
-        try:
-            here = {k: v for k, v in self.backend.location().items() if v}
-        except (TransientError, RejectedError) as exc:
-            self._notify(f"could not identify the account ({exc}); going on")
-            return
+    def check_location(self, within: float) -> None:
+        """Reach the API (for at most ``within`` seconds; a wrong URL, a closed port or a
+        refused key ends the run naming it: :func:`~synthlib.reach.reach`), then refuse to
+        resume batches of another base URL, organisation or project: every read would 404 and
+        their words would look lost. The checkpoint records where its batches live (never a
+        key)."""
+        found = reach(
+            self.backend,
+            within=within,
+            clock=self.pacing.clock,
+            wait=self._stop.wait,
+            notify=self._notify,
+        )
+        if found is None:
+            return  # stopped while waiting
+        here = {k: v for k, v in found.items() if v}
         then = {k: v for k, v in self.cp.backend.items() if v}
         keys = ("base_url", "organization", "project")
         clash = [k for k in keys if k in then and k in here and then[k] != here[k]]

@@ -144,7 +144,10 @@ def test_set_aside_keeps_the_old_checkpoint(tmp_path):
     cp.record(cp.state.event("planned", shard="s-1", words=["w0"], input_tokens=1))
     moved = set_aside(tmp_path / "cp.json")
     assert moved is not None and moved.exists() and not (tmp_path / "cp.json").exists()
-    assert moved.with_name(moved.name + ".journal").exists()
+    # the journal's steps travel in the set-aside snapshot itself: one file, one rename
+    assert not moved.with_name(moved.name + ".journal").exists()
+    assert not (tmp_path / "cp.json.journal").exists()
+    assert [b["shard"] for b in json.loads(moved.read_text())["batches"]] == ["s-1"]
 
 
 # --- files heal --------------------------------------------------------------------------------

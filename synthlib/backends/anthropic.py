@@ -60,6 +60,7 @@ from .base import (
     RUN_TAG,
     SHARD_TAG,
     BatchInfo,
+    Endpoint,
     RejectedError,
     TransientError,
     sdk_call,
@@ -67,6 +68,7 @@ from .base import (
 
 MAX_RETRIES = 5
 TIMEOUT_SECONDS = 120.0
+FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there answers at once
 MAX_REQUESTS = 100_000  # per batch (Anthropic docs as of 2026)
 MAX_BATCH_BYTES = 256 * 1_000_000
 TOOL_NAME = "record_entries"
@@ -281,11 +283,27 @@ class AnthropicBackend:
         offset = server - time.time()
         self.clock_offset = offset if abs(offset) >= 2 else 0.0
 
+    def endpoint(self) -> Endpoint:
+        """Where the API is, as ``ANTHROPIC_BASE_URL`` sets it (the SDK's default otherwise)."""
+        url = str(self._client.base_url).rstrip("/")
+        hint = ""
+        if url.endswith("/v1"):  # the SDK adds /v1/messages/batches itself
+            hint = f"ANTHROPIC_BASE_URL ends in /v1, which the SDK adds: try {url[:-3]}"
+        return Endpoint(
+            "the Anthropic Message Batches API",
+            url,
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_API_KEY",
+            hint,
+        )
+
     def location(self) -> dict[str, str]:
         """The base URL and the organisation the key belongs to (``anthropic-organization-id``
-        response header; never the key)."""
+        response header; never the key). One attempt, with a short timeout: this is a run's
+        first call, which the engine repeats within a bounded time (:mod:`synthlib.reach`)."""
+        first = self._once.with_options(timeout=FIRST_CALL_TIMEOUT_SECONDS)
         response = self._call(
-            "identify the account", self._client.messages.batches.with_raw_response.list, limit=1
+            "list batches", first.messages.batches.with_raw_response.list, limit=1
         )
         self._note_clock(response.headers)
         return {

@@ -43,6 +43,19 @@ TERMINAL = frozenset(
 ACCEPTED = frozenset({BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, BatchStatus.COMPLETED})
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a backend's API is, in the words a user fixes it with: how the run names the API,
+    its base URL, the environment variables that set the URL and the key, and what a 404 on
+    the first call most likely means (a base URL with or without ``/v1``)."""
+
+    api: str  # "the OpenAI Batch API"
+    base_url: str
+    url_variable: str  # OPENAI_BASE_URL
+    key_variable: str  # OPENAI_API_KEY
+    hint_404: str = ""
+
+
 class TransientError(BackendError):
     """Rate limited, server error or unreachable: the same call may work later."""
 
@@ -85,23 +98,51 @@ def sdk_call[T](sdk: Any, what: str, fn: Callable[..., T], *args: Any, once: boo
     try:
         return fn(*args, **kw)
     except kinds(_FATAL) as exc:
-        raise FatalError(f"{what}: {_describe(exc)}") from None
+        raise _sorted(FatalError, what, exc) from None
     except kinds(_REJECTED) as exc:
-        raise RejectedError(f"{what}: {_describe(exc)}") from None
+        raise _sorted(RejectedError, what, exc) from None
     except sdk.RateLimitError as exc:
-        raise TransientError(f"{what}: {_describe(exc)}") from None
+        raise _sorted(TransientError, what, exc) from None
     except sdk.APIConnectionError as exc:  # includes timeouts: the call may have happened
         kind = UncertainError if once else TransientError
-        raise kind(f"{what}: no answer ({type(exc).__name__})") from None
+        raise kind(f"{what}: no answer ({_no_answer(sdk, exc)})") from None
     except sdk.APIStatusError as exc:  # 5xx (529 overloaded, for Anthropic)
         kind = UncertainError if once else TransientError
-        raise kind(f"{what}: {_describe(exc)}") from None
+        raise _sorted(kind, what, exc) from None
+
+
+def _sorted[E: BackendError](kind: type[E], what: str, exc: Any) -> E:
+    error = kind(f"{what}: {_describe(exc)}")
+    error.status = getattr(exc, "status_code", None)
+    return error
 
 
 def _describe(exc: Any) -> str:
     status = getattr(exc, "status_code", None)
     message = getattr(exc, "message", None) or type(exc).__name__
     return f"HTTP {status}: {message}" if status else message
+
+
+def _no_answer(sdk: Any, exc: Any) -> str:
+    """Why no answer came, and from where (``host:port``), in a few words: "connection refused
+    by 127.0.0.1:9", "timed out waiting for api.openai.com:443"."""
+    url = getattr(getattr(exc, "request", None), "url", None)
+    where = ""
+    if url is not None and getattr(url, "host", ""):
+        port = url.port or {"https": 443, "http": 80}.get(url.scheme, "")
+        where = f"{url.host}:{port}" if port else str(url.host)
+    cause, texts = exc, []
+    while cause is not None and len(texts) < 5:  # the transport's error is a cause or two down
+        texts.append(str(cause).lower())
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(texts)
+    if isinstance(exc, getattr(sdk, "APITimeoutError", ())) or "timed out" in text:
+        return f"timed out waiting for {where}" if where else "timed out"
+    if "refused" in text:
+        return f"connection refused by {where}" if where else "connection refused"
+    if "name or service not known" in text or "nodename nor servname" in text:
+        return f"unknown host {where}" if where else "unknown host"
+    return f"{type(exc).__name__} from {where}" if where else type(exc).__name__
 
 
 @dataclass(frozen=True)

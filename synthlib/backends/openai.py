@@ -25,12 +25,14 @@ from .base import (
     BatchError,
     BatchInfo,
     BatchUsage,
+    Endpoint,
     RejectedError,
     sdk_call,
 )
 
 MAX_RETRIES = 5
 TIMEOUT_SECONDS = 120.0
+FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there answers at once
 
 
 class OpenAIBackend:
@@ -54,13 +56,22 @@ class OpenAIBackend:
         self._once = client.with_options(max_retries=0)
         self._openai = openai
 
+    def endpoint(self) -> Endpoint:
+        """Where the API is, as ``OPENAI_BASE_URL`` sets it (the SDK's default otherwise)."""
+        url = str(self._client.base_url).rstrip("/")
+        hint = ""
+        if not url.endswith("/v1"):
+            # every path the SDK asks for then lacks the /v1 the Batch API serves under
+            hint = f"OPENAI_BASE_URL lacks /v1: try OPENAI_BASE_URL={url}/v1"
+        return Endpoint("the OpenAI Batch API", url, "OPENAI_BASE_URL", "OPENAI_API_KEY", hint)
+
     def location(self) -> dict[str, str]:
         """Where this backend's batches live: the base URL and the account's organisation and
         project as the API names them in its response headers (never the key). Empty values
-        when the API does not say; a :class:`TransientError` when it cannot be reached."""
-        response = self._call(
-            "identify the account", self._client.batches.with_raw_response.list, limit=1
-        )
+        when the API does not say. One attempt, with a short timeout: this is a run's first
+        call, which the engine repeats within a bounded time (:mod:`synthlib.reach`)."""
+        first = self._once.with_options(timeout=FIRST_CALL_TIMEOUT_SECONDS)
+        response = self._call("list batches", first.batches.with_raw_response.list, limit=1)
         headers = response.headers
         return {
             "base_url": str(self._client.base_url).rstrip("/"),

@@ -48,6 +48,7 @@ _HELP = {
     "mixed",
     "stale_read_rate": "share of retrieve/content calls answered 404 although the object exists",
     "isolate_projects": "one project per API key; other projects' objects are 404",
+    "api_keys": "accept only this key (repeatable); others get 401 (default: any key)",
     "stall": "hold every batch in in_progress (until restarted without --stall)",
     "default_token_limit": "enqueued input tokens allowed per model without --token-limit",
     "max_requests": "most requests in one batch input file",
@@ -87,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
         default = getattr(defaults, spec.name)
         if isinstance(default, bool):
             parser.add_argument(flag, action="store_true", help=_HELP.get(spec.name))
+        elif spec.name == "api_keys":
+            parser.add_argument(
+                "--api-key",
+                dest="api_keys",
+                action="append",
+                default=[],
+                metavar="KEY",
+                help=_HELP.get(spec.name),
+            )
         elif spec.name == "lost_reply_mode":
             parser.add_argument(
                 flag,
@@ -128,6 +138,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             values["default_token_limit"] = tokens
         else:
             limits[model] = tokens
+    values["api_keys"] = tuple(values["api_keys"])
     return EmulatorConfig(token_limits=limits, **values)
 
 

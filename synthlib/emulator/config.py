@@ -15,6 +15,8 @@ Faults on the wire (all off by default; see :mod:`.server`):
   either. Nothing caps them: a retried create is a new create.
 * ``stale_read_rate`` — ``GET /v1/batches/{id}``, ``GET /v1/files/{id}`` and
   ``GET /v1/files/{id}/content`` answer OpenAI's 404 although the object exists.
+* ``api_keys`` — when not empty, the only keys accepted: any other is answered 401 (OpenAI's
+  ``invalid_api_key``, Anthropic's ``authentication_error``), as a revoked key is.
 * ``isolate_projects`` — each bearer key is its own project (``proj_`` + a hash of the key; the
   key itself is never stored): objects of another project are 404 and lists show only the
   caller's. When false, every key is project ``proj_emulator`` and sees everything.
@@ -107,6 +109,9 @@ class EmulatorConfig:
     stale_read_rate: float = 0.0
     # One project per bearer key (objects of other projects are invisible), or one for all.
     isolate_projects: bool = False
+    # When not empty, the only keys accepted (OpenAI and Anthropic routes); any other key is
+    # answered 401, as a revoked or mistyped key is. Empty: every non-empty key is accepted.
+    api_keys: tuple[str, ...] = ()
     # While true, no batch gets past in_progress.
     stall: bool = False
     # Enqueued input tokens allowed per model; models not in token_limits get the default.
@@ -152,6 +157,10 @@ class EmulatorConfig:
                 f"lost_reply_mode must be one of {', '.join(LOST_REPLY_MODES)}, "
                 f"got {self.lost_reply_mode!r}"
             )
+        keys = (self.api_keys,) if isinstance(self.api_keys, str) else self.api_keys
+        if not all(isinstance(k, str) and k for k in keys):
+            raise ValueError(f"api_keys must be non-empty strings, got {self.api_keys!r}")
+        object.__setattr__(self, "api_keys", tuple(keys))
         limits = dict(self.token_limits)
         for model, limit in limits.items():
             if not isinstance(model, str) or not isinstance(limit, int) or limit < 0:

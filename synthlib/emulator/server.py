@@ -243,7 +243,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             )
         scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
+        accepted = self.server.api.config.api_keys
+        if (
+            scheme.lower() != "bearer"
+            or not key.strip()
+            or (accepted and key.strip() not in accepted)
+        ):
             raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
         return key.strip()
 
@@ -300,6 +305,8 @@ class _Handler(BaseHTTPRequestHandler):
             key = bearer.strip()
         if not key:
             raise AnthropicError(401, "x-api-key header is required")
+        if config.api_keys and key not in config.api_keys:
+            raise AnthropicError(401, "invalid x-api-key")
         if not self.headers.get("anthropic-version"):
             raise AnthropicError(400, "anthropic-version: header is required")
         # As for OpenAI keys: isolated projects stand in for Anthropic's workspaces.
