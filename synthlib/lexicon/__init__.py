@@ -70,7 +70,15 @@ from typing import Any, Final
 
 import lemminflect
 
-from ..schema import Entry, PartOfSpeech, PartOfSpeechSenses, Register, Sense, WordForms
+from ..schema import (
+    Entry,
+    PartOfSpeech,
+    PartOfSpeechSenses,
+    Pronunciation,
+    Register,
+    Sense,
+    WordForms,
+)
 from . import frequency, glosses
 from .forms import Inflector
 from .lemmas import Form, Inflection
@@ -452,17 +460,47 @@ class Lexicon:
             joined = "; ".join([*notes, first.usage_notes] if first.usage_notes else notes)
             senses = [first.model_copy(update={"usage_notes": joined}), *parts[0].senses[1:]]
             parts[0] = parts[0].model_copy(update={"senses": senses})
+        pronunciation = self.pronouncer.pronunciation(text, stress=_stress(text, parts))
+        if " " not in text:
+            parts, pronunciation = self._said_by_part(text, found, parts, pronunciation)
         return Entry(
             word=word,
             is_real_word=True,
             lemma=found.headword,
-            pronunciation=self.pronouncer.pronunciation(text, stress=_stress(text, parts)),
+            pronunciation=pronunciation,
             parts_of_speech=parts,
             word_forms=self._word_forms(text, found),
             etymology=None,
             frequency_band=frequency.frequency_band(zipf),
             cefr_level=cefr,
         )
+
+    def _said_by_part(
+        self,
+        text: str,
+        found: _Found,
+        parts: list[PartOfSpeechSenses],
+        pronunciation: Pronunciation | None,
+    ) -> tuple[list[PartOfSpeechSenses], Pronunciation | None]:
+        """A heteronym's parts of speech each with its own pronunciation, and the entry's (the
+        first part's); the parts unchanged when the word is said one way."""
+        names = [p.part_of_speech.value for p in parts]
+        past = {  # a past form of another word is said as that form (wound, of wind)
+            g.pos.value: "had"
+            for g in found.groups
+            if g.form is not None and g.form.form.startswith("past")
+        }
+        said = self.pronouncer.pronunciations_by_part(text, names, past)
+        if not said:
+            return parts, pronunciation
+        per_part = [said.get(name) for name in names]
+        first = per_part[0] or pronunciation
+        if len({p.ipa for p in per_part if p is not None}) < 2:
+            return parts, first
+        return [
+            part.model_copy(update={"pronunciation": own})
+            for part, own in zip(parts, per_part, strict=True)
+        ], first
 
     def _word_forms(self, text: str, found: _Found) -> WordForms | None:
         """The word's own forms: none for a form of another lemma or a variant spelling."""

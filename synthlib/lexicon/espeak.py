@@ -340,6 +340,24 @@ class Espeak:
             clauses = loaded.ipa(text)
         return [t for clause in clauses for word in clause.split() for t in word.split(_SEPARATOR)]
 
+    def phones_in_context(self, word: str, before: str) -> list[str] | None:
+        """ARPAbet phones for ``word`` as eSpeak NG reads it after ``before`` (a few words that
+        make its part of speech plain: ``to`` for a verb, ``the`` for a noun), or None. eSpeak
+        says some heteronyms by context (``to use`` /juz/, ``the use`` /jus/)."""
+        if _READABLE.fullmatch(word) is None or not _HAS_LETTER.search(word):
+            return None
+        with _LOCK:
+            loaded = self._load()
+            if loaded is None:
+                return None
+            try:
+                loaded.set_voice(self.voice)
+            except OSError:
+                return None
+            clauses = loaded.ipa(f"{before} {word}")
+        words = clauses[0].split() if clauses else []
+        return ipa_phones(words[-1].split(_SEPARATOR)) if words else None
+
     def phones(self, word: str) -> list[str] | None:
         """ARPAbet phones with stress digits for one written word, or None (see the module
         docstring). A word eSpeak reads as several (``3D``) gives one sequence."""

