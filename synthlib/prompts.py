@@ -36,8 +36,9 @@ content for everything else. Do not invent entries.
 child, went -> go, café -> cafe), and then start its senses with one such as "plural of child"; \
 null when the word is its own headword.
 - pronunciation: General American IPA between slashes, a readable respelling with the stressed \
-syllable in capitals, and the written syllables (note: null); for a word said differently \
-by part of speech (record, present, lead, read), the first part of speech's.
+syllable in capitals, the written syllables (note: null), and for a function word its weak \
+form (the: /ðə/) beside the strong one in ipa; for a word said differently by part of speech \
+(record, present, lead, read), the first part of speech's.
 - parts_of_speech: group senses by part of speech, most common first; a group's \
 pronunciation only when the word is said differently in that part of speech, else null. \
 Each sense has a concise definition, 1 to 3 natural example sentences using the word, \

@@ -40,6 +40,10 @@ class PartOfSpeech(StrEnum):
     ADJECTIVE = "adjective"
     ADVERB = "adverb"
     PRONOUN = "pronoun"
+    ARTICLE = "article"  # schema version 3: the closed classes a learner's dictionary labels
+    AUXILIARY_VERB = "auxiliary verb"
+    MODAL_VERB = "modal verb"
+    PARTICLE = "particle"  # infinitive to, and not
     PREPOSITION = "preposition"
     CONJUNCTION = "conjunction"
     DETERMINER = "determiner"
@@ -88,6 +92,13 @@ class Pronunciation(_Strict):
         default=None,
         description="How the transcription was made when not taken from a pronouncing "
         "dictionary, e.g. estimated from the spelling; null otherwise",
+    )
+    # Schema version 3 (default None: older entries read): function words are mostly said in a
+    # weak form (the /ðə/, to /tə/), which a learner's dictionary gives beside the strong one.
+    weak_form: str | None = Field(
+        default=None,
+        description="IPA of the unstressed form a function word usually takes in speech, when "
+        "it differs from the strong form in ipa, e.g. /ðə/ for the; null for other words",
     )
 
 

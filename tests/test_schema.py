@@ -134,3 +134,18 @@ def test_a_heteronym_reads_each_part_of_speech_its_own_way():
     said = [outcome.pronunciation_of(p).ipa for p in outcome.parts_of_speech]
     assert said == ["/ˈmɪn.ɪt/", "/maɪˈnut/"]
     assert outcome.pronunciation == outcome.parts_of_speech[0].pronunciation
+
+
+def test_a_pronunciation_may_give_a_function_words_weak_form():
+    pron = response_schema()["$defs"]["Pronunciation"]
+    assert "weak_form" in pron["required"]
+    data = entry_dict("the", pos="determiner")
+    assert Entry.model_validate(data).pronunciation.weak_form is None  # stored before: reads
+    data["pronunciation"] = {**data["pronunciation"], "ipa": "/ˈði/", "weak_form": "/ðə/"}
+    assert Entry.model_validate(data).pronunciation.weak_form == "/ðə/"
+
+
+def test_the_closed_classes_a_learners_dictionary_labels_are_parts_of_speech():
+    parts = response_schema()["$defs"]["PartOfSpeech"]["enum"]
+    assert {"article", "auxiliary verb", "modal verb", "particle"} <= set(parts)
+    assert Entry.model_validate(entry_dict("must", pos="modal verb")).parts_of_speech
