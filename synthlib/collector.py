@@ -2,8 +2,11 @@
 the spool, ingest them, upsert the entries into the store, record its end, clean up.
 
 What the API says is trusted only when it says it: a batch is over when its *status* says so,
-never because a read failed (a 404 may be stale, or come from another key or project). A batch
-that stays unreadable stops the run with its words still reserved. Downloads wait in the spool
+never because a read failed (a 404 may be stale, or come from another key or project), and only
+a terminal status ends it: a read that answers an older, unfinished status (a lagging replica
+saying ``in_progress`` of a batch already seen ``completed``) is read again later, its results
+(maybe already in the spool) kept. A batch that stays unreadable, or keeps answering an older
+status, stops the run with its words still reserved. Downloads wait in the spool
 until the store has their entries, so a store outage or a crash loses nothing already paid for.
 Spend is what was billed: the ``usage`` the API reports on the batch, else the usage of every
 billed line in its files.
@@ -134,6 +137,26 @@ class Collector(Part):
             )
         )
 
+    def _lagging(self, flight: Flight, info: BatchInfo) -> None:
+        """A batch seen ended before now reads as unfinished: read it again later; past a bound,
+        stop the run (its words stay reserved, its spooled results kept)."""
+        what = f"{info.id}:status"
+        self._failed_reads[what] = self._failed_reads.get(what, 0) + 1
+        count = self._failed_reads[what]
+        self._notify(
+            f"batch {info.id} reads {info.status} after {flight.status} (a lagging read, "
+            f"{count}/{MAX_FAILED_READS}); reading it again later"
+        )
+        if count < MAX_FAILED_READS:
+            return
+        self._fail(
+            BatchUnreadable(
+                f"batch {info.id} of {self.cp.path} keeps answering {info.status} after the "
+                f"API said {flight.status}; its words stay reserved in the checkpoint and its "
+                "results stay in the spool; run again to resume"
+            )
+        )
+
     def _fail(self, error: BaseException) -> None:
         self.fatal = error
         self._stop.set()
@@ -159,6 +182,10 @@ class Collector(Part):
             info = self._read(flight.batch_id)
             if info is None:
                 return False
+        if not info.terminal:
+            # its status was terminal before: this read comes from a replica that lags behind
+            self._lagging(flight, info)
+            return False
         if info.status == BatchStatus.FAILED:
             self._end_invalid(flight, info)
             return True
@@ -273,6 +300,7 @@ class Collector(Part):
             usage=usage,
         )
         self.pacing.batch_ended()
+        self._failed_reads.pop(f"{info.id}:status", None)
         self._cleanup(flight, info, paths)
         self._notify(
             f"batch {flight.batch_id} {info.status}: {len(result.records)} entries, "

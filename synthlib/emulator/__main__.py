@@ -4,9 +4,10 @@ Prints one line, ``synthlib emulator listening on http://127.0.0.1:PORT/v1 (stat
 soon as it accepts connections, and exits 0 on either signal. Every :class:`EmulatorConfig`
 setting has a flag (``--error-rate 0.1``, ``--stall``, ``--token-limit gpt-4o-mini=50000``, ...),
 the wire and odd-output faults included: ``--lost-reply-rate``, ``--lost-reply-mode
-{5xx,drop,mixed}``, ``--stale-read-rate``, ``--isolate-projects``, ``--extra-entry-rate``,
-``--duplicate-entry-rate``, ``--duplicate-line-rate``, ``--conflicting-line-rate`` and
-``--bogus-custom-id-rate``.
+{5xx,drop,mixed}``, ``--stale-read-rate``, ``--stale-status-rate``,
+``--duplicate-create-rate``, ``--listing-lag-seconds``, ``--clock-offset-seconds``,
+``--isolate-projects``, ``--extra-entry-rate``, ``--duplicate-entry-rate``,
+``--duplicate-line-rate``, ``--conflicting-line-rate`` and ``--bogus-custom-id-rate``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ _HELP = {
     "lost_reply_mode": "how a reply is lost: 5xx (500/502/504), drop (close the connection) or "
     "mixed",
     "stale_read_rate": "share of retrieve/content calls answered 404 although the object exists",
+    "stale_status_rate": "share of reads of an ended batch answered in_progress (a lagging "
+    "replica)",
+    "duplicate_create_rate": "share of batch creates that take effect twice (a retrying proxy)",
+    "listing_lag_seconds": "seconds before a new batch shows in listings",
+    "clock_offset_seconds": "how far the server's clock runs ahead of this machine's (negative: "
+    "behind); shifts every reported time and the Date header",
     "isolate_projects": "one project per API key; other projects' objects are 404",
     "api_keys": "accept only this key (repeatable); others get 401 (default: any key)",
     "stall": "hold every batch in in_progress (until restarted without --stall)",

@@ -418,10 +418,14 @@ class MessageBatches:
             raise invalid(f"limit: Input should be between 1 and {LIST_LIMIT_MOST}")
         if after_id is not None and before_id is not None:
             raise invalid("Only one of after_id and before_id may be given.")
+        # a batch shows in listings only ``listing_lag_seconds`` after its creation
+        shown_before = self._clock() - self._config().listing_lag_seconds
         with self._lock:
             self._sync_stall()
             records = [
-                r for r in self._batches.values() if project is None or r["project"] == project
+                r
+                for r in self._batches.values()
+                if (project is None or r["project"] == project) and r["created_at"] <= shown_before
             ]
         records.sort(key=lambda r: (r["created_at"], r["seq"]), reverse=True)
         ids = [r["id"] for r in records]

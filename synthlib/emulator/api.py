@@ -322,8 +322,14 @@ class Api:
     ) -> dict[str, Any]:
         """``GET /v1/batches``: newest first, cursor ``after`` a batch id."""
         limit = _limit(limit, default=20, most=100)
+        # a batch shows in listings only ``listing_lag_seconds`` after its creation
+        shown_before = self._clock() - self.config.listing_lag_seconds
         with self._lock:
-            records = [r for r in self._batches.values() if _visible(r, project)]
+            records = [
+                r
+                for r in self._batches.values()
+                if _visible(r, project) and r["created_at"] <= shown_before
+            ]
         records.sort(key=lambda r: (r["created_at"], r["seq"]), reverse=True)
         chosen, more = _after(records, after, limit)
         return objects.page([self._view(r) for r in chosen], more)

@@ -17,6 +17,18 @@ Faults on the wire (all off by default; see :mod:`.server`):
   ``GET /v1/files/{id}/content`` answer OpenAI's 404 although the object exists.
 * ``api_keys`` — when not empty, the only keys accepted: any other is answered 401 (OpenAI's
   ``invalid_api_key``, Anthropic's ``authentication_error``), as a revoked key is.
+* ``stale_status_rate`` — a read of a batch that has ended (``GET /v1/batches/{id}``, ``GET
+  /v1/messages/batches/{id}``) answers it as a lagging replica would: ``in_progress``, with no
+  result files and no counts of finished requests.
+* ``duplicate_create_rate`` — a batch create takes effect twice, as behind a proxy that retried
+  a create whose answer it did not get in time: two batches of the same requests (and
+  metadata) run and are billed; the client gets the second one's answer.
+* ``listing_lag_seconds`` — a batch shows in listings only this long after it was created
+  (reads by id find it at once).
+* ``clock_offset_seconds`` — the server's clock runs this far ahead of the machine's (behind
+  when negative): every time the API reports (``created_at`` and the other ``*_at`` fields, the
+  ``Date`` header) is shifted by it; the batches' timeline is not, so changing it mid-run is a
+  clock step, not a change of history.
 * ``isolate_projects`` — each bearer key is its own project (``proj_`` + a hash of the key; the
   key itself is never stored): objects of another project are 404 and lists show only the
   caller's. When false, every key is project ``proj_emulator`` and sees everything.
@@ -52,6 +64,8 @@ _RATES = (
     "http_500_rate",
     "lost_reply_rate",
     "stale_read_rate",
+    "stale_status_rate",
+    "duplicate_create_rate",
     "extra_entry_rate",
     "duplicate_entry_rate",
     "duplicate_line_rate",
@@ -107,6 +121,12 @@ class EmulatorConfig:
     lost_reply_rate: float = 0.0
     lost_reply_mode: str = "5xx"
     stale_read_rate: float = 0.0
+    stale_status_rate: float = 0.0
+    # A create that takes effect twice (a retrying proxy), drawn from (seed, call number).
+    duplicate_create_rate: float = 0.0
+    # Seconds before a new batch shows in listings; the server clock's offset from the machine's.
+    listing_lag_seconds: float = 0.0
+    clock_offset_seconds: float = 0.0
     # One project per bearer key (objects of other projects are invisible), or one for all.
     isolate_projects: bool = False
     # When not empty, the only keys accepted (OpenAI and Anthropic routes); any other key is
@@ -145,6 +165,12 @@ class EmulatorConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        lag = self.listing_lag_seconds
+        if not isinstance(lag, int | float) or isinstance(lag, bool) or not lag >= 0:
+            raise ValueError(f"listing_lag_seconds must be a non-negative number, got {lag!r}")
+        offset = self.clock_offset_seconds
+        if not isinstance(offset, int | float) or isinstance(offset, bool) or offset != offset:
+            raise ValueError(f"clock_offset_seconds must be a number, got {offset!r}")
         if not isinstance(self.max_file_bytes, int) or self.max_file_bytes < 0:
             raise ValueError("max_file_bytes must be a non-negative integer")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):

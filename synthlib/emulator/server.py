@@ -12,7 +12,14 @@ batches. Faults on the wire, drawn per call from (seed, call number), never capp
   OpenAI-style error body (``"5xx"``), by closing the connection without a response byte
   (``"drop"``), or by either (``"mixed"``);
 * ``stale_read_rate`` — ``GET /v1/batches/{id}``, ``/v1/files/{id}`` and
-  ``/v1/files/{id}/content`` answer OpenAI's 404 although the object exists.
+  ``/v1/files/{id}/content`` answer OpenAI's 404 although the object exists;
+* ``stale_status_rate`` — ``GET /v1/batches/{id}`` of a batch that has ended answers it as a
+  lagging replica would: ``in_progress``, without result files or finished counts;
+* ``duplicate_create_rate`` — a create takes effect twice (a proxy retried it): the first
+  batch's answer is lost, the client gets the second's.
+
+``clock_offset_seconds`` shifts every time the API reports (the ``*_at`` fields of files and
+batches, the ``Date`` header) as a server clock that runs ahead (or behind) would.
 
 Anthropic's Message Batches API (:mod:`.anthropic_batches`) is served under
 ``/v1/messages/batches``: ``POST`` (create), ``GET`` (list), ``GET /{id}``, ``POST /{id}/cancel``,
@@ -21,7 +28,8 @@ or as ``Authorization: Bearer`` (what recent ``anthropic`` SDKs send; 401
 ``authentication_error`` without either) and need an ``anthropic-version`` header; every error
 they answer is Anthropic-shaped (``{"type": "error", "error": {"type", "message"}, "request_id"}``,
 plus a ``request-id`` header), the transient 429/500s and lost replies included. The same wire
-faults apply: lost replies on create, cancel and delete; stale 404s on retrieve and results.
+faults apply: lost replies on create, cancel and delete; stale 404s on retrieve and results;
+stale ``in_progress`` statuses on retrieve; duplicate creates; the clock's offset.
 
 Admin routes, without auth or faults:
 
@@ -36,6 +44,7 @@ Responses use HTTP/1.1 keep-alive with exact ``Content-Length``; request bodies 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import hashlib
 import json
 import re
@@ -45,15 +54,16 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .anthropic_batches import AnthropicError, MessageBatches
+from .anthropic_batches import AnthropicError, MessageBatches, rfc3339
 from .api import Api
 from .config import DEFAULT_PROJECT, ORGANIZATION
 from .errors import ApiError, invalid, not_found
-from .faults import SERVER_ERROR_MESSAGE, TransientFaults, WireFaults
+from .faults import SERVER_ERROR_MESSAGE, TransientFaults, WireFaults, hits
 from .multipart import boundary_of, parse_form
 
 Reply = tuple[int, Any]  # (status, JSON-ready object or raw bytes)
@@ -139,6 +149,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stderr
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the emulator's clock, offset as configured."""
+        api = self.server.api
+        now = api._clock() + api.config.clock_offset_seconds if timestamp is None else timestamp
+        return email.utils.formatdate(now, usegmt=True)
 
     def do_GET(self) -> None:
         self._handle()
@@ -274,14 +290,18 @@ class _Handler(BaseHTTPRequestHandler):
                     ids = {k: unquote(v) for k, v in match.groupdict().items()}
                     if action in _STALE_READS and self.server.wire.stale_read(config, call):
                         raise not_found(_STALE_READS[action], ids["id"])
-                    reply = action(self, api, query, body, **ids)
+                    if action is _Handler._create_batch and _duplicate_create(config, call):
+                        action(self, api, query, body, **ids)  # the proxy's first try
+                    status, payload = action(self, api, query, body, **ids)
+                    if action is _Handler._get_batch and _stale_status(config, call):
+                        payload = _lagging_batch(payload)
                     if method in ("POST", "DELETE"):
                         lost = self.server.wire.lost_reply(config, call)
                         if lost == "drop":
                             raise _DropConnection
                         if lost is not None:
                             raise WireFaults.lost_reply_error(int(lost))
-                    return reply
+                    return status, _shift_times(payload, config.clock_offset_seconds)
         raise ApiError(404, f"Invalid URL ({self.command} {path})")
 
     def _anthropic(self, path: str, query: dict[str, str], body: bytes) -> Reply:
@@ -319,7 +339,12 @@ class _Handler(BaseHTTPRequestHandler):
                 ids = {k: unquote(v) for k, v in match.groupdict().items()}
                 if action in _ANTHROPIC_STALE_READS and self.server.wire.stale_read(config, call):
                     raise AnthropicError(404, f"Message Batch '{ids['id']}' not found.")
-                reply = action(self, self.server.message_batches, query, body, **ids)
+                batches = self.server.message_batches
+                if action is _Handler._create_message_batch and _duplicate_create(config, call):
+                    action(self, batches, query, body, **ids)  # the proxy's first try
+                status, payload = action(self, batches, query, body, **ids)
+                if action is _Handler._get_message_batch and _stale_status(config, call):
+                    payload = _lagging_message_batch(payload)
                 if method in ("POST", "DELETE"):
                     lost = self.server.wire.lost_reply(config, call)
                     if lost == "drop":
@@ -327,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
                     if lost is not None:
                         raise WireFaults.lost_reply_error(int(lost))
                 self._reply_headers["request-id"] = "req_" + uuid.uuid4().hex[:24]
-                return reply
+                return status, _shift_times(payload, config.clock_offset_seconds)
         raise AnthropicError(404, f"Not found: {self.command} {path}")
 
     def _origin(self) -> str:
@@ -437,6 +462,96 @@ class _Handler(BaseHTTPRequestHandler):
         self, batches: MessageBatches, query: dict[str, str], body: bytes, id: str
     ) -> Reply:
         return 200, batches.results(id, project=self._scope)
+
+
+def _duplicate_create(config: Any, call: int) -> bool:
+    """Whether this create takes effect twice (a proxy retried it; the first answer is lost)."""
+    return hits(config.duplicate_create_rate, config.seed, "duplicate_create", call)
+
+
+def _stale_status(config: Any, call: int) -> bool:
+    """Whether this read of a batch answers as a replica that has not seen it end."""
+    return hits(config.stale_status_rate, config.seed, "stale_status", call)
+
+
+_ENDED_AT = ("finalizing_at", "completed_at", "failed_at", "expired_at", "cancelled_at")
+_OPENAI_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
+
+
+def _lagging_batch(batch: Any) -> Any:
+    """An ended OpenAI batch as a lagging replica shows it: still ``in_progress``."""
+    if not isinstance(batch, dict) or batch.get("status") not in _OPENAI_ENDED:
+        return batch
+    total = (batch.get("request_counts") or {}).get("total", 0)
+    return {
+        **batch,
+        "status": "in_progress",
+        "output_file_id": None,
+        "error_file_id": None,
+        "errors": None,
+        "request_counts": {"total": total, "completed": 0, "failed": 0},
+        **dict.fromkeys(_ENDED_AT),
+    }
+
+
+def _lagging_message_batch(batch: Any) -> Any:
+    """An ended Message Batch as a lagging replica shows it: still ``in_progress``."""
+    if not isinstance(batch, dict) or batch.get("processing_status") != "ended":
+        return batch
+    counts = batch.get("request_counts") or {}
+    total = sum(int(v or 0) for v in counts.values())
+    return {
+        **batch,
+        "processing_status": "in_progress",
+        "ended_at": None,
+        "results_url": None,
+        "request_counts": {
+            "processing": total,
+            "succeeded": 0,
+            "errored": 0,
+            "canceled": 0,
+            "expired": 0,
+        },
+    }
+
+
+# Times the API reports: epoch seconds (OpenAI) or RFC 3339 strings (Anthropic).
+_TIME_FIELDS = frozenset(
+    {
+        "created_at",
+        "expires_at",
+        "in_progress_at",
+        "finalizing_at",
+        "completed_at",
+        "failed_at",
+        "expired_at",
+        "cancelling_at",
+        "cancelled_at",
+        "ended_at",
+        "archived_at",
+        "cancel_initiated_at",
+    }
+)
+
+
+def _shift_times(payload: Any, offset: float) -> Any:
+    """``payload`` with every reported time moved by ``offset`` seconds (a list's items too)."""
+    if not offset or not isinstance(payload, dict):
+        return payload
+    out = {}
+    for key, value in payload.items():
+        if key == "data" and isinstance(value, list):
+            value = [_shift_times(item, offset) for item in value]
+        elif key in _TIME_FIELDS and isinstance(value, int | float):
+            value = int(value + offset)
+        elif key in _TIME_FIELDS and isinstance(value, str):
+            value = rfc3339(_parse_rfc3339(value) + offset)
+        out[key] = value
+    return out
+
+
+def _parse_rfc3339(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _int(query: dict[str, str], name: str) -> int | None:

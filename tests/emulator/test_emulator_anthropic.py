@@ -5,6 +5,7 @@ Every test drives time with a hand-held clock, so nothing depends on the machine
 
 from __future__ import annotations
 
+import email.utils
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -593,3 +594,36 @@ def test_odd_results_lines_are_never_billed(claude):
     counts = c.batches.retrieve(batch.id).request_counts
     assert (counts.succeeded, counts.errored) == (8, 0)
     assert sorted(e["custom_id"] for e in c.ledger(batch.id)) == sorted(f"r{i}" for i in range(8))
+
+
+# -- lagging replicas, listings, proxies and clocks --------------------------------------------
+
+
+def test_a_stale_status_answers_an_ended_message_batch_as_in_progress(claude):
+    c = claude(stale_status_rate=1.0)
+    batch = c.batches.create(requests=requests_for(2))
+    c.clock.advance(100)
+    stale = c.batches.retrieve(batch.id)
+    assert stale.processing_status == "in_progress" and stale.results_url is None
+    assert stale.request_counts.processing == 2
+    assert [b.processing_status for b in c.batches.list()] == ["ended"]
+
+
+def test_a_duplicate_create_makes_two_message_batches(claude):
+    c = claude(duplicate_create_rate=1.0)
+    answered = c.batches.create(requests=requests_for(2))
+    listed = [b.id for b in c.batches.list()]
+    assert len(listed) == 2 and answered.id == listed[0]
+    c.clock.advance(100)
+    assert set(c.results(listed[1])) == set(c.results(listed[0])) == {"r0", "r1"}
+
+
+def test_listing_lag_and_clock_offset_on_message_batches(claude):
+    c = claude(listing_lag_seconds=3, clock_offset_seconds=3600)
+    raw = c.batches.with_raw_response.create(requests=requests_for(1))
+    batch = raw.parse()
+    assert batch.created_at.timestamp() == START + 3600
+    assert email.utils.parsedate_to_datetime(raw.headers["date"]).timestamp() == START + 3600
+    assert list(c.batches.list()) == []
+    c.clock.advance(3)
+    assert [b.id for b in c.batches.list()] == [batch.id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
 import urllib.error
@@ -456,3 +457,84 @@ def test_admin_endpoint_sets_wire_faults(start):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(bad)
     assert error.value.code == 400
+
+
+# -- lagging replicas, listings, proxies and clocks --------------------------------------------
+
+
+def test_stale_statuses_answer_an_ended_batch_as_in_progress(start):
+    now = [3_000_000.0]
+    h = start(clock=lambda: now[0], seed=3)
+    created = h.submit(word_lines(4))
+    now[0] += 100  # long settled
+    h.emulator.configure(stale_status_rate=0.5)
+    seen = Counter()
+    for _ in range(30):
+        batch = h.client.batches.retrieve(created.id)
+        seen[batch.status] += 1
+        if batch.status == "in_progress":
+            assert batch.output_file_id is None and batch.completed_at is None
+            assert batch.request_counts.completed == 0 and batch.request_counts.total == 4
+        else:
+            assert batch.status == "completed" and batch.output_file_id
+    assert seen["in_progress"] and seen["completed"], seen
+    assert h.client.batches.list().data[0].status == "completed"  # listings are never stale
+
+
+def test_a_running_batch_is_never_shown_as_ended_by_a_stale_status(start):
+    h = start(stall=True, stale_status_rate=1.0)
+    created = h.submit(word_lines(2))
+    assert h.client.batches.retrieve(created.id).status in ("validating", "in_progress")
+
+
+def test_duplicate_creates_make_two_batches_and_answer_the_second(start):
+    h = start(duplicate_create_rate=1.0)
+    file_id = h.upload(word_lines(3))
+    answered = _create(h, file_id, metadata={"synthlib_run": "run-x"})
+    batches = h.client.batches.list().data
+    assert len(batches) == 2 and answered.id == batches[0].id
+    assert {b.metadata["synthlib_run"] for b in batches} == {"run-x"}
+    for batch in batches:
+        h.wait(batch.id)
+    assert Counter(e["batch_id"] for e in h.emulator.ledger()) == {b.id: 3 for b in batches}
+
+
+def test_listing_lag_hides_a_new_batch_from_listings_not_from_reads(start):
+    now = [3_000_000.0]
+    h = start(clock=lambda: now[0], listing_lag_seconds=5)
+    created = h.submit(word_lines(2))
+    assert h.client.batches.list().data == []
+    assert h.client.batches.retrieve(created.id).id == created.id
+    now[0] += 5
+    assert [b.id for b in h.client.batches.list().data] == [created.id]
+
+
+def test_clock_offset_shifts_reported_times_and_the_date_header(start):
+    now = [3_000_000.0]
+    h = start(clock=lambda: now[0])
+    h.emulator.configure(clock_offset_seconds=-7200)
+    raw = h.client.batches.with_raw_response.create(
+        input_file_id=h.upload(word_lines(2)), endpoint=ENDPOINT, completion_window="24h"
+    )
+    batch = raw.parse()
+    assert batch.created_at == 3_000_000 - 7200
+    assert batch.expires_at == 3_000_000 - 7200 + 24 * 3600
+    date = email.utils.parsedate_to_datetime(raw.headers["date"]).timestamp()
+    assert date == 3_000_000 - 7200
+    assert h.client.files.list().data[0].created_at == 3_000_000 - 7200
+    h.emulator.configure(clock_offset_seconds=0)
+    assert h.client.batches.retrieve(batch.id).created_at == 3_000_000
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"stale_status_rate": 2},
+        {"duplicate_create_rate": -1},
+        {"listing_lag_seconds": -1},
+        {"clock_offset_seconds": "ahead"},
+    ],
+)
+def test_the_lag_and_clock_settings_are_validated(bad):
+    with pytest.raises(ValueError):
+        EmulatorConfig(**bad)
