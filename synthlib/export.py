@@ -158,7 +158,9 @@ def _json_cells(frame: pd.DataFrame, *, lists: bool) -> pd.DataFrame:
     kinds = (dict, list) if lists else (dict,)
     out = frame.copy()
     for column in out.columns:
-        if out[column].map(lambda v: isinstance(v, kinds)).any():
+        if out[column].dtype != object:
+            continue  # text, numbers, dates: no list or dict in them
+        if any(isinstance(v, kinds) for v in out[column]):
             out[column] = out[column].map(
                 lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, kinds) else v
             )

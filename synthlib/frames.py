@@ -11,58 +11,75 @@ import pandas as pd
 from .store import Store, using_store
 from .store.records import GIVEN_UP_WORDS, EntryRecord, FailureRecord
 
-ENTRY_COLUMNS = [
-    "word",
-    "lemma",
-    "ipa",
-    "respelling",
-    "syllables",
-    "parts_of_speech",
-    "sense_count",
-    "frequency_band",
-    "cefr_level",
-    "etymology",
-    "origin_language",
-    "word_forms",
-    "provider",
-    "model",
-    "prompt_version",
-    "schema_version",
-    "batch_id",
-    "input_tokens",
-    "cached_tokens",
-    "output_tokens",
-    "cost_usd",
-    "grounded",
-    "run_id",
-    "created_at",
-]
-SENSE_COLUMNS = [
-    "word",
-    "part_of_speech",
-    "sense",
-    "definition",
-    "examples",
-    "synonyms",
-    "antonyms",
-    "register",
-    "domain",
-    "region",
-    "cefr_level",
-    "usage_notes",
-]
-FAILURE_COLUMNS = [
-    "word",
-    "code",
-    "reason",
-    "attempts",
-    "given_up",
-    "batch_id",
-    "run_id",
-    "updated_at",
-]
+# One missing-value convention: pandas' nullable dtypes (pd.NA in text, whole-number, yes/no and
+# amount columns), datetimes in UTC, lists and dicts always present (empty, never None); the same
+# dtypes whether a frame holds rows or not.
+TEXT, WHOLE, FLAG, AMOUNT, WHEN = "string", "Int64", "boolean", "Float64", "datetime64[ns, UTC]"
+LIST, MAPPING = "list", "dict"  # object columns whose cells are always a list / a dict
+ENTRY_DTYPES = {
+    **dict.fromkeys(["word", "lemma", "ipa", "respelling"], TEXT),
+    "syllables": LIST,
+    "parts_of_speech": LIST,
+    "sense_count": WHOLE,
+    "frequency_band": WHOLE,
+    **dict.fromkeys(["cefr_level", "etymology", "origin_language"], TEXT),
+    "word_forms": MAPPING,
+    **dict.fromkeys(["provider", "model", "prompt_version", "schema_version", "batch_id"], TEXT),
+    **dict.fromkeys(["input_tokens", "cached_tokens", "output_tokens"], WHOLE),
+    "cost_usd": AMOUNT,
+    "grounded": FLAG,
+    "run_id": TEXT,
+    "created_at": WHEN,
+}
+SENSE_DTYPES = {
+    "word": TEXT,
+    "part_of_speech": TEXT,
+    "sense": WHOLE,
+    "definition": TEXT,
+    **dict.fromkeys(["examples", "synonyms", "antonyms"], LIST),
+    **dict.fromkeys(["register", "domain", "region", "cefr_level", "usage_notes"], TEXT),
+}
+FAILURE_DTYPES = {
+    **dict.fromkeys(["word", "code", "reason"], TEXT),
+    "attempts": WHOLE,
+    "given_up": FLAG,
+    **dict.fromkeys(["batch_id", "run_id"], TEXT),
+    "updated_at": WHEN,
+}
+
+ENTRY_COLUMNS = list(ENTRY_DTYPES)
+SENSE_COLUMNS = list(SENSE_DTYPES)
+FAILURE_COLUMNS = list(FAILURE_DTYPES)
 
 StoreLike = Store | str | os.PathLike[str] | None
+
+
+def typed_frame(rows: list[dict[str, Any]], dtypes: dict[str, str]) -> pd.DataFrame:
+    """``rows`` as a frame with exactly ``dtypes``' columns and dtypes (empty or not)."""
+    frame = pd.DataFrame(rows, columns=list(dtypes))
+    for column, dtype in dtypes.items():
+        values = frame[column]
+        if dtype == LIST:
+            frame[column] = pd.Series(
+                [list(v) if isinstance(v, (list, tuple)) else [] for v in values],
+                index=frame.index,
+                dtype=object,
+            )
+        elif dtype == MAPPING:
+            frame[column] = pd.Series(
+                [dict(v) if isinstance(v, dict) else {} for v in values],
+                index=frame.index,
+                dtype=object,
+            )
+        elif dtype == WHEN:
+            frame[column] = pd.to_datetime(
+                values.astype(object).where(values.notna(), None), utc=True, format="ISO8601"
+            ).astype(WHEN)
+        elif dtype == TEXT:
+            frame[column] = values.astype(object).where(values.notna(), None).astype(TEXT)
+        else:
+            frame[column] = values.astype(object).where(values.notna(), None).astype(dtype)
+    return frame
 
 
 def _records(
@@ -116,7 +133,7 @@ def load_entries(
             run_id=run_id,
         )
     ]
-    return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
+    return typed_frame(rows, ENTRY_DTYPES)
 
 
 def load_senses(
@@ -154,7 +171,7 @@ def load_senses(
                         **{k: sense.get(k) for k in SENSE_COLUMNS[3:]},
                     }
                 )
-    return pd.DataFrame(rows, columns=SENSE_COLUMNS)
+    return typed_frame(rows, SENSE_DTYPES)
 
 
 def load_failures(
@@ -172,7 +189,7 @@ def load_failures(
         whole = run_id is None
         records = list(opened.iter_failures()) if whole else _run_failures(opened, str(run_id))
     rows = [{**f.to_dict(), "code": f.code} for f in records]
-    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+    return typed_frame(rows, FAILURE_DTYPES)
 
 
 def _run_failures(store: Store, run_id: str) -> list[FailureRecord]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import mongomock_ng as mongomock
+import pandas as pd
 import pytest
 
 import synthlib.store.mongo as mongo_module
@@ -501,3 +502,32 @@ def test_the_pilot_area_beyond_one_chunk(store: Store, chunk: int) -> None:
     assert store.pilot_words_made_with("pilot-1", "m2", "p1", "1", asked) == set(names)
     failures = [(m, f.word) for m, f in store.iter_pilot_failures("pilot-1")]
     assert failures == [(m, f"f{w}") for m, w in in_order]
+
+
+def test_frames_have_the_same_nullable_dtypes_empty_or_full(store):
+    """One missing-value convention: string/Int64/boolean/Float64 and UTC datetimes, lists and
+    dicts never None; an empty frame has the dtypes of a full one."""
+    from synthlib.frames import ENTRY_DTYPES, FAILURE_DTYPES, SENSE_DTYPES
+
+    empty = [load_entries(store), load_senses(store), load_failures(store)]
+    sparse = make_entry("bare")
+    sparse.update(pronunciation=None, cefr_level=None, word_forms=None)
+    bare = make_record("bare")
+    bare = EntryRecord(**{**bare.to_dict(), "entry": sparse})
+    store.upsert_entries([make_record("bank"), bare])
+    store.record_failures([FailureRecord("zzqxv", "not_found: nowhere", given_up=True)])
+    full = [load_entries(store), load_senses(store), load_failures(store)]
+    kinds = (ENTRY_DTYPES, SENSE_DTYPES, FAILURE_DTYPES)
+    for blank, filled, dtypes in zip(empty, full, kinds, strict=True):
+        assert len(blank) == 0 and len(filled) > 0
+        assert blank.dtypes.astype(str).to_dict() == filled.dtypes.astype(str).to_dict()
+        for column, dtype in dtypes.items():
+            if dtype in ("list", "dict"):
+                assert filled[column].map(lambda v, t=dtype: type(v).__name__ == t).all()
+            else:
+                assert str(filled[column].dtype) == dtype, column
+    entries = full[0].set_index("word")
+    assert str(entries["created_at"].dtype) == "datetime64[ns, UTC]"
+    assert entries.loc["bare", "ipa"] is pd.NA and entries.loc["bare", "cefr_level"] is pd.NA
+    assert entries.loc["bare", "syllables"] == [] and entries.loc["bare", "word_forms"] == {}
+    assert str(full[2]["updated_at"].dtype) == "datetime64[ns, UTC]"
