@@ -34,6 +34,7 @@ _EXPORTS = {
     **dict.fromkeys(["WordList", "read_words"], "words"),
     **dict.fromkeys(["load_entries", "load_failures", "load_senses"], "frames"),
     **dict.fromkeys(["Pilot", "pilot", "latest_pilot"], "pilots"),
+    **dict.fromkeys(["audit", "load_findings", "findings_by_model", "AuditSummary"], "findings"),
 }
 
 
@@ -55,6 +56,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from .api import dry_run
     from .cost import Estimate
+    from .findings import AuditSummary, audit, findings_by_model, load_findings
     from .frames import load_entries, load_failures, load_senses
     from .job import Job, RunResult, run
     from .pilots import Pilot, latest_pilot, pilot
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROMPT_VERSION",
     "SCHEMA_VERSION",
+    "AuditSummary",
     "BackendError",
     "CheckpointError",
     "Entry",
@@ -84,10 +87,13 @@ __all__ = [
     "WordList",
     "WordListError",
     "__version__",
+    "audit",
     "dry_run",
+    "findings_by_model",
     "latest_pilot",
     "load_entries",
     "load_failures",
+    "load_findings",
     "load_senses",
     "open_store",
     "pilot",

@@ -30,6 +30,8 @@ def _parser() -> _Parser:
         description="Synthesize validated dictionary entries for a word list through OpenAI's "
         "Batch API (or the offline provider), with a dry-run cost estimate, checkpoints and "
         "resume.",
+        epilog=f"Other commands: {PROG} audit (check the store's entries against the local "
+        f"lexical sources; {PROG} audit --help).",
     )
     p.add_argument(
         "words", metavar="WORDS", help="word list: .txt (one a line), .csv/.tsv, .jsonl, .json"
@@ -128,10 +130,36 @@ class _Display:
         return getattr(self._stream, name)
 
 
+COMMANDS = ("audit",)
+"""Subcommands; any other first argument is the word list (``batch-synthesis words.txt``). A word
+list named like a subcommand is given with a path: ``./audit``."""
+
+
+def _audit_parser() -> _Parser:
+    p = _Parser(
+        prog=f"{PROG} audit",
+        description="Audit the store's entries against the local lexical sources (WordNet, "
+        "CMUdict, eSpeak NG, lemminflect, pyphen, wordfreq) and keep the findings in the store. "
+        "Entries already audited are not audited again, so an interrupted audit resumes.",
+    )
+    p.add_argument(
+        "--store", metavar="URI", help="SQLite file or mongodb:// URI (default synthlib.db)"
+    )
+    p.add_argument("--run", metavar="ID", help="only the entries of this run")
+    p.add_argument("--words", metavar="FILE", help="only the entries of the words in this list")
+    p.add_argument(
+        "--workers", type=_whole_number, metavar="N", help="processes (default: cores, at most 2)"
+    )
+    return p
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:
         print(f"{PROG} {__version__}")  # before the settings (and the schema they use) load
         return 0
+    if arguments and arguments[0] in COMMANDS:
+        return _command(arguments[0], _audit_parser().parse_args(arguments[1:]))
     args = _parser().parse_args(argv)
     stdout = sys.stdout
     sys.stdout = _Display(stdout)
@@ -167,6 +195,82 @@ def _main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _command(name: str, args: argparse.Namespace) -> int:
+    try:
+        return _audit(args)
+    except SynthlibError as exc:
+        print(f"{PROG} {name}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG} {name}: interrupted (audited chunks are kept; run it again to resume)")
+        return 130
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .findings import audit
+    from .store import default_store, mask_uri
+
+    location = args.store or default_store()
+    if "://" not in location and not os.path.exists(location.removeprefix("sqlite://")):
+        print(f"{PROG} audit: error: no store at {location}", file=sys.stderr)
+        return 2
+    words = None
+    if args.words is not None:
+        from .words import read_words
+
+        words = list(read_words(args.words))
+    print(f"Auditing the entries in {mask_uri(location)} against the local lexical sources ...")
+    bar = _bar()
+    summary = audit(location, run=args.run, words=words, workers=args.workers, progress=bar)
+    if bar is not None:
+        bar.close()
+    _print_audit(summary)
+    return 0
+
+
+class _Bar:
+    def __init__(self) -> None:
+        from tqdm.auto import tqdm
+
+        self.tqdm = tqdm(desc="Auditing", unit=" entries", disable=None, leave=False)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.tqdm.total = total
+        self.tqdm.update(done - self.tqdm.n)
+
+    def close(self) -> None:
+        self.tqdm.close()
+
+
+def _bar() -> _Bar | None:
+    return _Bar() if sys.stderr.isatty() else None
+
+
+def _print_audit(summary: Any) -> None:
+    s = summary.severities
+    resumed = f", {summary.resumed:,} audited before" if summary.resumed else ""
+    print(
+        f"Audited {summary.audited:,} of {summary.entries:,} entries{resumed} in "
+        f"{summary.seconds:.1f} s: {s['error']:,} errors, {s['warning']:,} warnings, "
+        f"{s['info']:,} notes"
+    )
+    fields = sorted({f for f, _ in summary.fields})
+    if fields:
+        print(f"  {'field':<16}{'errors':>8}{'warnings':>10}{'notes':>8}")
+        for name in fields:
+            counts = [summary.fields[(name, sev)] for sev in ("error", "warning", "info")]
+            print(f"  {name:<16}{counts[0]:>8,}{counts[1]:>10,}{counts[2]:>8,}")
+    if len(summary.by_model) > 1:
+        for model, tally in sorted(summary.by_model.items()):
+            per = 100 * (tally["error"] + tally["warning"]) / max(tally["entries"], 1)
+            print(f"  {model}: {per:.1f} findings per 100 entries")
+    if summary.doubtful:
+        print("Most doubtful first:")
+        for word, errors, warnings, reason in summary.doubtful[:10]:
+            print(f"  {word}: {errors} errors, {warnings} warnings - {reason}")
+    print("Findings are kept in the store: synthlib.load_findings() or the review's Findings tab.")
 
 
 def _dry_run(args: argparse.Namespace) -> int:

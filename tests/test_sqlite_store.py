@@ -72,7 +72,7 @@ def test_migration_5_keeps_the_entries_of_a_version_4_file_and_adds_the_pilot_ar
             v4.record_failures([FailureRecord("zyx", "not_a_word", given_up=True)])
 
     store = SQLiteStore(path)
-    assert store.schema_version == 5 == len(MIGRATIONS)
+    assert store.schema_version == len(MIGRATIONS) >= 5
     assert list(store.iter_entries()) == [old]
     assert [f.word for f in store.iter_failures()] == ["zyx"]
     pilot = record("apple", model="gpt-4.1")
@@ -85,7 +85,7 @@ def test_a_store_with_the_pilot_area_is_refused_by_synthlib_before_it(tmp_path, 
     path = tmp_path / "s.db"
     SQLiteStore(path).close()
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:4])  # the code before it
-    with pytest.raises(StoreError, match="store format 5 is newer than this synthlib"):
+    with pytest.raises(StoreError, match=f"store format {len(MIGRATIONS)} is newer than this"):
         SQLiteStore(path)
 
 

@@ -3,6 +3,9 @@
 Every store satisfies :class:`Store`: upsert by word (re-running never duplicates; a newer entry
 replaces the older one), failures beside the entries, and iteration for review and export.
 
+Beside the entries every store keeps their audits (findings against the local lexical sources),
+keyed by the entry's version (:func:`entry_key`) and the audit's version.
+
 Beside the entries every store has a pilot area: entries and failures kept by pilot, model and word,
 so one word made by several models can be compared. The pilot area never touches the entries.
 """
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ..errors import StoreError, UsageError
-from .records import EntryRecord, FailureRecord
+from .records import AuditRecord, EntryRecord, FailureRecord, entry_key
 
 DEFAULT_STORE = "synthlib.db"
 # The store when none is given: the way to pass a URI holding a password without writing it into a
@@ -27,11 +30,13 @@ STORE_ENV = "SYNTHLIB_STORE"
 __all__ = [
     "DEFAULT_STORE",
     "STORE_ENV",
+    "AuditRecord",
     "EntryRecord",
     "FailureRecord",
     "Store",
     "StoreError",
     "default_store",
+    "entry_key",
     "has_secret",
     "mask_uri",
     "open_store",
@@ -130,6 +135,22 @@ class Store(Protocol):
     ) -> set[str]:
         """Which of ``words`` (all, if None) have a pilot entry in ``pilot`` made with this model,
         prompt and schema version: :meth:`words_made_with` over the pilot area."""
+        ...
+
+    def keep_audits(self, audits: Iterable[AuditRecord]) -> int:
+        """Insert or replace each audit, keyed by (entry key, audit version); returns how many
+        were given. Durable on return, a chunk at a time (an interrupted audit resumes)."""
+        ...
+
+    def audited(self, keys: Iterable[str], audit_version: str) -> set[str]:
+        """Which of the entry ``keys`` (:func:`entry_key`) have an audit by ``audit_version``."""
+        ...
+
+    def iter_audits(
+        self, *, words: Iterable[str] | None = None, keys: Iterable[str] | None = None
+    ) -> Iterator[AuditRecord]:
+        """Audits of these words, or of these entry keys (all when neither), ordered by word,
+        then by when they were made."""
         ...
 
     def close(self) -> None: ...

@@ -37,7 +37,7 @@ from urllib.parse import unquote, unquote_plus
 
 from ..errors import MissingExtra, StoreError
 from . import mask_uri
-from .records import EntryRecord, FailureRecord, readable_entries
+from .records import AuditRecord, EntryRecord, FailureRecord, readable_entries
 
 try:
     from bson.errors import BSONError
@@ -126,6 +126,7 @@ class MongoStore:
         self._runs = self._db["runs"]
         self._pilot_entries = self._db["pilot_entries"]
         self._pilot_failures = self._db["pilot_failures"]
+        self._audits = self._db["audits"]
         problem = self._connect()
         if problem is not None:
             self._drop_client()
@@ -399,6 +400,64 @@ class MongoStore:
             found.update(doc["word"] for doc in self._drain(cursor))
         return found
 
+    # --- audits ---------------------------------------------------------------------------
+
+    def keep_audits(self, audits: Iterable[AuditRecord]) -> int:
+        """Insert or replace audits by (entry key, audit version); returns how many were given."""
+        written = 0
+        it = iter(audits)
+        while chunk := list(islice(it, CHUNK)):
+            ops = [
+                ReplaceOne(
+                    {"_id": _audit_id(a)}, {"_id": _audit_id(a), **_audit_fields(a)}, upsert=True
+                )
+                for a in chunk
+            ]
+            self._call("cannot write audits", self._audits.bulk_write, ops, ordered=False)
+            written += len(chunk)
+        return written
+
+    def audited(self, keys: Iterable[str], audit_version: str) -> set[str]:
+        """Which of the entry ``keys`` have an audit by ``audit_version``."""
+        found: set[str] = set()
+        it = iter(keys)
+        while chunk := list(islice(it, CHUNK)):
+            ids = [f"{audit_version}:{k}" for k in chunk]
+            found.update(
+                doc["entry_key"]
+                for doc in self._drain(
+                    self._call(
+                        "cannot read audits",
+                        self._audits.find,
+                        {"_id": {"$in": ids}},
+                        {"entry_key": 1},
+                    )
+                )
+            )
+        return found
+
+    def iter_audits(
+        self, *, words: Iterable[str] | None = None, keys: Iterable[str] | None = None
+    ) -> Iterator[AuditRecord]:
+        """Audits (of these words, or these entry keys; all if neither), by word then time."""
+        queries: list[dict[str, Any]] = []
+        for column, wanted in (("word", words), ("entry_key", keys)):
+            if wanted is None:
+                continue
+            values = sorted(set(wanted))
+            queries += [
+                {column: {"$in": values[i : i + CHUNK]}} for i in range(0, len(values), CHUNK)
+            ]
+            break
+        else:
+            queries.append({})
+        docs: list[dict[str, Any]] = []
+        for query in queries:
+            docs += self._drain(self._call("cannot read audits", self._audits.find, query))
+        docs.sort(key=lambda d: (d["word"], d["audited_at"]))
+        for doc in docs:
+            yield _audit_record(doc)
+
     def close(self) -> None:
         """Release the client if the store made it; later calls raise StoreError."""
         if not self._closed:
@@ -617,3 +676,29 @@ def _entry_record(doc: Mapping[str, Any]) -> EntryRecord:
 
 def _failure_record(doc: Mapping[str, Any]) -> FailureRecord:
     return FailureRecord(**{k: doc[k] for k in _FAILURE_FIELDS if k in doc})
+
+
+def _audit_id(audit: AuditRecord) -> str:
+    return f"{audit.audit_version}:{audit.entry_key}"
+
+
+def _audit_fields(audit: AuditRecord) -> dict[str, Any]:
+    return {
+        **audit.to_dict(),
+        "errors": audit.count("error"),
+        "warnings": audit.count("warning"),
+    }
+
+
+def _audit_record(doc: Mapping[str, Any]) -> AuditRecord:
+    return AuditRecord(
+        doc["entry_key"],
+        doc["audit_version"],
+        doc["word"],
+        doc["provider"],
+        doc["model"],
+        tuple(doc.get("findings") or ()),
+        doc.get("entry"),
+        doc.get("run_id"),
+        doc["audited_at"],
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -90,3 +92,40 @@ def readable_entries[T](
         log.warning(
             "%s: skipped %d unreadable entries (first: %s)", where, len(skipped), skipped[0]
         )
+
+
+def entry_key(record: EntryRecord) -> str:
+    """Which version of which entry ``record`` holds: a digest of the word, who made it (provider,
+    model, prompt and schema version) and the entry's content. An entry made again, or repaired,
+    has another key; findings are kept by it."""
+    content = json.dumps(record.entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    made = "\x1f".join(
+        (record.word, record.provider, record.model, record.prompt_version, record.schema_version)
+    )
+    return hashlib.sha256(f"{made}\x1e{content}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """The audit of one version of one entry (:func:`entry_key`) by one audit version: its
+    findings (:meth:`synthlib.lexicon.audit.Finding.to_dict` each), and, when any is an error or
+    a warning, the entry as audited, so a later repair that replaces the entry leaves this
+    version readable beside its findings."""
+
+    entry_key: str
+    audit_version: str
+    word: str
+    provider: str
+    model: str
+    findings: tuple[dict[str, str], ...] = ()
+    entry: dict[str, Any] | None = None
+    run_id: str | None = None
+    audited_at: str = field(default_factory=now_iso)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.get("severity") == severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["findings"] = list(self.findings)
+        return d

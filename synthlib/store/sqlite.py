@@ -11,7 +11,7 @@ from itertools import islice
 from pathlib import Path
 
 from ..errors import StoreError
-from .records import EntryRecord, FailureRecord, now_iso, readable_entries
+from .records import AuditRecord, EntryRecord, FailureRecord, now_iso, readable_entries
 
 _ENTRY_COLUMNS = (
     "word",
@@ -137,6 +137,28 @@ def _m5_pilot_area(db: sqlite3.Connection) -> None:
     )
 
 
+def _m6_audits(db: sqlite3.Connection) -> None:
+    # One row per audited version of an entry (entry_key, see records.entry_key) and audit
+    # version; the entry as audited is kept only when it has errors or warnings.
+    db.execute(
+        """CREATE TABLE audits (
+            entry_key TEXT NOT NULL,
+            audit_version TEXT NOT NULL,
+            word TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            errors INTEGER NOT NULL,
+            warnings INTEGER NOT NULL,
+            findings TEXT NOT NULL,
+            entry TEXT,
+            run_id TEXT,
+            audited_at TEXT NOT NULL,
+            PRIMARY KEY (entry_key, audit_version)
+        )"""
+    )
+    db.execute("CREATE INDEX audits_word ON audits (word)")
+
+
 # Append only: a released store file may be at any of these steps; each runs once, in order.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
@@ -144,6 +166,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m3_runs,
     _m4_made_with_index,
     _m5_pilot_area,
+    _m6_audits,
 ]
 
 
@@ -458,6 +481,68 @@ class SQLiteStore:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
 
+    # --- audits ------------------------------------------------------------------------------
+
+    def keep_audits(self, audits: Iterable[AuditRecord]) -> int:
+        """Insert or replace audits by (entry key, audit version); one transaction a chunk."""
+        sql = f"INSERT OR REPLACE INTO audits VALUES ({', '.join('?' * 11)})"
+        written = 0
+        it = iter(audits)
+        while chunk := list(islice(it, _CHUNK)):
+            try:
+                with self._transaction():
+                    self._db.executemany(sql, map(_audit_row, chunk))
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"{self.path}: cannot write audits: {exc}", lasting=_lasting(exc)
+                ) from None
+            written += len(chunk)
+        return written
+
+    def audited(self, keys: Iterable[str], audit_version: str) -> set[str]:
+        """Which of the entry ``keys`` have an audit by ``audit_version``."""
+        found: set[str] = set()
+        it = iter(keys)
+        try:
+            with self._lock:
+                while chunk := list(islice(it, 900)):  # under SQLite's bound-parameter limit
+                    sql = (
+                        "SELECT entry_key FROM audits WHERE audit_version = ? "
+                        f"AND entry_key IN ({','.join('?' * len(chunk))})"
+                    )
+                    found.update(k for (k,) in self._db.execute(sql, [audit_version, *chunk]))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read audits: {exc}") from None
+        return found
+
+    def iter_audits(
+        self, *, words: Iterable[str] | None = None, keys: Iterable[str] | None = None
+    ) -> Iterator[AuditRecord]:
+        """Audits (of these words, or these entry keys; all if neither), by word then time."""
+        select = f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audits"
+        queries: list[tuple[str, list]] = []
+        for column, wanted in (("word", words), ("entry_key", keys)):
+            if wanted is None:
+                continue
+            values = sorted(set(wanted))
+            for start in range(0, len(values), 900):
+                chunk = values[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                queries.append((f"{select} WHERE {column} IN ({marks})", chunk))
+            break
+        else:
+            queries.append((select, []))
+        rows: list[tuple] = []
+        try:
+            with self._lock:
+                for sql, values in queries:
+                    rows.extend(self._db.execute(sql, values).fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read audits: {exc}") from None
+        rows.sort(key=lambda row: (row[2], row[-1]))
+        for row in rows:
+            yield _audit_record(row)
+
     def close(self) -> None:
         self._closer()
 
@@ -524,6 +609,52 @@ def _failure_record(row: Sequence) -> FailureRecord:
     """A row of ``failures`` (columns in :class:`FailureRecord`'s order) as a record."""
     word, reason, attempts, given_up, batch_id, run_id, updated_at = row
     return FailureRecord(word, reason, attempts, bool(given_up), batch_id, run_id, updated_at)
+
+
+_AUDIT_COLUMNS = (
+    "entry_key",
+    "audit_version",
+    "word",
+    "provider",
+    "model",
+    "errors",
+    "warnings",
+    "findings",
+    "entry",
+    "run_id",
+    "audited_at",
+)
+
+
+def _audit_row(a: AuditRecord) -> tuple:
+    return (
+        a.entry_key,
+        a.audit_version,
+        a.word,
+        a.provider,
+        a.model,
+        a.count("error"),
+        a.count("warning"),
+        json.dumps(list(a.findings), ensure_ascii=False, separators=(",", ":")),
+        json.dumps(a.entry, ensure_ascii=False, separators=(",", ":")) if a.entry else None,
+        a.run_id,
+        a.audited_at,
+    )
+
+
+def _audit_record(row: Sequence) -> AuditRecord:
+    key, version, word, provider, model, _, _, findings, entry, run_id, audited_at = row
+    return AuditRecord(
+        key,
+        version,
+        word,
+        provider,
+        model,
+        tuple(json.loads(findings)),
+        json.loads(entry) if entry else None,
+        run_id,
+        audited_at,
+    )
 
 
 def _lasting(exc: sqlite3.Error) -> bool:
