@@ -143,7 +143,9 @@ def _audit_parser() -> _Parser:
         "Entries already audited are not audited again, so an interrupted audit resumes.",
     )
     p.add_argument(
-        "--store", metavar="URI", help="SQLite file or mongodb:// URI (default synthlib.db)"
+        "--store",
+        metavar="URI",
+        help="SQLite file or mongodb:// URI (default: $SYNTHLIB_STORE, else synthlib.db)",
     )
     p.add_argument("--run", metavar="ID", help="only the entries of this run")
     p.add_argument("--words", metavar="FILE", help="only the entries of the words in this list")
