@@ -31,6 +31,7 @@ from .crew import Crew, Part
 from .errors import BackendError, StoreError
 from .ingest import Ingested, Provenance, ingest_lines
 from .pricing import Price
+from .requests import OutputLimits, model_max_output
 from .schema import Failure
 from .state import Flight
 from .store import Store
@@ -289,6 +290,7 @@ class Collector(Part):
             unrun = Failure(info.status, f"the batch {info.status} before this request ran")
             failures = dict.fromkeys(flight.words, unrun)
         failures.update(result.failures)
+        refit = self._refit(flight, failures)
         usage = self._billed(info, result.usage.to_dict())
         done = [r.word for r in result.records]
         self._record(
@@ -298,6 +300,8 @@ class Collector(Part):
             failed=failures,
             status=info.status,
             usage=usage,
+            measured={str(b): n for b, n in result.measured().items()},
+            refit=refit,
         )
         self.pacing.batch_ended()
         self._failed_reads.pop(f"{info.id}:status", None)
@@ -306,6 +310,30 @@ class Collector(Part):
             f"batch {flight.batch_id} {info.status}: {len(result.records)} entries, "
             f"{len(set(flight.words) - set(done))} failed, ${usage['cost_usd']:.4f}"
         )
+
+    def _refit(self, flight: Flight, failures: dict[str, Failure]) -> dict[str, list[int]]:
+        """The request each word whose answer was cut off needs next (a pack split, else twice
+        the limit); a word cut off alone at the model's largest output cannot fit, and its
+        failure becomes ``too_long`` (given up). Changes ``failures`` in place."""
+        most = model_max_output(self.price)
+        limits = OutputLimits(per_word=0, most=most)
+        refit: dict[str, list[int]] = {}
+        for word, failure in list(failures.items()):
+            if failure.code != "truncated":
+                continue
+            shape = flight.request_of(word)
+            if shape is None:
+                continue  # a flight journalled before its requests' limits were
+            nxt = limits.after_truncation(*shape)
+            if nxt is None:
+                failures[word] = Failure(
+                    "too_long",
+                    f"the entry does not fit in {most:,} output tokens, the most "
+                    f"{self.model} gives one answer ({failure.detail})",
+                )
+            else:
+                refit[word] = list(nxt)
+        return refit
 
     def _billed(self, info: BatchInfo, lines: dict[str, Any] | None) -> dict[str, Any]:
         """What the batch cost: the usage the API reports on the batch (the bill itself, known

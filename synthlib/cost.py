@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from . import schema
 from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
 from .prompts import PAYLOAD_HEAD, PAYLOAD_TAIL, json_string
-from .requests import RequestTemplate, build_requests, escaped_size
+from .requests import RequestTemplate, build_requests, escaped_size, max_output_tokens
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, cut
 from .tokens import RequestTokens, request_tokens
 from .words import WordList
@@ -127,7 +127,8 @@ def single_word_sizes(
     tokens are its frame's plus the word piece's (see :mod:`synthlib.prompts`)."""
     encode = counter.encoder.encode_ordinary
     base_tokens = counter.fixed + counter.frame
-    base_bytes = template.fixed_bytes(1) + 1 + escaped_size(PAYLOAD_HEAD + PAYLOAD_TAIL)
+    one_word = template.fixed_bytes(max_output_tokens(template.price, 1))
+    base_bytes = one_word + 1 + escaped_size(PAYLOAD_HEAD + PAYLOAD_TAIL)
     # A word of letters only is one run of letters between ' "' and '"', which the tokenizer
     # splits exactly as it splits the bare word: count the word, add its quotes.
     letters_tokens = base_tokens + len(encode(' "')) + len(encode('"'))

@@ -251,6 +251,8 @@ class Engine:
         ended = self.state.flights.get(str(data.get("shard"))) if type_ == "ended" else None
         before = self.state.resolved
         self.cp.record(self.state.event(type_, **data))
+        if type_ in ("ended", "abandoned"):
+            self.pacing.flight_settled()  # what it may still cost is known: weigh the cap again
         if ended is None:
             return
         if ended.shard in self._inherited:

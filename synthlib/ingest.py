@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from .pricing import Price, Usage
-from .requests import decode_custom_id
+from .requests import bucket_of, decode_custom_id
 from .schema import Failure, read_answer
 from .store.records import EntryRecord, now_iso
 
@@ -58,6 +58,15 @@ class Ingested:
     repeated_lines: int = 0  # a request answered again (duplicate line, or error after a 200)
     foreign_lines: int = 0  # answers for words this batch did not ask
     extra_entries: int = 0  # entries the model volunteered for words not asked
+
+    def measured(self) -> dict[int, int]:
+        """The output tokens per word of the answers that made entries, as a histogram
+        (:func:`~synthlib.requests.bucket_of` -> answers): what the next limits are sized on."""
+        histogram: dict[int, int] = {}
+        for record in self.records:
+            bucket = bucket_of(record.output_tokens)
+            histogram[bucket] = histogram.get(bucket, 0) + 1
+        return histogram
 
     def anomalies(self) -> str:
         """A short note of what was odd in the batch's files ("" when nothing was)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from .pricing import Price
-from .requests import max_output_tokens
+from .requests import MAX_OUTPUT_TOKENS_PER_WORD, REASONING_ALLOWANCE
 from .shards import Shard
 from .state import Flight
 
@@ -52,7 +52,10 @@ class Pacing:
         self.poll_cap = min(MAX_POLL_INTERVAL, max(poll_interval * 30, 1.0))
         self.store_failures = 0  # failed store writes in a row
         self.store_down_until = 0.0
-        self.capped = False  # the cost cap is reached: no new batches
+        # Not one more request fits under the cost cap beside what is spent and in flight. Set
+        # by :meth:`within_cost`, cleared whenever a batch ends (its worst case turns into its
+        # bill, usually far less) so that the next submission weighs the cap afresh.
+        self.capped = False
 
     @property
     def _short_pause(self) -> float:
@@ -88,6 +91,11 @@ class Pacing:
         """A batch ended with results: the budget grows back towards the configured one."""
         self.budget = min(self.token_budget, int(self.budget * BUDGET_GROWTH) + 1)
 
+    def flight_settled(self) -> None:
+        """A batch in flight ended (or a planned shard went back to the queue): what it may
+        still cost is known now, so the cap is weighed afresh at the next submission."""
+        self.capped = False
+
     # --- polling -----------------------------------------------------------------------------
 
     def next_wait(self, changed: bool) -> float:
@@ -121,22 +129,32 @@ class Pacing:
 
     # --- the cost cap ------------------------------------------------------------------------
 
-    def worst_case(self, input_tokens: int, words: int) -> float:
-        """The most a batch can cost: its input, and every request answering at its limit."""
-        per = self.words_per_request
-        requests = -(-words // per)
-        return self.price.cost(input_tokens, requests * max_output_tokens(self.price, per))
+    def worst_case(self, input_tokens: int, output_limit: int) -> float:
+        """The most a batch can cost: its input, and every request answering at its limit
+        (``output_limit``: the sum of its requests' ``max_tokens``, as built)."""
+        return self.price.cost(input_tokens, output_limit)
+
+    def flight_worst_case(self, flight: Flight) -> float:
+        """The most ``flight`` can cost; for a flight journalled before its requests' limits
+        were, the most its words could have been given then."""
+        limit = flight.output_limit
+        if limit is None:
+            per_word = MAX_OUTPUT_TOKENS_PER_WORD + (
+                REASONING_ALLOWANCE if self.price.reasoning else 0
+            )
+            limit = len(flight.words) * per_word
+        return self.worst_case(flight.input_tokens, limit)
 
     def committed(self, spent: float, flights: Collection[Flight]) -> float:
         """``spent`` plus the worst case of every batch in flight."""
-        return spent + sum(self.worst_case(f.input_tokens, len(f.words)) for f in flights)
+        return spent + sum(self.flight_worst_case(f) for f in flights)
 
     def over_cost(self, shard: Shard, spent: float, flights: Collection[Flight]) -> bool:
         """Whether ``spent``, the worst case of ``flights`` and that of ``shard`` pass the cap:
         the cap holds whatever the answers' lengths turn out to be."""
         if self.max_cost is None:
             return False
-        worst = self.worst_case(shard.input_tokens, shard.word_count)
+        worst = self.worst_case(shard.input_tokens, shard.output_limit)
         return self.committed(spent, flights) + worst > self.max_cost
 
     def within_cost(
@@ -147,12 +165,13 @@ class Pacing:
         replan: Callable[[int], Shard | None],
     ) -> Shard | None:
         """``shard`` if it fits under the cap, else a smaller one made by ``replan(batch_size)``
-        that does; None (and :attr:`capped` set) when not even one request fits."""
+        that does; None (and :attr:`capped` set until a batch ends) when not even one request
+        fits."""
         if not self.over_cost(shard, spent, flights):
+            self.capped = False
             return shard
         smaller = self._shrink(shard, spent, flights, replan)
-        if smaller is None:
-            self.capped = True
+        self.capped = smaller is None
         return smaller
 
     def _shrink(
@@ -163,14 +182,17 @@ class Pacing:
         replan: Callable[[int], Shard | None],
     ) -> Shard | None:
         assert self.max_cost is not None  # only a capped run can be over its cap
-        per_word = self.worst_case(shard.input_tokens, shard.word_count) / shard.word_count
+        per_word = self.worst_case(shard.input_tokens, shard.output_limit) / shard.word_count
         per = self.words_per_request
         n = int((self.max_cost - self.committed(spent, flights)) / per_word) // per * per
-        while n >= per:
+        n = max(n, 1)
+        # halve until it fits; the last try is the smallest shard there is (its first request)
+        while True:
             smaller = replan(n)
             if smaller is None:
                 return None
             if not self.over_cost(smaller, spent, flights):
                 return smaller
-            n = n // 2 // per * per
-        return None
+            if n == 1 or smaller.word_count <= 1:
+                return None
+            n = max(1, min(n // 2 // per * per, smaller.word_count - 1))

@@ -281,13 +281,14 @@ class Failure:
         return self.code not in UNCHARGED_CODES
 
 
-FINAL_CODES = frozenset({"not_a_word", "not_found"})
+FINAL_CODES = frozenset({"not_a_word", "not_found", "too_long"})
 UNCHARGED_CODES = frozenset({"token_limit_exceeded"})
 
 
 REASONS = {
     "http_error": "the request failed at the API (non-200 response)",
     "truncated": "the answer was cut off (finish_reason length)",
+    "too_long": "the entry does not fit in the model's largest output",
     "refused": "the model refused",
     "invalid": "the answer does not match the entry schema",
     "wrong_word": "the answer is for a different word",

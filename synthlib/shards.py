@@ -39,6 +39,22 @@ class Shard:
     def word_count(self) -> int:
         return sum(len(r.words) for r in self.requests)
 
+    @property
+    def output_limit(self) -> int:
+        """The most output tokens its answers can take: every request's ``max_tokens``."""
+        return sum(r.max_tokens for r in self.requests)
+
+    @property
+    def shapes(self) -> list[list[int]]:
+        """Its requests in order, run-length coded: ``[count, words each, max_tokens each]``."""
+        out: list[list[int]] = []
+        for r in self.requests:
+            if out and out[-1][1] == len(r.words) and out[-1][2] == r.max_tokens:
+                out[-1][0] += 1
+            else:
+                out.append([1, len(r.words), r.max_tokens])
+        return out
+
 
 def plan_shards(
     requests: Iterable[Request],

@@ -47,6 +47,28 @@ class Flight:
     create_until: float | None = None
     create_requests: int = 0
     ruled_out: list[str] = field(default_factory=list)
+    # Its requests in word order, run-length coded ``[count, words each, max_tokens each]``
+    # (see :attr:`Shard.shapes`); empty for a flight journalled before they were recorded.
+    shapes: list[list[int]] = field(default_factory=list)
+
+    @property
+    def output_limit(self) -> int | None:
+        """The most output tokens its answers can take (None when its shapes are unknown)."""
+        if not self.shapes:
+            return None
+        return sum(count * limit for count, _, limit in self.shapes)
+
+    def request_of(self, word: str) -> tuple[int, int] | None:
+        """``(words, max_tokens)`` of the request that asked ``word``, if known."""
+        try:
+            at = self.words.index(word)
+        except ValueError:
+            return None
+        for count, words, limit in self.shapes:
+            if at < count * words:
+                return words, limit
+            at -= count * words
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -65,6 +87,8 @@ class Flight:
                 "requests": self.create_requests,
                 "ruled_out": list(self.ruled_out),
             }
+        if self.shapes:
+            out["shapes"] = self.shapes
         return out
 
     @classmethod
@@ -82,6 +106,7 @@ class Flight:
             create_until=attempts.get("until"),
             create_requests=int(attempts.get("requests", 0)),
             ruled_out=list(attempts.get("ruled_out", ())),
+            shapes=[list(map(int, s)) for s in d.get("shapes", ())],
         )
 
 
@@ -102,6 +127,12 @@ class RunState:
     flights: dict[str, Flight] = field(default_factory=dict)  # by shard key
     finished: list[dict[str, Any]] = field(default_factory=list)  # one summary per ended batch
     usage: Usage = field(default_factory=Usage)
+    # The output tokens per word of the answers that made entries, as a histogram (bucket ->
+    # answers; see :func:`synthlib.requests.bucket_of`): the requests' limits are sized from it.
+    answer_tokens: dict[int, int] = field(default_factory=dict)
+    # Words whose last answer was cut off, with the request they need next: (most words in it,
+    # least max_tokens). See :class:`synthlib.requests.OutputLimits`.
+    refit: dict[str, tuple[int, int]] = field(default_factory=dict)
     seq: int = 0
     next_shard: int = 1
     # Not state but an index over it: words before ``_cursor`` have all been planned at least
@@ -181,7 +212,12 @@ class RunState:
                 raise StateError(f"word {word!r} planned twice")
             self.attempts[word] = self.attempts.get(word, 0) + 1
             self._requeued.pop(word, None)
-        self.flights[e["shard"]] = Flight(e["shard"], list(e["words"]), int(e["input_tokens"]))
+        self.flights[e["shard"]] = Flight(
+            e["shard"],
+            list(e["words"]),
+            int(e["input_tokens"]),
+            shapes=[list(map(int, s)) for s in e.get("shapes", ())],
+        )
         number = e["shard"].rsplit("-", 1)[-1]
         if number.isdigit():  # shard keys are s-1, s-2, ...: never reuse one
             self.next_shard = max(self.next_shard, int(number) + 1)
@@ -224,20 +260,38 @@ class RunState:
         flight = self.flights.pop(e["shard"])
         entries = set(e.get("done", ()))
         failures: dict[str, str] = e.get("failed", {})  # as the journal writes them
+        refit: dict[str, list[int]] = e.get("refit", {})
         for word in flight.words:
             if word in entries:
                 self.done[word] = None
                 self.failed.pop(word, None)
                 self.given_up.pop(word, None)
+                self.refit.pop(word, None)
                 continue
             failure = Failure.parse(failures.get(word, _NO_RESULT))
             if not failure.charged:
                 self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
-            self.failed[word] = failure
-            if failure.final or self.attempts.get(word, 0) >= self.max_attempts:
+            before = self.failed.get(word)
+            if failure.code == "refused" and before is not None and before.code == "refused":
+                # a refusal (or content filter) retried once and refused again: more attempts
+                # would only pay again for the same answer
+                failure = Failure("refused", f"refused again on a retry: {failure.detail}")
                 self.given_up[word] = None
+            self.failed[word] = failure
+            if word in refit:
+                words, limit = refit[word]
+                self.refit[word] = (int(words), int(limit))
+            if (
+                word in self.given_up
+                or failure.final
+                or self.attempts.get(word, 0) >= self.max_attempts
+            ):
+                self.given_up[word] = None
+                self.refit.pop(word, None)
             else:
                 self._requeued[word] = None
+        for bucket, count in e.get("measured", {}).items():
+            self.answer_tokens[int(bucket)] = self.answer_tokens.get(int(bucket), 0) + int(count)
         self.usage.add(e.get("usage", {}))
         self.finished.append(
             {
@@ -294,6 +348,8 @@ class RunState:
             "batches": [f.to_dict() for f in self.flights.values()],
             "finished_batches": self.finished,
             "usage": self.usage.to_dict(),
+            "answer_tokens": {str(b): n for b, n in sorted(self.answer_tokens.items())},
+            "refit": {w: list(shape) for w, shape in self.refit.items()},
             "total_cost": self.usage.cost_usd,
             "total_tokens": self.usage.total_tokens,
             "seq": self.seq,
@@ -316,6 +372,8 @@ class RunState:
             state.flights[flight.shard] = flight
         state.finished = list(data.get("finished_batches", ()))
         state.usage.add(data.get("usage", {}))
+        state.answer_tokens = {int(b): int(n) for b, n in data.get("answer_tokens", {}).items()}
+        state.refit = {w: (int(k), int(n)) for w, (k, n) in data.get("refit", {}).items()}
         state.seq = int(data.get("seq", 0))
         state.next_shard = int(data.get("next_shard", 1))
         for word in state.attempts:

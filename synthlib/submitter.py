@@ -45,7 +45,7 @@ from .crew import Crew, Part
 from .errors import UsageError
 from .pricing import Price
 from .reach import reach
-from .requests import RequestTemplate, build_requests, decode_custom_id
+from .requests import OutputLimits, RequestTemplate, build_requests, decode_custom_id
 from .schema import Failure
 from .shards import Shard, plan_shards
 from .state import Flight
@@ -379,14 +379,33 @@ class Submitter(Part):
                 break
             flights = list(self.state.flights.values())
             replan = functools.partial(self._next_shard, room)
+            was_capped = self.pacing.capped
             shard = self.pacing.within_cost(shard, self.state.usage.cost_usd, flights, replan)
             if shard is None:
-                self._notify(f"max cost ${self.pacing.max_cost:.2f} reached: no new batches")
+                if not was_capped:
+                    self._notify(self._cap_message(flights))
                 break
             if not self._launch(shard):
                 break
             submitted = True
         return submitted
+
+    def _cap_message(self, flights: list[Flight]) -> str:
+        cap = f"max cost ${self.pacing.max_cost:.4g}"
+        spent = f"${self.state.usage.cost_usd:.4f} spent"
+        if flights:
+            worst = self.pacing.committed(0.0, flights)
+            return (
+                f"{cap}: {spent}, up to ${worst:.4f} in flight; no room for another request "
+                "until a batch ends"
+            )
+        return f"{cap} reached: {spent}, not one more request fits"
+
+    def output_limits(self) -> OutputLimits:
+        """The requests' output limits now: sized from this run's measured answers, with the
+        words whose last answer was cut off given the request they need."""
+        state = self.state
+        return OutputLimits.measured(self.template.price, state.answer_tokens, state.refit)
 
     def _next_shard(self, room: int, batch_size: int | None = None) -> Shard | None:
         requests = build_requests(
@@ -394,6 +413,7 @@ class Submitter(Part):
             self.words.positions,
             words_per_request=self.words_per_request,
             reference=self.reference,
+            limits=self.output_limits(),
         )
         shards = plan_shards(
             requests,
@@ -406,7 +426,13 @@ class Submitter(Part):
 
     def _launch(self, shard: Shard) -> bool:
         key = f"s-{self.state.next_shard}"
-        self._record("planned", shard=key, words=list(shard.words), input_tokens=shard.input_tokens)
+        self._record(
+            "planned",
+            shard=key,
+            words=list(shard.words),
+            input_tokens=shard.input_tokens,
+            shapes=shard.shapes,
+        )
         flight = self.state.flights[key]
         path = self.spool / f"{self.cp.run_id}.{key}.input.jsonl"
         with open(path, "w", encoding="utf-8") as fh:

@@ -40,6 +40,8 @@ _HELP = {
     "max_consecutive_http_faults": "at most this many transient 429/500s in a row",
     "extra_entry_rate": "share of answers with an entry for a word that was not asked (billed)",
     "duplicate_entry_rate": "share of answers with an asked word's entry twice (billed)",
+    "long_entry_rate": "share of words whose entry is long (drawn per word: retries too)",
+    "long_entry_factor": "how many times longer a long entry's lists of senses are",
     "duplicate_line_rate": "share of batches writing some output lines twice (billed once)",
     "conflicting_line_rate": "share of batches with error lines for some answered requests",
     "bogus_custom_id_rate": "share of batches with unbilled output lines for ids not asked",

@@ -50,6 +50,7 @@ from .responder import (
     RequestFaults,
     generator_for,
     last_user_text,
+    lengthen,
     repeat_entry,
     requested_words,
     unasked_word,
@@ -370,6 +371,7 @@ class Answerer:
             return "\n".join(f"{w}: a definition of {w}" for w in shown)
         rng = random.Random(faults.seed_int(self.faults.seed, "answer", custom_id))
         instance = generator_for(_compact(schema), schema).generate(rng, shown)
+        lengthen(instance, self.faults)
         repeat_entry(instance, repeat)
         if tool is None:  # structured outputs: the JSON is the text
             return _compact(instance)

@@ -198,6 +198,8 @@ def _plan(config: EmulatorConfig, batch_id: str) -> dict[str, Any]:
         "refusal_rate": config.refusal_rate,
         "extra_entry_rate": config.extra_entry_rate,
         "duplicate_entry_rate": config.duplicate_entry_rate,
+        "long_entry_rate": config.long_entry_rate,
+        "long_entry_factor": config.long_entry_factor,
         "expire": faults.hits(config.expire_rate, config.seed, "expire", batch_id),
         "no_output": faults.hits(config.no_output_rate, config.seed, "no_output", batch_id),
         "duplicate_lines": faults.hits(
@@ -222,6 +224,8 @@ def _answer_faults(plan: Mapping[str, Any]) -> AnswerFaults:
         no_output=plan["no_output"],
         extra_entry_rate=plan["extra_entry_rate"],
         duplicate_entry_rate=plan["duplicate_entry_rate"],
+        long_entry_rate=plan.get("long_entry_rate", 0.0),
+        long_entry_factor=plan.get("long_entry_factor", 1),
     )
 
 

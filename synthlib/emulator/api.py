@@ -395,6 +395,8 @@ def _plan(config: EmulatorConfig, batch_id: str) -> dict[str, Any]:
         "refusal_rate": config.refusal_rate,
         "extra_entry_rate": config.extra_entry_rate,
         "duplicate_entry_rate": config.duplicate_entry_rate,
+        "long_entry_rate": config.long_entry_rate,
+        "long_entry_factor": config.long_entry_factor,
         "expire": hits(config.expire_rate, config.seed, "expire", batch_id),
         "no_output": hits(config.no_output_rate, config.seed, "no_output", batch_id),
         "duplicate_lines": hits(config.duplicate_line_rate, config.seed, "dup_lines", batch_id),

@@ -36,6 +36,11 @@ Faults on the wire (all off by default; see :mod:`.server`):
 Odd but billed answers (per request, see :mod:`.responder`): ``extra_entry_rate`` adds an entry
 for a word that was not asked, ``duplicate_entry_rate`` repeats an asked word's entry.
 
+Long entries (per word, see :func:`.responder.lengthen`): ``long_entry_rate`` is the share of
+words (drawn from the seed and the word alone, so a retry gets the same) whose entry has each
+list of senses ``long_entry_factor`` times as long, like a polysemous word's (``set``, ``run``).
+Such an answer passes a request's ``max_tokens`` more easily, and is then cut off as usual.
+
 Odd result files (per batch, see :mod:`.execution`): ``duplicate_line_rate`` writes some output
 lines twice, ``conflicting_line_rate`` adds error lines for some answered requests,
 ``bogus_custom_id_rate`` adds output lines for custom_ids that were not asked. None of the extra
@@ -68,6 +73,7 @@ _RATES = (
     "duplicate_create_rate",
     "extra_entry_rate",
     "duplicate_entry_rate",
+    "long_entry_rate",
     "duplicate_line_rate",
     "conflicting_line_rate",
     "bogus_custom_id_rate",
@@ -105,6 +111,10 @@ class EmulatorConfig:
     # Billed answers whose entries are odd, drawn from (seed, batch_id, custom_id).
     extra_entry_rate: float = 0.0
     duplicate_entry_rate: float = 0.0
+    # Words whose entry is long (senses repeated ``long_entry_factor`` times), drawn from
+    # (seed, word).
+    long_entry_rate: float = 0.0
+    long_entry_factor: int = 8
     # Per-batch faults, drawn from (seed, batch_id).
     expire_rate: float = 0.0
     no_output_rate: float = 0.0
@@ -161,6 +171,7 @@ class EmulatorConfig:
             "max_requests",
             "anthropic_max_requests",
             "anthropic_max_batch_bytes",
+            "long_entry_factor",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -64,6 +64,8 @@ def request_faults(plan: dict[str, Any]) -> RequestFaults:
         no_output=plan["no_output"],
         extra_entry_rate=plan.get("extra_entry_rate", 0.0),
         duplicate_entry_rate=plan.get("duplicate_entry_rate", 0.0),
+        long_entry_rate=plan.get("long_entry_rate", 0.0),
+        long_entry_factor=plan.get("long_entry_factor", 1),
     )
 
 

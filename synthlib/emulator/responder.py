@@ -67,6 +67,8 @@ class RequestFaults:
     no_output: bool = False
     extra_entry_rate: float = 0.0
     duplicate_entry_rate: float = 0.0
+    long_entry_rate: float = 0.0
+    long_entry_factor: int = 1
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,7 @@ class Responder:
         schema = _json_schema(body)
         if schema is not None:
             instance = generator_for(fmt_json or "", schema).generate(rng, shown)
+            lengthen(instance, self.faults)
             repeat_entry(instance, repeat)
             return json.dumps(instance, ensure_ascii=False, separators=(",", ":"))
         fmt = body.get("response_format")
@@ -356,6 +359,50 @@ def unasked_word(words: list[str]) -> str:
     while f"{words[0]}{n}" in asked:
         n += 1
     return f"{words[0]}{n}"
+
+
+def _word_entries(instance: Any) -> list[dict[str, Any]]:
+    """The instance's list of word entries (items with a ``word``), or []."""
+    if isinstance(instance, dict):
+        for value in instance.values():
+            if isinstance(value, list) and all(
+                isinstance(item, dict) and "word" in item for item in value
+            ):
+                return value
+    return []
+
+
+def is_long_word(request_faults: RequestFaults, word: str) -> bool:
+    """Whether ``word``'s entry is long (drawn from the seed and the word: retries agree)."""
+    f = request_faults
+    return faults.hits(f.long_entry_rate, f.seed, "long_entry", word)
+
+
+def lengthen(instance: Any, request_faults: RequestFaults) -> None:
+    """Make the entries of long words (:func:`is_long_word`) long: each list of senses in them
+    ``long_entry_factor`` times as long (copies of its senses), still valid for the schema."""
+    if request_faults.long_entry_rate <= 0 or request_faults.long_entry_factor <= 1:
+        return
+    for entry in _word_entries(instance):
+        word = entry.get("word")
+        if (
+            isinstance(word, str)
+            and entry.get("is_real_word")
+            and is_long_word(request_faults, word)
+        ):
+            _repeat_senses(entry, request_faults.long_entry_factor)
+
+
+def _repeat_senses(node: Any, factor: int) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "senses" and isinstance(value, list) and value:
+                node[key] = [copy.deepcopy(s) for _ in range(factor) for s in value]
+            else:
+                _repeat_senses(value, factor)
+    elif isinstance(node, list):
+        for item in node:
+            _repeat_senses(item, factor)
 
 
 def repeat_entry(instance: Any, repeat: int | None) -> None:

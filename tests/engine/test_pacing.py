@@ -36,7 +36,7 @@ def pacing(clock: Clock, **kw) -> Pacing:
 
 
 def shard(words: int, input_tokens: int) -> Shard:
-    requests = tuple(Request(f"w{i:x}", (f"word{i}",), "") for i in range(words))
+    requests = tuple(Request(f"w{i:x}", (f"word{i}",), "", OUT) for i in range(words))
     return Shard(requests=requests, input_tokens=input_tokens, nbytes=0)
 
 
@@ -214,13 +214,36 @@ def test_an_outage_ends_the_run_after_its_bound():
 
 def test_the_worst_case_prices_every_request_at_its_longest_answer():
     p = pacing(Clock())
-    assert p.worst_case(500, 2) == pytest.approx((500 + 2 * OUT) * 1e-6)
+    assert p.worst_case(500, 2 * OUT) == pytest.approx((500 + 2 * OUT) * 1e-6)
+    assert p.worst_case(500, shard(2, 500).output_limit) == pytest.approx((500 + 2 * OUT) * 1e-6)
 
 
-def test_the_worst_case_counts_requests_of_several_words():
-    p = pacing(Clock(), words_per_request=2)
-    two_words = pacing(Clock()).worst_case(0, 2)  # a request of 2 words may answer 2 * OUT
-    assert p.worst_case(0, 3) == pytest.approx(2 * two_words)
+def test_the_worst_case_of_a_flight_counts_its_requests_as_built():
+    # a pack of 20 split in two (its custom_id would be too long): two requests, each at its
+    # own limit, not one request of 20 words
+    built = Flight(
+        "s-1", [f"w{i}" for i in range(20)], 1_000, batch_id="b1", shapes=[[2, 10, 9_000]]
+    )
+    assert pacing(Clock()).flight_worst_case(built) == pytest.approx((1_000 + 18_000) * 1e-6)
+
+
+def test_a_flight_journalled_before_its_limits_counts_every_word_at_the_old_limit():
+    old = flight(3, 100)  # no shapes
+    assert pacing(Clock()).flight_worst_case(old) == pytest.approx((100 + 3 * OUT) * 1e-6)
+
+
+def test_a_shard_knows_its_requests_shapes_in_order():
+    requests = (
+        Request("w0", ("a",), "", 100),
+        Request("w1", ("b",), "", 100),
+        Request("w2_3", ("c", "d"), "", 300),
+    )
+    s = Shard(requests=requests, input_tokens=0, nbytes=0)
+    assert s.shapes == [[2, 1, 100], [1, 2, 300]]
+    assert s.output_limit == 500
+    f = Flight("s-1", list(s.words), 0, shapes=s.shapes)
+    assert f.output_limit == 500
+    assert f.request_of("b") == (1, 100) and f.request_of("d") == (2, 300)
 
 
 def test_without_a_cap_nothing_is_over_cost():
@@ -284,7 +307,14 @@ def test_a_shard_shrinks_to_whole_requests():
 
 def test_when_not_one_request_fits_the_cap_is_reached_and_submissions_stop():
     p = pacing(Clock(), max_cost=0.001)
-    assert p.within_cost(shard(10, 1_000), 0.0, [], replan=_no_replan) is None
+    asked: list[int] = []
+
+    def replan(batch_size: int) -> Shard:
+        asked.append(batch_size)
+        return shard(batch_size, 100 * batch_size)
+
+    assert p.within_cost(shard(10, 1_000), 0.0, [], replan=replan) is None
+    assert asked == [1]  # the smallest shard there is was tried
     assert p.capped
     assert not p.may_submit()
 
@@ -293,6 +323,30 @@ def test_the_cap_is_reached_when_nothing_is_left_to_replan():
     p = pacing(Clock(), max_cost=0.01)
     assert p.within_cost(shard(10, 1_000), 0.0, [], replan=lambda n: None) is None
     assert p.capped
+
+
+def test_the_cap_is_weighed_again_when_a_batch_ends():
+    p = pacing(Clock(), max_cost=0.01)
+    busy = [flight(3, 0)]  # worst case 0.008: no room for one more word beside it
+    assert p.within_cost(shard(1, 100), 0.0, busy, replan=lambda n: shard(n, 100)) is None
+    assert p.capped and not p.may_submit()
+    p.flight_settled()  # it ended, billing far less than its worst case
+    assert p.may_submit()
+    s = p.within_cost(shard(3, 300), 0.001, [], replan=_no_replan)
+    assert s is not None and not p.capped
+
+
+def test_the_last_try_is_a_single_request():
+    p = pacing(Clock(), max_cost=0.0029)  # one word fits (0.00278), the estimate says none
+    asked: list[int] = []
+
+    def replan(batch_size: int) -> Shard:
+        asked.append(batch_size)
+        return shard(batch_size, 100 * batch_size)
+
+    smaller = p.within_cost(shard(10, 10_000), 0.0, [], replan=replan)
+    assert asked == [1]
+    assert smaller is not None and smaller.word_count == 1 and not p.capped
 
 
 def _no_replan(batch_size: int) -> Shard:
