@@ -47,9 +47,12 @@ def estimate_config(
     if state is None:
         state, notes = prepared_state(config, provider)
     measured_words = measured_output = 0
+    retry_share = 0.0
     if state is not None and provider != "offline":
         measured_words = sum(b.get("words", 0) for b in state.finished)
         measured_output = state.usage.output_tokens
+        if state.usage.cost_usd > 0:
+            retry_share = state.failed_cost / state.usage.cost_usd
     if config.grounding and reference is None:
         from .grounding import references
 
@@ -71,6 +74,7 @@ def estimate_config(
         token_budget=config.token_budget,
         measured_output_per_word=measured_output / measured_words if measured_words else None,
         measured_words=measured_words,
+        retry_share=retry_share,
         reference=reference if config.grounding else None,
         track=_counting_bar,
     )

@@ -302,6 +302,7 @@ class Collector(Part):
             usage=usage,
             measured={str(b): n for b, n in result.measured().items()},
             refit=refit,
+            failed_cost=result.failed_cost,
         )
         self.pacing.batch_ended()
         self._failed_reads.pop(f"{info.id}:status", None)

@@ -46,6 +46,10 @@ class Estimate:
     notes: tuple[str, ...] = ()  # what else counts as done (store, imported checkpoint)
     tokens_note: str = ""  # how inexact token counts were made
     largest_request_tokens: int = 0  # input tokens of the biggest request: the least budget
+    # Of batch_cost: the retries the remaining words are expected to need, from the share of
+    # this run's spend that went to answers that made no entry (0 before any was measured)
+    retry_cost: float = 0.0
+    retry_share: float = 0.0
 
     @property
     def savings(self) -> float:
@@ -89,6 +93,17 @@ class Estimate:
                 "Estimated output tokens",
                 f"{self.output_tokens:,} ({self.output_tokens_per_word:,.0f}/word, "
                 f"{self.output_tokens_source})",
+            ),
+            *(
+                [
+                    (
+                        "Retries (expected)",
+                        f"${self.retry_cost:,.4f} in the batch cost ({self.retry_share:.1%} of "
+                        "this run's spend went to answers retried)",
+                    )
+                ]
+                if self.retry_cost
+                else []
             ),
             ("Regular API cost", f"${self.regular_cost:,.4f}"),
             ("Batch API cost", f"${self.batch_cost:,.4f}"),
@@ -156,11 +171,16 @@ def estimate(
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     measured_output_per_word: float | None = None,
     measured_words: int = 0,
+    retry_share: float = 0.0,
     reference: Mapping[str, Any] | None = None,
     track: Callable[[Iterator[Any], int], Iterable[Any]] | None = None,
 ) -> Estimate:
     """Count and price the requests the remaining words will need (pure: no I/O; ``track``,
-    given the requests' sizes and the number of words, may show progress over them)."""
+    given the requests' sizes and the number of words, may show progress over them).
+
+    ``retry_share`` is the share of a run's spend so far that went to answers that made no
+    entry (cut off, refused, broken): the remaining words are expected to need as much again
+    in retries, ``share / (1 - share)`` of their cost (the share counted at most 1/2)."""
     processed, in_flight, given_up = set(processed), set(in_flight), set(given_up)
     skip = processed | in_flight | given_up
     remaining = [w for w in words if w not in skip]
@@ -206,6 +226,9 @@ def estimate(
         source = f"default for schema v{schema.SCHEMA_VERSION}"
     output_tokens = round(per_word * len(remaining))
     regular = price.cost(input_tokens, output_tokens, batch=False)
+    batch = price.cost(input_tokens, output_tokens, batch=True)
+    share = min(max(retry_share, 0.0), 0.5)
+    retries = share / (1 - share)
     return Estimate(
         model=price.model,
         provider=provider,
@@ -221,12 +244,14 @@ def estimate(
         tokens_exact=counter.exact,
         output_tokens_per_word=per_word,
         output_tokens_source=source,
-        regular_cost=regular,
-        batch_cost=price.cost(input_tokens, output_tokens, batch=True),
+        regular_cost=regular * (1 + retries),
+        batch_cost=batch * (1 + retries),
         words_per_request=words_per_request,
         batch_size=batch_size,
         prices_as_of=PRICES_AS_OF,
         grounding_tokens=grounding_tokens,
         tokens_note=counter.note,
         largest_request_tokens=largest,
+        retry_cost=batch * retries,
+        retry_share=share,
     )

@@ -345,6 +345,7 @@ class Engine:
             failure_reasons=reasons_of(s.failed, s.given_up),
             collected_this_session=self._inherited_resolved,
             resumed=self.resumed,
+            failed_cost_usd=s.failed_cost,
         )
 
     def _notify(self, message: str | None) -> None:

@@ -25,7 +25,7 @@ import orjson
 
 from .pricing import Price, Usage
 from .requests import bucket_of, decode_custom_id
-from .schema import Failure, read_answer
+from .schema import FINAL_CODES, Failure, read_answer
 from .store.records import EntryRecord, now_iso
 
 # A key the offline provider adds to a 200 response body: the words of the request that no local
@@ -58,6 +58,8 @@ class Ingested:
     repeated_lines: int = 0  # a request answered again (duplicate line, or error after a 200)
     foreign_lines: int = 0  # answers for words this batch did not ask
     extra_entries: int = 0  # entries the model volunteered for words not asked
+    # USD of billed answers that made no entry (cut off, refused, broken): what retries cost
+    failed_cost: float = 0.0
 
     def measured(self) -> dict[int, int]:
         """The output tokens per word of the answers that made entries, as a histogram
@@ -244,18 +246,22 @@ def _route_answer(
     prov: Provenance,
 ) -> None:
     inp, cached, outp = usage
+    cost = price.cost(inp, outp, cached, batch=True)
     choices = body.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices else {}
     choice = choice if isinstance(choice, dict) else {}
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     if choice.get("finish_reason") == "length":
         _fail(out, asked, Failure("truncated", f"answer cut off at {outp} output tokens"))
+        out.failed_cost += cost
         return
     if message.get("refusal"):
         _fail(out, asked, Failure("refused", " ".join(str(message["refusal"]).split())[:200]))
+        out.failed_cost += cost
         return
     if choice.get("finish_reason") == "content_filter":
         _fail(out, asked, Failure("refused", "content filter"))
+        out.failed_cost += cost
         return
     unknown = body.get(NOT_FOUND_KEY)
     if isinstance(unknown, list) and unknown:
@@ -269,15 +275,17 @@ def _route_answer(
     content = message.get("content")
     if not isinstance(content, str | None):
         _fail(out, asked, Failure("invalid", "the answer's content is not text"))
+        out.failed_cost += cost
         return
     outcome, entry_count = read_answer(content, asked)
     out.extra_entries += max(0, entry_count - len(asked))
-    cost = price.cost(inp, outp, cached, batch=True)
     n = max(1, len(asked))
     for i, word in enumerate(asked):
         result = outcome[word]
         if isinstance(result, Failure):
             out.failures[word] = result
+            if result.code not in FINAL_CODES:  # a verdict (not a word) is what was bought
+                out.failed_cost += cost / n
             continue
         out.records.append(_record(word, result, custom_id, prov, usage, cost, i, n))
 

@@ -42,6 +42,7 @@ class Progress:
     failure_reasons: dict[str, int] = field(default_factory=dict)
     collected_this_session: int = 0  # words resolved from batches an earlier run sent
     resumed: bool = False
+    failed_cost_usd: float = 0.0  # of cost_usd: billed answers that made no entry (retried)
 
     @property
     def resolved(self) -> int:
@@ -107,12 +108,17 @@ class Progress:
                 "Tokens",
                 f"{self.total_tokens:,} ({self.input_tokens:,} in, {self.output_tokens:,} out)",
             ),
-            ("Cost", f"${self.cost_usd:,.4f}"),
+            ("Cost", f"${self.cost_usd:,.4f}{self._retries()}"),
             (this_run, format_duration(self.elapsed)),
         ]
         if self.phase == "running":
             rows.append(("ETA", self.eta))
         return rows
+
+    def _retries(self) -> str:
+        if not self.failed_cost_usd:
+            return ""
+        return f" (${self.failed_cost_usd:,.4f} of it on answers that made no entry)"
 
     def line(self) -> str:
         """One plain line (logs, papermill outputs, terminals that are not terminals)."""

@@ -133,6 +133,8 @@ class RunState:
     # Words whose last answer was cut off, with the request they need next: (most words in it,
     # least max_tokens). See :class:`synthlib.requests.OutputLimits`.
     refit: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # USD billed for answers that made no entry (cut off, refused, broken): the retries' cost
+    failed_cost: float = 0.0
     seq: int = 0
     next_shard: int = 1
     # Not state but an index over it: words before ``_cursor`` have all been planned at least
@@ -293,6 +295,7 @@ class RunState:
         for bucket, count in e.get("measured", {}).items():
             self.answer_tokens[int(bucket)] = self.answer_tokens.get(int(bucket), 0) + int(count)
         self.usage.add(e.get("usage", {}))
+        self.failed_cost += float(e.get("failed_cost", 0.0))
         self.finished.append(
             {
                 "batch_id": flight.batch_id,
@@ -350,6 +353,7 @@ class RunState:
             "usage": self.usage.to_dict(),
             "answer_tokens": {str(b): n for b, n in sorted(self.answer_tokens.items())},
             "refit": {w: list(shape) for w, shape in self.refit.items()},
+            "failed_answers_cost": self.failed_cost,
             "total_cost": self.usage.cost_usd,
             "total_tokens": self.usage.total_tokens,
             "seq": self.seq,
@@ -374,6 +378,7 @@ class RunState:
         state.usage.add(data.get("usage", {}))
         state.answer_tokens = {int(b): int(n) for b, n in data.get("answer_tokens", {}).items()}
         state.refit = {w: (int(k), int(n)) for w, (k, n) in data.get("refit", {}).items()}
+        state.failed_cost = float(data.get("failed_answers_cost", 0.0))
         state.seq = int(data.get("seq", 0))
         state.next_shard = int(data.get("next_shard", 1))
         for word in state.attempts:

@@ -1,0 +1,110 @@
+"""A retry changes what failed: a truncated answer goes again with room to fit, a refused one is
+given up after one retry. Ledger-checked against the emulator, with the real SDKs."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+import synthlib
+from synthlib.job import Job, build_config
+from synthlib.requests import MAX_OUTPUT_TOKENS_PER_WORD
+
+from .conftest import backend_for, billed_per_word, ledger_cost, read_checkpoint, words
+
+# With long_entry_factor 12 these words' entries take more than the default limit of a word
+# (MAX_OUTPUT_TOKENS_PER_WORD) and less than twice it; the others' fit at once.
+LONG_AT_12 = {"word0", "word1", "word6", "word8", "word10"}
+
+
+def run_job(emu, word_list, *, provider="openai", **kw):
+    kw.setdefault("poll_interval", 0.05)
+    job = Job(build_config(word_list, provider=provider, **kw), backend=backend_for(emu, provider))
+    return job.run()
+
+
+def assert_reported_as_billed(result, emu, provider="openai"):
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emu.ledger()
+    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger, provider), rel=1e-9)
+    assert cp["total_tokens"] == sum(r["prompt_tokens"] + r["completion_tokens"] for r in ledger)
+    return cp, ledger
+
+
+def test_a_truncated_answer_is_retried_with_twice_the_limit_and_fits(emulator, workdir, provider):
+    emulator.configure(long_entry_rate=1.0, long_entry_factor=12)
+    word_list = words(12)
+    result = run_job(emulator, word_list, provider=provider)
+    cp, ledger = assert_reported_as_billed(result, emulator, provider)
+    assert result.phase == "finished" and not result.given_up
+    assert set(cp["processed_words"]) == set(word_list)
+    billed = billed_per_word(ledger)
+    long_words = {w for w, n in billed.items() if n > 1}
+    assert long_words and all(billed[w] == 2 for w in long_words)
+    for word in long_words:
+        first, second = (r["completion_tokens"] for r in ledger if r["words"] == [word])
+        assert first == MAX_OUTPUT_TOKENS_PER_WORD  # cut off at the default limit
+        assert second <= 2 * MAX_OUTPUT_TOKENS_PER_WORD
+    if provider == "openai":  # a Message Batch's answer also depends on its batch's tag
+        assert long_words == LONG_AT_12
+        assert all(
+            r["completion_tokens"] > MAX_OUTPUT_TOKENS_PER_WORD
+            for r in ledger[len(word_list) :]  # the retries: longer than the first limit
+        )
+    assert all(billed[w] == 1 for w in set(word_list) - long_words)
+
+
+def test_a_packed_request_that_truncates_is_split(emulator, workdir):
+    emulator.configure(long_entry_rate=1.0, long_entry_factor=12)
+    word_list = sorted(LONG_AT_12)[:4]  # two entries of a pack take more than its limit
+    result = run_job(emulator, word_list, words_per_request=2)
+    cp, ledger = assert_reported_as_billed(result, emulator)
+    assert result.phase == "finished" and set(cp["processed_words"]) == set(word_list)
+    sizes = Counter(len(r["words"]) for r in ledger)
+    assert sizes == {2: 2, 1: 4}  # two packs cut off, then each word alone: all fit
+    assert all(n == 2 for n in billed_per_word(ledger).values())
+
+
+def test_an_entry_that_cannot_fit_the_largest_output_is_given_up_saying_so(emulator, workdir):
+    emulator.configure(long_entry_rate=1.0, long_entry_factor=200)
+    result = run_job(emulator, ["word0"], max_attempts=6)
+    _, ledger = assert_reported_as_billed(result, emulator)
+    failure = result.given_up["word0"]
+    assert failure.code == "too_long" and "16,384 output tokens" in failure.detail
+    limits = [r["completion_tokens"] for r in ledger]
+    assert limits == [2_680, 5_360, 10_720, 16_384]  # doubled up to the model's largest output
+
+
+def test_a_refused_answer_is_given_up_after_one_retry(emulator, workdir, provider):
+    emulator.configure(refusal_rate=1.0)
+    word_list = words(5)
+    result = run_job(emulator, word_list, provider=provider, max_attempts=5)
+    assert_reported_as_billed(result, emulator, provider)
+    assert set(result.given_up) == set(word_list)
+    assert all(f.code == "refused" and "again" in f.detail for f in result.given_up.values())
+    assert all(n == 2 for n in billed_per_word(emulator.ledger()).values())
+
+
+def test_a_word_refused_once_and_then_answered_is_done(emulator, workdir):
+    emulator.configure(refusal_rate=0.5, seed=3)
+    word_list = words(30)
+    result = run_job(emulator, word_list, max_attempts=3)
+    cp, ledger = assert_reported_as_billed(result, emulator)
+    billed = billed_per_word(ledger)
+    retried_and_done = [w for w in cp["processed_words"] if billed[w] == 2]
+    assert retried_and_done, "no word was refused once and answered on its retry"
+    assert all(n <= 2 for n in billed.values())
+
+
+def test_answers_measured_size_the_next_requests_limits(emulator, workdir):
+    word_list = words(60)
+    result = run_job(emulator, word_list, batch_size=30)
+    cp, _ = assert_reported_as_billed(result, emulator)
+    assert sum(cp["answer_tokens"].values()) == 60
+    limits = synthlib.requests.OutputLimits.measured(
+        synthlib.pricing.price_for("gpt-4o-mini"),
+        {int(b): n for b, n in cp["answer_tokens"].items()},
+    )
+    # the emulator's entries take 200-500 tokens: twice the longest is well under the default
+    assert 2 * 400 <= limits.per_word < MAX_OUTPUT_TOKENS_PER_WORD
