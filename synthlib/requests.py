@@ -39,8 +39,8 @@ MEASURED_LIMIT_FACTOR = 2
 MIN_MEASURED_ANSWERS = 20  # answers measured before their size replaces the default
 MIN_TOKENS_PER_WORD = 256  # a measured limit never goes below this
 MEASURE_BUCKET = 32  # measured answer sizes are kept as a histogram of this bucket width
-MAX_OUTPUT_TOKENS_PER_WORD = DEFAULT_LIMIT_FACTOR * max(
-    schema.DEFAULT_OUTPUT_TOKENS_PER_WORD.values()
+MAX_OUTPUT_TOKENS_PER_WORD = DEFAULT_LIMIT_FACTOR * schema.DEFAULT_OUTPUT_TOKENS_PER_WORD.get(
+    schema.SCHEMA_VERSION, 650
 )
 REASONING_ALLOWANCE = 4_000  # thinking tokens of a reasoning model, before any is measured
 # The most output a model can give one request (providers' model pages as of 2026); other models
@@ -150,8 +150,7 @@ def max_output_tokens(price: Price, words: int) -> int:
 
 def default_tokens_per_word() -> int:
     """The output limit per word before a run has measured answers: a few typical entries."""
-    typical = schema.DEFAULT_OUTPUT_TOKENS_PER_WORD.get(schema.SCHEMA_VERSION, 650)
-    return DEFAULT_LIMIT_FACTOR * typical
+    return MAX_OUTPUT_TOKENS_PER_WORD
 
 
 def measured_tokens_per_word(histogram: Mapping[int, int]) -> int | None:

@@ -3,19 +3,38 @@ given up after one retry. Ledger-checked against the emulator, with the real SDK
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import pytest
 
 import synthlib
+from synthlib.emulator.responder import RequestFaults, Responder
 from synthlib.job import Job, build_config
-from synthlib.requests import MAX_OUTPUT_TOKENS_PER_WORD
+from synthlib.pricing import price_for
+from synthlib.requests import (
+    MAX_OUTPUT_TOKENS_PER_WORD,
+    OutputLimits,
+    RequestTemplate,
+    build_requests,
+)
 
 from .conftest import backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 
-# With long_entry_factor 12 these words' entries take more than the default limit of a word
-# (MAX_OUTPUT_TOKENS_PER_WORD) and less than twice it; the others' fit at once.
-LONG_AT_12 = {"word0", "word1", "word6", "word8", "word10"}
+L = MAX_OUTPUT_TOKENS_PER_WORD  # a word's output limit before any answer is measured
+
+
+def alone_tokens(word_list: list[str], factor: int) -> dict[str, int]:
+    """Output tokens of each word's entry asked alone, when the emulator makes long entries
+    ``factor`` times longer (an answer depends on the words, the custom_id and the schema)."""
+    positions = {w: i for i, w in enumerate(word_list)}
+    template = RequestTemplate(price_for("gpt-4o-mini"))
+    responder = Responder(RequestFaults(long_entry_rate=1.0, long_entry_factor=factor), "b", 0)
+    unlimited = OutputLimits(10**6, most=10**6)
+    return {
+        r.words[0]: responder.respond(r.custom_id, template.body(r)).completion_tokens
+        for r in build_requests(word_list, positions, limits=unlimited)
+    }
 
 
 def run_job(emu, word_list, *, provider="openai", **kw):
@@ -41,23 +60,23 @@ def test_a_truncated_answer_is_retried_with_twice_the_limit_and_fits(emulator, w
     assert set(cp["processed_words"]) == set(word_list)
     billed = billed_per_word(ledger)
     long_words = {w for w, n in billed.items() if n > 1}
-    assert long_words and all(billed[w] == 2 for w in long_words)
+    assert long_words, "no answer was cut off"
     for word in long_words:
-        first, second = (r["completion_tokens"] for r in ledger if r["words"] == [word])
-        assert first == MAX_OUTPUT_TOKENS_PER_WORD  # cut off at the default limit
-        assert second <= 2 * MAX_OUTPUT_TOKENS_PER_WORD
+        *cut, last = (r["completion_tokens"] for r in ledger if r["words"] == [word])
+        assert cut == [L * 2**i for i in range(len(cut))]  # cut off at L, then at twice, ...
+        assert last <= L * 2 ** len(cut)  # ... and the last fitted
     if provider == "openai":  # a Message Batch's answer also depends on its batch's tag
-        assert long_words == LONG_AT_12
-        assert all(
-            r["completion_tokens"] > MAX_OUTPUT_TOKENS_PER_WORD
-            for r in ledger[len(word_list) :]  # the retries: longer than the first limit
-        )
-    assert all(billed[w] == 1 for w in set(word_list) - long_words)
+        for word, size in alone_tokens(word_list, 12).items():
+            doublings = max(0, math.ceil(math.log2(size / L)))
+            assert billed[word] == 1 + doublings, word
 
 
 def test_a_packed_request_that_truncates_is_split(emulator, workdir):
     emulator.configure(long_entry_rate=1.0, long_entry_factor=12)
-    word_list = sorted(LONG_AT_12)[:4]  # two entries of a pack take more than its limit
+    sizes_alone = alone_tokens(words(30), 12)
+    # entries that fit twice a word's limit alone, and of which two take more than a pack's
+    word_list = [w for w, n in sizes_alone.items() if 1.1 * L < n <= 2 * L][:4]
+    assert len(word_list) == 4
     result = run_job(emulator, word_list, words_per_request=2)
     cp, ledger = assert_reported_as_billed(result, emulator)
     assert result.phase == "finished" and set(cp["processed_words"]) == set(word_list)
@@ -73,7 +92,7 @@ def test_an_entry_that_cannot_fit_the_largest_output_is_given_up_saying_so(emula
     failure = result.given_up["word0"]
     assert failure.code == "too_long" and "16,384 output tokens" in failure.detail
     limits = [r["completion_tokens"] for r in ledger]
-    assert limits == [2_680, 5_360, 10_720, 16_384]  # doubled up to the model's largest output
+    assert limits == [L, 2 * L, 4 * L, 16_384]  # doubled up to the model's largest output
 
 
 def test_a_refused_answer_is_given_up_after_one_retry(emulator, workdir, provider):
