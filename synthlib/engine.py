@@ -249,6 +249,8 @@ class Engine:
         """Journal one event. A batch's end also counts toward this session's rate (unless an
         earlier session ran the batch) and writes its words' failures to the store."""
         ended = self.state.flights.get(str(data.get("shard"))) if type_ == "ended" else None
+        if ended is not None and data.get("failed"):
+            data["failed"] = _with_suggestions(data["failed"])  # type: ignore[arg-type]
         before = self.state.resolved
         self.cp.record(self.state.event(type_, **data))
         if type_ in ("ended", "abandoned"):
@@ -353,6 +355,22 @@ class Engine:
             log.info(message)
         if self.listener is not None:
             self.listener(self.progress(), message)
+
+
+def _with_suggestions(failed: Mapping[str, Failure | str]) -> dict[str, Failure]:
+    """``failed`` with "did you mean" suggestions in the reason of each word no source knows
+    (computed here, from local lists: never asked of a paid API)."""
+    # loaded only when a batch ends with failures: the lexicon package takes a moment to import
+    from .lexicon.suggest import SUGGESTED_CODES, suggest, with_suggestions
+
+    out: dict[str, Failure] = {}
+    for word, why in failed.items():
+        failure = Failure.parse(why)
+        if failure.code in SUGGESTED_CODES:
+            detail = with_suggestions(failure.detail, suggest(word))
+            failure = Failure(failure.code, detail)
+        out[word] = failure
+    return out
 
 
 def spool_dir(checkpoint: Path) -> Path:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from .lexicon.suggest import suggestions_in
 from .store import Store, using_store
 from .store.records import GIVEN_UP_WORDS, EntryRecord, FailureRecord
 
@@ -45,6 +46,7 @@ FAILURE_DTYPES = {
     "given_up": FLAG,
     **dict.fromkeys(["batch_id", "run_id"], TEXT),
     "updated_at": WHEN,
+    "suggestions": LIST,  # "did you mean" for a word no source has (from its reason)
 }
 
 ENTRY_COLUMNS = list(ENTRY_DTYPES)
@@ -188,7 +190,9 @@ def load_failures(
     with using_store(store) as opened:
         whole = run_id is None
         records = list(opened.iter_failures()) if whole else _run_failures(opened, str(run_id))
-    rows = [{**f.to_dict(), "code": f.code} for f in records]
+    rows = [
+        {**f.to_dict(), "code": f.code, "suggestions": suggestions_in(f.reason)} for f in records
+    ]
     return typed_frame(rows, FAILURE_DTYPES)
 
 
