@@ -60,7 +60,19 @@ PROSE_COLUMNS = frozenset(
         "failure_reasons",
     }
 )
-SENTENCE_COLUMNS = frozenset({"examples"})
+# how a list column's items are joined in a table: sentences hold commas, syllables read as one
+JOINTS = {"examples": " / ", "syllables": "·"}
+# The Entries table: what fits a window beside the word (its forms, etymology, provenance and
+# cost are on the entry card and in review.entries); (column of review.entries, header)
+ENTRY_TABLE = (
+    ("word", "word"),
+    ("parts_of_speech", "POS"),
+    ("ipa", "IPA"),
+    ("syllables", "syllables"),
+    ("cefr_level", "CEFR"),
+    ("sense_count", "senses"),
+    ("made_by", "provider/model"),
+)
 TABLE_ROWS = 50
 MAX_BAR_LABELS = 15  # category labels under a bar chart, at most
 
@@ -333,7 +345,7 @@ class Review:
     def frames(self) -> dict[str, pd.DataFrame]:
         """The frames a review shows, by title (runs newest first)."""
         return {
-            "Entries": self.entries,
+            "Entries": entry_table(self.entries),
             "Senses": self.senses,
             "Examples": self.examples,
             "Failures": self.failures,
@@ -344,6 +356,24 @@ class Review:
     def table(frame: pd.DataFrame, *, index: bool = False) -> Any:
         """:func:`table`: ``frame`` as a readable pandas Styler."""
         return table(frame, index=index)
+
+
+def made_by(provider: Any, model: Any) -> str:
+    """``provider/model`` as a table shows it (the offline provider's model names its sources:
+    "offline" says enough there; the card has them)."""
+    if blank(provider):
+        return "" if blank(model) else str(model)
+    if provider == "offline" or blank(model):
+        return str(provider)
+    return f"{provider}/{model}"
+
+
+def entry_table(entries: pd.DataFrame) -> pd.DataFrame:
+    """The Entries tab's columns of ``entries`` (see :data:`ENTRY_TABLE`)."""
+    frame = entries.assign(
+        made_by=[made_by(p, m) for p, m in zip(entries["provider"], entries["model"], strict=True)]
+    )
+    return frame[[c for c, _ in ENTRY_TABLE]].rename(columns=dict(ENTRY_TABLE))
 
 
 class _Scope:
@@ -423,6 +453,9 @@ def cell(value: Any, *, whole: bool = False, money: bool = False, joint: str = "
         )
     if isinstance(value, list | tuple | set):
         return joint.join(cell(v) for v in value if not blank(v))
+    if isinstance(value, pd.Timestamp):
+        zone = " UTC" if value.tzinfo is not None and value.utcoffset() == pd.Timedelta(0) else ""
+        return value.strftime("%Y-%m-%d %H:%M") + zone
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
         value = value.item()
     if isinstance(value, bool):
@@ -458,7 +491,7 @@ def clean(frame: pd.DataFrame, *, hide_empty: bool = True) -> pd.DataFrame:
             and not money
             and bool((numbers == numbers.round()).all())
         )
-        joint = " / " if name in SENTENCE_COLUMNS else ", "  # sentences hold commas
+        joint = JOINTS.get(str(name), ", ")
         columns[name] = [cell(v, whole=whole, money=money, joint=joint) for v in series]
     out = pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
     if hide_empty and len(out):
@@ -818,7 +851,7 @@ class ReviewWidgets:
         self.rows = rows
         self._quiet = False
         wide = w.Layout(width="250px")
-        self.run = w.Dropdown(description="Run", layout=w.Layout(width="520px"))
+        self.run = w.Dropdown(description="Run", layout=w.Layout(width="640px"))
         self.pickers = {
             "part_of_speech": w.Dropdown(description="Part of speech", layout=wide),
             "cefr_level": w.Dropdown(description="CEFR", layout=wide),
@@ -1023,7 +1056,7 @@ class ReviewWidgets:
 
 
 def _run_label(row: pd.Series) -> str:
-    made = " ".join(str(row[k]) for k in ("provider", "model") if not blank(row.get(k)))
+    made = made_by(row.get("provider"), row.get("model"))
     done = row.get("processed")
     count = f" · {cell(done)} words" if not blank(done) else ""
     return f"{row['run_id']} · {made} · {_when(row.get('recorded_at'))}{count}"

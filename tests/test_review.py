@@ -334,7 +334,7 @@ def test_clean_cells_are_blank_whole_and_joined():
     assert shown.loc[0].tolist() == [
         "apple",
         "3",
-        "ap, ple",
+        "ap·ple",  # syllables read as one word
         "plural: apples",
         "One, two. / Three.",
         "",
@@ -549,3 +549,22 @@ def test_failures_are_the_runs_given_up_words_whatever_other_models_left(offline
     assert list(load_failures(run_id=result.run_id)["word"]) == ["qqxvz", "zzqxv"]
     assert "2 failures" in review.scope_line()
     assert load_failures()["word"].tolist() == []  # the whole store: words with no entry at all
+
+
+def test_the_entries_table_is_the_columns_that_fit_and_the_card_has_the_rest(two_runs):
+    review = Review(two_runs, run="all")
+    shown = review.frames()["Entries"]
+    assert list(shown.columns) == [
+        "word", "POS", "IPA", "syllables", "CEFR", "senses", "provider/model"
+    ]  # fmt: skip
+    assert "word_forms" in review.entries  # the raw frame keeps every field
+    made = set(shown["provider/model"])
+    assert made <= {"offline", "openai/gpt-4o-mini", "openai/gpt-4.1-mini"}, made
+
+
+def test_times_read_to_the_minute_in_utc():
+    from synthlib.review import cell
+
+    when = pd.Timestamp("2026-12-07T11:02:33.5", tz="UTC")
+    assert cell(when) == "2026-12-07 11:02 UTC"
+    assert cell("2026-12-07T11:02:33+00:00") == "2026-12-07 11:02 UTC"
