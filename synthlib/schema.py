@@ -44,6 +44,7 @@ class PartOfSpeech(StrEnum):
     AUXILIARY_VERB = "auxiliary verb"
     MODAL_VERB = "modal verb"
     PARTICLE = "particle"  # infinitive to, and not
+    CONTRACTION = "contraction"  # don't, it's: a short form of two words
     PREPOSITION = "preposition"
     CONJUNCTION = "conjunction"
     DETERMINER = "determiner"

