@@ -16,12 +16,14 @@ parameters and prints the comparison.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import math
 import threading
+import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,7 @@ from .pilots import (
     provider_of,
     run_pilot,
 )
+from .progress import Progress
 from .review import card_html
 from .workbench import (
     Workbench,
@@ -60,6 +63,7 @@ NOT_FOR_PILOT = frozenset({"model", "provider", "checkpoint", "fresh", "redo", "
 
 # (key, label) of the comparison's rows, in order
 FIGURES = (
+    ("state", "state"),
     ("provider", "provider"),
     ("valid", "valid entries"),
     ("failures", "failures"),
@@ -73,6 +77,7 @@ FIGURES = (
     ("wall", "wall time"),
     ("marks", "marked better"),
 )
+TABLE_EVERY = 0.5  # seconds between redraws of the comparison while models run
 FRAME_COLUMNS = ["word", "model", "ok", "failure", "senses", "examples", "first_definition"]
 
 
@@ -99,21 +104,34 @@ def plan_pilot(
     )
 
 
-def comparison_frame(pilot: Pilot, order: Sequence[str] = ()) -> pd.DataFrame:
+def comparison_frame(
+    pilot: Pilot,
+    order: Sequence[str] = (),
+    progress: Mapping[str, Progress] | None = None,
+    *,
+    running: bool = False,
+) -> pd.DataFrame:
     """:meth:`Pilot.comparison` for reading: one column per model (those in ``order`` first, in
     that order), one row per figure, as text (money as dollars, shares as percentages, the
-    offline provider's costs as "free")."""
+    offline provider's costs as "free"). The first row is each model's state as it is: queued,
+    running (with ``progress``'s counts), done, stopped, or failed with its reason; a model
+    without results yet shows no figures ("–"), not zeros. ``running``: the pilot is going."""
     raw = pilot.comparison()
-    rank = {m: i for i, m in enumerate(ordered_models(pilot, order))}
-    raw = raw.sort_values("model", key=lambda s: s.map(rank), kind="stable")
     columns: dict[str, list[str]] = {}
-    for _, row in raw.iterrows():
-        report = pilot.reports[row["model"]]
+    for model in ordered_models(pilot, order):
+        row = raw.loc[model]
+        report = pilot.reports[model]
+        state = model_state(report, (progress or {}).get(model), running=running)
+        if report.phase not in ENDED_WITH_RESULTS:
+            shown = dict.fromkeys((key for key, _ in FIGURES), "–")
+            shown.update(state=state, provider=str(row["provider"]))
+            columns[model] = [shown[key] for key, _ in FIGURES]
+            continue
         free = report.provider == OFFLINE
         projected = row["projected cost"]
-        phase = "" if report.phase == "finished" else f" ({report.phase})"
         shown = {
-            "provider": f"{row['provider']}{phase}",
+            "state": state,
+            "provider": str(row["provider"]),
             "valid": f"{row['valid']:.0%} ({report.entries:,} of {report.words:,})",
             "failures": row["failures"] or "none",
             "input": f"{row['input tokens/word']:,.0f}",
@@ -126,16 +144,41 @@ def comparison_frame(pilot: Pilot, order: Sequence[str] = ()) -> pd.DataFrame:
             "wall": f"{row['wall s']:,.1f} s",
             "marks": f"{int(row['marked better']):,}",
         }
-        columns[str(row["model"])] = [shown[key] for key, _ in FIGURES]
+        columns[model] = [shown[key] for key, _ in FIGURES]
     labels = [_label(pilot, key, text) for key, text in FIGURES]
     return pd.DataFrame(columns, index=labels, dtype=object)
+
+
+# phases after which a model's report holds its figures
+ENDED_WITH_RESULTS = frozenset({"finished", "interrupted", "budget"})
+
+
+def model_state(
+    report: ModelReport, progress: Progress | None = None, *, running: bool = False
+) -> str:
+    """A model's state in a word or a few: queued, running 12 of 20 words, done, stopped (12 of
+    20), stopped at max cost, failed: <why>; "not run" when no pilot is going."""
+    if report.phase == "failed":
+        return f"failed: {report.error}" if report.error else "failed"
+    if running and progress is not None and progress.phase in ("running", "stopping"):
+        verb = "stopping" if progress.phase == "stopping" else "running"
+        return f"{verb}: {progress.resolved:,} of {progress.total:,} words"
+    if report.phase == "finished":
+        return "done"
+    if report.phase == "interrupted":
+        return f"stopped ({report.entries + sum(report.failures.values()):,} of {report.words:,})"
+    if report.phase == "budget":
+        return "stopped at max cost"
+    if running and report.phase == "not run":
+        return "queued" if progress is None else "running"
+    return report.phase
 
 
 def best_models(pilot: Pilot) -> dict[str, str]:
     """The figure's key -> the model that is best at it, where one model clearly is: the most
     valid entries, the lowest paid projection, the most examples showing the word, the most
     marks."""
-    reports = [r for r in pilot.reports.values() if r.words]
+    reports = [r for r in pilot.reports.values() if r.words and r.phase in ENDED_WITH_RESULTS]
     tally = pilot.tally()
     found: dict[str, str] = {}
 
@@ -158,9 +201,16 @@ def best_models(pilot: Pilot) -> dict[str, str]:
     return found
 
 
-def comparison_html(pilot: Pilot, order: Sequence[str] = ()) -> str:
-    """The comparison as an HTML table, one column per model; the best model of a figure bold."""
-    frame = comparison_frame(pilot, order)
+def comparison_html(
+    pilot: Pilot,
+    order: Sequence[str] = (),
+    progress: Mapping[str, Progress] | None = None,
+    *,
+    running: bool = False,
+) -> str:
+    """The comparison as an HTML table, one column per model; the best model of a figure bold
+    (see :func:`comparison_frame` for ``progress`` and ``running``)."""
+    frame = comparison_frame(pilot, order, progress, running=running)
     best = best_models(pilot)
     head = "".join(f"<th>{html.escape(m)}</th>" for m in frame.columns)
     rows = []
@@ -203,6 +253,8 @@ def pilot_line(pilot: Pilot) -> str:
 
 def report_line(report: ModelReport) -> str:
     """One model's run, as it ends."""
+    if report.phase == "failed":
+        return f"{report.model}: failed: {report.error or 'see the message below'}"
     failed = sum(report.failures.values())
     line = (
         f"{report.model}: {report.entries:,} of {report.words:,} words have entries"
@@ -364,6 +416,8 @@ class PilotView:
         self._chosen_by_hand = False
         self._done: list[str] = []
         self._order: list[str] = []  # the models field's order, for a pilot run here
+        self._progress: dict[str, Progress] = {}  # each model's run as it goes
+        self._last_table = 0.0
 
         self.intro = w.HTML(
             _CSS + "<span class='sl-muted'>A sample of the word list (above) on each model, "
@@ -495,6 +549,7 @@ class PilotView:
         self._set_running(True)
         self._stop = stop = threading.Event()
         self._done = []
+        self._progress = {}
         self._order = list(plan.configs)
         self._show(plan.record)
         self._status_running(plan)
@@ -507,7 +562,12 @@ class PilotView:
     def _run(self, plan: PilotPlan, stop: threading.Event) -> None:
         failure: BaseException | None = None
         try:
-            run_pilot(plan, on_model_done=lambda r: self._model_done(plan, r), stop=stop)
+            run_pilot(
+                plan,
+                on_model_done=lambda r: self._model_done(plan, r),
+                stop=stop,
+                on_progress=self._on_progress,
+            )
         except BaseException as exc:
             failure = exc
         with self._lock:
@@ -518,6 +578,8 @@ class PilotView:
             finally:
                 self._busy = False
                 self._set_running(False)
+            with contextlib.suppress(Exception):  # the states as they are now nothing runs
+                self._draw_table()
             line = html.escape(pilot_line(plan.record))
             if failure is not None:
                 self._error(failure)
@@ -540,6 +602,23 @@ class PilotView:
                 self._status_running(plan)
             except Exception as exc:  # the other models' runs go on
                 self._error(exc)
+
+    def _on_progress(self, model: str, progress: Progress) -> None:
+        """A model's run moved (on its run's thread): its state in the comparison, redrawn at
+        most every TABLE_EVERY seconds, and never waiting for the view's other work."""
+        self._progress[model] = progress
+        now = time.monotonic()
+        if now - self._last_table < TABLE_EVERY and progress.phase == "running":
+            return
+        if not self._lock.acquire(blocking=False):
+            return  # the view is busy drawing: the next step draws this one too
+        try:
+            self._last_table = now
+            self._draw_table()
+        except Exception as exc:  # the runs go on
+            self._error(exc)
+        finally:
+            self._lock.release()
 
     def _status_running(self, plan: PilotPlan) -> None:
         going = [m for m in plan.configs if m not in self._done]
@@ -713,7 +792,9 @@ class PilotView:
         if pilot is None or not pilot.reports:
             self.table.value = ""
             return
-        self.table.value = comparison_html(pilot, self._order) + (
+        self.table.value = comparison_html(
+            pilot, self._order, self._progress, running=self._busy
+        ) + (
             "<div class='sl-muted'>Projected cost: the whole list at batch prices, from the "
             "pilot's measured output tokens per word. Bold: the best of a figure.</div>"
         )

@@ -164,7 +164,8 @@ class ModelReport:
     output_tokens: int = 0
     cost_usd: float = 0.0
     wall_seconds: float = 0.0
-    phase: str = "not run"
+    phase: str = "not run"  # not run | running | finished | interrupted | budget | failed
+    error: str = ""  # why a failed model's run stopped (one line)
     senses_per_entry: float = 0.0
     examples_per_sense: float = 0.0
     examples_showing_word: float = 0.0
@@ -211,13 +212,17 @@ class Pilot:
     # --- reading -----------------------------------------------------------------------------
 
     def comparison(self) -> pd.DataFrame:
-        """One row per model: tokens and cost per word, projection, quality, failures."""
+        """One row per model, indexed by model: its state (phase, and the error of a failed
+        run), tokens and cost per word, projection, quality, failures."""
         import pandas as pd
 
+        tally = self.tally()
         rows = [
             {
                 "model": r.model,
                 "provider": r.provider,
+                "phase": r.phase,
+                "error": r.error,
                 "words": r.words,
                 "valid": r.valid_share,
                 "failures": ", ".join(f"{k} {v}" for k, v in sorted(r.failures.items())) or "",
@@ -229,11 +234,12 @@ class Pilot:
                 "examples/sense": r.examples_per_sense,
                 "examples showing word": r.examples_showing_word,
                 "wall s": r.wall_seconds,
-                "marked better": self.tally().get(r.model, 0),
+                "marked better": tally.get(r.model, 0),
             }
             for r in self.reports.values()
         ]
-        return pd.DataFrame(rows)
+        columns = list(rows[0]) if rows else ["model"]
+        return pd.DataFrame(rows, columns=columns).set_index("model")
 
     def entries(self, model: str | None = None) -> dict[tuple[str, str], EntryRecord]:
         """(word, model) -> the pilot's entry (model as asked)."""
@@ -487,12 +493,20 @@ def pilot(
 
 
 def run_pilot(
-    plan: PilotPlan, *, on_model_done: Any = None, stop: threading.Event | None = None
+    plan: PilotPlan,
+    *,
+    on_model_done: Any = None,
+    stop: threading.Event | None = None,
+    on_progress: Any = None,
 ) -> Pilot:
-    """Run every model of ``plan`` at once; the record is saved as each ends."""
+    """Run every model of ``plan`` at once; the record is saved as each ends. ``on_progress(model,
+    progress)`` hears each model's :class:`~synthlib.progress.Progress` as its run goes (on the
+    runs' threads); a model whose run fails ends with phase "failed" and its error."""
     record = plan.record
     with _opened(record.store) as store:
-        _run_all(plan.configs, store, record.id, stop, record, plan.full, on_model_done)
+        _run_all(
+            plan.configs, store, record.id, stop, record, plan.full, on_model_done, on_progress
+        )
     record.save()
     return record
 
@@ -505,8 +519,14 @@ def _run_all(
     record: Pilot,
     full: WordList,
     on_model_done: Any,
+    on_progress: Any = None,
 ) -> None:
     from .job import Job
+
+    def listener(model: str) -> Any:
+        if on_progress is None:
+            return None
+        return lambda progress, message: on_progress(model, progress)
 
     jobs: dict[str, Job] = {}
     started: dict[str, float] = {}
@@ -515,7 +535,9 @@ def _run_all(
     for model, config in configs.items():
         provider = provider_of(model)
         recorded = provider_model(provider, config.model)
-        jobs[model] = Job(config, store=PilotStore(store, ident, recorded))
+        jobs[model] = Job(
+            config, store=PilotStore(store, ident, recorded), listener=listener(model)
+        )
         record.reports[model] = reports.pop(model, None) or ModelReport(
             model, provider, recorded, words=len(config.words)
         )
@@ -536,6 +558,11 @@ def _run_all(
                 except Exception as exc:  # one model's failure does not lose the others'
                     errors.append(f"{model}: {exc}")
                     del pending[model]
+                    failed = record.reports[model]
+                    failed.phase, failed.error = "failed", str(exc) or type(exc).__name__
+                    record.save()
+                    if on_model_done is not None:
+                        on_model_done(failed)
                     continue
                 if result is None:
                     continue

@@ -281,4 +281,6 @@ def _comparison_text(frame) -> str:
     shown["projected cost"] = [
         "n/a" if v is None or v != v else f"${v:,.2f}" for v in shown["projected cost"]
     ]
-    return shown.set_index("model").T.to_string()
+    if not shown["error"].astype(bool).any():
+        shown = shown.drop(columns="error")
+    return shown.T.to_string()

@@ -260,7 +260,9 @@ def test_the_comparison_reads_as_money_and_percentages(tmp_path):
             examples_showing_word=0.875,
             projected_cost_usd=31.5,
         ),
-        "offline": ModelReport("offline", "offline", "offline:x", words=4, entries=4),
+        "offline": ModelReport(
+            "offline", "offline", "offline:x", words=4, entries=4, phase="finished"
+        ),
     }
     shown = comparison_frame(pilot)
     m = shown["m"]
@@ -282,3 +284,47 @@ def test_headless_the_pilot_runs_from_the_parameters_and_prints_the_comparison(
     made = len(pilot.entries())
     assert f"offline: {made} of 3 words have entries" in printed
     assert "projected cost, 7 words" in printed and "Marked better: offline 0" in printed
+
+
+def test_each_models_state_is_shown_as_it_is_and_no_figures_before_results(tmp_path):
+    from synthlib.pilot_view import comparison_frame
+    from synthlib.pilots import ModelReport, Pilot
+    from synthlib.progress import Progress
+
+    pilot = Pilot(
+        id="p", path=tmp_path / "p.json", store=None, list_name="words.txt", list_words=100,
+        sample=[f"w{i}" for i in range(20)], bands={},
+    )  # fmt: skip
+    pilot.reports = {
+        "queued": ModelReport("queued", "openai", "queued", words=20),
+        "going": ModelReport("going", "openai", "going", words=20),
+        "done": ModelReport("done", "offline", "offline:x", words=20, entries=19, phase="finished"),
+        "broken": ModelReport("broken", "openai", "broken", words=20, phase="failed",
+                              error="401 Unauthorized: check OPENAI_API_KEY"),
+    }  # fmt: skip
+    going = Progress(20, 10, 2, 0, 8, 0, {}, 0, 0, 0.0, 3.0, 12)
+    shown = comparison_frame(pilot, progress={"going": going}, running=True)
+    assert shown.loc["state"].to_dict() == {
+        "queued": "queued",
+        "going": "running: 12 of 20 words",
+        "done": "done",
+        "broken": "failed: 401 Unauthorized: check OPENAI_API_KEY",
+    }
+    for model in ("queued", "going", "broken"):  # no "0% (0 of 20)" or "$0.0000" as if failed
+        figures = shown[model].drop(["state", "provider"])
+        assert set(figures) == {"–"}, (model, figures.to_dict())
+    assert shown["done"]["valid entries"] == "95% (19 of 20)"
+    assert comparison_frame(pilot).loc["state", "queued"] == "not run"  # no pilot going
+
+
+def test_the_comparison_is_indexed_by_model(tmp_path):
+    from synthlib.pilots import ModelReport, Pilot
+
+    pilot = Pilot(
+        id="p", path=tmp_path / "p.json", store=None, list_name="w", list_words=3,
+        sample=["a"], bands={},
+    )  # fmt: skip
+    pilot.reports = {m: ModelReport(m, "openai", m, words=1) for m in ("gpt-4o-mini", "offline")}
+    frame = pilot.comparison()
+    assert list(frame.index) == ["gpt-4o-mini", "offline"] and frame.index.name == "model"
+    assert list(frame.T.columns) == ["gpt-4o-mini", "offline"]
