@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -309,6 +309,43 @@ def load_findings(
     return frame
 
 
+AUDIT_COLUMNS = ["word", "provider", "model", "errors", "warnings", "notes", "audited_at"]
+
+
+def load_audits(
+    store: Store | str | os.PathLike[str] | None = None, *, run: str | None = None
+) -> pd.DataFrame:
+    """One row per entry as it is now that has an audit (its latest): how many errors, warnings
+    and notes (info) it has. Entries never audited have no row."""
+    import pandas as pd
+
+    rows = []
+    with using_store(store) as opened:
+        wanted = sorted(opened.words_with_entries())
+        for chunk in _chunks(wanted, CHUNK):
+            keys = {
+                entry_key(r)
+                for r in opened.iter_entries(words=chunk)
+                if run is None or r.run_id == run
+            }
+            latest: dict[str, AuditRecord] = {}
+            for kept in opened.iter_audits(keys=keys):
+                latest[kept.entry_key] = kept
+            rows += [
+                {
+                    "word": kept.word,
+                    "provider": kept.provider,
+                    "model": kept.model,
+                    "errors": kept.count("error"),
+                    "warnings": kept.count("warning"),
+                    "notes": kept.count("info"),
+                    "audited_at": kept.audited_at,
+                }
+                for kept in latest.values()
+            ]
+    return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+
+
 def findings_by_model(
     store: Store | str | os.PathLike[str] | None = None, *, run: str | None = None
 ) -> pd.DataFrame:
@@ -351,6 +388,30 @@ def findings_by_model(
             "findings_per_100",
         ],
     )
+
+
+_SHARED: list[Auditor] = []  # one auditor for the process's pilots (its sources load once)
+
+
+def findings_per_100(entries: Iterable[Mapping[str, Any]]) -> float | None:
+    """Errors and warnings per 100 of ``entries`` (JSON objects), audited here; None for no
+    entries or when the local sources cannot be loaded."""
+    from .errors import SynthlibError
+    from .lexicon import Lexicon
+    from .lexicon.audit import Auditor
+
+    entries = list(entries)
+    if not entries:
+        return None
+    if not _SHARED:
+        try:
+            _SHARED.append(Auditor(Lexicon.load()))
+        except SynthlibError:
+            return None
+    found = sum(
+        1 for e in entries for f in _SHARED[0].audit(e) if f.severity in ("error", "warning")
+    )
+    return round(100 * found / len(entries), 1)
 
 
 def audit_records(

@@ -74,6 +74,7 @@ FIGURES = (
     ("senses", "senses/entry"),
     ("examples", "examples/sense"),
     ("showing", "examples showing the word"),
+    ("findings", "audit findings/100 entries"),
     ("wall", "wall time"),
     ("marks", "marked better"),
 )
@@ -141,6 +142,9 @@ def comparison_frame(
             "senses": f"{row['senses/entry']:.1f}",
             "examples": f"{row['examples/sense']:.1f}",
             "showing": f"{row['examples showing word']:.0%}",
+            "findings": "–"
+            if _missing(row.get("findings/100 entries"))
+            else (f"{row['findings/100 entries']:.1f}"),
             "wall": f"{row['wall s']:,.1f} s",
             "marks": f"{int(row['marked better']):,}",
         }
@@ -197,6 +201,7 @@ def best_models(pilot: Pilot) -> dict[str, str]:
         low=True,
     )
     one_best("showing", lambda r: r.examples_showing_word if r.entries else None, low=False)
+    one_best("findings", lambda r: r.findings_per_100 if r.entries else None, low=True)
     one_best("marks", lambda r: tally.get(r.model, 0), low=False)
     return found
 

@@ -169,6 +169,7 @@ class ModelReport:
     senses_per_entry: float = 0.0
     examples_per_sense: float = 0.0
     examples_showing_word: float = 0.0
+    findings_per_100: float | None = None  # the audit's errors and warnings per 100 entries
     projected_cost_usd: float | None = None
     projected_words: int = 0
 
@@ -233,6 +234,7 @@ class Pilot:
                 "senses/entry": r.senses_per_entry,
                 "examples/sense": r.examples_per_sense,
                 "examples showing word": r.examples_showing_word,
+                "findings/100 entries": r.findings_per_100,
                 "wall s": r.wall_seconds,
                 "marked better": tally.get(r.model, 0),
             }
@@ -618,6 +620,9 @@ def _report(
     report.output_tokens = max(report.output_tokens, result.progress.output_tokens)
     quality = entry_quality(r.entry for r in entries)
     report.senses_per_entry, report.examples_per_sense, report.examples_showing_word = quality
+    from .findings import findings_per_100
+
+    report.findings_per_100 = findings_per_100(r.entry for r in entries)
     if result.provider == OFFLINE:
         report.projected_cost_usd = 0.0
     elif report.entries:

@@ -73,6 +73,9 @@ ENTRY_TABLE = (
     ("sense_count", "senses"),
     ("made_by", "provider/model"),
 )
+# the findings filters and the column each reads
+FINDING_FILTERS = {"field": "field", "severity": "severity", "model": "model"}
+FINDING_SHOWN = ["word", "field", "severity", "reason", "value", "expected", "model", "path"]
 TABLE_ROWS = 50
 MAX_BAR_LABELS = 15  # category labels under a bar chart, at most
 
@@ -100,6 +103,9 @@ class Review:
         self._store = store
         self._scopes: dict[str | None, _Scope] = {}
         self._cards: dict[str, EntryRecord] = {}
+        self._findings: dict[str | None, pd.DataFrame] = {}
+        self._audits: dict[str | None, pd.DataFrame] = {}
+        self.finding_filters: dict[str, str | None] = dict.fromkeys(FINDING_FILTERS)
         self.filters: dict[str, str | None] = dict.fromkeys(FILTERS)
         self.run = "latest"
         self.run_id: str | None = None
@@ -122,6 +128,8 @@ class Review:
             self.runs = _runs_frame(opened.iter_runs())
         self._scopes.clear()
         self._cards.clear()
+        self._findings.clear()
+        self._audits.clear()
         return self.filter(**{"run": self.run, **changes})
 
     def filter(self, **changes: str | None) -> Review:
@@ -138,6 +146,7 @@ class Review:
             self.filters[name] = (str(value).strip() or None) if value is not None else None
         scope = self._scope(self.run_id)
         self.entries, self.senses, self.failures = _filtered(scope, **self.filters)
+        self.findings = self._findings_in_view()
         self.examples = (
             self.senses[["word", "part_of_speech", "sense", "examples"]]
             .explode("examples")
@@ -237,6 +246,8 @@ class Review:
             "output tokens": int(e["output_tokens"].sum()),
             "cost (USD)": round(float(e["cost_usd"].sum()), 6),
         }
+        for _, row in self.findings_per_model().iterrows():  # the audit, where one was run
+            rows[f"findings per 100 entries ({row['model']})"] = row["findings_per_100"]
         return pd.DataFrame(rows.items(), columns=["item", "value"]).set_index("item")
 
     def per_batch(self) -> pd.DataFrame:
@@ -255,6 +266,82 @@ class Review:
         )
         return frame.sort_values("first").drop(columns="first").reset_index()
 
+    # --- findings of the audit ----------------------------------------------------------------
+
+    def filter_findings(self, **changes: str | None) -> Review:
+        """Keep the findings of this ``field``, ``severity`` or ``model`` (None or "" clears
+        one); the entries' filters apply too (findings of the words in view)."""
+        unknown = set(changes) - set(FINDING_FILTERS)
+        if unknown:
+            raise UsageError(
+                f"unknown findings filter {sorted(unknown)[0]!r}: use {', '.join(FINDING_FILTERS)}"
+            )
+        for name, value in changes.items():
+            self.finding_filters[name] = (str(value).strip() or None) if value is not None else None
+        self.findings = self._findings_in_view()
+        return self
+
+    def _all_findings(self) -> pd.DataFrame:
+        """The stored findings of the scope's entries as they are now (read once per scope)."""
+        if self.run_id not in self._findings:
+            from .findings import load_findings
+
+            with using_store(self._store) as opened:
+                self._findings[self.run_id] = load_findings(opened, run=self.run_id)
+        return self._findings[self.run_id]
+
+    def _findings_in_view(self) -> pd.DataFrame:
+        found = self._all_findings()
+        found = found[found["word"].isin(set(self.entries["word"]))]
+        for name, column in FINDING_FILTERS.items():
+            if self.finding_filters.get(name):
+                found = found[found[column] == self.finding_filters[name]]
+        return found.reset_index(drop=True)
+
+    def finding_choices(self) -> dict[str, list[str]]:
+        """The values each findings filter can take in this scope."""
+        found = self._all_findings()
+        return {
+            "field": sorted(found["field"].dropna().unique()),
+            "severity": [s for s in ("error", "warning", "info") if s in set(found["severity"])],
+            "model": sorted(found["model"].dropna().unique()),
+        }
+
+    def findings_per_model(self) -> pd.DataFrame:
+        """Per model in view: entries audited, and errors, warnings and both per 100 of them
+        (notes left out), from the stored audits (``batch-synthesis audit`` makes them)."""
+        if self.run_id not in self._audits:
+            from .findings import load_audits
+
+            with using_store(self._store) as opened:
+                self._audits[self.run_id] = load_audits(opened, run=self.run_id)
+        audits = self._audits[self.run_id]
+        audits = audits[audits["word"].isin(set(self.entries["word"]))]
+        rows = []
+        for model, mine in audits.groupby("model"):
+            n = len(mine)
+            errors = int(mine["errors"].sum())
+            warnings = int(mine["warnings"].sum())
+            rows.append(
+                {
+                    "model": model,
+                    "entries": n,
+                    "errors_per_100": round(100 * errors / n, 1),
+                    "warnings_per_100": round(100 * warnings / n, 1),
+                    "findings_per_100": round(100 * (errors + warnings) / n, 1),
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "model",
+                "entries",
+                "errors_per_100",
+                "warnings_per_100",
+                "findings_per_100",
+            ],
+        )
+
     # --- the entry card ------------------------------------------------------------------------
 
     def card(self, word: str | None = None) -> Card:
@@ -270,7 +357,9 @@ class Review:
             if found is None:
                 raise UsageError(f"no entry for {word!r} in {self.location}")
             self._cards[word] = found
-        return Card(self._cards[word])
+        everything = self._all_findings()
+        mine = everything[everything["word"] == word]
+        return Card(self._cards[word], mine.to_dict("records"))
 
     # --- charts -----------------------------------------------------------------------------
 
@@ -325,6 +414,8 @@ class Review:
         for title, frame in self.frames().items():
             if title == "Failures" and not len(frame):
                 continue
+            if title == "Findings" and not len(self._all_findings()):
+                continue  # never audited: `batch-synthesis audit` fills it
             yield _heading(title)
             if not len(frame):
                 yield _text("None with these filters.")
@@ -350,6 +441,7 @@ class Review:
             "Examples": self.examples,
             "Failures": self.failures,
             "Runs": self.runs.iloc[::-1],
+            "Findings": self.findings[FINDING_SHOWN],
         }
 
     @staticmethod
@@ -540,6 +632,11 @@ def table(frame: pd.DataFrame, *, index: bool = False, hide_empty: bool = True) 
 # --- the entry card ----------------------------------------------------------------------------
 
 CARD_CSS = """
+.synthlib-card .flag{text-decoration:underline wavy;text-underline-offset:3px}
+.synthlib-card .flag.error{text-decoration-color:#d62728}
+.synthlib-card .flag.warning{text-decoration-color:#ff9f1c}
+.synthlib-card .flag.info{text-decoration-color:#999}
+.synthlib-card .findings ul{margin:.2em 0 0 1.2em;padding:0}
 .synthlib-card{max-width:46em;padding:.9em 1.2em;line-height:1.5;
   border:1px solid var(--jp-border-color2,#d0d0d0);border-radius:6px;
   font-family:var(--jp-content-font-family,system-ui,sans-serif);
@@ -574,10 +671,11 @@ class Card:
     """One word's entry as a dictionary page: ``html`` (every stored text escaped), shown as
     HTML by Jupyter, as the word's name elsewhere."""
 
-    def __init__(self, record: EntryRecord) -> None:
+    def __init__(self, record: EntryRecord, findings: Iterable[dict[str, Any]] = ()) -> None:
         self.record = record
         self.word = record.word
-        self.html = card_html(record)
+        self.findings = list(findings)
+        self.html = card_html(record, self.findings)
 
     def _repr_html_(self) -> str:
         return self.html
@@ -590,38 +688,63 @@ def _e(value: Any) -> str:
     return html.escape(cell(value))
 
 
-def card_html(record: EntryRecord) -> str:
+def card_html(record: EntryRecord, findings: Iterable[dict[str, Any]] = ()) -> str:
     """``record`` as an HTML dictionary page: headword, pronunciation, syllables, CEFR level and
     frequency band; senses grouped by part of speech (labels, definition, examples, synonyms and
-    antonyms, usage notes); word forms; etymology; and a provenance line."""
+    antonyms, usage notes); word forms; etymology; and a provenance line. A field the audit has
+    ``findings`` on is underlined in its severity's colour with the reason on hover, and the
+    findings are listed below the entry."""
+    mark = _Marks(findings)
     e = record.entry
     pron = e.get("pronunciation") or {}
     head = [f"<span class='hw'>{_e(e.get('word') or record.word)}</span>"]
     syllables = [s for s in pron.get("syllables") or [] if not blank(s)]
     if len(syllables) > 1:
-        head.append(f"<span class='syl' title='syllables'>{'·'.join(map(_e, syllables))}</span>")
+        head.append(
+            mark(
+                f"<span class='syl' title='syllables'>{'·'.join(map(_e, syllables))}</span>",
+                "pronunciation.syllables",
+            )
+        )
     if pron.get("ipa"):
         how = f"IPA, {pron['note']}" if pron.get("note") else "IPA"
-        mark = "<sup title='estimated'>*</sup>" if pron.get("note") else ""
-        head.append(f"<span class='ipa' title='{_e(how)}'>{_e(pron['ipa'])}{mark}</span>")
+        estimated = "<sup title='estimated'>*</sup>" if pron.get("note") else ""
+        head.append(
+            mark(
+                f"<span class='ipa' title='{_e(how)}'>{_e(pron['ipa'])}{estimated}</span>",
+                "pronunciation.ipa",
+            )
+        )
     if pron.get("respelling"):
         head.append(f"<span class='resp' title='respelling'>({_e(pron['respelling'])})</span>")
     if e.get("cefr_level"):
-        head.append(f"<span class='lbl cefr' title='CEFR level'>{_e(e['cefr_level'])}</span>")
+        head.append(
+            mark(
+                f"<span class='lbl cefr' title='CEFR level'>{_e(e['cefr_level'])}</span>",
+                "cefr_level",
+            )
+        )
     band = e.get("frequency_band")
     if isinstance(band, int | float) and not blank(band):
         n = max(0, min(5, int(band)))
         head.append(
-            f"<span title='frequency band {n} of 5 (1 rare … 5 very common)'><span "
-            f"class='k'>frequency</span><span class='freq'>{'●' * n}{'○' * (5 - n)}"
-            "</span></span>"
+            mark(
+                f"<span title='frequency band {n} of 5 (1 rare … 5 very common)'><span "
+                f"class='k'>frequency</span><span class='freq'>{'●' * n}{'○' * (5 - n)}"
+                "</span></span>",
+                "frequency_band",
+            )
         )
     parts = [f"<div class='head'>{' '.join(head)}</div>"]
     if not blank(e.get("lemma")):
-        parts.append(f"<div class='part'><span class='k'>Headword</span>{_e(e['lemma'])}</div>")
-    for group in e.get("parts_of_speech") or []:
+        lemma = mark(_e(e["lemma"]), "lemma")
+        parts.append(f"<div class='part'><span class='k'>Headword</span>{lemma}</div>")
+    for g, group in enumerate(e.get("parts_of_speech") or []):
         listed = group.get("senses") or []
-        senses = "".join(_sense_html(s) for s in listed)
+        where = f"parts_of_speech[{g}]"
+        senses = "".join(
+            _sense_html(sense, mark, f"{where}.senses[{i}]") for i, sense in enumerate(listed)
+        )
         total = group.get("sense_count")
         more = (
             f" <span class='k' title='senses in all'>{len(listed)} of {int(total)} senses</span>"
@@ -629,12 +752,21 @@ def card_html(record: EntryRecord) -> str:
             else ""
         )
         parts.append(
-            f"<div class='pos'><div class='pos-name'>{_e(group.get('part_of_speech'))}{more}"
+            f"<div class='pos'><div class='pos-name'>"
+            f"{mark(_e(group.get('part_of_speech')), f'{where}.part_of_speech')}{more}"
             f"</div><ol>{senses}</ol></div>"
         )
-    forms = {k: v for k, v in (e.get("word_forms") or {}).items() if not blank(v)}
+    forms = {
+        k: v
+        for k, v in (e.get("word_forms") or {}).items()
+        if not blank(v) or mark.has(f"word_forms.{k}")  # a missing form the audit expects
+    }
     if forms:
-        listed = "; ".join(f"{_e(k.replace('_', ' '))} <b>{_e(v)}</b>" for k, v in forms.items())
+        listed = "; ".join(
+            f"{_e(k.replace('_', ' '))} "
+            + mark(f"<b>{_e(v) if not blank(v) else '(missing)'}</b>", f"word_forms.{k}")
+            for k, v in forms.items()
+        )
         parts.append(f"<div class='part'><span class='k'>Forms</span>{listed}</div>")
     ety = e.get("etymology") or {}
     bits = [_e(ety["text"])] if ety.get("text") else []
@@ -647,6 +779,7 @@ def card_html(record: EntryRecord) -> str:
             bits.append(f"{label}: {_e(ety[key])}.")
     if bits:
         parts.append(f"<div class='part'><span class='k'>Etymology</span>{' '.join(bits)}</div>")
+    parts.append(mark.listing())
     parts.append(f"<div class='prov'>{_provenance(record)}</div>")
     return (
         f"<div class='synthlib-card' data-word='{_e(record.word)}'><style>{CARD_CSS}</style>"
@@ -655,7 +788,8 @@ def card_html(record: EntryRecord) -> str:
     )
 
 
-def _sense_html(sense: dict[str, Any]) -> str:
+def _sense_html(sense: dict[str, Any], mark: _Marks | None = None, where: str = "") -> str:
+    mark = mark if mark is not None else _Marks(())
     labels = []
     if sense.get("register") and sense["register"] != "neutral":
         labels.append(f"<span class='lbl' title='register'>{_e(sense['register'])}</span>")
@@ -664,10 +798,17 @@ def _sense_html(sense: dict[str, Any]) -> str:
             labels.append(f"<span class='lbl' title='{key}'>{_e(sense[key])}</span>")
     if sense.get("cefr_level"):
         labels.append(f"<span class='lbl cefr' title='CEFR level'>{_e(sense['cefr_level'])}</span>")
-    out = [f"<li>{''.join(labels)}<span class='def'>{_e(sense.get('definition'))}</span>"]
-    out += [f"<div class='ex'>{_e(x)}</div>" for x in sense.get("examples") or [] if not blank(x)]
+    definition = mark(
+        f"<span class='def'>{_e(sense.get('definition'))}</span>", f"{where}.definition"
+    )
+    out = [f"<li>{''.join(labels)}{definition}"]
+    out += [
+        f"<div class='ex'>{mark(_e(x), f'{where}.examples[{i}]')}</div>"
+        for i, x in enumerate(sense.get("examples") or [])
+        if not blank(x)
+    ]
     nyms = [
-        f"<span class='k'>{label}</span>{_e(sense[key])}"
+        f"<span class='k'>{label}</span>{mark(_e(sense[key]), f'{where}.{key}')}"
         for key, label in (("synonyms", "Synonyms"), ("antonyms", "Antonyms"))
         if not blank(sense.get(key))
     ]
@@ -678,6 +819,53 @@ def _sense_html(sense: dict[str, Any]) -> str:
             f"<div class='more'><span class='k'>Usage</span>{_e(sense['usage_notes'])}</div>"
         )
     return "".join(out) + "</li>"
+
+
+class _Marks:
+    """The audit's findings on one entry, by path: marks the fields they are on."""
+
+    def __init__(self, findings: Iterable[dict[str, Any]]) -> None:
+        self.findings = [f for f in findings if isinstance(f, dict)]
+
+    def on(self, path: str) -> list[dict[str, Any]]:
+        return [
+            f
+            for f in self.findings
+            if (p := str(f.get("path", ""))) == path or p.startswith((f"{path}[", f"{path}."))
+        ]
+
+    def has(self, path: str) -> bool:
+        return bool(self.on(path))
+
+    def __call__(self, snippet: str, path: str) -> str:
+        found = self.on(path)
+        if not found:
+            return snippet
+        worst = min(found, key=lambda f: _SEVERITY_RANK.get(str(f.get("severity")), 3))
+        reasons = "; ".join(f"{f.get('severity')}: {f.get('reason')}" for f in found)
+        return (
+            f"<span class='flag {_e(worst.get('severity'))}' title='{_e(reasons)}'>{snippet}</span>"
+        )
+
+    def listing(self) -> str:
+        if not self.findings:
+            return ""
+        ordered = sorted(self.findings, key=lambda f: _SEVERITY_RANK.get(str(f.get("severity")), 3))
+        items = "".join(
+            f"<li><span class='flag {_e(f.get('severity'))}'>{_e(f.get('severity'))}</span> "
+            f"<span class='k'>{_e(f.get('field'))}</span>{_e(f.get('reason'))}"
+            + (
+                f" <span class='k'>sources</span>{_e(f.get('expected'))}"
+                if f.get("expected")
+                else ""
+            )
+            + "</li>"
+            for f in ordered
+        )
+        return f"<div class='part findings'><span class='k'>Audit</span><ul>{items}</ul></div>"
+
+
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
 def _provenance(r: EntryRecord) -> str:
@@ -842,7 +1030,7 @@ class ReviewWidgets:
     :class:`Review` and only displays."""
 
     ANY = ("(any)", "")  # not None: a Dropdown shows a None value as no selection at all
-    TABS = ("Entries", "Senses", "Examples", "Failures", "Runs", "Charts")
+    TABS = ("Entries", "Senses", "Examples", "Failures", "Runs", "Findings", "Charts")
 
     def __init__(self, review: Review, *, word: str | None = None, rows: int = TABLE_ROWS) -> None:
         import ipywidgets as w
@@ -870,7 +1058,16 @@ class ReviewWidgets:
             picker.style.description_width = "100px"
         self.status = w.HTML()
         self.outputs = {title: w.Output() for title in self.TABS}
-        self.tabs = w.Tab(children=[self.outputs[t] for t in self.TABS], titles=self.TABS)
+        self.finding_pickers = {
+            "field": w.Dropdown(description="Field", layout=wide),
+            "severity": w.Dropdown(description="Severity", layout=wide),
+            "model": w.Dropdown(description="Model", layout=wide),
+        }
+        children = {t: self.outputs[t] for t in self.TABS}
+        children["Findings"] = w.VBox(
+            [w.HBox(list(self.finding_pickers.values())), self.outputs["Findings"]]
+        )
+        self.tabs = w.Tab(children=[children[t] for t in self.TABS], titles=self.TABS)
         self.word = w.Dropdown(description="Entry card", layout=w.Layout(width="330px"))
         self.word.style.description_width = "100px"
         self.previous = w.Button(
@@ -892,6 +1089,8 @@ class ReviewWidgets:
         for picker in self.pickers.values():
             picker.observe(serial(self.on_filter), names="value")
         self.search.observe(serial(self.on_filter), names="value")
+        for picker in self.finding_pickers.values():
+            picker.observe(serial(self.on_filter_findings), names="value")
         self.reset.on_click(serial(self.on_reset))
         self.reload.on_click(serial(self.on_reload))
         self.tabs.observe(serial(self._draw_charts), names="selected_index")
@@ -932,6 +1131,11 @@ class ReviewWidgets:
                 options.append((r.run, r.run))
             self.run.options = options
             self.run.value = r.run
+            for name, values in r.finding_choices().items():
+                current = r.finding_filters[name]
+                values = values if current in (None, *values) else [*values, current]
+                self.finding_pickers[name].options = [self.ANY, *((v, v) for v in values)]
+                self.finding_pickers[name].value = current or ""
             for name, values in r.choices().items():
                 current = r.filters[name]
                 values = values if current in (None, *values) else [*values, current]
@@ -972,6 +1176,13 @@ class ReviewWidgets:
             return
         chosen = {name: picker.value for name, picker in self.pickers.items()}
         if self._guard(lambda: self.review.filter(search=self.search.value, **chosen)):
+            self.refresh()
+
+    def on_filter_findings(self) -> None:
+        if self._quiet:
+            return
+        chosen = {name: picker.value for name, picker in self.finding_pickers.items()}
+        if self._guard(lambda: self.review.filter_findings(**chosen)):
             self.refresh()
 
     def on_reset(self) -> None:

@@ -278,6 +278,10 @@ def _comparison_text(frame) -> str:
         ("wall s", "{:,.1f}"),
     ):
         shown[column] = [fmt.format(v) for v in shown[column]]
+    if "findings/100 entries" in shown:  # the audit of the pilot's entries
+        shown["findings/100 entries"] = [
+            "n/a" if v is None or v != v else f"{v:.1f}" for v in shown["findings/100 entries"]
+        ]
     shown["projected cost"] = [
         "n/a" if v is None or v != v else f"${v:,.2f}" for v in shown["projected cost"]
     ]

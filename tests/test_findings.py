@@ -235,3 +235,11 @@ def test_a_word_list_is_still_the_first_argument(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["./audit", "--dry-run"]) == 0
     assert "Cost estimate" in capsys.readouterr().out
+
+
+def test_a_pilots_entries_are_counted_in_findings_per_100(entries, one_lexicon):
+    from synthlib.findings import findings_per_100
+
+    assert findings_per_100([entries["cat"], entries["apple"]]) == 0.0
+    assert findings_per_100([entries["cat"], _spoiled(entries["house"])]) == 100.0  # 2 in 2
+    assert findings_per_100([]) is None

@@ -686,6 +686,9 @@ class Lexicon:
         clusters: list[list[_Candidate]] = []
         by_offset: dict[int, list[_Candidate]] = {}
         by_synonyms: dict[tuple[str, ...], list[_Candidate]] = {}
+        # WordNet has synsets with one gloss ("in an artful manner" twice for artfully): a
+        # reader sees one sense
+        by_definition: dict[str, list[_Candidate]] = {}
         for candidate in candidates:
             synset = candidate.synset
             synonyms = tuple(
@@ -703,11 +706,16 @@ class Lexicon:
                 )
             if cluster is None and synonyms:
                 cluster = by_synonyms.get((synset.lexname, *synonyms))
+            definition = glosses.clean_definition(synset.definition).lower()
+            if cluster is None and definition:
+                cluster = by_definition.get(definition)
             if cluster is None:
                 cluster = []
                 clusters.append(cluster)
                 if synonyms:
                     by_synonyms[(synset.lexname, *synonyms)] = cluster
+                if definition:
+                    by_definition.setdefault(definition, cluster)
             else:
                 self._count("senses_merged")
             cluster.append(candidate)

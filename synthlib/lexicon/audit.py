@@ -137,6 +137,12 @@ CLOSED_CLASSES: Final[dict[str, frozenset[str]]] = {
         "fifth sixth seventh eighth ninth tenth eleventh twelfth twentieth hundredth "
         "thousandth millionth dozen half once twice thrice"
     ),
+    "article": _listed("a an the"),
+    "auxiliary verb": _listed(
+        "be am is are was were been being have has had having do does did done doing get got"
+    ),
+    "modal verb": _listed("can could may might must shall should will would ought need dare"),
+    "particle": _listed("to not n't up down off out in on over away back about along around"),
     "interjection": _listed(
         "ah aha ahem alas amen aw aye bah bravo bye cheers congratulations damn darn eh er gee "
         "golly gosh goodbye ha hallelujah hey hi hello hmm ho huh hurrah hurray hush mm no nope "
@@ -398,6 +404,8 @@ def phoneme_distance(a: Sequence[Phone], b: Sequence[Phone]) -> float:
     vowel a quarter), divided by the longer one's length: 0 the same, 1 nothing in common."""
     if not a or not b:
         return 1.0
+    if len(a) == len(b) and all(x[0] == y[0] for x, y in zip(a, b, strict=True)):
+        return 0.0  # the common case: the same phonemes
     row = [float(j) for j in range(len(b) + 1)]
     for i, x in enumerate(a, 1):
         diagonal, row[0] = row[0], float(i)
@@ -746,6 +754,8 @@ class Auditor:
             return []
         if self._base_of(word, given):
             return []
+        if not self._knows(word) and self._key(given) in self._morphy(word):
+            return []  # a word with no senses of its own read by WordNet's rules (byes: bye)
         expected = ", ".join(lemmas) or "none (no inflection of another word)"
         return [
             Finding(
@@ -772,6 +782,12 @@ class Auditor:
             target in self.wordnet.base_forms(key, p) and self._is_exception(key, p)
             for p in ("n", "v", "a", "r")
         )
+
+    def _morphy(self, word: str) -> set[str]:
+        """The bases WordNet's rules of detachment find for ``word`` (index form), any part of
+        speech: unconfirmed readings (``news`` -> ``new``), for words WordNet lacks."""
+        key = self._key(word)
+        return {b for p in ("n", "v", "a", "r") for b in self.wordnet.base_forms(key, p)}
 
     def _is_exception(self, key: str, pos: Pos) -> bool:
         return key in self.wordnet._exceptions[pos]
@@ -954,11 +970,11 @@ class Auditor:
         lower = " ".join(word.lower().split())
         key = self._key(word)
         multiword = " " in lower
+        keys = [key]
+        if isinstance(lemma, str) and _variant(word, lemma):  # ice-cream: ice cream, adrián
+            keys.append(self._key(lemma))
         if pos in _WN_POS:
             p = _WN_POS[pos]
-            keys = [key]
-            if isinstance(lemma, str) and _variant(word, lemma):  # ice-cream: ice cream
-                keys.append(self._key(lemma))
             if any(self.wordnet.has_lemma(k, p) for k in keys):
                 return None
             if any(q == p for _, q, _ in self.analysis(word)):
@@ -977,7 +993,7 @@ class Auditor:
                 return None
             return f"{word!r} is no {pos} the closed-class lists know (WordNet has the word)"
         if pos == "proper noun":
-            if word[:1].isupper() or self._capitalised_in_wordnet(key):
+            if word[:1].isupper() or any(self._capitalised_in_wordnet(k) for k in keys):
                 return None
             return f"{word!r} is written lowercase and WordNet has no capitalised {word!r}"
         if pos == "phrasal verb":
@@ -1029,6 +1045,7 @@ class Auditor:
             heads.add(lemma)
         analysed = self.analysis(word)
         heads.update(m for m, _, _ in analysed)
+        heads.update(b.replace("_", " ") for b in self._morphy(word))
         wanted = {*parts, *(p for _, p, _ in analysed)}
         for head in heads:
             spellings.add(head)

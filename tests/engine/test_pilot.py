@@ -140,7 +140,8 @@ def test_the_cli_pilot_prints_the_comparison_and_the_next_step(on_emulator, caps
     out = capsys.readouterr().out
     assert code == 0
     assert "Pilot " in out and "6 of" in out
-    for label in ("cost/1,000 words", "projected cost", "examples showing word", "wall s"):
+    labels = ("cost/1,000 words", "projected cost", "examples showing word", "findings/100")
+    for label in (*labels, "wall s"):
         assert label in out
     assert "batch-synthesis words.txt --model " in out
 
