@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from . import failpoints
 from .errors import CheckpointBusy, CheckpointError, CheckpointWriteError
-from .state import Event, RunState, StateError
+from .state import UNREADABLE, Event, RunState, StateError
 
 try:
     import fcntl
@@ -583,8 +583,9 @@ def _read_journal(path: Path) -> _Journal:
 
 
 def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = None) -> int:
-    """How many batches the checkpoint at ``path`` has in flight (snapshot and journal); 0 when
-    there is no readable synthlib checkpoint there. ``data``: its snapshot, if already read."""
+    """How many batches the checkpoint at ``path`` has in flight (snapshot and journal) that a
+    resume could still collect (not those a run found :data:`~synthlib.state.UNREADABLE`); 0
+    when there is no readable synthlib checkpoint there. ``data``: its snapshot, if read."""
     path = Path(path)
     try:
         data = read_raw(path) if data is None else data
@@ -599,7 +600,7 @@ def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = 
             state.apply(event)
     except (CheckpointError, StateError, KeyError, TypeError, ValueError):
         pass  # what the snapshot and the journal's readable part say
-    return len(state.flights)
+    return sum(1 for f in state.flights.values() if f.status != UNREADABLE)
 
 
 def fresh_advice(flights: int, source: object = None) -> str:

@@ -33,7 +33,7 @@ from .ingest import Ingested, Provenance, ingest_lines
 from .pricing import Price
 from .requests import OutputLimits, model_max_output
 from .schema import Failure
-from .state import Flight
+from .state import UNREADABLE, Flight
 from .store import Store
 
 # Failed reads of one batch in a row (polls with growing waits: about 17 minutes at the default
@@ -62,6 +62,7 @@ class Collector(Part):
         model: str,
         words_per_request: int,
         grounding: bool,
+        lost_results: str = "retry",
     ) -> None:
         super().__init__(crew)
         self.store = store
@@ -73,6 +74,9 @@ class Collector(Part):
         self._infos: dict[str, BatchInfo] = {}  # the latest status seen of each batch
         self._failed_reads: dict[str, int] = {}  # batch id (or its files) -> failed reads in a row
         self._not_found_reads: dict[str, int] = {}
+        # batch id -> why its results file is gone (expired, deleted): ended without it
+        self._gone: dict[str, str] = {}
+        self.lost_results = lost_results  # retry | give_up: the words such a batch leaves
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -130,11 +134,23 @@ class Collector(Part):
             if not_found
             else "the API is unreachable"
         )
+        way_out = ""
+        if not_found and not what.startswith("the files"):
+            # not found for good, as far as this run can tell, and so every batch not found
+            # each time this run read it: --fresh may set them aside
+            for flight in list(self.state.flights.values()):
+                if flight.batch_id in counts and flight.status != UNREADABLE:
+                    self._record("status", shard=flight.shard, status=UNREADABLE)
+            way_out = (
+                ", or pass --fresh to set this checkpoint aside and start anew (if the batch "
+                "lives under another key or project, its words are then paid again)"
+            )
         what = what if what.startswith("the files") else f"batch {what}"
         self._fail(
             BatchUnreadable(
                 f"{what} of {self.cp.path} stays unreadable at {where} ({exc}); likely "
-                f"cause: {cause}. Its words stay reserved in the checkpoint; run again to resume"
+                f"cause: {cause}. Its words stay reserved in the checkpoint; run again to "
+                f"resume{way_out}"
             )
         )
 
@@ -197,6 +213,8 @@ class Collector(Part):
         if not self._store(result):
             return False  # the spooled files stay: ingested again later or on resume
         self._end(flight, info, result, paths)
+        if info.id in self._gone:
+            self._end_lost(flight, info, result)
         return True
 
     def _end_invalid(self, flight: Flight, info: BatchInfo) -> None:
@@ -219,23 +237,40 @@ class Collector(Part):
 
     def _download(self, info: BatchInfo) -> list[Path] | None:
         """The batch's output and error files in the spool, or None while they are unreadable.
-        A file spooled before a crash is not downloaded again."""
+        A file spooled before a crash is not downloaded again. A file of an ended batch that
+        stays not found (:data:`MAX_NOT_FOUND_READS` in a row: a 404 may be stale) is gone
+        (expired, deleted): the batch is then ended with the files that are left, and its id
+        kept in ``_gone`` (see :meth:`_end_lost`)."""
         files = f"the files of batch {info.id}"
         paths = []
-        try:
-            for kind, file_id in (("output", info.output_file_id), ("errors", info.error_file_id)):
-                if not file_id:
-                    continue
-                path = self.spool / f"{info.id}.{kind}.jsonl"
-                if not path.exists():
-                    part = path.with_suffix(".part")
+        missing: RejectedError | None = None
+        for kind, file_id in (("output", info.output_file_id), ("errors", info.error_file_id)):
+            if not file_id:
+                continue
+            path = self.spool / f"{info.id}.{kind}.jsonl"
+            if not path.exists():
+                part = path.with_suffix(".part")
+                try:
                     self.backend.download(file_id, part)
-                    part.replace(path)
-                    failpoints.hit("after-download")
-                paths.append(path)
-        except (TransientError, RejectedError) as exc:
-            self._unreadable(files, exc, not_found=isinstance(exc, RejectedError))
-            return None
+                except TransientError as exc:
+                    self._unreadable(files, exc, not_found=False)
+                    return None
+                except RejectedError as exc:
+                    part.unlink(missing_ok=True)
+                    missing = missing or exc
+                    continue
+                part.replace(path)
+                failpoints.hit("after-download")
+            paths.append(path)
+        if missing is not None and info.id not in self._gone:
+            reads = self._not_found_reads.get(files, 0) + 1
+            if reads < MAX_NOT_FOUND_READS:
+                self._not_found_reads[files] = reads
+                self._notify(
+                    f"{files} not found for now ({reads}/{MAX_NOT_FOUND_READS}): {missing}"
+                )
+                return None
+            self._gone[info.id] = str(missing)
         self._readable(files)
         return paths
 
@@ -293,6 +328,15 @@ class Collector(Part):
         refit = self._refit(flight, failures)
         usage = self._billed(info, result.usage.to_dict())
         done = [r.word for r in result.records]
+        give_up: list[str] = []
+        if info.id in self._gone:  # its results file is gone: the words without a result
+            lost = Failure(
+                "results_lost", f"the batch's results file is gone ({self._gone[info.id]})"
+            )
+            for word in set(flight.words) - set(done) - set(result.failures):
+                failures[word] = lost
+                if self.lost_results == "give_up":
+                    give_up.append(word)
         self._record(
             "ended",
             shard=flight.shard,
@@ -303,6 +347,7 @@ class Collector(Part):
             measured={str(b): n for b, n in result.measured().items()},
             refit=refit,
             failed_cost=result.failed_cost,
+            **({"give_up": sorted(give_up)} if give_up else {}),
         )
         self.pacing.batch_ended()
         self._failed_reads.pop(f"{info.id}:status", None)
@@ -335,6 +380,25 @@ class Collector(Part):
             else:
                 refit[word] = list(nxt)
         return refit
+
+    def _end_lost(self, flight: Flight, info: BatchInfo, result: Ingested) -> None:
+        """Tell what became of a batch whose results file is gone (its end is recorded: its
+        words without a result failed as ``results_lost``, given back to the queue or given up
+        as ``lost_results`` says; its spend counted from the usage on the batch)."""
+        why = self._gone.pop(info.id)
+        lost = set(flight.words) - {r.word for r in result.records} - set(result.failures)
+        where = "given up" if self.lost_results == "give_up" else "back in the queue"
+        reported = info.usage is not None and info.usage.input_tokens + info.usage.output_tokens
+        spend = (
+            "its spend is counted from the usage the API reports on the batch"
+            if reported
+            else "the API reports no usage on the batch, so its spend is not counted"
+        )
+        self._notify(
+            f"batch {info.id} {info.status}, but its results file is gone ({why}); "
+            f"{len(lost)} words without a result are {where} (lost_results={self.lost_results}); "
+            f"{spend}"
+        )
 
     def _billed(self, info: BatchInfo, lines: dict[str, Any] | None) -> dict[str, Any]:
         """What the batch cost: the usage the API reports on the batch (the bill itself, known

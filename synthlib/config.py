@@ -27,6 +27,7 @@ DEFAULT_POLL_INTERVAL = 10.0
 OFFLINE_POLL_INTERVAL = 0.05
 MAX_WORDS_PER_REQUEST = 20
 DEFAULT_UNREACHABLE_AFTER = 60.0
+LOST_RESULTS = ("retry", "give_up")
 
 WordsSource = str | os.PathLike[str] | bytes | Iterable[str] | WordList
 
@@ -214,6 +215,13 @@ class RunConfig:
         "wrong port) before it stops and says why",
         "SECONDS",
     )
+    lost_results: str = setting(
+        "retry",
+        Choice(LOST_RESULTS),
+        "a batch that ended but whose results file is gone (expired, deleted): retry its words "
+        "(sent and paid again) or give_up (listed as results_lost); its spend is counted either "
+        "way",
+    )
     grounding: bool = setting(
         False, Switch(), "send each word's local dictionary senses with its request"
     )
@@ -224,7 +232,7 @@ class RunConfig:
         False,
         Switch(),
         "set an existing checkpoint aside and start a new run (refused while "
-        "its batches are in flight)",
+        "its batches are in flight and readable)",
     )
     redo: bool = setting(
         False,

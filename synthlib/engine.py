@@ -79,6 +79,7 @@ class EngineSettings:
     grounding: bool = False
     cancel_on_exit: bool = False
     unreachable_after: float = 60.0  # seconds the first call is tried before the run stops
+    lost_results: str = "retry"  # or give_up: the words of a batch whose results file is gone
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class Engine:
             batch_size=settings.batch_size,
             words_per_request=settings.words_per_request,
             reference=reference if settings.grounding else None,
+            unreachable_after=settings.unreachable_after,
         )
         self.collector = Collector(
             crew,
@@ -173,6 +175,7 @@ class Engine:
             model=model,
             words_per_request=settings.words_per_request,
             grounding=settings.grounding,
+            lost_results=settings.lost_results,
         )
 
     def stop(self, *, cancel: bool = False) -> None:
@@ -190,7 +193,7 @@ class Engine:
         try:
             how = "resuming" if self.resumed else "starting"
             self._notify(f"{how} run {self.cp.run_id} on {self.backend.provider} ({self.model})")
-            self.submitter.check_location(self.settings.unreachable_after)
+            self.submitter.check_location()
             self.submitter.recover()
             while not self._stop.is_set() and self.collector.fatal is None:
                 self.submitter.recover_if_due()

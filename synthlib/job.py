@@ -163,6 +163,7 @@ class Job:
                 grounding=config.grounding,
                 cancel_on_exit=config.cancel_on_exit,
                 unreachable_after=config.unreachable_after,
+                lost_results=config.lost_results,
             ),
             model=self.model,
             words=config.words,

@@ -300,6 +300,7 @@ REASONS = {
     "cancelled": "the batch was cancelled before this request ran",
     "batch_failed": "the batch failed validation",
     "no_result": "the batch ended without a result for this request",
+    "results_lost": "the batch ended but its results file is gone (expired or deleted)",
     "token_limit_exceeded": "the batch went past the model's enqueued-token limit (not charged)",
 }
 

@@ -26,6 +26,9 @@ from .pricing import Usage
 from .schema import Failure
 
 Event = dict[str, Any]
+# A flight's status that no API gives: its batch stayed not found (another key, project or base
+# URL, or gone). Polled again on resume like any unended batch; ``--fresh`` may set it aside.
+UNREADABLE = "unreadable"
 _NO_RESULT = Failure("no_result", "the batch ended without a result")
 
 
@@ -263,6 +266,7 @@ class RunState:
         entries = set(e.get("done", ()))
         failures: dict[str, str] = e.get("failed", {})  # as the journal writes them
         refit: dict[str, list[int]] = e.get("refit", {})
+        give_up = set(e.get("give_up", ()))  # failed words the user chose not to retry
         for word in flight.words:
             if word in entries:
                 self.done[word] = None
@@ -286,6 +290,7 @@ class RunState:
             if (
                 word in self.given_up
                 or failure.final
+                or word in give_up
                 or self.attempts.get(word, 0) >= self.max_attempts
             ):
                 self.given_up[word] = None

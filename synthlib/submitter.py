@@ -42,7 +42,7 @@ from .backends.base import (
     UncertainError,
 )
 from .crew import Crew, Part
-from .errors import UsageError
+from .errors import BackendError, UsageError
 from .pricing import Price
 from .reach import reach
 from .requests import OutputLimits, RequestTemplate, build_requests, decode_custom_id
@@ -52,7 +52,7 @@ from .state import Flight
 from .tokens import RequestTokens
 from .words import WordList
 
-__all__ = ["RUN_TAG", "SHARD_TAG", "Submitter", "WrongAccount"]
+__all__ = ["RUN_TAG", "SHARD_TAG", "Submitter", "UploadsFailing", "WrongAccount"]
 
 # A batch created before an attempt began (by our clock) less this margin, or after the last
 # attempt began plus the window, is not that attempt's: the margin covers the skew left after
@@ -60,6 +60,14 @@ __all__ = ["RUN_TAG", "SHARD_TAG", "Submitter", "WrongAccount"]
 # timeout is 120 s).
 CLOCK_MARGIN_SECONDS = 60.0
 CREATE_WINDOW_SECONDS = 600.0
+
+
+# Uploads refused in a row (a 4xx: the same file will be refused again) before the run ends.
+MAX_REFUSED_UPLOADS = 3
+
+
+class UploadsFailing(BackendError):
+    """Uploads keep failing: refused, or not answered for as long as the run may wait."""
 
 
 class WrongAccount(UsageError):
@@ -80,6 +88,7 @@ class Submitter(Part):
         batch_size: int,
         words_per_request: int,
         reference: Mapping[str, Any] | None,
+        unreachable_after: float = 60.0,
     ) -> None:
         super().__init__(crew)
         self.template = RequestTemplate(price)
@@ -91,6 +100,9 @@ class Submitter(Part):
         self._recover_later = False  # listing batches failed at the start: try again
         self._waiting: set[str] = set()  # shards told to wait for their candidates to end
         self._sweep_needed = False  # a create went unanswered: look for extra batches at the end
+        self.unreachable_after = unreachable_after  # seconds an API that does not answer is tried
+        self._upload_failures = 0  # uploads that failed in a row
+        self._uploads_failing_since = 0.0  # when the first of them failed (the pacing's clock)
 
     @property
     def _tagged_at_creation(self) -> bool:
@@ -99,15 +111,15 @@ class Submitter(Part):
 
     # --- where the batches live ----------------------------------------------------------------
 
-    def check_location(self, within: float) -> None:
-        """Reach the API (for at most ``within`` seconds; a wrong URL, a closed port or a
-        refused key ends the run naming it: :func:`~synthlib.reach.reach`), then refuse to
+    def check_location(self) -> None:
+        """Reach the API (for at most ``unreachable_after`` seconds; a wrong URL, a closed port
+        or a refused key ends the run naming it: :func:`~synthlib.reach.reach`), then refuse to
         resume batches of another base URL, organisation or project: every read would 404 and
         their words would look lost. The checkpoint records where its batches live (never a
         key)."""
         found = reach(
             self.backend,
-            within=within,
+            within=self.unreachable_after,
             clock=self.pacing.clock,
             wait=self._stop.wait,
             notify=self._notify,
@@ -446,8 +458,10 @@ class Submitter(Part):
             # which is never billed
             self._record("abandoned", shard=key)
             path.unlink(missing_ok=True)
+            self._upload_failed(exc)
             self._pause(f"upload failed: {exc}")
             return False
+        self._upload_failures = 0
         failpoints.hit("after-upload")
         self._record("uploaded", shard=key, input_file_id=file_id)
         path.unlink(missing_ok=True)
@@ -528,6 +542,26 @@ class Submitter(Part):
                 self.backend.delete_file(flight.input_file_id)
         self._record("abandoned", shard=flight.shard)
         self._notify(f"shard {flight.shard} returned to the queue: {why}")
+
+    def _upload_failed(self, exc: TransientError | RejectedError) -> None:
+        """Count an upload that failed; end the run when uploads keep failing: refused
+        :data:`MAX_REFUSED_UPLOADS` times in a row (the same file cannot fare better), or not
+        answered for ``unreachable_after`` seconds and at least as many attempts."""
+        now = self.pacing.clock()
+        if not self._upload_failures:
+            self._uploads_failing_since = now
+        self._upload_failures += 1
+        failing_for = now - self._uploads_failing_since
+        if self._upload_failures < MAX_REFUSED_UPLOADS or (
+            isinstance(exc, TransientError) and failing_for < self.unreachable_after
+        ):
+            return
+        where = self.cp.backend.get("base_url") or "the API"
+        raise UploadsFailing(
+            f"{self._upload_failures} uploads in a row failed at {where} over "
+            f"{failing_for:.0f} s (last: {exc}); nothing more is sent. Batches in flight keep "
+            f"their words in {self.cp.path}: run again to resume"
+        )
 
     def _pause(self, why: str) -> None:
         self.pacing.pause()

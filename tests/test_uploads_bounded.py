@@ -1,0 +1,57 @@
+"""Uploads that keep failing end the run, saying where and why, instead of being retried for
+ever (the real ``OpenAIBackend`` and SDK over an ``httpx.MockTransport``)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from test_transport import BatchAPI, job
+
+from synthlib.submitter import MAX_REFUSED_UPLOADS, UploadsFailing
+
+WORDS = ["apple", "pear", "plum"]
+
+
+def refuse_uploads(api: BatchAPI, status: int) -> None:
+    error = {"error": {"message": "no such route", "type": "invalid_request_error"}}
+    api.answers["POST", "/files"] = httpx.Response(status, json=error)
+
+
+def test_refused_uploads_end_the_run_after_a_few(tmp_path):
+    api = BatchAPI()
+    refuse_uploads(api, 404)
+    with pytest.raises(UploadsFailing, match=r"3 uploads in a row failed at https://api.test/v1"):
+        job(api, tmp_path, WORDS).run()
+    assert api.calls.count(("POST", "/files")) == MAX_REFUSED_UPLOADS
+    assert api.created() == 0
+
+
+def test_unanswered_uploads_end_the_run_after_the_time_allowed(tmp_path):
+    api = BatchAPI()
+    refuse_uploads(api, 503)
+    started = time.monotonic()
+    with pytest.raises(UploadsFailing, match=r"HTTP 503"):
+        job(api, tmp_path, WORDS, unreachable_after=2).run()
+    assert 2 <= time.monotonic() - started < 30
+    assert api.calls.count(("POST", "/files")) >= MAX_REFUSED_UPLOADS
+
+
+def test_an_upload_that_works_again_starts_the_count_over(tmp_path):
+    api = BatchAPI()
+    refuse_uploads(api, 404)
+    failed = 0
+    handle = api.handle
+
+    def twice_then_fine(request: httpx.Request) -> httpx.Response:
+        nonlocal failed
+        if request.method == "POST" and request.url.path == "/v1/files":
+            failed += 1
+            if failed % 3 == 0:  # every third upload goes through
+                return api._upload(request)
+        return handle(request)
+
+    api.handle = twice_then_fine  # type: ignore[method-assign]
+    result = job(api, tmp_path, WORDS, batch_size=1).run()
+    assert result.progress.processed == 3
