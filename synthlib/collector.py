@@ -29,7 +29,7 @@ from .backends.base import (
 )
 from .crew import Crew, Part
 from .errors import BackendError, StoreError
-from .ingest import Ingested, Provenance, ingest_lines
+from .ingest import BilledWords, Ingested, Provenance, ingest_lines
 from .pricing import Price
 from .requests import OutputLimits, model_max_output
 from .schema import Failure
@@ -212,6 +212,8 @@ class Collector(Part):
         result = self._ingest(flight, info, paths)
         if not self._store(result):
             return False  # the spooled files stay: ingested again later or on resume
+        if isinstance(self.store, BilledWords) and flight.batch_id:
+            self.store.record_billed(flight.batch_id, result.billed)
         self._end(flight, info, result, paths)
         if info.id in self._gone:
             self._end_lost(flight, info, result)

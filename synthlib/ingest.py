@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -31,6 +31,8 @@ from .store.records import EntryRecord, now_iso
 # A key the offline provider adds to a 200 response body: the words of the request that no local
 # source knows (they fail with ``not_found``; the others of the request are answered).
 NOT_FOUND_KEY = "synthlib_not_found"
+
+Tokens = tuple[int, int, int]  # input, cached input, output
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Ingested:
     extra_entries: int = 0  # entries the model volunteered for words not asked
     # USD of billed answers that made no entry (cut off, refused, broken): what retries cost
     failed_cost: float = 0.0
+    # (input, cached, output) tokens billed for each asked word: its share of every billed line
+    # that asked it (an entry, a refusal, a truncated or not-a-word answer alike)
+    billed: dict[str, Tokens] = field(default_factory=dict)
 
     def measured(self) -> dict[int, int]:
         """The output tokens per word of the answers that made entries, as a histogram
@@ -141,6 +146,7 @@ def ingest_lines(
                 out.foreign_lines += 1  # billed (counted above), but not for this batch's words
                 continue
             answered.update(asked)
+            _bill(out.billed, asked, usage)
             if errors.pop(custom_id, None) is not None:
                 out.repeated_lines += 1
             _route_answer(body, usage, custom_id, asked, out, price, provenance)
@@ -211,6 +217,31 @@ def _count_usage(body: dict[str, Any], out: Ingested) -> tuple[int, int, int]:
     u.cached_tokens += cached
     u.output_tokens += outp
     return inp, cached, outp
+
+
+def _bill(billed: dict[str, Tokens], asked: list[str], usage: Tokens) -> None:
+    """Each asked word's integer share of a billed line (the shares add up to the line)."""
+    n = len(asked)
+    if n == 1:  # the usual request: no shares to make
+        before = billed.get(asked[0])
+        billed[asked[0]] = usage if before is None else _plus(before, usage)
+        return
+    for i, word in enumerate(asked):
+        share = [t // n + (1 if i < t % n else 0) for t in usage]
+        billed[word] = _plus(billed.get(word, (0, 0, 0)), share)
+
+
+def _plus(a: Tokens, b: Sequence[int]) -> Tokens:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+@runtime_checkable
+class BilledWords(Protocol):
+    """A store that also keeps what each word was billed, batch by batch (the pilot's, for the
+    spread of its projection). Called once a batch's entries are stored, before its end is
+    journalled: a batch ingested again after a crash gives the same figures again."""
+
+    def record_billed(self, batch_id: str, billed: Mapping[str, Tokens]) -> None: ...
 
 
 def _route_error(line: dict[str, Any], asked: list[str], out: Ingested) -> None:

@@ -129,7 +129,6 @@ def comparison_frame(
             columns[model] = [shown[key] for key, _ in FIGURES]
             continue
         free = report.provider == OFFLINE
-        projected = row["projected cost"]
         shown = {
             "state": state,
             "provider": str(row["provider"]),
@@ -138,7 +137,7 @@ def comparison_frame(
             "input": f"{row['input tokens/word']:,.0f}",
             "output": f"{row['output tokens/word']:,.0f}",
             "per_1000": "free" if free else money(float(row["cost/1,000 words"])),
-            "projected": "free" if free else "–" if _missing(projected) else money(projected),
+            "projected": "free" if free else projected_text(report),
             "senses": f"{row['senses/entry']:.1f}",
             "examples": f"{row['examples/sense']:.1f}",
             "showing": f"{row['examples showing word']:.0%}",
@@ -283,10 +282,7 @@ def run_headless(
     print(f"{pilot_line(plan.record)}; models: {', '.join(plan.configs)}", flush=True)
     record = run_pilot(plan, on_model_done=lambda r: print(report_line(r), flush=True))
     order = list(plan.configs)
-    print(
-        "Comparison (projected cost: the whole list at batch prices, from the pilot's "
-        "measured output tokens):"
-    )
+    print(f"Comparison (projected cost: {PROJECTION_NOTE}):")
     with pd.option_context("display.max_colwidth", None):
         display(comparison_frame(record, order))
     print(tally_text(record, order))
@@ -316,6 +312,22 @@ def show_pilot(
         view.display()
         return view
     return run_headless(bench, models=models or OFFLINE, sample=sample, seed=seed)
+
+
+PROJECTION_NOTE = (
+    "the whole list at batch prices, from the pilot's billed tokens per sample word (failures "
+    "included); in brackets, the 90% bootstrap band of the sample's words"
+)
+
+
+def projected_text(report: ModelReport) -> str:
+    """The projected cost and its band, e.g. ``$0.2012 ($0.1944–$0.2058)``; "–" when none."""
+    cost, low, high = report.projected_cost_usd, report.projected_low_usd, report.projected_high_usd
+    if _missing(cost):
+        return "–"
+    if _missing(low) or _missing(high) or low == high:
+        return money(cost)
+    return f"{money(cost)} ({money(low)}–{money(high)})"
 
 
 def _missing(value: Any) -> bool:
@@ -800,8 +812,8 @@ class PilotView:
         self.table.value = comparison_html(
             pilot, self._order, self._progress, running=self._busy
         ) + (
-            "<div class='sl-muted'>Projected cost: the whole list at batch prices, from the "
-            "pilot's measured output tokens per word. Bold: the best of a figure.</div>"
+            f"<div class='sl-muted'>Projected cost: {PROJECTION_NOTE}. "
+            "Bold: the best of a figure.</div>"
         )
 
     def _models(self) -> list[str]:

@@ -20,8 +20,19 @@ What a caller may rely on:
   one entry per word is untouched. Running the same pilot again resumes it and pays nothing twice.
 * **The record** (``<store folder>/.synthlib/pilots/<id>.json``, the id from the sample's words)
   holds the sample, each model's measured figures and wall time, and the marks.
-* **Projections** use the pilot's own measured output tokens per word with the list's exact input
-  tokens (:func:`synthlib.cost.estimate`), at batch prices.
+* **One denominator**: tokens per word and cost per 1,000 words are the pilot's billed totals
+  (the checkpoint's: every billed answer, refusals, truncated attempts and not-a-word answers
+  included) divided by the sample's words.
+* **Projections** (:func:`project`) price the whole list at batch prices: its exact input tokens
+  (:func:`synthlib.cost.estimate`) times the sample's billed input over the sample's own exact
+  input (what retries add), plus the sample's billed output per sample word times the list's
+  words, each frequency band's sample words standing for that band's words in the list (the
+  sample was drawn so). The spread is a 90% bootstrap interval: the sample's words resampled
+  with replacement within their bands 2,000 times (seeded: the same pilot gives the same band),
+  each resample's per-word billed tokens (:class:`synthlib.ingest.Ingested` ``billed``, kept in
+  ``<model>.billed.jsonl`` beside the model's checkpoint) projected the same way, its 5th and
+  95th percentiles. It is the uncertainty of the sample's mean, not of the run's own chance; a
+  sample of the whole list has no band.
 * **Choosing** a model is running the list on it: words the pilot already has from that model (and
   prompt and schema versions) are copied from the pilot area into the store and not sent again
   (:func:`synthlib.skip.mark_already_done`).
@@ -43,6 +54,8 @@ from typing import TYPE_CHECKING, Any
 
 from .config import RunConfig, checkpoint_dir, provider_model
 from .errors import UsageError
+from .ingest import Tokens
+from .pricing import Price
 from .store import Store, open_store
 from .store.records import EntryRecord, FailureRecord
 from .words import WordList, read_words
@@ -71,10 +84,15 @@ def frequency_band(word: str) -> int:
 def draw_sample(words: Sequence[str], size: int, seed: int = 0) -> list[str]:
     """``size`` words of ``words`` stratified by :func:`frequency_band` (see the module
     docstring), in the list's order; all of them when the list is no longer than ``size``."""
+    return _draw(words, size, seed)[0]
+
+
+def _draw(words: Sequence[str], size: int, seed: int) -> tuple[list[str], dict[int, int]]:
+    """:func:`draw_sample`, and the list's words per band ({} when the sample is the list)."""
     if size < 1:
         raise UsageError(f"the pilot's sample needs at least 1 word, not {size}")
     if len(words) <= size:
-        return list(words)
+        return list(words), {}
     by_band: dict[int, list[str]] = {band: [] for band in BANDS}
     for word in words:
         by_band[frequency_band(word)].append(word)
@@ -91,7 +109,7 @@ def draw_sample(words: Sequence[str], size: int, seed: int = 0) -> list[str]:
             counts[band] = 1
     rng = random.Random(seed)
     chosen = {w for band in present for w in rng.sample(by_band[band], counts[band])}
-    return [w for w in words if w in chosen]
+    return [w for w in words if w in chosen], {band: len(by_band[band]) for band in present}
 
 
 def pilot_id(sample: Sequence[str]) -> str:
@@ -106,8 +124,19 @@ class PilotStore:
     """A :class:`~synthlib.store.Store` for one model's pilot run: entries and failures go to the
     base store's pilot area, and what counts as done is what the pilot already has."""
 
-    def __init__(self, base: Store, pilot: str, model: str) -> None:
+    def __init__(self, base: Store, pilot: str, model: str, billed: Path | None = None) -> None:
         self.base, self.pilot, self.model = base, pilot, model
+        self.billed = billed  # where each batch's per-word billed tokens are kept
+
+    def record_billed(self, batch_id: str, billed: Mapping[str, Tokens]) -> None:
+        """Keep a batch's per-word billed tokens (one JSON line per batch; a batch recorded again
+        after a crash replaces its earlier line when read)."""
+        if self.billed is None or not billed:
+            return
+        line = json.dumps({"batch": batch_id, "words": billed}, ensure_ascii=False)
+        self.billed.parent.mkdir(parents=True, exist_ok=True)
+        with self.billed.open("a", encoding="utf-8") as file:
+            file.write(line + "\n")
 
     @property
     def location(self) -> str:
@@ -147,6 +176,125 @@ class PilotStore:
         return str(summary.get("run_id", ""))  # the pilot's record keeps each model's figures
 
 
+def read_billed(path: Path) -> dict[str, Tokens]:
+    """Each word's billed tokens over every batch in ``path`` (see
+    :meth:`PilotStore.record_billed`); {} when there is none. A torn last line is skipped."""
+    batches: dict[str, dict[str, Any]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+            batches[str(data["batch"])] = dict(data["words"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    totals: dict[str, Tokens] = {}
+    for words in batches.values():
+        for word, tokens in words.items():
+            i, c, o = totals.get(word, (0, 0, 0))
+            totals[word] = (i + int(tokens[0]), c + int(tokens[1]), o + int(tokens[2]))
+    return totals
+
+
+def billed_path(checkpoint: Path) -> Path:
+    """Where a pilot model's per-word billed tokens are kept: beside its checkpoint."""
+    return checkpoint.with_name(checkpoint.name.removesuffix(".checkpoint.json") + ".billed.jsonl")
+
+
+# --- the projection ------------------------------------------------------------------------------
+
+BAND = 0.90  # the projection's bootstrap interval
+RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The whole list's projected cost at batch prices, and its 90% band."""
+
+    cost: float
+    low: float
+    high: float
+
+
+def project(
+    price: Price,
+    billed: Tokens,
+    *,
+    words: int,
+    sample_input: int,
+    list_input: int,
+    list_words: int,
+    per_word: Sequence[Tokens] = (),
+    bands: Sequence[int] = (),
+    list_bands: Mapping[int, int] | None = None,
+    seed: int = 0,
+) -> Projection:
+    """The list's cost projected from the pilot's ``billed`` (input, cached, output) tokens over
+    ``words`` sample words (see the module docstring). Pure.
+
+    Input is scaled by ``list_input / sample_input`` (the exact first-attempt input tokens of the
+    list and of the sample: what retries add stays in proportion), output by ``list_words /
+    words``. ``per_word`` is each sample word's billed tokens (zeros for a word never billed),
+    in the order of ``bands`` (each word's frequency band); with ``list_bands`` (the list's
+    words per band) each band's words stand for that band's share of the list, as the sample was
+    drawn (the totals are still ``billed``'s), and the bootstrap resamples within each band.
+    Without per-word figures, or when the sample is the whole list, the band is the point."""
+    if words < 1:
+        raise ValueError("a projection needs at least one sample word")
+    if not per_word or words >= list_words or not any(map(any, per_word)):
+        per_word = ()
+    n = len(per_word)
+    per_input = list_input / sample_input if sample_input else 0.0
+
+    def priced(i: float, c: float, o: float) -> float:
+        return price.cost(round(i * per_input), round(o), round(c * per_input))
+
+    if not n:
+        point = priced(billed[0], billed[1], billed[2] * list_words / words)
+        return Projection(point, point, point)
+    weights = _weights(bands if len(bands) == n else (), list_bands, n, list_words)
+    sums = [sum(t[j] for t in per_word) for j in range(3)]
+    # per-word figures add up to the billed totals (a batch's own usage may exceed its lines')
+    adjust = [billed[j] / sums[j] if sums[j] else 0.0 for j in range(3)]
+
+    def weighted(rows: Iterable[int]) -> float:
+        i = c = o = 0.0
+        for k in rows:
+            w, t = weights[k], per_word[k]
+            i, c, o = i + w * t[0], c + w * t[1], o + w * t[2]
+        return priced(i * adjust[0] * n / list_words, c * adjust[1] * n / list_words, o * adjust[2])
+
+    point = weighted(range(n))
+    groups: dict[int, list[int]] = {}
+    for k in range(n):
+        groups.setdefault(bands[k] if len(bands) == n and list_bands else 0, []).append(k)
+    rng = random.Random(seed)
+    draws = sorted(
+        weighted(k for group in groups.values() for k in rng.choices(group, k=len(group)))
+        for _ in range(RESAMPLES)
+    )
+    tail = (1 - BAND) / 2
+    return Projection(point, draws[int(tail * RESAMPLES)], draws[int((1 - tail) * RESAMPLES) - 1])
+
+
+def _weights(
+    bands: Sequence[int], list_bands: Mapping[int, int] | None, n: int, list_words: int
+) -> list[float]:
+    """How many of the list's words each sample word stands for (they add up to the list):
+    its band's list words over its band's sample words, or the list over the sample."""
+    if not bands or not list_bands:
+        return [list_words / n] * n
+    in_sample = Counter(bands)
+    covered = sum(list_bands.get(b, 0) for b in in_sample)
+    if not covered:
+        return [list_words / n] * n
+    # a band of the list with no sample word (a given sample) is spread over the others
+    spread = list_words / covered
+    return [list_bands.get(b, 0) / in_sample[b] * spread for b in bands]
+
+
 # --- the record ----------------------------------------------------------------------------------
 
 
@@ -171,6 +319,8 @@ class ModelReport:
     examples_showing_word: float = 0.0
     findings_per_100: float | None = None  # the audit's errors and warnings per 100 entries
     projected_cost_usd: float | None = None
+    projected_low_usd: float | None = None  # the projection's 90% band (see :func:`project`)
+    projected_high_usd: float | None = None
     projected_words: int = 0
 
     @property
@@ -183,7 +333,7 @@ class ModelReport:
 
     @property
     def output_per_word(self) -> float:
-        return self.output_tokens / self.entries if self.entries else 0.0
+        return self.output_tokens / self.words if self.words else 0.0
 
     @property
     def cost_per_1000(self) -> float:
@@ -202,6 +352,8 @@ class Pilot:
     sample: list[str]
     bands: dict[str, int]
     reports: dict[str, ModelReport] = field(default_factory=dict)
+    # the list's words per frequency band, as the sample was drawn ({}: a given sample)
+    list_bands: dict[int, int] = field(default_factory=dict)
     marks: dict[str, str] = field(default_factory=dict)  # word -> the better model
     created_at: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -231,6 +383,8 @@ class Pilot:
                 "output tokens/word": r.output_per_word,
                 "cost/1,000 words": r.cost_per_1000,
                 "projected cost": r.projected_cost_usd,
+                "projected low": r.projected_low_usd,
+                "projected high": r.projected_high_usd,
                 "senses/entry": r.senses_per_entry,
                 "examples/sense": r.examples_per_sense,
                 "examples showing word": r.examples_showing_word,
@@ -320,6 +474,7 @@ class Pilot:
                 "list_words": self.list_words,
                 "sample": self.sample,
                 "bands": self.bands,
+                "list_bands": {str(band): n for band, n in self.list_bands.items()},
                 "reports": [asdict(r) for r in self.reports.values()],
                 "marks": self.marks,
             }
@@ -342,6 +497,7 @@ class Pilot:
                 list_words=data["list_words"],
                 sample=list(data["sample"]),
                 bands={k: int(v) for k, v in data["bands"].items()},
+                list_bands={int(k): int(v) for k, v in (data.get("list_bands") or {}).items()},
                 reports=reports,
                 marks=dict(data.get("marks") or {}),
                 created_at=data.get("created_at", ""),
@@ -426,10 +582,11 @@ def prepare_pilot(
             raise UsageError(f"the pilot sets {name} itself: give models=... instead")
     chosen = parse_models(models)
     full = words if isinstance(words, WordList) else read_words(words, name=words_name)
+    list_bands: dict[int, int] = {}
     if sample_file is not None:
         drawn = list(read_words(sample_file))
     else:
-        drawn = draw_sample(list(full), sample, seed)
+        drawn, list_bands = _draw(list(full), sample, seed)
     if not drawn:
         raise UsageError("the pilot's sample is empty")
     ident = pilot_id(drawn)
@@ -438,6 +595,7 @@ def prepare_pilot(
     path = folder / f"{ident}.json"
     if path.exists():
         record = Pilot.load(path, store_setting)
+        record.list_bands = record.list_bands or list_bands  # (kept by records from now on)
     else:
         record = Pilot(
             id=ident,
@@ -447,6 +605,7 @@ def prepare_pilot(
             list_words=len(full),
             sample=drawn,
             bands={w: frequency_band(w) for w in drawn},
+            list_bands=list_bands,
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         )
     configs = {
@@ -537,9 +696,8 @@ def _run_all(
     for model, config in configs.items():
         provider = provider_of(model)
         recorded = provider_model(provider, config.model)
-        jobs[model] = Job(
-            config, store=PilotStore(store, ident, recorded), listener=listener(model)
-        )
+        own = PilotStore(store, ident, recorded, billed_path(Path(config.checkpoint)))
+        jobs[model] = Job(config, store=own, listener=listener(model))
         record.reports[model] = reports.pop(model, None) or ModelReport(
             model, provider, recorded, words=len(config.words)
         )
@@ -573,7 +731,7 @@ def _run_all(
                 seconds = time.monotonic() - started[model]
                 if previous is not None and previous.phase == "finished":
                     seconds += previous.wall_seconds  # a resumed pilot adds its earlier time
-                report = _report(model, configs[model], result, store, ident, full, seconds)
+                report = _report(model, configs[model], result, store, record, full, seconds)
                 record.reports[model] = report
                 record.save()
                 if on_model_done is not None:
@@ -593,12 +751,11 @@ def _report(
     config: RunConfig,
     result: RunResult,
     store: Store,
-    ident: str,
+    record: Pilot,
     full: WordList,
     seconds: float,
 ) -> ModelReport:
-    from .cost import estimate
-
+    ident = record.id
     recorded = provider_model(result.provider, config.model)
     entries = list(store.iter_pilot_entries(ident, recorded))
     failures = Counter(f.code for _, f in store.iter_pilot_failures(ident, recorded) if f.given_up)
@@ -624,20 +781,51 @@ def _report(
 
     report.findings_per_100 = findings_per_100(r.entry for r in entries)
     if result.provider == OFFLINE:
-        report.projected_cost_usd = 0.0
-    elif report.entries:
-        projected = estimate(
-            full,
+        report.projected_cost_usd = report.projected_low_usd = report.projected_high_usd = 0.0
+    elif report.words and report.input_tokens + report.output_tokens:
+        projection = _projection(config, result, full, report, record)
+        report.projected_cost_usd = projection.cost
+        report.projected_low_usd, report.projected_high_usd = projection.low, projection.high
+    return report
+
+
+def _projection(
+    config: RunConfig, result: RunResult, full: WordList, report: ModelReport, record: Pilot
+) -> Projection:
+    """The whole list's projection from this model's pilot (see :func:`project`)."""
+    from .cost import estimate
+
+    reference = None
+    if config.grounding:
+        from .grounding import references
+
+        reference = references()
+
+    def exact_input(words: WordList) -> int:
+        return estimate(
+            words,
             config.price,
             provider=result.provider,
             batch_size=config.batch_size,
             words_per_request=config.words_per_request,
             token_budget=config.token_budget,
-            measured_output_per_word=report.output_tokens / report.entries,
-            measured_words=report.entries,
-        )
-        report.projected_cost_usd = projected.batch_cost
-    return report
+            reference=reference,
+        ).input_tokens
+
+    billed = read_billed(billed_path(Path(config.checkpoint)))
+    per_word = [billed.get(word, (0, 0, 0)) for word in config.words]
+    cached = min(report.input_tokens, sum(t[1] for t in per_word))  # the totals keep none
+    return project(
+        config.price,
+        (report.input_tokens, cached, report.output_tokens),
+        words=report.words,
+        sample_input=exact_input(config.words),
+        list_input=exact_input(full),
+        list_words=len(full),
+        per_word=per_word,
+        bands=[record.bands.get(word, 0) for word in config.words],
+        list_bands=record.list_bands,
+    )
 
 
 def entry_quality(entries: Iterable[Mapping[str, Any]]) -> tuple[float, float, float]:

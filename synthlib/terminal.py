@@ -282,9 +282,17 @@ def _comparison_text(frame) -> str:
         shown["findings/100 entries"] = [
             "n/a" if v is None or v != v else f"{v:.1f}" for v in shown["findings/100 entries"]
         ]
-    shown["projected cost"] = [
-        "n/a" if v is None or v != v else f"${v:,.2f}" for v in shown["projected cost"]
+    shown["projected cost"] = [_usd(v) for v in shown["projected cost"]]
+    shown["projected 90% band"] = [
+        "n/a" if _usd(low) == "n/a" or _usd(high) == "n/a" else f"{_usd(low)}-{_usd(high)}"
+        for low, high in zip(shown.pop("projected low"), shown.pop("projected high"), strict=True)
     ]
     if not shown["error"].astype(bool).any():
         shown = shown.drop(columns="error")
     return shown.T.to_string()
+
+
+def _usd(value: float | None) -> str:
+    if value is None or value != value:
+        return "n/a"
+    return f"${value:,.2f}" if value >= 1 else f"${value:,.4f}"

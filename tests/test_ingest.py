@@ -203,6 +203,20 @@ def test_a_line_with_two_words_stores_both_and_shares_its_usage():
     assert [stored(r)["word"] for r in result.records] == ["apple", "banana"]
 
 
+def test_each_asked_word_is_billed_its_share_of_every_billed_line_failures_included():
+    result = ingest(
+        [
+            ok_line(cid("apple", "banana"), answer("apple", "banana"), prompt=101, completion=51),
+            ok_line(cid("cherry"), None, prompt=40, completion=9, refusal="no"),
+            ok_line(cid("cherry"), answer("cherry"), prompt=40, completion=30),  # repeated
+            error_line(cid("apple")),  # not billed
+        ]
+    )
+    assert result.billed == {"apple": (51, 0, 26), "banana": (50, 0, 25), "cherry": (40, 0, 9)}
+    totals = [sum(t[j] for t in result.billed.values()) for j in (0, 2)]
+    assert totals == [result.usage.input_tokens, result.usage.output_tokens]
+
+
 def test_a_two_word_answer_missing_one_word_stores_the_other():
     result = ingest([ok_line(cid("apple", "banana"), answer("banana"))])
     assert [r.word for r in result.records] == ["banana"]

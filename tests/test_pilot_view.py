@@ -259,6 +259,8 @@ def test_the_comparison_reads_as_money_and_percentages(tmp_path):
             examples_per_sense=1.5,
             examples_showing_word=0.875,
             projected_cost_usd=31.5,
+            projected_low_usd=29.25,
+            projected_high_usd=34.0,
         ),
         "offline": ModelReport(
             "offline", "offline", "offline:x", words=4, entries=4, phase="finished"
@@ -268,9 +270,10 @@ def test_the_comparison_reads_as_money_and_percentages(tmp_path):
     m = shown["m"]
     assert m["valid entries"] == "75% (3 of 4)"
     assert m["failures"] == "not_a_word 1"
-    assert m["input tokens/word"] == "300" and m["output tokens/word"] == "800"
+    # per sample word, the not-a-word answer's tokens included (one denominator)
+    assert m["input tokens/word"] == "300" and m["output tokens/word"] == "600"
     assert m["cost/1,000 words"] == "$3.08"
-    assert m["projected cost, 10,000 words"] == "$31.50"
+    assert m["projected cost, 10,000 words"] == "$31.50 ($29.25–$34.00)"
     assert m["examples showing the word"] == "88%" and m["wall time"] == "12.3 s"
     assert shown["offline"]["projected cost, 10,000 words"] == "free"
 

@@ -3,6 +3,7 @@ measured usage, marks saved, and the full run on the chosen model skipping the p
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -51,20 +52,14 @@ def test_every_pilot_word_is_billed_once_per_model(on_emulator):
     assert result.reports["offline"].cost_usd == 0 and result.reports["offline"].entries >= 10
 
 
-def test_the_projection_uses_the_pilots_measured_output(on_emulator):
+def test_per_word_figures_share_one_denominator_the_sample_words(on_emulator):
     result = pilot(LIST, models=MODELS[:1], sample=10, **QUICK)
     report = result.reports[MODELS[0]]
-    measured = report.output_tokens / report.entries
-    expected = estimate(
-        synthlib.read_words(LIST),
-        price_for(MODELS[0]),
-        measured_output_per_word=measured,
-        measured_words=report.entries,
-    )
-    assert report.projected_cost_usd == pytest.approx(expected.batch_cost, rel=1e-9)
-    default = synthlib.dry_run(LIST, model=MODELS[0], provider="openai")
-    assert default.output_tokens_per_word != pytest.approx(measured)  # not the default guess
-    assert report.cost_per_1000 == pytest.approx(report.cost_usd / report.words * 1000)
+    assert report.failures  # junk words: billed, given up, and in the figures all the same
+    assert report.input_per_word == pytest.approx(report.input_tokens / 10)
+    assert report.output_per_word == pytest.approx(report.output_tokens / 10)
+    assert report.cost_per_1000 == pytest.approx(report.cost_usd / 10 * 1000)
+    assert report.projected_low_usd < report.projected_cost_usd < report.projected_high_usd
 
 
 def test_running_the_same_pilot_again_pays_nothing(on_emulator):
@@ -182,3 +177,60 @@ def test_a_pilot_run_again_with_nothing_to_send_says_so_and_asks_nothing(on_emul
     assert f"{MODELS[0]}: 0 words to send, nothing to pay (" in out
     assert "Nothing to send: this pilot already has every word of its sample." in out
     assert len(on_emulator.ledger()) == billed
+
+
+def _mixed_list(per_kind: int) -> list[str]:
+    """Short, middling and long real words (the emulator's entries grow with the word: each
+    definition, example and synonym repeats it) and as many junk words, a quarter of the list,
+    shuffled; seeded, so the same list every time."""
+    rng = random.Random(11)
+    known = [w for w in top_n_list("en", 60000) if w.isascii() and w.isalpha()]
+    real = [
+        w
+        for fits in (lambda n: n <= 4, lambda n: 8 <= n <= 11, lambda n: n >= 15)
+        for w in rng.sample([w for w in known if fits(len(w))], per_kind)
+    ]
+    junk = [
+        "zzq" + "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(rng.randint(2, 18)))
+        for _ in range(per_kind)
+    ]
+    words = real + junk
+    rng.shuffle(words)
+    return words
+
+
+def test_the_projection_is_within_5_percent_of_the_whole_lists_bill(on_emulator):
+    """A quarter junk (billed once, given up as not_a_word), entries of very different lengths,
+    refusals and truncations retried: each of three pilots of 200 words projects the bill of
+    all 800 within 5%, and its 90% band holds that bill (two of three at least: it is a 90%
+    band, not a promise)."""
+    on_emulator.configure(refusal_rate=0.03, truncate_rate=0.03)
+    words = _mixed_list(200)
+    model = MODELS[0]
+    # the whole list, as a run from scratch sends it
+    whole = synthlib.run(words, model=model, provider="openai", store="whole/s.db", **QUICK)
+    assert whole.phase == "finished"
+    billed = ledger_cost(_rows(on_emulator.ledger(), model), model)
+    assert len(_rows(on_emulator.ledger(), model)) > len(words)  # failures were retried, billed
+
+    held = 0
+    for seed in range(3):
+        before = len(on_emulator.ledger())
+        report = pilot(words, models=[model], sample=200, seed=seed, **QUICK).reports[model]
+        piloted = _rows(on_emulator.ledger()[before:], model)
+        assert report.failures["not_a_word"] == 50 and report.words == 200
+        assert report.cost_usd == pytest.approx(ledger_cost(piloted, model), rel=1e-9)
+        assert report.projected_cost_usd == pytest.approx(billed, rel=0.05)
+        low, high = report.projected_low_usd, report.projected_high_usd
+        assert low < report.projected_cost_usd < high < low * 1.2
+        held += low <= billed <= high
+    assert held >= 2
+    # output per valid entry (the old denominator) is far off: junk words' answers are billed
+    # but make no entry
+    by_entry = estimate(
+        synthlib.read_words(words),
+        price_for(model),
+        measured_output_per_word=report.output_tokens / report.entries,
+        measured_words=report.entries,
+    )
+    assert by_entry.batch_cost > billed * 1.05
