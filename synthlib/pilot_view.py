@@ -20,11 +20,13 @@ import contextlib
 import functools
 import html
 import math
+import os
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -44,8 +46,11 @@ from .pilots import (
 )
 from .progress import Progress
 from .review import card_html
+from .words import read_words
 from .workbench import (
+    EXAMPLE_WORDS,
     Workbench,
+    find_words_file,
     in_ui_words,
     interactive_session,
     money,
@@ -418,6 +423,7 @@ class PilotView:
             source = Workbench()
         self.workbench: _Widgets | None = None if isinstance(source, Workbench) else source
         self.bench: Workbench = source if isinstance(source, Workbench) else source.bench
+        models_given = models is not None and models != OFFLINE  # as the notebook ships it
         if models is None:  # without a key the OpenAI models would only fail: offline alone
             paid = resolve_provider("auto") == "openai"
             models = [self.bench.params["model"], OFFLINE] if paid else [OFFLINE]
@@ -436,11 +442,38 @@ class PilotView:
         self._progress: dict[str, Progress] = {}  # each model's run as it goes
         self._last_table = 0.0
 
+        where = (
+            "the word list (above) on each model, with the settings above"
+            if self.workbench is not None
+            else "the word list on each model"
+        )
         self.intro = w.HTML(
-            _CSS + "<span class='sl-muted'>A sample of the word list (above) on each model, "
-            "with the settings above; each model's run is an ordinary run, resumed if stopped. "
-            "Compare the figures and the entries, mark the better entry of a word, then run the "
-            "whole list on the model you choose.</span>"
+            _CSS + f"<span class='sl-muted'>A sample of {where}; each model's run is an "
+            "ordinary run, resumed if stopped. Compare the figures and the entries, mark the "
+            "better entry of a word, then run the whole list on the model you choose.</span>"
+        )
+        # standing alone (pilot.ipynb), the view has its own word list field: a path or an upload
+        self._initial_words = self.bench.words
+        self._uploaded: tuple[str, bytes] | None = None
+        given = self.bench.words if isinstance(self.bench.words, str | Path) else None
+        self.words_path = w.Text(
+            value="" if given is None or given == EXAMPLE_WORDS else str(given),
+            description="Word list",
+            placeholder="a path, e.g. examples/words.txt (Enter to use); empty: the example list",
+            continuous_update=False,
+            layout=w.Layout(width="460px"),
+        )
+        self.words_path.style.description_width = "60px"
+        self.words_upload = w.FileUpload(
+            accept=".txt,.csv,.tsv,.jsonl,.json",
+            multiple=False,
+            description="Upload words",
+            tooltip="A word list: .txt, .csv, .tsv, .jsonl or .json",
+        )
+        self.words_info = w.HTML()
+        self.words_row = w.HBox(
+            [self.words_path, self.words_upload, self.words_info],
+            layout=w.Layout(display="none" if self.workbench is not None else None),
         )
         self.models = w.Text(
             value=shown_models,
@@ -513,6 +546,7 @@ class PilotView:
         self.box = w.VBox(
             [
                 self.intro,
+                self.words_row,
                 w.HBox([self.models, self.sample, self.seed]),
                 w.HBox([self.run_button, self.stop_button]),
                 self.status,
@@ -539,15 +573,114 @@ class PilotView:
             (self.cards, "pilot-cards"),
             (self.choice, "pilot-choice"),
             (self.choose_info, "pilot-choose-info"),
+            (self.words_path, "pilot-words"),
+            (self.words_info, "pilot-words-info"),
         ):
             widget.add_class(f"sl-{name}")
         self.box.add_class("synthlib-pilot")
+        self.words_path.observe(lambda _: self.on_words_path(), names="value")
+        self.words_upload.observe(lambda _: self.on_words_upload(), names="value")
+        given_fields = _fields_key(self.bench, shown_models, sample, seed)
+        self._given = given_fields
         self._show_latest()
+        untouched = sample == DEFAULT_SAMPLE and seed == 0 and not models_given
+        self._restore_fields(given_fields, follow_pilot=untouched)
+        for field_ in (self.models, self.sample, self.seed):
+            field_.observe(lambda _: self._remember(), names="value")
+        self._show_words()
 
     def display(self) -> None:
         from IPython.display import display
 
         display(self.box)
+
+    # --- the word list and the fields (standing alone) ----------------------------------------
+
+    def _words_source(self) -> tuple[Any, str | None]:
+        """The word list in use: the typed path, else the upload, else the notebook's."""
+        text = self.words_path.value.strip()
+        if text:
+            return find_words_file(text), None
+        if self._uploaded is not None:
+            return self._uploaded[1], self._uploaded[0]
+        return self._initial_words, None
+
+    def _show_words(self) -> None:
+        if self.workbench is not None:
+            return
+        try:
+            source, name = self._words_source()
+            count = len(read_words(source, name=name))
+        except SynthlibError as exc:
+            self.words_info.value = f"<span class='sl-error'>{html.escape(str(exc))}</span>"
+            return
+        if name is not None:
+            what = f"{html.escape(name)} (uploaded)"
+        elif source == EXAMPLE_WORDS:
+            what = "the bundled example list"
+        elif isinstance(source, str | Path):
+            what = html.escape(Path(source).name)
+        else:
+            what = "the words given"
+        self.words_info.value = f"<span class='sl-muted'>{what}: <b>{count:,}</b> words</span>"
+
+    @_action
+    def on_words_path(self) -> None:
+        if self.words_path.value.strip():
+            self._uploaded = None  # a typed path replaces an upload
+        self._show_words()
+        self._remember()
+
+    @_action
+    def on_words_upload(self) -> None:
+        files = self.words_upload.value
+        if not files:
+            return
+        upload = files[0] if isinstance(files, list | tuple) else next(iter(files.values()))
+        name, data = upload["name"], bytes(upload["content"])
+        read_words(data, name=name)  # a bad file is an error here, not at Run pilot
+        self._uploaded = (name, data)
+        self.words_path.value = ""  # an upload replaces a typed path
+        self.words_upload.value = ()  # the view keeps the bytes; the widget needs no copy
+        self._show_words()
+        self._remember()
+
+    def _apply_words(self) -> None:
+        if self.workbench is None:
+            self.bench.words, self.bench.words_name = self._words_source()
+
+    def _remember(self) -> None:
+        """Keep the fields for a view made again by re-running the notebook's cells."""
+        _REMEMBERED[_store_key(self.bench)] = (
+            self._given,
+            {
+                "models": self.models.value,
+                "sample": self.sample.value,
+                "seed": self.seed.value,
+                "words_path": self.words_path.value,
+                "uploaded": self._uploaded,
+            },
+        )
+
+    def _restore_fields(self, given: tuple[Any, ...], *, follow_pilot: bool) -> None:
+        """The fields as the user left them when the cells ran before with the same parameters
+        (this kernel); else, with the parameters as the notebook ships them (``follow_pilot``)
+        and the latest pilot shown, its models and sample, so that the fields and the table
+        agree; else the parameters."""
+        remembered = _REMEMBERED.get(_store_key(self.bench))
+        if remembered is not None and remembered[0] == given:
+            fields = remembered[1]
+            self.models.value = fields["models"]
+            self.sample.value = fields["sample"]
+            self.seed.value = fields["seed"]
+            if self.workbench is None:
+                self._uploaded = fields["uploaded"]
+                self.words_path.value = fields["words_path"]
+            return
+        pilot = self.pilot
+        if follow_pilot and pilot is not None and pilot.reports:
+            self.models.value = ", ".join(pilot.models)
+            self.sample.value = max(1, len(pilot.sample))
 
     # --- running the pilot -------------------------------------------------------------------
 
@@ -559,6 +692,7 @@ class PilotView:
             return None
         if self.workbench is not None:
             self.workbench._apply()  # the word list and settings as the workbench shows them
+        self._apply_words()
         plan = plan_pilot(
             self.bench, models=self.models.value, sample=self.sample.value, seed=self.seed.value
         )
@@ -919,6 +1053,23 @@ class PilotView:
         style = "sl-error" if error else "sl-warn" if warn else ""
         mark = "&#9888; " if error or warn else ""
         self.notice.value = f"<span class='{style}'>{mark}{html.escape(text)}</span>"
+
+
+# the fields of the last view per store, for a view made again when the cells are re-run
+_REMEMBERED: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+
+def _store_key(bench: Workbench) -> str:
+    """The store the view's pilots sit beside, as one text (a relative default is per folder)."""
+    store = str(bench.params.get("store") or "synthlib.db")
+    return store if "://" in store else os.path.abspath(store)
+
+
+def _fields_key(bench: Workbench, models: str, sample: int, seed: int) -> tuple[Any, ...]:
+    """What the notebook gave the view (its parameters): remembered fields are restored only
+    for the same ones (edited parameters win)."""
+    words = bench.words if isinstance(bench.words, str | Path) else repr(bench.words)[:200]
+    return (str(words), models, sample, seed)
 
 
 def _leader(pilot: Pilot, models: list[str]) -> str | None:

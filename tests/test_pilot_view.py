@@ -331,3 +331,37 @@ def test_the_comparison_is_indexed_by_model(tmp_path):
     frame = pilot.comparison()
     assert list(frame.index) == ["gpt-4o-mini", "offline"] and frame.index.name == "model"
     assert list(frame.T.columns) == ["gpt-4o-mini", "offline"]
+
+
+def test_standing_alone_the_view_has_its_own_word_list_field(offline_env, words_file):
+    view = PilotView(Workbench(poll_interval=0.05))
+    assert view.words_row.layout.display is None  # shown (pilot.ipynb)
+    assert "bundled example list" in view.words_info.value
+    view.words_path.value = str(words_file)
+    assert "words.txt" in view.words_info.value and "<b>7</b> words" in view.words_info.value
+    view.models.value, view.sample.value = "offline", 3
+    pilot = _ran(view)
+    assert pilot.list_words == len(WORDS) and set(pilot.sample) <= set(WORDS)
+
+
+def test_in_the_workbench_the_pilot_uses_the_workbenchs_word_list(offline_env):
+    assert _Widgets(Workbench()).pilot_view.words_row.layout.display == "none"
+
+
+def test_rerunning_the_cells_keeps_the_fields_and_they_match_the_pilot_shown(
+    offline_env, words_file
+):
+    first = PilotView(Workbench(words=words_file, poll_interval=0.05), models="offline")
+    first.sample.value, first.seed.value = 3, 7
+    _ran(first)
+    again = PilotView(Workbench(words=words_file, poll_interval=0.05), models="offline")
+    assert (again.models.value, again.sample.value, again.seed.value) == ("offline", 3, 7)
+    assert again.table.value and "offline" in again.table.value
+    from synthlib.pilot_view import _REMEMBERED
+
+    _REMEMBERED.clear()  # a new kernel: the fields follow the latest pilot shown
+    fresh = PilotView(Workbench(words=words_file, poll_interval=0.05), models="offline")
+    assert fresh.pilot is not None and fresh.sample.value == len(fresh.pilot.sample) == 3
+    assert fresh.models.value == "offline"
+    edited = PilotView(Workbench(words=words_file, poll_interval=0.05), models="offline", sample=5)
+    assert edited.sample.value == 5  # parameters edited by the user win over remembered fields
