@@ -26,6 +26,7 @@ from typing import Any
 from . import prompts, schema
 from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw
 from .errors import CheckpointError, WordListError
+from .requests import bucket_of
 from .schema import Failure
 from .state import Event, RunState
 from .words import WordList, normalise
@@ -204,7 +205,13 @@ def _from_pilot(
         if copy:
             store.upsert_entries(kept.values())
         ordered = [w for w in words if w in kept]
-        apply(state.event("already_done", words=ordered, source="pilot"))
+        # the pilot's answers measure this model's entries: the run's output limits start there
+        measured: dict[str, int] = {}
+        for entry in kept.values():
+            if entry.output_tokens:
+                bucket = str(bucket_of(entry.output_tokens))
+                measured[bucket] = measured.get(bucket, 0) + 1
+        apply(state.event("already_done", words=ordered, source="pilot", measured=measured))
         notices.append(
             f"{len(ordered):,} words already made by a pilot with {model}: "
             f"{'copied into the store, ' if copy else ''}not sent again (--redo sends them)"

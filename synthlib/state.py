@@ -332,6 +332,9 @@ class RunState:
             self.failed.pop(word, None)
             self.given_up.pop(word, None)
             self._requeued.pop(word, None)
+        # answers measured elsewhere (a pilot's, with this model): the output limits use them
+        for bucket, count in e.get("measured", {}).items():
+            self.answer_tokens[int(bucket)] = self.answer_tokens.get(int(bucket), 0) + int(count)
 
     def _on_already_given_up(self, e: Event) -> None:
         """Words of the list that another run on this model already judged for good (a pilot's
@@ -357,7 +360,11 @@ class RunState:
             "finished_batches": self.finished,
             "usage": self.usage.to_dict(),
             "answer_tokens": {str(b): n for b, n in sorted(self.answer_tokens.items())},
-            "refit": {w: list(shape) for w, shape in self.refit.items()},
+            "refit": {
+                w: list(shape)
+                for w, shape in self.refit.items()
+                if w not in self.done and w not in self.given_up
+            },
             "failed_answers_cost": self.failed_cost,
             "total_cost": self.usage.cost_usd,
             "total_tokens": self.usage.total_tokens,

@@ -11,10 +11,17 @@ from synthlib.pricing import price_for
 from synthlib.requests import (
     ENDPOINT,
     MAX_CUSTOM_ID,
+    MAX_OUTPUT_TOKENS_PER_WORD,
+    MIN_MEASURED_ANSWERS,
+    MIN_TOKENS_PER_WORD,
+    OutputLimits,
     RequestTemplate,
+    bucket_of,
     build_requests,
     decode_custom_id,
     encode_custom_id,
+    measured_tokens_per_word,
+    model_max_output,
 )
 from synthlib.shards import plan_shards
 from synthlib.tokens import request_tokens
@@ -172,3 +179,67 @@ def test_dry_run_fast_path_counts_exactly_what_requests_would_send():
 def test_fast_path_for_words_of_letters_matches_the_full_count(letters):
     fast, full, _ = _fast_and_full_counts(read_words(letters))
     assert fast == full
+
+
+# --- output limits -------------------------------------------------------------------------------
+
+
+def test_without_enough_measured_answers_the_limit_is_the_schemas_default():
+    price = price_for("gpt-4o-mini")
+    assert measured_tokens_per_word({bucket_of(300): MIN_MEASURED_ANSWERS - 1}) is None
+    limits = OutputLimits.measured(price, {bucket_of(300): MIN_MEASURED_ANSWERS - 1})
+    assert limits.per_word == MAX_OUTPUT_TOKENS_PER_WORD
+
+
+def test_the_measured_limit_fits_long_entries_and_cuts_a_runaway():
+    answers = {bucket_of(300): 80, bucket_of(1_200): 19, bucket_of(9_000): 1}  # one runaway
+    per_word = measured_tokens_per_word(answers)
+    assert per_word is not None and 2 * 1_200 <= per_word < 9_000
+
+
+def test_the_measured_limit_has_a_floor():
+    assert measured_tokens_per_word({bucket_of(10): 50}) == MIN_TOKENS_PER_WORD
+
+
+def test_a_reasoning_model_gets_a_thinking_allowance_until_answers_are_measured():
+    price = price_for("gpt-5-mini")
+    assert OutputLimits.default(price).for_words(1) > MAX_OUTPUT_TOKENS_PER_WORD
+    measured = OutputLimits.measured(price, {bucket_of(3_000): 50})
+    assert measured.allowance == 0 and measured.per_word >= 6_000
+
+
+def test_a_request_never_asks_more_than_the_models_largest_output():
+    limits = OutputLimits.default(price_for("gpt-4o-mini"))
+    assert limits.for_words(20) == model_max_output(price_for("gpt-4o-mini")) == 16_384
+    assert model_max_output(price_for("gpt-4.1")) == 32_768
+
+
+def test_after_truncation_a_pack_is_split_and_a_word_alone_gets_twice_its_limit():
+    limits = OutputLimits(1_000, most=16_384)
+    assert limits.after_truncation(4, 4_000) == (2, 4_000)
+    assert limits.after_truncation(1, 4_000) == (1, 8_000)
+    assert limits.after_truncation(1, 10_000) == (1, 16_384)
+    assert limits.after_truncation(1, 16_384) is None  # it cannot fit
+
+
+def test_words_to_refit_go_in_their_own_requests_with_their_limits():
+    words = read_words(["a", "b", "c", "d", "e"])
+    limits = OutputLimits(1_000, most=16_384, refit={"b": (1, 8_000), "c": (1, 8_000)})
+    requests = list(build_requests(words, words.positions, words_per_request=3, limits=limits))
+    assert [(r.words, r.max_tokens) for r in requests] == [
+        (("a",), 1_000),
+        (("b",), 8_000),
+        (("c",), 8_000),
+        (("d", "e"), 2_000),
+    ]
+
+
+def test_a_pack_split_for_its_custom_id_gives_each_request_its_own_limit():
+    words = read_words([f"w{i}" for i in range(400)])
+    scattered = [w for i, w in enumerate(words) if i % 17 == 0][:20]
+    limits = OutputLimits(1_000, most=16_384)
+    requests = list(build_requests(scattered, words.positions, words_per_request=20, limits=limits))
+    assert len(requests) > 1
+    assert all(r.max_tokens == 1_000 * len(r.words) for r in requests)
+    template = RequestTemplate(price_for("gpt-4o-mini"))
+    assert all(template.body(r)["max_tokens"] == r.max_tokens for r in requests)

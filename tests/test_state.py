@@ -130,3 +130,54 @@ def test_already_done_is_idempotent_and_leaves_done_words_alone():
     ev = s.event("already_done", words=["a", "b"], source="import")
     assert s.apply(ev) and not s.apply(ev)
     assert list(s.done) == ["a", "b"] and s.attempts == {"a": 1}
+
+
+def test_a_refusal_is_given_up_when_its_one_retry_is_refused_too():
+    s = _state(max_attempts=5)
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "refused: content filter"}))
+    assert "a" in list(s.pending())  # one retry
+    _plan(s, "s-2", ["a"])
+    s.apply(s.event("ended", shard="s-2", done=[], failed={"a": "refused: content filter"}))
+    assert "a" in s.given_up and s.attempts["a"] == 2
+    assert s.failed["a"].code == "refused" and "again" in s.failed["a"].detail
+
+
+def test_a_refusal_after_another_failure_still_gets_its_retry():
+    s = _state(max_attempts=5)
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "invalid: x"}))
+    _plan(s, "s-2", ["a"])
+    s.apply(s.event("ended", shard="s-2", done=[], failed={"a": "refused: no"}))
+    assert "a" not in s.given_up
+
+
+def test_a_truncated_word_keeps_the_request_it_needs_until_it_is_done():
+    s = _state()
+    _plan(s, "s-1", ["a", "b"])
+    s.apply(
+        s.event(
+            "ended",
+            shard="s-1",
+            done=["b"],
+            failed={"a": "truncated: cut"},
+            refit={"a": [1, 5_000]},
+            measured={"10": 1},
+        )
+    )
+    assert s.refit == {"a": (1, 5_000)} and s.answer_tokens == {10: 1}
+    again = RunState.restore(s.words, s.snapshot())
+    assert again.refit == {"a": (1, 5_000)} and again.answer_tokens == {10: 1}
+    _plan(s, "s-2", ["a"])
+    s.apply(s.event("ended", shard="s-2", done=["a"], failed={}, measured={"40": 1}))
+    assert not s.refit and s.answer_tokens == {10: 1, 40: 1}
+
+
+def test_the_cost_of_answers_that_made_no_entry_adds_up_and_is_kept():
+    s = _state()
+    _plan(s, "s-1", ["a"])
+    s.apply(s.event("ended", shard="s-1", done=[], failed={"a": "refused: x"}, failed_cost=0.25))
+    _plan(s, "s-2", ["a"])
+    s.apply(s.event("ended", shard="s-2", done=["a"], failed={}, failed_cost=0.0))
+    assert s.failed_cost == 0.25
+    assert RunState.restore(s.words, s.snapshot()).failed_cost == 0.25

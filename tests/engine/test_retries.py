@@ -9,13 +9,14 @@ from collections import Counter
 import pytest
 
 import synthlib
-from synthlib.emulator.responder import RequestFaults, Responder
+from synthlib.emulator.responder import REFUSAL_TEXT, RequestFaults, Responder
 from synthlib.job import Job, build_config
 from synthlib.pricing import price_for
 from synthlib.requests import (
     MAX_OUTPUT_TOKENS_PER_WORD,
     OutputLimits,
     RequestTemplate,
+    bucket_of,
     build_requests,
 )
 
@@ -127,3 +128,52 @@ def test_answers_measured_size_the_next_requests_limits(emulator, workdir):
     )
     # the emulator's entries take 200-500 tokens: twice the longest is well under the default
     assert 2 * 400 <= limits.per_word < MAX_OUTPUT_TOKENS_PER_WORD
+
+
+def test_what_failed_answers_cost_is_reported_and_the_dry_run_expects_as_much_again(
+    emulator, workdir
+):
+    emulator.configure(refusal_rate=0.4, seed=5)
+    word_list = words(200)
+    cap = 25 * synthlib.dry_run(words(1), provider="openai").batch_cost
+    result = run_job(emulator, word_list, max_cost=cap)
+    cp, ledger = assert_reported_as_billed(result, emulator)
+    assert result.phase == "budget"
+    refusal_tokens = -(-len(REFUSAL_TEXT.encode()) // 4)  # the emulator's token rule
+    refused = [r for r in ledger if r["completion_tokens"] == refusal_tokens]
+    assert refused, "no answer was refused"
+    assert cp["failed_answers_cost"] == pytest.approx(ledger_cost(refused), rel=1e-9)
+    assert result.progress.failed_cost_usd == pytest.approx(cp["failed_answers_cost"])
+    assert "of it on answers that made no entry" in dict(result.progress.rows())["Cost"]
+
+    estimate = synthlib.dry_run(word_list, provider="openai", max_cost=cap)
+    share = cp["failed_answers_cost"] / cp["total_cost"]
+    assert estimate.retry_share == pytest.approx(share)
+    assert estimate.retry_cost == pytest.approx(
+        estimate.batch_cost * share, rel=1e-9
+    )  # batch_cost = first attempts / (1 - share): retries are the share of it
+    assert "Retries (expected)" in dict(estimate.rows())
+
+
+def test_a_full_run_after_a_pilot_sizes_its_first_limits_from_the_pilots_answers(
+    emulator, workdir, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    word_list = words(40)
+    tried = synthlib.pilot(word_list, models=["gpt-4o-mini"], sample=25, poll_interval=0.05)
+    measured: dict[int, int] = Counter(
+        bucket_of(r.output_tokens) for r in tried.entries("gpt-4o-mini").values()
+    )
+    from_pilot = OutputLimits.measured(price_for("gpt-4o-mini"), measured).per_word
+    assert from_pilot < MAX_OUTPUT_TOKENS_PER_WORD
+    # the rest of the list has longer entries: the first ones cut off are cut at the limit the
+    # pilot's answers gave, not at the default
+    emulator.configure(long_entry_rate=1.0, long_entry_factor=4)
+    result = synthlib.run(word_list, provider="openai", poll_interval=0.05)
+    assert result.phase == "finished"
+    first_batch = emulator.ledger()[25:40]
+    assert len(first_batch) == 15 and all(len(r["words"]) == 1 for r in first_batch)
+    assert max(r["completion_tokens"] for r in first_batch) == from_pilot
+    cp = read_checkpoint(result.checkpoint)
+    assert sum(cp["answer_tokens"].values()) == 40  # the pilot's 25 and the run's 15
