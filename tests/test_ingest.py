@@ -244,6 +244,21 @@ def test_a_content_filter_stop_is_a_refusal():
     assert result.failures == {"apple": Failure("refused", "content filter")}
 
 
+def test_what_answers_that_made_no_entry_cost_is_counted_apart():
+    cut = ok_line(cid("apple"), answer("apple"), prompt=100, completion=80, finish="length")
+    refused = ok_line(cid("banana"), None, prompt=100, completion=9, refusal="no")
+    fine = ok_line(cid("cherry"), answer("cherry"), prompt=100, completion=300)
+    result = ingest([cut, refused, fine])
+    assert result.failed_cost == pytest.approx(PRICE.cost(200, 89))
+    assert result.usage.cost_usd == pytest.approx(PRICE.cost(300, 389))
+    assert sum(result.measured().values()) == 1  # only the entry's size is measured
+
+
+def test_a_pack_answer_with_one_word_missing_counts_that_words_share_as_failed():
+    result = ingest([ok_line(cid("apple", "banana"), answer("banana"), prompt=100, completion=60)])
+    assert result.failed_cost == pytest.approx(PRICE.cost(100, 60) / 2)
+
+
 def test_cached_tokens_are_counted_and_priced_as_cached():
     line = ok_line(cid("apple"), answer("apple"), prompt=1000, completion=100, cached=600)
     result = ingest([line])
