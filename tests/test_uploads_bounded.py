@@ -1,5 +1,6 @@
 """Uploads that keep failing end the run, saying where and why, instead of being retried for
-ever (the real ``OpenAIBackend`` and SDK over an ``httpx.MockTransport``)."""
+ever; an API without batch listing is not taken for a wrong URL (the real ``OpenAIBackend`` and
+SDK over an ``httpx.MockTransport``)."""
 
 from __future__ import annotations
 
@@ -54,4 +55,15 @@ def test_an_upload_that_works_again_starts_the_count_over(tmp_path):
 
     api.handle = twice_then_fine  # type: ignore[method-assign]
     result = job(api, tmp_path, WORDS, batch_size=1).run()
+    assert result.progress.processed == 3
+
+
+def test_an_api_without_batch_listing_is_no_wrong_url(tmp_path):
+    """A 404 on listing batches while the files answer: a compatible API without the listing,
+    not a wrong URL; the run goes on."""
+    api = BatchAPI()
+    error = {"error": {"message": "no route", "type": "invalid_request_error"}}
+    api.answers["GET", "/batches"] = httpx.Response(404, json=error)
+    api.answers["GET", "/files"] = httpx.Response(200, json={"object": "list", "data": []})
+    result = job(api, tmp_path, WORDS).run()
     assert result.progress.processed == 3

@@ -71,7 +71,16 @@ class OpenAIBackend:
         when the API does not say. One attempt, with a short timeout: this is a run's first
         call, which the engine repeats within a bounded time (:mod:`synthlib.reach`)."""
         first = self._once.with_options(timeout=FIRST_CALL_TIMEOUT_SECONDS)
-        response = self._call("list batches", first.batches.with_raw_response.list, limit=1)
+        try:
+            response = self._call("list batches", first.batches.with_raw_response.list, limit=1)
+        except RejectedError as exc:
+            if exc.status != 404:
+                raise
+            # a compatible API may serve no batch listing: if its files answer, it is there
+            try:
+                response = self._call("list files", first.files.with_raw_response.list, limit=1)
+            except RejectedError:
+                raise exc from None
         headers = response.headers
         return {
             "base_url": str(self._client.base_url).rstrip("/"),
