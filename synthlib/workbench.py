@@ -588,8 +588,13 @@ class _Widgets:
             description="Max cost $",
         )
         self.max_cost_info = w.HTML()
+        # sent when typing ends (Enter, or leaving the field): a password is masked at once, as
+        # the field's value is what JupyterLab saves with the notebook's widget state
         self.store = w.Text(
-            value=mask_uri(p["store"] or default_store()), description="Store", layout=wide
+            value=mask_uri(p["store"] or default_store()),
+            description="Store",
+            layout=wide,
+            continuous_update=False,
         )
         self._store_value = p["store"]
         for labelled in (
@@ -671,6 +676,7 @@ class _Widgets:
         self.confirm_button.on_click(lambda _: self.on_start_over_confirmed())
         self.keep_button.on_click(lambda _: self.on_keep())
         self.export_button.on_click(lambda _: self.on_export())
+        self.store.observe(lambda _: self._store_typed(), names="value")
         self.upload.observe(lambda _: self.on_upload(), names="value")
         self.path.observe(lambda _: self.on_path(), names="value")
         self.provider.observe(lambda _: self._show_provider(), names="value")
@@ -786,21 +792,26 @@ class _Widgets:
 
     # --- settings ----------------------------------------------------------------------------
 
-    def _apply(self) -> None:
-        """The widgets' settings into the workbench's parameters (UsageError when one is bad)."""
-        b = self.bench
+    def _store_typed(self) -> str | None:
+        """The store the field names (its password kept here, masked in the field)."""
         store_text = self.store.value.strip()
         if store_text != mask_uri(self._store_value or default_store()):
             self._store_value = store_text or None
-            if has_secret(store_text):  # the field's value is saved with the widget state
-                self.store.value = mask_uri(store_text)
+            if has_secret(store_text):
+                self.store.value = mask_uri(store_text)  # observed again: now unchanged
+        return self._store_value
+
+    def _apply(self) -> None:
+        """The widgets' settings into the workbench's parameters (UsageError when one is bad)."""
+        b = self.bench
+        store = self._store_typed()
         b.params.update(
             provider=self.provider.value,
             model=self.model.value,
             batch_size=self.batch_size.value,
             words_per_request=self.per_request.value,
             max_cost=parse_max_cost(self.max_cost.value),
-            store=self._store_value,
+            store=store,
         )
         b.words, b.words_name = self._words_source()
 

@@ -4,6 +4,7 @@ itself has written that parameter before any code of the notebook runs)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ URI = f"mongodb://lexi:{CANARY}@127.0.0.1:27017/lexicon"
 # become mongomock-ng's, so the run writes its checkpoint, journal and entries as it would on a
 # real server (no MongoDB server exists here).
 SHIM = """\
+import json
 import os
 if os.environ.get("SYNTHLIB_TEST_MONGOMOCK"):
     import mongomock_ng
@@ -133,3 +135,23 @@ def test_a_store_setting_has_a_secret_only_when_it_holds_a_password() -> None:
     for plain in (None, "synthlib.db", "mongodb://lexi@host/db", "mongodb://host:27017/db"):
         assert not has_secret(plain)
         assert notebook_store(plain) == plain
+
+
+def test_a_password_typed_into_the_workbench_store_field_is_masked_there(
+    offline_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipywidgets
+
+    from synthlib.workbench import Workbench, _Widgets
+
+    monkeypatch.delenv(STORE_ENV, raising=False)
+    ui = _Widgets(Workbench(words=["apple"]))
+    ui.store.value = URI  # what the browser sends when typing ends
+    assert ui.store.value == "mongodb://lexi:***@127.0.0.1:27017/lexicon"
+    # what JupyterLab saves with the notebook as widget state
+    assert CANARY not in json.dumps(ipywidgets.Widget.get_manager_state(), default=str)
+    ui._apply()
+    assert ui.bench.params["store"] == URI  # the run still gets the real URI
+    ui.store.value = "other.db"
+    ui._apply()
+    assert ui.bench.params["store"] == "other.db"
