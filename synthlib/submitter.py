@@ -27,7 +27,7 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -392,7 +392,15 @@ class Submitter(Part):
             flights = list(self.state.flights.values())
             replan = functools.partial(self._next_shard, room)
             was_capped = self.pacing.capped
-            shard = self.pacing.within_cost(shard, self.state.usage.cost_usd, flights, replan)
+            spent = self.state.usage.cost_usd
+            shard = self.pacing.within_cost(shard, spent, flights, replan)
+            if shard is None and self.state.refit:
+                # the words cut off before come first and need large requests: one of the
+                # other words' smaller requests may still fit
+                plain = functools.partial(self._next_shard, room, skip=self.state.refit.keys())
+                first = plain()
+                if first is not None:
+                    shard = self.pacing.within_cost(first, spent, flights, plain)
             if shard is None:
                 if not was_capped:
                     self._notify(self._cap_message(flights))
@@ -419,9 +427,12 @@ class Submitter(Part):
         state = self.state
         return OutputLimits.measured(self.template.price, state.answer_tokens, state.refit)
 
-    def _next_shard(self, room: int, batch_size: int | None = None) -> Shard | None:
+    def _next_shard(
+        self, room: int, batch_size: int | None = None, *, skip: Collection[str] = ()
+    ) -> Shard | None:
+        pending = self.state.pending()
         requests = build_requests(
-            self.state.pending(),
+            (w for w in pending if w not in skip) if skip else pending,
             self.words.positions,
             words_per_request=self.words_per_request,
             reference=self.reference,

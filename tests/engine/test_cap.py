@@ -10,7 +10,7 @@ import pytest
 import synthlib
 from synthlib.job import Job, build_config
 from synthlib.pricing import price_for
-from synthlib.requests import MAX_OUTPUT_TOKENS
+from synthlib.requests import MAX_OUTPUT_TOKENS, OutputLimits
 
 from .conftest import MODELS, backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 
@@ -66,3 +66,22 @@ def test_a_cap_counts_split_requests_each_at_its_own_limit(emulator, workdir):
     cp = read_checkpoint(result.checkpoint)
     assert cp["total_cost"] == pytest.approx(billed, rel=1e-9)
     assert result.phase == "budget"
+
+
+def test_words_waiting_for_a_larger_retry_do_not_stop_a_run_that_smaller_requests_fit(
+    emulator, workdir
+):
+    # a few words' entries are far longer than the rest: cut off, they wait for requests with
+    # larger limits, which near the cap no longer fit; the other words' requests still do
+    emulator.configure(long_entry_rate=0.03, long_entry_factor=40)
+    one = synthlib.dry_run(words(1), provider="openai")
+    cap = 40 * one.batch_cost
+    result = run_job(emulator, words(300), max_cost=cap)
+    billed = ledger_cost(emulator.ledger())
+    cp = read_checkpoint(result.checkpoint)
+    assert result.phase == "budget" and billed <= cap
+    assert cp["refit"], "no word was left waiting for a larger request"
+    price = price_for(MODELS["openai"])
+    measured = OutputLimits.measured(price, {int(b): n for b, n in cp["answer_tokens"].items()})
+    smallest_request = price.cost(one.input_tokens + 5, measured.for_words(1))
+    assert cap - billed < smallest_request  # not one more of the plain requests fitted
