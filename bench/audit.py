@@ -29,7 +29,7 @@ def _build(store: Path, entries: int) -> None:
     from synthlib.lexicon import Lexicon
 
     lexicon = Lexicon.load()
-    words = top_n_list("en", int(entries * 1.6))
+    words = top_n_list("en", int(entries * 2.4))  # about 42% of them have an entry
     with tempfile.TemporaryDirectory() as work:
         os.chdir(work)
         Path("words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")

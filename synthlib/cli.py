@@ -31,7 +31,8 @@ def _parser() -> _Parser:
         "Batch API (or the offline provider), with a dry-run cost estimate, checkpoints and "
         "resume.",
         epilog=f"Other commands: {PROG} audit (check the store's entries against the local "
-        f"lexical sources; {PROG} audit --help).",
+        f"lexical sources; {PROG} audit --help), {PROG} repair (send the entries with findings "
+        f"again; {PROG} repair --help).",
     )
     p.add_argument(
         "words", metavar="WORDS", help="word list: .txt (one a line), .csv/.tsv, .jsonl, .json"
@@ -130,7 +131,7 @@ class _Display:
         return getattr(self._stream, name)
 
 
-COMMANDS = ("audit",)
+COMMANDS = ("audit", "repair")
 """Subcommands; any other first argument is the word list (``batch-synthesis words.txt``). A word
 list named like a subcommand is given with a path: ``./audit``."""
 
@@ -160,8 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments == ["--version"]:
         print(f"{PROG} {__version__}")  # before the settings (and the schema they use) load
         return 0
-    if arguments and arguments[0] in COMMANDS:
-        return _command(arguments[0], _audit_parser().parse_args(arguments[1:]))
+    if arguments and arguments[0] == "audit":
+        return _command("audit", _audit_parser().parse_args(arguments[1:]))
+    if arguments and arguments[0] == "repair":
+        return _command("repair", _repair_args(arguments[1:]))
     args = _parser().parse_args(argv)
     stdout = sys.stdout
     sys.stdout = _Display(stdout)
@@ -199,8 +202,34 @@ def _main(args: argparse.Namespace) -> int:
         return 1
 
 
+def _repair_args(arguments: list[str]) -> argparse.Namespace:
+    own = _Parser(
+        prog=f"{PROG} repair",
+        add_help=False,
+        description="Send the words whose entries have audit findings again, with the findings "
+        "and the local facts in the prompt, as an ordinary run (estimate first, --max-cost, "
+        "checkpoint and resume); the repaired entries are audited again. Takes the run's "
+        "settings (--model, --provider, --store, --max-cost, --yes, --dry-run, ...).",
+    )
+    own.add_argument("--severity", choices=("error", "warning"), default="error")
+    own.add_argument("--run", metavar="ID", help="only the entries of this run")
+    own.add_argument("-h", "--help", action="store_true")
+    known, rest = own.parse_known_args(arguments)
+    if known.help:
+        own.print_help()
+        print(f"\nRun settings: see {PROG} --help.")
+        raise SystemExit(0)
+    args = _parser().parse_args(["repair.txt", *rest])
+    args.severity, args.run = known.severity, known.run
+    return args
+
+
 def _command(name: str, args: argparse.Namespace) -> int:
     try:
+        if name == "repair":
+            from .terminal import repair_in_terminal
+
+            return repair_in_terminal(args)
         return _audit(args)
     except SynthlibError as exc:
         print(f"{PROG} {name}: error: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ class Job:
         backend: Backend | None = None,
         store: Store | None = None,
         listener: ProgressListener | None = None,
+        reference: Mapping[str, Any] | None = None,
     ) -> None:
         # a run going on this checkpoint already: say so now, before anything is shown or asked
         CheckpointLock(config.checkpoint).check()
@@ -75,8 +77,10 @@ class Job:
         self.model = provider_model(self.provider, config.model)
         self.listener = listener
         self._backend, self._store = backend, store
-        self._reference = None
-        if config.grounding:  # the lexicon loads once, for the estimate and the requests
+        # ``reference``: each word's material for a grounded run's prompt (a repair's findings);
+        # without it, the local dictionary's senses
+        self._reference = reference
+        if config.grounding and reference is None:  # the lexicon loads once, for both
             from .grounding import references
 
             self._reference = references()

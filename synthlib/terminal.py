@@ -58,6 +58,46 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     return result.exit_code
 
 
+def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """``batch-synthesis repair``: the words with findings of ``args.severity`` sent again with
+    their findings (:mod:`synthlib.repair`), as :func:`run_in_terminal` runs a list."""
+    from .findings import audit
+    from .repair import plan_repair, repair_job
+
+    out = out or sys.stdout
+    location = os.fspath(args.store or default_store())
+    plan = plan_repair(location, severity=args.severity, run=args.run)
+    disputed = sum(len(v) for v in plan.disagreements.values())
+    kept = f"; {disputed:,} findings kept as disagreements (disputed twice)" if disputed else ""
+    print(
+        f"{len(plan.words):,} words in {mask_uri(location)} have {args.severity}s to repair{kept}",
+        file=out,
+    )
+    if not plan.words:
+        return 0
+    display = TerminalDisplay(out)
+    job = repair_job(plan, location, given_settings(args), listener=display)
+    print(f"Provider: {job.provider}; model: {job.model}", file=out)
+    print(f"Checkpoint: {job.config.checkpoint}{' (resuming)' if job.resumed else ''}", file=out)
+    print_estimate(job.estimate, title="Cost estimate (repair)", file=out)
+    if args.dry_run:
+        return 0
+    if job.provider != "offline" and not args.yes and job.estimate.remaining:
+        _confirm(out)
+    job.open()
+    with display:
+        result = job.run()
+    _summary(result, out, job.store, list(islice(job.checkpoint.state.done, 50)))
+    after = audit(location, words=plan.words, workers=1)
+    s = after.severities
+    print(
+        f"Audited again: {s['error']:,} errors, {s['warning']:,} warnings in "
+        f"{after.entries:,} entries (before: the findings sent)",
+        file=out,
+    )
+    return result.exit_code
+
+
 def _confirm(out: TextIO) -> None:
     if not sys.stdin.isatty():
         raise SpendRefused(
