@@ -36,6 +36,7 @@ from . import failpoints
 from .backends.base import (
     RUN_TAG,
     SHARD_TAG,
+    TERMINAL,
     BatchInfo,
     RejectedError,
     TransientError,
@@ -52,7 +53,7 @@ from .state import Flight
 from .tokens import RequestTokens
 from .words import WordList
 
-__all__ = ["RUN_TAG", "SHARD_TAG", "Submitter", "UploadsFailing", "WrongAccount"]
+__all__ = ["RUN_TAG", "SHARD_TAG", "SubmissionsFailing", "Submitter", "WrongAccount"]
 
 # A batch created before an attempt began (by our clock) less this margin, or after the last
 # attempt began plus the window, is not that attempt's: the margin covers the skew left after
@@ -62,12 +63,14 @@ CLOCK_MARGIN_SECONDS = 60.0
 CREATE_WINDOW_SECONDS = 600.0
 
 
-# Uploads refused in a row (a 4xx: the same file will be refused again) before the run ends.
+# Uploads refused in a row (a 4xx: the same file will be refused again), and the fewest failed
+# submission calls in a row, before the run ends.
 MAX_REFUSED_UPLOADS = 3
 
 
-class UploadsFailing(BackendError):
-    """Uploads keep failing: refused, or not answered for as long as the run may wait."""
+class SubmissionsFailing(BackendError):
+    """Uploads, creates or the listings that find a batch again keep failing: uploads refused,
+    or calls not answered for as long as the run may wait with nothing in flight."""
 
 
 class WrongAccount(UsageError):
@@ -101,8 +104,8 @@ class Submitter(Part):
         self._waiting: set[str] = set()  # shards told to wait for their candidates to end
         self._sweep_needed = False  # a create went unanswered: look for extra batches at the end
         self.unreachable_after = unreachable_after  # seconds an API that does not answer is tried
-        self._upload_failures = 0  # uploads that failed in a row
-        self._uploads_failing_since = 0.0  # when the first of them failed (the pacing's clock)
+        self._failures = 0  # submission calls (uploads, creates, listings) failed in a row
+        self._failing_since = 0.0  # since when, on the pacing's clock, with nothing in flight
 
     @property
     def _tagged_at_creation(self) -> bool:
@@ -198,6 +201,7 @@ class Submitter(Part):
             extras = self._unknown_batches()
         except TransientError as exc:
             self._notify(f"could not list batches to look for extras ({exc}); will try again")
+            self._call_failed("batch listings", exc)
             return True
         except RejectedError:
             extras = []
@@ -211,7 +215,8 @@ class Submitter(Part):
             return self._resolve_by_attempt(flight)
         try:
             tagged = self._unknown_batches()
-        except TransientError:
+        except TransientError as exc:
+            self._call_failed("batch listings", exc)
             return False
         except RejectedError:
             tagged = []
@@ -230,6 +235,7 @@ class Submitter(Part):
             candidates = self._candidates(flight)
         except (TransientError, RejectedError) as exc:
             self._notify(f"could not list batches to find shard {flight.shard}'s ({exc})")
+            self._call_failed("batch listings", exc)
             return False
         undecided: list[str] = []
         ruled_out: list[str] = []
@@ -469,10 +475,10 @@ class Submitter(Part):
             # which is never billed
             self._record("abandoned", shard=key)
             path.unlink(missing_ok=True)
-            self._upload_failed(exc)
+            self._call_failed("uploads", exc)
             self._pause(f"upload failed: {exc}")
             return False
-        self._upload_failures = 0
+        self._call_worked()
         failpoints.hit("after-upload")
         self._record("uploaded", shard=key, input_file_id=file_id)
         path.unlink(missing_ok=True)
@@ -510,9 +516,11 @@ class Submitter(Part):
             # the batch may exist: the next pass looks for it by tag before creating again
             self._sweep_needed = True
             self._pause(f"no answer creating a batch ({exc}); will look for it")
+            self._call_failed("creates", exc)
             return False
         except TransientError as exc:
             self._pause(f"cannot create a batch now: {exc}")
+            self._call_failed("creates", exc)
             return False
         except RejectedError as exc:
             self._rejected(flight, exc)
@@ -525,6 +533,7 @@ class Submitter(Part):
         return True
 
     def _created(self, shard: str, batch: BatchInfo) -> None:
+        self._call_worked()
         self._record(
             "created",
             shard=shard,
@@ -554,25 +563,36 @@ class Submitter(Part):
         self._record("abandoned", shard=flight.shard)
         self._notify(f"shard {flight.shard} returned to the queue: {why}")
 
-    def _upload_failed(self, exc: TransientError | RejectedError) -> None:
-        """Count an upload that failed; end the run when uploads keep failing: refused
-        :data:`MAX_REFUSED_UPLOADS` times in a row (the same file cannot fare better), or not
-        answered for ``unreachable_after`` seconds and at least as many attempts."""
+    def _call_failed(self, what: str, exc: TransientError | RejectedError) -> None:
+        """Count a failed submission call (``what``: "uploads", "creates", "batch listings");
+        end the run when they keep failing: uploads refused :data:`MAX_REFUSED_UPLOADS` times in
+        a row (the same file cannot fare better), or calls not answered (a 429 is an answer)
+        for ``unreachable_after`` seconds and as many attempts while the run has no batch in
+        flight to follow (with one, the collector's bounds end a run the API stopped serving).
+        A submission that works starts the count over (:meth:`_call_worked`)."""
+        if isinstance(exc, TransientError) and exc.status == 429:
+            return
         now = self.pacing.clock()
-        if not self._upload_failures:
-            self._uploads_failing_since = now
-        self._upload_failures += 1
-        failing_for = now - self._uploads_failing_since
-        if self._upload_failures < MAX_REFUSED_UPLOADS or (
-            isinstance(exc, TransientError) and failing_for < self.unreachable_after
+        if not self._failures or any(
+            f.batch_id and f.status not in TERMINAL for f in self.state.flights.values()
+        ):
+            self._failing_since = now
+        self._failures += 1
+        failing_for = now - self._failing_since
+        refused = isinstance(exc, RejectedError) and what == "uploads"
+        if self._failures < MAX_REFUSED_UPLOADS or (
+            not refused and failing_for < self.unreachable_after
         ):
             return
         where = self.cp.backend.get("base_url") or "the API"
-        raise UploadsFailing(
-            f"{self._upload_failures} uploads in a row failed at {where} over "
-            f"{failing_for:.0f} s (last: {exc}); nothing more is sent. Batches in flight keep "
-            f"their words in {self.cp.path}: run again to resume"
+        raise SubmissionsFailing(
+            f"{self._failures} submission calls in a row failed at {where} over "
+            f"{failing_for:.0f} s (last: {what}: {exc}); nothing more is sent. Batches in "
+            f"flight keep their words in {self.cp.path}: run again to resume"
         )
+
+    def _call_worked(self) -> None:
+        self._failures = 0
 
     def _pause(self, why: str) -> None:
         self.pacing.pause()

@@ -1,6 +1,6 @@
-"""Uploads that keep failing end the run, saying where and why, instead of being retried for
-ever; an API without batch listing is not taken for a wrong URL (the real ``OpenAIBackend`` and
-SDK over an ``httpx.MockTransport``)."""
+"""Uploads, creates and listings that keep failing end the run, saying where and why, instead of
+being retried for ever; an API without batch listing is not taken for a wrong URL (the real
+``OpenAIBackend`` and SDK over an ``httpx.MockTransport``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 import pytest
 from test_transport import BatchAPI, job
 
-from synthlib.submitter import MAX_REFUSED_UPLOADS, UploadsFailing
+from synthlib.submitter import MAX_REFUSED_UPLOADS, SubmissionsFailing
 
 WORDS = ["apple", "pear", "plum"]
 
@@ -23,7 +23,10 @@ def refuse_uploads(api: BatchAPI, status: int) -> None:
 def test_refused_uploads_end_the_run_after_a_few(tmp_path):
     api = BatchAPI()
     refuse_uploads(api, 404)
-    with pytest.raises(UploadsFailing, match=r"3 uploads in a row failed at https://api.test/v1"):
+    with pytest.raises(
+        SubmissionsFailing,
+        match=r"3 submission calls in a row failed at https://api.test/v1.*uploads",
+    ):
         job(api, tmp_path, WORDS).run()
     assert api.calls.count(("POST", "/files")) == MAX_REFUSED_UPLOADS
     assert api.created() == 0
@@ -33,7 +36,7 @@ def test_unanswered_uploads_end_the_run_after_the_time_allowed(tmp_path):
     api = BatchAPI()
     refuse_uploads(api, 503)
     started = time.monotonic()
-    with pytest.raises(UploadsFailing, match=r"HTTP 503"):
+    with pytest.raises(SubmissionsFailing, match=r"HTTP 503"):
         job(api, tmp_path, WORDS, unreachable_after=2).run()
     assert 2 <= time.monotonic() - started < 30
     assert api.calls.count(("POST", "/files")) >= MAX_REFUSED_UPLOADS
@@ -67,3 +70,34 @@ def test_an_api_without_batch_listing_is_no_wrong_url(tmp_path):
     api.answers["GET", "/files"] = httpx.Response(200, json={"object": "list", "data": []})
     result = job(api, tmp_path, WORDS).run()
     assert result.progress.processed == 3
+
+
+def test_creates_that_get_no_answer_end_the_run_after_the_time_allowed(tmp_path):
+    api = BatchAPI()
+    error = {"error": {"message": "overloaded", "type": "server_error"}}
+    api.answers["POST", "/batches"] = httpx.Response(503, json=error)
+    started = time.monotonic()
+    with pytest.raises(SubmissionsFailing, match=r"creates: create batch: HTTP 503"):
+        job(api, tmp_path, WORDS, unreachable_after=2).run()
+    assert 2 <= time.monotonic() - started < 30
+    assert api.calls.count(("POST", "/files")) == 1  # the shard is planned, created again
+
+
+def test_rate_limited_creates_are_only_waited_on(tmp_path):
+    """A 429 is an answer: the API is there and asks to wait, so it never ends the run."""
+    api = BatchAPI()
+    limited = {"error": {"message": "too many batches", "type": "rate_limit_error"}}
+    handle = api.handle
+    refusals = 0
+
+    def limited_four_times(request: httpx.Request) -> httpx.Response:
+        nonlocal refusals
+        if request.method == "POST" and request.url.path == "/v1/batches" and refusals < 4:
+            refusals += 1
+            api.calls.append(("POST", "/batches"))
+            return httpx.Response(429, json=limited)
+        return handle(request)
+
+    api.handle = limited_four_times  # type: ignore[method-assign]
+    result = job(api, tmp_path, WORDS, unreachable_after=0.5).run()
+    assert result.progress.processed == 3 and refusals == 4
