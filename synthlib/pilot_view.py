@@ -35,6 +35,7 @@ from .config import resolve_provider
 from .errors import SynthlibError, UsageError
 from .pilots import (
     DEFAULT_SAMPLE,
+    NOTHING_TO_SEND,
     OFFLINE,
     ModelReport,
     Pilot,
@@ -285,6 +286,8 @@ def run_headless(
 
     plan = plan_pilot(bench, models=models, sample=sample, seed=seed)
     print(f"{pilot_line(plan.record)}; models: {', '.join(plan.configs)}", flush=True)
+    if plan.nothing_to_send():
+        print(NOTHING_TO_SEND, flush=True)
     record = run_pilot(plan, on_model_done=lambda r: print(report_line(r), flush=True))
     order = list(plan.configs)
     print(f"Comparison (projected cost: {PROJECTION_NOTE}):")

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from .engine import RunResult
 
 OFFLINE = "offline"
+NOTHING_TO_SEND = "Nothing to send: this pilot already has every word of its sample."
 DEFAULT_SAMPLE = 50
 BANDS = (5, 4, 3, 2, 1, 0)  # wordfreq's frequency band; 0: not in wordfreq's list
 
@@ -565,6 +566,11 @@ class PilotPlan:
             state, notes = prepared_state(config, provider, own)
         return replace(estimate_config(config, state), notes=tuple(notes))
 
+    def nothing_to_send(self) -> bool:
+        """Whether every model's run already has every sample word finished or given up (a
+        pilot run again): it sends nothing and costs nothing."""
+        return not any(self.estimate(model).remaining for model in self.configs)
+
 
 def prepare_pilot(
     words: Any,
@@ -889,15 +895,20 @@ class _opened:
 
 __all__ = [
     "DEFAULT_SAMPLE",
+    "NOTHING_TO_SEND",
     "ModelReport",
     "Pilot",
     "PilotPlan",
     "PilotStore",
+    "Projection",
+    "billed_path",
     "draw_sample",
     "entry_quality",
     "latest_pilot",
     "parse_models",
     "pilot",
     "prepare_pilot",
+    "project",
+    "read_billed",
     "run_pilot",
 ]

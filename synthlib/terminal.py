@@ -223,7 +223,7 @@ def _preview(store: object, out: TextIO, run_id: str, words: list[str], rows: in
 def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """``--pilot N --models a,b``: the sample on each model, then the comparison."""
     from .errors import UsageError
-    from .pilots import OFFLINE, prepare_pilot, run_pilot
+    from .pilots import NOTHING_TO_SEND, OFFLINE, prepare_pilot, run_pilot
 
     out = out or sys.stdout
     if not args.models:
@@ -261,7 +261,7 @@ def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) ->
             cost = _nothing_to_send(estimate)
         print(f"  {model}: {n:,} word{'' if n == 1 else 's'} to send, {cost}", file=out)
     if not to_send:
-        print("Nothing to send: this pilot already has every word of its sample.", file=out)
+        print(NOTHING_TO_SEND, file=out)
     if args.dry_run:
         return 0
     if paid and not args.yes:

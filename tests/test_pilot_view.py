@@ -287,6 +287,11 @@ def test_headless_the_pilot_runs_from_the_parameters_and_prints_the_comparison(
     made = len(pilot.entries())
     assert f"offline: {made} of 3 words have entries" in printed
     assert "projected cost, 7 words" in printed and "Marked better: offline 0" in printed
+    assert "Nothing to send" not in printed
+    show_pilot(words_file, models="offline", sample=3, poll_interval=0.05)  # again
+    assert "Nothing to send: this pilot already has every word of its sample." in (
+        capsys.readouterr().out
+    )
 
 
 def test_each_models_state_is_shown_as_it_is_and_no_figures_before_results(tmp_path):
