@@ -111,3 +111,53 @@ def test_fresh_is_the_way_out_of_a_checkpoint_whose_batch_cannot_be_read(
     (old,) = json.loads(backup.read_text())["batches"]
     new_rows = [r for r in emulator.ledger() if r["batch_id"] != old["batch_id"]]
     assert checkpoint["total_cost"] == pytest.approx(ledger_cost(new_rows), rel=1e-9)
+
+
+class MovableClock:
+    """Real time plus a shift the test moves (a month passes at once)."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.shift
+
+
+def test_anthropic_results_archived_end_the_batch_saying_its_spend_is_not_reported(
+    tmp_path, workdir, word_file
+):
+    """Message Batches keep results 29 days and report no usage on the batch: the words go
+    again, and the line says the lost batch's spend cannot be counted."""
+    anthropic = pytest.importorskip("anthropic")
+    from synthlib.emulator import Emulator, EmulatorConfig
+    from synthlib.emulator.anthropic_batches import RESULTS_KEPT_SECONDS
+
+    from .conftest import FAST, MODELS
+
+    clock = MovableClock()
+    emu = Emulator(tmp_path / "archiving", config=EmulatorConfig(**FAST), clock=clock).start()
+    try:
+        env = {"SYNTHLIB_FAILPOINTS": "poll:1"}
+        killed = cli(ARGS, emu, workdir, env=env, provider="anthropic")
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        (batch_id,) = batch_ids(workdir)
+        client = anthropic.Anthropic(api_key="test", base_url=emu.url)
+        deadline = time.monotonic() + 30
+        while client.messages.batches.retrieve(batch_id).processing_status != "ended":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        lost_rows = emu.ledger()
+        assert {r["batch_id"] for r in lost_rows} == {batch_id}
+        clock.shift = RESULTS_KEPT_SECONDS + 60
+        resumed = cli(ARGS, emu, workdir, timeout=60, provider="anthropic")
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"batch {batch_id} completed, but its results file is gone" in resumed.stdout
+        assert "reports no usage on the batch, so its spend is not counted" in resumed.stdout
+        checkpoint = json.loads((workdir / CHECKPOINT).read_text())
+        assert sorted(checkpoint["processed_words"]) == sorted(WORDS)
+        new_rows = [r for r in emu.ledger() if r["batch_id"] != batch_id]
+        assert set(billed_per_word(new_rows).values()) == {1}
+        model = MODELS["anthropic"]
+        assert checkpoint["total_cost"] == pytest.approx(ledger_cost(new_rows, model), rel=1e-9)
+    finally:
+        emu.stop()
