@@ -131,7 +131,7 @@ def audit(
             ]
             by_key = {entry_key(r): r for r in records}
             already = opened.audited(by_key, auditor.version)
-            for kept in opened.iter_audits(keys=already) if already else ():
+            for kept in opened.iter_audits(keys=already, entries=False) if already else ():
                 if kept.audit_version == auditor.version:
                     summary._count(kept)
                     summary.resumed += 1
@@ -246,7 +246,7 @@ def iter_findings(
     each), or of every audited version."""
     with using_store(store) as opened:
         if not current:
-            for kept in opened.iter_audits(words=words):
+            for kept in opened.iter_audits(words=words, entries=False):
                 if run is None or kept.run_id == run:
                     for finding in kept.findings:
                         yield kept, finding
@@ -259,7 +259,7 @@ def iter_findings(
                 if run is None or r.run_id == run
             }
             latest: dict[str, AuditRecord] = {}
-            for kept in opened.iter_audits(keys=keys):
+            for kept in opened.iter_audits(keys=keys, entries=False):
                 latest[kept.entry_key] = kept  # ordered by time: the last one wins
             for kept in latest.values():
                 for finding in kept.findings:
@@ -329,7 +329,7 @@ def load_audits(
                 if run is None or r.run_id == run
             }
             latest: dict[str, AuditRecord] = {}
-            for kept in opened.iter_audits(keys=keys):
+            for kept in opened.iter_audits(keys=keys, entries=False):
                 latest[kept.entry_key] = kept
             rows += [
                 {
@@ -361,7 +361,7 @@ def findings_by_model(
             ]
             keys = {entry_key(r) for r in records}
             latest: dict[str, AuditRecord] = {}
-            for kept in opened.iter_audits(keys=keys):
+            for kept in opened.iter_audits(keys=keys, entries=False):
                 latest[kept.entry_key] = kept
             for kept in latest.values():
                 tally = counts.setdefault(kept.model, Counter())

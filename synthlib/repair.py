@@ -85,7 +85,7 @@ def plan_repair(
             if finding.get("severity") in wanted:
                 current.setdefault(kept.word, []).append(finding)
         seen: dict[str, dict[tuple[str, str, str], set[str]]] = {}
-        for kept in opened.iter_audits(words=list(current)):
+        for kept in opened.iter_audits(words=list(current), entries=False):
             versions = seen.setdefault(kept.word, {})
             for finding in kept.findings:
                 versions.setdefault(_signature(finding), set()).add(kept.entry_key)

@@ -147,10 +147,14 @@ class Store(Protocol):
         ...
 
     def iter_audits(
-        self, *, words: Iterable[str] | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        words: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        entries: bool = True,
     ) -> Iterator[AuditRecord]:
         """Audits of these words, or of these entry keys (all when neither), ordered by word,
-        then by when they were made."""
+        then by when they were made; without the audited entries unless ``entries``."""
         ...
 
     def close(self) -> None: ...

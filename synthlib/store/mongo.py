@@ -437,7 +437,11 @@ class MongoStore:
         return found
 
     def iter_audits(
-        self, *, words: Iterable[str] | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        words: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        entries: bool = True,
     ) -> Iterator[AuditRecord]:
         """Audits (of these words, or these entry keys; all if neither), by word then time."""
         queries: list[dict[str, Any]] = []
@@ -453,7 +457,10 @@ class MongoStore:
             queries.append({})
         docs: list[dict[str, Any]] = []
         for query in queries:
-            docs += self._drain(self._call("cannot read audits", self._audits.find, query))
+            projection = None if entries else {"entry": 0}
+            docs += self._drain(
+                self._call("cannot read audits", self._audits.find, query, projection)
+            )
         docs.sort(key=lambda d: (d["word"], d["audited_at"]))
         for doc in docs:
             yield _audit_record(doc)

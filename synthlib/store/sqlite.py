@@ -516,10 +516,16 @@ class SQLiteStore:
         return found
 
     def iter_audits(
-        self, *, words: Iterable[str] | None = None, keys: Iterable[str] | None = None
+        self,
+        *,
+        words: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        entries: bool = True,
     ) -> Iterator[AuditRecord]:
-        """Audits (of these words, or these entry keys; all if neither), by word then time."""
-        select = f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audits"
+        """Audits (of these words, or these entry keys; all if neither), by word then time;
+        the audited entries only when ``entries`` (they are the large part)."""
+        columns = [c if entries or c != "entry" else "NULL" for c in _AUDIT_COLUMNS]
+        select = f"SELECT {', '.join(columns)} FROM audits"
         queries: list[tuple[str, list]] = []
         for column, wanted in (("word", words), ("entry_key", keys)):
             if wanted is None:
