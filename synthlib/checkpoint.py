@@ -17,7 +17,10 @@ write that fails (disk full, read-only, file too large) is a :class:`CheckpointW
 which state is on disk.
 
 One run at a time per checkpoint: :class:`CheckpointLock` holds an exclusive OS lock on
-``<checkpoint>.lock`` for the life of a run (the OS drops it when the process dies).
+``<checkpoint>.lock`` for the life of a run (the OS drops it when the process dies). A checkpoint
+named through a symlink is the file it names (:func:`real_path`): its lock, journal and writes
+are that file's, and the link stays a link. A lock on a shared filesystem that another host's
+process holds may go unseen; the store's reservations still keep that run from paying twice.
 """
 
 from __future__ import annotations
@@ -97,9 +100,18 @@ def new_run_id() -> str:
 # --- one writer per checkpoint -----------------------------------------------------------------
 
 
-def lock_path(checkpoint: str | os.PathLike[str]) -> Path:
-    """The sidecar file a run locks: ``<checkpoint>.lock``."""
+def real_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """``checkpoint`` itself, or the file it names through symlinks (of the file or a folder):
+    two runs given a file and a link to it share one lock, journal and spool, and a write
+    replaces the file, never the link."""
     path = Path(checkpoint)
+    real = os.path.realpath(path)
+    return Path(real) if real != os.path.abspath(path) else path
+
+
+def lock_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """The sidecar file a run locks: ``<checkpoint>.lock`` (beside the real file)."""
+    path = real_path(checkpoint)
     return path.with_name(path.name + ".lock")
 
 
@@ -287,7 +299,7 @@ class Checkpoint:
     ) -> Checkpoint:
         """A new checkpoint for a new run, written at once."""
         cp = cls(
-            Path(path),
+            real_path(path),
             identity,
             RunState(words=tuple(words), max_attempts=max_attempts),
             run_id=new_run_id(),
@@ -319,7 +331,7 @@ class Checkpoint:
 
         Reading writes nothing (a dry run may read the checkpoint of a run going on): a torn last
         journal line is cut off by the first write that follows."""
-        path = Path(path)
+        path = real_path(path)
         data = read_raw(path)
         theirs = RunIdentity(**data["run"])
         differences = identity.differences(theirs)
@@ -688,6 +700,7 @@ def _write_all(fh: BinaryIO, data: bytes) -> None:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all; the temp file (unique to this writer) never stays."""
+    path = real_path(path)  # a symlink stays a symlink: the file it names is replaced
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import prompts, schema
-from .checkpoint import RunIdentity, read_raw
+from .checkpoint import RunIdentity, read_raw, real_path
 from .errors import CheckpointError, UsageError
 from .pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, Price, price_for, price_table
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
@@ -284,7 +284,7 @@ class RunConfig:
             words=word_list,
             **{
                 **values,
-                "checkpoint": Path(checkpoint),
+                "checkpoint": real_path(checkpoint),
                 "prices": table,
                 "import_checkpoint": imported.path if imported else None,
             },

@@ -1,5 +1,6 @@
 """What the engine's parts share: the API, the checkpoint (and its state), the pacing, the spool
-folder, the stop signal, and the engine's one path for recording events and telling the user."""
+folder, the stop signal, the engine's one path for recording events and telling the user, and
+the run's reservations in the store's ledger."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from .backends.base import Backend
 from .checkpoint import Checkpoint
+from .ledger import RunLedger
 from .pacing import Pacing
 
 Record = Callable[..., None]  # record(type, **data): journal an event and apply it
@@ -28,6 +30,7 @@ class Crew:
     stop: threading.Event
     record: Record
     notify: Notify
+    ledger: RunLedger
 
 
 class Part:
@@ -42,3 +45,4 @@ class Part:
         self._stop = crew.stop
         self._record = crew.record
         self._notify = crew.notify
+        self.ledger = crew.ledger

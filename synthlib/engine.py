@@ -37,6 +37,7 @@ from .checkpoint import Checkpoint
 from .collector import MAX_FAILED_READS, MAX_NOT_FOUND_READS, BatchUnreadable, Collector
 from .crew import Crew
 from .errors import StoreError
+from .ledger import RunLedger
 from .pacing import MAX_POLL_INTERVAL, MAX_STORE_ATTEMPTS, POLL_GROWTH, Pacing
 from .pricing import Price
 from .progress import Progress, ProgressListener, reasons_of
@@ -80,6 +81,7 @@ class EngineSettings:
     cancel_on_exit: bool = False
     unreachable_after: float = 60.0  # seconds the first call is tried before the run stops
     lost_results: str = "retry"  # or give_up: the words of a batch whose results file is gone
+    redo: bool = False  # send words even when the store has their entry
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Engine:
         clock: Callable[[], float] = time.monotonic,
         reference: Mapping[str, Any] | None = None,
         resumed: bool | None = None,
+        ledger: RunLedger | None = None,
     ) -> None:
         self.backend = backend
         self.cp = checkpoint
@@ -155,8 +158,18 @@ class Engine:
             max_cost=settings.max_cost,
             words_per_request=settings.words_per_request,
         )
+        self.ledger = ledger or RunLedger.for_run(
+            store, backend, model, checkpoint.run_id, checkpoint.path, grounding=settings.grounding
+        )
         crew = Crew(
-            backend, checkpoint, self.pacing, self.spool, self._stop, self._record, self._notify
+            backend,
+            checkpoint,
+            self.pacing,
+            self.spool,
+            self._stop,
+            self._record,
+            self._notify,
+            self.ledger,
         )
         self.submitter = Submitter(
             crew,
@@ -167,6 +180,7 @@ class Engine:
             words_per_request=settings.words_per_request,
             reference=reference if settings.grounding else None,
             unreachable_after=settings.unreachable_after,
+            redo=settings.redo,
         )
         self.collector = Collector(
             crew,
@@ -194,16 +208,18 @@ class Engine:
             how = "resuming" if self.resumed else "starting"
             self._notify(f"{how} run {self.cp.run_id} on {self.backend.provider} ({self.model})")
             self.submitter.check_location()
+            self._renew()
             self.submitter.recover()
             while not self._stop.is_set() and self.collector.fatal is None:
+                self._renew()
                 self.submitter.recover_if_due()
                 changed = self.collector.poll()
                 changed |= self.submitter.resolve_planned()
                 changed |= self.collector.collect_ended()
+                changed |= self.submitter.check_held()
                 changed |= self.submitter.submit()
-                if not self.state.flights and (
-                    self.state.pending_count() == 0 or self.pacing.capped
-                ):
+                left = self.state.pending_count() - self.submitter.left_to_their_owners()
+                if not self.state.flights and (left == 0 or self.pacing.capped):
                     if not self.submitter.sweep_extras():
                         break
                     changed = True
@@ -215,6 +231,7 @@ class Engine:
             failpoints.hit("before-final-save")  # every step is in the journal, none snapshotted
             self.cp.save()
             self._store_failures_again()
+            self._end_lease()
         progress = self.progress()
         self._record_run(progress)
         self._notify(None)
@@ -246,16 +263,50 @@ class Engine:
                 # the downloads (and the offline provider's files) are in the store now
                 shutil.rmtree(self.spool, ignore_errors=True)
 
+    # --- the ledger ----------------------------------------------------------------------------
+
+    def _renew(self) -> None:
+        """Renew the run's lease in the store (a store error is said, and tried again)."""
+        try:
+            self.ledger.renew()
+        except StoreError as exc:
+            self._notify(f"could not renew this run's reservations (will try again): {exc}")
+
+    def _end_lease(self) -> None:
+        try:
+            self.ledger.end(keep=self.state.in_flight_words())
+        except StoreError as exc:
+            self._notify(f"could not release this run's reservations: {exc}")
+
+    def _settle(self, type_: str, flight: Any, data: Mapping[str, object]) -> None:
+        """Keep the ledger in step with an event: a batch exists, ended, or its shard went back."""
+        try:
+            if type_ == "created":
+                self.ledger.attach(str(data["shard"]), str(data["batch_id"]))
+            elif type_ == "ended" and flight is not None:
+                done = set(self.state.done)
+                self.ledger.settle(
+                    [w for w in flight.words if w in done],
+                    [w for w in flight.words if w not in done],
+                )
+            elif type_ == "abandoned" and flight is not None:
+                self.ledger.settle((), flight.words)
+        except StoreError as exc:
+            self._notify(f"the store's ledger is behind (will try again): {exc}")
+
     # --- records and reporting -----------------------------------------------------------------
 
     def _record(self, type_: str, **data: object) -> None:
         """Journal one event. A batch's end also counts toward this session's rate (unless an
-        earlier session ran the batch) and writes its words' failures to the store."""
-        ended = self.state.flights.get(str(data.get("shard"))) if type_ == "ended" else None
+        earlier session ran the batch) and writes its words' failures to the store; the ledger
+        follows batches created, ended and abandoned."""
+        flight = self.state.flights.get(str(data.get("shard")))
+        ended = flight if type_ == "ended" else None
         if ended is not None and data.get("failed"):
             data["failed"] = _with_suggestions(data["failed"])  # type: ignore[arg-type]
         before = self.state.resolved
         self.cp.record(self.state.event(type_, **data))
+        self._settle(type_, flight, data)
         if type_ in ("ended", "abandoned"):
             self.pacing.flight_settled()  # what it may still cost is known: weigh the cap again
         if ended is None:

@@ -168,6 +168,7 @@ class Job:
                 cancel_on_exit=config.cancel_on_exit,
                 unreachable_after=config.unreachable_after,
                 lost_results=config.lost_results,
+                redo=config.redo,
             ),
             model=self.model,
             words=config.words,

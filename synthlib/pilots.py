@@ -57,6 +57,7 @@ from .errors import UsageError
 from .ingest import Tokens
 from .pricing import Price
 from .store import Store, open_store
+from .store.ledger import Holder, Purchase, Reservation
 from .store.records import EntryRecord, FailureRecord
 from .words import WordList, read_words
 
@@ -175,6 +176,32 @@ class PilotStore:
 
     def record_run(self, summary: dict) -> str:
         return str(summary.get("run_id", ""))  # the pilot's record keeps each model's figures
+
+    # the ledger is the base store's: a pilot and a full run on one model never both pay a word
+    def renew(self, holder: Holder, now: float, *, ended: bool = False) -> None:
+        self.base.renew(holder, now, ended=ended)
+
+    def reserve(
+        self,
+        purchase: Purchase,
+        holder: Holder,
+        shard: str,
+        positions: Mapping[str, int],
+        now: float,
+    ) -> set[str]:
+        return self.base.reserve(purchase, holder, shard, positions, now)
+
+    def attach_batch(self, run_id: str, shard: str, batch_id: str) -> None:
+        self.base.attach_batch(run_id, shard, batch_id)
+
+    def release(self, run_id: str, words: Iterable[str], state: str) -> None:
+        self.base.release(run_id, words, state)
+
+    def reserved_by(self, run_id: str) -> set[str]:
+        return self.base.reserved_by(run_id)
+
+    def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
+        return self.base.reservations(purchase, words)
 
 
 def read_billed(path: Path) -> dict[str, Tokens]:

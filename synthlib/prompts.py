@@ -19,6 +19,13 @@ from typing import Any
 
 PROMPT_VERSION = "3"
 
+
+def prompt_version(grounding: bool = False) -> str:
+    """The prompt's version as bought: grounded requests (each word's local senses sent along)
+    are a prompt of their own, so their entries and reservations are kept apart."""
+    return f"{PROMPT_VERSION}+grounding" if grounding else PROMPT_VERSION
+
+
 json_string = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept as is
 
 SYSTEM = """You are an expert lexicographer writing entries for a learner's and general-purpose \

@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,7 +133,7 @@ def _whole(value: Any) -> int | None:
 
 def mark_already_done(
     state: RunState,
-    words: WordList,
+    words: WordList | Sequence[str],
     *,
     store: Any,
     model: str,
@@ -179,7 +179,7 @@ def mark_already_done(
 
 def _from_pilot(
     state: RunState,
-    words: WordList,
+    words: WordList | Sequence[str],
     store: Any,
     model: str,
     apply: Callable[[Event], None],
@@ -228,7 +228,7 @@ def _from_pilot(
     return notices
 
 
-def _open_words(state: RunState, words: WordList) -> list[str]:
+def _open_words(state: RunState, words: WordList | Sequence[str]) -> list[str]:
     """Words of the list neither done nor in flight."""
     done, busy = state.done, state.in_flight_words()
     return [w for w in words if w not in done and w not in busy]

@@ -43,13 +43,15 @@ from .backends.base import (
     UncertainError,
 )
 from .crew import Crew, Part
-from .errors import BackendError, UsageError
+from .errors import BackendError, StoreError, UsageError
 from .pricing import Price
 from .reach import reach
 from .requests import OutputLimits, RequestTemplate, build_requests, decode_custom_id
 from .schema import Failure
 from .shards import Shard, plan_shards
+from .skip import mark_already_done
 from .state import Flight
+from .store.ledger import Reservation
 from .tokens import RequestTokens
 from .words import WordList
 
@@ -92,8 +94,10 @@ class Submitter(Part):
         words_per_request: int,
         reference: Mapping[str, Any] | None,
         unreachable_after: float = 60.0,
+        redo: bool = False,
     ) -> None:
         super().__init__(crew)
+        self.redo = redo  # send words even when the store has their entry
         self.template = RequestTemplate(price)
         self.counter = counter
         self.words = words
@@ -106,6 +110,10 @@ class Submitter(Part):
         self.unreachable_after = unreachable_after  # seconds an API that does not answer is tried
         self._failures = 0  # submission calls (uploads, creates, listings) failed in a row
         self._failing_since = 0.0  # since when, on the pacing's clock, with nothing in flight
+        # words another run holds (its reservation, as last read), and those of them whose holder
+        # is gone: left to their run, which collects them when it resumes
+        self._held: dict[str, Reservation] = {}
+        self._orphaned: set[str] = set()
 
     @property
     def _tagged_at_creation(self) -> bool:
@@ -328,6 +336,8 @@ class Submitter(Part):
         held elsewhere, it is cancelled (what it already ran is still billed, and counted)."""
         words = self._unclaimed_words(batch)
         key = f"x-{batch.id}"
+        with contextlib.suppress(StoreError):  # billed whatever the ledger says: best effort
+            self.ledger.reserve(key, {w: self.words.positions[w] for w in words})
         self._record("planned", shard=key, words=words, input_tokens=0)
         self._created(key, batch)
         self._notify(f"adopted batch {batch.id} ({len(words)} words) found by this run's tag")
@@ -411,6 +421,11 @@ class Submitter(Part):
                 if not was_capped:
                     self._notify(self._cap_message(flights))
                 break
+            reserved = self._reserve(shard)
+            if reserved is None:
+                break
+            if not reserved:
+                continue  # another run holds some of its words: plan again without them
             if not self._launch(shard):
                 break
             submitted = True
@@ -433,12 +448,110 @@ class Submitter(Part):
         state = self.state
         return OutputLimits.measured(self.template.price, state.answer_tokens, state.refit)
 
+    # --- the ledger ------------------------------------------------------------------------------
+
+    def _reserve(self, shard: Shard) -> bool | None:
+        """Reserve the shard's words in the store before anything is sent: True when every one
+        is reserved by this run; False when another run holds some (they are set aside and the
+        rest given back, to plan again); None when the store cannot be asked (nothing is sent)."""
+        key = f"s-{self.state.next_shard}"
+        positions = {w: self.words.positions[w] for w in shard.words}
+        try:
+            got = self.ledger.reserve(key, positions)
+            if not self.redo:
+                # another run may have made them since this run looked: reserved now, so an
+                # entry not in the store yet is on its way through a reservation it would see
+                before = set(self.state.done)
+                mark_already_done(
+                    self.state,
+                    sorted(got),
+                    store=self.ledger.store,
+                    model=self.ledger.purchase.model,
+                    record=self.cp.record,
+                )
+                made = [w for w in got if w in self.state.done and w not in before]
+                if made:
+                    self.ledger.settle(made, ())
+                    got -= set(made)
+            if len(got) == len(positions):
+                return True
+            refused = [w for w in shard.words if w not in got and w not in self.state.done]
+            held = self.ledger.held_elsewhere(refused)
+            if got:
+                self.ledger.settle((), sorted(got))
+            if not refused:
+                return False  # all of them made elsewhere: plan again without them
+        except StoreError as exc:
+            self._pause(f"cannot reserve words in the store, nothing sent: {exc}")
+            return None
+        if not held:
+            # released between the two reads: planned again at the next turn
+            self._pause(f"{len(refused)} words changed hands in the store; trying again")
+            return None
+        self._hold(held)
+        return False
+
+    def _hold(self, held: Mapping[str, Reservation]) -> None:
+        """Set aside words another run holds, and say so once per holder."""
+        new: dict[str, list[str]] = {}
+        for word, r in held.items():
+            if word not in self._held:
+                new.setdefault(r.run_id, []).append(word)
+            self._held[word] = r
+        for run_id, words in new.items():
+            r = held[words[0]]
+            where = f" (checkpoint {r.checkpoint})" if r.checkpoint else ""
+            self._notify(
+                f"{len(words):,} words are reserved by run {run_id}{where}: not sent again; "
+                "waiting for their entries"
+            )
+
+    def check_held(self) -> bool:
+        """Look again at the words another run holds: those now in the store are done (one
+        journalled event), those released come back to this run, and those whose holder is gone
+        are left to it (its run collects them when it resumes). True if any changed."""
+        if not self._held:
+            return False
+        words = list(self._held)
+        try:
+            before = len(self.state.done)
+            mark_already_done(
+                self.state,
+                words,
+                store=self.ledger.store,
+                model=self.ledger.purchase.model,
+                record=self.cp.record,
+            )
+            still = [w for w in words if w not in self.state.done]
+            held = self.ledger.held_elsewhere(still)
+        except StoreError as exc:
+            self._notify(f"cannot read the store's reservations now: {exc}")
+            return False
+        changed = len(self.state.done) != before or len(held) != len(words)
+        self._held = dict(held)
+        orphaned = {w for w, r in held.items() if self.ledger.gone(r)}
+        if orphaned - self._orphaned:
+            runs = sorted({held[w].run_id for w in orphaned - self._orphaned})
+            where = sorted({held[w].checkpoint for w in orphaned if held[w].checkpoint})
+            self._notify(
+                f"{len(orphaned):,} words are held by run(s) {', '.join(runs)} that are no "
+                f"longer running{': ' + ', '.join(where) if where else ''}; they were not sent. "
+                "Resume that run to collect its batches"
+            )
+        changed |= orphaned != self._orphaned
+        self._orphaned = orphaned
+        return changed
+
+    def left_to_their_owners(self) -> int:
+        """How many pending words wait on another run that is gone (this run cannot end them)."""
+        return len(self._orphaned)
+
     def _next_shard(
         self, room: int, batch_size: int | None = None, *, skip: Collection[str] = ()
     ) -> Shard | None:
-        pending = self.state.pending()
+        held = self._held
         requests = build_requests(
-            (w for w in pending if w not in skip) if skip else pending,
+            (w for w in self.state.pending() if w not in held and w not in skip),
             self.words.positions,
             words_per_request=self.words_per_request,
             reference=self.reference,

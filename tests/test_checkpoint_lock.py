@@ -101,6 +101,42 @@ def test_a_second_process_on_the_checkpoint_exits_2_and_touches_nothing(
     assert not (tmp_path / "cp.json.lock").exists()  # a run that ends removes its lock file
 
 
+def test_a_run_through_a_symlink_to_a_checkpoint_in_use_exits_2(tmp_path, holder, words_file):
+    proc = holder(tmp_path / "real.json")
+    (tmp_path / "link.json").symlink_to("real.json")
+    run = [words_file, "--provider", "offline", "--yes", "--store", "s.db"]
+    refused = _cli([*run, "--checkpoint", "link.json"], tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert f"is in use by process {proc.pid}," in refused.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_symlinked_folder_is_the_same_checkpoint(tmp_path, holder, words_file):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to("real")
+    proc = holder(tmp_path / "real" / "cp.json")
+    run = [words_file, "--provider", "offline", "--yes", "--store", "s.db"]
+    refused = _cli([*run, "--checkpoint", "alias/cp.json"], tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert f"is in use by process {proc.pid}," in refused.stderr
+
+
+def test_writes_through_a_symlink_keep_the_link_and_fill_the_file(tmp_path, words_file):
+    (tmp_path / "link.json").symlink_to("real.json")
+    run = [words_file, "--provider", "offline", "--yes", "--store", "s.db"]
+    done = _cli([*run, "--checkpoint", "link.json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "link.json").is_symlink()
+    assert os.readlink(tmp_path / "link.json") == "real.json"
+    written = json.loads((tmp_path / "real.json").read_text())
+    assert written["format"] == "synthlib.checkpoint" and "apple" in written["processed_words"]
+    # the same run again, named by the file itself: it resumes the same checkpoint
+    again = _cli([*run, "--checkpoint", "real.json"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "link.json").is_symlink()
+    assert not list(tmp_path.glob("link.json.*"))
+
+
 def test_fresh_does_not_set_aside_a_checkpoint_in_use(tmp_path, holder, words_file):
     assert _cli([words_file, *RUN], tmp_path).returncode == 0
     before = (tmp_path / "cp.json").read_bytes()

@@ -63,6 +63,7 @@ from .base import (
     Endpoint,
     RejectedError,
     TransientError,
+    account_fingerprint,
     sdk_call,
 )
 
@@ -261,6 +262,16 @@ class AnthropicBackend:
         for sub in ("files", "batches", "attempts"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.clock_offset = 0.0  # the server's clock less this machine's, from ``Date``
+
+    @property
+    def api_location(self) -> str:
+        """The base URL the batches are bought at (part of what a word is bought as)."""
+        return str(self._client.base_url).rstrip("/")
+
+    @property
+    def account(self) -> str:
+        """A fingerprint of the key's account (never the key)."""
+        return account_fingerprint(self._client.api_key)
 
     # --- errors and clocks -------------------------------------------------------------------
 

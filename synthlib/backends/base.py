@@ -9,6 +9,7 @@ it cannot help) and :class:`FatalError` (nothing will work: bad key, no permissi
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -115,6 +116,13 @@ def _sorted[E: BackendError](kind: type[E], what: str, exc: Any) -> E:
     error = kind(f"{what}: {_describe(exc)}")
     error.status = getattr(exc, "status_code", None)
     return error
+
+
+def account_fingerprint(secret: str | None) -> str:
+    """12 hex digits standing for an API key's account (never the key, nor enough to find it)."""
+    if not secret:
+        return ""
+    return hashlib.sha256(b"synthlib-account\n" + secret.encode()).hexdigest()[:12]
 
 
 def _describe(exc: Any) -> str:

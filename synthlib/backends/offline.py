@@ -30,6 +30,8 @@ class OfflineBackend:
     """Files and Batches on local disk, executed with :class:`synthlib.lexicon.Lexicon`."""
 
     provider = "offline"
+    api_location = "local"  # its batches are made on this machine
+    account = ""
     metadata_before_end = True
 
     def __init__(

@@ -27,6 +27,7 @@ from .base import (
     BatchUsage,
     Endpoint,
     RejectedError,
+    account_fingerprint,
     sdk_call,
 )
 
@@ -64,6 +65,16 @@ class OpenAIBackend:
             # every path the SDK asks for then lacks the /v1 the Batch API serves under
             hint = f"OPENAI_BASE_URL lacks /v1: try OPENAI_BASE_URL={url}/v1"
         return Endpoint("the OpenAI Batch API", url, "OPENAI_BASE_URL", "OPENAI_API_KEY", hint)
+
+    @property
+    def api_location(self) -> str:
+        """The base URL the batches are bought at (part of what a word is bought as)."""
+        return str(self._client.base_url).rstrip("/")
+
+    @property
+    def account(self) -> str:
+        """A fingerprint of the key's account (never the key)."""
+        return account_fingerprint(self._client.api_key)
 
     def location(self) -> dict[str, str]:
         """Where this backend's batches live: the base URL and the account's organisation and

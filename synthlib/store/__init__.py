@@ -6,6 +6,9 @@ replaces the older one), failures beside the entries, and iteration for review a
 Beside the entries every store keeps their audits (findings against the local lexical sources),
 keyed by the entry's version (:func:`entry_key`) and the audit's version.
 
+Every store is also the money ledger (:mod:`synthlib.store.ledger`): a run reserves each word
+before sending it, and a word reserved by a live reservation of another run is never sent again.
+
 Beside the entries every store has a pilot area: entries and failures kept by pilot, model and word,
 so one word made by several models can be compared. The pilot area never touches the entries.
 """
@@ -14,12 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ..errors import StoreError, UsageError
+from .ledger import Holder, Purchase, Reservation
 from .records import AuditRecord, EntryRecord, FailureRecord, entry_key
 
 DEFAULT_STORE = "synthlib.db"
@@ -155,6 +159,41 @@ class Store(Protocol):
     ) -> Iterator[AuditRecord]:
         """Audits of these words, or of these entry keys (all when neither), ordered by word,
         then by when they were made; without the audited entries unless ``entries``."""
+        ...
+
+    # --- the ledger (see synthlib.store.ledger) -----------------------------------------------
+
+    def renew(self, holder: Holder, now: float, *, ended: bool = False) -> None:
+        """Renew ``holder``'s lease at ``now`` (epoch seconds), or say it ended."""
+        ...
+
+    def reserve(
+        self,
+        purchase: Purchase,
+        holder: Holder,
+        shard: str,
+        positions: Mapping[str, int],
+        now: float,
+    ) -> set[str]:
+        """Reserve the words of ``positions`` (word -> position in the holder's list) for
+        ``holder``'s ``shard``, atomically per word and before anything is sent; returns the words
+        now reserved by it. A word of a live reservation of another run is left to that run."""
+        ...
+
+    def attach_batch(self, run_id: str, shard: str, batch_id: str) -> None:
+        """The batch of ``run_id``'s ``shard`` exists: its reservations are in flight with it."""
+        ...
+
+    def release(self, run_id: str, words: Iterable[str], state: str) -> None:
+        """``run_id``'s live reservations of ``words`` end as ``state`` (done or released)."""
+        ...
+
+    def reserved_by(self, run_id: str) -> set[str]:
+        """The words ``run_id`` holds (live reservations)."""
+        ...
+
+    def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
+        """The live reservations of ``words`` for ``purchase`` (any run), with their leases."""
         ...
 
     def close(self) -> None: ...

@@ -18,6 +18,14 @@ Layout (one database; its name comes from the URI path, ``synthlib`` when the UR
 ``pilot_failures``
     One document per (pilot, model, word): ``pilot``, ``model``, then the :class:`FailureRecord`
     fields. Unique index on ``(pilot, model, word)``.
+``reservations``
+    The money ledger (:mod:`synthlib.store.ledger`): one document per word and purchase, its
+    ``_id`` the purchase key (word, provider, model, versions, API location) joined by ``\x1f``;
+    a word is reserved by an atomic upsert that matches only a reservation nobody holds (or the
+    same run's), so a live one of another run makes the upsert a duplicate key, and the word is
+    left to that run. Indexes on ``(run_id, shard)`` and ``batch_id``.
+``holders``
+    One document per run holding reservations (``_id`` its run id): its lease.
 
 Writes are unordered bulk upserts in chunks of 1,000; the last write of a word wins, so a re-run
 never duplicates. The constructor pings the server, so an unreachable server or refused
@@ -37,11 +45,12 @@ from urllib.parse import unquote, unquote_plus
 
 from ..errors import MissingExtra, StoreError
 from . import mask_uri
+from .ledger import IN_FLIGHT, LIVE, RESERVED, Holder, Purchase, Reservation
 from .records import AuditRecord, EntryRecord, FailureRecord, readable_entries
 
 try:
     from bson.errors import BSONError
-    from pymongo import ASCENDING, MongoClient, ReplaceOne
+    from pymongo import ASCENDING, MongoClient, ReplaceOne, UpdateOne
     from pymongo.errors import (
         BulkWriteError,
         ConfigurationError,
@@ -70,6 +79,7 @@ _ENTRY_FIELDS = tuple(EntryRecord("", {}, "", "", "", "").to_dict())
 _FAILURE_FIELDS = tuple(FailureRecord("", "").to_dict())
 _PILOT_KEY_INDEX = [("pilot", ASCENDING), ("model", ASCENDING), ("word", ASCENDING)]
 _AUTH_FAILED = 18
+_DUPLICATE_KEY = 11000
 _UNAUTHORIZED = (13, 8000)  # 8000: Atlas "user is not allowed to do action"
 _SECRET_OPTIONS = re.compile(r"(?i)([?&;]tlsCertificateKeyFilePassword=)[^&;]*")
 _SESSION_TOKEN = re.compile(r"(?i)(AWS_SESSION_TOKEN(?::|%3A))[^,&;]*")
@@ -127,6 +137,8 @@ class MongoStore:
         self._pilot_entries = self._db["pilot_entries"]
         self._pilot_failures = self._db["pilot_failures"]
         self._audits = self._db["audits"]
+        self._reservations = self._db["reservations"]
+        self._holders = self._db["holders"]
         problem = self._connect()
         if problem is not None:
             self._drop_client()
@@ -149,6 +161,8 @@ class MongoStore:
             self._failures.create_index([("word", ASCENDING)], unique=True)
             self._pilot_entries.create_index(_PILOT_KEY_INDEX, unique=True)
             self._pilot_failures.create_index(_PILOT_KEY_INDEX, unique=True)
+            self._reservations.create_index([("run_id", ASCENDING), ("shard", ASCENDING)])
+            self._reservations.create_index([("batch_id", ASCENDING)])
             return None
         except OperationFailure as exc:
             if exc.code not in _UNAUTHORIZED:
@@ -465,6 +479,124 @@ class MongoStore:
         for doc in docs:
             yield _audit_record(doc)
 
+    # --- the ledger (see synthlib.store.ledger) ------------------------------------------------
+
+    def renew(self, holder: Holder, now: float, *, ended: bool = False) -> None:
+        """Renew ``holder``'s lease (or say it ended)."""
+        self._call(
+            "cannot renew the run's lease",
+            self._holders.replace_one,
+            {"_id": holder.run_id},
+            {**_holder_document(holder), "renewed_at": now, "ended": ended},
+            upsert=True,
+        )
+
+    def reserve(
+        self,
+        purchase: Purchase,
+        holder: Holder,
+        shard: str,
+        positions: Mapping[str, int],
+        now: float,
+    ) -> set[str]:
+        """Reserve the words of ``positions`` (word -> its position in the holder's list) for
+        ``holder``'s ``shard``; returns the words now reserved by it. Each word is one atomic
+        upsert matching only a reservation that no other run holds: a live one of another run
+        makes it a duplicate key, and the word is left to that run."""
+        self.renew(holder, now)
+        free = {"$or": [{"state": {"$nin": list(LIVE)}}, {"run_id": holder.run_id}]}
+        for chunk in batched(positions.items(), CHUNK):
+            ops = [
+                UpdateOne(
+                    {"_id": _reservation_id(purchase, word), **free},
+                    {
+                        "$set": {
+                            **_purchase_document(purchase, word),
+                            "run_id": holder.run_id,
+                            "shard": shard,
+                            "position": position,
+                            "batch_id": None,
+                            "state": RESERVED,
+                            "reserved_at": now,
+                        }
+                    },
+                    upsert=True,
+                )
+                for word, position in chunk
+            ]
+            try:
+                self._reservations.bulk_write(ops, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors") or []
+                if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                    self._call("cannot reserve words", _raise, exc)
+            except (PyMongoError, BSONError) as exc:
+                self._call("cannot reserve words", _raise, exc)
+        got: set[str] = set()
+        for chunk in batched(positions, CHUNK):
+            query = {
+                "_id": {"$in": [_reservation_id(purchase, w) for w in chunk]},
+                "run_id": holder.run_id,
+                "shard": shard,
+                "state": RESERVED,
+            }
+            cursor = self._call("cannot read reservations", self._reservations.find, query)
+            got.update(doc["word"] for doc in self._drain(cursor))
+        return got
+
+    def attach_batch(self, run_id: str, shard: str, batch_id: str) -> None:
+        """The batch of ``run_id``'s ``shard`` exists: its reservations are in flight with it."""
+        self._call(
+            "cannot record the batch of reserved words",
+            self._reservations.update_many,
+            {"run_id": run_id, "shard": shard, "state": {"$in": list(LIVE)}},
+            {"$set": {"batch_id": batch_id, "state": IN_FLIGHT}},
+        )
+
+    def release(self, run_id: str, words: Iterable[str], state: str) -> None:
+        """``run_id``'s live reservations of ``words`` end as ``state`` (done or released)."""
+        for chunk in batched(words, CHUNK):
+            self._call(
+                "cannot release reserved words",
+                self._reservations.update_many,
+                {"run_id": run_id, "word": {"$in": list(chunk)}, "state": {"$in": list(LIVE)}},
+                {"$set": {"state": state}},
+            )
+
+    def reserved_by(self, run_id: str) -> set[str]:
+        """The words ``run_id`` holds (live reservations)."""
+        cursor = self._call(
+            "cannot read reservations",
+            self._reservations.find,
+            {"run_id": run_id, "state": {"$in": list(LIVE)}},
+            {"word": 1},
+        )
+        return {doc["word"] for doc in self._drain(cursor)}
+
+    def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
+        """The live reservations of ``words`` for ``purchase`` (any run), with their leases."""
+        found: list[Reservation] = []
+        for chunk in batched(words, CHUNK):
+            query = {
+                "_id": {"$in": [_reservation_id(purchase, w) for w in chunk]},
+                "state": {"$in": list(LIVE)},
+            }
+            cursor = self._call("cannot read reservations", self._reservations.find, query)
+            docs = self._drain(cursor)
+            runs = sorted({doc["run_id"] for doc in docs})
+            holders = {
+                doc["_id"]: doc
+                for doc in self._drain(
+                    self._call(
+                        "cannot read reservations", self._holders.find, {"_id": {"$in": runs}}
+                    )
+                )
+            }
+            found.extend(
+                _reservation(purchase, doc, holders.get(doc["run_id"], {})) for doc in docs
+            )
+        return found
+
     def close(self) -> None:
         """Release the client if the store made it; later calls raise StoreError."""
         if not self._closed:
@@ -674,6 +806,55 @@ def _pilot_order(doc: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def _pilot_entry_document(pilot: str, record: EntryRecord) -> dict[str, Any]:
     return {"pilot": pilot, **{name: getattr(record, name) for name in _ENTRY_FIELDS}}
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def _reservation_id(purchase: Purchase, word: str) -> str:
+    # \x1f never occurs in a word (words are normalised text) nor in a provider, model or URL
+    return "\x1f".join(purchase.key(word))
+
+
+def _purchase_document(purchase: Purchase, word: str) -> dict[str, str]:
+    return {
+        "word": word,
+        "provider": purchase.provider,
+        "model": purchase.model,
+        "prompt_version": purchase.prompt_version,
+        "schema_version": purchase.schema_version,
+        "api_location": purchase.api_location,
+    }
+
+
+def _holder_document(holder: Holder) -> dict[str, Any]:
+    return {
+        "_id": holder.run_id,
+        "checkpoint": holder.checkpoint,
+        "host": holder.host,
+        "pid": holder.pid,
+        "account": holder.account,
+    }
+
+
+def _reservation(
+    purchase: Purchase, doc: Mapping[str, Any], holder: Mapping[str, Any]
+) -> Reservation:
+    return Reservation(
+        word=doc["word"],
+        purchase=purchase,
+        run_id=doc["run_id"],
+        shard=doc["shard"],
+        position=int(doc["position"]),
+        batch_id=doc.get("batch_id"),
+        state=doc["state"],
+        reserved_at=float(doc["reserved_at"]),
+        renewed_at=float(holder.get("renewed_at") or 0.0),
+        ended=bool(holder.get("ended")),
+        checkpoint=holder.get("checkpoint", ""),
+        account=holder.get("account", ""),
+    )
 
 
 def _entry_record(doc: Mapping[str, Any]) -> EntryRecord:

@@ -6,11 +6,12 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 
 from ..errors import StoreError
+from .ledger import IN_FLIGHT, LIVE, RESERVED, Holder, Purchase, Reservation
 from .records import AuditRecord, EntryRecord, FailureRecord, now_iso, readable_entries
 
 _ENTRY_COLUMNS = (
@@ -159,6 +160,41 @@ def _m6_audits(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX audits_word ON audits (word)")
 
 
+def _m7_ledger(db: sqlite3.Connection) -> None:
+    # The money ledger (see synthlib.store.ledger): one reservation per word and purchase, and
+    # the lease of each run holding reservations.
+    db.execute(
+        """CREATE TABLE holders (
+            run_id TEXT PRIMARY KEY,
+            checkpoint TEXT NOT NULL DEFAULT '',
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER NOT NULL DEFAULT 0,
+            account TEXT NOT NULL DEFAULT '',
+            renewed_at REAL NOT NULL,
+            ended INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE reservations (
+            word TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            schema_version TEXT NOT NULL,
+            api_location TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            shard TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            batch_id TEXT,
+            state TEXT NOT NULL,
+            reserved_at REAL NOT NULL,
+            PRIMARY KEY (word, provider, model, prompt_version, schema_version, api_location)
+        )"""
+    )
+    db.execute("CREATE INDEX reservations_run ON reservations (run_id, shard)")
+    db.execute("CREATE INDEX reservations_batch ON reservations (batch_id)")
+
+
 # Append only: a released store file may be at any of these steps; each runs once, in order.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
@@ -167,6 +203,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m4_made_with_index,
     _m5_pilot_area,
     _m6_audits,
+    _m7_ledger,
 ]
 
 
@@ -549,6 +586,126 @@ class SQLiteStore:
         for row in rows:
             yield _audit_record(row)
 
+    # --- the ledger (see synthlib.store.ledger) ------------------------------------------------
+
+    def renew(self, holder: Holder, now: float, *, ended: bool = False) -> None:
+        """Renew ``holder``'s lease (or say it ended)."""
+        with self._ledger_write("cannot renew the run's lease"):
+            self._renew(holder, now, ended)
+
+    def _renew(self, holder: Holder, now: float, ended: bool) -> None:
+        self._db.execute(
+            "INSERT INTO holders VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
+            "checkpoint = excluded.checkpoint, host = excluded.host, pid = excluded.pid, "
+            "account = excluded.account, renewed_at = excluded.renewed_at, ended = excluded.ended",
+            (
+                holder.run_id,
+                holder.checkpoint,
+                holder.host,
+                holder.pid,
+                holder.account,
+                now,
+                int(ended),
+            ),
+        )
+
+    def reserve(
+        self,
+        purchase: Purchase,
+        holder: Holder,
+        shard: str,
+        positions: Mapping[str, int],
+        now: float,
+    ) -> set[str]:
+        """Reserve the words of ``positions`` (word -> its position in the holder's list) for
+        ``holder``'s ``shard`` in one transaction (``BEGIN IMMEDIATE``: one writer at a time,
+        whatever the process); returns the words now reserved by it. A word reserved by a live
+        reservation of another run is left to that run."""
+        sql = (
+            f"INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '{RESERVED}', ?) "
+            "ON CONFLICT (word, provider, model, prompt_version, schema_version, api_location) "
+            "DO UPDATE SET run_id = excluded.run_id, shard = excluded.shard, "
+            "position = excluded.position, batch_id = NULL, state = excluded.state, "
+            "reserved_at = excluded.reserved_at "
+            f"WHERE reservations.state NOT IN {LIVE!r} OR reservations.run_id = excluded.run_id"
+        )
+        rows = [
+            (*purchase.key(word), holder.run_id, shard, position, now)
+            for word, position in positions.items()
+        ]
+        got: set[str] = set()
+        with self._ledger_write("cannot reserve words"):
+            self._renew(holder, now, False)
+            self._db.executemany(sql, rows)
+            words = list(positions)
+            for start in range(0, len(words), 900):
+                chunk = words[start : start + 900]
+                got.update(
+                    w
+                    for (w,) in self._db.execute(
+                        f"SELECT word FROM reservations WHERE {_PURCHASE} AND run_id = ? "
+                        f"AND shard = ? AND word IN ({','.join('?' * len(chunk))})",
+                        [*_purchase_values(purchase), holder.run_id, shard, *chunk],
+                    )
+                )
+        return got
+
+    def attach_batch(self, run_id: str, shard: str, batch_id: str) -> None:
+        """The batch of ``run_id``'s ``shard`` exists: its reservations are in flight with it."""
+        with self._ledger_write("cannot record the batch of reserved words"):
+            self._db.execute(
+                f"UPDATE reservations SET batch_id = ?, state = '{IN_FLIGHT}' "
+                f"WHERE run_id = ? AND shard = ? AND state IN {LIVE!r}",
+                (batch_id, run_id, shard),
+            )
+
+    def release(self, run_id: str, words: Iterable[str], state: str) -> None:
+        """``run_id``'s live reservations of ``words`` end as ``state`` (done or released)."""
+        listed = list(words)
+        with self._ledger_write("cannot release reserved words"):
+            for start in range(0, len(listed), 900):
+                chunk = listed[start : start + 900]
+                self._db.execute(
+                    f"UPDATE reservations SET state = ? WHERE run_id = ? AND state IN {LIVE!r} "
+                    f"AND word IN ({','.join('?' * len(chunk))})",
+                    [state, run_id, *chunk],
+                )
+
+    def reserved_by(self, run_id: str) -> set[str]:
+        """The words ``run_id`` holds (live reservations)."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT word FROM reservations WHERE run_id = ? AND state IN {LIVE!r}",
+                    (run_id,),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read reservations: {exc}") from None
+        return {w for (w,) in rows}
+
+    def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
+        """The live reservations of ``words`` for ``purchase`` (any run), with their leases."""
+        listed = list(words)
+        found: list[Reservation] = []
+        try:
+            with self._lock:
+                for start in range(0, len(listed), 900):
+                    chunk = listed[start : start + 900]
+                    rows = self._db.execute(
+                        f"SELECT {_RESERVATION_COLUMNS} FROM reservations AS r "
+                        "LEFT JOIN holders AS h ON h.run_id = r.run_id "
+                        f"WHERE {_PURCHASE} AND r.state IN {LIVE!r} "
+                        f"AND r.word IN ({','.join('?' * len(chunk))})",
+                        [*_purchase_values(purchase), *chunk],
+                    ).fetchall()
+                    found.extend(_reservation(purchase, row) for row in rows)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read reservations: {exc}") from None
+        return found
+
+    def _ledger_write(self, action: str) -> _LedgerWrite:
+        return _LedgerWrite(self, action)
+
     def close(self) -> None:
         self._closer()
 
@@ -557,6 +714,66 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _LedgerWrite:
+    """One ledger transaction; an SQLite error becomes a one-line StoreError."""
+
+    def __init__(self, store: SQLiteStore, action: str) -> None:
+        self._store, self._action = store, action
+        self._transaction = store._transaction()
+
+    def __enter__(self) -> None:
+        try:
+            self._transaction.__enter__()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self._store.path}: {self._action}: {exc}", lasting=_lasting(exc)
+            ) from None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+        try:
+            self._transaction.__exit__(exc_type, exc, tb)
+        except sqlite3.Error as error:
+            raise StoreError(
+                f"{self._store.path}: {self._action}: {error}", lasting=_lasting(error)
+            ) from None
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(
+                f"{self._store.path}: {self._action}: {exc}", lasting=_lasting(exc)
+            ) from None
+        return False
+
+
+_PURCHASE = (
+    "provider = ? AND model = ? AND prompt_version = ? AND schema_version = ? AND api_location = ?"
+)
+_RESERVATION_COLUMNS = (
+    "r.word, r.run_id, r.shard, r.position, r.batch_id, r.state, r.reserved_at, "
+    "h.renewed_at, h.ended, h.checkpoint, h.account"
+)
+
+
+def _purchase_values(purchase: Purchase) -> list[str]:
+    return list(purchase.key("")[1:])
+
+
+def _reservation(purchase: Purchase, row: Sequence) -> Reservation:
+    word, run_id, shard, position, batch_id, state, reserved_at, renewed, ended, cp, account = row
+    return Reservation(
+        word,
+        purchase,
+        run_id,
+        shard,
+        int(position),
+        batch_id,
+        state,
+        float(reserved_at),
+        float(renewed or 0.0),
+        bool(ended),
+        cp or "",
+        account or "",
+    )
 
 
 class _Transaction:

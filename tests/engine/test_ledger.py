@@ -1,0 +1,187 @@
+"""On the wire: the store is the money ledger. A word reserved by a batch of another run (another
+checkpoint, other knobs, another process) is never billed again, on both stores; judged by the
+emulator's billing ledger."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mongomock_ng as mongomock
+import pytest
+
+from synthlib.job import Job, build_config
+from synthlib.store import open_store
+from synthlib.store.mongo import MongoStore
+
+from .conftest import (
+    backend_for,
+    billed_per_word,
+    ledger_cost,
+    provider_env,
+    read_checkpoint,
+    words,
+)
+
+WORDS = words(40)
+
+
+@pytest.fixture(params=["sqlite", "mongomock"])
+def shared_store(request, tmp_path):
+    """A way to open one store several times, as several runs (or machines) would."""
+    if request.param == "sqlite":
+        path = tmp_path / "shared.db"
+        return lambda: open_store(path)
+    client = mongomock.MongoClient()
+    return lambda: MongoStore("mongodb://localhost/ledger", client=client)
+
+
+def make_job(emu, word_list, store, checkpoint, listener=None, **kw) -> Job:
+    kw.setdefault("poll_interval", 0.05)
+    kw.setdefault("provider", "openai")
+    kw.setdefault("batch_size", 10)
+    config = build_config(word_list, checkpoint=str(checkpoint), **kw)
+    return Job(config, backend=backend_for(emu), store=store, listener=listener)
+
+
+def batch_count(emu) -> int:
+    return len(emu.api.list_batches(limit=100)["data"])
+
+
+def _wait(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _created(checkpoint: Path) -> int:
+    journal = checkpoint.with_name(checkpoint.name + ".journal")
+    return journal.read_text().count('"type":"created"') if journal.exists() else 0
+
+
+def test_a_run_on_another_checkpoint_with_other_knobs_sends_nothing_in_flight_elsewhere(
+    emulator, workdir, shared_store
+):
+    """Ctrl+C with 4 batches in flight, then the same words with --words-per-request 2 on
+    another checkpoint: nothing is sent again; the first run resumes and collects; each word is
+    billed once and each run reports what it was billed."""
+    emulator.configure(stall=True)
+    first = make_job(emulator, WORDS, shared_store(), workdir / "a.json")
+    first.start()
+    _wait(lambda: _created(workdir / "a.json") >= 4)
+    first.stop()
+    assert first.wait(30).phase == "interrupted"
+
+    messages: list[str] = []
+    other = make_job(
+        emulator,
+        list(reversed(WORDS)),
+        shared_store(),
+        workdir / "b.json",
+        words_per_request=2,
+        listener=lambda progress, message: message and messages.append(message),
+    )
+    result = other.run()
+    assert result.progress.processed == 0
+    assert len(emulator.ledger()) == 0 and batch_count(emulator) == 4
+    assert any("held by run" in m and str(workdir / "a.json") in m for m in messages), messages
+
+    emulator.configure(stall=False)
+    resumed = make_job(emulator, WORDS, shared_store(), workdir / "a.json").run()
+    assert resumed.phase == "finished" and resumed.progress.processed == 40
+    billed = billed_per_word(emulator.ledger())
+    assert set(billed) == set(WORDS) and max(billed.values()) == 1
+    assert read_checkpoint(workdir / "a.json")["total_cost"] == pytest.approx(
+        ledger_cost(emulator.ledger()), rel=1e-9
+    )
+    # the second run, run again, finds every word in the store and sends nothing
+    again = make_job(
+        emulator, list(reversed(WORDS)), shared_store(), workdir / "b.json", words_per_request=2
+    ).run()
+    assert again.progress.processed == 40
+    assert max(billed_per_word(emulator.ledger()).values()) == 1
+
+
+def test_words_made_by_another_run_after_this_one_looked_are_not_sent(
+    emulator, workdir, shared_store
+):
+    """A run opened (and so looked at the store) before another run bought every word: when it
+    reserves them, it finds their entries and sends nothing."""
+    late = make_job(emulator, WORDS, shared_store(), workdir / "b.json", words_per_request=2)
+    late.open()
+    assert late.checkpoint.state.pending_count() == 40
+    first = make_job(emulator, WORDS, shared_store(), workdir / "a.json").run()
+    assert first.progress.processed == 40
+    billed_before = len(emulator.ledger())
+    result = late.run()
+    assert result.phase == "finished" and result.progress.processed == 40
+    assert len(emulator.ledger()) == billed_before
+    assert max(billed_per_word(emulator.ledger()).values()) == 1
+    assert read_checkpoint(workdir / "b.json")["total_cost"] == 0
+
+
+def test_two_runs_at_once_on_two_checkpoints_split_the_words(emulator, workdir, shared_store):
+    """Two runs of one list, each with its own checkpoint and packing, going at the same time:
+    together they bill every word once, and each ends with every word done."""
+    emulator.configure(stall=True)
+    a = make_job(emulator, WORDS, shared_store(), workdir / "a.json", batch_size=10)
+    b = make_job(
+        emulator, WORDS[::-1], shared_store(), workdir / "b.json", batch_size=7, words_per_request=2
+    )
+    a.start()
+    _wait(lambda: _created(workdir / "a.json") >= 1)
+    b.start()
+    _wait(lambda: _created(workdir / "b.json") >= 1)
+    emulator.configure(stall=False)
+    ra, rb = a.wait(60), b.wait(60)
+    assert ra is not None and rb is not None
+    assert ra.progress.processed == rb.progress.processed == 40
+    billed = billed_per_word(emulator.ledger())
+    rows = [(r["batch_id"][-6:], r["custom_id"], r["words"]) for r in emulator.ledger()]
+    assert set(billed) == set(WORDS) and max(billed.values()) == 1, rows
+    spent = sum(read_checkpoint(workdir / n)["total_cost"] for n in ("a.json", "b.json"))
+    assert spent == pytest.approx(ledger_cost(emulator.ledger()), rel=1e-9)
+
+
+def test_two_processes_on_two_checkpoints_over_one_store_bill_each_word_once(emulator, workdir):
+    """Two terminal runs at once (two processes), one store file, two checkpoints."""
+    (workdir / "words.txt").write_text("\n".join(WORDS) + "\n")
+    (workdir / "copy.txt").write_text("\n".join(reversed(WORDS)) + "\n")
+    env = provider_env(emulator)
+    common = ["--yes", "--poll-interval", "0.05", "--store", "one.db", "--provider", "openai"]
+
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "synthlib", *args, *common],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    emulator.configure(stall=True)
+    # the first run keeps one batch in flight at a time (its token budget): the second gets some
+    first = start(
+        "words.txt", "--checkpoint", "a.json", "--batch-size", "10", "--token-budget", "20000"
+    )
+    _wait(lambda: _created(workdir / "a.json") >= 1)
+    second = start(
+        "copy.txt", "--checkpoint", "b.json", "--batch-size", "6", "--words-per-request", "2"
+    )
+    _wait(lambda: _created(workdir / "b.json") >= 1)
+    emulator.configure(stall=False)
+    _, err_a = first.communicate(timeout=120)
+    _, err_b = second.communicate(timeout=120)
+    assert first.returncode == 0, err_a
+    assert second.returncode == 0, err_b
+    billed = billed_per_word(emulator.ledger())
+    assert set(billed) == set(WORDS) and max(billed.values()) == 1, billed.most_common(3)
+    a, b = read_checkpoint(workdir / "a.json"), read_checkpoint(workdir / "b.json")
+    assert sorted(a["processed_words"]) == sorted(b["processed_words"]) == sorted(WORDS)
+    assert a["total_cost"] + b["total_cost"] == pytest.approx(
+        ledger_cost(emulator.ledger()), rel=1e-9
+    )
