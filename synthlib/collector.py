@@ -366,12 +366,12 @@ class Collector(Part):
         most = model_max_output(self.price)
         limits = OutputLimits(per_word=0, most=most)
         refit: dict[str, list[int]] = {}
+        cut = {word for word, failure in failures.items() if failure.code == "truncated"}
+        shapes = flight.requests_of(cut) if cut else {}
         for word, failure in list(failures.items()):
-            if failure.code != "truncated":
-                continue
-            shape = flight.request_of(word)
-            if shape is None:
-                continue  # a flight journalled before its requests' limits were
+            shape = shapes.get(word)
+            if failure.code != "truncated" or shape is None:
+                continue  # (no shape: a flight journalled before its requests' limits were)
             nxt = limits.after_truncation(*shape)
             if nxt is None:
                 failures[word] = Failure(

@@ -17,7 +17,7 @@ the intent when no such batch exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,15 +63,20 @@ class Flight:
 
     def request_of(self, word: str) -> tuple[int, int] | None:
         """``(words, max_tokens)`` of the request that asked ``word``, if known."""
-        try:
-            at = self.words.index(word)
-        except ValueError:
-            return None
-        for count, words, limit in self.shapes:
-            if at < count * words:
-                return words, limit
-            at -= count * words
-        return None
+        return self.requests_of({word}).get(word)
+
+    def requests_of(self, words: Collection[str]) -> dict[str, tuple[int, int]]:
+        """``(words, max_tokens)`` of the request that asked each of ``words`` (those known):
+        one pass over the flight, however many are asked."""
+        found: dict[str, tuple[int, int]] = {}
+        at = 0
+        for count, size, limit in self.shapes:
+            end = at + count * size
+            for word in self.words[at:end]:
+                if word in words:
+                    found[word] = (size, limit)
+            at = end
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         out = {
