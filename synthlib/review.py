@@ -877,6 +877,8 @@ def _provenance(r: EntryRecord) -> str:
         cached = f", {r.cached_tokens:,} cached" if r.cached_tokens else ""
         made.append(f"{tokens:,} tokens ({r.input_tokens:,} in{cached}, {r.output_tokens:,} out)")
     made.append(f"${cell(r.cost_usd, money=True)}" if r.cost_usd else "no cost")
+    if r.provider == "offline":  # said once here, not on every sense (lexicon.frequency)
+        made.append("CEFR level estimated from word frequency")
     if r.grounded:
         made.append("grounded in local lexical sources")
     if r.run_id:

@@ -66,7 +66,9 @@ What a caller may rely on for :meth:`Lexicon.entry`:
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import threading
 import time
 import unicodedata
@@ -92,6 +94,7 @@ from .closed import ClosedClass, ClosedPart
 from .forms import Inflector
 from .lemmas import Form, Inflection
 from .pronounce import Pronouncer, Stress
+from .spelling import american_spellings
 from .wordnet import POS_ORDER, Pos, Synset, WordNet
 
 __all__ = ["MAX_SENSES", "PARTICLES", "REGIONS", "USAGE_REGISTERS", "Lexicon"]
@@ -177,10 +180,8 @@ MAX_SENSES: Final[int] = 8
 LEMMA_SENSES: Final[int] = 3
 """Senses of the lemma shown after a form's first sense, when the form has none of its own."""
 MAX_EXAMPLES: Final[int] = 3
-SYNONYM_EXAMPLES_PER_WORD_EXAMPLE: Final[float] = 1 / 9
-"""A sense whose examples all use a synonym of the word (WordNet's examples show the synset's
-first lemma) may keep one, noted as such, while an entry has at most this many of them per
-example that shows the word: at least 90% of the examples shown then show the word."""
+MAX_SYNONYMS: Final[int] = 6
+"""Synonyms per sense, the most frequent first: a learner can use a few, not twenty."""
 REFERENCE_SENSES: Final[int] = 8
 
 # typographic punctuation folded to what WordNet's index writes
@@ -212,13 +213,10 @@ class _Group:
 
 @dataclass(slots=True)
 class _Examples:
-    """The examples of one entry as it is built: each shown once, and the senses left without
-    one that a synonym's example could serve (see :data:`SYNONYM_EXAMPLE_SHARE`)."""
+    """The examples of one entry as it is built: each shown once."""
 
     shown: set[str] = field(default_factory=set)
     showing_word: int = 0
-    wanting: list[tuple[int, list[str], list[str]]] = field(default_factory=list)
-    # (sense index in the entry, candidate examples, synonyms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +224,7 @@ class _Found:
     groups: list[_Group]
     headword: str | None  # the lemma matched when it is not the word (variant, folded, form)
     note: str | None  # the first sense's note for a variant or folded match
+    british: str | None = None  # the American spelling whose senses these are (colour: color)
 
 
 class Lexicon:
@@ -441,6 +440,12 @@ class Lexicon:
     # --- finding the senses ----------------------------------------------------------------------
 
     def _find(self, text: str) -> _Found | None:
+        american = self._american(text)
+        if american is not None:
+            found = self._find_spelling(american)
+            if found is not None:
+                # travelled: a form of travel, so the lemma stays travel
+                return _Found(found.groups, found.headword or american, None, american)
         found = self._find_spelling(text)
         if found is not None:
             return found
@@ -451,7 +456,40 @@ class Lexicon:
         if found is None:
             return None
         headword = found.headword or folded
-        return _Found(found.groups, headword, found.note or f"variant spelling of {headword}")
+        groups = found.groups
+        if text.lower().endswith(_FRENCH_ENDINGS):
+            # résumé, fiancée, café: a French participle is an English noun or adjective, not
+            # the verb its folded spelling also spells (resume)
+            groups = [g for g in groups if g.wn_pos != "v"] or groups
+        return _Found(groups, headword, found.note or f"variant spelling of {headword}")
+
+    def _american(self, text: str) -> str | None:
+        """The American spelling ``text`` is the British spelling of (colour: color, centre:
+        center, travelled: traveled, defence: defense), or None. The American spelling must
+        have senses and be no much rarer word; the British one must be a form of the same lemma,
+        or have no senses of its own, or share most of them with the American one in WordNet."""
+        if " " in text or not text.islower():
+            return None
+        for american in american_spellings(text):
+            # a spelling far commoner than its "American" one is English everywhere (advertise,
+            # not advertize; surprise, exercise)
+            if frequency.zipf(american) < frequency.zipf(text) - 1.0 or not self._known(american):
+                continue
+            mine = {s.offset for pos in POS_ORDER for s in self.wordnet.synsets(text, pos)}
+            theirs = {s.offset for pos in POS_ORDER for s in self.wordnet.synsets(american, pos)}
+            # a form whose lemma is the American form's (travelled and traveled: travel;
+            # not goes, which is go's and no spelling of "ges")
+            lemmas = {i.lemma for i in self.inflector.analyse(text)}
+            if lemmas & {i.lemma for i in self.inflector.analyse(american)}:
+                return american
+            if (mine and 2 * len(mine & theirs) >= len(mine)) or (not mine and not lemmas):
+                return american
+        return None
+
+    def _known(self, word: str) -> bool:
+        return any(self.wordnet.has_lemma(word, pos) for pos in POS_ORDER) or bool(
+            self.inflector.analyse(word)
+        )
 
     def _find_spelling(self, text: str) -> _Found | None:
         as_given = text.replace(" ", "_")
@@ -573,12 +611,12 @@ class Lexicon:
         if not parts:
             self._count("no_entry")
             return None
-        parts = self._synonym_examples(parts, examples)
         notes = [found.note] if found.note else []
         zipf = frequency.zipf(text)
-        cefr = frequency.estimated_cefr(zipf)
-        if cefr is not None:
-            notes.append(frequency.CEFR_NOTE)
+        cefr = frequency.estimated_cefr(zipf)  # an estimate: the provenance says so, once
+        parts = _defining_parts_last(text, parts)
+        if found.british is not None:
+            parts = _british(parts, found.british)
         if notes:
             first = parts[0].senses[0]
             joined = "; ".join([*notes, first.usage_notes] if first.usage_notes else notes)
@@ -665,7 +703,7 @@ class Lexicon:
     ) -> PartOfSpeechSenses | None:
         candidates = [c for c in group.candidates if c.synset.definition]
         self._count("senses_dropped", len(group.candidates) - len(candidates))
-        merged = self._merge(sorted(candidates, key=lambda c: -c.tags), group.wn_pos)
+        merged = self._merge(self._learners_order(candidates), group.wn_pos)
         borrowed = bool(candidates) and candidates[0].note is not None  # the lemma's senses
         if borrowed:
             limit = LEMMA_SENSES if limit is None else min(limit, LEMMA_SENSES)
@@ -704,7 +742,10 @@ class Lexicon:
                     ),
                     None,
                 )
-            if cluster is None and synonyms:
+            # one shared synonym is no duplicate (open: "used of mouth or eyes" and "not
+            # sealed" share only "unfastened"): only the same two or more
+            shared = len(synonyms) >= 2
+            if cluster is None and shared:
                 cluster = by_synonyms.get((synset.lexname, *synonyms))
             definition = glosses.clean_definition(synset.definition).lower()
             if cluster is None and definition:
@@ -712,7 +753,7 @@ class Lexicon:
             if cluster is None:
                 cluster = []
                 clusters.append(cluster)
-                if synonyms:
+                if shared:
                     by_synonyms[(synset.lexname, *synonyms)] = cluster
                 if definition:
                     by_definition.setdefault(definition, cluster)
@@ -721,39 +762,6 @@ class Lexicon:
             cluster.append(candidate)
             by_offset[synset.offset] = cluster
         return clusters
-
-    def _synonym_examples(
-        self, parts: list[PartOfSpeechSenses], examples: _Examples
-    ) -> list[PartOfSpeechSenses]:
-        """Give senses without an example one that uses a synonym, noted, in sense order, while
-        the entry's share allows (:data:`SYNONYM_EXAMPLES_PER_WORD_EXAMPLE`)."""
-        room = int(examples.showing_word * SYNONYM_EXAMPLES_PER_WORD_EXAMPLE)
-        if not room or not examples.wanting:
-            return parts
-        senses = [sense for part in parts for sense in part.senses]
-        for index, cleaned, synonyms in examples.wanting:
-            if not room:
-                break
-            picked, via = glosses.pick_examples(
-                [c for c in cleaned if c not in examples.shown],
-                (),
-                {s: _inflected(s.lower()) for s in synonyms},
-                1,
-            )
-            if picked:
-                room -= 1
-                examples.shown.update(picked)
-                sense = senses[index]
-                note = "; ".join(
-                    filter(None, (sense.usage_notes, f"example uses the synonym {via[0]}"))
-                )
-                senses[index] = sense.model_copy(update={"examples": picked, "usage_notes": note})
-        rebuilt, start = [], 0
-        for part in parts:
-            end = start + len(part.senses)
-            rebuilt.append(part.model_copy(update={"senses": senses[start:end]}))
-            start = end
-        return rebuilt
 
     def _form_sense(self, text: str, group: _Group, shown: _Examples) -> Sense:
         inflection = group.form
@@ -795,14 +803,10 @@ class Lexicon:
         synset = lead.synset
         number = synset.word_number(lead.lemma)
         excluded = {text.lower(), lead.lemma.replace("_", " ").lower()}
-        synonyms: dict[str, None] = {}
-        seen = set(excluded)  # compared lowercase: "Bank" and "bank" are one synonym
-        for member in (lead, *others):
-            for name in member.synset.lemmas:
-                spaced = name.replace("_", " ")
-                if spaced.lower() not in seen:
-                    seen.add(spaced.lower())
-                    synonyms[spaced] = None
+        synonyms = self._synonyms(lead, others, excluded)
+        seen = excluded | {  # every word of the senses, shown or not
+            n.replace("_", " ").lower() for m in (lead, *others) for n in m.synset.lemmas
+        }
         register, region, topic, notes = self._labels(synset, number)
         if lead.note is not None:
             notes.append(lead.note)
@@ -812,9 +816,8 @@ class Lexicon:
         self._count("examples_dropped", len(raw) - len(examples))
         shown.shown.update(examples)
         shown.showing_word += len(examples)
-        if not examples and cleaned and synonyms:
-            shown.wanting.append((index, cleaned, list(synonyms)))
         definition, relation = glosses.form_note(synset.definition)
+        definition = _without_domain_label(definition, topic)
         if relation is not None:
             # the part's first sense states the form; otherwise the note keeps it
             notes = [
@@ -827,7 +830,7 @@ class Lexicon:
         return Sense(
             definition=definition or glosses.clean_definition(synset.definition),
             examples=examples,
-            synonyms=list(synonyms),
+            synonyms=synonyms,
             # WordNet links a few satellites to an antonym that is also their synonym
             # ("damned" has "blessed" as both): such an antonym contradicts itself
             antonyms=[a for a in self._antonyms(synset, number) if a.lower() not in seen],
@@ -837,6 +840,51 @@ class Lexicon:
             cefr_level=None,
             usage_notes="; ".join(notes) or None,
         )
+
+    def _learners_order(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The candidates in the order a learner wants them: by WordNet's tag counts (on a log
+        scale), less a penalty for what a learner rarely looks up (:func:`_penalty`); ties in
+        WordNet's order."""
+        lexnames = {c.synset.lexname for c in candidates}
+        scored = []
+        for candidate in candidates:
+            synset = candidate.synset
+            register, region, topic, _ = self._labels(synset, synset.word_number(candidate.lemma))
+            penalty = _penalty(synset, lexnames, register, region, topic, candidate.tags)
+            scored.append((math.log2(1 + candidate.tags) - penalty, candidate))
+        return [c for _, c in sorted(scored, key=lambda pair: -pair[0])]
+
+    def _synonyms(
+        self, lead: _Candidate, others: list[_Candidate], excluded: set[str]
+    ) -> list[str]:
+        """The senses' other words a learner can use: no spelling variants or misspellings of
+        the word, abbreviations, Latin names of plants and animals, or vulgar words; the most
+        frequent first, at most :data:`MAX_SYNONYMS`."""
+        found: dict[str, None] = {}
+        seen = set(excluded)  # compared lowercase: "Bank" and "bank" are one synonym
+        squeezed = {_squeezed(e) for e in excluded}
+        for member in (lead, *others):
+            synset = member.synset
+            vulgar = {
+                p.source
+                for p in synset.pointers
+                if p.symbol == ";u"
+                and p.source
+                and self._target_lemma(p.pos, p.offset) in _VULGAR_USAGES
+            }
+            for number, name in enumerate(synset.lemmas, start=1):
+                spaced = name.replace("_", " ")
+                low = spaced.lower()
+                if low in seen or number in vulgar:
+                    continue
+                seen.add(low)
+                if _squeezed(low) in squeezed or any(_variant(low, e) for e in excluded):
+                    continue  # icecream, ice-cream; theatre under theater
+                if _abbreviation(spaced) or _latin_name(spaced, synset.lexname):
+                    continue
+                found[spaced] = None
+        ranked = sorted(found, key=lambda name: -frequency.zipf(name))
+        return ranked[:MAX_SYNONYMS]
 
     def _target_lemma(self, pos: str, offset: int, number: int = 0) -> str:
         target = self.wordnet.synset(pos, offset)
@@ -848,17 +896,6 @@ class Lexicon:
             for p in synset.pointers:
                 if p.symbol == "!" and p.source == number:
                     names[self._target_lemma(p.pos, p.offset, p.target)] = None
-        if synset.ss_type == "s":
-            # a satellite's antonyms are its head adjective's ("full" -> "empty")
-            for head_pointer in synset.pointers:
-                if head_pointer.symbol != "&":
-                    continue
-                head = self.wordnet.synset(head_pointer.pos, head_pointer.offset)
-                if head.ss_type != "a":
-                    continue
-                for p in head.pointers:
-                    if p.symbol == "!":
-                        names[self._target_lemma(p.pos, p.offset, p.target)] = None
         return [name.replace("_", " ") for name in names]
 
     def _labels(
@@ -879,11 +916,160 @@ class Lexicon:
                     register = register or USAGE_REGISTERS[target]
                 else:
                     notes.append(f"usage label: {target.replace('_', ' ')}")
-        return register, region, topic, notes
+        return register or glosses.gloss_register(synset.definition), region, topic, notes
+
+
+_VULGAR_USAGES: Final = frozenset({"obscenity", "vulgarism"})
+_TAXONOMY: Final = frozenset({"noun.plant", "noun.animal"})
+_EVERYDAY_KIN: Final = frozenset({"noun.food", "noun.artifact", "noun.substance"})
+_CHEMISTRY: Final = re.compile(
+    r"\b(?:acid|atomic|hydrogen|ions?|molecules?|metallic element|chemical element|alkali)\b"
+)
+_TECHNICAL_LABEL: Final = re.compile(
+    r"^\((?:[^()]*\b)?(?:baseball|football|cricket|golf|tennis|sports?|law|legal|"
+    r"psychiatry|psychoanalysis|psychology|medicine|pathology|biology|botany|zoology|"
+    r"anatomy|genetics|biochemistry|chemistry|physics|mathematics|geometry|statistics|logic|"
+    r"computer|computing|linguistics|grammar|phonetics|music|military|nautical|finance|"
+    r"accounting|theology|philosophy|electronics|printing|heraldry|architecture|geology|"
+    r"astronomy|meteorology|economics|ecology|immunology|pharmacology|surgery|dentistry|"
+    r"bowling|boxing|chess|poker|bridge|fencing|wrestling|hunting|falconry|archery)\b",
+    re.IGNORECASE,
+)
+
+
+def _penalty(
+    synset: Synset,
+    lexnames: set[str],
+    register: Register | None,
+    region: str | None,
+    topic: str | None,
+    tags: int = 0,
+) -> float:
+    """How far a sense moves down a learner's list (in log2 tag counts): the plant when the
+    word also names a food or thing (pepper, garlic, lettuce; an animal stays first: fish,
+    chicken), the chemist's substance beside the cook's (salt), a mineral beside other senses,
+    a technical field (a leading label such as "(baseball)", or a topic on a sense seldom
+    tagged: WordNet gives topics to everyday senses too, record's "document"), a register or a
+    region."""
+    penalty = 0.0
+    if synset.lexname == "noun.plant" and lexnames & _EVERYDAY_KIN:
+        penalty += 3.0
+    if (
+        synset.lexname == "noun.substance"
+        and "noun.food" in lexnames
+        and _CHEMISTRY.search(synset.definition)
+    ):
+        penalty += 3.0
+    if synset.lexname == "noun.substance" and "mineral" in synset.definition and len(lexnames) > 1:
+        penalty += 2.0
+    if _TECHNICAL_LABEL.match(synset.definition) or (topic is not None and tags <= 3):
+        penalty += 2.0
+    if register is not None and register not in (Register.NEUTRAL, Register.FORMAL):
+        penalty += 2.0
+    if region is not None:
+        penalty += 1.0
+    return penalty
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s\-']", "", text.lower())
+
+
+def _variant(name: str, word: str) -> bool:
+    """Whether ``name`` is the word spelled another way (theatre, theater; colour, color):
+    one or two letters apart, at least five letters long, the same first three letters."""
+    if min(len(name), len(word)) < 5 or name[:3] != word[:3] or abs(len(name) - len(word)) > 2:
+        return False
+    return _edit_distance(name, word) <= 2 and " " not in name
+
+
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
+    return row[-1]
+
+
+def _abbreviation(name: str) -> bool:
+    """CV, TV, D.C., e.g., hr: written in capitals or with full stops, or without a vowel."""
+    letters = name.replace(" ", "")
+    return (
+        "." in name
+        or (len(letters) > 1 and letters.isupper())
+        or (letters.isalpha() and not set(letters.lower()) & set("aeiouy"))
+    )
+
+
+def _latin_name(name: str, lexname: str) -> bool:
+    """A genus or a binomial among a plant's or an animal's words (Allium sativum, genus
+    Capsicum)."""
+    if lexname not in _TAXONOMY:
+        return False
+    words = name.split(" ")
+    if words[0] in ("genus", "family", "order", "class", "phylum"):
+        return True
+    return len(words) == 2 and words[0][:1].isupper() and words[1].islower()
+
+
+def _without_domain_label(definition: str, topic: str | None) -> str:
+    """The definition without a leading "(domain)" the sense's domain already says."""
+    if topic and definition.startswith("("):
+        label, _, rest = definition[1:].partition(")")
+        if label.strip().lower() == topic.lower() and rest.strip():
+            return rest.strip()
+    return definition
+
+
+def _defining_parts_last(text: str, parts: list[PartOfSpeechSenses]) -> list[PartOfSpeechSenses]:
+    """A leading verb made from the word's noun or adjective, its first sense defined by the
+    word itself (clean: "make clean by removing dirt"; nail: "attach ... by means of nails"),
+    gives first place to that noun or adjective."""
+    if len(parts) < 2 or " " in text or parts[0].part_of_speech != PartOfSpeech.VERB:
+        return parts
+    base = next(
+        (p for p in parts if p.part_of_speech in (PartOfSpeech.NOUN, PartOfSpeech.ADJECTIVE)),
+        None,
+    )
+    if base is None:
+        return parts
+    pattern = re.compile(
+        r"\b(?:" + "|".join(re.escape(f) for f in _inflected(text.lower())) + r")\b"
+    )
+    if not pattern.search(parts[0].senses[0].definition.lower()):
+        return parts
+    return [base, *(p for p in parts if p is not base)]
+
+
+def _british(parts: list[PartOfSpeechSenses], american: str) -> list[PartOfSpeechSenses]:
+    """The American headword's parts of speech led by a sense saying whose spelling this is."""
+    spelling = Sense(
+        definition=f"British spelling of {american}",
+        examples=[],
+        synonyms=[],
+        antonyms=[],
+        register_=None,
+        domain=None,
+        region="UK",
+        cefr_level=None,
+        usage_notes=None,
+    )
+    first = parts[0]
+    count = first.sense_count + 1 if first.sense_count else None
+    return [
+        first.model_copy(update={"senses": [spelling, *first.senses], "sense_count": count}),
+        *parts[1:],
+    ]
+
+
+_FRENCH_ENDINGS: Final = ("é", "ée", "és", "ées")
 
 
 def _ordered(groups: list[_Group]) -> list[_Group]:
-    return sorted(groups, key=lambda g: (-g.tags, POS_ORDER.index(g.wn_pos)))
+    # untagged parts of speech: the one with more senses first (tidy: the adjective's three
+    # before the noun's one), then noun, verb, adjective, adverb
+    return sorted(groups, key=lambda g: (-g.tags, -len(g.candidates), POS_ORDER.index(g.wn_pos)))
 
 
 def _first_lemma(forms: list[_Group], own: list[_Group]) -> str | None:

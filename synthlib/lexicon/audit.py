@@ -59,6 +59,7 @@ from ..schema import Entry
 from . import _inflected, frequency, glosses
 from .espeak import IPA_TO_ARPABET
 from .forms import comparison_forms, ed_forms, ing_forms, s_forms
+from .spelling import american_spellings
 from .wordnet import Pos
 
 if TYPE_CHECKING:
@@ -751,6 +752,8 @@ class Auditor:
                 )
             ]
         if given.lower() in {m.lower() for m in lemmas} or _variant(word, given):
+            return []
+        if given.lower() in american_spellings(word.lower()):  # colour -> color, centre
             return []
         if self._base_of(word, given):
             return []

@@ -33,7 +33,9 @@ Zipf frequency        CEFR
 0                     None
 ====================  =====
 
-Entries that carry the estimate say so in a usage note (:data:`CEFR_NOTE`).
+The estimate is said once, in an offline entry's provenance (the entry card's provenance line),
+not on each entry or sense: :data:`CEFR_NOTE` is that text. Closed-class entries
+(:mod:`.closed`) carry levels written for them, not estimates.
 """
 
 from __future__ import annotations

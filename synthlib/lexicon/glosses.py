@@ -28,6 +28,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Final, NamedTuple
 
+from ..schema import Register
+
 __all__ = [
     "DEFINITION_RULES",
     "EXAMPLE_RULES",
@@ -35,6 +37,7 @@ __all__ = [
     "clean_definition",
     "clean_example",
     "form_note",
+    "gloss_register",
     "pick_examples",
     "shows",
 ]
@@ -147,6 +150,91 @@ DEFINITION_RULES: Final[tuple[Rule, ...]] = (
 """The steps of :func:`clean_definition`, in order, each named for what it repairs."""
 
 
+_GLOSS_REGISTERS: Final = (
+    (
+        re.compile(
+            r"\bethnic slur\b|\b(?:offensive|disparaging|derogatory|contemptuous) "
+            r"(?:term|name|word|way|slang)\b",
+            re.IGNORECASE,
+        ),
+        "offensive",
+    ),
+    (re.compile(r"\b(?:obscene|vulgar) (?:term|name|word|slang)\b", re.IGNORECASE), "vulgar"),
+    (re.compile(r"\b(?:informal|slang) (?:terms?|names?|words?) for\b", re.IGNORECASE), "informal"),
+    (
+        re.compile(
+            r"\b(?:archaic|obsolete) (?:term|name|word|spelling)\b|^\((?:archaic|obsolete)\)",
+            re.IGNORECASE,
+        ),
+        "archaic",
+    ),
+    (
+        re.compile(
+            r"\bold-fashioned (?:term|name|word)\b|^\((?:dated|old-fashioned)\)", re.IGNORECASE
+        ),
+        "dated",
+    ),
+)
+
+
+def gloss_register(definition: str) -> Register | None:
+    """The register a WordNet gloss states in its own words ("informal terms for money", "an
+    offensive term for ...", "(archaic) ..."), or None; WordNet's usage pointers say it for
+    most senses, these for the rest. A few senses it leaves unmarked are labelled by the
+    reviewed list (:func:`labels`)."""
+    for pattern, register in _GLOSS_REGISTERS:
+        if pattern.search(definition):
+            return Register(register)
+    for start, register in labels():
+        if definition.startswith(start):
+            return Register(register)
+    return None
+
+
+LABELS_FILE: Final = "wordnet_labels.txt"
+
+
+@lru_cache(maxsize=1)
+def labels() -> tuple[tuple[str, str], ...]:
+    """Reviewed registers for senses WordNet leaves unlabelled (``synthlib/data/
+    wordnet_labels.txt``): (start of the gloss, register) pairs."""
+    from importlib import resources
+
+    text = resources.files("synthlib").joinpath("data", LABELS_FILE).read_text("utf-8")
+    pairs = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            start, _, register = line.rpartition(" => ")
+            pairs.append((start.strip(), register.strip()))
+    return tuple(pairs)
+
+
+PATCHES_FILE: Final = "wordnet_patches.txt"
+
+
+@lru_cache(maxsize=1)
+def patches() -> tuple[tuple[str, str], ...]:
+    """The reviewed corrections of WordNet's typos (``synthlib/data/wordnet_patches.txt``):
+    (wrong, right) pairs."""
+    from importlib import resources
+
+    text = resources.files("synthlib").joinpath("data", PATCHES_FILE).read_text("utf-8")
+    pairs = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            wrong, _, right = line.partition(" => ")
+            pairs.append((wrong.strip(), right.strip()))
+    return tuple(pairs)
+
+
+def patched(text: str) -> str:
+    """``text`` with WordNet's known typos corrected (:func:`patches`)."""
+    for wrong, right in patches():
+        if wrong in text:
+            text = text.replace(wrong, right)
+    return text
+
+
 @lru_cache(maxsize=65536)  # a synset's gloss is cleaned once, however many words share it
 def clean_definition(text: str) -> str:
     """A WordNet definition as a learner's dictionary prints it.
@@ -155,8 +243,10 @@ def clean_definition(text: str) -> str:
     form note such as ``(comparative of good)``, which stays: :func:`form_note` removes it); no
     space before ``,`` ``;`` ``!`` ``?`` or inside parentheses, one after a leading label such as
     ``(meteorology)``; single spaces; no trailing ``;`` ``:`` or ``,``; brackets and double quotes
-    balanced. Wording is never changed, and an empty string stays empty.
+    balanced. Wording is changed only by the reviewed typo corrections (:func:`patched`), and an
+    empty string stays empty.
     """
+    text = patched(text)
     for _, rule in DEFINITION_RULES:
         text = rule(text)
     return text
@@ -256,8 +346,10 @@ def clean_example(text: str) -> str:
     (Santayana)``). Removed: the source, quotes around the whole sentence, a leading ellipsis
     (``...catapulted Einstein``), trailing ``;`` ``:`` ``,``, a space before ``,`` ``;`` ``!``
     ``?`` and doubled spaces. Mentions (`` `fire' ``) get single quotes; brackets are balanced.
-    Text with no letter or digit left (``;``) gives "".
+    Text with no letter or digit left (``;``) gives "". Known typos are corrected first
+    (:func:`patched`).
     """
+    text = patched(text)
     for _, rule in EXAMPLE_RULES:
         text = rule(text)
     return text

@@ -208,18 +208,12 @@ def test_at_least_nine_examples_in_ten_show_the_word_or_a_form(lexicon: Lexicon)
     assert showing / shown >= 0.9
 
 
-def test_an_example_showing_only_a_synonym_is_noted(lexicon: Lexicon):
-    noted = [
-        s
-        for entry in filter(None, map(lexicon.entry, top_n_list("en", 3000)))
-        for p in entry.parts_of_speech
-        for s in p.senses
-        if s.usage_notes and "example uses the synonym" in s.usage_notes
-    ]
-    assert noted  # the fallback is used, and every such example shows that synonym
-    for sense in noted:
-        synonym = sense.usage_notes.split("example uses the synonym ")[1].split(";")[0]
-        assert synonym in sense.synonyms
+def test_no_example_shows_only_a_synonym(lexicon: Lexicon):
+    # WordNet often illustrates a synset with another of its words; a learner's entry prints
+    # none of those: a sense without an example beats a wrong one
+    for entry in filter(None, map(lexicon.entry, top_n_list("en", 1000))):
+        for sense in (s for p in entry.parts_of_speech for s in p.senses):
+            assert "example uses the synonym" not in (sense.usage_notes or "")
 
 
 # --- senses --------------------------------------------------------------------------------------
@@ -236,6 +230,7 @@ def test_at_most_eight_senses_per_part_with_the_total_kept(lexicon: Lexicon):
 
 
 def test_senses_are_ordered_by_how_often_they_were_tagged(lexicon: Lexicon):
+    # among senses no learner's penalty moves (no domain, register, region, plant or mineral)
     wn = lexicon.wordnet
     for word, pos, part in (("run", "v", PartOfSpeech.VERB), ("set", "n", PartOfSpeech.NOUN)):
         tags = {
@@ -243,8 +238,9 @@ def test_senses_are_ordered_by_how_often_they_were_tagged(lexicon: Lexicon):
             for s, t in zip(wn.synsets(word, pos), wn.sense_tags(word, pos), strict=True)
         }
         shown = _part(_entry(lexicon, word, senses=None), part).senses
-        counts = [tags[s.definition] for s in shown if s.definition in tags]
-        assert len(counts) == len(shown)
+        plain = [s for s in shown if not (s.domain or s.register_ or s.region)]
+        counts = [tags[s.definition] for s in plain if s.definition in tags]
+        assert len(counts) >= len(plain) - 1
         assert counts == sorted(counts, reverse=True)
 
 

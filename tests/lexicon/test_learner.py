@@ -233,3 +233,192 @@ def test_a_contraction_is_found_with_a_curly_apostrophe_and_says_what_it_is_shor
     assert entry.word == "wouldn’t"
     assert entry.parts_of_speech[0].part_of_speech == "contraction"
     assert entry.parts_of_speech[0].senses[0].definition == "short for would not"
+
+
+# --- senses for learners -------------------------------------------------------------------------
+
+
+def _first_definition(entry: Entry) -> str:
+    return entry.parts_of_speech[0].senses[0].definition
+
+
+@pytest.mark.parametrize(
+    ("word", "everyday"),
+    [
+        ("onion", "vegetable"),  # before the plant
+        ("basil", "leaves"),  # before the plant
+        ("tobacco", "smoking"),  # before the plant
+        ("salt", "sodium chloride"),  # before the chemist's compound
+        ("paint", "substance used as a coating"),  # the noun before "make a painting"
+        ("dry", "free from liquid"),  # the adjective before "remove the moisture"
+    ],
+)
+def test_the_everyday_sense_comes_first(lexicon: Lexicon, word: str, everyday: str):
+    assert everyday in _first_definition(_entry(lexicon, word))
+
+
+def test_an_animal_stays_before_its_meat(lexicon: Lexicon):
+    assert "vertebrates" in _first_definition(_entry(lexicon, "fish"))
+
+
+def test_a_frequent_everyday_sense_passes_the_cap_before_a_technical_one(lexicon: Lexicon):
+    # bill: WordNet's most tagged noun sense is the draft law; a learner's is the statement of
+    # money owed, and no "(law)"-labelled or other technical sense pushes it past the cap
+    noun = _entry(lexicon, "bill", senses=3).parts_of_speech[0]
+    assert any("money owed" in s.definition for s in noun.senses)
+    tort = _entry(lexicon, "tort").parts_of_speech[0].senses[0]
+    assert tort.domain == "law" and not tort.definition.startswith("(law)")  # said once
+
+
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [
+        ("harbour", "harbor"),
+        ("behaviour", "behavior"),
+        ("organisation", "organization"),
+        ("tyre", "tire"),
+        ("catalogue", "catalog"),
+        ("realise", "realize"),
+    ],
+)
+def test_a_british_spelling_takes_the_american_headwords_senses(
+    lexicon: Lexicon, british: str, american: str
+):
+    entry = _entry(lexicon, british)
+    assert entry.word == british and entry.lemma == american
+    first, *rest = entry.parts_of_speech[0].senses
+    assert first.definition == f"British spelling of {american}"
+    theirs = _entry(lexicon, american).parts_of_speech[0].senses
+    assert [s.definition for s in rest] == [s.definition for s in theirs][: len(rest)]
+
+
+def test_a_british_inflection_names_its_american_spelling_and_lemma(lexicon: Lexicon):
+    entry = _entry(lexicon, "labelled")
+    assert entry.lemma == "label"
+    assert entry.parts_of_speech[0].senses[0].definition == "British spelling of labeled"
+
+
+@pytest.mark.parametrize("word", ["advertise", "surprise", "goes", "tour", "acre", "filled"])
+def test_a_word_that_only_looks_british_keeps_its_own_senses(lexicon: Lexicon, word: str):
+    entry = _entry(lexicon, word)
+    assert not any(
+        s.definition.startswith("British spelling") for p in entry.parts_of_speech for s in p.senses
+    )
+
+
+def test_a_french_participle_keeps_the_noun_not_the_verb_its_folded_spelling_spells(
+    lexicon: Lexicon,
+):
+    entry = _entry(lexicon, "exposé")
+    assert [p.part_of_speech for p in entry.parts_of_speech] == [PartOfSpeech.NOUN]
+
+
+def test_senses_the_glosses_call_informal_or_offensive_are_labelled(lexicon: Lexicon):
+    from synthlib.lexicon.glosses import gloss_register
+    from synthlib.schema import Register
+
+    assert gloss_register("informal terms for money") == Register.INFORMAL
+    assert gloss_register("a disparaging term for a poor white person") == Register.OFFENSIVE
+    assert gloss_register("an offensive name for a Black person") == Register.OFFENSIVE
+    assert gloss_register("the offensive launched by the army") is None  # the noun offensive
+    money = [
+        s for s in _entry(lexicon, "cabbage").parts_of_speech[0].senses if "money" in s.definition
+    ]
+    assert money and money[0].register_ == Register.INFORMAL
+    race = [
+        s
+        for s in _entry(lexicon, "colored", senses=None).parts_of_speech[0].senses
+        if "skin pigmentation" in s.definition
+    ] + [
+        s
+        for p in _entry(lexicon, "color", senses=None).parts_of_speech
+        for s in p.senses
+        if "skin pigmentation" in s.definition
+    ]
+    assert race and all(s.register_ == Register.OFFENSIVE for s in race)
+
+
+# --- examples, synonyms, notes -------------------------------------------------------------------
+
+
+def test_examples_show_the_word_or_a_form_of_it(lexicon: Lexicon):
+    from wordfreq import top_n_list
+
+    shown = showing = 0
+    for word in top_n_list("en", 6000)[3000:3600]:
+        entry = lexicon.entry(word)
+        if entry is None:
+            continue
+        heads = {word.lower(), (entry.lemma or word).lower()}
+        forms = {
+            f.lower() for h in heads for fs in lemminflect.getAllInflections(h).values() for f in fs
+        }
+        pattern = re.compile(
+            r"(?<!\w)(" + "|".join(map(re.escape, heads | forms)) + r")(?!\w)", re.IGNORECASE
+        )
+        for sense in (s for p in entry.parts_of_speech for s in p.senses):
+            for example in sense.examples:
+                shown += 1
+                showing += bool(pattern.search(example))
+    assert shown > 300 and showing / shown >= 0.98
+
+
+def test_wordnets_known_typos_are_corrected(lexicon: Lexicon):
+    from synthlib.lexicon import glosses
+
+    assert glosses.clean_definition("send an bill to") == "send a bill to"
+    scrawl = _entry(lexicon, "semiliterate", senses=None)
+    assert ["a semiliterate scrawl"] in [
+        s.examples for p in scrawl.parts_of_speech for s in p.senses
+    ]
+    forfeit = _first_definition(_entry(lexicon, "forfeit"))
+    assert "(s.th.)" not in forfeit and forfeit.startswith("lose something")
+
+
+def test_senses_sharing_one_synonym_are_not_merged(lexicon: Lexicon):
+    # "ajar" is a synonym of both "partly open" and ... only identical sets of two or more merge
+    wn = lexicon.wordnet
+    for word in ("shut", "light", "fine"):
+        entry = _entry(lexicon, word, senses=None)
+        shown = sum(len(p.senses) for p in entry.parts_of_speech if p.part_of_speech != "numeral")
+        singles = {}
+        for pos in ("n", "v", "a", "r"):
+            for synset in wn.synsets(word, pos):
+                others = tuple(sorted(n.lower() for n in synset.lemmas if n.lower() != word))
+                if len(others) == 1:
+                    singles.setdefault((synset.lexname, others), []).append(synset)
+        pairs = [v for v in singles.values() if len(v) > 1]
+        if pairs:
+            for synsets in pairs:
+                definitions = {s.definition for p in entry.parts_of_speech for s in p.senses}
+                kept = [sy for sy in synsets if any(d and d in sy.definition for d in definitions)]
+                assert len(kept) == len(synsets) or shown >= len(synsets)
+
+
+def test_synonyms_a_learner_can_use(lexicon: Lexicon):
+    from wordfreq import zipf_frequency
+
+    for word in ("chide", "hour", "onion", "theater", "doughnut", "swear"):
+        entry = _entry(lexicon, word, senses=None)
+        for sense in (s for p in entry.parts_of_speech for s in p.senses):
+            assert len(sense.synonyms) <= 6, (word, sense.synonyms)
+            zipfs = [zipf_frequency(s, "en") for s in sense.synonyms]
+            assert zipfs == sorted(zipfs, reverse=True)
+            for synonym in sense.synonyms:
+                assert not synonym.isupper() and "." not in synonym  # no abbreviations
+                assert synonym.lower() not in ("hr", "theatre")  # an abbreviation, a variant
+                assert not re.fullmatch(r"[A-Z][a-z]+ [a-z]+", synonym)  # no Allium cepa
+
+
+def test_the_cefr_estimate_is_said_once_in_an_offline_entrys_provenance(lexicon: Lexicon):
+    pytest.importorskip("pandas")
+    from synthlib.review import card_html
+    from synthlib.store import EntryRecord
+
+    entry = _entry(lexicon, "harbour")
+    notes = [s.usage_notes or "" for p in entry.parts_of_speech for s in p.senses]
+    assert not any("CEFR" in n for n in notes)
+    record = EntryRecord(
+        "harbour", entry.model_dump(mode="json"), "offline", "offline:wordnet", "3", "3"
+    )
+    assert card_html(record).count("CEFR level estimated from word frequency") == 1
