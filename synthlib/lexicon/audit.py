@@ -677,18 +677,21 @@ class Auditor:
 
     def _shown_readings(self, word: str) -> list[str]:
         """CMUdict's (or eSpeak NG's) readings of ``word`` as IPA, for a finding's text."""
-        shown: list[str] = []
-        spoken = self.pronouncer.spoken(word)
-        if spoken is not None:
-            shown.append(spoken.pronunciation().ipa or "")
-        if " " not in word:
-            from .pronounce import ipa, syllabify
+        from .pronounce import ipa, syllabify
 
-            for variant in self.pronouncer._table.get(word.lower(), ())[:3]:
-                text = "/" + ipa(syllabify(variant)) + "/"
-                if text not in shown:
-                    shown.append(text)
-        return [s for s in shown if s]
+        if " " in word:  # an expression: as the pronouncer stresses it
+            spoken = self.pronouncer.spoken(word)
+            return [spoken.pronunciation().ipa or ""] if spoken is not None else []
+        variants = list(self.pronouncer._table.get(word.lower(), ()))[:3]
+        if not variants and self.pronouncer.estimator is not None:
+            guess = self.pronouncer.estimator.phones(word)
+            variants = [guess] if guess is not None else []
+        shown: list[str] = []
+        for variant in variants:
+            text = "/" + ipa(syllabify(variant)) + "/"
+            if text not in shown:
+                shown.append(text)
+        return shown
 
     def _syllables(self, word: str, syllables: Any) -> list[Finding]:
         if not isinstance(syllables, list) or not syllables:
