@@ -359,7 +359,23 @@ class Review:
             self._cards[word] = found
         everything = self._all_findings()
         mine = everything[everything["word"] == word]
-        return Card(self._cards[word], mine.to_dict("records"))
+        return Card(self._cards[word], mine.to_dict("records"), self._before(word))
+
+    def _before(self, word: str) -> list[dict[str, Any]]:
+        """The errors and warnings of ``word``'s earlier entry versions (before a repair), as
+        the audit kept them, oldest first; [] when the store was never audited."""
+        if self._all_findings().empty:
+            return []
+        from .findings import load_findings
+        from .store import entry_key
+
+        current = entry_key(self._cards[word])
+        with using_store(self._store) as opened:
+            history = load_findings(opened, words=[word], current=False)
+        history = history[
+            (history["entry_key"] != current) & history["severity"].isin(["error", "warning"])
+        ]
+        return history.sort_values("audited_at", kind="stable").to_dict("records")
 
     # --- charts -----------------------------------------------------------------------------
 
@@ -671,11 +687,17 @@ class Card:
     """One word's entry as a dictionary page: ``html`` (every stored text escaped), shown as
     HTML by Jupyter, as the word's name elsewhere."""
 
-    def __init__(self, record: EntryRecord, findings: Iterable[dict[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        record: EntryRecord,
+        findings: Iterable[dict[str, Any]] = (),
+        before: Iterable[dict[str, Any]] = (),
+    ) -> None:
         self.record = record
         self.word = record.word
         self.findings = list(findings)
-        self.html = card_html(record, self.findings)
+        self.before = list(before)  # findings of the entry's earlier versions (before a repair)
+        self.html = card_html(record, self.findings, self.before)
 
     def _repr_html_(self) -> str:
         return self.html
@@ -688,12 +710,17 @@ def _e(value: Any) -> str:
     return html.escape(cell(value))
 
 
-def card_html(record: EntryRecord, findings: Iterable[dict[str, Any]] = ()) -> str:
+def card_html(
+    record: EntryRecord,
+    findings: Iterable[dict[str, Any]] = (),
+    before: Iterable[dict[str, Any]] = (),
+) -> str:
     """``record`` as an HTML dictionary page: headword, pronunciation, syllables, CEFR level and
     frequency band; senses grouped by part of speech (labels, definition, examples, synonyms and
     antonyms, usage notes); word forms; etymology; and a provenance line. A field the audit has
     ``findings`` on is underlined in its severity's colour with the reason on hover, and the
-    findings are listed below the entry."""
+    findings are listed below the entry; ``before``, the findings of its earlier versions (what
+    a repair changed), after them."""
     mark = _Marks(findings)
     e = record.entry
     pron = e.get("pronunciation") or {}
@@ -780,6 +807,17 @@ def card_html(record: EntryRecord, findings: Iterable[dict[str, Any]] = ()) -> s
     if bits:
         parts.append(f"<div class='part'><span class='k'>Etymology</span>{' '.join(bits)}</div>")
     parts.append(mark.listing())
+    earlier = [
+        f"<li><span class='flag {_e(f.get('severity'))}'>{_e(f.get('path'))}</span> "
+        f"{_e(repr(f.get('value')) if f.get('value') else '(missing)')}: {_e(f.get('reason'))}"
+        f" <span class='k'>{_e(cell(f.get('audited_at')))}</span></li>"
+        for f in before
+    ]
+    if earlier:
+        parts.append(
+            "<div class='part findings'><span class='k'>Before repair</span>"
+            f"<ul>{''.join(earlier)}</ul></div>"
+        )
     parts.append(f"<div class='prov'>{_provenance(record)}</div>")
     return (
         f"<div class='synthlib-card' data-word='{_e(record.word)}'><style>{CARD_CSS}</style>"

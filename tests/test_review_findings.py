@@ -125,3 +125,13 @@ def test_the_findings_tab_filters_in_place(audited):
     assert set(review.findings["severity"]) == {"warning"}
     assert ui.outputs["Findings"] is out
     assert "housen" not in json.dumps(out.outputs)
+
+
+def test_the_card_shows_what_an_earlier_version_had_before_a_repair(audited, session_lexicon):
+    repaired = session_lexicon.entry("house").model_dump(mode="json", by_alias=True)
+    audited.upsert_entries([_record(repaired, "gpt-4.1-mini")])
+    audit(audited, lexicon=session_lexicon, workers=1)
+    card = Review(audited, run="all").card("house")
+    assert "Before repair" in card.html and "housen" in card.html
+    assert "class='flag error'" not in card.html.split("Before repair")[0].split(".flag.info")[-1]
+    assert {f["value"] for f in card.before} == {"housen", "C2"}
