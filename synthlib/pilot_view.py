@@ -372,6 +372,10 @@ _CSS = """<style>
 .synthlib-pilot .sl-slot-detail {font-size: .85em; overflow-wrap: anywhere}
 .synthlib-pilot .synthlib-card {max-width: none; border: none; padding: .3em .5em}
 .synthlib-pilot .sl-no-entry {padding: .6em .5em; color: var(--jp-ui-font-color2)}
+.synthlib-pilot .sl-upload {font-size: 0}
+.synthlib-pilot .sl-upload i, .synthlib-pilot .sl-upload::after {
+  font-size: var(--jp-widgets-font-size)}
+.synthlib-pilot .sl-upload::after {content: "Upload words"; margin-left: 4px}
 </style>"""
 
 
@@ -473,6 +477,7 @@ class PilotView:
             description="Upload words",
             tooltip="A word list: .txt, .csv, .tsv, .jsonl or .json",
         )
+        self.words_upload.add_class("sl-upload")  # its label without the "(1)" count: see _CSS
         self.words_info = w.HTML()
         self.words_row = w.HBox(
             [self.words_path, self.words_upload, self.words_info],

@@ -155,6 +155,8 @@ def reasons_of(failed: Mapping[str, Failure], given_up: Iterable[str]) -> dict[s
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
+    if seconds < 9.95:  # a short run's rate is read against its tenths, not "0s"
+        return f"{seconds:.1f}s"
     seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)

@@ -58,6 +58,7 @@ PROSE_COLUMNS = frozenset(
         "synonyms",
         "antonyms",
         "failure_reasons",
+        "detail",
     }
 )
 # how a list column's items are joined in a table: sentences hold commas, syllables read as one
@@ -209,7 +210,7 @@ class Review:
                 where += " (no run recorded)"
         else:
             s = self.run_summary or {}
-            made = ", ".join(str(s[k]) for k in ("provider", "model") if s.get(k))
+            made = made_by(s.get("provider"), s.get("model"))
             when = _when(s.get("recorded_at"))
             latest = " (latest)" if self.run == "latest" else ""
             where = f"Run {self.run_id}{latest}" + (f" · {made}" if made else "")
@@ -455,7 +456,7 @@ class Review:
             "Entries": entry_table(self.entries),
             "Senses": self.senses,
             "Examples": self.examples,
-            "Failures": self.failures,
+            "Failures": failure_table(self.failures),
             "Runs": self.runs.iloc[::-1],
             "Findings": self.findings[FINDING_SHOWN],
         }
@@ -482,6 +483,33 @@ def entry_table(entries: pd.DataFrame) -> pd.DataFrame:
         made_by=[made_by(p, m) for p, m in zip(entries["provider"], entries["model"], strict=True)]
     )
     return frame[[c for c, _ in ENTRY_TABLE]].rename(columns=dict(ENTRY_TABLE))
+
+
+def failure_table(failures: pd.DataFrame) -> pd.DataFrame:
+    """The Failures tab: each word, why (the code), the detail, "did you mean" and attempts
+    (batch and run ids, times and the raw reason stay in ``review.failures``)."""
+    details = [
+        _detail_of(str(reason), str(code))
+        for reason, code in zip(failures["reason"], failures["code"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "word": failures["word"],
+            "why": failures["code"],
+            "detail": details,
+            "did you mean": failures["suggestions"],
+            "attempts": failures["attempts"],
+        },
+        index=failures.index,
+    )
+
+
+def _detail_of(reason: str, code: str) -> str:
+    detail = reason.removeprefix(code).removeprefix(":").strip()
+    return _SUGGESTED.sub("", detail).strip()
+
+
+_SUGGESTED = re.compile(r"\s*\(did you mean: [^)]*\)")
 
 
 class _Scope:

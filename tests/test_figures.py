@@ -66,7 +66,7 @@ def test_a_resumed_run_counts_its_own_time_and_words_and_shows_collected_ones_ap
     )  # fmt: skip
     assert p.words_per_minute == pytest.approx(150.0)  # 20 words in 8 s, not 300
     assert _row(p, "Words/minute") == "150.0 (280 collected from earlier batches not counted)"
-    assert _row(p, "Elapsed (this resumed run)") == "8s"
+    assert _row(p, "Elapsed (this resumed run)") == "8.0s"
 
 
 @pytest.mark.parametrize("phase", ["interrupted", "finished", "budget", "stopped", "stopping"])
@@ -82,6 +82,11 @@ def test_the_result_line_says_how_it_ended_in_one_line():
     assert p.result_line().startswith("Finished: 13 ok, 2 given up of 15 words, $0.0100")
     stopped = _progress(phase="interrupted")
     assert stopped.result_line().startswith("Stopped: 60 ok, 0 given up, 20 retrying")
+
+
+def test_a_short_run_shows_tenths_of_a_second_not_zero():
+    p = _progress(phase="finished", elapsed=0.4, resolved_this_session=3)
+    assert _row(p, "Elapsed") == "0.4s" and _row(p, "Words/minute") == "450.0"
 
 
 def test_the_workbench_status_shows_the_same_rows():

@@ -81,5 +81,8 @@ def test_a_run_offers_suggestions_in_the_reason_the_frame_and_the_review(offline
     failures = load_failures(run=result).set_index("word")
     assert failures.loc["recieve", "suggestions"][0] == "receive"
     assert failures.loc["zzqxv", "suggestions"] == []
-    shown = Review().table(Review().failures).to_html()
-    assert "receive" in shown
+    table = Review().frames()["Failures"].set_index("word")
+    assert list(table.columns) == ["why", "detail", "did you mean", "attempts"]
+    assert table.loc["recieve", "detail"] == "not found in local lexical sources"
+    assert table.loc["recieve", "did you mean"][0] == "receive"
+    assert "receive" in Review.table(table).to_html()
