@@ -135,11 +135,18 @@ def test_run_updates_progress_and_stop_saves_the_checkpoint(emulator_env):
     saved = json.loads(Path(job.checkpoint.path).read_text())
     assert len(saved["batches"]) == 3
     _wait(lambda: ui.run_button.disabled is False)
+    assert "ETA" not in ui.status.value  # stopped: no time left to guess
+    assert "none resolved yet" in ui.status.value
     emulator_env.configure(stall=False)
     job = ui.on_run()  # Run again resumes and collects the batches left running
     _wait(lambda: ui.bench.result is not None and ui.bench.result.phase == "finished", 60)
+    _wait(lambda: ui.run_button.disabled is False)
     assert ui.bar.value == ui.bar.max == 12
     assert "Processed" in ui.status.value
+    assert "Elapsed (this resumed run)" in ui.status.value and "ETA" not in ui.status.value
+    progress = ui.bench.result.progress  # the batches it collected are not its own work
+    assert progress.resolved_this_session + progress.collected_this_session == 12
+    assert progress.collected_this_session > 0
     billed = [w for row in emulator_env.ledger() for w in row["words"]]
     assert sorted(billed) == sorted(f"w{i}" for i in range(12))
 
@@ -184,9 +191,14 @@ def test_headless_stop_then_resume(emulator_env):
     bench.job.stop()
     thread.join(30)
     assert bench.result.phase == "interrupted"
+    stopped = bench.result.progress
+    assert stopped.eta == "" and "ETA" not in dict(stopped.rows())
+    assert stopped.result_line().startswith("Stopped: 0 ok, 0 given up of 8 words")
     emulator_env.configure(stall=False)
     again = Workbench(words=words, batch_size=4, provider="openai", poll_interval=0.05)
-    assert again.run_headless().phase == "finished"
+    resumed = again.run_headless()
+    assert resumed.phase == "finished" and resumed.progress.resumed
+    assert resumed.progress.result_line().startswith("Finished: 8 ok, 0 given up of 8 words")
     assert len([w for row in emulator_env.ledger() for w in row["words"]]) == 8
 
 
