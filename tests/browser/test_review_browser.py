@@ -240,7 +240,7 @@ def test_the_review_in_jupyterlab(jupyter_server, page, artifacts, run_all_cells
                    const heads = Array.from(t.querySelectorAll('thead th'))
                        .map(th => th.textContent.trim());
                    const row = t.querySelector('tbody tr');
-                   return row.children[heads.indexOf('ipa')].textContent.trim();
+                   return row.children[heads.indexOf('IPA')].textContent.trim();
                }"""
         )
         assert re.fullmatch(r"/.+/", ipa), ipa
@@ -253,9 +253,8 @@ def test_the_review_in_jupyterlab(jupyter_server, page, artifacts, run_all_cells
 
         # The charts tab: drawn when opened, and redrawn (slowly) with every change while open
         charts_tab = tabs.locator(".lm-TabBar-tab", has_text="Charts")
-        charts = tabs.locator(".widget-tab-contents > .widget-output").nth(
-            ReviewWidgets.TABS.index("Charts")
-        )
+        # by position among the tabs' contents (the Findings tab's is a box, not an output)
+        charts = tabs.locator(".widget-tab-contents > *").nth(ReviewWidgets.TABS.index("Charts"))
         charts_tab.click()
         expect(charts.locator("img")).to_be_visible()
         shots.shot("charts")

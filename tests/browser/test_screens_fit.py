@@ -21,6 +21,7 @@ import pytest
 from lab_page import wait_for_widgets
 
 import synthlib
+from synthlib.review import ReviewWidgets
 
 with contextlib.suppress(ImportError):  # without playwright the fixtures skip the test
     from playwright.sync_api import expect
@@ -96,7 +97,7 @@ def test_the_review_tables_fit_and_read(jupyter_server, page, shots, run_all_cel
     )
 
     tabs.locator(".lm-TabBar-tab", has_text="Failures").click()
-    failures = tabs.locator(".widget-tab-contents > .widget-output").nth(3)
+    failures = tabs.locator(".widget-tab-contents > *").nth(ReviewWidgets.TABS.index("Failures"))
     expect(failures).to_contain_text("recieve")
     expect(failures).to_contain_text("receive")  # did you mean
     _at_each_size(page, shots, "review-failures", review)
