@@ -257,6 +257,13 @@ def _audit(args: argparse.Namespace) -> int:
     summary = audit(location, run=args.run, words=words, workers=args.workers, progress=bar)
     if bar is not None:
         bar.close()
+    if not summary.entries:
+        which = [
+            f"run {args.run}" if args.run else "",
+            f"the words of {args.words}" if words else "",
+        ]
+        print(f"No entries to audit ({' and '.join(filter(None, which)) or 'the store is empty'})")
+        return 0
     _print_audit(summary)
     return 0
 

@@ -243,3 +243,11 @@ def test_a_pilots_entries_are_counted_in_findings_per_100(entries, one_lexicon):
     assert findings_per_100([entries["cat"], entries["apple"]]) == 0.0
     assert findings_per_100([entries["cat"], _spoiled(entries["house"])]) == 100.0  # 2 in 2
     assert findings_per_100([]) is None
+
+
+def test_batch_synthesis_audit_of_a_run_with_no_entries_says_so(filled, one_lexicon, capsys):
+    if not isinstance(filled, SQLiteStore):
+        pytest.skip("the command is the same over either store")
+    args = ["audit", "--store", str(filled.path), "--run", "nope", "--workers", "1"]
+    assert cli.main(args) == 0
+    assert "No entries to audit (run nope)" in capsys.readouterr().out
