@@ -171,7 +171,8 @@ def model_state(
         return f"failed: {report.error}" if report.error else "failed"
     if running and progress is not None and progress.phase in ("running", "stopping"):
         verb = "stopping" if progress.phase == "stopping" else "running"
-        return f"{verb}: {progress.resolved:,} of {progress.total:,} words"
+        flying = f", {progress.in_flight:,} in flight" if progress.in_flight else ""
+        return f"{verb}: {progress.resolved:,} of {progress.total:,} words{flying}"
     if report.phase == "finished":
         return "done"
     if report.phase == "interrupted":
@@ -933,7 +934,8 @@ class PilotView:
         failure = self._failures.get((word, model))
         report = self.pilot.reports.get(model) if self.pilot else None
         if failure is not None:
-            why = f"{failure.code}: {failure.reason}" if failure.reason else failure.code
+            reason = failure.reason or failure.code
+            why = reason if reason.startswith(failure.code) else f"{failure.code}: {reason}"
             text = f"No entry: {why}"
         elif report is None or report.phase != "finished":
             text = "No entry yet: this model's run has not ended."

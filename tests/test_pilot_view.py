@@ -314,7 +314,7 @@ def test_each_models_state_is_shown_as_it_is_and_no_figures_before_results(tmp_p
     shown = comparison_frame(pilot, progress={"going": going}, running=True)
     assert shown.loc["state"].to_dict() == {
         "queued": "queued",
-        "going": "running: 12 of 20 words",
+        "going": "running: 12 of 20 words, 8 in flight",
         "done": "done",
         "broken": "failed: 401 Unauthorized: check OPENAI_API_KEY",
     }

@@ -122,7 +122,17 @@ def test_the_pilot_notebook_stands_alone(jupyter_server, page, shots, run_all_ce
     sample.fill("4")
     sample.press("Tab")
     _at_each_size(page, shots, "pilot-open", view)
-    view.locator("button.widget-button", has_text="Run pilot").click()
+    emulator = jupyter_server.emulator
+    emulator.configure(stall=True)  # the paid model's batch stays in progress: its state shows
+    try:
+        view.locator("button.widget-button", has_text="Run pilot").click()
+        table = view.locator(".sl-pilot-table")
+        expect(table).to_contain_text("running: 0 of 4 words", timeout=RUN_TIMEOUT_MS)
+        expect(table).to_contain_text("done", timeout=RUN_TIMEOUT_MS)  # offline, meanwhile
+        assert "$0.0000" not in table.text_content()  # no figures for a model still running
+        _at_each_size(page, shots, "pilot-running", view)
+    finally:
+        emulator.configure(stall=False)
     status = view.locator(".sl-pilot-status")
     expect(status).to_contain_text("Finished", timeout=RUN_TIMEOUT_MS)
     table = view.locator(".sl-pilot-table")
