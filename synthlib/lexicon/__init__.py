@@ -255,6 +255,10 @@ class Lexicon:
         )
         self.version = "+".join(filter(None, sources))
         self._stats: Counter[str] = Counter()
+        # (ss_type, offset, word number) -> labels; a plain dict: a race only computes twice
+        self._label_cache: dict[
+            tuple[str, int, int], tuple[Register | None, str | None, str | None, tuple[str, ...]]
+        ] = {}
         self._stats_lock = threading.Lock()
 
     @classmethod
@@ -647,6 +651,8 @@ class Lexicon:
         """A heteronym's parts of speech each with its own pronunciation, and the entry's (the
         first part's); the parts unchanged when the word is said one way."""
         names = [p.part_of_speech.value for p in parts]
+        if len(set(names)) < 2:
+            return parts, pronunciation  # one part of speech: CMUdict's reading, as ever
         past = {  # a past form of another word is said as that form (wound, of wind)
             g.pos.value: "had"
             for g in found.groups
@@ -845,11 +851,23 @@ class Lexicon:
         """The candidates in the order a learner wants them: by WordNet's tag counts (on a log
         scale), less a penalty for what a learner rarely looks up (:func:`_penalty`); ties in
         WordNet's order."""
+        if len(candidates) < 2:
+            return list(candidates)
         lexnames = {c.synset.lexname for c in candidates}
         scored = []
         for candidate in candidates:
             synset = candidate.synset
-            register, region, topic, _ = self._labels(synset, synset.word_number(candidate.lemma))
+            number = synset.word_number(candidate.lemma)
+            labelled = [
+                p
+                for p in synset.pointers
+                if p.symbol in (";u", ";r", ";c") and p.source in (0, number)
+            ]
+            if any(p.symbol != ";c" for p in labelled):
+                register, region, topic, _ = self._labels(synset, number)
+            else:  # a topic's name is not needed to know there is one (most labels are topics)
+                register, region = glosses.gloss_register(synset.definition), None
+                topic = "topic" if labelled else None
             penalty = _penalty(synset, lexnames, register, region, topic, candidate.tags)
             scored.append((math.log2(1 + candidate.tags) - penalty, candidate))
         return [c for _, c in sorted(scored, key=lambda pair: -pair[0])]
@@ -865,25 +883,34 @@ class Lexicon:
         squeezed = {_squeezed(e) for e in excluded}
         for member in (lead, *others):
             synset = member.synset
-            vulgar = {
-                p.source
-                for p in synset.pointers
-                if p.symbol == ";u"
-                and p.source
-                and self._target_lemma(p.pos, p.offset) in _VULGAR_USAGES
-            }
+            taxonomy = synset.lexname in _TAXONOMY
+            vulgar = (
+                {
+                    p.source
+                    for p in synset.pointers
+                    if p.symbol == ";u"
+                    and p.source
+                    and self._target_lemma(p.pos, p.offset) in _VULGAR_USAGES
+                }
+                if any(p.symbol == ";u" for p in synset.pointers)
+                else ()
+            )
             for number, name in enumerate(synset.lemmas, start=1):
                 spaced = name.replace("_", " ")
                 low = spaced.lower()
                 if low in seen or number in vulgar:
                     continue
                 seen.add(low)
-                if _squeezed(low) in squeezed or any(_variant(low, e) for e in excluded):
-                    continue  # icecream, ice-cream; theatre under theater
-                if _abbreviation(spaced) or _latin_name(spaced, synset.lexname):
+                if _squeezed(low) in squeezed:
+                    continue  # icecream, ice-cream
+                if len(low) >= 5 and any(_variant(low, e) for e in excluded):
+                    continue  # theatre under theater
+                if _abbreviation(spaced) or (taxonomy and _latin_name(spaced, synset.lexname)):
                     continue
                 found[spaced] = None
-        ranked = sorted(found, key=lambda name: -frequency.zipf(name))
+        if len(found) < 2:
+            return list(found)
+        ranked = sorted(found, key=lambda name: -frequency.commonness(name))
         return ranked[:MAX_SYNONYMS]
 
     def _target_lemma(self, pos: str, offset: int, number: int = 0) -> str:
@@ -901,6 +928,20 @@ class Lexicon:
     def _labels(
         self, synset: Synset, number: int
     ) -> tuple[Register | None, str | None, str | None, list[str]]:
+        """Register, region, topic and usage notes of the synset's ``number``-th word (0: the
+        synset's own labels), kept: both the order and the sense ask for them."""
+        key = (synset.ss_type, synset.offset, number)
+        known = self._label_cache.get(key)
+        if known is None:
+            known = self._read_labels(synset, number)
+            if len(self._label_cache) < 200_000:
+                self._label_cache[key] = known
+        register, region, topic, notes = known
+        return register, region, topic, list(notes)
+
+    def _read_labels(
+        self, synset: Synset, number: int
+    ) -> tuple[Register | None, str | None, str | None, tuple[str, ...]]:
         register = region = topic = None
         notes: list[str] = []
         for p in synset.pointers:
@@ -916,7 +957,7 @@ class Lexicon:
                     register = register or USAGE_REGISTERS[target]
                 else:
                     notes.append(f"usage label: {target.replace('_', ' ')}")
-        return register or glosses.gloss_register(synset.definition), region, topic, notes
+        return register or glosses.gloss_register(synset.definition), region, topic, tuple(notes)
 
 
 _VULGAR_USAGES: Final = frozenset({"obscenity", "vulgarism"})
@@ -971,8 +1012,14 @@ def _penalty(
     return penalty
 
 
+_WORD: Final = re.compile(r"[a-z]+(?:['-][a-z]+)*")
+
+
+_SQUEEZE: Final = str.maketrans("", "", " \t-'")
+
+
 def _squeezed(text: str) -> str:
-    return re.sub(r"[\s\-']", "", text.lower())
+    return text.lower().translate(_SQUEEZE)
 
 
 def _variant(name: str, word: str) -> bool:
@@ -1034,10 +1081,10 @@ def _defining_parts_last(text: str, parts: list[PartOfSpeechSenses]) -> list[Par
     )
     if base is None:
         return parts
-    pattern = re.compile(
-        r"\b(?:" + "|".join(re.escape(f) for f in _inflected(text.lower())) + r")\b"
-    )
-    if not pattern.search(parts[0].senses[0].definition.lower()):
+    definition = parts[0].senses[0].definition.lower()
+    if text[:3].lower() not in definition:  # cheap: most verbs are not defined by the word
+        return parts
+    if not set(_WORD.findall(definition)) & _inflected(text.lower()):
         return parts
     return [base, *(p for p in parts if p is not base)]
 

@@ -63,6 +63,25 @@ def zipf(word: str) -> float:
     return zipf_frequency(word, "en")
 
 
+_TABLE: dict[str, float] | None = None
+
+
+def commonness(text: str) -> float:
+    """A cheap measure for ordering words by frequency (a synonym list): wordfreq's probability
+    of a single word, and for an expression its rarest word's divided by 1,000 (an expression
+    is rarer than any of its words). Read from wordfreq's table, loaded on first use."""
+    global _TABLE
+    if _TABLE is None:
+        from wordfreq import get_frequency_dict
+
+        _TABLE = get_frequency_dict("en")
+    table = _TABLE
+    words = text.lower().split()
+    if len(words) == 1:
+        return table.get(words[0], 0.0)
+    return min(table.get(w, 0.0) for w in words) / 1000
+
+
 def frequency_band(zipf_value: float) -> int | None:
     """Band 1 (rare) ... 5 (very common) of a Zipf frequency; None for 0 (unknown)."""
     if zipf_value <= 0:

@@ -150,41 +150,26 @@ DEFINITION_RULES: Final[tuple[Rule, ...]] = (
 """The steps of :func:`clean_definition`, in order, each named for what it repairs."""
 
 
-_GLOSS_REGISTERS: Final = (
-    (
-        re.compile(
-            r"\bethnic slur\b|\b(?:offensive|disparaging|derogatory|contemptuous) "
-            r"(?:term|name|word|way|slang)\b",
-            re.IGNORECASE,
-        ),
-        "offensive",
-    ),
-    (re.compile(r"\b(?:obscene|vulgar) (?:term|name|word|slang)\b", re.IGNORECASE), "vulgar"),
-    (re.compile(r"\b(?:informal|slang) (?:terms?|names?|words?) for\b", re.IGNORECASE), "informal"),
-    (
-        re.compile(
-            r"\b(?:archaic|obsolete) (?:term|name|word|spelling)\b|^\((?:archaic|obsolete)\)",
-            re.IGNORECASE,
-        ),
-        "archaic",
-    ),
-    (
-        re.compile(
-            r"\bold-fashioned (?:term|name|word)\b|^\((?:dated|old-fashioned)\)", re.IGNORECASE
-        ),
-        "dated",
-    ),
+_GLOSS_REGISTER: Final = re.compile(
+    r"(?P<offensive>\bethnic slur\b|\b(?:offensive|disparaging|derogatory|contemptuous) "
+    r"(?:term|name|word|way|slang)\b)"
+    r"|(?P<vulgar>\b(?:obscene|vulgar) (?:term|name|word|slang)\b)"
+    r"|(?P<informal>\b(?:informal|slang) (?:terms?|names?|words?) for\b)"
+    r"|(?P<archaic>\b(?:archaic|obsolete) (?:term|name|word|spelling)\b|^\((?:archaic|obsolete)\))"
+    r"|(?P<dated>\bold-fashioned (?:term|name|word)\b|^\((?:dated|old-fashioned)\))",
+    re.IGNORECASE,
 )
 
 
+@lru_cache(maxsize=65536)  # a synset's gloss is read once, however many words share it
 def gloss_register(definition: str) -> Register | None:
     """The register a WordNet gloss states in its own words ("informal terms for money", "an
     offensive term for ...", "(archaic) ..."), or None; WordNet's usage pointers say it for
     most senses, these for the rest. A few senses it leaves unmarked are labelled by the
     reviewed list (:func:`labels`)."""
-    for pattern, register in _GLOSS_REGISTERS:
-        if pattern.search(definition):
-            return Register(register)
+    found = _GLOSS_REGISTER.search(definition)
+    if found is not None and found.lastgroup is not None:
+        return Register(found.lastgroup)
     for start, register in labels():
         if definition.startswith(start):
             return Register(register)
