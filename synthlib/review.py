@@ -457,7 +457,7 @@ class Review:
             "Senses": self.senses,
             "Examples": self.examples,
             "Failures": failure_table(self.failures),
-            "Runs": self.runs.iloc[::-1],
+            "Runs": run_table(self.runs.iloc[::-1]),
             "Findings": self.findings[FINDING_SHOWN],
         }
 
@@ -501,6 +501,26 @@ def failure_table(failures: pd.DataFrame) -> pd.DataFrame:
             "attempts": failures["attempts"],
         },
         index=failures.index,
+    )
+
+
+def run_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The Runs tab: each run's id, provider/model, how it ended, its counts, failures by reason,
+    cost and when it was recorded (tokens, batches and start times stay in ``review.runs``)."""
+    made = [made_by(p, m) for p, m in zip(runs["provider"], runs["model"], strict=True)]
+    return pd.DataFrame(
+        {
+            "run": runs["run_id"],
+            "provider/model": made,
+            "ended": runs["phase"],
+            "words": runs["words"],
+            "entries": runs["processed"],
+            "given up": runs["given_up"],
+            "failures": runs["failure_reasons"],
+            "cost_usd": runs["cost_usd"],
+            "recorded": runs["recorded_at"],
+        },
+        index=runs.index,
     )
 
 

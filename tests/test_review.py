@@ -568,3 +568,14 @@ def test_times_read_to_the_minute_in_utc():
     when = pd.Timestamp("2026-12-07T11:02:33.5", tz="UTC")
     assert cell(when) == "2026-12-07 11:02 UTC"
     assert cell("2026-12-07T11:02:33+00:00") == "2026-12-07 11:02 UTC"
+
+
+def test_the_runs_table_reads_as_runs_not_as_a_log(two_runs):
+    shown = Review(two_runs, run="all").frames()["Runs"]
+    assert list(shown.columns) == [
+        "run", "provider/model", "ended", "words", "entries", "given up", "failures",
+        "cost_usd", "recorded",
+    ]  # fmt: skip
+    assert shown["run"].tolist() == ["run-new", "run-old"]  # newest first
+    empty = Review(open_store(two_runs.parent / "empty.db")).frames()["Runs"]
+    assert len(empty) == 0 and "run" in empty

@@ -102,6 +102,11 @@ def test_the_review_tables_fit_and_read(jupyter_server, page, shots, run_all_cel
     expect(failures).to_contain_text("receive")  # did you mean
     _at_each_size(page, shots, "review-failures", review)
 
+    tabs.locator(".lm-TabBar-tab", has_text="Runs").click()
+    runs = tabs.locator(".widget-tab-contents > *").nth(ReviewWidgets.TABS.index("Runs"))
+    expect(runs).to_contain_text(result.run_id)
+    _at_each_size(page, shots, "review-runs", review)
+
 
 def test_the_pilot_notebook_stands_alone(jupyter_server, page, shots, run_all_cells):
     expect.set_options(timeout=60_000)
