@@ -245,6 +245,8 @@ def iter_findings(
     """(audit, finding) pairs: of the entries as they are now (``current``; the latest audit of
     each), or of every audited version."""
     with using_store(store) as opened:
+        if not opened.count_audits():
+            return  # never audited: nothing to read (a review of a large store stays quick)
         if not current:
             for kept in opened.iter_audits(words=words, entries=False):
                 if run is None or kept.run_id == run:
@@ -321,7 +323,7 @@ def load_audits(
 
     rows = []
     with using_store(store) as opened:
-        wanted = sorted(opened.words_with_entries())
+        wanted = sorted(opened.words_with_entries()) if opened.count_audits() else []
         for chunk in _chunks(wanted, CHUNK):
             keys = {
                 entry_key(r)

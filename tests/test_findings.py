@@ -175,6 +175,7 @@ def test_audits_are_kept_by_entry_key_and_audit_version(store):
     store.keep_audits([one, AuditRecord("k1", "v2", "cat", "offline", "m")])
     store.keep_audits([AuditRecord("k1", "v1", "cat", "offline", "m")])  # replaced
     assert store.audited(["k1", "k2"], "v1") == {"k1"}
+    assert store.count_audits() == 2
     assert store.audited(["k1"], "v3") == set()
     assert len(list(store.iter_audits(keys=["k1"]))) == 2
     assert [a.findings for a in store.iter_audits(words=["cat"]) if a.audit_version == "v1"] == [()]

@@ -150,6 +150,10 @@ class Store(Protocol):
         """Which of the entry ``keys`` (:func:`entry_key`) have an audit by ``audit_version``."""
         ...
 
+    def count_audits(self) -> int:
+        """How many audits (entry versions audited, by any audit version) the store holds."""
+        ...
+
     def iter_audits(
         self,
         *,

@@ -450,6 +450,9 @@ class MongoStore:
             )
         return found
 
+    def count_audits(self) -> int:
+        return self._call("cannot count audits", self._audits.count_documents, {})
+
     def iter_audits(
         self,
         *,

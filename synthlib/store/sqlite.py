@@ -552,6 +552,10 @@ class SQLiteStore:
             raise StoreError(f"{self.path}: cannot read audits: {exc}") from None
         return found
 
+    def count_audits(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM audits").fetchone()[0]
+
     def iter_audits(
         self,
         *,
