@@ -186,7 +186,8 @@ def _summary(
         for label, value in p.rows():
             print(f"  {label:<26} {value}", file=out)
     if result.given_up:
-        print(f"\nGiven up ({len(result.given_up):,} words), by reason:", file=out)
+        n = len(result.given_up)
+        print(f"\nGiven up ({n:,} word{'' if n == 1 else 's'}), by reason:", file=out)
         for code, n in sorted(p.failure_reasons.items(), key=lambda kv: -kv[1]):
             print(f"  {code:<22} {n:,}", file=out)
         listed = list(result.given_up.items())

@@ -61,3 +61,12 @@ def test_accepting_runs_with_a_live_display(emulator, workdir):
     assert code == 0
     assert "Finished." in text and "Success rate" in text
     assert len(emulator.ledger()) == 2
+
+
+def test_the_end_summary_is_said_once_after_the_live_table_is_gone(emulator, workdir):
+    (workdir / "w.txt").write_text("apple\npear\n")
+    text, code = _run_on_a_terminal(emulator, workdir, b"y\n")
+    assert code == 0
+    ended = text.split("Finished.")[1]
+    assert text.count("Summary") == 1 and ended.count("Success rate") == 1
+    assert "Status" not in ended and "ETA" not in ended
