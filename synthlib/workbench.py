@@ -441,7 +441,8 @@ class Workbench:
             show(table(result.progress.rows()))
         if result.given_up:
             codes = pd.Series([f.code for f in result.given_up.values()], dtype=str)
-            say(f"{len(result.given_up):,} word(s) given up, by reason:")
+            n = len(result.given_up)
+            say(f"{n:,} word{'' if n == 1 else 's'} given up, by reason:")
             show(codes.value_counts().rename("words").to_frame().rename_axis(None))
             named = sorted((word, str(why)) for word, why in result.given_up.items())
             shown = pd.DataFrame(named[:GIVEN_UP_ROWS], columns=["word", "reason"])

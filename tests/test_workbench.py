@@ -434,7 +434,7 @@ def test_the_summary_is_about_that_run_in_a_store_with_other_words(offline_env):
     lines: list[str] = []
     frames: list = []
     ui.bench.show_summary(show=frames.append, say=lines.append)
-    assert "1 word(s) given up, by reason:" in lines
+    assert "1 word given up, by reason:" in lines
     assert any("1 entries made by this run" in line for line in lines)
     assert list(frames[-1]["word"]) == ["bank"]
     assert list(frames[-2].index) == ["zzqxv"]  # the given-up words by name, with reasons
