@@ -12,7 +12,9 @@ from typing import Any
 from .checkpoint import Checkpoint
 from .config import RunConfig, WordsSource, provider_model, resolve_provider, with_settings
 from .cost import Estimate, estimate
+from .ledger import expected_api_location
 from .pricing import price_for
+from .prompts import prompt_version
 from .skip import mark_already_done, refuse_fresh_over_flights
 from .state import RunState
 from .store import Store, default_store, using_store
@@ -103,14 +105,23 @@ def prepared_state(
     if state is None:
         state = RunState(words=tuple(config.words), max_attempts=config.max_attempts)
     if store is not None:
-        return state, _mark_done(state, config, model, store)
+        return state, _mark_done(state, config, provider, model, store)
     with store_if_any(config.store) as opened:
-        return state, _mark_done(state, config, model, opened)
+        return state, _mark_done(state, config, provider, model, opened)
 
 
-def _mark_done(state: RunState, config: RunConfig, model: str, store: Any) -> list[str]:
+def _mark_done(
+    state: RunState, config: RunConfig, provider: str, model: str, store: Any
+) -> list[str]:
     return mark_already_done(
-        state, config.words, store=store, model=model, redo=config.redo, imported=config.imported
+        state,
+        config.words,
+        store=store,
+        model=model,
+        redo=config.redo,
+        imported=config.imported,
+        prompt_version=prompt_version(config.grounding),
+        api_location=expected_api_location(provider),
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import failpoints, prompts, schema
+from . import failpoints
 from .backends.base import (
     ACCEPTED,
     TERMINAL,
@@ -280,11 +280,12 @@ class Collector(Part):
         provenance = Provenance(
             provider=self.backend.provider,
             model=self.model,
-            prompt_version=prompts.PROMPT_VERSION,
-            schema_version=schema.SCHEMA_VERSION,
+            prompt_version=self.ledger.purchase.prompt_version,
+            schema_version=self.ledger.purchase.schema_version,
             batch_id=flight.batch_id,
             run_id=self.cp.run_id,
             grounded=self.grounding,
+            api_location=self.ledger.purchase.api_location,
         )
         result = ingest_lines(
             _lines(paths),

@@ -39,9 +39,12 @@ def export_entries(
     *,
     format: str | None = None,
     run_id: str | None = None,
+    prefer: str = "paid",
+    every: bool = False,
 ) -> int:
-    """Write every entry of ``store`` to ``path`` in word order; returns how many were written.
-    With ``run_id`` (e.g. ``result.run_id``), only the entries that run made.
+    """Write the entries of ``store`` to ``path`` in word order; returns how many were written:
+    the preferred one per word (``prefer``, as :func:`synthlib.frames.load_entries` chooses it),
+    or ``every`` one. With ``run_id`` (e.g. ``result.run_id``), only the entries that run made.
 
     ``format`` is ``"jsonl"``, ``"csv"`` or ``"parquet"``; when None it comes from the suffix
     (``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``). Anything else raises
@@ -64,7 +67,7 @@ def export_entries(
 
             # a bar on a terminal or in a notebook (nothing in a pipe), for a big store
             records = tqdm(
-                opened.iter_entries(),
+                opened.iter_entries(prefer=prefer, every=every),
                 total=opened.count(),
                 desc="Exporting",
                 unit=" entries",
@@ -81,7 +84,7 @@ def export_entries(
                     out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
                     written += 1
             return written
-        frame = load_entries(opened, run_id=run_id)
+        frame = load_entries(opened, run_id=run_id, prefer=prefer, every=every)
     if kind == "csv":
         frame = _json_cells(frame, lists=True)
         with _replacing(target, "w", newline="") as out:
@@ -122,15 +125,16 @@ def read_export(path: str | os.PathLike[str]) -> list[EntryRecord]:
 def copy_entries(source_store: StoreLike, target_store: StoreLike, *, chunk: int = 1000) -> int:
     """Copy every entry, then every failure, of ``source_store`` into ``target_store``.
 
-    Entries are upserted by word in chunks of ``chunk`` (so copying twice never duplicates, and
-    a copied entry replaces the target's entry for that word). A failure is copied only for a
-    word the target has no entry for. Returns how many entries were copied.
+    Every entry (one per word and purchase) is upserted in chunks of ``chunk`` (so copying twice
+    never duplicates, and a copied entry replaces the target's entry of the same purchase). A
+    failure is copied only for a word the target has no entry for. Returns how many entries
+    were copied.
     """
     if chunk < 1:
         raise UsageError(f"chunk must be at least 1, not {chunk}")
     with using_store(source_store) as source, using_store(target_store) as target:
         copied = 0
-        for batch in batched(source.iter_entries(), chunk):
+        for batch in batched(source.iter_entries(every=True), chunk):
             copied += target.upsert_entries(batch)
         for batch in batched(source.iter_failures(), chunk):
             have = target.words_with_entries(f.word for f in batch)

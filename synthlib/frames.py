@@ -31,6 +31,7 @@ ENTRY_DTYPES = {
     "grounded": FLAG,
     "run_id": TEXT,
     "created_at": WHEN,
+    "api_location": TEXT,  # where it was bought (the API's base URL; "local" offline)
 }
 SENSE_DTYPES = {
     "word": TEXT,
@@ -93,9 +94,14 @@ def _records(
     provider: str | None,
     model: str | None,
     run_id: str | None = None,
+    prefer: str = "paid",
+    every: bool = False,
 ) -> Iterator[EntryRecord]:
     with using_store(store) as opened:
-        for record in opened.iter_entries(words=words, provider=provider, model=model):
+        records = opened.iter_entries(
+            words=words, provider=provider, model=model, prefer=prefer, every=every
+        )
+        for record in records:
             if run_id is not None and record.run_id != run_id:
                 continue
             groups = record.entry.get("parts_of_speech") or []
@@ -115,6 +121,8 @@ def load_entries(
     provider: str | None = None,
     model: str | None = None,
     run_id: str | None = None,
+    prefer: str = "paid",
+    every: bool = False,
 ) -> pd.DataFrame:
     """One row per word with the entry's headline fields and its provenance and cost.
 
@@ -122,6 +130,11 @@ def load_entries(
     store in the working directory). The filters keep words that have a sense of that part of
     speech, that overall CEFR level, that provider or model, or that were made by one run
     (``run_id``, e.g. ``result.run_id``).
+
+    The store keeps one entry per word and purchase (provider, model, versions, API location);
+    the frame shows the preferred one per word: ``prefer="paid"`` (the default) the latest paid
+    entry (an offline entry never hides a paid one), ``"latest"`` the latest of any, or a
+    provider or model name. ``every=True`` gives every entry, one row each.
     """
     rows = [
         _entry_row(r)
@@ -133,6 +146,8 @@ def load_entries(
             provider=provider,
             model=model,
             run_id=run_id,
+            prefer=prefer,
+            every=every,
         )
     ]
     return typed_frame(rows, ENTRY_DTYPES)
@@ -253,4 +268,5 @@ def _entry_row(r: EntryRecord) -> dict[str, Any]:
         "grounded": r.grounded,
         "run_id": r.run_id,
         "created_at": r.created_at,
+        "api_location": r.api_location,
     }

@@ -47,6 +47,7 @@ class Provenance:
     run_id: str | None
     grounded: bool = False
     created_at: str = field(default_factory=now_iso)  # one timestamp for the batch's entries
+    api_location: str = ""  # where the batch was bought (its API's base URL)
 
 
 @dataclass
@@ -351,6 +352,7 @@ def _record(
         grounded=prov.grounded,
         run_id=prov.run_id,
         created_at=prov.created_at,
+        api_location=prov.api_location,
         entry_json=orjson.dumps(entry).decode(),
     )
 

@@ -9,16 +9,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .api import estimate_config, provider_model
+from .api import estimate_config, provider_model, store_if_any
 from .backends.base import Backend
 from .checkpoint import Checkpoint, CheckpointLock, set_aside
 from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
 from .cost import Estimate
 from .engine import Engine, EngineSettings, RunResult, spool_dir
 from .errors import Interrupted, UsageError
+from .ledger import api_location
 from .pricing import Price, price_for
 from .progress import ProgressListener
-from .skip import mark_already_done, refuse_fresh_over_flights
+from .prompts import prompt_version
+from .skip import fallback_notice, mark_already_done, paid_entries, refuse_fresh_over_flights
 from .store import Store, open_store
 
 
@@ -89,6 +91,13 @@ class Job:
         self.notices: list[str] = list(self.estimate.notes)
         refuse_budget_below_one_request(self.estimate, config.token_budget)
         self.resumed = config.checkpoint.exists() and not config.fresh
+        # a key missing: auto fell back to offline over paid entries of these words
+        self.fallback: str | None = None
+        if config.provider == "auto" and self.provider == "offline":
+            with store_if_any(store if store is not None else config.store) as reading:
+                paid = paid_entries(reading, config.words)
+            if paid:
+                self.fallback = fallback_notice(paid, len(config.words))
         self.set_aside: Path | None = None
         self._lock = CheckpointLock(config.checkpoint)
         self._opened = self._closed = False
@@ -152,6 +161,8 @@ class Job:
             redo=config.redo,
             imported=config.imported,
             record=self.checkpoint.record,
+            prompt_version=prompt_version(config.grounding),
+            api_location=api_location(self.backend),
         )
         self.engine = Engine(
             self.backend,

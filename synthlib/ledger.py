@@ -36,6 +36,21 @@ def api_location(backend: Any) -> str:
     return given if isinstance(given, str) and given else str(backend.provider)
 
 
+DEFAULT_BASE_URLS = {
+    "openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "anthropic": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+}
+
+
+def expected_api_location(provider: str) -> str:
+    """Where a run of ``provider`` will buy, read from the environment as its SDK reads it
+    (nothing is contacted): what a dry run, and a run before its backend exists, go by."""
+    if provider == "offline":
+        return "local"
+    variable, default = DEFAULT_BASE_URLS.get(provider, ("", provider))
+    return (os.environ.get(variable) or default).rstrip("/") if variable else default
+
+
 def purchase_of(backend: Any, model: str, *, grounding: bool = False) -> Purchase:
     """What a run on ``backend`` with ``model`` buys each word as."""
     return Purchase(

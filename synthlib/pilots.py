@@ -160,6 +160,7 @@ class PilotStore:
         model: str,
         prompt_version: str,
         schema_version: str,
+        api_location: str | None = None,
     ) -> set[str]:
         return self.base.pilot_words_made_with(
             self.pilot, model, prompt_version, schema_version, words

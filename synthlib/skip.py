@@ -140,27 +140,34 @@ def mark_already_done(
     redo: bool = False,
     imported: ImportedCheckpoint | None = None,
     record: Callable[[Event], None] | None = None,
+    prompt_version: str = prompts.PROMPT_VERSION,
+    api_location: str | None = None,
 ) -> list[str]:
     """Mark done the words of ``words`` that are done elsewhere; returns notices for the user.
 
-    ``store`` (None: no store to ask) is asked unless ``redo``; ``imported`` is an imported
-    checkpoint. Each source that adds words is one ``already_done`` event, passed to ``record``
-    (a checkpoint's ``record``, so it is journalled) or applied to ``state``."""
+    ``store`` (None: no store to ask) is asked unless ``redo``, for entries of this model,
+    ``prompt_version`` (grounding is a version of its own), schema version and ``api_location``
+    (an entry made against an emulator is not one bought from the real API; None: anywhere);
+    ``imported`` is an imported checkpoint. Each source that adds words is one ``already_done``
+    event, passed to ``record`` (a checkpoint's ``record``, so it is journalled) or applied to
+    ``state``."""
     apply = record or state.apply
     notices: list[str] = []
     if store is not None and not redo:
         found = store.words_made_with(
             _open_words(state, words),
             model=model,
-            prompt_version=prompts.PROMPT_VERSION,
+            prompt_version=prompt_version,
             schema_version=schema.SCHEMA_VERSION,
+            api_location=api_location,
         )
         if found:
             ordered = [w for w in words if w in found]
             apply(state.event("already_done", words=ordered, source="store"))
+            at = f", {api_location}" if api_location else ""
             notices.append(
                 f"{len(ordered):,} words already in the store for {model} (prompt "
-                f"{prompts.PROMPT_VERSION}, schema {schema.SCHEMA_VERSION}): not sent again "
+                f"{prompt_version}, schema {schema.SCHEMA_VERSION}{at}): not sent again "
                 "(--redo sends them)"
             )
     if store is not None and not redo and hasattr(store, "iter_pilot_entries"):
@@ -226,6 +233,32 @@ def _from_pilot(
             "not sent again (--redo sends them)"
         )
     return notices
+
+
+def paid_entries(store: Any, words: WordList | Sequence[str]) -> dict[str, int]:
+    """How many of ``words`` have a paid entry in ``store``, by ``provider model`` (what a run
+    falling back to the offline provider should tell before it makes offline entries)."""
+    if store is None:
+        return {}
+    found: dict[str, int] = {}
+    for record in store.iter_entries(words=list(words), prefer="paid"):
+        if record.paid:
+            name = f"{record.provider} {record.model}"
+            found[name] = found.get(name, 0) + 1
+    return found
+
+
+def fallback_notice(paid: dict[str, int], words: int) -> str:
+    """What a run that fell back to the offline provider (no API key) says when the store has
+    paid entries of its words."""
+    total = sum(paid.values())
+    made = ", ".join(f"{n:,} by {name}" for name, n in sorted(paid.items()))
+    return (
+        f"No API key is set, so provider auto falls back to the offline provider; but the store "
+        f"has paid entries for {total:,} of these {words:,} words ({made}). Offline entries are "
+        "kept beside them and never replace them. Set OPENAI_API_KEY (or ANTHROPIC_API_KEY) to "
+        "go on with the paid provider, or pass --provider offline to mean it"
+    )
 
 
 def _open_words(state: RunState, words: WordList | Sequence[str]) -> list[str]:

@@ -468,6 +468,8 @@ class Submitter(Part):
                     store=self.ledger.store,
                     model=self.ledger.purchase.model,
                     record=self.cp.record,
+                    prompt_version=self.ledger.purchase.prompt_version,
+                    api_location=self.ledger.purchase.api_location,
                 )
                 made = [w for w in got if w in self.state.done and w not in before]
                 if made:
@@ -521,6 +523,8 @@ class Submitter(Part):
                 store=self.ledger.store,
                 model=self.ledger.purchase.model,
                 record=self.cp.record,
+                prompt_version=self.ledger.purchase.prompt_version,
+                api_location=self.ledger.purchase.api_location,
             )
             still = [w for w in words if w not in self.state.done]
             held = self.ledger.held_elsewhere(still)

@@ -47,6 +47,10 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     for notice in job.notices:
         print(notice, file=out)
     print_estimate(job.estimate, title="Cost estimate", file=out)
+    if job.fallback:
+        print(job.fallback, file=out)
+        if not args.yes:
+            _confirm(out, "Make offline entries anyway?")
     if job.provider != "offline" and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()
@@ -98,13 +102,13 @@ def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -
     return result.exit_code
 
 
-def _confirm(out: TextIO) -> None:
+def _confirm(out: TextIO, question: str = "Proceed with batch synthesis?") -> None:
     if not sys.stdin.isatty():
         raise SpendRefused(
-            "no terminal to ask 'Proceed with batch synthesis?'; nothing was spent. "
+            f"no terminal to ask {question!r}; nothing was spent. "
             "Pass --yes to proceed, or --dry-run to see the estimate only"
         )
-    print("Proceed with batch synthesis? [y/N] ", end="", file=out, flush=True)
+    print(f"{question} [y/N] ", end="", file=out, flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
         print("Cancelled; nothing was spent.", file=out)

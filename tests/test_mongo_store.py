@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 from typing import Any
 
 import mongomock_ng as mongomock
@@ -256,11 +257,11 @@ def test_documents_are_flat_with_a_queryable_entry(client: mongomock.MongoClient
     record = make_record("ubiquitous", cefr="C1")
     store.upsert_entries([record, make_record("cat", cefr="A1")])
     document = client["dict"]["entries"].find_one({"entry.cefr_level": "C1"})
-    assert document == {"_id": "ubiquitous", **record.to_dict()}
+    assert document == {"_id": "\x1f".join(record.key), **record.to_dict()}
     assert isinstance(document["entry"], dict)
 
     indexes = {tuple(k for k, _ in spec["key"]): spec for spec in _indexes(client, "entries")}
-    assert indexes[("word",)].get("unique") is True
+    assert not indexes[("word",)].get("unique")  # one entry per word and purchase
     assert ("provider", "model") in indexes
     failure_indexes = {tuple(k for k, _ in s["key"]): s for s in _indexes(client, "failures")}
     assert failure_indexes[("word",)].get("unique") is True
@@ -275,13 +276,29 @@ def _indexes(client: mongomock.MongoClient, collection: str) -> list[dict[str, A
 
 def test_write_errors_become_store_errors(client: mongomock.MongoClient) -> None:
     store = MongoStore(f"mongodb://user:pw{AT}h/dict", client=client)
-    # A document from another tool holds the word under another _id: the unique index refuses.
-    client["dict"]["entries"].insert_one({"_id": "other", "word": "clash"})
+    # Another tool made a unique index, and a document that clashes with ours: a write error.
+    client["dict"]["entries"].insert_one({"_id": "other", "provider": "openai"})
+    client["dict"]["entries"].create_index("provider", unique=True)
     with pytest.raises(StoreError, match="cannot write entries: 1 write error") as caught:
         store.upsert_entries([make_record("clash")])
     assert caught.value.__context__ is None
     with pytest.raises(StoreError, match="cannot write entries"):
         store.upsert_entries([EntryRecord("odd", {"x": {1, 2}}, "p", "m", "v", "1")])
+
+
+def test_a_store_keyed_by_word_alone_is_rekeyed_on_opening(client: mongomock.MongoClient) -> None:
+    old = replace(make_record("ink"), grounded=True, prompt_version="2")
+    entries = client["dict"]["entries"]
+    document = {"_id": "ink", **old.to_dict()}
+    del document["api_location"]
+    entries.insert_one(document)
+    entries.create_index("word", unique=True)  # as a store written before kept it
+    store = MongoStore("mongodb://h/dict", client=client)
+    [kept] = store.iter_entries()
+    assert kept.prompt_version == "2+grounding" and kept.api_location == ""
+    assert kept.entry == old.entry
+    store.upsert_entries([make_record("ink", model="gpt-4.1")])  # beside it, not over it
+    assert len(list(store.iter_entries(every=True))) == 2
 
 
 def test_pilot_documents_are_flat_and_unique_by_pilot_model_and_word(

@@ -19,14 +19,17 @@ def test_default_store_is_an_embedded_file_in_the_working_directory(offline_env)
     assert (offline_env / "synthlib.db").exists()
 
 
-def test_upsert_never_duplicates_and_newer_replaces(tmp_path):
+def test_upsert_never_duplicates_and_another_model_is_kept_beside(tmp_path):
     store = SQLiteStore(tmp_path / "s.db")
     store.upsert_entries([record("apple"), record("pear")])
     store.upsert_entries([record("apple"), record("pear")])
     assert store.count() == 2
     store.upsert_entries([record("apple", model="gpt-4o")])
+    assert store.count() == 2
     models = {r.word: r.model for r in store.iter_entries()}
-    assert models == {"apple": "gpt-4o", "pear": "gpt-4o-mini"}
+    assert models == {"apple": "gpt-4o", "pear": "gpt-4o-mini"}  # the latest, the same second
+    every = [(r.word, r.model) for r in store.iter_entries(every=True)]
+    assert every == [("apple", "gpt-4o-mini"), ("apple", "gpt-4o"), ("pear", "gpt-4o-mini")]
 
 
 def test_an_entry_clears_the_words_failure(tmp_path):
@@ -68,7 +71,7 @@ def test_migration_5_keeps_the_entries_of_a_version_4_file_and_adds_the_pilot_ar
         before.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:4])
         with SQLiteStore(path) as v4:
             assert v4.schema_version == 4
-            v4.upsert_entries([old])
+            _insert_v4_entry(v4, old)
             v4.record_failures([FailureRecord("zyx", "not_a_word", given_up=True)])
 
     store = SQLiteStore(path)
@@ -79,6 +82,32 @@ def test_migration_5_keeps_the_entries_of_a_version_4_file_and_adds_the_pilot_ar
     store.keep_pilot_entries("pilot-1", [pilot])
     assert list(store.iter_pilot_entries("pilot-1")) == [pilot]
     assert list(store.iter_entries()) == [old]
+
+
+def _insert_v4_entry(store: SQLiteStore, r) -> None:
+    """Write ``r`` as a store before API locations wrote it (no api_location column)."""
+    row = sqlite_module._entry_row(r)[:-1]
+    store._db.execute(f"INSERT INTO entries VALUES ({', '.join('?' * len(row))})", row)
+
+
+def test_migration_8_keeps_entries_per_purchase_and_versions_grounded_ones(tmp_path, monkeypatch):
+    path = tmp_path / "v7.db"
+    plain = record("apple", run_id="run-1")
+    grounded = record("pear", grounded=True)
+    with monkeypatch.context() as before:
+        before.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:7])
+        with SQLiteStore(path) as v7:
+            _insert_v4_entry(v7, plain)
+            _insert_v4_entry(v7, grounded)
+    store = SQLiteStore(path)
+    apple, pear = store.iter_entries()
+    assert apple == plain and apple.api_location == ""
+    assert pear.prompt_version == "1+grounding" and pear.entry == grounded.entry
+    store.upsert_entries([record("apple", model="gpt-4.1", api_location="https://x/v1")])
+    assert [r.model for r in store.iter_entries(words=["apple"], every=True)] == [
+        "gpt-4o-mini",
+        "gpt-4.1",
+    ]
 
 
 def test_a_store_with_the_pilot_area_is_refused_by_synthlib_before_it(tmp_path, monkeypatch):

@@ -181,7 +181,7 @@ def test_upserting_the_same_records_twice_changes_nothing(store: Store) -> None:
     assert dicts(store.iter_entries()) == dicts(records)
 
 
-def test_a_newer_version_replaces_the_entry(store: Store) -> None:
+def test_a_newer_purchase_is_kept_beside_and_shown(store: Store) -> None:
     old = make_record("run", model="gpt-4o-mini", prompt_version="p1", definition="move fast")
     new = make_record(
         "run",
@@ -205,10 +205,57 @@ def test_a_newer_version_replaces_the_entry(store: Store) -> None:
     assert stored.entry["parts_of_speech"][0]["senses"][0]["definition"] == (
         "to move swiftly on foot"
     )
-    # Within one call, the later record of a word wins.
+    assert sorted(store.iter_entries(every=True), key=lambda r: r.created_at) == [old, new]
+    assert list(store.iter_entries(prefer="gpt-4o-mini")) == [old]
+
+
+def test_a_newer_entry_of_the_same_purchase_replaces_it(store: Store) -> None:
+    old = make_record("run", definition="move fast")
+    new = make_record("run", definition="to move swiftly", created_at="2025-02-01T00:00:00+00:00")
+    store.upsert_entries([old])
+    store.upsert_entries([new])
+    assert list(store.iter_entries(every=True)) == [new]
+    # Within one call, the later record of a purchase wins.
     store.upsert_entries([new, old])
-    assert store.count() == 1
-    assert next(store.iter_entries()) == old
+    assert list(store.iter_entries(every=True)) == [old]
+
+
+def test_an_offline_entry_never_replaces_nor_hides_a_paid_one(store: Store) -> None:
+    paid = make_record("run", provider="openai", model="gpt-4o-mini", api_location="https://x/v1")
+    offline = make_record(
+        "run",
+        provider="offline",
+        model="wordnet-3.0",
+        api_location="local",
+        definition="offline sense",
+        created_at="2030-01-01T00:00:00+00:00",
+    )
+    store.upsert_entries([paid])
+    store.upsert_entries([offline])
+    assert list(store.iter_entries()) == [paid]
+    assert list(store.iter_entries(prefer="latest")) == [offline]
+    assert list(store.iter_entries(prefer="offline")) == [offline]
+    assert len(list(store.iter_entries(every=True))) == 2
+    assert store.words_made_with(
+        ["run"], model="gpt-4o-mini", prompt_version="p1", schema_version="1"
+    ) == {"run"}
+
+
+def test_entries_bought_elsewhere_do_not_count_as_bought_here(store: Store) -> None:
+    versions = {"model": "gpt-4o-mini", "prompt_version": "p1", "schema_version": "1"}
+    store.upsert_entries([make_record("fake", api_location="http://127.0.0.1:9/v1")])
+    store.upsert_entries([make_record("real", api_location="https://api.openai.com/v1")])
+    store.upsert_entries([make_record("older")])  # made before locations were recorded
+    words = ["fake", "real", "older"]
+    assert store.words_made_with(words, **versions, api_location="https://api.openai.com/v1") == {
+        "real",
+        "older",
+    }
+    assert store.words_made_with(words, **versions, api_location="http://127.0.0.1:9/v1") == {
+        "fake",
+        "older",
+    }
+    assert store.words_made_with(words, **versions) == set(words)
 
 
 def test_filters_keep_word_order(store: Store) -> None:
@@ -349,9 +396,13 @@ def test_words_made_with_matches_model_prompt_and_schema_version(store: Store) -
     assert store.words_made_with(asked, **key) == {"same", "Same"}
     assert store.words_made_with(iter(asked), **{**key, "model": "gpt-4.1"}) == {"other model"}
     assert store.words_made_with([], **key) == set()
-    # a newer entry of a word replaces the older one: the key follows the latest entry
+    # an entry of another version is kept beside: the word stays made with this one too
     store.upsert_entries([make_record("same", prompt_version="p2")])
-    assert store.words_made_with(asked, **key) == {"Same"}
+    assert store.words_made_with(asked, **key) == {"same", "Same"}
+    assert store.words_made_with(asked, **{**key, "prompt_version": "p2"}) == {
+        "same",
+        "other prompt",
+    }
 
 
 def test_words_made_with_beyond_one_chunk(store: Store, chunk: int) -> None:

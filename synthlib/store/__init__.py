@@ -1,7 +1,9 @@
 """Where entries end up: an embedded SQLite file by default, or MongoDB for a ``mongodb://`` URI.
 
-Every store satisfies :class:`Store`: upsert by word (re-running never duplicates; a newer entry
-replaces the older one), failures beside the entries, and iteration for review and export.
+Every store satisfies :class:`Store`: entries kept per word and purchase (word, provider, model,
+prompt and schema versions, API location; re-running never duplicates, a newer entry of the same
+purchase replaces the older one, another provider's never does), failures beside the entries,
+and iteration for review and export (the preferred entry per word, or all of them).
 
 Beside the entries every store keeps their audits (findings against the local lexical sources),
 keyed by the entry's version (:func:`entry_key`) and the audit's version.
@@ -70,10 +72,17 @@ class Store(Protocol):
         ...
 
     def words_made_with(
-        self, words: Iterable[str], *, model: str, prompt_version: str, schema_version: str
+        self,
+        words: Iterable[str],
+        *,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+        api_location: str | None = None,
     ) -> set[str]:
-        """Which of ``words`` have an entry made with this model, prompt and schema version (the
-        words a run need not send again). Chunked lookups: fit for a million words."""
+        """Which of ``words`` have an entry made with this model, prompt and schema version,
+        bought at ``api_location`` (or before locations were recorded; None: anywhere): the
+        words a run need not send again. Chunked lookups: fit for a million words."""
         ...
 
     def iter_entries(
@@ -82,8 +91,13 @@ class Store(Protocol):
         words: Iterable[str] | None = None,
         provider: str | None = None,
         model: str | None = None,
+        prefer: str = "paid",
+        every: bool = False,
     ) -> Iterator[EntryRecord]:
-        """Entries, optionally only these words, provider or model, in word order."""
+        """The preferred entry of each word (``prefer``: see
+        :func:`~synthlib.store.records.preferred`; the latest paid one by default), or
+        ``every`` entry (one per word and purchase), optionally only these words, provider or
+        model, in word order."""
         ...
 
     def iter_failures(self) -> Iterator[FailureRecord]:

@@ -3,10 +3,12 @@
 Layout (one database; its name comes from the URI path, ``synthlib`` when the URI names none):
 
 ``entries``
-    One document per word: ``_id`` is the word, then every :class:`EntryRecord` field flat, with
-    ``entry`` kept as a sub-document so it can be queried in place (for example
-    ``{"entry.cefr_level": "B2"}``). Unique index on ``word``; indexes on ``(provider, model)``
-    and ``(model, prompt_version, schema_version)``.
+    One document per word and purchase: ``_id`` is the purchase key (word, provider, model,
+    prompt and schema versions, API location) joined by ``\x1f`` (so ``_id`` order is word
+    order), then every :class:`EntryRecord` field flat, with ``entry`` kept as a sub-document so
+    it can be queried in place (for example ``{"entry.cefr_level": "B2"}``). Indexes on
+    ``word``, ``(provider, model)`` and ``(model, prompt_version, schema_version)``. Documents
+    of a store written before (``_id`` the word, no ``api_location``) are rekeyed on opening.
 ``failures``
     One document per word without an entry: ``_id`` is the word, then the
     :class:`FailureRecord` fields. Unique index on ``word``.
@@ -38,6 +40,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import batched, islice
 from typing import Any
@@ -46,7 +49,13 @@ from urllib.parse import unquote, unquote_plus
 from ..errors import MissingExtra, StoreError
 from . import mask_uri
 from .ledger import IN_FLIGHT, LIVE, RESERVED, Holder, Purchase, Reservation
-from .records import AuditRecord, EntryRecord, FailureRecord, readable_entries
+from .records import (
+    AuditRecord,
+    EntryRecord,
+    FailureRecord,
+    preferred_per_word,
+    readable_entries,
+)
 
 try:
     from bson.errors import BSONError
@@ -153,7 +162,8 @@ class MongoStore:
         except PyMongoError as exc:
             return self._describe(exc, "cannot reach the MongoDB server")
         try:
-            self._entries.create_index([("word", ASCENDING)], unique=True)
+            self._drop_unique_word_index()
+            self._entries.create_index([("word", ASCENDING)])
             self._entries.create_index([("provider", ASCENDING), ("model", ASCENDING)])
             self._entries.create_index(
                 [("model", ASCENDING), ("prompt_version", ASCENDING), ("schema_version", ASCENDING)]
@@ -163,6 +173,7 @@ class MongoStore:
             self._pilot_failures.create_index(_PILOT_KEY_INDEX, unique=True)
             self._reservations.create_index([("run_id", ASCENDING), ("shard", ASCENDING)])
             self._reservations.create_index([("batch_id", ASCENDING)])
+            self._rekey_old_entries()
             return None
         except OperationFailure as exc:
             if exc.code not in _UNAUTHORIZED:
@@ -176,6 +187,28 @@ class MongoStore:
             return self._describe(exc, f"not allowed to use database {self.database_name!r}")
         return None
 
+    def _drop_unique_word_index(self) -> None:
+        """A store written before entries were kept per purchase has a unique index on word."""
+        for name, spec in self._entries.index_information().items():
+            if spec.get("unique") and [k for k, _ in spec.get("key", [])] == ["word"]:
+                self._entries.drop_index(name)
+
+    def _rekey_old_entries(self) -> None:
+        """Documents keyed by word alone (written before entries were kept per purchase) get
+        their purchase key, with no API location, and grounded ones their prompt version."""
+        while True:
+            old = list(self._entries.find({"api_location": {"$exists": False}}).limit(CHUNK))
+            if not old:
+                return
+            ops = []
+            for doc in old:
+                record = _entry_record(doc)
+                if record.grounded and not record.prompt_version.endswith("+grounding"):
+                    record = replace(record, prompt_version=record.prompt_version + "+grounding")
+                ops.append(ReplaceOne({"_id": _entry_id(record)}, _entry_document(record), True))
+            self._entries.bulk_write(ops, ordered=False)
+            self._entries.delete_many({"_id": {"$in": [d["_id"] for d in old]}})
+
     def _drop_client(self) -> None:
         if self._owns_client:
             self._client.close()
@@ -188,7 +221,8 @@ class MongoStore:
         return self._location
 
     def upsert_entries(self, records: Iterable[EntryRecord]) -> int:
-        """Insert or replace entries by word and drop those words' failure records.
+        """Insert or replace entries by word and purchase (another provider's, model's or API
+        location's entry of the word is kept beside) and drop those words' failure records.
 
         Returns how many records were given (as the SQLite store does). Within one call the
         last record of a word wins. Each chunk of 1,000 is acknowledged before the next is sent.
@@ -196,16 +230,16 @@ class MongoStore:
         written = 0
         it = iter(records)
         while chunk := list(islice(it, CHUNK)):
-            latest = {r.word: r for r in chunk}  # unordered bulk: one operation per word
+            latest = {_entry_id(r): r for r in chunk}  # unordered bulk: one operation per key
             ops = [
-                ReplaceOne({"_id": word}, _entry_document(r), upsert=True)
-                for word, r in latest.items()
+                ReplaceOne({"_id": key}, _entry_document(r), upsert=True)
+                for key, r in latest.items()
             ]
             self._call("cannot write entries", self._entries.bulk_write, ops, ordered=False)
             self._call(
                 "cannot clear failures",
                 self._failures.delete_many,
-                {"_id": {"$in": list(latest)}},
+                {"_id": {"$in": sorted({r.word for r in chunk})}},
             )
             written += len(chunk)
         return written
@@ -227,26 +261,38 @@ class MongoStore:
     def words_with_entries(self, words: Iterable[str] | None = None) -> set[str]:
         """Which of ``words`` (all, if None) have an entry."""
         if words is None:
-            cursor = self._call("cannot read entries", self._entries.find, {}, {"_id": 1})
-            return {doc["_id"] for doc in self._drain(cursor)}
+            return set(self._call("cannot read entries", self._entries.distinct, "word"))
         found: set[str] = set()
         it = iter(set(words))
         while chunk := list(islice(it, CHUNK)):
-            found |= self._present(self._entries, chunk)
+            found |= self._present(self._entries, chunk, "word")
         return found
 
     def words_made_with(
-        self, words: Iterable[str], *, model: str, prompt_version: str, schema_version: str
+        self,
+        words: Iterable[str],
+        *,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+        api_location: str | None = None,
     ) -> set[str]:
-        """Which of ``words`` have an entry made with this model, prompt and schema version
-        (``$in`` queries of 1,000 words on ``_id``)."""
-        key = {"model": model, "prompt_version": prompt_version, "schema_version": schema_version}
+        """Which of ``words`` have an entry made with this model, prompt and schema version (and
+        bought at ``api_location``, or before locations were recorded; None: anywhere), in
+        ``$in`` queries of 1,000 words."""
+        key: dict[str, Any] = {
+            "model": model,
+            "prompt_version": prompt_version,
+            "schema_version": schema_version,
+        }
+        if api_location is not None:
+            key["api_location"] = {"$in": [api_location, ""]}
         found: set[str] = set()
         it = iter(words)
         while chunk := list(islice(it, CHUNK)):
-            query = {"_id": {"$in": chunk}, **key}
-            cursor = self._call("cannot read entries", self._entries.find, query, {"_id": 1})
-            found.update(doc["_id"] for doc in self._drain(cursor))
+            query = {"word": {"$in": chunk}, **key}
+            cursor = self._call("cannot read entries", self._entries.find, query, {"word": 1})
+            found.update(doc["word"] for doc in self._drain(cursor))
         return found
 
     def iter_entries(
@@ -255,12 +301,22 @@ class MongoStore:
         words: Iterable[str] | None = None,
         provider: str | None = None,
         model: str | None = None,
+        prefer: str = "paid",
+        every: bool = False,
     ) -> Iterator[EntryRecord]:
-        """Entries in word order (code point order, as the SQLite store), optionally filtered.
+        """The preferred entry of each word (:func:`~synthlib.store.records.preferred`), or
+        ``every`` entry, in word order (code point order, as the SQLite store), optionally
+        filtered.
 
         Pages of 1,000 are fetched as the caller iterates, so no server cursor is left open
         while a slow consumer works.
         """
+        records = self._entries_in_order(words, provider, model)
+        yield from records if every else preferred_per_word(records, prefer)
+
+    def _entries_in_order(
+        self, words: Iterable[str] | None, provider: str | None, model: str | None
+    ) -> Iterator[EntryRecord]:
         where = self._location
         query: dict[str, Any] = {}
         if provider is not None:
@@ -272,7 +328,7 @@ class MongoStore:
             return
         wanted = sorted(set(words))
         for start in range(0, len(wanted), CHUNK):  # sorted chunks keep the overall word order
-            page = {**query, "_id": {"$in": wanted[start : start + CHUNK]}}
+            page = {**query, "word": {"$in": wanted[start : start + CHUNK]}}
             cursor = self._call(
                 "cannot read entries", lambda q=page: self._entries.find(q).sort("_id", 1)
             )
@@ -281,14 +337,14 @@ class MongoStore:
     def iter_failures(self) -> Iterator[FailureRecord]:
         """Failure records of words that still have no entry, in word order."""
         for page in batched(self._pages(self._failures, {}), CHUNK):
-            done = self._present(self._entries, [doc["_id"] for doc in page])
+            done = self._present(self._entries, [doc["_id"] for doc in page], "word")
             for doc in page:
                 if doc["_id"] not in done:
                     yield _failure_record(doc)
 
     def count(self) -> int:
-        """How many entries the store holds."""
-        return self._call("cannot count entries", self._entries.count_documents, {})
+        """How many words have an entry."""
+        return len(self._call("cannot count entries", self._entries.distinct, "word"))
 
     # --- the pilot area ----------------------------------------------------------------------
 
@@ -691,11 +747,11 @@ class MongoStore:
                 ]
             }
 
-    def _present(self, collection: Any, words: list[str]) -> set[str]:
+    def _present(self, collection: Any, words: list[str], field: str = "_id") -> set[str]:
         cursor = self._call(
-            "cannot read the store", collection.find, {"_id": {"$in": words}}, {"_id": 1}
+            "cannot read the store", collection.find, {field: {"$in": words}}, {field: 1}
         )
-        return {doc["_id"] for doc in self._drain(cursor)}
+        return {doc[field] for doc in self._drain(cursor)}
 
     def _drain(self, cursor: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return self._call("cannot read the store", list, cursor)
@@ -794,9 +850,14 @@ def _client_options(uri: str) -> dict[str, Any]:
 # --- documents ------------------------------------------------------------------------------
 
 
+def _entry_id(record: EntryRecord) -> str:
+    # \x1f never occurs in a word (words are normalised text), so _id order is word order
+    return "\x1f".join(record.key)
+
+
 def _entry_document(record: EntryRecord) -> dict[str, Any]:
     # getattr, not to_dict: asdict would deep-copy every entry before pymongo encodes it
-    return {"_id": record.word, **{name: getattr(record, name) for name in _ENTRY_FIELDS}}
+    return {"_id": _entry_id(record), **{name: getattr(record, name) for name in _ENTRY_FIELDS}}
 
 
 def _pilot_key(pilot: str, model: str, word: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from ..schema import Failure
@@ -39,6 +40,9 @@ class EntryRecord:
     grounded: bool = False
     run_id: str | None = None
     created_at: str = field(default_factory=now_iso)
+    # where it was bought (the API's base URL, "local" offline; "" when made before synthlib
+    # recorded it): an entry made against an emulator is not one bought from the real API
+    api_location: str = ""
     # ``entry`` as JSON text when ingest already has it (saves re-serialising for the store)
     entry_json: str | None = field(default=None, compare=False, repr=False)
 
@@ -46,6 +50,60 @@ class EntryRecord:
         d = asdict(self)
         del d["entry_json"]
         return d
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        """What the store keeps one entry per: the word and what it was bought as."""
+        return (
+            self.word,
+            self.provider,
+            self.model,
+            self.prompt_version,
+            self.schema_version,
+            self.api_location,
+        )
+
+    @property
+    def paid(self) -> bool:
+        return self.provider != OFFLINE_PROVIDER
+
+
+OFFLINE_PROVIDER = "offline"
+PREFERENCES = ("paid", "latest")
+
+
+def preferred(records: Iterable[EntryRecord], prefer: str = "paid") -> EntryRecord | None:
+    """The entry a view shows for one word among its ``records`` (one per purchase).
+
+    ``prefer``: ``paid`` (the default) is the latest paid entry, else the latest; ``latest`` the
+    latest whoever made it; any other text is a provider or model name: its latest entry, else
+    as ``paid``. The offline provider's entry never hides a paid one unless asked for by name.
+    """
+    listed = list(records)
+    if not listed:
+        return None
+
+    def latest(rows: list[EntryRecord]) -> EntryRecord:
+        return max(enumerate(rows), key=lambda pair: (pair[1].created_at, pair[0]))[1]
+
+    if prefer not in PREFERENCES:
+        named = [r for r in listed if prefer in (r.provider, r.model)]
+        if named:
+            return latest(named)
+    if prefer == "latest":
+        return latest(listed)
+    paid = [r for r in listed if r.paid]
+    return latest(paid or listed)
+
+
+def preferred_per_word(
+    records: Iterable[EntryRecord], prefer: str = "paid"
+) -> Iterator[EntryRecord]:
+    """:func:`preferred` of each word of ``records`` (given in word order), in word order."""
+    for _, group in groupby(records, key=lambda r: r.word):
+        chosen = preferred(group, prefer)
+        if chosen is not None:
+            yield chosen
 
 
 # the key of a run summary holding that run's given-up words ({word: {reason, attempts}})

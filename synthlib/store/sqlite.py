@@ -12,7 +12,14 @@ from pathlib import Path
 
 from ..errors import StoreError
 from .ledger import IN_FLIGHT, LIVE, RESERVED, Holder, Purchase, Reservation
-from .records import AuditRecord, EntryRecord, FailureRecord, now_iso, readable_entries
+from .records import (
+    AuditRecord,
+    EntryRecord,
+    FailureRecord,
+    now_iso,
+    preferred_per_word,
+    readable_entries,
+)
 
 _ENTRY_COLUMNS = (
     "word",
@@ -30,6 +37,7 @@ _ENTRY_COLUMNS = (
     "grounded",
     "run_id",
     "created_at",
+    "api_location",
 )
 _FAILURE_COLUMNS = (
     "word",
@@ -195,6 +203,53 @@ def _m7_ledger(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX reservations_batch ON reservations (batch_id)")
 
 
+def _m8_entries_per_purchase(db: sqlite3.Connection) -> None:
+    # One entry per (word, provider, model, versions, API location): another provider's entry,
+    # or one bought elsewhere, is kept beside it instead of replacing it. Entries made before
+    # this step have no API location (""); grounded ones get their prompt version.
+    db.execute(
+        """CREATE TABLE entries_by_purchase (
+            word TEXT NOT NULL,
+            entry TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            schema_version TEXT NOT NULL,
+            batch_id TEXT,
+            custom_id TEXT,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            cached_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            grounded INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT,
+            created_at TEXT NOT NULL,
+            api_location TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (word, provider, model, prompt_version, schema_version, api_location)
+        )"""
+    )
+    old = (
+        "word, entry, provider, model, prompt_version, schema_version, batch_id, custom_id, "
+        "input_tokens, cached_tokens, output_tokens, cost_usd, grounded, run_id, created_at"
+    )
+    db.execute(
+        f"INSERT INTO entries_by_purchase ({old}, api_location) SELECT {old}, '' FROM entries"
+    )
+    db.execute(
+        "UPDATE entries_by_purchase SET prompt_version = prompt_version || '+grounding' "
+        "WHERE grounded = 1 AND prompt_version NOT LIKE '%+grounding'"
+    )
+    db.execute("DROP TABLE entries")
+    db.execute("ALTER TABLE entries_by_purchase RENAME TO entries")
+    db.execute("CREATE INDEX entries_model ON entries (provider, model)")
+    db.execute("CREATE INDEX entries_batch ON entries (batch_id)")
+    db.execute(
+        "CREATE INDEX entries_made_with "
+        "ON entries (model, prompt_version, schema_version, word, api_location)"
+    )
+    db.execute("ALTER TABLE pilot_entries ADD COLUMN api_location TEXT NOT NULL DEFAULT ''")
+
+
 # Append only: a released store file may be at any of these steps; each runs once, in order.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
@@ -204,6 +259,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m5_pilot_area,
     _m6_audits,
     _m7_ledger,
+    _m8_entries_per_purchase,
 ]
 
 
@@ -303,17 +359,28 @@ class SQLiteStore:
         return found
 
     def words_made_with(
-        self, words: Iterable[str], *, model: str, prompt_version: str, schema_version: str
+        self,
+        words: Iterable[str],
+        *,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+        api_location: str | None = None,
     ) -> set[str]:
-        """Which of ``words`` have an entry made with this model, prompt and schema version."""
+        """Which of ``words`` have an entry made with this model, prompt and schema version (and
+        bought at ``api_location``, or before locations were recorded; None: anywhere)."""
         found: set[str] = set()
         key = [model, prompt_version, schema_version]
+        where = ""
+        if api_location is not None:
+            where = "AND api_location IN (?, '') "
+            key.append(api_location)
         it = iter(words)
         with self._lock:
             while chunk := list(islice(it, 900)):  # under SQLite's bound-parameter limit
                 sql = (
-                    "SELECT word FROM entries WHERE model = ? AND prompt_version = ? "
-                    f"AND schema_version = ? AND word IN ({','.join('?' * len(chunk))})"
+                    "SELECT DISTINCT word FROM entries WHERE model = ? AND prompt_version = ? "
+                    f"AND schema_version = ? {where}AND word IN ({','.join('?' * len(chunk))})"
                 )
                 try:
                     found.update(w for (w,) in self._db.execute(sql, key + chunk))
@@ -327,6 +394,20 @@ class SQLiteStore:
         words: Iterable[str] | None = None,
         provider: str | None = None,
         model: str | None = None,
+        prefer: str = "paid",
+        every: bool = False,
+    ) -> Iterator[EntryRecord]:
+        """The preferred entry of each word (:func:`~synthlib.store.records.preferred`), or
+        ``every`` entry, in word order."""
+        records = self._entries_in_order(words=words, provider=provider, model=model)
+        yield from records if every else preferred_per_word(records, prefer)
+
+    def _entries_in_order(
+        self,
+        *,
+        words: Iterable[str] | None,
+        provider: str | None,
+        model: str | None,
     ) -> Iterator[EntryRecord]:
         clauses, params = [], []
         if provider is not None:
@@ -339,17 +420,22 @@ class SQLiteStore:
         if words is None:
             where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
             with self._lock:
-                rows = self._db.execute(f"{select}{where} ORDER BY word", params).fetchall()
+                rows = self._db.execute(
+                    f"{select}{where} ORDER BY word, created_at, rowid", params
+                ).fetchall()
         else:  # by primary key, a chunk at a time: a few words never read the whole store
             rows = []
             wanted = sorted(set(words))
             for start in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
                 chunk = wanted[start : start + 900]
                 marks = ",".join("?" * len(chunk))
-                sql = f"{select} WHERE {' AND '.join([*clauses, f'word IN ({marks})'])}"
+                sql = (
+                    f"{select} WHERE {' AND '.join([*clauses, f'word IN ({marks})'])} "
+                    "ORDER BY word, created_at, rowid"
+                )
                 with self._lock:
                     rows.extend(self._db.execute(sql, [*params, *chunk]).fetchall())
-            rows.sort(key=lambda row: row[0])
+            rows.sort(key=lambda row: row[0])  # stable: each word's rows keep their order
         yield from readable_entries(rows, _entry_record, str(self.path))
 
     def iter_failures(self) -> Iterator[FailureRecord]:
@@ -515,8 +601,9 @@ class SQLiteStore:
         return found
 
     def count(self) -> int:
+        """How many words have an entry."""
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+            return self._db.execute("SELECT COUNT(DISTINCT word) FROM entries").fetchone()[0]
 
     # --- audits ------------------------------------------------------------------------------
 
@@ -817,14 +904,21 @@ def _entry_row(r: EntryRecord) -> tuple:
         int(r.grounded),
         r.run_id,
         r.created_at,
+        r.api_location,
     )
 
 
 def _entry_record(row: tuple) -> EntryRecord:
     """A row of ``entries`` (columns in :class:`EntryRecord`'s order) as a record."""
-    word, entry, *provenance_and_usage, grounded, run_id, created = row
+    word, entry, *provenance_and_usage, grounded, run_id, created, location = row
     return EntryRecord(
-        word, json.loads(entry), *provenance_and_usage, bool(grounded), run_id, created
+        word,
+        json.loads(entry),
+        *provenance_and_usage,
+        bool(grounded),
+        run_id,
+        created,
+        location or "",
     )
 
 

@@ -19,6 +19,7 @@ from synthlib.store.mongo import MongoStore
 from .conftest import (
     backend_for,
     billed_per_word,
+    cli,
     ledger_cost,
     provider_env,
     read_checkpoint,
@@ -26,6 +27,8 @@ from .conftest import (
 )
 
 WORDS = words(40)
+# words the offline provider knows too
+REAL = ["apple", "river", "happy", "house", "green", "music", "table", "light", "water", "bread"]
 
 
 @pytest.fixture(params=["sqlite", "mongomock"])
@@ -185,3 +188,87 @@ def test_two_processes_on_two_checkpoints_over_one_store_bill_each_word_once(emu
     assert a["total_cost"] + b["total_cost"] == pytest.approx(
         ledger_cost(emulator.ledger()), rel=1e-9
     )
+
+
+# --- entries kept per purchase ------------------------------------------------------------------
+
+
+def test_an_offline_run_keeps_paid_entries_and_they_stay_preferred(emulator, workdir, shared_store):
+    from synthlib.frames import load_entries
+
+    paid = make_job(emulator, REAL, shared_store(), workdir / "a.json").run()
+    assert paid.progress.processed == 10
+    billed = len(emulator.ledger())
+    offline = Job(
+        build_config(REAL, checkpoint=str(workdir / "o.json"), provider="offline"),
+        store=shared_store(),
+    ).run()
+    assert offline.progress.processed == 10
+    shown = load_entries(shared_store())
+    assert len(shown) == 10 and set(shown["provider"]) == {"openai"}
+    every = load_entries(shared_store(), every=True)
+    assert len(every) == 20 and set(every["provider"]) == {"openai", "offline"}
+    assert set(load_entries(shared_store(), prefer="offline")["provider"]) == {"offline"}
+    # the paid run again: every word is still bought, nothing is sent
+    again = make_job(emulator, REAL, shared_store(), workdir / "a2.json").run()
+    assert again.progress.processed == 10 and len(emulator.ledger()) == billed
+
+
+def test_entries_bought_from_one_api_are_not_done_for_another(
+    emulator, workdir, shared_store, tmp_path
+):
+    """A rehearsal against one API location (an emulator) is not a purchase from another: the
+    other API gets every word; the same location gets none again."""
+    from synthlib.emulator import Emulator, EmulatorConfig
+
+    from .conftest import FAST
+
+    make_job(emulator, REAL, shared_store(), workdir / "a.json").run()
+    other = Emulator(tmp_path / "other-api", config=EmulatorConfig(**FAST)).start()
+    try:
+        real = make_job(other, REAL, shared_store(), workdir / "b.json")
+        assert real.estimate.remaining == 10  # the dry run's count agrees with the run
+        assert real.run().progress.processed == 10
+        assert billed_per_word(other.ledger()) == dict.fromkeys(REAL, 1)
+    finally:
+        other.stop()
+    again = make_job(emulator, REAL, shared_store(), workdir / "c.json").run()
+    assert again.progress.processed == 10
+    assert billed_per_word(emulator.ledger()) == dict.fromkeys(REAL, 1)
+
+
+def test_a_missing_key_over_paid_entries_asks_and_refuses_without_a_terminal(emulator, workdir):
+    from synthlib.frames import load_entries
+
+    (workdir / "words.txt").write_text("\n".join(REAL) + "\n")
+    common = ["words.txt", "--store", "s.db", "--poll-interval", "0.05"]
+    paid = cli([*common, "--yes"], emulator, workdir)
+    assert paid.returncode == 0, paid.stderr
+    billed = len(emulator.ledger())
+    no_key = {k: v for k, v in provider_env(emulator).items() if not k.startswith("OPENAI_")}
+
+    def without_key(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "synthlib", *common, *extra],
+            cwd=workdir,
+            env=no_key,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = without_key()
+    assert refused.returncode == 2, refused.stderr
+    assert "paid entries for 10 of these 10 words (10 by openai gpt-4o-mini)" in refused.stdout
+    assert "Make offline entries anyway?" in refused.stderr
+    assert len(load_entries(str(workdir / "s.db"), every=True)) == 10
+
+    agreed = without_key("--yes")
+    assert agreed.returncode == 0, agreed.stderr
+    assert set(load_entries(str(workdir / "s.db"))["provider"]) == {"openai"}
+    assert len(load_entries(str(workdir / "s.db"), every=True)) == 20
+    # with the key again: the paid entries are there, nothing is sent
+    again = cli([*common, "--yes"], emulator, workdir)
+    assert again.returncode == 0, again.stderr
+    assert len(emulator.ledger()) == billed
