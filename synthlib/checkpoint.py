@@ -62,9 +62,11 @@ def _reason(exc: OSError) -> str:
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """What makes two runs the same run: resuming with anything else would mix results."""
+    """What makes two runs the same run: what is bought (the words as a set, provider, model,
+    versions, grounding, API location); not how it is packed (``words_per_request`` and the
+    list's order are kept, but a resume may change them)."""
 
-    words_sha256: str
+    words_sha256: str  # the words in their order (custom_ids of batches in flight use it)
     word_count: int
     model: str
     provider: str
@@ -72,24 +74,30 @@ class RunIdentity:
     schema_version: str
     words_per_request: int = 1
     grounded: bool = False
+    words_set_sha256: str = ""  # the words as a set ("" in checkpoints written before)
+    api_location: str = ""  # where the words are bought ("" in checkpoints written before)
 
-    def differences(self, other: RunIdentity) -> list[str]:
+    def differences(self, other: RunIdentity, *, order_matters: bool = True) -> list[str]:
+        """What makes ``other`` (a checkpoint's) another run than this one. The order of the
+        words counts only when ``order_matters`` (batches in flight name words by position)."""
         out = []
-        if self.words_sha256 != other.words_sha256:
+        same_set = bool(self.words_set_sha256) and self.words_set_sha256 == other.words_set_sha256
+        if self.words_sha256 != other.words_sha256 and not same_set:
             out.append(
                 f"the word list differs ({other.word_count:,} words then, {self.word_count:,} now)"
             )
-        for name in (
-            "model",
-            "provider",
-            "prompt_version",
-            "schema_version",
-            "words_per_request",
-            "grounded",
-        ):
+        elif self.words_sha256 != other.words_sha256 and order_matters:
+            out.append(
+                "the words are in another order, and the batches in flight name them by their "
+                "place in the list: resume with the list in its former order to collect them "
+                "(then any order will do)"
+            )
+        for name in ("model", "provider", "prompt_version", "schema_version", "grounded"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 out.append(f"{name.replace('_', ' ')} was {theirs!r}, now {mine!r}")
+        if self.api_location and other.api_location and self.api_location != other.api_location:
+            out.append(f"the API was {other.api_location}, now {self.api_location}")
         return out
 
 
@@ -334,7 +342,9 @@ class Checkpoint:
         path = real_path(path)
         data = read_raw(path)
         theirs = RunIdentity(**data["run"])
-        differences = identity.differences(theirs)
+        differences = identity.differences(theirs, order_matters=False)
+        if not differences and identity.words_sha256 != theirs.words_sha256:
+            differences = identity.differences(theirs, order_matters=bool(flights_on_disk(path)))
         if differences:
             raise CheckpointError(
                 f"{path}: this checkpoint belongs to another run: {'; '.join(differences)}. "

@@ -31,7 +31,7 @@ from .crew import Crew, Part
 from .errors import BackendError, StoreError
 from .ingest import BilledWords, Ingested, Provenance, ingest_lines
 from .pricing import Price
-from .requests import OutputLimits, model_max_output
+from .requests import MAX_WORDS_PER_REQUEST, OutputLimits, model_max_output
 from .schema import Failure
 from .state import UNREADABLE, Flight
 from .store import Store
@@ -293,7 +293,8 @@ class Collector(Part):
             expected=flight.words,
             price=self.price,
             provenance=provenance,
-            words_per_request=self.words_per_request,
+            # a custom_id made with other packing (a resume with another --words-per-request)
+            words_per_request=MAX_WORDS_PER_REQUEST,
         )
         if result.anomalies():
             self._notify(f"batch {info.id}: {result.anomalies()}")

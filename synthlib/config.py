@@ -16,7 +16,9 @@ from typing import Any
 from . import prompts, schema
 from .checkpoint import RunIdentity, read_raw, real_path
 from .errors import CheckpointError, UsageError
+from .ledger import expected_api_location
 from .pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, Price, price_for, price_table
+from .requests import MAX_WORDS_PER_REQUEST
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
 from .skip import ImportedCheckpoint, read_imported_checkpoint
 from .store import default_store
@@ -25,7 +27,6 @@ from .words import WordList, read_words
 PROVIDERS = ("auto", "openai", "anthropic", "offline")
 DEFAULT_POLL_INTERVAL = 10.0
 OFFLINE_POLL_INTERVAL = 0.05
-MAX_WORDS_PER_REQUEST = 20
 DEFAULT_UNREACHABLE_AFTER = 60.0
 LOST_RESULTS = ("retry", "give_up")
 
@@ -343,6 +344,8 @@ def run_identity(
         schema_version=schema.SCHEMA_VERSION,
         words_per_request=words_per_request,
         grounded=grounding,
+        words_set_sha256=words.set_fingerprint,
+        api_location=expected_api_location(provider),
     )
 
 
@@ -405,10 +408,13 @@ def default_checkpoint(
     folder: Path = Path(CHECKPOINT_DIR),
 ) -> Path:
     """``<folder>/<word file stem>.<job key>.checkpoint.json`` (``folder`` is
-    :func:`checkpoint_dir`): the key (8 hex digits, :func:`job_key`) stands for the job (list
-    content, model, provider, versions), so the same job resumes and a new list is a new job.
-    Without ``identity``, ``<stem>.checkpoint.json`` in the working directory (the name before
-    job keys, still used when such a checkpoint of this very job is found)."""
+    :func:`checkpoint_dir`): the key (8 hex digits, :func:`job_key`) stands for the job (what is
+    bought: the words as a set, provider, model, versions, grounding, API location; not the
+    packing, the list's order or its file's name), so the same job resumes, from a renamed or
+    reordered copy of the list too (a checkpoint with the key under another stem is found),
+    and a new list is a new job. Without ``identity``, ``<stem>.checkpoint.json`` in the working
+    directory (the name before job keys, still used when such a checkpoint of this very job is
+    found)."""
     if name:
         stem = Path(name).stem
     elif isinstance(words, str | os.PathLike):
@@ -418,21 +424,47 @@ def default_checkpoint(
     unkeyed = Path(f"{stem}.checkpoint.json")
     if identity is None:
         return unkeyed
-    keyed = folder / f"{stem}.{job_key(identity)}.checkpoint.json"
-    if not keyed.exists() and unkeyed.exists() and _belongs_to(unkeyed, identity):
+    key = job_key(identity)
+    keyed = folder / f"{stem}.{key}.checkpoint.json"
+    if keyed.exists():
+        return keyed
+    for key_of_the_job in (key, _packing_key(identity)):
+        # the same job under another file name, or keyed before packing left the key
+        found = sorted(folder.glob(f"*.{key_of_the_job}.checkpoint.json"))
+        if found:
+            return found[0]
+    if unkeyed.exists() and _belongs_to(unkeyed, identity):
         return unkeyed  # a run started before checkpoints were keyed: resume it
     return keyed
 
 
 def job_key(identity: RunIdentity) -> str:
-    """8 hex digits standing for a run identity."""
-    text = json.dumps(asdict(identity), sort_keys=True, separators=(",", ":"))
+    """8 hex digits standing for the job: what is bought (the words as a set, provider, model,
+    prompt version with grounding, schema version, API location), not how it is packed."""
+    bought = {
+        "words": identity.words_set_sha256 or identity.words_sha256,
+        "provider": identity.provider,
+        "model": identity.model,
+        "prompt_version": identity.prompt_version + ("+grounding" if identity.grounded else ""),
+        "schema_version": identity.schema_version,
+        "api_location": identity.api_location,
+    }
+    text = json.dumps(bought, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _packing_key(identity: RunIdentity) -> str:
+    """The key checkpoints had before the job left packing out (found to resume them)."""
+    old = {
+        k: v for k, v in asdict(identity).items() if k not in ("words_set_sha256", "api_location")
+    }
+    text = json.dumps(old, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _belongs_to(path: Path, identity: RunIdentity) -> bool:
     try:
-        return RunIdentity(**read_raw(path)["run"]) == identity
+        return not identity.differences(RunIdentity(**read_raw(path)["run"]))
     except (CheckpointError, TypeError):
         return False
 

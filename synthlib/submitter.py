@@ -46,7 +46,13 @@ from .crew import Crew, Part
 from .errors import BackendError, StoreError, UsageError
 from .pricing import Price
 from .reach import reach
-from .requests import OutputLimits, RequestTemplate, build_requests, decode_custom_id
+from .requests import (
+    MAX_WORDS_PER_REQUEST,
+    OutputLimits,
+    RequestTemplate,
+    build_requests,
+    decode_custom_id,
+)
 from .schema import Failure
 from .shards import Shard, plan_shards
 from .skip import mark_already_done
@@ -386,7 +392,7 @@ class Submitter(Part):
         try:
             custom_id = json.loads(line)["custom_id"]
             return decode_custom_id(
-                custom_id, limit=len(self.state.words), most=self.words_per_request
+                custom_id, limit=len(self.state.words), most=MAX_WORDS_PER_REQUEST
             )
         except (ValueError, KeyError, IndexError, TypeError):
             return None

@@ -67,6 +67,16 @@ class WordList:
         return self._index[word]
 
     @property
+    def set_fingerprint(self) -> str:
+        """SHA-256 of the distinct words in code point order: the list as a set (what is bought
+        does not depend on the order, nor on the file's name)."""
+        digest = hashlib.sha256()
+        for word in sorted(self.words):
+            digest.update(word.encode("utf-8"))
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+    @property
     def fingerprint(self) -> str:
         """SHA-256 of the distinct words in order: identifies the list a checkpoint belongs to."""
         digest = hashlib.sha256()

@@ -239,7 +239,11 @@ def test_default_checkpoint_is_keyed_by_the_job(offline_env):
     assert KEYED.fullmatch(str(first)).group("stem") == "words"
     assert path(list(WORDS)) == first  # the same list: the same job
     assert path([*WORDS, "extra"]) != first  # a new list: a new job
-    assert path(WORDS, words_per_request=5) != first
+    # the job is what is bought, not how it is packed
+    assert path(WORDS, words_per_request=5) == first
+    assert path(WORDS, batch_size=3) == first
+    assert path(list(reversed(WORDS))).name.split(".")[1] == first.name.split(".")[1]
+    assert path(WORDS, grounding=True) != first  # grounding is a prompt of its own
     assert build_config(WORDS, provider="openai").checkpoint != first
     assert build_config(WORDS, provider="openai", model="gpt-4o").checkpoint not in (
         first,
@@ -249,6 +253,34 @@ def test_default_checkpoint_is_keyed_by_the_job(offline_env):
     assert KEYED.fullmatch(str(path("mine.txt"))).group("stem") == "mine"
     assert path("mine.txt").name.split(".")[1] == first.name.split(".")[1]  # same content
     assert path(WORDS, checkpoint="explicit.json") == Path("explicit.json")
+
+
+def test_the_job_key_is_what_is_bought(offline_env, monkeypatch):
+    from synthlib.config import job_key, run_identity
+    from synthlib.words import read_words
+
+    words = read_words(WORDS)
+
+    def key(provider="openai", model="gpt-4o-mini", wpr=1, grounding=False, listed=words):
+        return job_key(run_identity(listed, provider, model, wpr, grounding))
+
+    base = key()
+    assert key(wpr=10) == base
+    assert key(listed=read_words(list(reversed(WORDS)))) == base
+    assert key(model="gpt-4o") != base
+    assert key(provider="anthropic", model="claude-haiku-4-5") != base
+    assert key(grounding=True) != base
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # a rehearsal API
+    assert key() != base
+
+
+def test_a_renamed_copy_of_the_list_resumes_the_same_checkpoint(offline_env):
+    (offline_env / "words.txt").write_text("\n".join(WORDS) + "\n")
+    job = _prepare("words.txt")
+    first = job.checkpoint.path
+    job.close()
+    (offline_env / "copy of words.txt").write_text("\n".join(WORDS) + "\n")
+    assert build_config("copy of words.txt", provider="offline").checkpoint == first
 
 
 def test_auto_resolves_before_keying(offline_env, monkeypatch):

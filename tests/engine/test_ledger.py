@@ -272,3 +272,58 @@ def test_a_missing_key_over_paid_entries_asks_and_refuses_without_a_terminal(emu
     again = cli([*common, "--yes"], emulator, workdir)
     assert again.returncode == 0, again.stderr
     assert len(emulator.ledger()) == billed
+
+
+# --- the job is the work, not the knobs ---------------------------------------------------------
+
+
+def test_a_resume_with_other_packing_or_a_renamed_list_collects_its_batches(emulator, workdir):
+    """Ctrl+C with batches in flight; a reordered copy of the list is told to wait for them;
+    a renamed copy with --words-per-request 2 and another --batch-size is the same job: it
+    resumes the same (default) checkpoint and collects them; each word is billed once."""
+    import signal
+
+    (workdir / "words.txt").write_text("\n".join(WORDS) + "\n")
+    (workdir / "copy.txt").write_text("\n".join(WORDS) + "\n")
+    (workdir / "shuffled.txt").write_text("\n".join(WORDS[::-1]) + "\n")
+    common = ["--yes", "--poll-interval", "0.05"]
+    emulator.configure(stall=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "synthlib", "words.txt", *common, "--batch-size", "10"],
+        cwd=workdir,
+        env=provider_env(emulator),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def created() -> int:
+        journals = list((workdir / ".synthlib").glob("*.checkpoint.json.journal"))
+        return sum(_created(j.with_name(j.name.removesuffix(".journal"))) for j in journals)
+
+    _wait(lambda: created() >= 2)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    [checkpoint] = (workdir / ".synthlib").glob("*.checkpoint.json")
+
+    reordered = cli(["shuffled.txt", *common], emulator, workdir)
+    assert reordered.returncode == 2, reordered.stderr
+    assert "another order" in reordered.stderr and str(checkpoint.name) in reordered.stderr
+    assert not emulator.ledger()
+
+    emulator.configure(stall=False)
+    repacked = cli(
+        ["copy.txt", *common, "--words-per-request", "2", "--batch-size", "7"], emulator, workdir
+    )
+    assert repacked.returncode == 0, repacked.stderr
+    assert list((workdir / ".synthlib").glob("*.checkpoint.json")) == [checkpoint]
+    cp = read_checkpoint(checkpoint)
+    assert sorted(cp["processed_words"]) == sorted(WORDS) and not cp["batches"]
+    billed = billed_per_word(emulator.ledger())
+    assert set(billed) == set(WORDS) and max(billed.values()) == 1
+    assert cp["total_cost"] == pytest.approx(ledger_cost(emulator.ledger()), rel=1e-9)
+    # now nothing is in flight: any order resumes it, and nothing is sent
+    again = cli(["shuffled.txt", *common], emulator, workdir)
+    assert again.returncode == 0, again.stderr
+    assert max(billed_per_word(emulator.ledger()).values()) == 1
