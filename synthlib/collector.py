@@ -289,7 +289,7 @@ class Collector(Part):
         )
         result = ingest_lines(
             _lines(paths),
-            words=self.state.words,
+            words=flight.word_places(self.state.words),
             expected=flight.words,
             price=self.price,
             provenance=provenance,

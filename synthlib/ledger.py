@@ -157,6 +157,18 @@ class RunLedger:
             if r.run_id != self.holder.run_id
         }
 
+    def take_over(self, reservation: Reservation, shard: str) -> dict[str, int]:
+        """Take over the batch of ``reservation`` (its holder gone); the words taken, with their
+        places in the batch (empty when its holder came back meanwhile)."""
+        assert reservation.batch_id is not None
+        return self.store.take_over(
+            reservation.batch_id, reservation.run_id, self.holder, shard, self.clock(), self.lease
+        )
+
+    def mine(self) -> set[str]:
+        """The words this run holds in the store."""
+        return self.store.reserved_by(self.holder.run_id)
+
     def gone(self, reservation: Reservation) -> bool:
         """Whether ``reservation``'s holder is gone (see :mod:`synthlib.store.ledger`)."""
         return reservation.gone(self.clock(), self.lease)

@@ -201,6 +201,17 @@ class PilotStore:
     def reserved_by(self, run_id: str) -> set[str]:
         return self.base.reserved_by(run_id)
 
+    def batch_places(self, batch_id: str) -> dict[str, int]:
+        return self.base.batch_places(batch_id)
+
+    def batch_runs(self, batch_id: str) -> set[str]:
+        return self.base.batch_runs(batch_id)
+
+    def take_over(
+        self, batch_id: str, gone_run: str, holder: Holder, shard: str, now: float, lease: float
+    ) -> dict[str, int]:
+        return self.base.take_over(batch_id, gone_run, holder, shard, now, lease)
+
     def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
         return self.base.reservations(purchase, words)
 

@@ -53,6 +53,19 @@ class Flight:
     # Its requests in word order, run-length coded ``[count, words each, max_tokens each]``
     # (see :attr:`Shard.shapes`); empty for a flight journalled before they were recorded.
     shapes: list[list[int]] = field(default_factory=list)
+    # A batch adopted from another run (whose owner is gone): the places its custom_ids give
+    # its words in that run's list. Empty for this run's own batches (their places are ours).
+    positions: dict[int, str] = field(default_factory=dict)
+
+    def word_places(self, words: tuple[str, ...]) -> tuple[str, ...]:
+        """What its custom_ids index: this run's list, or the adopted batch's own places (a
+        place no word of it holds reads as "", a word of no request)."""
+        if not self.positions:
+            return words
+        places = [""] * (max(self.positions) + 1)
+        for at, word in self.positions.items():
+            places[at] = word
+        return tuple(places)
 
     @property
     def output_limit(self) -> int | None:
@@ -97,6 +110,8 @@ class Flight:
             }
         if self.shapes:
             out["shapes"] = self.shapes
+        if self.positions:
+            out["positions"] = {str(at): word for at, word in self.positions.items()}
         return out
 
     @classmethod
@@ -115,6 +130,7 @@ class Flight:
             create_requests=int(attempts.get("requests", 0)),
             ruled_out=list(attempts.get("ruled_out", ())),
             shapes=[list(map(int, s)) for s in d.get("shapes", ())],
+            positions={int(at): word for at, word in (d.get("positions") or {}).items()},
         )
 
 
@@ -227,6 +243,7 @@ class RunState:
             list(e["words"]),
             int(e["input_tokens"]),
             shapes=[list(map(int, s)) for s in e.get("shapes", ())],
+            positions={int(at): word for at, word in (e.get("positions") or {}).items()},
         )
         number = e["shard"].rsplit("-", 1)[-1]
         if number.isdigit():  # shard keys are s-1, s-2, ...: never reuse one

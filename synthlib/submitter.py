@@ -166,6 +166,7 @@ class Submitter(Part):
         self._recover_later = False
         if not self.state.seq:
             return  # a new run: no batch can carry its tag yet
+        self._reclaim_flights()
         planned = [f for f in self.state.flights.values() if f.batch_id is None]
         try:
             tagged = self._unknown_batches()
@@ -314,10 +315,19 @@ class Submitter(Part):
         return found
 
     def _unknown_batches(self) -> list[BatchInfo]:
-        """This run's batches on the backend that the checkpoint does not know."""
+        """This run's batches on the backend that the checkpoint does not know (and that no
+        other run adopted: those are that run's to collect and count)."""
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
         known |= self.state.finished_batch_ids
-        return [b for b in self._run_batches() if b.id not in known]
+        unknown = [b for b in self._run_batches() if b.id not in known]
+        return [b for b in unknown if not self._adopted_elsewhere(b.id)]
+
+    def _adopted_elsewhere(self, batch_id: str) -> bool:
+        try:
+            runs = self.ledger.store.batch_runs(batch_id)
+        except StoreError:
+            return False
+        return bool(runs) and self.cp.run_id not in runs
 
     def _run_batches(self) -> Iterator[BatchInfo]:
         """This run's batches on the backend, newest first, back to the run's start."""
@@ -550,7 +560,93 @@ class Submitter(Part):
             )
         changed |= orphaned != self._orphaned
         self._orphaned = orphaned
+        if orphaned and self._adopt_orphans(held, orphaned):
+            changed = True
         return changed
+
+    def _adopt_orphans(self, held: Mapping[str, Reservation], orphaned: set[str]) -> bool:
+        """Batches of a run that is gone, holding words of this list: when the batch can be read
+        from here (same API, same account) and all its words are in this list, its reservations
+        are taken over (one transaction, only while its run is still gone) and it becomes a
+        flight of this run, read by the places its own list gave the words. True if one was."""
+        if not self._tagged_at_creation:
+            return False  # results tagged with another run's id: left to that run
+        by_batch: dict[str, Reservation] = {}
+        account = self.ledger.holder.account
+        for word in sorted(orphaned):
+            r = held[word]
+            if r.batch_id and (not r.account or not account or r.account == account):
+                by_batch.setdefault(r.batch_id, r)
+        adopted = False
+        for batch_id, reservation in by_batch.items():
+            try:
+                places = self.ledger.store.batch_places(batch_id)
+                if not places or any(w not in self.words.positions for w in places):
+                    continue  # words of another list: left to the run that made it
+                info = self.backend.retrieve(batch_id)
+                taken = self.ledger.take_over(reservation, f"a-{batch_id}")
+            except (TransientError, RejectedError, StoreError) as exc:
+                self._notify(f"batch {batch_id} of run {reservation.run_id} not adopted: {exc}")
+                continue
+            if not taken:
+                continue  # its run came back
+            busy = self.state.in_flight_words()
+            state = self.state
+            words = [
+                w
+                for w in taken
+                if w not in state.done and w not in state.given_up and w not in busy
+            ]
+            key = f"a-{batch_id}"
+            self._record(
+                "planned",
+                shard=key,
+                words=words,
+                input_tokens=0,
+                positions={str(at): w for w, at in taken.items()},
+            )
+            self._created(key, info)
+            for w in taken:
+                self._held.pop(w, None)
+                self._orphaned.discard(w)
+            where = f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
+            self._notify(
+                f"adopted batch {batch_id} of run {reservation.run_id}{where}, which is gone: "
+                f"its {len(taken):,} words are collected here, not sent again"
+            )
+            adopted = True
+        return adopted
+
+    def _reclaim_flights(self) -> None:
+        """On resume: hold this run's flights in the ledger again (a checkpoint made before the
+        ledger holds nothing there); a batch another run adopted while this one was gone is
+        that run's now: its shard leaves this run (its words wait for that run's entries)."""
+        if not self.state.flights:
+            return
+        try:
+            mine = self.ledger.mine()
+            for flight in list(self.state.flights.values()):
+                missing = [w for w in flight.words if w not in mine]
+                if not missing:
+                    continue
+                runs = self.ledger.store.batch_runs(flight.batch_id) if flight.batch_id else set()
+                if runs and self.cp.run_id not in runs:
+                    self._record("abandoned", shard=flight.shard)
+                    self._notify(
+                        f"batch {flight.batch_id} was adopted by another run while this one was "
+                        "stopped: that run collects it"
+                    )
+                    continue
+                places = {w: at for at, w in flight.positions.items()}
+                held = self.ledger.held_elsewhere(missing)
+                free = [w for w in missing if w not in held]
+                positions = {w: places.get(w, self.words.positions.get(w, -1)) for w in free}
+                if positions:
+                    self.ledger.reserve(flight.shard, positions)
+                    if flight.batch_id:
+                        self.ledger.attach(flight.shard, flight.batch_id)
+        except StoreError as exc:
+            self._notify(f"could not check this run's reservations in the store: {exc}")
 
     def left_to_their_owners(self) -> int:
         """How many pending words wait on another run that is gone (this run cannot end them)."""

@@ -210,6 +210,21 @@ class Store(Protocol):
         """The words ``run_id`` holds (live reservations)."""
         ...
 
+    def batch_places(self, batch_id: str) -> dict[str, int]:
+        """The words batch ``batch_id`` holds (live reservations): word -> place in its list."""
+        ...
+
+    def batch_runs(self, batch_id: str) -> set[str]:
+        """The runs whose reservations (in any state) name batch ``batch_id``."""
+        ...
+
+    def take_over(
+        self, batch_id: str, gone_run: str, holder: Holder, shard: str, now: float, lease: float
+    ) -> dict[str, int]:
+        """Move the live reservations of ``gone_run``'s batch ``batch_id`` to ``holder``'s
+        ``shard`` if ``gone_run`` is still gone; the words taken (word -> place in the batch)."""
+        ...
+
     def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
         """The live reservations of ``words`` for ``purchase`` (any run), with their leases."""
         ...

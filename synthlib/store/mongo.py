@@ -622,6 +622,50 @@ class MongoStore:
                 {"$set": {"state": state}},
             )
 
+    def batch_places(self, batch_id: str) -> dict[str, int]:
+        """The words a batch holds (live reservations): word -> its place in the batch's list."""
+        cursor = self._call(
+            "cannot read reservations",
+            self._reservations.find,
+            {"batch_id": batch_id, "state": {"$in": list(LIVE)}},
+        )
+        return {doc["word"]: int(doc["position"]) for doc in self._drain(cursor)}
+
+    def batch_runs(self, batch_id: str) -> set[str]:
+        """The runs whose reservations (in any state) name batch ``batch_id``."""
+        return set(
+            self._call(
+                "cannot read reservations",
+                self._reservations.distinct,
+                "run_id",
+                {"batch_id": batch_id},
+            )
+        )
+
+    def take_over(
+        self, batch_id: str, gone_run: str, holder: Holder, shard: str, now: float, lease: float
+    ) -> dict[str, int]:
+        """Move the live reservations of ``gone_run``'s batch to ``holder``'s ``shard`` when the
+        gone run is still gone (said it ended, or silent past ``lease``); each document moves
+        atomically, only from ``gone_run``. Returns the words taken (word -> its place in the
+        batch), or nothing."""
+        gone = self._call("cannot read reservations", self._holders.find_one, {"_id": gone_run})
+        if gone is not None and not gone.get("ended") and now - gone.get("renewed_at", 0) <= lease:
+            return {}
+        self.renew(holder, now)
+        self._call(
+            "cannot take over reservations",
+            self._reservations.update_many,
+            {"batch_id": batch_id, "run_id": gone_run, "state": {"$in": list(LIVE)}},
+            {"$set": {"run_id": holder.run_id, "shard": shard}},
+        )
+        cursor = self._call(
+            "cannot read reservations",
+            self._reservations.find,
+            {"run_id": holder.run_id, "shard": shard, "state": {"$in": list(LIVE)}},
+        )
+        return {doc["word"]: int(doc["position"]) for doc in self._drain(cursor)}
+
     def reserved_by(self, run_id: str) -> set[str]:
         """The words ``run_id`` holds (live reservations)."""
         cursor = self._call(

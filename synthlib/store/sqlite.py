@@ -794,6 +794,55 @@ class SQLiteStore:
             raise StoreError(f"{self.path}: cannot read reservations: {exc}") from None
         return found
 
+    def batch_places(self, batch_id: str) -> dict[str, int]:
+        """The words a batch holds (live reservations): word -> its place in the batch's list."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT word, position FROM reservations WHERE batch_id = ? "
+                    f"AND state IN {LIVE!r}",
+                    (batch_id,),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read reservations: {exc}") from None
+        return {w: int(p) for w, p in rows}
+
+    def batch_runs(self, batch_id: str) -> set[str]:
+        """The runs whose reservations (in any state) name batch ``batch_id``."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT DISTINCT run_id FROM reservations WHERE batch_id = ?", (batch_id,)
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read reservations: {exc}") from None
+        return {r for (r,) in rows}
+
+    def take_over(
+        self, batch_id: str, gone_run: str, holder: Holder, shard: str, now: float, lease: float
+    ) -> dict[str, int]:
+        """Move the live reservations of ``gone_run``'s batch to ``holder``'s ``shard``, in one
+        transaction that first checks the gone run is still gone (said it ended, or silent
+        past ``lease``); returns the words taken (word -> its place in the batch), or nothing."""
+        with self._ledger_write("cannot take over reservations"):
+            row = self._db.execute(
+                "SELECT renewed_at, ended FROM holders WHERE run_id = ?", (gone_run,)
+            ).fetchone()
+            if row is not None and not row[1] and now - row[0] <= lease:
+                return {}
+            self._renew(holder, now, False)
+            self._db.execute(
+                "UPDATE reservations SET run_id = ?, shard = ? WHERE batch_id = ? AND run_id = ? "
+                f"AND state IN {LIVE!r}",
+                (holder.run_id, shard, batch_id, gone_run),
+            )
+            rows = self._db.execute(
+                "SELECT word, position FROM reservations WHERE run_id = ? AND shard = ? "
+                f"AND state IN {LIVE!r}",
+                (holder.run_id, shard),
+            ).fetchall()
+        return {w: int(p) for w, p in rows}
+
     def _ledger_write(self, action: str) -> _LedgerWrite:
         return _LedgerWrite(self, action)
 

@@ -65,12 +65,12 @@ def _created(checkpoint: Path) -> int:
     return journal.read_text().count('"type":"created"') if journal.exists() else 0
 
 
-def test_a_run_on_another_checkpoint_with_other_knobs_sends_nothing_in_flight_elsewhere(
+def test_words_in_batches_of_a_gone_run_for_another_list_are_left_to_it(
     emulator, workdir, shared_store
 ):
-    """Ctrl+C with 4 batches in flight, then the same words with --words-per-request 2 on
-    another checkpoint: nothing is sent again; the first run resumes and collects; each word is
-    billed once and each run reports what it was billed."""
+    """Ctrl+C with 4 batches in flight, then a run of half the words (another checkpoint, other
+    packing): the batches also hold words of no list of its own, so they are left to their run
+    and nothing is sent again; the first run resumes and collects; each word is billed once."""
     emulator.configure(stall=True)
     first = make_job(emulator, WORDS, shared_store(), workdir / "a.json")
     first.start()
@@ -81,7 +81,7 @@ def test_a_run_on_another_checkpoint_with_other_knobs_sends_nothing_in_flight_el
     messages: list[str] = []
     other = make_job(
         emulator,
-        list(reversed(WORDS)),
+        WORDS[::-2],
         shared_store(),
         workdir / "b.json",
         words_per_request=2,
@@ -102,10 +102,50 @@ def test_a_run_on_another_checkpoint_with_other_knobs_sends_nothing_in_flight_el
     )
     # the second run, run again, finds every word in the store and sends nothing
     again = make_job(
-        emulator, list(reversed(WORDS)), shared_store(), workdir / "b.json", words_per_request=2
+        emulator, WORDS[::-2], shared_store(), workdir / "b.json", words_per_request=2
     ).run()
-    assert again.progress.processed == 40
+    assert again.progress.processed == 20
     assert max(billed_per_word(emulator.ledger()).values()) == 1
+
+
+def test_a_gone_runs_batches_are_adopted_and_its_resume_hands_them_over(
+    emulator, workdir, shared_store
+):
+    """Ctrl+C with 4 batches in flight; the same words in another order, with other packing, on
+    another checkpoint: the gone run's batches are adopted (found by their reservations) and
+    collected there, nothing is sent again; the first run, resumed, sends nothing and counts
+    nothing; each word is billed once and the adopting run reports what was billed."""
+    emulator.configure(stall=True)
+    first = make_job(emulator, WORDS, shared_store(), workdir / "a.json")
+    first.start()
+    _wait(lambda: _created(workdir / "a.json") >= 4)
+    first.stop()
+    assert first.wait(30).phase == "interrupted"
+    emulator.configure(stall=False)
+
+    messages: list[str] = []
+    other = make_job(
+        emulator,
+        WORDS[::-1],
+        shared_store(),
+        workdir / "b.json",
+        words_per_request=2,
+        listener=lambda progress, message: message and messages.append(message),
+    )
+    result = other.run()
+    assert result.phase == "finished" and result.progress.processed == 40, messages
+    assert sum("adopted batch" in m for m in messages) == 4, messages
+    assert batch_count(emulator) == 4  # none created by the second run
+    billed = billed_per_word(emulator.ledger())
+    assert set(billed) == set(WORDS) and max(billed.values()) == 1
+    assert read_checkpoint(workdir / "b.json")["total_cost"] == pytest.approx(
+        ledger_cost(emulator.ledger()), rel=1e-9
+    )
+
+    resumed = make_job(emulator, WORDS, shared_store(), workdir / "a.json").run()
+    assert resumed.phase == "finished" and resumed.progress.processed == 40
+    assert read_checkpoint(workdir / "a.json")["total_cost"] == 0
+    assert max(billed_per_word(emulator.ledger()).values()) == 1 and batch_count(emulator) == 4
 
 
 def test_words_made_by_another_run_after_this_one_looked_are_not_sent(
