@@ -40,14 +40,16 @@ def estimate_config(
     config: RunConfig,
     state: RunState | None = None,
     reference: Mapping[str, Any] | None = None,
+    api_location: str | None = None,
 ) -> Estimate:
     """The estimate for ``config``, counting what ``state`` has done; without ``state``, what the
     checkpoint on disk, the store and an imported checkpoint say is done (as a run would count
-    it; nothing is written). ``reference`` is the grounding material when the caller has it."""
+    it; nothing is written). ``reference`` is the grounding material when the caller has it;
+    ``api_location`` where the run buys, when its backend is known (else the environment's)."""
     provider = resolve_provider(config.provider)
     notes: list[str] = []
     if state is None:
-        state, notes = prepared_state(config, provider)
+        state, notes = prepared_state(config, provider, api_location=api_location)
     measured_words = measured_output = 0
     retry_share = 0.0
     if state is not None and provider != "offline":
@@ -88,7 +90,7 @@ def estimate_config(
 
 
 def prepared_state(
-    config: RunConfig, provider: str, store: Any = None
+    config: RunConfig, provider: str, store: Any = None, *, api_location: str | None = None
 ) -> tuple[RunState, list[str]]:
     """The state a run of ``config`` would start from (its checkpoint, then the words done
     elsewhere), and the notices it would show; reads only. ``store`` is the store the run will
@@ -105,13 +107,18 @@ def prepared_state(
     if state is None:
         state = RunState(words=tuple(config.words), max_attempts=config.max_attempts)
     if store is not None:
-        return state, _mark_done(state, config, provider, model, store)
+        return state, _mark_done(state, config, provider, model, store, api_location)
     with store_if_any(config.store) as opened:
-        return state, _mark_done(state, config, provider, model, opened)
+        return state, _mark_done(state, config, provider, model, opened, api_location)
 
 
 def _mark_done(
-    state: RunState, config: RunConfig, provider: str, model: str, store: Any
+    state: RunState,
+    config: RunConfig,
+    provider: str,
+    model: str,
+    store: Any,
+    api_location: str | None,
 ) -> list[str]:
     return mark_already_done(
         state,
@@ -121,7 +128,7 @@ def _mark_done(
         redo=config.redo,
         imported=config.imported,
         prompt_version=prompt_version(config.grounding),
-        api_location=expected_api_location(provider),
+        api_location=api_location or expected_api_location(provider),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from .checkpoint import Checkpoint, CheckpointLock, set_aside
 from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
 from .cost import Estimate
 from .engine import Engine, EngineSettings, RunResult, spool_dir
-from .errors import Interrupted, UsageError
+from .errors import CheckpointError, Interrupted, UsageError
 from .ledger import api_location
 from .pricing import Price, price_for
 from .progress import ProgressListener
@@ -87,7 +88,10 @@ class Job:
 
             self._reference = references()
         # what the run starts from, read without writing (the dry run's own reading)
-        self.estimate: Estimate = estimate_config(config, reference=self._reference)
+        bought_at = api_location(backend) if backend is not None else None
+        self.estimate: Estimate = estimate_config(
+            config, reference=self._reference, api_location=bought_at
+        )
         self.notices: list[str] = list(self.estimate.notes)
         refuse_budget_below_one_request(self.estimate, config.token_budget)
         self.resumed = config.checkpoint.exists() and not config.fresh
@@ -137,7 +141,9 @@ class Job:
         if config.fresh:
             refuse_fresh_over_flights(config.checkpoint)  # they would be paid for twice
             self.set_aside = set_aside(config.checkpoint)
-        identity = config.identity(self.provider, self.model)
+        # where this run buys is its backend's (a backend given may differ from the environment)
+        here = api_location(self.backend)
+        identity = replace(config.identity(self.provider, self.model), api_location=here)
         self.resumed = config.checkpoint.exists()
         if self.resumed:
             self.checkpoint = Checkpoint.load(
@@ -151,6 +157,13 @@ class Job:
                 max_attempts=config.max_attempts,
                 source=config.words.source,
                 store=self.store.location,
+            )
+        bought_at = self.checkpoint.bought_at
+        if self.resumed and bought_at and here != bought_at:
+            raise CheckpointError(
+                f"{self.checkpoint.path}: its words were bought at {bought_at}, but this run "
+                f"buys at {here}; an entry from one API is not one from the other. Pass another "
+                "--checkpoint (words in the store for this API are not sent again)"
             )
         # words done elsewhere (the store, an imported checkpoint): one journalled event each
         self.notices = mark_already_done(
