@@ -552,10 +552,12 @@ class PilotView:
         self.choice.observe(lambda _: self.on_choice(), names="value")
         self.choose_button.on_click(lambda _: self.on_choose())
 
+        # inside the workbench the view uses the workbench's word list: no second field on the page
+        alone = [self.words_row] if self.workbench is None else []
         self.box = w.VBox(
             [
                 self.intro,
-                self.words_row,
+                *alone,
                 w.HBox([self.models, self.sample, self.seed]),
                 w.HBox([self.run_button, self.stop_button]),
                 self.status,
