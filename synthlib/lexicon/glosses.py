@@ -167,13 +167,20 @@ def gloss_register(definition: str) -> Register | None:
     offensive term for ...", "(archaic) ..."), or None; WordNet's usage pointers say it for
     most senses, these for the rest. A few senses it leaves unmarked are labelled by the
     reviewed list (:func:`labels`)."""
-    found = _GLOSS_REGISTER.search(definition)
+    lower = definition.lower()
+    if not any(cue in lower for cue in _REGISTER_CUES):  # most glosses: no regex needed
+        found = None
+    else:
+        found = _GLOSS_REGISTER.search(definition)
     if found is not None and found.lastgroup is not None:
         return Register(found.lastgroup)
     for start, register in labels():
         if definition.startswith(start):
             return Register(register)
     return None
+
+
+_REGISTER_CUES: Final = ("term", "name", "word", "slur", "spelling", "(", "slang")
 
 
 LABELS_FILE: Final = "wordnet_labels.txt"
