@@ -618,7 +618,7 @@ class Lexicon:
         notes = [found.note] if found.note else []
         zipf = frequency.zipf(text)
         cefr = frequency.estimated_cefr(zipf)  # an estimate: the provenance says so, once
-        parts = _defining_parts_last(text, parts)
+        parts = _defining_parts_last(text, parts, {g.pos: g.tags for g in found.groups})
         if found.british is not None:
             parts = _british(parts, found.british)
         if notes:
@@ -1069,17 +1069,21 @@ def _without_domain_label(definition: str, topic: str | None) -> str:
     return definition
 
 
-def _defining_parts_last(text: str, parts: list[PartOfSpeechSenses]) -> list[PartOfSpeechSenses]:
+def _defining_parts_last(
+    text: str, parts: list[PartOfSpeechSenses], tags: dict[PartOfSpeech, int]
+) -> list[PartOfSpeechSenses]:
     """A leading verb made from the word's noun or adjective, its first sense defined by the
     word itself (clean: "make clean by removing dirt"; nail: "attach ... by means of nails"),
-    gives first place to that noun or adjective."""
+    gives first place to that noun or adjective, unless the verb was tagged far more often
+    (finish: the verb 69 times, the noun 3; its noun is made from the verb)."""
     if len(parts) < 2 or " " in text or parts[0].part_of_speech != PartOfSpeech.VERB:
         return parts
     base = next(
         (p for p in parts if p.part_of_speech in (PartOfSpeech.NOUN, PartOfSpeech.ADJECTIVE)),
         None,
     )
-    if base is None:
+    verb_tags = tags.get(PartOfSpeech.VERB, 0)
+    if base is None or verb_tags > 8 * (tags.get(base.part_of_speech, 0) + 1):
         return parts
     definition = parts[0].senses[0].definition.lower()
     if text[:3].lower() not in definition:  # cheap: most verbs are not defined by the word
@@ -1114,9 +1118,7 @@ _FRENCH_ENDINGS: Final = ("é", "ée", "és", "ées")
 
 
 def _ordered(groups: list[_Group]) -> list[_Group]:
-    # untagged parts of speech: the one with more senses first (tidy: the adjective's three
-    # before the noun's one), then noun, verb, adjective, adverb
-    return sorted(groups, key=lambda g: (-g.tags, -len(g.candidates), POS_ORDER.index(g.wn_pos)))
+    return sorted(groups, key=lambda g: (-g.tags, POS_ORDER.index(g.wn_pos)))
 
 
 def _first_lemma(forms: list[_Group], own: list[_Group]) -> str | None:

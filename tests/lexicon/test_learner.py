@@ -423,3 +423,8 @@ def test_the_cefr_estimate_is_said_once_in_an_offline_entrys_provenance(lexicon:
         "harbour", entry.model_dump(mode="json"), "offline", "offline:wordnet", "3", "3"
     )
     assert card_html(record).count("CEFR level estimated from word frequency") == 1
+
+
+def test_a_verb_tagged_far_more_often_than_its_noun_stays_first(lexicon: Lexicon):
+    # "come or bring to a finish": defined by its noun, but the noun is the verb's (69 tags to 3)
+    assert _entry(lexicon, "finish").parts_of_speech[0].part_of_speech == PartOfSpeech.VERB
