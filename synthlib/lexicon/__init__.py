@@ -477,7 +477,9 @@ class Lexicon:
         for american in american_spellings(text):
             # a spelling far commoner than its "American" one is English everywhere (advertise,
             # not advertize; surprise, exercise)
-            if frequency.zipf(american) < frequency.zipf(text) - 1.0 or not self._known(american):
+            if not self._known(american):
+                continue
+            if frequency.zipf(american) < frequency.zipf(text) - 1.0:
                 continue
             mine = {s.offset for pos in POS_ORDER for s in self.wordnet.synsets(text, pos)}
             theirs = {s.offset for pos in POS_ORDER for s in self.wordnet.synsets(american, pos)}
@@ -491,9 +493,11 @@ class Lexicon:
         return None
 
     def _known(self, word: str) -> bool:
-        return any(self.wordnet.has_lemma(word, pos) for pos in POS_ORDER) or bool(
-            self.inflector.analyse(word)
-        )
+        if any(self.wordnet.has_lemma(word, pos) for pos in POS_ORDER):
+            return True
+        # only a spelling with an inflection's ending can be a form (traveled): analysing
+        # every candidate would cost more than the rest of the lookup
+        return word.endswith(("ed", "ing", "s", "er", "est")) and bool(self.inflector.analyse(word))
 
     def _find_spelling(self, text: str) -> _Found | None:
         as_given = text.replace(" ", "_")
@@ -884,21 +888,21 @@ class Lexicon:
         for member in (lead, *others):
             synset = member.synset
             taxonomy = synset.lexname in _TAXONOMY
-            vulgar = (
-                {
-                    p.source
-                    for p in synset.pointers
-                    if p.symbol == ";u"
-                    and p.source
-                    and self._target_lemma(p.pos, p.offset) in _VULGAR_USAGES
-                }
-                if any(p.symbol == ";u" for p in synset.pointers)
-                else ()
-            )
+            vulgar: set[int] | None = None  # read on the first word that could be a synonym
             for number, name in enumerate(synset.lemmas, start=1):
                 spaced = name.replace("_", " ")
                 low = spaced.lower()
-                if low in seen or number in vulgar:
+                if low in seen:
+                    continue
+                if vulgar is None:
+                    vulgar = {
+                        p.source
+                        for p in synset.pointers
+                        if p.symbol == ";u"
+                        and p.source
+                        and self._target_lemma(p.pos, p.offset) in _VULGAR_USAGES
+                    }
+                if number in vulgar:
                     continue
                 seen.add(low)
                 if _squeezed(low) in squeezed:
