@@ -486,7 +486,10 @@ class Lexicon:
             # a form whose lemma is the American form's (travelled and traveled: travel;
             # not goes, which is go's and no spelling of "ges")
             lemmas = {i.lemma for i in self.inflector.analyse(text)}
-            if lemmas & {i.lemma for i in self.inflector.analyse(american)}:
+            theirs_lemmas = {i.lemma for i in self.inflector.analyse(american)}
+            # travellers: a plural of traveller, itself the British spelling of traveler
+            spelled = {a for lemma in lemmas for a in american_spellings(lemma)}
+            if (lemmas | spelled) & theirs_lemmas:
                 return american
             if (mine and 2 * len(mine & theirs) >= len(mine)) or (not mine and not lemmas):
                 return american

@@ -19,7 +19,8 @@ BRITISH_ENDINGS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), american)
     for pattern, american in (
         (r"our(s|ed|ing|ite|ites|ful|able|less|er|ers)?$", r"or\1"),  # colour, favourite
-        (r"tre(s|d)?$", r"ter\1"),  # centre, theatre, metres
+        (r"tre(s)?$", r"ter\1"),  # centre, theatre, metres
+        (r"tr(ed|ing)$", r"ter\1"),  # centred, centring
         (r"ence(s)?$", r"ense\1"),  # defence, licence, offence
         (r"([aeiou])ll(ed|ing|er|ers)$", r"\1l\2"),  # travelled, cancelling, traveller
         (r"is(e|es|ed|ing|ation|ations)$", r"iz\1"),  # organise, realised, organisation

@@ -428,3 +428,21 @@ def test_the_cefr_estimate_is_said_once_in_an_offline_entrys_provenance(lexicon:
 def test_a_verb_tagged_far_more_often_than_its_noun_stays_first(lexicon: Lexicon):
     # "come or bring to a finish": defined by its noun, but the noun is the verb's (69 tags to 3)
     assert _entry(lexicon, "finish").parts_of_speech[0].part_of_speech == PartOfSpeech.VERB
+
+
+@pytest.mark.parametrize(
+    ("word", "spelling"), [("travellers", "travelers"), ("centred", "centered")]
+)
+def test_a_british_form_of_a_british_spelling_is_tied_too(
+    lexicon: Lexicon, word: str, spelling: str
+):
+    first = _entry(lexicon, word).parts_of_speech[0].senses[0]
+    assert first.definition == f"British spelling of {spelling}"
+
+
+def test_a_string_ending_like_a_british_form_is_no_british_spelling(lexicon: Lexicon):
+    for word in ("string", "hatred", "filled", "goes"):
+        entry = lexicon.entry(word)
+        assert entry is None or not any(
+            s.definition.startswith("British") for p in entry.parts_of_speech for s in p.senses
+        ), word
