@@ -482,7 +482,7 @@ class PilotView:
         self.words_info = w.HTML()
         self.words_row = w.HBox(
             [self.words_path, self.words_upload, self.words_info],
-            layout=w.Layout(display="none" if self.workbench is not None else None),
+            layout=w.Layout(align_items="center"),
         )
         self.models = w.Text(
             value=shown_models,
