@@ -22,7 +22,9 @@ What a caller may rely on (:meth:`Pronouncer.pronunciation`):
   and a noun or adjective the one in /s/ (``house``, ``excuse``); a verb the variant ending in
   /eɪt/ and a noun or adjective the one in /ət/ (``graduate``, ``separate``); for a two-syllable
   word that is both a noun and a verb, the noun the variant stressed first and the verb the one
-  stressed last (``record``, ``convict``); otherwise the variant closest to eSpeak NG's reading
+  stressed last (``record``, ``convict``); for a word that is a noun and an adjective but no
+  verb, the noun a variant stressed first and the adjective one stressed later (``minute``);
+  otherwise the variant closest to eSpeak NG's reading
   of the word in that part of speech's context among those the rules leave
   (:data:`PART_CONTEXTS`: ``to read`` /rid/, ``the tear`` /tɪr/, ``is so live`` /laɪv/), else
   CMUdict's first of them. Where eSpeak's reading differs from the chosen variant only in
@@ -992,6 +994,7 @@ PART_CONTEXTS: Final[dict[str, str]] = {
 }
 """What eSpeak NG reads before a word to say it as that part of speech."""
 _STRESS_SHIFT_PARTS: Final = frozenset({"noun", "verb"})
+_NOUN_ADJECTIVE: Final = frozenset({"noun", "adjective"})
 
 
 def _primary(phones: Sequence[str]) -> int | None:
@@ -1036,6 +1039,13 @@ def variants_for_part(
         last = [v for v in two if _primary(v) == 1]
         if first and last:
             candidates = last if verb else first
+    if part in _NOUN_ADJECTIVE and set(parts) >= _NOUN_ADJECTIVE and "verb" not in parts:
+        # a noun and an adjective spelled alike and stressed differently: the noun early,
+        # the adjective late (minute /ˈmɪn.ɪt/, /maɪˈnut/; invalid)
+        early = [v for v in candidates if _primary(v) == 0]
+        late = [v for v in candidates if (_primary(v) or 0) > 0]
+        if early and late:
+            candidates = early if part == "noun" else late
     ate = [v for v in candidates if len(v) > 1 and v[-1] == "T" and v[-2][:-1] == "EY"]
     reduced = [v for v in candidates if len(v) > 1 and v[-1] == "T" and v[-2] in ("AH0", "IH0")]
     if ate and reduced:

@@ -446,3 +446,8 @@ def test_a_string_ending_like_a_british_form_is_no_british_spelling(lexicon: Lex
         assert entry is None or not any(
             s.definition.startswith("British") for p in entry.parts_of_speech for s in p.senses
         ), word
+
+
+def test_a_noun_and_adjective_without_a_verb_take_early_and_late_stress(lexicon: Lexicon):
+    said = _said(_entry(lexicon, "complex"))
+    assert said["noun"].startswith("ˈkɑm") and "ˈplɛks" in said["adjective"]
