@@ -434,7 +434,21 @@ def _groups(word: str, spoken: Sequence[Syllable]) -> list[tuple[int, int]]:
     if word.endswith("ing") and spans and spans[-1][1] == n - 2 and spans[-1][0] < n - 3:
         start, _ = spans.pop()
         spans += [(start, n - 3), (n - 3, n - 2)]  # "go|ing", "see|ing"
+    missing = len(spoken) - len(spans)
+    if missing > 0:  # two vowel letters said apart: "le-ni-ent", "ra-di-o", "i-de-a"
+        split: list[tuple[int, int]] = []
+        for start, end in spans:
+            if missing and end - start == 2 and word[start:end] in _HIATUS:
+                split += [(start, start + 1), (start + 1, end)]
+                missing -= 1
+            else:
+                split.append((start, end))
+        spans = split
     return spans
+
+
+_HIATUS: Final = frozenset({"ia", "ie", "io", "iu", "ea", "eo", "ua", "ue", "ui", "uo"})
+"""Vowel-letter pairs that are often two syllables (lenient, radio, idea, video, genuine)."""
 
 
 def _alternatives(word: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
