@@ -220,9 +220,11 @@ class Engine:
                 changed |= self.submitter.submit()
                 left = self.state.pending_count() - self.submitter.left_to_their_owners()
                 if not self.state.flights and (left == 0 or self.pacing.capped):
-                    if not self.submitter.sweep_extras():
+                    # the last look for batches of this run nobody knows (None: none left)
+                    swept = self.submitter.sweep_extras()
+                    if swept is None:
                         break
-                    changed = True
+                    changed |= swept
                 self._notify(None)
                 self._wake.wait(self.pacing.next_wait(changed))
                 self._wake.clear()

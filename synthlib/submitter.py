@@ -7,18 +7,31 @@ effect, so before creating again the shard's batch is looked for by its tag; on 
 ``planned`` shard's batch is adopted the same way or the shard is abandoned (its words go back),
 and a batch with this run's tag that the checkpoint never heard of is adopted from its input file.
 
+Every create is journalled first (``creating``: when, on the API's clock, and how many
+requests). A listing that does not show a batch proves little at once: listings lag behind
+creates (Anthropic documents it). So after a create without an answer, or a crash after
+``creating``, the shard's batch is looked for over a grace period before it is created again:
+at least :data:`GRACE_LISTINGS` listings, the waits between them growing as the run's polls do,
+the last one :data:`GRACE_SECONDS` or more after the last attempt by the API's clock. Only a
+create the API refused outright (a 429) is sent again at once.
+
+Times are the API's: a batch's ``created_at`` is compared with the API's time (the ``Date``
+header of its answers, :meth:`~synthlib.backends.base.Backend.server_time`) and with the run's
+start on the API's clock (kept in the checkpoint), never with this machine's clock, which may be
+hours off.
+
 A backend whose batches carry no metadata (Anthropic's: the tags are in every custom_id, readable
 only from the results of an ended batch; ``metadata_before_end`` False) cannot be searched by tag
-while a batch runs. There each create is journalled first (``creating``: when, and how many
-requests). After a create without an answer, or a crash after ``creating``, the candidates are
-the batches not known to this run, created within the attempts' window (the backend reports
-``created_at`` on our clock; a margin covers what is left of the skew) and holding exactly that
-many requests. Nothing is created again while a candidate is undecided: each is confirmed, or
-ruled out (journalled), from the tags in its results once it ends; the shard's words stay
-reserved meanwhile, and no new shard is launched. Another process, another run or a hand-made
-batch with the same key may make candidates too: only the tags decide, so each is only ever
-adopted by the shard it was made for. When no candidate is left, the create never took effect,
-and it is sent again.
+while a batch runs. There, after a create without an answer, the candidates are the batches not
+known to this run, created within the attempts' window and holding exactly that many requests.
+Nothing is created again while a candidate is undecided: each is confirmed, or ruled out
+(journalled), from the tags in its results once it ends; the shard's words stay reserved
+meanwhile, and no new shard is launched. Another process, another run or a hand-made batch with
+the same key may make candidates too: only the tags decide, so each is only ever adopted by the
+shard it was made for. When no candidate is left after the grace period, the create never took
+effect, and it is sent again. Any other batch of the run's window whose results carry this run's
+tag (a proxy that retried a create, a create answered after the run gave up on it) is adopted
+and counted: at start-up, while creates are unresolved and in a final sweep before the run ends.
 """
 
 from __future__ import annotations
@@ -63,12 +76,20 @@ from .words import WordList
 
 __all__ = ["RUN_TAG", "SHARD_TAG", "SubmissionsFailing", "Submitter", "WrongAccount"]
 
-# A batch created before an attempt began (by our clock) less this margin, or after the last
-# attempt began plus the window, is not that attempt's: the margin covers the skew left after
-# the backend's correction and ``created_at`` rounding, the window a slow create (the SDK's
-# timeout is 120 s).
+# A batch created before an attempt began (by the API's clock) less this margin, or after the
+# last attempt began plus the window, is not that attempt's: the margin covers the grain of the
+# ``Date`` header and the time an answer takes, the window a slow create (the SDK's timeout is
+# 120 s).
 CLOCK_MARGIN_SECONDS = 60.0
 CREATE_WINDOW_SECONDS = 600.0
+# How long a create without an answer is looked for before it is sent again (see module doc).
+GRACE_SECONDS = 30.0
+GRACE_LISTINGS = 3
+# The run's start on the API's clock, in the checkpoint's ``backend`` record: the listing window
+SERVER_STARTED = "server_started"
+# Batches of this run are looked for back to its start less this (a checkpoint made before the
+# start was kept on the API's clock has only an estimate)
+LISTING_MARGIN_SECONDS = 3600.0
 
 
 # Uploads refused in a row (a 4xx: the same file will be refused again), and the fewest failed
@@ -112,7 +133,6 @@ class Submitter(Part):
         self.reference = reference  # the lexicon for grounded requests, else None
         self._recover_later = False  # listing batches failed at the start: try again
         self._waiting: set[str] = set()  # shards told to wait for their candidates to end
-        self._sweep_needed = False  # a create went unanswered: look for extra batches at the end
         self.unreachable_after = unreachable_after  # seconds an API that does not answer is tried
         self._failures = 0  # submission calls (uploads, creates, listings) failed in a row
         self._failing_since = 0.0  # since when, on the pacing's clock, with nothing in flight
@@ -120,6 +140,10 @@ class Submitter(Part):
         # is gone: left to their run, which collects them when it resumes
         self._held: dict[str, Reservation] = {}
         self._orphaned: set[str] = set()
+        self._looks: dict[str, int] = {}  # shard -> listings without its batch since its create
+        self._refused: set[str] = set()  # shards whose last create the API refused outright
+        self._not_ours: set[str] = set()  # batches whose results carry no tag of this run
+        self._undecided = 0  # batches that may be this run's, not ended: their tags unknown yet
 
     @property
     def _tagged_at_creation(self) -> bool:
@@ -158,6 +182,29 @@ class Submitter(Part):
         if here and here != then:
             self.cp.backend = {**then, **here}
             self.cp.save()
+        if SERVER_STARTED not in self.cp.backend:
+            # the run's start on the API's clock: this machine's start time moved by the offset
+            # just measured (a resumed checkpoint made before this was kept: an estimate)
+            started = self._local_start() + self._server_now() - time.time()
+            self.cp.backend = {**self.cp.backend, SERVER_STARTED: str(int(started))}
+            self.cp.save()
+
+    def _server_now(self) -> float:
+        """The API's time now (see :meth:`~synthlib.backends.base.Backend.server_time`)."""
+        return float(getattr(self.backend, "server_time", time.time)())
+
+    def _local_start(self) -> float:
+        try:
+            return datetime.fromisoformat(self.cp.start_time).timestamp()
+        except ValueError:
+            return time.time()
+
+    def _run_started_on_server(self) -> float:
+        """When the run began, on the API's clock."""
+        try:
+            return float(self.cp.backend[SERVER_STARTED])
+        except (KeyError, ValueError):
+            return self._local_start() + self._server_now() - time.time()
 
     # --- resume --------------------------------------------------------------------------------
 
@@ -183,8 +230,8 @@ class Submitter(Part):
             if batch is not None:
                 self._notify(f"adopted batch {batch.id} created just before the last stop")
                 self._created(flight.shard, batch)
-            elif flight.create_since is not None and not self._tagged_at_creation:
-                continue  # a create was sent, maybe: resolve_planned finds out by its candidates
+            elif flight.create_since is not None:
+                continue  # a create was sent, maybe: resolve_planned looks for it a while more
             elif flight.input_file_id is None:
                 self._record("abandoned", shard=flight.shard)
             else:
@@ -207,26 +254,37 @@ class Submitter(Part):
                 changed |= self._resolve(flight)
         return changed
 
-    def sweep_extras(self) -> bool:
-        """After a create whose answer was lost, before the run ends: adopt any batch with this
-        run's tag that is not known yet. True if one was found."""
-        if not self._sweep_needed:
-            return False
+    def sweep_extras(self) -> bool | None:
+        """Before the run ends: adopt every batch of this run that the checkpoint does not know
+        (a create whose answer was lost, a proxy's retry). True: some were adopted; False: look
+        again later (the listing failed, or a batch that may be this run's has not ended yet);
+        None: there are none, the run may end."""
         try:
             extras = self._unknown_batches()
         except TransientError as exc:
             self._notify(f"could not list batches to look for extras ({exc}); will try again")
             self._call_failed("batch listings", exc)
-            return True
+            return False
         except RejectedError:
-            extras = []
-        self._sweep_needed = False
+            return None
         for batch in extras:
             self._adopt_unknown(batch)
-        return bool(extras)
+        if extras:
+            return True
+        if self._undecided:
+            self._notify(
+                f"waiting for {self._undecided} batch(es) to end to tell from their results "
+                "whether they are this run's"
+            )
+            return False
+        return None
 
     def _resolve(self, flight: Flight) -> bool:
-        if not self._tagged_at_creation and flight.create_since is not None:
+        if flight.shard in self._refused:
+            return self._create(flight)  # the API refused it outright: nothing to look for
+        if not self._tagged_at_creation:
+            if flight.create_since is None:
+                return self._create(flight)
             return self._resolve_by_attempt(flight)
         try:
             tagged = self._unknown_batches()
@@ -236,16 +294,40 @@ class Submitter(Part):
         except RejectedError:
             tagged = []
         match = next((b for b in tagged if b.metadata.get(SHARD_TAG) == flight.shard), None)
-        if match is None:
-            return self._create(flight)
-        self._created(flight.shard, match)
-        self._notify(f"found batch {match.id} by its tag: its create call had taken effect")
-        return True
+        if match is not None:
+            self._looks.pop(flight.shard, None)
+            self._created(flight.shard, match)
+            self._notify(f"found batch {match.id} by its tag: its create call had taken effect")
+            return True
+        if flight.create_since is not None and not self._grace_over(flight):
+            return False
+        return self._create(flight)
+
+    def _grace_over(self, flight: Flight) -> bool:
+        """After one more listing without the shard's batch: whether the grace period is over
+        (enough listings, the last long enough after the last attempt by the API's clock)."""
+        looks = self._looks[flight.shard] = self._looks.get(flight.shard, 0) + 1
+        last = flight.create_until if flight.create_until is not None else flight.create_since
+        waited = self._server_now() - (last or 0.0)
+        if looks >= GRACE_LISTINGS and waited >= GRACE_SECONDS:
+            del self._looks[flight.shard]
+            self._notify(
+                f"no batch of shard {flight.shard} in {looks} listings over {waited:.0f} s: its "
+                "create never took effect; creating it again"
+            )
+            return True
+        if looks == 1:
+            self._notify(
+                f"no batch of shard {flight.shard} listed yet; looking again for "
+                f"{GRACE_SECONDS:.0f} s before creating it again (a listing may lag)"
+            )
+        return False
 
     def _resolve_by_attempt(self, flight: Flight) -> bool:
         """A create without an answer, on a backend whose batches show their tags only once
         ended: adopt the candidate whose results carry this shard's tags; rule out those whose
-        results do not; wait while one is undecided; create again when none is left."""
+        results do not; wait while one is undecided; create again when none is left after the
+        grace period."""
         try:
             candidates = self._candidates(flight)
         except (TransientError, RejectedError) as exc:
@@ -254,6 +336,7 @@ class Submitter(Part):
             return False
         undecided: list[str] = []
         ruled_out: list[str] = []
+        match: BatchInfo | None = None
         for batch in candidates:
             info = batch
             if batch.terminal and not batch.metadata:
@@ -264,19 +347,23 @@ class Submitter(Part):
                     continue
             if not info.terminal and not info.metadata:
                 undecided.append(batch.id)
-            elif self._is_flights(info, flight):
-                self._waiting.discard(flight.shard)
-                self._created(flight.shard, info)
-                self._notify(
-                    f"found batch {info.id} by the tags in its results: its create call had "
-                    "taken effect"
-                )
-                return True
-            else:
+            elif self._is_flights(info, flight) and match is None:
+                match = info
+            elif not self._is_flights(info, flight):
                 ruled_out.append(batch.id)
+            # a second batch with this shard's tags (a proxy's retry) is an extra: swept later
         if ruled_out:
             self._record("ruled_out", shard=flight.shard, batch_ids=ruled_out)
             self._notify(f"batches {', '.join(ruled_out)} are not shard {flight.shard}'s")
+        if match is not None:
+            self._waiting.discard(flight.shard)
+            self._looks.pop(flight.shard, None)
+            self._created(flight.shard, match)
+            self._notify(
+                f"found batch {match.id} by the tags in its results: its create call had "
+                "taken effect"
+            )
+            return True
         if undecided:
             if flight.shard not in self._waiting:
                 self._waiting.add(flight.shard)
@@ -286,6 +373,8 @@ class Submitter(Part):
                 )
             return bool(ruled_out)
         self._waiting.discard(flight.shard)
+        if not self._grace_over(flight):
+            return bool(ruled_out)
         return self._create(flight)
 
     def _is_flights(self, batch: BatchInfo, flight: Flight) -> bool:
@@ -298,7 +387,7 @@ class Submitter(Part):
         assert flight.create_since is not None and flight.create_until is not None
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
         known |= self.state.finished_batch_ids
-        known |= set(flight.ruled_out)
+        known |= set(flight.ruled_out) | self._not_ours
         since = flight.create_since - CLOCK_MARGIN_SECONDS
         until = flight.create_until + CREATE_WINDOW_SECONDS
         found = []
@@ -316,11 +405,42 @@ class Submitter(Part):
 
     def _unknown_batches(self) -> list[BatchInfo]:
         """This run's batches on the backend that the checkpoint does not know (and that no
-        other run adopted: those are that run's to collect and count)."""
+        other run adopted: those are that run's to collect and count). Where tags show
+        only in results (Anthropic), every ended batch of the run's window is read once for
+        them; one still running that may be this run's (as many requests as one of its
+        creates) is counted in ``_undecided``."""
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
         known |= self.state.finished_batch_ids
-        unknown = [b for b in self._run_batches() if b.id not in known]
-        return [b for b in unknown if not self._adopted_elsewhere(b.id)]
+        self._undecided = 0
+        if self._tagged_at_creation:
+            unknown = [
+                b
+                for b in self._listed_since_start()
+                if b.id not in known and b.metadata.get(RUN_TAG) == self.cp.run_id
+            ]
+            return [b for b in unknown if not self._adopted_elsewhere(b.id)]
+        known |= self._not_ours
+        for flight in self.state.flights.values():
+            known |= set(flight.ruled_out)
+        sizes = self._request_counts()
+        found = []
+        for batch in self._listed_since_start():
+            if batch.id in known:
+                continue
+            info = batch
+            if batch.terminal and not batch.metadata:
+                try:
+                    info = self.backend.retrieve(batch.id)  # reads its tags from its results
+                except (TransientError, RejectedError):
+                    self._undecided += 1
+                    continue
+            if info.metadata.get(RUN_TAG) == self.cp.run_id:
+                found.append(info)
+            elif info.metadata or info.terminal:
+                self._not_ours.add(info.id)
+            elif info.total in sizes:
+                self._undecided += 1
+        return [b for b in found if not self._adopted_elsewhere(b.id)]
 
     def _adopted_elsewhere(self, batch_id: str) -> bool:
         try:
@@ -329,20 +449,22 @@ class Submitter(Part):
             return False
         return bool(runs) and self.cp.run_id not in runs
 
-    def _run_batches(self) -> Iterator[BatchInfo]:
-        """This run's batches on the backend, newest first, back to the run's start."""
-        oldest = self._run_started_epoch() - 3600
-        for batch in self.backend.list():
-            if batch.metadata.get(RUN_TAG) == self.cp.run_id:
-                yield batch
-            if batch.created_at and batch.created_at < oldest:
-                return
+    def _request_counts(self) -> set[int]:
+        """How many requests this run's batches hold (of each create attempt, and estimated
+        from the words of each ended batch)."""
+        counts = {f.create_requests for f in self.state.flights.values() if f.create_requests}
+        per = max(self.words_per_request, 1)
+        counts |= {-(-int(b.get("words") or 0) // per) for b in self.state.finished}
+        counts.discard(0)
+        return counts
 
-    def _run_started_epoch(self) -> float:
-        try:
-            return datetime.fromisoformat(self.cp.start_time).timestamp()
-        except ValueError:
-            return 0.0
+    def _listed_since_start(self) -> Iterator[BatchInfo]:
+        """The backend's batches, newest first, back to the run's start on the API's clock."""
+        oldest = self._run_started_on_server() - LISTING_MARGIN_SECONDS
+        for batch in self.backend.list():
+            if batch.created_at and batch.created_at < oldest:
+                return  # newest first: the rest are older
+            yield batch
 
     def _adopt_unknown(self, batch: BatchInfo) -> None:
         """A batch with this run's tag that the checkpoint does not know: created by a call
@@ -705,7 +827,7 @@ class Submitter(Part):
 
     def _upload(self, path: Path) -> str:
         """Upload ``path``; after an unanswered upload, the file found by its name if it came."""
-        since = time.time() - 60  # the server's clock may run behind ours
+        since = self._server_now() - CLOCK_MARGIN_SECONDS
         try:
             return self.backend.upload(path)
         except UncertainError:
@@ -723,21 +845,23 @@ class Submitter(Part):
             SHARD_TAG: flight.shard,
             "synthlib_words": str(len(flight.words)),
         }
-        if not self._tagged_at_creation:
-            # journalled before the call: a lost answer is resolved by when and how many
-            count = requests if requests is not None else flight.create_requests
-            self._record("creating", shard=flight.shard, at=time.time(), requests=count)
+        # journalled before the call: a lost answer is resolved by when (on the API's clock) and
+        # how many requests
+        count = requests if requests is not None else flight.create_requests
+        self._record("creating", shard=flight.shard, at=self._server_now(), requests=count)
+        self._looks.pop(flight.shard, None)
+        self._refused.discard(flight.shard)
         failpoints.hit("before-create")
         try:
             info = self.backend.create(flight.input_file_id, metadata)
             failpoints.hit("after-create")
         except UncertainError as exc:
-            # the batch may exist: the next pass looks for it by tag before creating again
-            self._sweep_needed = True
+            # the batch may exist: the next passes look for it before creating again
             self._pause(f"no answer creating a batch ({exc}); will look for it")
             self._call_failed("creates", exc)
             return False
         except TransientError as exc:
+            self._refused.add(flight.shard)  # refused before anything was done (a 429)
             self._pause(f"cannot create a batch now: {exc}")
             self._call_failed("creates", exc)
             return False

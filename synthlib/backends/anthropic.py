@@ -33,9 +33,9 @@ Status (Anthropic docs as of 2026): ``in_progress`` -> ``in_progress``; ``cancel
 canceled, else ``completed``. Only succeeded requests are billed, at half the standard price.
 Limits: 100,000 requests or 256 MB a batch; a batch lasts 24 h; results stay 29 days.
 
-Times: ``created_at`` is reported on the client's clock: the server's RFC 3339 time less the
-offset between the server's ``Date`` header and this machine's clock, measured on each listing,
-so the engine can compare it with the times it journals.
+Times: ``created_at`` is the server's (its RFC 3339 time as epoch seconds); the server's time
+now is :meth:`server_time`, from the ``Date`` header of its answers (measured on each listing),
+so the engine compares the server's times with each other, whatever this machine's clock says.
 
 Nothing here ever puts the API key in a message or a return value.
 """
@@ -43,12 +43,10 @@ Nothing here ever puts the API key in a message or a return value.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,6 +60,7 @@ from .base import (
     BatchInfo,
     Endpoint,
     RejectedError,
+    ServerClock,
     TransientError,
     account_fingerprint,
     sdk_call,
@@ -261,7 +260,7 @@ class AnthropicBackend:
         self.dir = Path(state_dir)
         for sub in ("files", "batches", "attempts"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        self.clock_offset = 0.0  # the server's clock less this machine's, from ``Date``
+        self.clock = ServerClock()  # the API's clock, from the Date header of its answers
 
     @property
     def api_location(self) -> str:
@@ -273,7 +272,7 @@ class AnthropicBackend:
         """A fingerprint of the key's account (never the key)."""
         return account_fingerprint(self._client.api_key)
 
-    # --- errors and clocks -------------------------------------------------------------------
+    # --- errors and the server's clock -----------------------------------------------------------
 
     def _call(self, what: str, fn: Any, *args: Any, once: bool = False, **kw: Any) -> Any:
         try:
@@ -281,18 +280,8 @@ class AnthropicBackend:
         except self._anthropic.AnthropicError as exc:  # the SDK's own refusals (no results_url)
             raise TransientError(f"{what}: {exc}") from None
 
-    def _note_clock(self, headers: Any) -> None:
-        """Measure the server's clock against ours from a response's ``Date`` header."""
-        date = headers.get("date") if headers is not None else None
-        if not date:
-            return
-        try:
-            server = email.utils.parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError):
-            return
-        # Date has whole seconds: an offset under 2 s is noise, not skew
-        offset = server - time.time()
-        self.clock_offset = offset if abs(offset) >= 2 else 0.0
+    def server_time(self) -> float:
+        return self.clock.now()
 
     def endpoint(self) -> Endpoint:
         """Where the API is, as ``ANTHROPIC_BASE_URL`` sets it (the SDK's default otherwise)."""
@@ -316,7 +305,7 @@ class AnthropicBackend:
         response = self._call(
             "list batches", first.messages.batches.with_raw_response.list, limit=1
         )
-        self._note_clock(response.headers)
+        self.clock.note(response.headers)
         return {
             "base_url": str(self._client.base_url).rstrip("/"),
             "organization": response.headers.get("anthropic-organization-id", ""),
@@ -387,7 +376,7 @@ class AnthropicBackend:
         response = self._call(
             "list batches", self._client.messages.batches.with_raw_response.list, limit=100
         )
-        self._note_clock(response.headers)
+        self.clock.note(response.headers)
         page = response.parse()
         while True:
             for batch in page.data:
@@ -481,7 +470,7 @@ class AnthropicBackend:
             id=batch.id,
             status=status,
             input_file_id=record.get("input_file_id", ""),
-            created_at=int(batch.created_at.timestamp() - self.clock_offset),
+            created_at=int(batch.created_at.timestamp()),
             output_file_id=f"{RESULTS_PREFIX}{batch.id}" if ended else None,
             error_file_id=None,  # every result, billed or not, is in the one results file
             total=counts.processing + succeeded + errored + canceled + expired,

@@ -9,7 +9,9 @@ it cannot help) and :class:`FatalError` (nothing will work: bad key, no permissi
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -153,6 +155,30 @@ def _no_answer(sdk: Any, exc: Any) -> str:
     return f"{type(exc).__name__} from {where}" if where else type(exc).__name__
 
 
+class ServerClock:
+    """The API's clock, read from the ``Date`` header of its answers: :meth:`now` is this
+    machine's time plus the offset last measured. The API's times (a batch's ``created_at``)
+    are compared with it, never with this machine's clock, which may be hours off."""
+
+    def __init__(self, local: Callable[[], float] = time.time) -> None:
+        self._local = local
+        self.offset = 0.0  # the API's clock less this machine's (whole seconds: Date's grain)
+
+    def note(self, headers: Any) -> None:
+        """Measure the offset from an answer's headers (no ``Date``: nothing changes)."""
+        date = headers.get("date") if headers is not None else None
+        if not date:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return
+        self.offset = server - self._local()
+
+    def now(self) -> float:
+        return self._local() + self.offset
+
+
 @dataclass(frozen=True)
 class BatchError:
     code: str
@@ -205,6 +231,12 @@ class Backend(Protocol):
     # is resolved by its journalled attempt (time, request count) and confirmed from the results
     # of the candidates (see :mod:`synthlib.submitter`). Read with ``getattr(.., True)``.
     metadata_before_end: bool
+
+    def server_time(self) -> float:
+        """The API's time now (epoch seconds, the clock of ``created_at``), as the ``Date``
+        header of its latest answer tells; this machine's clock for a backend without a server
+        (offline). Read with ``getattr(backend, "server_time", time.time)``."""
+        ...
 
     def upload(self, path: Path) -> str:
         """Upload a JSONL batch input file; returns its file id."""

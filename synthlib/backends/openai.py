@@ -27,6 +27,7 @@ from .base import (
     BatchUsage,
     Endpoint,
     RejectedError,
+    ServerClock,
     account_fingerprint,
     sdk_call,
 )
@@ -56,6 +57,10 @@ class OpenAIBackend:
         # one attempt only: a retry of a call that took effect would pay twice (module docstring)
         self._once = client.with_options(max_retries=0)
         self._openai = openai
+        self.clock = ServerClock()  # the API's clock, from the Date header of its answers
+
+    def server_time(self) -> float:
+        return self.clock.now()
 
     def endpoint(self) -> Endpoint:
         """Where the API is, as ``OPENAI_BASE_URL`` sets it (the SDK's default otherwise)."""
@@ -93,6 +98,7 @@ class OpenAIBackend:
             except RejectedError:
                 raise exc from None
         headers = response.headers
+        self.clock.note(headers)
         return {
             "base_url": str(self._client.base_url).rstrip("/"),
             "organization": headers.get("openai-organization", ""),
@@ -143,7 +149,11 @@ class OpenAIBackend:
         return to_info(self._call("retrieve batch", self._client.batches.retrieve, batch_id))
 
     def list(self) -> Iterator[BatchInfo]:
-        page = self._call("list batches", self._client.batches.list, limit=100)
+        response = self._call(
+            "list batches", self._client.batches.with_raw_response.list, limit=100
+        )
+        self.clock.note(response.headers)
+        page = response.parse()
         while True:
             for batch in page.data:
                 yield to_info(batch)

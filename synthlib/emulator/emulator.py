@@ -135,6 +135,11 @@ class Emulator:
             return self._initial_config
         return self._api.configure(**changes)
 
+    def proxy_duplicates(self) -> list[str]:
+        """The ids of the batches made by a retrying proxy's first try (``duplicate_create_rate``:
+        their answer was lost, the client got the second batch's), since this start."""
+        return list(self._running()[1].duplicates)
+
     def ledger(self) -> list[dict[str, Any]]:
         """Every billed request so far, oldest first (reads the ledger from disk)."""
         if self._api is not None:

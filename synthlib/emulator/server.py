@@ -96,6 +96,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.message_batches = MessageBatches(api._state, lambda: api.config, api._clock)
         self.transient = TransientFaults()
         self.wire = WireFaults()
+        # the batches a retrying proxy made (``duplicate_create_rate``), whose answer was lost
+        self.duplicates: list[str] = []
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self._in_flight = 0
@@ -291,7 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
                     if action in _STALE_READS and self.server.wire.stale_read(config, call):
                         raise not_found(_STALE_READS[action], ids["id"])
                     if action is _Handler._create_batch and _duplicate_create(config, call):
-                        action(self, api, query, body, **ids)  # the proxy's first try
+                        _, first = action(self, api, query, body, **ids)  # the proxy's first try
+                        self.server.duplicates.append(first["id"])
                     status, payload = action(self, api, query, body, **ids)
                     if action is _Handler._get_batch and _stale_status(config, call):
                         payload = _lagging_batch(payload)
@@ -341,7 +344,8 @@ class _Handler(BaseHTTPRequestHandler):
                     raise AnthropicError(404, f"Message Batch '{ids['id']}' not found.")
                 batches = self.server.message_batches
                 if action is _Handler._create_message_batch and _duplicate_create(config, call):
-                    action(self, batches, query, body, **ids)  # the proxy's first try
+                    _, first = action(self, batches, query, body, **ids)  # the proxy's first try
+                    self.server.duplicates.append(first["id"])
                 status, payload = action(self, batches, query, body, **ids)
                 if action is _Handler._get_message_batch and _stale_status(config, call):
                     payload = _lagging_message_batch(payload)

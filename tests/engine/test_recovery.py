@@ -8,17 +8,27 @@ OpenAI's Batch API and Anthropic's Message Batches API alike."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import re
 import signal
 import time
+from pathlib import Path
 
+import httpx
+import openai
 import pytest
 
 import synthlib
 from synthlib import collector
-from synthlib.engine import BatchUnreadable
+from synthlib.backends.openai import OpenAIBackend
+from synthlib.emulator import Emulator, EmulatorConfig
+from synthlib.engine import BatchUnreadable, spool_dir
 from synthlib.job import Job, build_config
 
 from .conftest import (
+    FAST,
+    FastClock,
     backend_for,
     billed_per_word,
     cli,
@@ -144,3 +154,150 @@ def test_stale_statuses_and_stale_404s_together_never_pay_twice(emulator, workdi
     result = Job(config, backend=backend, listener=lambda p, m: m and notices.append(m)).run()
     assert result.phase == "finished"
     assert_paid_once(read_checkpoint(result.checkpoint), word_list, emulator.ledger(), provider)
+
+
+# --- item: times are the API's ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("skew", [-7200, 7200], ids=["machine-2h-ahead", "machine-2h-behind"])
+def test_a_batch_created_just_before_a_crash_is_found_whatever_the_machines_clock(
+    emulator, workdir, word_file, provider, skew
+):
+    """The API's clock is 2 h behind (or ahead of) this machine's: the run is killed right after
+    a create took effect, before its answer was journalled; the resume finds that batch in the
+    listing window (on the API's clock) and adopts it instead of paying for its words again."""
+    emulator.configure(clock_offset_seconds=skew)
+    point = "anthropic-after-send:1" if provider == "anthropic" else "after-create:1"
+    crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point}, provider=provider)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    resumed = cli(ARGS, emulator, workdir, provider=provider)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "adopted batch" in resumed.stdout + resumed.stderr or provider == "anthropic"
+    cp = read_checkpoint(CHECKPOINT)
+    assert_paid_once(cp, WORDS, emulator.ledger(), provider)
+    assert len(cp["finished_batches"]) == 4
+
+
+# --- item: a create without an answer is looked for a while -----------------------------------
+
+
+@pytest.mark.parametrize("lag", [20.0])
+def test_a_lagging_listing_never_makes_a_lost_create_go_again(emulator, workdir, provider, lag):
+    """Every create's answer is lost and a new batch shows in listings only ``lag`` seconds
+    (of the API's clock: 1 s here) after its create: the run keeps looking until it shows, and
+    creates nothing twice."""
+    emulator.configure(lost_reply_rate=1.0, lost_reply_mode="5xx", listing_lag_seconds=lag)
+    word_list = words(30)
+    notices: list[str] = []
+    config = build_config(
+        word_list,
+        provider=provider,
+        checkpoint="run.checkpoint.json",
+        batch_size=10,
+        poll_interval=0.05,
+    )
+    backend = backend_for(emulator, provider, checkpoint="run.checkpoint.json")
+    result = Job(config, backend=backend, listener=lambda p, m: m and notices.append(m)).run()
+    assert result.phase == "finished"
+    cp = read_checkpoint(result.checkpoint)
+    assert_paid_once(cp, word_list, emulator.ledger(), provider)
+    assert len({r["batch_id"] for r in emulator.ledger()}) == 3
+    assert any("listed yet" in n for n in notices)
+
+
+def gateway_refusing_creates(http, times: int):
+    """A client of ``http`` (the HTTP package the SDK uses: httpx, or httpx2 for recent anthropic
+    SDKs) whose wire passes through a gateway that answers the first ``times`` batch creates
+    with a 502 without passing them on: to the run, a create that may have taken effect."""
+
+    class Gateway(http.HTTPTransport):
+        left = times
+
+        def handle_request(self, request):
+            create = request.method == "POST" and request.url.path.rstrip("/").endswith("batches")
+            if create and self.left > 0:
+                self.left -= 1
+                return http.Response(502, json={"error": {"message": "Bad gateway"}})
+            return super().handle_request(request)
+
+    return http.Client(transport=Gateway())
+
+
+def backend_behind_gateway(emu, provider, times):
+    if provider == "anthropic":
+        import anthropic
+
+        from synthlib.backends.anthropic import AnthropicBackend
+
+        http = importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx
+        client = anthropic.Anthropic(
+            api_key="test",
+            base_url=emu.url,
+            max_retries=4,
+            http_client=gateway_refusing_creates(http, times),
+        )
+        state = spool_dir(Path("run.checkpoint.json").absolute()) / "anthropic"
+        return AnthropicBackend(state, client)
+    client = openai.OpenAI(
+        api_key="test",
+        base_url=emu.base_url,
+        max_retries=4,
+        http_client=gateway_refusing_creates(httpx, times),
+    )
+    return OpenAIBackend(client)
+
+
+def test_a_create_that_never_took_effect_goes_again_after_the_grace_period(
+    tmp_path, workdir, provider
+):
+    """The first two creates get a 502 from a gateway and never reach the API: the run cannot
+    tell that from a lost answer, so before creating again it lists at least three times over
+    at least 30 s of the API's clock (here running 100 times faster than real time)."""
+    emu = Emulator(tmp_path / "emu", config=EmulatorConfig(**FAST), clock=FastClock(100)).start()
+    try:
+        word_list = words(20)
+        notices: list[str] = []
+        config = build_config(
+            word_list,
+            provider=provider,
+            checkpoint="run.checkpoint.json",
+            batch_size=10,
+            poll_interval=0.05,
+        )
+        backend = backend_behind_gateway(emu, provider, times=2)
+        result = Job(config, backend=backend, listener=lambda p, m: m and notices.append(m)).run()
+        assert result.phase == "finished"
+        assert_paid_once(read_checkpoint(result.checkpoint), word_list, emu.ledger(), provider)
+        again = [n for n in notices if "never took effect" in n]
+        assert len(again) == 2, notices
+        for notice in again:
+            looks, seconds = re.search(r"in (\d+) listings over (\d+) s", notice).groups()
+            assert int(looks) >= 3 and int(seconds) >= 30
+    finally:
+        emu.stop()
+
+
+def test_batches_a_retrying_proxy_created_twice_are_adopted_and_counted(
+    emulator, workdir, provider
+):
+    """Every create takes effect twice behind a proxy that retried it; the run got one answer.
+    The other batch carries this run's tags (in its metadata, or in its results): it is found,
+    adopted, and what it billed is counted."""
+    emulator.configure(duplicate_create_rate=1.0)
+    word_list = words(30)
+    config = build_config(
+        word_list,
+        provider=provider,
+        checkpoint="run.checkpoint.json",
+        batch_size=10,
+        poll_interval=0.05,
+    )
+    backend = backend_for(emulator, provider, checkpoint="run.checkpoint.json")
+    result = Job(config, backend=backend).run()
+    assert result.phase == "finished"
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emulator.ledger()
+    assert sorted(cp["processed_words"]) == sorted(word_list)
+    assert len(cp["finished_batches"]) == len({r["batch_id"] for r in ledger}) == 6
+    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger, provider), rel=1e-9)
+    assert max(billed_per_word(ledger).values()) <= 2
