@@ -4,6 +4,7 @@ being retried for ever; an API without batch listing is not taken for a wrong UR
 
 from __future__ import annotations
 
+import email.utils
 import time
 
 import httpx
@@ -72,8 +73,25 @@ def test_an_api_without_batch_listing_is_no_wrong_url(tmp_path):
     assert result.progress.processed == 3
 
 
+def on_a_fast_clock(api: BatchAPI, speed: float = 100.0) -> None:
+    """The API's answers carry a ``Date`` from a clock ``speed`` times faster than real time:
+    what waits on the API's clock (a create without an answer is looked for over 30 s of it
+    before it is sent again) passes at once."""
+    start = time.time()
+    handle = api.handle
+
+    def dated(request: httpx.Request) -> httpx.Response:
+        response = handle(request)
+        now = start + (time.time() - start) * speed
+        response.headers["date"] = email.utils.formatdate(now, usegmt=True)
+        return response
+
+    api.handle = dated  # type: ignore[method-assign]
+
+
 def test_creates_that_get_no_answer_end_the_run_after_the_time_allowed(tmp_path):
     api = BatchAPI()
+    on_a_fast_clock(api)
     error = {"error": {"message": "overloaded", "type": "server_error"}}
     api.answers["POST", "/batches"] = httpx.Response(503, json=error)
     started = time.monotonic()

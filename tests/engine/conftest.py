@@ -31,8 +31,9 @@ FAST = dict(
 )
 
 
-# The emulator's clock runs this much faster than the machine's: what waits on the API's clock
-# (a lost create is looked for over 30 s of it before it is sent again) passes in a second or two
+# How much faster than the machine's the clock of an emulator runs in a test marked
+# ``@pytest.mark.emulator_speed(...)`` without a number: what waits on the API's clock (a lost
+# create is looked for over 30 s of it before it is sent again) passes in a second or two.
 CLOCK_SPEED = 20.0
 
 
@@ -48,8 +49,12 @@ class FastClock:
 
 
 @pytest.fixture
-def emulator(tmp_path):
-    emu = Emulator(tmp_path / "emulator", config=EmulatorConfig(**FAST), clock=FastClock())
+def emulator(tmp_path, request):
+    """The emulator on fast phases; on a clock running faster than real time when the test is
+    marked ``emulator_speed`` (the phases are then faster still)."""
+    marker = request.node.get_closest_marker("emulator_speed")
+    clock = FastClock(*marker.args) if marker is not None else time.time
+    emu = Emulator(tmp_path / "emulator", config=EmulatorConfig(**FAST), clock=clock)
     emu.start()
     yield emu
     emu.stop()

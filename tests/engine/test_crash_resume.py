@@ -46,7 +46,8 @@ def assert_complete_and_paid_once(emulator, workdir, provider="openai"):
     "point",
     [
         "after-upload:2",
-        "before-create:2",
+        # killed after the create was journalled: it is looked for over 30 s of the API's clock
+        pytest.param("before-create:2", marks=pytest.mark.emulator_speed()),
         "after-create:1",
         "after-create:3",
         "poll:3",
@@ -67,7 +68,7 @@ def test_sigkill_anywhere_then_resume_pays_once(emulator, workdir, word_file, po
 @pytest.mark.parametrize(
     "point",
     [
-        "before-create:2",
+        pytest.param("before-create:2", marks=pytest.mark.emulator_speed()),
         "anthropic-after-send:2",  # the batch exists, its answer never journalled nor kept
         "after-create:1",
         "poll:3",

@@ -4,6 +4,8 @@ Faults happen in HTTP, with the real SDK and the real backend."""
 
 from __future__ import annotations
 
+import pytest
+
 from synthlib.job import Job, build_config
 
 from .conftest import backend_for, billed_per_word, read_checkpoint, words
@@ -27,6 +29,7 @@ def test_lost_create_answers_are_adopted_not_created_again(emulator, workdir):
     assert all(n == 1 for n in billed_per_word(emulator.ledger()).values())
 
 
+@pytest.mark.emulator_speed(100)  # each is looked for over 30 s of the API's clock first
 def test_creates_that_never_arrived_are_made_again(emulator, workdir):
     # a 500 before anything happened looks the same to the client as one after: the run looks
     # for the batch, finds none, and creates it

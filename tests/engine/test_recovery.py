@@ -181,6 +181,7 @@ def test_a_batch_created_just_before_a_crash_is_found_whatever_the_machines_cloc
 # --- item: a create without an answer is looked for a while -----------------------------------
 
 
+@pytest.mark.emulator_speed()
 @pytest.mark.parametrize("lag", [20.0])
 def test_a_lagging_listing_never_makes_a_lost_create_go_again(emulator, workdir, provider, lag):
     """Every create's answer is lost and a new batch shows in listings only ``lag`` seconds
