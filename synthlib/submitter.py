@@ -144,6 +144,7 @@ class Submitter(Part):
         self._refused: set[str] = set()  # shards whose last create the API refused outright
         self._not_ours: set[str] = set()  # batches whose results carry no tag of this run
         self._undecided = 0  # batches that may be this run's, not ended: their tags unknown yet
+        self._handed_over: set[str] = set()  # this run's batches another run adopted meanwhile
 
     @property
     def _tagged_at_creation(self) -> bool:
@@ -410,7 +411,7 @@ class Submitter(Part):
         them; one still running that may be this run's (as many requests as one of its
         creates) is counted in ``_undecided``."""
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
-        known |= self.state.finished_batch_ids
+        known |= self.state.finished_batch_ids | self._handed_over
         self._undecided = 0
         if self._tagged_at_creation:
             unknown = [
@@ -753,6 +754,7 @@ class Submitter(Part):
                     continue
                 runs = self.ledger.store.batch_runs(flight.batch_id) if flight.batch_id else set()
                 if runs and self.cp.run_id not in runs:
+                    self._handed_over.add(str(flight.batch_id))
                     self._record("abandoned", shard=flight.shard)
                     self._notify(
                         f"batch {flight.batch_id} was adopted by another run while this one was "
