@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,20 @@ from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider,
 from .cost import Estimate
 from .engine import Engine, EngineSettings, RunResult, spool_dir
 from .errors import CheckpointError, Interrupted, UsageError
-from .ledger import api_location
+from .ledger import api_location, expected_api_location
 from .pricing import Price, price_for
 from .progress import ProgressListener
 from .prompts import prompt_version
-from .skip import fallback_notice, mark_already_done, paid_entries, refuse_fresh_over_flights
+from .schema import SCHEMA_VERSION
+from .skip import (
+    fallback_notice,
+    held_notice,
+    mark_already_done,
+    paid_entries,
+    refuse_fresh_over_flights,
+)
 from .store import Store, open_store
+from .store.ledger import Purchase
 
 
 def make_backend(provider: str, state_dir: Path, *, offline_senses: int = 8) -> Backend:
@@ -97,11 +106,23 @@ class Job:
         self.resumed = config.checkpoint.exists() and not config.fresh
         # a key missing: auto fell back to offline over paid entries of these words
         self.fallback: str | None = None
-        if config.provider == "auto" and self.provider == "offline":
-            with store_if_any(store if store is not None else config.store) as reading:
+        given = nullcontext(store) if store is not None else None
+        with given or store_if_any(config.store) as reading:
+            if config.provider == "auto" and self.provider == "offline":
                 paid = paid_entries(reading, config.words)
-            if paid:
-                self.fallback = fallback_notice(paid, len(config.words))
+                if paid:
+                    self.fallback = fallback_notice(paid, len(config.words))
+            # words other runs' batches hold: said before anything is asked or spent
+            purchase = Purchase(
+                self.provider,
+                self.model,
+                prompt_version(config.grounding),
+                SCHEMA_VERSION,
+                bought_at or expected_api_location(self.provider),
+            )
+            held = held_notice(reading, purchase, self.estimate, config.words, config.checkpoint)
+            if held:
+                self.notices.append(held)
         self.set_aside: Path | None = None
         self._lock = CheckpointLock(config.checkpoint)
         self._opened = self._closed = False

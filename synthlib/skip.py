@@ -248,6 +248,31 @@ def paid_entries(store: Any, words: WordList | Sequence[str]) -> dict[str, int]:
     return found
 
 
+def held_notice(
+    store: Any, purchase: Any, estimate: Any, words: WordList, checkpoint: Path | None
+) -> str | None:
+    """What a run about to start says of the words of ``words`` that other runs' batches hold
+    in the store's ledger (they are not sent; the run waits for their entries, or adopts a
+    batch whose run is gone), or None. The run of ``checkpoint`` (a resume) is not another."""
+    if store is None or not hasattr(store, "reservations") or not estimate.remaining:
+        return None
+    own = ""
+    if checkpoint is not None and checkpoint.exists():
+        try:
+            own = str(read_raw(checkpoint).get("run_id", ""))
+        except CheckpointError:
+            own = ""
+    held = [r for r in store.reservations(purchase, words) if r.run_id != own]
+    if not held:
+        return None
+    runs = sorted({r.run_id for r in held})
+    return (
+        f"{len(held):,} of these words are reserved by the batches of {len(runs)} other run(s) "
+        f"({', '.join(runs[:3])}{', ...' if len(runs) > 3 else ''}) on this store: they are not "
+        "sent again; this run waits for their entries (or adopts a batch whose run is gone)"
+    )
+
+
 def fallback_notice(paid: dict[str, int], words: int) -> str:
     """What a run that fell back to the offline provider (no API key) says when the store has
     paid entries of its words."""

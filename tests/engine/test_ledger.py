@@ -87,6 +87,9 @@ def test_words_in_batches_of_a_gone_run_for_another_list_are_left_to_it(
         words_per_request=2,
         listener=lambda progress, message: message and messages.append(message),
     )
+    assert any(
+        "20 of these words are reserved by the batches of 1 other run" in n for n in other.notices
+    ), other.notices
     result = other.run()
     assert result.progress.processed == 0
     assert len(emulator.ledger()) == 0 and batch_count(emulator) == 4
