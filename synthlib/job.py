@@ -13,7 +13,7 @@ from typing import Any
 
 from .api import estimate_config, provider_model, store_if_any
 from .backends.base import Backend
-from .checkpoint import Checkpoint, CheckpointLock, set_aside
+from .checkpoint import Checkpoint, CheckpointLock, read_raw, set_aside
 from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
 from .cost import Estimate
 from .engine import Engine, EngineSettings, RunResult, spool_dir
@@ -31,7 +31,15 @@ from .skip import (
     refuse_fresh_over_flights,
 )
 from .store import Store, open_store
-from .store.ledger import Purchase
+from .store.ledger import RELEASED, Purchase
+
+
+def _run_of(checkpoint: Path) -> str:
+    """The run id of the checkpoint at ``checkpoint`` ("" when there is none to read)."""
+    try:
+        return str(read_raw(checkpoint).get("run_id", "")) if checkpoint.exists() else ""
+    except CheckpointError:
+        return ""
 
 
 def make_backend(provider: str, state_dir: Path, *, offline_senses: int = 8) -> Backend:
@@ -161,7 +169,14 @@ class Job:
         )
         if config.fresh:
             refuse_fresh_over_flights(config.checkpoint)  # they would be paid for twice
+            given_up_on = _run_of(config.checkpoint)
             self.set_aside = set_aside(config.checkpoint)
+            if given_up_on:
+                # its batches cannot be read (else --fresh was refused): the user starts anew,
+                # so what that run still holds in the store's ledger is let go too
+                self.store.release(
+                    given_up_on, sorted(self.store.reserved_by(given_up_on)), RELEASED
+                )
         # where this run buys is its backend's (a backend given may differ from the environment)
         here = api_location(self.backend)
         identity = replace(config.identity(self.provider, self.model), api_location=here)
@@ -180,7 +195,8 @@ class Job:
                 store=self.store.location,
             )
         bought_at = self.checkpoint.bought_at
-        if self.resumed and bought_at and here != bought_at:
+        # (batches in flight elsewhere are the submitter's to refuse, naming where they live)
+        if self.resumed and bought_at and here != bought_at and not self.checkpoint.state.flights:
             raise CheckpointError(
                 f"{self.checkpoint.path}: its words were bought at {bought_at}, but this run "
                 f"buys at {here}; an entry from one API is not one from the other. Pass another "
