@@ -5,7 +5,8 @@
 
 What a caller may rely on:
 
-* :func:`audit` audits each entry of the store (of one run, or of some words) with
+* :func:`audit` audits each entry of the store (every entry of a word, from any provider and
+  model, not only the one a view prefers; of one run, or of some words) with
   :class:`synthlib.lexicon.audit.Auditor` and keeps the findings in the store, keyed by the
   entry's version (:func:`synthlib.store.entry_key`) and the audit's version. An entry version
   already audited by this audit version is not audited again, so an interrupted audit resumes
@@ -126,8 +127,10 @@ def audit(
         wanted = sorted(opened.words_with_entries(words))
         done = 0
         for chunk in _chunks(wanted, CHUNK):
-            records = [
-                r for r in opened.iter_entries(words=chunk) if run is None or r.run_id == run
+            records = [  # every entry of each word, from any provider, not the preferred one
+                r
+                for r in opened.iter_entries(words=chunk, every=True)
+                if run is None or r.run_id == run
             ]
             by_key = {entry_key(r): r for r in records}
             already = opened.audited(by_key, auditor.version)
@@ -257,7 +260,7 @@ def iter_findings(
         for chunk in _chunks(wanted, CHUNK):
             keys = {
                 entry_key(r)
-                for r in opened.iter_entries(words=chunk)
+                for r in opened.iter_entries(words=chunk, every=True)
                 if run is None or r.run_id == run
             }
             latest: dict[str, AuditRecord] = {}
@@ -327,7 +330,7 @@ def load_audits(
         for chunk in _chunks(wanted, CHUNK):
             keys = {
                 entry_key(r)
-                for r in opened.iter_entries(words=chunk)
+                for r in opened.iter_entries(words=chunk, every=True)
                 if run is None or r.run_id == run
             }
             latest: dict[str, AuditRecord] = {}
@@ -358,8 +361,10 @@ def findings_by_model(
     with using_store(store) as opened:
         wanted = sorted(opened.words_with_entries())
         for chunk in _chunks(wanted, CHUNK):
-            records = [
-                r for r in opened.iter_entries(words=chunk) if run is None or r.run_id == run
+            records = [  # every entry of each word, from any provider, not the preferred one
+                r
+                for r in opened.iter_entries(words=chunk, every=True)
+                if run is None or r.run_id == run
             ]
             keys = {entry_key(r) for r in records}
             latest: dict[str, AuditRecord] = {}

@@ -358,23 +358,33 @@ class Review:
             if found is None:
                 raise UsageError(f"no entry for {word!r} in {self.location}")
             self._cards[word] = found
+        from .store import entry_key
+
         everything = self._all_findings()
-        mine = everything[everything["word"] == word]
+        # the findings of this card's entry only, not of another model's entry of the word
+        mine = everything[
+            (everything["word"] == word) & (everything["entry_key"] == entry_key(self._cards[word]))
+        ]
         return Card(self._cards[word], mine.to_dict("records"), self._before(word))
 
     def _before(self, word: str) -> list[dict[str, Any]]:
-        """The errors and warnings of ``word``'s earlier entry versions (before a repair), as
-        the audit kept them, oldest first; [] when the store was never audited."""
+        """The errors and warnings of the earlier versions (before a repair) of ``word``'s
+        entry by the card's provider and model, as the audit kept them, oldest first; [] when
+        the store was never audited. Another model's entry of the word is no earlier version."""
         if self._all_findings().empty:
             return []
         from .findings import load_findings
         from .store import entry_key
 
-        current = entry_key(self._cards[word])
+        shown = self._cards[word]
+        current = entry_key(shown)
         with using_store(self._store) as opened:
             history = load_findings(opened, words=[word], current=False)
         history = history[
-            (history["entry_key"] != current) & history["severity"].isin(["error", "warning"])
+            (history["entry_key"] != current)
+            & (history["provider"] == shown.provider)
+            & (history["model"] == shown.model)
+            & history["severity"].isin(["error", "warning"])
         ]
         return history.sort_values("audited_at", kind="stable").to_dict("records")
 

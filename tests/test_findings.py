@@ -146,8 +146,28 @@ def test_load_findings_filters_by_field_severity_and_model(filled, entries, sess
     assert set(mini["word"]) == {"apple"}
     per_model = findings_by_model(filled).set_index("model")
     assert per_model.loc["gpt-4.1-mini", "findings_per_100"] == 200.0  # one entry, 2 findings
-    assert per_model.loc["offline", "entries_audited"] == len(WORDS) - 1
-    assert per_model.loc["offline", "errors_per_100"] == pytest.approx(200 / 9)
+    # every entry is audited, the offline apple beside the model's (not only the preferred one)
+    assert per_model.loc["offline", "entries_audited"] == len(WORDS)
+    assert per_model.loc["offline", "errors_per_100"] == pytest.approx(200 / 10)
+
+
+def test_every_entry_of_a_word_is_audited_each_under_its_own_key(store, entries, session_lexicon):
+    """Two providers' entries of one word: both audited (not only the latest paid one), each
+    audit kept under its own entry version, so neither hides the other's findings."""
+    offline = _record(_spoiled(entries["house"]))
+    paid = _record(entries["house"], model="gpt-4.1-mini")
+    store.upsert_entries([offline, paid])
+    summary = audit(store, lexicon=session_lexicon, workers=1)
+    assert summary.entries == summary.audited == 2
+    kept = {a.entry_key: a for a in store.iter_audits()}
+    assert set(kept) == {entry_key(offline), entry_key(paid)}
+    assert kept[entry_key(offline)].model == "offline"
+    assert kept[entry_key(paid)].model == "gpt-4.1-mini"
+    errors = load_findings(store, severity="error")
+    assert set(zip(errors["word"], errors["model"], strict=True)) == {("house", "offline")}
+    per_model = findings_by_model(store).set_index("model")
+    assert per_model["entries_audited"].to_dict() == {"gpt-4.1-mini": 1, "offline": 1}
+    assert audit(store, lexicon=session_lexicon, workers=1).resumed == 2
 
 
 def test_two_workers_find_what_one_finds(filled, session_lexicon, tmp_path, entries):

@@ -135,3 +135,16 @@ def test_the_card_shows_what_an_earlier_version_had_before_a_repair(audited, ses
     assert "Before repair" in card.html and "housen" in card.html
     assert "class='flag error'" not in card.html.split("Before repair")[0].split(".flag.info")[-1]
     assert {f["value"] for f in card.before} == {"housen", "C2"}
+
+
+def test_the_cards_before_repair_list_leaves_out_another_models_entry(audited, session_lexicon):
+    """An offline entry of house, spoiled differently, is another model's entry: its findings
+    are neither the card's findings nor an earlier version of the card's entry."""
+    offline_house = session_lexicon.entry("house").model_dump(mode="json", by_alias=True)
+    offline_house["word_forms"]["plural"] = "housies"
+    audited.upsert_entries([_record(offline_house, "offline")])
+    audit(audited, lexicon=session_lexicon, workers=1)
+    card = Review(audited, run="all").card("house")
+    assert card.record.model == "gpt-4.1-mini"  # the paid entry is shown
+    assert card.before == []
+    assert "housies" not in card.html
