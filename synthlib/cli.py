@@ -225,6 +225,14 @@ def _repair_args(arguments: list[str]) -> argparse.Namespace:
 
 
 def _command(name: str, args: argparse.Namespace) -> int:
+    from .store import default_store
+
+    location = os.fspath(args.store or default_store())
+    is_file = "://" not in location or location.startswith("sqlite://")
+    if is_file and not os.path.exists(location.removeprefix("sqlite://")):
+        # a mistyped path is no store to create: audit and repair (even a dry run) say so
+        print(f"{PROG} {name}: error: no store at {location}", file=sys.stderr)
+        return 2
     try:
         if name == "repair":
             from .terminal import repair_in_terminal
@@ -235,7 +243,10 @@ def _command(name: str, args: argparse.Namespace) -> int:
         print(f"{PROG} {name}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"{PROG} {name}: interrupted (audited chunks are kept; run it again to resume)")
+        if name == "repair":
+            print(f"{PROG} repair: interrupted (run it again to resume from its checkpoint)")
+        else:
+            print(f"{PROG} audit: interrupted (audited chunks are kept; run it again to resume)")
         return 130
 
 
@@ -244,9 +255,6 @@ def _audit(args: argparse.Namespace) -> int:
     from .store import default_store, mask_uri
 
     location = args.store or default_store()
-    if "://" not in location and not os.path.exists(location.removeprefix("sqlite://")):
-        print(f"{PROG} audit: error: no store at {location}", file=sys.stderr)
-        return 2
     words = None
     if args.words is not None:
         from .words import read_words

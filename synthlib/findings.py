@@ -14,8 +14,9 @@ What a caller may rely on:
   store does no work. The summary counts every entry asked for, resumed ones included.
 * An entry that is made again or repaired has a new version and is audited anew; the audit of
   the old version stays, with the old entry when it had errors or warnings.
-* :func:`load_findings` gives one row per finding of the entries as they are now (``current``),
-  or of every audited version; :func:`findings_by_model` the findings per 100 entries by model.
+* :func:`load_findings` gives one row per finding of the entries as they are now (``current``:
+  each word's preferred entry), or of every audited version; :func:`findings_by_model` the
+  findings per 100 entries by model, of every entry of each model.
 """
 
 from __future__ import annotations
@@ -245,8 +246,9 @@ def iter_findings(
     words: Iterable[str] | None = None,
     current: bool = True,
 ) -> Iterator[tuple[AuditRecord, dict[str, str]]]:
-    """(audit, finding) pairs: of the entries as they are now (``current``; the latest audit of
-    each), or of every audited version."""
+    """(audit, finding) pairs: of the entries as they are now (``current``: each word's
+    preferred entry, the one a view shows and a repair replaces; its latest audit), or of every
+    audited version (every entry of every provider among them)."""
     with using_store(store) as opened:
         if not opened.count_audits():
             return  # never audited: nothing to read (a review of a large store stays quick)
@@ -260,7 +262,7 @@ def iter_findings(
         for chunk in _chunks(wanted, CHUNK):
             keys = {
                 entry_key(r)
-                for r in opened.iter_entries(words=chunk, every=True)
+                for r in opened.iter_entries(words=chunk)  # the preferred entry: what a view shows
                 if run is None or r.run_id == run
             }
             latest: dict[str, AuditRecord] = {}
@@ -330,7 +332,7 @@ def load_audits(
         for chunk in _chunks(wanted, CHUNK):
             keys = {
                 entry_key(r)
-                for r in opened.iter_entries(words=chunk, every=True)
+                for r in opened.iter_entries(words=chunk)  # the preferred entry: what a view shows
                 if run is None or r.run_id == run
             }
             latest: dict[str, AuditRecord] = {}

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .errors import UsageError
 from .findings import AuditSummary, audit, iter_findings
 from .store import Store, using_store
 
@@ -131,13 +132,21 @@ def repair(
     **settings: Any,
 ) -> RepairResult:
     """Plan the repair, run it as an ordinary job (``settings`` as for :func:`synthlib.run`:
-    model, provider, max_cost, checkpoint, ...), then audit the repaired words again."""
+    model, provider, max_cost, checkpoint, ...), then audit the repaired words again.
+
+    Raises :class:`~synthlib.errors.UsageError` (nothing written) when no API key is set and
+    provider ``auto`` would fall back to offline over paid entries; pass ``provider="offline"``
+    to make offline entries anyway."""
     plan = plan_repair(store, severity=severity, run=run, lexicon=lexicon)
     if not plan.words:
         return RepairResult(plan)
     job = repair_job(plan, store, settings)
+    if job.fallback:  # no key: offline entries would not repair the paid ones; nothing is written
+        raise UsageError(job.fallback)
     result = job.run()
-    after = audit(store, words=plan.words, lexicon=lexicon, workers=workers)
+    # the repaired entries (this run's), not the versions before them kept beside them
+    mine = result.run_id or None
+    after = audit(store, run=mine, words=plan.words, lexicon=lexicon, workers=workers)
     return RepairResult(plan, result, after)
 
 

@@ -81,18 +81,27 @@ def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -
         return 0
     display = TerminalDisplay(out)
     job = repair_job(plan, location, given_settings(args), listener=display)
-    print(f"Provider: {job.provider}; model: {job.model}", file=out)
+    auto = job.config.provider == "auto"
+    why = " (no API key)" if job.provider == "offline" and auto else ""
+    print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
     print(f"Checkpoint: {job.config.checkpoint}{' (resuming)' if job.resumed else ''}", file=out)
+    for notice in job.notices:
+        print(notice, file=out)
     print_estimate(job.estimate, title="Cost estimate (repair)", file=out)
+    if job.fallback:  # no key: auto fell back to offline over the paid entries being repaired
+        print(job.fallback, file=out)
     if args.dry_run:
         return 0
+    if job.fallback and not args.yes:
+        _confirm(out, "Make offline entries anyway?")
     if job.provider != "offline" and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()
     with display:
         result = job.run()
     _summary(result, out, job.store, list(islice(job.checkpoint.state.done, 50)))
-    after = audit(location, words=plan.words, workers=1)
+    # the repaired entries (this run's), not the versions before them kept beside them
+    after = audit(location, run=result.run_id or None, words=plan.words, workers=1)
     s = after.severities
     print(
         f"Audited again: {s['error']:,} errors, {s['warning']:,} warnings in "

@@ -163,7 +163,9 @@ def test_every_entry_of_a_word_is_audited_each_under_its_own_key(store, entries,
     assert set(kept) == {entry_key(offline), entry_key(paid)}
     assert kept[entry_key(offline)].model == "offline"
     assert kept[entry_key(paid)].model == "gpt-4.1-mini"
-    errors = load_findings(store, severity="error")
+    # the view shows the preferred (paid) entry's findings; every version's are kept
+    assert load_findings(store, severity="error").empty
+    errors = load_findings(store, severity="error", current=False)
     assert set(zip(errors["word"], errors["model"], strict=True)) == {("house", "offline")}
     per_model = findings_by_model(store).set_index("model")
     assert per_model["entries_audited"].to_dict() == {"gpt-4.1-mini": 1, "offline": 1}

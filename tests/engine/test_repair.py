@@ -176,3 +176,57 @@ def test_batch_synthesis_repair_runs_and_audits_again(audited_store, on_openai, 
     out = capsys.readouterr().out
     assert "Audited again:" in out
     assert billed_per_word(on_openai.ledger()) == dict.fromkeys(SPOILED, 1)
+
+
+@pytest.fixture
+def no_key(monkeypatch):
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_repair_without_a_key_asks_before_offline_entries_and_refuses_without_a_terminal(
+    audited_store, no_key, monkeypatch, capsys, session_lexicon
+):
+    """No key: provider auto would fall back to offline over the paid entries being repaired.
+    As a run does, the repair says so and asks; without a terminal it refuses, writes nothing
+    and does not claim to have audited again. In Python it raises UsageError."""
+    import io
+
+    from synthlib.errors import UsageError
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    before = len(list(open_store(audited_store).iter_entries(every=True)))
+    code = main(["repair", "--store", str(audited_store), "--poll-interval", "0.05"])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert "Provider: offline (no API key)" in captured.out
+    assert "paid entries for 3 of these 3 words" in captured.out
+    assert "Make offline entries anyway?" in captured.err
+    assert "Audited again" not in captured.out
+    with pytest.raises(UsageError, match="paid entries for 3 of these 3 words"):
+        repair(str(audited_store), lexicon=session_lexicon)
+    store = open_store(audited_store)
+    assert len(list(store.iter_entries(every=True))) == before  # no offline entry written
+    store.close()
+
+
+def test_batch_synthesis_repair_of_a_missing_store_creates_nothing(workdir, capsys):
+    missing = workdir / "nope.db"
+    assert main(["repair", "--store", str(missing), "--dry-run"]) == 2
+    assert f"repair: error: no store at {missing}" in capsys.readouterr().err
+    assert not missing.exists()
+    assert main(["repair", "--store", f"sqlite://{missing}", "--dry-run"]) == 2
+    assert not missing.exists()
+
+
+def test_an_interrupted_repair_says_it_resumes_from_its_checkpoint(
+    audited_store, monkeypatch, capsys
+):
+    def interrupted(args, **_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("synthlib.terminal.repair_in_terminal", interrupted)
+    assert main(["repair", "--store", str(audited_store)]) == 130
+    out = capsys.readouterr().out
+    assert "repair: interrupted (run it again to resume from its checkpoint)" in out
+    assert "audited chunks" not in out
