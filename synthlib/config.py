@@ -213,7 +213,8 @@ class RunConfig:
         DEFAULT_UNREACHABLE_AFTER,
         Amount(zero=False),
         "seconds a run keeps trying an API that does not answer its first call (server down, "
-        "wrong port) before it stops and says why",
+        "wrong port), or whose uploads, creates and listings keep failing while no batch is in "
+        "flight, before it stops and says why",
         "SECONDS",
     )
     lost_results: str = setting(
