@@ -608,7 +608,7 @@ def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = 
     """How many batches the checkpoint at ``path`` has in flight (snapshot and journal) that a
     resume could still collect (not those a run found :data:`~synthlib.state.UNREADABLE`); 0
     when there is no readable synthlib checkpoint there. ``data``: its snapshot, if read."""
-    path = Path(path)
+    path = real_path(path)  # the journal lies beside the real file
     try:
         data = read_raw(path) if data is None else data
     except CheckpointError:
@@ -650,8 +650,8 @@ def set_aside(path: str | os.PathLike[str]) -> Path | None:
     the checkpoint where it was, whole, or a ``.bak`` that holds every step, never a ``.bak``
     without its spend or a journal without its checkpoint (which the next run would delete). A
     checkpoint that cannot be read to fold it (corrupt, or of a newer format) is set aside with
-    its journal linked beside the ``.bak`` before the rename."""
-    path = Path(path)
+    its journal linked beside the ``.bak`` before the rename. A symlink's real file is set aside."""
+    path = real_path(path)
     if not path.exists():
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")

@@ -60,7 +60,6 @@ class Collector(Part):
         *,
         price: Price,
         model: str,
-        words_per_request: int,
         grounding: bool,
         lost_results: str = "retry",
     ) -> None:
@@ -68,7 +67,6 @@ class Collector(Part):
         self.store = store
         self.price = price
         self.model = model
-        self.words_per_request = words_per_request
         self.grounding = grounding
         self.fatal: BaseException | None = None
         self._infos: dict[str, BatchInfo] = {}  # the latest status seen of each batch

@@ -187,7 +187,6 @@ class Engine:
             store,
             price=price,
             model=model,
-            words_per_request=settings.words_per_request,
             grounding=settings.grounding,
             lost_results=settings.lost_results,
         )

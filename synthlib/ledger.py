@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import prompts, schema
-from .errors import StoreError
 from .store.ledger import (
     DONE,
     LEASE_SECONDS,
@@ -111,19 +110,26 @@ class RunLedger:
         self._do(lambda: self.store.attach_batch(self.holder.run_id, shard, batch_id))
 
     def settle(self, done: Iterable[str], released: Iterable[str]) -> None:
-        """Words whose batch ended (or whose shard was given back): done ones have entries."""
+        """Words whose batch ended (or whose shard was given back): done ones have entries.
+        Both steps are owed before either is tried, so a store error loses neither: what is
+        left is done again at the next renewal."""
         done, released = list(done), list(released)
         if done:
-            self._do(lambda: self.store.release(self.holder.run_id, done, DONE))
+            self._owed.append(lambda: self.store.release(self.holder.run_id, done, DONE))
         if released:
-            self._do(lambda: self.store.release(self.holder.run_id, released, RELEASED))
+            self._owed.append(lambda: self.store.release(self.holder.run_id, released, RELEASED))
+        self._pay_owed()
 
     def _do(self, step: Callable[[], None]) -> None:
-        try:
-            step()
-        except StoreError:
-            self._owed.append(step)
-            raise
+        self._owed.append(step)
+        self._pay_owed()
+
+    def _pay_owed(self) -> None:
+        """Do the owed steps in order (a later step may rest on an earlier one): a store error
+        leaves that step and the rest owed, and is raised."""
+        while self._owed:
+            self._owed[0]()
+            self._owed.pop(0)
 
     # --- the lease -----------------------------------------------------------------------------
 
@@ -133,19 +139,21 @@ class RunLedger:
         if force or self._renewed is None or now - self._renewed >= RENEW_SECONDS:
             self.store.renew(self.holder, now)
             self._renewed = now
-        while self._owed:
-            self._owed[0]()
-            self._owed.pop(0)
+        if self._owed:
+            self._pay_owed()
 
     def end(self, keep: Iterable[str]) -> None:
         """The run ends: release what it holds outside ``keep`` (its words in flight, whose
         batches run on) and say it ended."""
         kept = set(keep)
-        self.renew(force=True)
-        loose = self.store.reserved_by(self.holder.run_id) - kept
-        if loose:
-            self.store.release(self.holder.run_id, sorted(loose), RELEASED)
-        self.store.renew(self.holder, self.clock(), ended=True)
+        try:
+            self.renew(force=True)
+            loose = self.store.reserved_by(self.holder.run_id) - kept
+            if loose:
+                self.store.release(self.holder.run_id, sorted(loose), RELEASED)
+        finally:
+            # said even when the bookkeeping failed: other runs need not wait out the lease
+            self.store.renew(self.holder, self.clock(), ended=True)
 
     # --- other runs ----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import prompts, schema
-from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw
+from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw, real_path
 from .errors import CheckpointError, WordListError
 from .requests import bucket_of
 from .schema import Failure
@@ -313,7 +313,7 @@ def _import_notice(imported: ImportedCheckpoint, new: int, in_list: int) -> str:
 def refuse_fresh_over_flights(checkpoint: str | os.PathLike[str]) -> None:
     """``--fresh`` must not set aside a checkpoint whose batches are still in flight: starting
     over would pay for them twice."""
-    path = Path(checkpoint)
+    path = real_path(checkpoint)
     try:
         data = read_raw(path)
     except CheckpointError:

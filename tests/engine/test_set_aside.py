@@ -96,3 +96,19 @@ def test_sigkill_between_link_and_rename_keeps_the_journal_with_its_checkpoint(t
     assert killed.returncode == -signal.SIGKILL
     assert checkpoint.read_text() == "{not json"  # where it was, with its journal
     assert journal.read_text() == '{"type":"ended","seq":3}\n'
+
+
+def test_fresh_through_a_symlink_is_refused_while_the_real_checkpoint_has_batches_in_flight(
+    emulator, workdir, word_file
+):
+    killed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": "after-create:1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (workdir / "link.json").symlink_to(CHECKPOINT)
+    billed_before = len(emulator.ledger())
+    args = [a if a != CHECKPOINT else "link.json" for a in ARGS]
+    fresh = cli([*args, "--fresh"], emulator, workdir, timeout=60)
+    assert fresh.returncode == 2, fresh.stderr
+    assert "in flight" in fresh.stderr and "--fresh would pay for them twice" in fresh.stderr
+    assert (workdir / "link.json").is_symlink() and (workdir / CHECKPOINT).exists()
+    assert not list(workdir.glob("*.bak"))
+    assert len(emulator.ledger()) == billed_before
