@@ -85,7 +85,8 @@ def test_package_data_names_files_that_exist():
 
 
 def test_every_declared_pytest_marker_is_used():
-    declared = [m.split(":")[0].split("(")[0] for m in PROJECT["tool"]["pytest"]["ini_options"]["markers"]]
+    markers = PROJECT["tool"]["pytest"]["ini_options"]["markers"]
+    declared = [m.split(":")[0].split("(")[0] for m in markers]
     tests = "\n".join(p.read_text() for p in (ROOT / "tests").rglob("*.py"))
     for marker in declared:
         assert f"pytest.mark.{marker}" in tests, f"marker {marker!r} is declared but unused"
