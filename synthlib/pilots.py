@@ -163,7 +163,7 @@ class PilotStore:
         api_location: str | None = None,
     ) -> set[str]:
         return self.base.pilot_words_made_with(
-            self.pilot, model, prompt_version, schema_version, words
+            self.pilot, model, prompt_version, schema_version, words, api_location=api_location
         )
 
     def iter_entries(self, words: Iterable[str] | None = None, **_: Any) -> Iterator[EntryRecord]:

@@ -171,7 +171,16 @@ def mark_already_done(
                 "(--redo sends them)"
             )
     if store is not None and not redo and hasattr(store, "iter_pilot_entries"):
-        notices += _from_pilot(state, words, store, model, apply, copy=record is not None)
+        notices += _from_pilot(
+            state,
+            words,
+            store,
+            model,
+            apply,
+            copy=record is not None,
+            prompt_version=prompt_version,
+            api_location=api_location,
+        )
     if imported is not None:
         open_words = set(_open_words(state, words))
         new = [w for w in imported.processed if w in open_words]
@@ -192,15 +201,22 @@ def _from_pilot(
     apply: Callable[[Event], None],
     *,
     copy: bool,
+    prompt_version: str,
+    api_location: str | None,
 ) -> list[str]:
-    """Words a pilot already resolved with this model and these versions: its entries copied
-    from the store's pilot area into the store's entries (``copy``: a run; a dry run only counts)
-    and marked done; its final verdicts (``not_a_word``) recorded and given up. Neither is sent."""
+    """Words a pilot already resolved with this model and these versions (``prompt_version``:
+    grounding is a version of its own) at ``api_location`` (or before locations were recorded;
+    None: anywhere): its entries copied from the store's pilot area into the store's entries
+    (``copy``: a run; a dry run only counts) and marked done; its final verdicts (``not_a_word``)
+    recorded and given up. Neither is sent."""
     open_words = _open_words(state, words)
-    versions = (prompts.PROMPT_VERSION, schema.SCHEMA_VERSION)
+    versions = (prompt_version, schema.SCHEMA_VERSION)
+    places = None if api_location is None else (api_location, "")
     kept: dict[str, Any] = {}
     for entry in store.iter_pilot_entries(None, model, open_words):
-        if (entry.prompt_version, entry.schema_version) == versions:
+        if (entry.prompt_version, entry.schema_version) == versions and (
+            places is None or (entry.api_location or "") in places
+        ):
             kept.setdefault(entry.word, entry)
     judged: dict[str, Any] = {}
     wanted = set(open_words) - set(kept)

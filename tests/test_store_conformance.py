@@ -539,6 +539,22 @@ def test_pilot_words_made_with_honours_pilot_model_and_versions(store: Store) ->
     assert store.pilot_words_made_with("pilot-1", "gpt-4o-mini", "p1", "2") == {"other schema"}
 
 
+def test_pilot_words_made_with_honours_the_api_location(store: Store) -> None:
+    real, emulator = "https://api.openai.com/v1", "http://127.0.0.1:9/v1"
+    store.keep_pilot_entries(
+        "pilot-1",
+        [
+            make_record("real", api_location=real),
+            make_record("emulated", api_location=emulator),
+            make_record("unrecorded"),
+        ],
+    )
+    key = ("pilot-1", "gpt-4o-mini", "p1", "1")
+    assert store.pilot_words_made_with(*key, api_location=real) == {"real", "unrecorded"}
+    assert store.pilot_words_made_with(*key, api_location=emulator) == {"emulated", "unrecorded"}
+    assert store.pilot_words_made_with(*key) == {"real", "emulated", "unrecorded"}
+
+
 def test_the_pilot_area_beyond_one_chunk(store: Store, chunk: int) -> None:
     names = [f"w{i:05d}" for i in range(chunk + chunk // 2)]
     for model in ("m1", "m2"):

@@ -150,9 +150,12 @@ class Store(Protocol):
         prompt_version: str,
         schema_version: str,
         words: Iterable[str] | None = None,
+        *,
+        api_location: str | None = None,
     ) -> set[str]:
         """Which of ``words`` (all, if None) have a pilot entry in ``pilot`` made with this model,
-        prompt and schema version: :meth:`words_made_with` over the pilot area."""
+        prompt and schema version, bought at ``api_location`` (or before locations were recorded;
+        None: anywhere): :meth:`words_made_with` over the pilot area."""
         ...
 
     def keep_audits(self, audits: Iterable[AuditRecord]) -> int:

@@ -446,15 +446,20 @@ class MongoStore:
         prompt_version: str,
         schema_version: str,
         words: Iterable[str] | None = None,
+        *,
+        api_location: str | None = None,
     ) -> set[str]:
         """Which of ``words`` (all, if None) have a pilot entry made with this model and versions
-        (``$in`` queries of 1,000 words)."""
-        key = {
+        at ``api_location`` (or before locations were recorded; None: anywhere), in ``$in``
+        queries of 1,000 words."""
+        key: dict[str, Any] = {
             "pilot": pilot,
             "model": model,
             "prompt_version": prompt_version,
             "schema_version": schema_version,
         }
+        if api_location is not None:  # None: a document written before locations were kept
+            key["api_location"] = {"$in": [api_location, "", None]}
         queries: list[dict[str, Any]] = []
         if words is None:
             queries.append(key)

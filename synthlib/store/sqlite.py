@@ -576,14 +576,19 @@ class SQLiteStore:
         prompt_version: str,
         schema_version: str,
         words: Iterable[str] | None = None,
+        *,
+        api_location: str | None = None,
     ) -> set[str]:
         """Which of ``words`` (all, if None) have a pilot entry made with this model, prompt and
-        schema version."""
+        schema version at ``api_location`` (or before locations were recorded; None: anywhere)."""
         sql = (
             "SELECT word FROM pilot_entries WHERE pilot = ? AND model = ? "
             "AND prompt_version = ? AND schema_version = ?"
         )
         key = [pilot, model, prompt_version, schema_version]
+        if api_location is not None:
+            sql += " AND api_location IN (?, '')"
+            key.append(api_location)
         queries: list[tuple[str, list]] = []
         if words is None:
             queries.append((sql, key))

@@ -234,3 +234,44 @@ def test_the_projection_is_within_5_percent_of_the_whole_lists_bill(on_emulator)
         measured_words=report.entries,
     )
     assert by_entry.batch_cost > billed * 1.05
+
+
+def _billed_after(ledger: list[dict], model: str, before: int) -> Counter:
+    return Counter(w for row in _rows(ledger[before:], model) for w in row["words"])
+
+
+def test_a_grounded_run_takes_only_a_grounded_pilots_words_as_done(on_emulator):
+    chosen = MODELS[1]
+    plain = pilot(LIST, models=[chosen], sample=6, **QUICK)
+    grounded = pilot(LIST, models=[chosen], sample=6, seed=1, grounding=True, **QUICK)
+    made_plain = {w for w, _ in plain.entries(chosen)}
+    made_grounded = {w for w, _ in grounded.entries(chosen)}
+    assert made_plain - made_grounded and made_grounded
+    before = len(on_emulator.ledger())
+    result = synthlib.run(LIST, model=chosen, provider="openai", grounding=True, **QUICK)
+    assert result.phase == "finished"
+    billed = _billed_after(on_emulator.ledger(), chosen, before)
+    # the grounded pilot's entries were bought with this prompt: not bought again
+    assert not made_grounded & set(billed)
+    # the plain pilot's were bought with another prompt: the grounded run buys them
+    assert made_plain - made_grounded <= set(billed)
+
+
+def test_a_pilot_on_another_api_is_not_taken_as_done(on_emulator, tmp_path, monkeypatch):
+    from synthlib.emulator import Emulator, EmulatorConfig
+
+    from .conftest import FAST
+
+    chosen = MODELS[1]
+    made = {w for w, _ in pilot(LIST, models=[chosen], sample=6, **QUICK).entries(chosen)}
+    assert made
+    other = Emulator(tmp_path / "other", config=EmulatorConfig(**FAST))
+    other.start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
+        result = synthlib.run(LIST, model=chosen, provider="openai", **QUICK)
+        billed = {w for row in _rows(other.ledger(), chosen) for w in row["words"]}
+    finally:
+        other.stop()
+    assert result.phase == "finished"
+    assert made <= billed  # entries bought from the first API are not this API's
