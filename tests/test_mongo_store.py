@@ -391,3 +391,60 @@ def test_mask_uri(uri: str, masked: str | None, client: mongomock.MongoClient) -
     expected = uri if masked is None else masked
     assert mask_uri(uri) == expected
     assert MongoStore(uri, client=client).location == expected
+
+
+class _ResumeAt:
+    """A collection whose ``at``-th call (counted over the collections sharing ``calls``) is
+    preceded by ``resume()``: the gone run coming back in the middle of a takeover."""
+
+    def __init__(self, inner: Any, calls: list[int], at: int, resume: Any) -> None:
+        self._inner, self._calls, self._at, self._resume = inner, calls, at, resume
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._calls is not None:
+                self._calls[0] += 1
+                if self._calls[0] == self._at:
+                    self._calls[1] = 1
+            if self._calls[1] == 1:
+                self._calls[1] = 2
+                self._resume()
+            return method(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize("at", range(1, 9))
+def test_a_gone_run_coming_back_mid_takeover_never_collects_with_its_taker(at: int) -> None:
+    from synthlib.store.ledger import Holder, Purchase
+
+    store = MongoStore("mongodb://localhost/db", client=mongomock.MongoClient())
+    purchase = Purchase("openai", "gpt-4o-mini", "p1", "1", "https://api.openai.com/v1")
+    owner, taker = Holder("run-a"), Holder("run-b")
+    assert store.reserve(purchase, owner, "s-0", {"w0": 0, "w1": 1}, 0.0) == {"w0", "w1"}
+    store.attach_batch("run-a", "s-0", "batch_1")
+    now = 2_000.0  # the owner silent past the lease
+    seen: dict[str, set[str]] = {}
+    holders, reservations = store._holders, store._reservations
+
+    def resume() -> None:  # what a resumed run does: renew, then look at what it holds
+        store._holders, store._reservations = holders, reservations
+        store.renew(owner, now)
+        seen["owner"] = store.reserved_by("run-a")
+        store._holders, store._reservations = wrapped
+
+    calls = [0, 0]
+    wrapped = (_ResumeAt(holders, calls, at, resume), _ResumeAt(reservations, calls, at, resume))
+    store._holders, store._reservations = wrapped
+    taken = store.take_over("batch_1", "run-a", taker, "a-batch_1", now, 900.0)
+    store._holders, store._reservations = holders, reservations
+    if "owner" not in seen:  # the owner came back after the takeover
+        resume()
+        store._holders, store._reservations = holders, reservations
+    collectors = [run for run, words in (("owner", seen["owner"]), ("taker", set(taken))) if words]
+    assert len(collectors) == 1  # one run collects the batch: never both, never none
+    assert store.reserved_by("run-a") == seen["owner"]
+    assert store.reserved_by("run-b") == set(taken)
+    assert store.batch_places("batch_1") == {"w0": 0, "w1": 1}

@@ -59,7 +59,7 @@ from .records import (
 
 try:
     from bson.errors import BSONError
-    from pymongo import ASCENDING, MongoClient, ReplaceOne, UpdateOne
+    from pymongo import ASCENDING, MongoClient, ReplaceOne, ReturnDocument, UpdateOne
     from pymongo.errors import (
         BulkWriteError,
         ConfigurationError,
@@ -546,13 +546,36 @@ class MongoStore:
     # --- the ledger (see synthlib.store.ledger) ------------------------------------------------
 
     def renew(self, holder: Holder, now: float, *, ended: bool = False) -> None:
-        """Renew ``holder``'s lease (or say it ended)."""
-        self._call(
+        """Renew ``holder``'s lease (or say it ended). Takeovers another run claimed on the
+        holder's document while it was gone (see :meth:`take_over`) are finished before this
+        returns: the reservations they name are the taker's, so a run that comes back never
+        goes on to collect a batch another run took."""
+        fields = {k: v for k, v in _holder_document(holder).items() if k != "_id"}
+        doc = self._call(
             "cannot renew the run's lease",
-            self._holders.replace_one,
+            self._holders.find_one_and_update,
             {"_id": holder.run_id},
-            {**_holder_document(holder), "renewed_at": now, "ended": ended},
+            {"$set": {**fields, "renewed_at": now, "ended": ended}},
             upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        for claim in (doc or {}).get("taken", []):
+            self._move(claim["batch_id"], holder.run_id, claim["run_id"], claim["shard"])
+            self._call(
+                "cannot renew the run's lease",
+                self._holders.update_one,
+                {"_id": holder.run_id},
+                {"$pull": {"taken": claim}},
+            )
+
+    def _move(self, batch_id: str, gone_run: str, run_id: str, shard: str) -> None:
+        """Move ``gone_run``'s live reservations of ``batch_id`` to ``run_id``'s ``shard``
+        (idempotent: done again, it finds nothing left to move)."""
+        self._call(
+            "cannot take over reservations",
+            self._reservations.update_many,
+            {"batch_id": batch_id, "run_id": gone_run, "state": {"$in": list(LIVE)}},
+            {"$set": {"run_id": run_id, "shard": shard}},
         )
 
     def reserve(
@@ -653,16 +676,44 @@ class MongoStore:
         """Move the live reservations of ``gone_run``'s batch to ``holder``'s ``shard`` when the
         gone run is still gone (said it ended, or silent past ``lease``); each document moves
         atomically, only from ``gone_run``. Returns the words taken (word -> its place in the
-        batch), or nothing."""
-        gone = self._call("cannot read reservations", self._holders.find_one, {"_id": gone_run})
-        if gone is not None and not gone.get("ended") and now - gone.get("renewed_at", 0) <= lease:
-            return {}
-        self.renew(holder, now)
+        batch), or nothing.
+
+        The check and the claim are one atomic update of the gone run's holder document (as
+        SQLite's one transaction): the claim is kept there until the move is done, and the gone
+        run's own :meth:`renew` finishes a claim it finds, so a run that comes back between the
+        claim and the move sees its batch taken, and one that came back before it is not
+        taken from."""
+        # a run without a holder document counts as gone: give it one to claim on
         self._call(
             "cannot take over reservations",
-            self._reservations.update_many,
-            {"batch_id": batch_id, "run_id": gone_run, "state": {"$in": list(LIVE)}},
-            {"$set": {"run_id": holder.run_id, "shard": shard}},
+            self._holders.update_one,
+            {"_id": gone_run},
+            {"$setOnInsert": {"renewed_at": 0.0, "ended": False}},
+            upsert=True,
+        )
+        claim = {"batch_id": batch_id, "run_id": holder.run_id, "shard": shard}
+        still_gone = {
+            "$or": [
+                {"ended": True},
+                {"renewed_at": {"$lt": now - lease}},
+                {"renewed_at": {"$exists": False}},
+            ]
+        }
+        claimed = self._call(
+            "cannot take over reservations",
+            self._holders.find_one_and_update,
+            {"_id": gone_run, **still_gone},
+            {"$push": {"taken": claim}},
+        )
+        if claimed is None:
+            return {}
+        self.renew(holder, now)
+        self._move(batch_id, gone_run, holder.run_id, shard)
+        self._call(
+            "cannot take over reservations",
+            self._holders.update_one,
+            {"_id": gone_run},
+            {"$pull": {"taken": claim}},
         )
         cursor = self._call(
             "cannot read reservations",
