@@ -136,13 +136,14 @@ class Pacing:
 
     def flight_worst_case(self, flight: Flight) -> float:
         """The most ``flight`` can cost; for a flight journalled before its requests' limits
-        were, the most its words could have been given then."""
+        were (or an adopted batch, made by another run), the most its words could have been
+        given then: every word its batch asks for, kept here or not."""
         limit = flight.output_limit
         if limit is None:
             per_word = MAX_OUTPUT_TOKENS_PER_WORD + (
                 REASONING_ALLOWANCE if self.price.reasoning else 0
             )
-            limit = len(flight.words) * per_word
+            limit = max(len(flight.words), flight.batch_words) * per_word
         return self.worst_case(flight.input_tokens, limit)
 
     def committed(self, spent: float, flights: Collection[Flight]) -> float:

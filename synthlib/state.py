@@ -56,6 +56,10 @@ class Flight:
     # A batch adopted from another run (whose owner is gone): the places its custom_ids give
     # its words in that run's list. Empty for this run's own batches (their places are ours).
     positions: dict[int, str] = field(default_factory=dict)
+    # How many words its batch asks for when more than ``words`` (a batch adopted from another
+    # run or found by this run's tag: its words done or held elsewhere are billed all the same);
+    # 0: just ``words``. The cost cap's worst case counts them all.
+    batch_words: int = 0
 
     def word_places(self, words: tuple[str, ...]) -> tuple[str, ...]:
         """What its custom_ids index: this run's list, or the adopted batch's own places (a
@@ -112,6 +116,8 @@ class Flight:
             out["shapes"] = self.shapes
         if self.positions:
             out["positions"] = {str(at): word for at, word in self.positions.items()}
+        if self.batch_words:
+            out["batch_words"] = self.batch_words
         return out
 
     @classmethod
@@ -131,6 +137,7 @@ class Flight:
             ruled_out=list(attempts.get("ruled_out", ())),
             shapes=[list(map(int, s)) for s in d.get("shapes", ())],
             positions={int(at): word for at, word in (d.get("positions") or {}).items()},
+            batch_words=int(d.get("batch_words", 0)),
         )
 
 
@@ -244,6 +251,7 @@ class RunState:
             int(e["input_tokens"]),
             shapes=[list(map(int, s)) for s in e.get("shapes", ())],
             positions={int(at): word for at, word in (e.get("positions") or {}).items()},
+            batch_words=int(e.get("batch_words", 0)),
         )
         number = e["shard"].rsplit("-", 1)[-1]
         if number.isdigit():  # shard keys are s-1, s-2, ...: never reuse one

@@ -58,6 +58,7 @@ from .backends.base import (
 from .crew import Crew, Part
 from .errors import BackendError, StoreError, UsageError
 from .pricing import Price
+from .prompts import payload
 from .reach import reach
 from .requests import (
     MAX_WORDS_PER_REQUEST,
@@ -473,11 +474,11 @@ class Submitter(Part):
         is billed whatever we do, so it becomes a flight of its own: its results are collected
         and counted, for the words no other batch holds. When every one of its words is done or
         held elsewhere, it is cancelled (what it already ran is still billed, and counted)."""
-        words = self._unclaimed_words(batch)
+        words, every = self._unclaimed_words(batch)
         key = f"x-{batch.id}"
         with contextlib.suppress(StoreError):  # billed whatever the ledger says: best effort
             self.ledger.reserve(key, {w: self.words.positions[w] for w in words})
-        self._record("planned", shard=key, words=words, input_tokens=0)
+        self._record("planned", shard=key, words=words, **self._adopted_size(every))
         self._created(key, batch)
         self._notify(f"adopted batch {batch.id} ({len(words)} words) found by this run's tag")
         if words or batch.terminal:
@@ -490,16 +491,29 @@ class Submitter(Part):
         self._record("status", shard=key, status=info.status)
         self._notify(f"cancelling batch {batch.id}: its words are done or in other batches")
 
-    def _unclaimed_words(self, batch: BatchInfo) -> list[str]:
-        """The words of ``batch``'s input that are not done, given up or in another flight."""
+    def _adopted_size(self, every: Collection[str]) -> dict[str, int]:
+        """What the cost cap counts for an adopted batch asking for ``every`` word (kept here
+        or not: all are billed): its input estimated with this run's token counter, a word a
+        request (no fewer tokens than the same words packed), and all its words for the
+        worst-case output."""
+        counter = self.counter.request
+        return {
+            "input_tokens": sum(counter(payload([w])) for w in every),
+            "batch_words": len(every),
+        }
+
+    def _unclaimed_words(self, batch: BatchInfo) -> tuple[list[str], list[str]]:
+        """The words of ``batch``'s input that are not done, given up or in another flight,
+        and every word it asks for."""
         path = self.spool / f"{batch.id}.input.jsonl"
         try:
             self.backend.download(batch.input_file_id, path)
         except (TransientError, RejectedError) as exc:
             self._notify(f"input of batch {batch.id} unreadable ({exc}); its words stay queued")
-            return []
+            return [], []
         busy = self.state.in_flight_words()
         words: list[str] = []
+        every: list[str] = []
         unreadable = 0
         with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
@@ -508,6 +522,7 @@ class Submitter(Part):
                     unreadable += 1
                     continue
                 for word in (self.state.words[pos] for pos in positions):
+                    every.append(word)
                     if word in busy or word in self.state.done or word in self.state.given_up:
                         continue
                     words.append(word)
@@ -518,7 +533,7 @@ class Submitter(Part):
                 f"input of batch {batch.id}: {unreadable} unreadable lines skipped (their words, "
                 "if any, stay queued)"
             )
-        return words
+        return words, every
 
     def _positions(self, line: str) -> list[int] | None:
         """The word positions an input line asks for, or None if the line makes no sense."""
@@ -725,8 +740,8 @@ class Submitter(Part):
                 "planned",
                 shard=key,
                 words=words,
-                input_tokens=0,
                 positions={str(at): w for w, at in taken.items()},
+                **self._adopted_size(list(taken)),
             )
             self._created(key, info)
             for w in taken:

@@ -181,3 +181,11 @@ def test_the_cost_of_answers_that_made_no_entry_adds_up_and_is_kept():
     s.apply(s.event("ended", shard="s-2", done=["a"], failed={}, failed_cost=0.0))
     assert s.failed_cost == 0.25
     assert RunState.restore(s.words, s.snapshot()).failed_cost == 0.25
+
+
+def test_an_adopted_flights_batch_words_survive_the_snapshot() -> None:
+    from synthlib.state import Flight
+
+    flight = Flight("a-batch_1", ["w1"], 1200, batch_words=10)
+    assert Flight.from_dict(flight.to_dict()).batch_words == 10
+    assert "batch_words" not in Flight("s-1", ["w1"], 120).to_dict()

@@ -371,3 +371,62 @@ def test_a_resume_with_other_packing_or_a_renamed_list_collects_its_batches(emul
     again = cli(["shuffled.txt", *common], emulator, workdir)
     assert again.returncode == 0, again.stderr
     assert max(billed_per_word(emulator.ledger()).values()) == 1
+
+
+def _journal_events(checkpoint: Path) -> list[dict]:
+    import json
+
+    journal = checkpoint.with_name(checkpoint.name + ".journal")
+    if not journal.exists():
+        return []
+    return [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+
+
+def test_an_adopted_batch_counts_its_input_and_all_its_words_toward_the_cap(
+    emulator, workdir, shared_store
+):
+    """A gone run's batch adopted by another run: the adopting run journals its input (estimated
+    with its token counter) and every word it asks for, so the cap's worst case for it holds
+    against what the emulator bills for it."""
+    from synthlib.pacing import Pacing
+    from synthlib.pricing import price_for
+    from synthlib.state import Flight
+
+    emulator.configure(stall=True)
+    first = make_job(emulator, WORDS[:10], shared_store(), workdir / "a.json")
+    first.start()
+    _wait(lambda: _created(workdir / "a.json") >= 1)
+    first.stop()
+    assert first.wait(30).phase == "interrupted"
+
+    other = make_job(emulator, WORDS[:10], shared_store(), workdir / "b.json", max_cost=5.0)
+    other.start()
+
+    def adopted() -> list[dict]:
+        events = _journal_events(workdir / "b.json")
+        return [e for e in events if e.get("type") == "planned" and e["shard"].startswith("a-")]
+
+    found: list[dict] = []
+    _wait(lambda: found.extend(adopted()) or found)  # the journal is folded as the run ends
+    emulator.configure(stall=False)
+    assert other.wait(60).phase == "finished"
+    (planned,) = found
+    flight = Flight(
+        planned["shard"],
+        planned["words"],
+        planned["input_tokens"],
+        batch_words=planned.get("batch_words", 0),
+    )
+    ledger = emulator.ledger()
+    billed_input = sum(r["prompt_tokens"] for r in ledger)
+    assert flight.input_tokens >= billed_input > 0  # the batch's input, not none
+    assert max(len(flight.words), flight.batch_words) == 10  # every word it asks for
+    pacing = Pacing(
+        price=price_for("gpt-4o-mini"),
+        token_budget=10**9,
+        fixed_tokens=0,
+        poll_interval=0.05,
+        clock=time.time,
+        max_cost=5.0,
+    )
+    assert pacing.flight_worst_case(flight) >= ledger_cost(ledger)
