@@ -91,6 +91,9 @@ SERVER_STARTED = "server_started"
 # Batches of this run are looked for back to its start less this (a checkpoint made before the
 # start was kept on the API's clock has only an estimate)
 LISTING_MARGIN_SECONDS = 3600.0
+# Failed reads of an ended batch's results (Anthropic: its tags are in them) before the run stops
+# waiting to tell whether it is this run's
+UNREADABLE_TAG_READS = 10
 
 
 # Uploads refused in a row (a 4xx: the same file will be refused again), and the fewest failed
@@ -144,6 +147,7 @@ class Submitter(Part):
         self._looks: dict[str, int] = {}  # shard -> listings without its batch since its create
         self._refused: set[str] = set()  # shards whose last create the API refused outright
         self._not_ours: set[str] = set()  # batches whose results carry no tag of this run
+        self._unread: dict[str, int] = {}  # ended batch -> failed reads of its results' tags
         self._undecided = 0  # batches that may be this run's, not ended: their tags unknown yet
         self._handed_over: set[str] = set()  # this run's batches another run adopted meanwhile
 
@@ -433,8 +437,17 @@ class Submitter(Part):
             if batch.terminal and not batch.metadata:
                 try:
                     info = self.backend.retrieve(batch.id)  # reads its tags from its results
-                except (TransientError, RejectedError):
-                    self._undecided += 1
+                except (TransientError, RejectedError) as exc:
+                    self._unread[batch.id] = self._unread.get(batch.id, 0) + 1
+                    if self._unread[batch.id] >= UNREADABLE_TAG_READS:
+                        # results that stay unreadable cannot tell: the run does not wait forever
+                        self._not_ours.add(batch.id)
+                        self._notify(
+                            f"batch {batch.id} ended but its results stay unreadable ({exc}); "
+                            "not counted as this run's"
+                        )
+                    else:
+                        self._undecided += 1
                     continue
             if info.metadata.get(RUN_TAG) == self.cp.run_id:
                 found.append(info)
