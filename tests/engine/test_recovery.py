@@ -49,12 +49,22 @@ def word_file(workdir):
     return workdir / "words.txt"
 
 
-def resume_job(emu, provider, notices, *, words_source="words.txt", **kw):
-    """The terminal run's job, resumed in this process; its notices go to ``notices``."""
+def resume_job(
+    emu,
+    provider,
+    notices,
+    *,
+    words_source="words.txt",
+    checkpoint=CHECKPOINT,
+    backend=None,
+    **kw,
+):
+    """The terminal run's job, resumed in this process (or, given another ``checkpoint``, a
+    run of its own); its notices go to ``notices``."""
     config = build_config(
         words_source,
         provider=provider,
-        checkpoint=CHECKPOINT,
+        checkpoint=checkpoint,
         batch_size=10,
         poll_interval=0.05,
         **kw,
@@ -64,7 +74,7 @@ def resume_job(emu, provider, notices, *, words_source="words.txt", **kw):
         if message:
             notices.append(message)
 
-    backend = backend_for(emu, provider, checkpoint=CHECKPOINT)
+    backend = backend or backend_for(emu, provider, checkpoint=checkpoint)
     return Job(config, backend=backend, listener=listen)
 
 
@@ -143,15 +153,9 @@ def test_stale_statuses_and_stale_404s_together_never_pay_twice(emulator, workdi
     emulator.configure(stale_status_rate=0.3, stale_read_rate=0.1)
     word_list = words(100)
     notices: list[str] = []
-    config = build_config(
-        word_list,
-        provider=provider,
-        checkpoint="run.checkpoint.json",
-        batch_size=10,
-        poll_interval=0.05,
-    )
-    backend = backend_for(emulator, provider, checkpoint="run.checkpoint.json")
-    result = Job(config, backend=backend, listener=lambda p, m: m and notices.append(m)).run()
+    result = resume_job(
+        emulator, provider, notices, words_source=word_list, checkpoint="run.checkpoint.json"
+    ).run()
     assert result.phase == "finished"
     assert_paid_once(read_checkpoint(result.checkpoint), word_list, emulator.ledger(), provider)
 
@@ -190,15 +194,9 @@ def test_a_lagging_listing_never_makes_a_lost_create_go_again(emulator, workdir,
     emulator.configure(lost_reply_rate=1.0, lost_reply_mode="5xx", listing_lag_seconds=lag)
     word_list = words(30)
     notices: list[str] = []
-    config = build_config(
-        word_list,
-        provider=provider,
-        checkpoint="run.checkpoint.json",
-        batch_size=10,
-        poll_interval=0.05,
-    )
-    backend = backend_for(emulator, provider, checkpoint="run.checkpoint.json")
-    result = Job(config, backend=backend, listener=lambda p, m: m and notices.append(m)).run()
+    result = resume_job(
+        emulator, provider, notices, words_source=word_list, checkpoint="run.checkpoint.json"
+    ).run()
     assert result.phase == "finished"
     cp = read_checkpoint(result.checkpoint)
     assert_paid_once(cp, word_list, emulator.ledger(), provider)
@@ -258,15 +256,15 @@ def test_a_create_that_never_took_effect_goes_again_after_the_grace_period(
     try:
         word_list = words(20)
         notices: list[str] = []
-        config = build_config(
-            word_list,
-            provider=provider,
-            checkpoint="run.checkpoint.json",
-            batch_size=10,
-            poll_interval=0.05,
-        )
         backend = backend_behind_gateway(emu, provider, times=2)
-        result = Job(config, backend=backend, listener=lambda p, m: m and notices.append(m)).run()
+        result = resume_job(
+            emu,
+            provider,
+            notices,
+            words_source=word_list,
+            checkpoint="run.checkpoint.json",
+            backend=backend,
+        ).run()
         assert result.phase == "finished"
         assert_paid_once(read_checkpoint(result.checkpoint), word_list, emu.ledger(), provider)
         again = [n for n in notices if "never took effect" in n]
