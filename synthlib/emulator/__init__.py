@@ -1,4 +1,5 @@
-"""A local emulator of OpenAI's Files and Batches API, for tests and offline runs.
+"""A local emulator of OpenAI's Files and Batches API, Anthropic's Message Batches and Google's
+Gemini Batch API, for tests and offline runs.
 
 It serves real HTTP on 127.0.0.1 so the official ``openai`` SDK drives it unchanged::
 
@@ -18,7 +19,9 @@ runs it as a server. Modules: :mod:`.config` (settings), :mod:`.api` (what each 
 :mod:`.lifecycle` (status from timestamps), :mod:`.validation` (input file checks),
 :mod:`.execution` (running settled batches), :mod:`.responder` (fake answers),
 :mod:`.schema_instances` (schema-valid JSON), :mod:`.tokens` (token counting rule),
-:mod:`.faults` (fault draws), :mod:`.store` (on-disk state), :mod:`.server` and
+:mod:`.faults` (fault draws), :mod:`.anthropic_batches` and :mod:`.anthropic_answers`
+(Anthropic), :mod:`.gemini_batches` and :mod:`.gemini_answers` (Gemini; ``google-genai`` talks to
+:attr:`Emulator.url`), :mod:`.store` (on-disk state), :mod:`.server` and
 :mod:`.multipart` (HTTP), :mod:`.emulator` (in-process runner).
 """
 

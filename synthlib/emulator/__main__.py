@@ -7,7 +7,12 @@ the wire and odd-output faults included: ``--lost-reply-rate``, ``--lost-reply-m
 {5xx,drop,mixed}``, ``--stale-read-rate``, ``--stale-status-rate``,
 ``--duplicate-create-rate``, ``--listing-lag-seconds``, ``--clock-offset-seconds``,
 ``--isolate-projects``, ``--extra-entry-rate``, ``--duplicate-entry-rate``,
-``--duplicate-line-rate``, ``--conflicting-line-rate`` and ``--bogus-custom-id-rate``.
+``--duplicate-line-rate``, ``--conflicting-line-rate`` and ``--bogus-custom-id-rate``, and
+Gemini's: ``--gemini-missing-file-status {403,404}``, ``--gemini-expiry-seconds``,
+``--no-gemini-partial-results``, ``--gemini-thinking-tokens`` and ``--gemini-max-inline-bytes``.
+It serves OpenAI's Files and Batches under ``/v1``, Anthropic's Message Batches under
+``/v1/messages/batches`` and Gemini's Batch API under ``/v1beta`` (and ``/v1`` with Google's key
+header): point ``google-genai`` at ``http://127.0.0.1:PORT`` (without ``/v1``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .config import LOST_REPLY_MODES, EmulatorConfig
+from .config import GEMINI_MISSING_FILE_STATUSES, LOST_REPLY_MODES, EmulatorConfig
 from .emulator import Emulator
 
 _HELP = {
@@ -66,6 +71,14 @@ _HELP = {
     "anthropic_max_batch_bytes": "largest Anthropic message batch request body, in bytes",
     "anthropic_invalid_request_rate": "share of Anthropic requests whose result is an "
     "invalid_request_error",
+    "gemini_missing_file_status": "what a Gemini read of a missing, deleted or stale file "
+    "answers: 403 (as the real API) or 404",
+    "gemini_expiry_seconds": "seconds after which a Gemini batch not yet ended is EXPIRED",
+    "gemini_partial_results": "cancelled and expired Gemini batches keep the results of the "
+    "requests that ran (--no-gemini-partial-results: no output; what ran is billed anyway)",
+    "gemini_thinking_tokens": "thinking tokens a thinking Gemini model spends per answer "
+    "(billed as output)",
+    "gemini_max_inline_bytes": "largest body of inline Gemini batch requests, in bytes",
 }
 
 
@@ -81,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line's parser; flags mirror :class:`EmulatorConfig` fields."""
     parser = argparse.ArgumentParser(
         prog="python -m synthlib.emulator",
-        description="Serve a local emulator of OpenAI's Files and Batches API and Anthropic's "
-        "Message Batches API.",
+        description="Serve a local emulator of OpenAI's Files and Batches API, Anthropic's "
+        "Message Batches API and Google's Gemini Batch API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
@@ -96,7 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--" + spec.name.replace("_", "-")
         default = getattr(defaults, spec.name)
         if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help=_HELP.get(spec.name))
+            # a setting on by default is turned off with --no-...
+            action = argparse.BooleanOptionalAction if default else "store_true"
+            parser.add_argument(flag, action=action, default=default, help=_HELP.get(spec.name))
+        elif spec.name == "gemini_missing_file_status":
+            parser.add_argument(
+                flag,
+                type=int,
+                choices=GEMINI_MISSING_FILE_STATUSES,
+                default=default,
+                help=f"{_HELP.get(spec.name)} (default {default})",
+            )
         elif spec.name == "api_keys":
             parser.add_argument(
                 "--api-key",

@@ -197,7 +197,7 @@ class Api:
         with self._lock:
             config = self._config
             batch_id, number = self._state.new_id("batch", config.seed)
-        plan = _plan(config, batch_id)
+        plan = batch_plan(config, batch_id)
         # Validation also predicts which requests will fail, so that request counts can grow
         # realistically before anything is run.
         responder = Responder(request_faults(plan), batch_id, 0)
@@ -382,7 +382,7 @@ class Api:
             return self._state.read_ledger()
 
 
-def _plan(config: EmulatorConfig, batch_id: str) -> dict[str, Any]:
+def batch_plan(config: EmulatorConfig, batch_id: str) -> dict[str, Any]:
     """What a new batch keeps of the configuration: its timeline and its fault draws."""
     return {
         "validating_seconds": config.validating_seconds,

@@ -50,6 +50,20 @@ Anthropic Message Batches (see :mod:`.anthropic_batches`) follow the same timeli
 wire settings, plus ``anthropic_max_requests`` and ``anthropic_max_batch_bytes`` (a batch's
 documented limits) and ``anthropic_invalid_request_rate`` (requests whose result is ``errored``
 with an ``invalid_request_error``; ``error_rate`` gives ``api_error`` results there).
+
+Google's Gemini Batch API (see :mod:`.gemini_batches`) follows the same timeline, fault and wire
+settings (``refusal_rate`` gives safety blocks there), plus:
+
+* ``gemini_missing_file_status`` — what a read of a missing, deleted, expired or stale file
+  answers: 403 ``PERMISSION_DENIED`` as the real API does (default), or 404 ``NOT_FOUND``;
+* ``gemini_expiry_seconds`` — a batch still pending or running this long after its creation
+  ends ``BATCH_STATE_EXPIRED`` (48 h, as documented);
+* ``gemini_partial_results`` — whether a cancelled or expired batch shows the results of the
+  requests that ran (default) or no output at all (what ran is billed either way);
+* ``gemini_thinking_tokens`` — thinking tokens a thinking model (``gemini-2.5-*`` and later, not
+  ``*-lite``) spends on each answer, within ``thinkingBudget`` and ``maxOutputTokens``, billed
+  as output (0 by default, so figures stay simple);
+* ``gemini_max_inline_bytes`` — the largest body of inline requests (20 MB, as documented).
 """
 
 from __future__ import annotations
@@ -87,7 +101,9 @@ _DURATIONS = (
     "seconds_per_request",
     "finalizing_seconds",
     "cancelling_seconds",
+    "gemini_expiry_seconds",
 )
+GEMINI_MISSING_FILE_STATUSES = (403, 404)
 
 
 @dataclass(frozen=True)
@@ -139,8 +155,9 @@ class EmulatorConfig:
     clock_offset_seconds: float = 0.0
     # One project per bearer key (objects of other projects are invisible), or one for all.
     isolate_projects: bool = False
-    # When not empty, the only keys accepted (OpenAI and Anthropic routes); any other key is
-    # answered 401, as a revoked or mistyped key is. Empty: every non-empty key is accepted.
+    # When not empty, the only keys accepted (every provider's routes); any other key is
+    # answered 401 (Gemini: 400 API_KEY_INVALID), as a revoked or mistyped key is. Empty: every
+    # non-empty key is accepted.
     api_keys: tuple[str, ...] = ()
     # While true, no batch gets past in_progress.
     stall: bool = False
@@ -155,6 +172,14 @@ class EmulatorConfig:
     anthropic_max_requests: int = 100_000
     anthropic_max_batch_bytes: int = 256 * 1024 * 1024
     anthropic_invalid_request_rate: float = 0.0
+    # Gemini Batch API (see :mod:`.gemini_batches`): what a missing file answers, when an
+    # unended batch expires, whether cancelled and expired batches keep what ran, thinking
+    # tokens per answer of a thinking model, and the largest inline batch body.
+    gemini_missing_file_status: int = 403
+    gemini_expiry_seconds: float = 48 * 3600.0
+    gemini_partial_results: bool = True
+    gemini_thinking_tokens: int = 0
+    gemini_max_inline_bytes: int = 20 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -172,6 +197,8 @@ class EmulatorConfig:
             "anthropic_max_requests",
             "anthropic_max_batch_bytes",
             "long_entry_factor",
+            "gemini_thinking_tokens",
+            "gemini_max_inline_bytes",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -186,7 +213,12 @@ class EmulatorConfig:
             raise ValueError("max_file_bytes must be a non-negative integer")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
-        for name in ("stall", "isolate_projects"):
+        if self.gemini_missing_file_status not in GEMINI_MISSING_FILE_STATUSES:
+            raise ValueError(
+                "gemini_missing_file_status must be 403 or 404, "
+                f"got {self.gemini_missing_file_status!r}"
+            )
+        for name in ("stall", "isolate_projects", "gemini_partial_results"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.lost_reply_mode not in LOST_REPLY_MODES:

@@ -17,13 +17,15 @@ from .store import StateDir
 
 
 class Emulator:
-    """A local OpenAI Files and Batches API on ``host:port`` (port 0 picks a free one).
+    """A local OpenAI Files and Batches API (with Anthropic's and Gemini's batch APIs beside it)
+    on ``host:port`` (port 0 picks a free one).
 
     ``with Emulator(state_dir, config=EmulatorConfig(...)) as emu:`` starts it; point the SDK at
-    ``emu.base_url`` with any API key. State lives under ``state_dir``, so a new Emulator on the
-    same directory carries on with the same files, batches and ledger. Only one emulator at a
-    time may use a directory (:class:`~.store.StateDirInUse` otherwise). ``clock`` returns the
-    time in seconds and drives every batch's status (default ``time.time``).
+    ``emu.base_url`` with any API key (``google-genai`` at ``emu.url``: it adds the version).
+    State lives under ``state_dir``, so a new Emulator on the same directory carries on with the
+    same files, batches and ledger. Only one emulator at a time may use a directory
+    (:class:`~.store.StateDirInUse` otherwise). ``clock`` returns the time in seconds and
+    drives every batch's status (default ``time.time``).
     """
 
     def __init__(

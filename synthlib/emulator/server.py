@@ -31,6 +31,19 @@ plus a ``request-id`` header), the transient 429/500s and lost replies included.
 faults apply: lost replies on create, cancel and delete; stale 404s on retrieve and results;
 stale ``in_progress`` statuses on retrieve; duplicate creates; the clock's offset.
 
+Google's Gemini Batch API (:mod:`.gemini_batches`) is served under ``/v1beta`` (and ``/v1``, the
+``google-genai`` SDK's default version, for requests carrying ``x-goog-api-key``), with the
+resumable uploads under ``/upload/{v}/files`` and downloads under ``/download/{v}/files``. These
+routes take the key in ``x-goog-api-key`` (or a ``key`` parameter): without one they answer 403
+``PERMISSION_DENIED``, with one not in ``api_keys`` 400 ``INVALID_ARGUMENT`` (reason
+``API_KEY_INVALID``), as Google does; an upload URL needs no key. Every error they answer is
+Google-shaped (``{"error": {"code", "message", "status"}}``). The same wire faults apply, drawn
+by the same code (:class:`_Side` describes each provider's routes to it): lost replies on
+uploads, create, cancel and deletes; stale reads on ``GET files/{id}``, downloads (403, or
+``gemini_missing_file_status``) and ``GET batches/{id}`` (404); stale ``BATCH_STATE_RUNNING``
+statuses on ``GET batches/{id}``; duplicate creates; the clock's offset on every
+``createTime``/``updateTime``/``endTime``/``expirationTime``.
+
 Admin routes, without auth or faults:
 
 * ``GET /_emulator/config`` — the configuration; ``POST`` a JSON object of changes to apply;
@@ -54,6 +67,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -64,6 +78,7 @@ from .api import Api
 from .config import DEFAULT_PROJECT, ORGANIZATION
 from .errors import ApiError, invalid, not_found
 from .faults import SERVER_ERROR_MESSAGE, TransientFaults, WireFaults, hits
+from .gemini_batches import GeminiBatches, GoogleError, batch_not_found, file_not_found
 from .multipart import boundary_of, parse_form
 
 Reply = tuple[int, Any]  # (status, JSON-ready object or raw bytes)
@@ -94,6 +109,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.api = api
         # Anthropic's batches share the state directory (ledger included), settings and clock.
         self.message_batches = MessageBatches(api._state, lambda: api.config, api._clock)
+        self.gemini = GeminiBatches(api._state, lambda: api.config, api._clock)
         self.transient = TransientFaults()
         self.wire = WireFaults()
         # the batches a retrying proxy made (``duplicate_create_rate``), whose answer was lost
@@ -276,6 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         if path.startswith("/_emulator/"):
             return self._admin(api, path, body)
+        if _is_gemini(path, query, self.headers):
+            return self._gemini(path, query, body)
         if path == "/v1/messages/batches" or path.startswith("/v1/messages/batches/"):
             return self._anthropic(path, query, body)
         if path.startswith("/v1/") or path == "/v1":
@@ -286,26 +304,40 @@ class _Handler(BaseHTTPRequestHandler):
             self._scope = self._project if config.isolate_projects else None
             call = self.server.wire.next_call()
             self.server.transient.check(config, lambda: self._fingerprint(body))
-            for method, pattern, action in _ROUTES:
-                match = pattern.fullmatch(path)
-                if match and method == self.command:
-                    ids = {k: unquote(v) for k, v in match.groupdict().items()}
-                    if action in _STALE_READS and self.server.wire.stale_read(config, call):
-                        raise not_found(_STALE_READS[action], ids["id"])
-                    if action is _Handler._create_batch and _duplicate_create(config, call):
-                        _, first = action(self, api, query, body, **ids)  # the proxy's first try
-                        self.server.duplicates.append(first["id"])
-                    status, payload = action(self, api, query, body, **ids)
-                    if action is _Handler._get_batch and _stale_status(config, call):
-                        payload = _lagging_batch(payload)
-                    if method in ("POST", "DELETE"):
-                        lost = self.server.wire.lost_reply(config, call)
-                        if lost == "drop":
-                            raise _DropConnection
-                        if lost is not None:
-                            raise WireFaults.lost_reply_error(int(lost))
-                    return status, _shift_times(payload, config.clock_offset_seconds)
+            reply = self._dispatch(_OPENAI, path, query, body, call)
+            if reply is not None:
+                return reply
         raise ApiError(404, f"Invalid URL ({self.command} {path})")
+
+    def _dispatch(
+        self, side: _Side, path: str, query: dict[str, str], body: bytes, call: int
+    ) -> Reply | None:
+        """Run the ``side``'s route matching this request, with the wire faults drawn for
+        ``call`` (the same for every provider); None when no route matches."""
+        config = self.server.api.config
+        for method, pattern, action in side.routes:
+            match = pattern.fullmatch(path)
+            if not match or method != self.command:
+                continue
+            ids = {k: unquote(v) for k, v in match.groupdict().items()}
+            target = side.target(self.server)
+            stale = side.stale_reads.get(action)
+            if stale is not None and self.server.wire.stale_read(config, call):
+                raise stale(self, ids)
+            if action is side.create and _duplicate_create(config, call):
+                _, first = action(self, target, query, body, **ids)  # the proxy's first try
+                self.server.duplicates.append(side.created_id(first))
+            status, payload = action(self, target, query, body, **ids)
+            if action is side.get and _stale_status(config, call):
+                payload = side.lagging(payload)
+            if method in ("POST", "DELETE"):
+                lost = self.server.wire.lost_reply(config, call)
+                if lost == "drop":
+                    raise _DropConnection
+                if lost is not None:
+                    raise WireFaults.lost_reply_error(int(lost))
+            return status, side.shift(payload, config.clock_offset_seconds)
+        return None
 
     def _anthropic(self, path: str, query: dict[str, str], body: bytes) -> Reply:
         """Route a Message Batches call; every error leaves in Anthropic's shape."""
@@ -336,28 +368,57 @@ class _Handler(BaseHTTPRequestHandler):
         self._scope = project_of(key) if config.isolate_projects else None
         call = self.server.wire.next_call()
         self.server.transient.check(config, lambda: self._fingerprint(body))
-        for method, pattern, action in _ANTHROPIC_ROUTES:
-            match = pattern.fullmatch(path)
-            if match and method == self.command:
-                ids = {k: unquote(v) for k, v in match.groupdict().items()}
-                if action in _ANTHROPIC_STALE_READS and self.server.wire.stale_read(config, call):
-                    raise AnthropicError(404, f"Message Batch '{ids['id']}' not found.")
-                batches = self.server.message_batches
-                if action is _Handler._create_message_batch and _duplicate_create(config, call):
-                    _, first = action(self, batches, query, body, **ids)  # the proxy's first try
-                    self.server.duplicates.append(first["id"])
-                status, payload = action(self, batches, query, body, **ids)
-                if action is _Handler._get_message_batch and _stale_status(config, call):
-                    payload = _lagging_message_batch(payload)
-                if method in ("POST", "DELETE"):
-                    lost = self.server.wire.lost_reply(config, call)
-                    if lost == "drop":
-                        raise _DropConnection
-                    if lost is not None:
-                        raise WireFaults.lost_reply_error(int(lost))
-                self._reply_headers["request-id"] = "req_" + uuid.uuid4().hex[:24]
-                return status, _shift_times(payload, config.clock_offset_seconds)
-        raise AnthropicError(404, f"Not found: {self.command} {path}")
+        reply = self._dispatch(_ANTHROPIC, path, query, body, call)
+        if reply is None:
+            raise AnthropicError(404, f"Not found: {self.command} {path}")
+        self._reply_headers["request-id"] = "req_" + uuid.uuid4().hex[:24]
+        return reply
+
+    def _gemini(self, path: str, query: dict[str, str], body: bytes) -> Reply:
+        """Route a Gemini call; every error leaves in Google's shape."""
+        try:
+            return self._gemini_route(path, query, body)
+        except (_DropConnection, GoogleError):
+            raise
+        except ApiError as exc:  # transient faults, lost replies: same failure
+            raise GoogleError.from_api_error(exc) from None
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            raise GoogleError(500, "Internal error encountered. (emulated)") from None
+
+    def _gemini_route(self, path: str, query: dict[str, str], body: bytes) -> Reply:
+        config = self.server.api.config
+        # The upload URL is the credential of an upload: the SDK sends no key to it.
+        if not (path.startswith("/upload/") and "upload_id" in query):
+            key = (self.headers.get("x-goog-api-key") or query.get("key") or "").strip()
+            if not key:
+                raise GoogleError(
+                    403,
+                    "Method doesn't allow unregistered callers (callers without established "
+                    "identity). Please use API Key or other form of API consumer identity to "
+                    "call this API.",
+                )
+            if config.api_keys and key not in config.api_keys:
+                raise GoogleError(
+                    400,
+                    "API key not valid. Please pass a valid API key.",
+                    details=[
+                        {
+                            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                            "reason": "API_KEY_INVALID",
+                            "domain": "googleapis.com",
+                            "metadata": {"service": "generativelanguage.googleapis.com"},
+                        }
+                    ],
+                )
+            # As for OpenAI keys: isolated projects stand in for Google Cloud projects.
+            self._scope = project_of(key) if config.isolate_projects else None
+        call = self.server.wire.next_call()
+        self.server.transient.check(config, lambda: self._fingerprint(body))
+        reply = self._dispatch(_GEMINI, path, query, body, call)
+        if reply is None:
+            raise GoogleError(404, f"Method not found: {self.command} {path}")
+        return reply
 
     def _origin(self) -> str:
         """``http://host:port`` as the client addressed this server (for ``results_url``)."""
@@ -467,6 +528,135 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> Reply:
         return 200, batches.results(id, project=self._scope)
 
+    # -- Gemini Batch API ----------------------------------------------------------------------
+
+    def _gemini_upload(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str
+    ) -> Reply:
+        """``POST /upload/{v}/files``: start a resumable upload, or take a chunk of one."""
+        upload_id = query.get("upload_id")
+        if upload_id is None:
+            if self.headers.get("X-Goog-Upload-Protocol", "").lower() != "resumable" or (
+                self.headers.get("X-Goog-Upload-Command", "").lower() != "start"
+            ):
+                raise GoogleError(
+                    400, "The emulator takes resumable uploads only (X-Goog-Upload-Command: start)."
+                )
+            new_id = gemini.start_upload(
+                self._json(body) if body.strip() else {},
+                size=self.headers.get("X-Goog-Upload-Header-Content-Length"),
+                mime_type=self.headers.get("X-Goog-Upload-Header-Content-Type"),
+                project=self._scope,
+            )
+            url = f"{self._origin()}/upload/{v}/files?upload_id={new_id}&upload_protocol=resumable"
+            self._reply_headers.update(
+                {
+                    "x-goog-upload-url": url,
+                    "x-goog-upload-control-url": url,
+                    "x-goog-upload-status": "active",
+                    "x-goog-upload-chunk-granularity": str(8 * 1024 * 1024),
+                }
+            )
+            return 200, b""
+        try:
+            status, payload = gemini.upload_chunk(
+                upload_id,
+                command=self.headers.get("X-Goog-Upload-Command", "upload"),
+                offset=self.headers.get("X-Goog-Upload-Offset"),
+                data=body,
+                origin=self._origin(),
+                version=v,
+            )
+        except GoogleError as exc:
+            exc.headers.setdefault("x-goog-upload-status", "final")  # the SDK stops at once
+            raise
+        self._reply_headers["x-goog-upload-status"] = status
+        return 200, payload if payload is not None else b""
+
+    def _gemini_list_files(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str
+    ) -> Reply:
+        return 200, gemini.list_files(
+            origin=self._origin(),
+            version=v,
+            page_size=_google_int(query, "pageSize"),
+            page_token=query.get("pageToken"),
+            project=self._scope,
+        )
+
+    def _gemini_get_file(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str, id: str
+    ) -> Reply:
+        return 200, gemini.get_file(id, origin=self._origin(), version=v, project=self._scope)
+
+    def _gemini_delete_file(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str, id: str
+    ) -> Reply:
+        return 200, gemini.delete_file(id, project=self._scope)
+
+    def _gemini_download(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str, id: str
+    ) -> Reply:
+        return 200, gemini.download_file(id, project=self._scope)
+
+    def _gemini_create_batch(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str, model: str
+    ) -> Reply:
+        try:
+            params = json.loads(body) if body.strip() else {}
+        except ValueError:
+            raise GoogleError(400, "Invalid JSON payload received.") from None
+        return 200, gemini.create_batch(model, params, project=self._scope)
+
+    def _gemini_list_batches(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str
+    ) -> Reply:
+        return 200, gemini.list_batches(
+            page_size=_google_int(query, "pageSize"),
+            page_token=query.get("pageToken"),
+            project=self._scope,
+        )
+
+    def _gemini_get_batch(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str, id: str
+    ) -> Reply:
+        return 200, gemini.get_batch(id, project=self._scope)
+
+    def _gemini_cancel_batch(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str, id: str
+    ) -> Reply:
+        return 200, gemini.cancel_batch(id, project=self._scope)
+
+    def _gemini_delete_batch(
+        self, gemini: GeminiBatches, query: dict[str, str], body: bytes, v: str, id: str
+    ) -> Reply:
+        return 200, gemini.delete_batch(id, project=self._scope)
+
+
+def _is_gemini(path: str, query: dict[str, str], headers: Any) -> bool:
+    """Whether a request is for the Gemini API: by its path (``/v1beta/``, ``/upload/``,
+    ``/download/``, a ``:method`` suffix) or, under ``/v1/`` (the SDK's default version, shared
+    with OpenAI's paths), by Google's key header or ``key`` parameter."""
+    if path.startswith(("/v1beta/", "/upload/", "/download/")):
+        return True
+    if not path.startswith("/v1/") or path.startswith("/v1/messages/"):
+        return False
+    return (
+        ":" in path
+        or bool(headers.get("x-goog-api-key"))
+        or bool(headers.get("x-goog-api-client"))
+        or "key" in query
+    )
+
+
+def _google_int(query: dict[str, str], name: str) -> int | None:
+    if name not in query:
+        return None
+    try:
+        return int(query[name])
+    except ValueError:
+        raise GoogleError(400, f"Invalid value for {name}: {query[name]!r}.") from None
+
 
 def _duplicate_create(config: Any, call: int) -> bool:
     """Whether this create takes effect twice (a proxy retried it; the first answer is lost)."""
@@ -517,6 +707,42 @@ def _lagging_message_batch(batch: Any) -> Any:
             "expired": 0,
         },
     }
+
+
+def _lagging_operation(operation: Any) -> Any:
+    """An ended Gemini batch as a lagging replica shows it: still running, no output."""
+    if not isinstance(operation, dict) or not operation.get("done"):
+        return operation
+    metadata = {
+        k: v
+        for k, v in (operation.get("metadata") or {}).items()
+        if k not in ("output", "endTime", "batchStats", "state")
+    }
+    total = (operation.get("metadata") or {}).get("batchStats", {}).get("requestCount", "0")
+    metadata["batchStats"] = {"requestCount": total, "pendingRequestCount": total}
+    metadata["state"] = "BATCH_STATE_RUNNING"
+    return {"name": operation.get("name"), "metadata": metadata}
+
+
+_GEMINI_TIME_FIELDS = frozenset({"createTime", "updateTime", "endTime", "expirationTime"})
+
+
+def _shift_gemini_times(payload: Any, offset: float) -> Any:
+    """A Gemini ``payload`` with every reported time (RFC 3339, at any depth) moved."""
+    if not offset:
+        return payload
+    if isinstance(payload, list):
+        return [_shift_gemini_times(item, offset) for item in payload]
+    if not isinstance(payload, dict):
+        return payload
+    out = {}
+    for key, value in payload.items():
+        if key in _GEMINI_TIME_FIELDS and isinstance(value, str):
+            value = rfc3339(_parse_rfc3339(value) + offset)
+        else:
+            value = _shift_gemini_times(value, offset)
+        out[key] = value
+    return out
 
 
 # Times the API reports: epoch seconds (OpenAI) or RFC 3339 strings (Anthropic).
@@ -579,12 +805,6 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
     ("POST", re.compile(rf"/v1/batches/{_ID}/cancel"), _Handler._cancel_batch),
 ]
 
-# Reads that may not find an object that exists (``stale_read_rate``), with the object's kind.
-_STALE_READS: dict[Callable[..., Reply], str] = {
-    _Handler._get_file: "File",
-    _Handler._file_content: "File",
-    _Handler._get_batch: "Batch",
-}
 
 _ANTHROPIC_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
     ("POST", re.compile(r"/v1/messages/batches"), _Handler._create_message_batch),
@@ -595,5 +815,87 @@ _ANTHROPIC_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
     ("GET", re.compile(rf"/v1/messages/batches/{_ID}/results"), _Handler._message_batch_results),
 ]
 
-# Message Batch reads that may not find a batch that exists (``stale_read_rate``).
-_ANTHROPIC_STALE_READS = frozenset({_Handler._get_message_batch, _Handler._message_batch_results})
+_V = r"(?P<v>v1beta|v1)"
+_GEMINI_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
+    ("POST", re.compile(rf"/upload/{_V}/files"), _Handler._gemini_upload),
+    ("GET", re.compile(rf"/{_V}/files"), _Handler._gemini_list_files),
+    ("GET", re.compile(rf"/{_V}/files/{_ID}"), _Handler._gemini_get_file),
+    ("DELETE", re.compile(rf"/{_V}/files/{_ID}"), _Handler._gemini_delete_file),
+    ("GET", re.compile(rf"/{_V}/files/{_ID}:download"), _Handler._gemini_download),
+    ("GET", re.compile(rf"/download/{_V}/files/{_ID}:download"), _Handler._gemini_download),
+    (
+        "POST",
+        re.compile(rf"/{_V}/models/(?P<model>[A-Za-z0-9_\-.]+):batchGenerateContent"),
+        _Handler._gemini_create_batch,
+    ),
+    ("GET", re.compile(rf"/{_V}/batches"), _Handler._gemini_list_batches),
+    ("GET", re.compile(rf"/{_V}/batches/{_ID}"), _Handler._gemini_get_batch),
+    ("POST", re.compile(rf"/{_V}/batches/{_ID}:cancel"), _Handler._gemini_cancel_batch),
+    ("DELETE", re.compile(rf"/{_V}/batches/{_ID}"), _Handler._gemini_delete_batch),
+]
+
+StaleRead = Callable[[_Handler, dict[str, str]], ApiError]
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One provider's routes and what the shared wire faults need to know of them: which
+    reads may go stale (and the error they then answer), which route creates a batch (and the
+    id in its answer), which reads a batch (and how a lagging replica shows it), and how
+    reported times are shifted by ``clock_offset_seconds``."""
+
+    routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]]
+    target: Callable[[EmulatorHTTPServer], Any]
+    stale_reads: dict[Callable[..., Reply], StaleRead]
+    create: Callable[..., Reply]
+    created_id: Callable[[Any], str]
+    get: Callable[..., Reply]
+    lagging: Callable[[Any], Any]
+    shift: Callable[[Any, float], Any]
+
+
+def _gemini_file_gone(handler: _Handler, ids: dict[str, str]) -> ApiError:
+    return file_not_found(ids["id"], handler.server.api.config.gemini_missing_file_status)
+
+
+_OPENAI = _Side(
+    routes=_ROUTES,
+    target=lambda server: server.api,
+    stale_reads={
+        _Handler._get_file: lambda h, ids: not_found("File", ids["id"]),
+        _Handler._file_content: lambda h, ids: not_found("File", ids["id"]),
+        _Handler._get_batch: lambda h, ids: not_found("Batch", ids["id"]),
+    },
+    create=_Handler._create_batch,
+    created_id=lambda batch: batch["id"],
+    get=_Handler._get_batch,
+    lagging=_lagging_batch,
+    shift=_shift_times,
+)
+_ANTHROPIC = _Side(
+    routes=_ANTHROPIC_ROUTES,
+    target=lambda server: server.message_batches,
+    stale_reads={
+        action: lambda h, ids: AnthropicError(404, f"Message Batch '{ids['id']}' not found.")
+        for action in (_Handler._get_message_batch, _Handler._message_batch_results)
+    },
+    create=_Handler._create_message_batch,
+    created_id=lambda batch: batch["id"],
+    get=_Handler._get_message_batch,
+    lagging=_lagging_message_batch,
+    shift=_shift_times,
+)
+_GEMINI = _Side(
+    routes=_GEMINI_ROUTES,
+    target=lambda server: server.gemini,
+    stale_reads={
+        _Handler._gemini_get_file: _gemini_file_gone,
+        _Handler._gemini_download: _gemini_file_gone,
+        _Handler._gemini_get_batch: lambda h, ids: batch_not_found(ids["id"]),
+    },
+    create=_Handler._gemini_create_batch,
+    created_id=lambda operation: operation["name"],
+    get=_Handler._gemini_get_batch,
+    lagging=_lagging_operation,
+    shift=_shift_gemini_times,
+)
