@@ -19,6 +19,7 @@ import pytest
 from emulator_harness import SCHEMA
 
 from synthlib.emulator import Emulator, EmulatorConfig
+from synthlib.emulator.__main__ import build_parser, config_from_args
 
 genai = pytest.importorskip("google.genai")
 from google.genai import errors, types  # noqa: E402
@@ -544,3 +545,26 @@ def test_a_restarted_emulator_carries_on_without_billing_twice(start, tmp_path):
     assert again.client.batches.get(name=done.name).state == types.JobState.JOB_STATE_SUCCEEDED
     assert len(again.results(done)) == 2
     assert len(again.emulator.ledger()) == 2
+
+
+def test_the_gemini_settings_have_command_line_flags():
+    args = build_parser().parse_args(
+        [
+            "--no-gemini-partial-results",
+            "--gemini-missing-file-status",
+            "404",
+            "--gemini-expiry-seconds",
+            "60",
+            "--gemini-thinking-tokens",
+            "5",
+        ]
+    )
+    assert config_from_args(args) == EmulatorConfig(
+        gemini_partial_results=False,
+        gemini_missing_file_status=404,
+        gemini_expiry_seconds=60,
+        gemini_thinking_tokens=5,
+    )
+    assert config_from_args(build_parser().parse_args([])).gemini_partial_results is True
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--gemini-missing-file-status", "410"])
