@@ -23,8 +23,8 @@ source (``files.py``, ``batches.py``, ``_api_client.py``), as of 2026:
   file holds one ``{"key", "request"}`` JSON object a line, ``request`` a
   ``GenerateContentRequest`` (see :mod:`.gemini_answers`). The answer is an Operation
   ``{name: "batches/<id>", metadata: GenerateContentBatch, done?, response?, error?}``; the
-  metadata has ``@type``, ``name``, ``model`` (``models/...``), ``displayName``,
-  ``inputConfig``, ``createTime``, ``updateTime``, ``endTime`` (once ended), ``state``
+  metadata has ``@type``, ``name``, ``model`` (``models/...``), ``displayName``, ``inputConfig``
+  (file batches), ``createTime``, ``updateTime``, ``endTime`` (once ended), ``state``
   (``BATCH_STATE_PENDING`` | ``RUNNING`` | ``SUCCEEDED`` | ``FAILED`` | ``CANCELLED`` |
   ``EXPIRED``, which the SDK shows as ``JOB_STATE_*``), ``batchStats`` (``requestCount``,
   ``successfulRequestCount``, ``failedRequestCount``, ``pendingRequestCount``: int64 strings,
@@ -587,7 +587,7 @@ class GeminiBatches:
             lines = _file_requests(self._store.read_file(file_id))
             if not lines:
                 raise invalid(f"The input file {file_name} has no requests.")
-            input_config: dict[str, Any] = {"fileName": file_name}
+            input_config: dict[str, Any] | None = {"fileName": file_name}
         else:
             if not isinstance(inline, list) or not inline:
                 raise invalid("* InlinedRequests.requests: at least one request is required")
@@ -598,7 +598,7 @@ class GeminiBatches:
                     "bytes. Use an input file for larger batches."
                 )
             lines = _inline_requests(inline)
-            input_config = {"requests": {"requestCount": _int64(len(lines))}}
+            input_config = None  # the metadata does not echo inline requests
 
         with self._lock:
             batch_id, number = self._store.new_id("batch", config.seed, 36)
@@ -747,9 +747,10 @@ class GeminiBatches:
         }
         if record.get("display_name"):
             metadata["displayName"] = record["display_name"]
+        if record.get("input_config"):
+            metadata["inputConfig"] = record["input_config"]
         metadata.update(
             {
-                "inputConfig": record["input_config"],
                 "createTime": rfc3339(record["created_at"]),
                 "updateTime": rfc3339(state.updated_at),
             }

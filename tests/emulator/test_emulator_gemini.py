@@ -163,6 +163,16 @@ def test_a_resumable_upload_makes_a_file_that_reads_back_and_deletes(start):
     assert (missing.value.code, missing.value.status) == (403, "PERMISSION_DENIED")
 
 
+def test_files_list_newest_first_results_files_included(start):
+    gemini = start()
+    first = gemini.upload(lines_for(1))
+    gemini.clock.advance(1)
+    done = gemini.finish(gemini.client.batches.create(model=MODEL, src=first))
+    files = list(gemini.client.files.list(config={"page_size": 1}))
+    assert [f.name for f in files] == [done.dest.file_name, first]
+    assert [f.source for f in files] == [types.FileSource.GENERATED, types.FileSource.UPLOADED]
+
+
 def test_a_missing_file_can_answer_404_instead(start):
     gemini = start(gemini_missing_file_status=404)
     with pytest.raises(errors.ClientError) as missing:
