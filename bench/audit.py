@@ -24,9 +24,9 @@ def _build(store: Path, entries: int) -> None:
     """An offline run into ``store`` over enough common words to give ``entries`` entries."""
     from wordfreq import top_n_list
 
-    from synthlib.backends.offline import OfflineBackend
-    from synthlib.job import Job, build_config
+    from synthlib.jobs.job import Job, build_config
     from synthlib.lexicon import Lexicon
+    from synthlib.providers.offline import OfflineBackend
 
     lexicon = Lexicon.load()
     words = top_n_list("en", int(entries * 2.4))  # about 42% of them have an entry
@@ -39,7 +39,7 @@ def _build(store: Path, entries: int) -> None:
 
 
 def _child(store: str, entries: int, workers: int, queue) -> None:
-    from synthlib.findings import audit
+    from synthlib.jobs.findings import audit
     from synthlib.lexicon import Lexicon
     from synthlib.store import open_store
 

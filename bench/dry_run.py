@@ -60,7 +60,7 @@ def make_words(n: int) -> list[str]:
 
 def _dry_run_child(path: str, queue: mp.Queue) -> None:
     import synthlib
-    from synthlib.tokens import request_tokens
+    from synthlib.core.tokens import request_tokens
 
     request_tokens("gpt-4o-mini")  # load the encoding first: the bare loop gets it warm too
     start = time.perf_counter()
@@ -73,7 +73,7 @@ def _dry_run_child(path: str, queue: mp.Queue) -> None:
 def _bare_child(path: str, queue: mp.Queue) -> None:
     import tiktoken  # noqa: F401 - imported before timing, like the dry run's imports
 
-    from synthlib.tokens import encoding_for
+    from synthlib.core.tokens import encoding_for
 
     encoder, _ = encoding_for("gpt-4o-mini")
     words = Path(path).read_text(encoding="utf-8").splitlines()

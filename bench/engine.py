@@ -27,7 +27,7 @@ from rehearsal import start_emulator
 def _run_child(words_path: str, workdir: str, base_url: str, batch_size: int, queue) -> None:
     os.chdir(workdir)
     os.environ.update(OPENAI_API_KEY="bench", OPENAI_BASE_URL=base_url)
-    from synthlib.job import Job, build_config
+    from synthlib.jobs.job import Job, build_config
 
     start = time.perf_counter()
     config = build_config(
@@ -64,10 +64,10 @@ def _output_lines(base_url: str) -> list[bytes]:
 
 
 def _ingest_rates(lines: list[bytes], words_path: str, tmp: str) -> tuple[float, float]:
-    from synthlib.ingest import Provenance, ingest_lines
-    from synthlib.pricing import price_for
+    from synthlib.core.pricing import price_for
+    from synthlib.core.words import read_words
+    from synthlib.engine.ingest import Provenance, ingest_lines
     from synthlib.store.sqlite import SQLiteStore
-    from synthlib.words import read_words
 
     words = read_words(words_path)
     start = time.perf_counter()

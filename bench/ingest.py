@@ -26,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from synthlib.core.pricing import price_for
+from synthlib.core.requests import RequestTemplate, build_requests
 from synthlib.emulator.responder import RequestFaults, Responder, request_ids
-from synthlib.ingest import Ingested, Provenance, ingest_lines
-from synthlib.pricing import price_for
-from synthlib.requests import RequestTemplate, build_requests
+from synthlib.engine.ingest import Ingested, Provenance, ingest_lines
 from synthlib.store.sqlite import SQLiteStore
 
 MODEL = "gpt-4o-mini"

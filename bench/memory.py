@@ -70,7 +70,7 @@ def _report():
 
 atexit.register(_report)
 sys.argv[0] = "batch-synthesis"
-from synthlib.cli import run
+from synthlib.faces.cli import run
 run()
 """
 )
@@ -133,7 +133,7 @@ def _peers(modules: list[str]) -> dict[str, float]:
     imports = (
         f"import importlib\nfor m in {_libraries(modules)!r}:\n    importlib.import_module(m)\n"
     )
-    encoding = "from synthlib.tokens import encoding_for\nencoding_for('gpt-4o-mini')\n"
+    encoding = "from synthlib.core.tokens import encoding_for\nencoding_for('gpt-4o-mini')\n"
     return {
         "its libraries, imported": _python_peak_mb(imports),
         "those + the o200k token encoding": _python_peak_mb(imports + encoding),

@@ -31,8 +31,8 @@ def _child(n: int, workdir: str, queue) -> None:
 
     lexicon = Lexicon.load()
     startup = time.perf_counter() - start
-    from synthlib.backends.offline import OfflineBackend
-    from synthlib.job import Job, build_config
+    from synthlib.jobs.job import Job, build_config
+    from synthlib.providers.offline import OfflineBackend
 
     config = build_config("words.txt", provider="offline")
     job = Job(config, backend=OfflineBackend(Path(workdir) / "offline", lexicon=lexicon))

@@ -34,7 +34,7 @@ REAL_URI_ENV = "SYNTHLIB_TEST_MONGO_URI"
 
 def build_records(n: int) -> list[Any]:
     """``n`` distinct, valid records (each entry validated through :class:`Entry`)."""
-    from synthlib.schema import Entry
+    from synthlib.core.schema import Entry
     from synthlib.store.records import EntryRecord
 
     records = []

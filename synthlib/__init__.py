@@ -1,15 +1,13 @@
-"""synthlib: validated dictionary entries for a word list through OpenAI's Batch API.
+"""synthlib: validated dictionary entries for a word list through the providers' Batch APIs.
 
 The public interface is what this module exports; everything else is internal.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING
 
-from .errors import (  # errors load at once: they are small, and callers catch them
+from .core.errors import (  # errors load at once: they are small, and callers catch them
     BackendError,
     CheckpointError,
     Interrupted,
@@ -21,20 +19,30 @@ from .errors import (  # errors load at once: they are small, and callers catch 
     UsageError,
     WordListError,
 )
+from .core.version import VERSION as __version__
 
 # name -> the module that defines it. Loaded on first use (PEP 562), so that `import synthlib`,
 # `batch-synthesis --version` and `--help` start quickly and frames load pandas only when made.
 _EXPORTS = {
-    "dry_run": "api",
-    "Estimate": "cost",
-    **dict.fromkeys(["Job", "RunResult", "run"], "job"),
-    "PROMPT_VERSION": "prompts",
-    **dict.fromkeys(["SCHEMA_VERSION", "Entry"], "schema"),
+    "dry_run": "jobs.plan",
+    "Estimate": "core.cost",
+    **dict.fromkeys(["Job", "RunResult", "run"], "jobs.job"),
+    "PROMPT_VERSION": "core.prompts",
+    **dict.fromkeys(["SCHEMA_VERSION", "Entry"], "core.schema"),
     **dict.fromkeys(["Store", "open_store"], "store"),
-    **dict.fromkeys(["WordList", "read_words"], "words"),
-    **dict.fromkeys(["load_entries", "load_failures", "load_senses"], "frames"),
-    **dict.fromkeys(["Pilot", "pilot", "latest_pilot"], "pilots"),
-    **dict.fromkeys(["audit", "load_findings", "findings_by_model", "AuditSummary"], "findings"),
+    **dict.fromkeys(["WordList", "read_words"], "core.words"),
+    **dict.fromkeys(["load_entries", "load_failures", "load_senses"], "jobs.frames"),
+    **dict.fromkeys(["export_entries", "copy_entries", "read_export"], "jobs.export"),
+    **dict.fromkeys(["Pilot", "pilot", "latest_pilot"], "jobs.pilots"),
+    **dict.fromkeys(
+        ["audit", "load_findings", "findings_by_model", "AuditSummary"], "jobs.findings"
+    ),
+    "repair": "jobs.repair",
+    "RunConfig": "jobs.config",
+    # the notebook faces (need the [notebook] extra)
+    **dict.fromkeys(["Workbench", "notebook_store"], "faces.workbench"),
+    "Review": "faces.review",
+    "show_pilot": "faces.pilot_view",
 }
 
 
@@ -54,16 +62,22 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api import dry_run
-    from .cost import Estimate
-    from .findings import AuditSummary, audit, findings_by_model, load_findings
-    from .frames import load_entries, load_failures, load_senses
-    from .job import Job, RunResult, run
-    from .pilots import Pilot, latest_pilot, pilot
-    from .prompts import PROMPT_VERSION
-    from .schema import SCHEMA_VERSION, Entry
+    from .core.cost import Estimate
+    from .core.prompts import PROMPT_VERSION
+    from .core.schema import SCHEMA_VERSION, Entry
+    from .core.words import WordList, read_words
+    from .faces.pilot_view import show_pilot
+    from .faces.review import Review
+    from .faces.workbench import Workbench, notebook_store
+    from .jobs.config import RunConfig
+    from .jobs.export import copy_entries, export_entries, read_export
+    from .jobs.findings import AuditSummary, audit, findings_by_model, load_findings
+    from .jobs.frames import load_entries, load_failures, load_senses
+    from .jobs.job import Job, RunResult, run
+    from .jobs.pilots import Pilot, latest_pilot, pilot
+    from .jobs.plan import dry_run
+    from .jobs.repair import repair
     from .store import Store, open_store
-    from .words import WordList, read_words
 
 __all__ = [
     "PROMPT_VERSION",
@@ -78,6 +92,8 @@ __all__ = [
     "MissingExtra",
     "Pilot",
     "PricingError",
+    "Review",
+    "RunConfig",
     "RunResult",
     "SpendRefused",
     "Store",
@@ -86,17 +102,24 @@ __all__ = [
     "UsageError",
     "WordList",
     "WordListError",
+    "Workbench",
     "__version__",
     "audit",
+    "copy_entries",
     "dry_run",
+    "export_entries",
     "findings_by_model",
     "latest_pilot",
     "load_entries",
     "load_failures",
     "load_findings",
     "load_senses",
+    "notebook_store",
     "open_store",
     "pilot",
+    "read_export",
     "read_words",
+    "repair",
     "run",
+    "show_pilot",
 ]

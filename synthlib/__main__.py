@@ -1,3 +1,3 @@
-from synthlib.cli import run
+from .faces.cli import run
 
 run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthlib.schema import Entry, EntryList
+from synthlib.core.schema import Entry, EntryList
 from synthlib.store.records import EntryRecord
 
 

@@ -14,15 +14,15 @@ import pytest
 from factories import entry
 
 import synthlib
-from synthlib.backends.offline import OFFLINE_MODEL
-from synthlib.checkpoint import Checkpoint
-from synthlib.cli import main
-from synthlib.config import default_checkpoint
-from synthlib.errors import CheckpointError
-from synthlib.job import Job, build_config
+from synthlib.core.errors import CheckpointError
+from synthlib.engine.checkpoint import Checkpoint
+from synthlib.faces.cli import main
+from synthlib.faces.workbench import Workbench
+from synthlib.jobs.config import default_checkpoint
+from synthlib.jobs.job import Job, build_config
+from synthlib.providers.offline import OFFLINE_MODEL
 from synthlib.store.records import EntryRecord
 from synthlib.store.sqlite import SQLiteStore
-from synthlib.workbench import Workbench
 
 WORDS = ["apple", "run", "ice cream", "give up", "serendipity"]
 KEYED = re.compile(r"\.synthlib/(?P<stem>[^/]+)\.[0-9a-f]{8}\.checkpoint\.json")
@@ -256,8 +256,8 @@ def test_default_checkpoint_is_keyed_by_the_job(offline_env):
 
 
 def test_the_job_key_is_what_is_bought(offline_env, monkeypatch):
-    from synthlib.config import job_key, run_identity
-    from synthlib.words import read_words
+    from synthlib.core.words import read_words
+    from synthlib.jobs.config import job_key, run_identity
 
     words = read_words(WORDS)
 

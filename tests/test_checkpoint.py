@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from synthlib.checkpoint import Checkpoint, RunIdentity, set_aside
-from synthlib.errors import CheckpointError, CheckpointWriteError
+from synthlib.core.errors import CheckpointError, CheckpointWriteError
+from synthlib.engine.checkpoint import Checkpoint, RunIdentity, set_aside
 
 WORDS = tuple(f"w{i}" for i in range(50))
 
@@ -118,7 +118,10 @@ def test_bytes_written_stay_proportional_to_the_final_size(tmp_path):
         ("", "corrupt"),
         ("{not json", "corrupt"),
         ('{"processed_words": []}', "original script"),
-        ('{"format": "synthlib.checkpoint", "version": 99, "run": {}, "run_id": "x"}', "newer"),
+        (
+            '{"format": "synthlib.checkpoint", "version": 99, "run": {}, "run_id": "x"}',
+            "newer",
+        ),
         ('{"format": "something-else"}', "not a synthlib checkpoint"),
     ],
 )
@@ -244,8 +247,8 @@ def test_a_journal_line_that_is_not_a_step_is_a_clear_error(tmp_path, line, need
 _FULL_DISK = r"""
 import json, os, resource, signal, sys
 from pathlib import Path
-from synthlib.checkpoint import Checkpoint, RunIdentity
-from synthlib.errors import CheckpointWriteError
+from synthlib.engine.checkpoint import Checkpoint, RunIdentity
+from synthlib.core.errors import CheckpointWriteError
 
 path, mode = Path(sys.argv[1]), sys.argv[2]
 identity = RunIdentity("abc", 50, "gpt-4o-mini", "openai", "1", "1")
@@ -335,7 +338,7 @@ def test_a_full_disk_at_record_does_not_call_the_step_saved(tmp_path):
 
 
 def test_temp_files_are_unique_per_writer_and_never_stay(tmp_path, monkeypatch):
-    from synthlib import checkpoint as module
+    from synthlib.engine import checkpoint as module
 
     path = tmp_path / "cp.json"
     cp = Checkpoint.create(path, _identity(), WORDS)

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from synthlib.checkpoint import CheckpointLock, lock_path
-from synthlib.errors import CheckpointBusy, CheckpointError, UsageError
-from synthlib.job import Job, build_config
+from synthlib.core.errors import CheckpointBusy, CheckpointError, UsageError
+from synthlib.engine.checkpoint import CheckpointLock, lock_path
+from synthlib.jobs.job import Job, build_config
 
 TIMEOUT = 120  # generous: nothing here waits on time, only on pipes and processes
 
 # Takes the lock, says so, and holds it until a line arrives on stdin.
 HOLDER = """
 import sys
-from synthlib.checkpoint import CheckpointLock
+from synthlib.engine.checkpoint import CheckpointLock
 lock = CheckpointLock(sys.argv[1]).acquire()
 print("locked", flush=True)
 sys.stdin.readline()

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 
 import synthlib
-from synthlib.checkpoint import Checkpoint
-from synthlib.cli import main
-from synthlib.config import RunConfig
-from synthlib.errors import CheckpointError, UsageError
-from synthlib.pricing import price_for
-from synthlib.tokens import request_tokens
+from synthlib.core.errors import CheckpointError, UsageError
+from synthlib.core.pricing import price_for
+from synthlib.core.tokens import request_tokens
+from synthlib.engine.checkpoint import Checkpoint
+from synthlib.faces.cli import main
+from synthlib.jobs.config import RunConfig
 
 WORDS = ["apple", "run", "ice cream", "give up", "serendipity"]
 
@@ -16,7 +16,7 @@ WORDS = ["apple", "run", "ice cream", "give up", "serendipity"]
 def test_dry_run_counts_exact_tokens_and_prices_them(offline_env, no_network):
     est = synthlib.dry_run(WORDS, model="gpt-4o-mini")
     counter = request_tokens("gpt-4o-mini")
-    from synthlib.prompts import payload
+    from synthlib.core.prompts import payload
 
     expected_input = sum(counter.request(payload([w])) for w in WORDS)
     assert est.input_tokens == expected_input
@@ -155,7 +155,7 @@ def test_a_long_list_shows_a_counting_bar_on_a_terminal(monkeypatch):
     import io
     import sys
 
-    from synthlib import api
+    from synthlib.jobs import plan as api
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -11,10 +11,10 @@ import mongomock_ng as mongomock
 import pandas as pd
 import pytest
 
-from synthlib.errors import StoreError, UsageError
-from synthlib.export import copy_entries, export_entries, read_export
-from synthlib.frames import ENTRY_COLUMNS
-from synthlib.schema import Entry
+from synthlib.core.errors import StoreError, UsageError
+from synthlib.core.schema import Entry
+from synthlib.jobs.export import copy_entries, export_entries, read_export
+from synthlib.jobs.frames import ENTRY_COLUMNS
 from synthlib.store import Store
 from synthlib.store.mongo import MongoStore
 from synthlib.store.records import EntryRecord, FailureRecord

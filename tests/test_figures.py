@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import synthlib
-from synthlib import cli
-from synthlib.progress import Progress
-from synthlib.terminal import run_in_terminal
-from synthlib.workbench import Workbench, _Widgets, status_html
+from synthlib.engine.progress import Progress
+from synthlib.faces import cli
+from synthlib.faces.terminal import run_in_terminal
+from synthlib.faces.workbench import Workbench, _Widgets, status_html
 
 
 def _progress(**changes) -> Progress:

@@ -12,8 +12,8 @@ import mongomock_ng as mongomock
 import pytest
 
 import synthlib
-from synthlib import cli
-from synthlib.findings import FINDING_COLUMNS, audit, findings_by_model, load_findings
+from synthlib.faces import cli
+from synthlib.jobs.findings import FINDING_COLUMNS, audit, findings_by_model, load_findings
 from synthlib.store import AuditRecord, Store, entry_key
 from synthlib.store.mongo import MongoStore
 from synthlib.store.records import EntryRecord
@@ -97,7 +97,7 @@ def test_a_second_audit_does_no_work_and_counts_the_same(filled, session_lexicon
 def test_an_interrupted_audit_resumes_after_its_last_written_chunk(
     filled, session_lexicon, monkeypatch
 ):
-    import synthlib.findings as findings_module
+    import synthlib.jobs.findings as findings_module
 
     monkeypatch.setattr(findings_module, "CHUNK", 4)
     calls = 0
@@ -263,7 +263,7 @@ def test_a_word_list_is_still_the_first_argument(tmp_path, capsys, monkeypatch):
 
 
 def test_a_pilots_entries_are_counted_in_findings_per_100(entries, one_lexicon):
-    from synthlib.findings import findings_per_100
+    from synthlib.jobs.findings import findings_per_100
 
     assert findings_per_100([entries["cat"], entries["apple"]]) == 0.0
     assert findings_per_100([entries["cat"], _spoiled(entries["house"])]) == 100.0  # 2 in 2

@@ -9,10 +9,10 @@ import json
 import pytest
 from factories import answer, entry_dict
 
-from synthlib.ingest import NOT_FOUND_KEY, Provenance, ingest_lines
-from synthlib.pricing import price_for
-from synthlib.requests import encode_custom_id
-from synthlib.schema import Entry, Failure
+from synthlib.core.pricing import price_for
+from synthlib.core.requests import encode_custom_id
+from synthlib.core.schema import Entry, Failure
+from synthlib.engine.ingest import NOT_FOUND_KEY, Provenance, ingest_lines
 
 WORDS = ("apple", "banana", "cherry")
 PRICE = price_for("gpt-4o-mini")
@@ -286,7 +286,7 @@ def test_an_odd_not_found_list_does_not_crash():
 
 
 def test_the_offline_provider_writes_the_key_that_ingest_reads():
-    from synthlib.backends import offline
+    from synthlib.providers import offline
 
     assert offline.NOT_FOUND_KEY == NOT_FOUND_KEY
 

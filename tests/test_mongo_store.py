@@ -15,8 +15,8 @@ from pymongo.errors import (
 )
 
 import synthlib.store.mongo as mongo_module
-from synthlib.errors import StoreError
-from synthlib.schema import Entry
+from synthlib.core.errors import StoreError
+from synthlib.core.schema import Entry
 from synthlib.store import mask_uri, open_store
 from synthlib.store.mongo import DEFAULT_DATABASE, MongoStore, database_from_uri
 from synthlib.store.records import EntryRecord, FailureRecord

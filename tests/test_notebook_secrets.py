@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from synthlib.faces.workbench import notebook_store
 from synthlib.store import STORE_ENV, default_store, has_secret
-from synthlib.workbench import notebook_store
 
 ROOT = Path(__file__).resolve().parents[1]
 CANARY = "c4nary-Pw-7f3e9"
@@ -142,7 +142,7 @@ def test_a_password_typed_into_the_workbench_store_field_is_masked_there(
 ) -> None:
     import ipywidgets
 
-    from synthlib.workbench import Workbench, _Widgets
+    from synthlib.faces.workbench import Workbench, _Widgets
 
     monkeypatch.delenv(STORE_ENV, raising=False)
     ui = _Widgets(Workbench(words=["apple"]))

@@ -12,13 +12,13 @@ import sys
 import pytest
 
 import synthlib
-from synthlib.checkpoint import Checkpoint
-from synthlib.cli import main
-from synthlib.grounding import references
-from synthlib.job import Job, build_config
-from synthlib.requests import build_requests
-from synthlib.schema import Failure
-from synthlib.words import read_words
+from synthlib.core.requests import build_requests
+from synthlib.core.schema import Failure
+from synthlib.core.words import read_words
+from synthlib.engine.checkpoint import Checkpoint
+from synthlib.faces.cli import main
+from synthlib.jobs.job import Job, build_config
+from synthlib.lexicon.grounding import references
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples", "words.txt")
 
@@ -87,7 +87,7 @@ def test_sigkill_then_resume_does_not_redo_finished_words(tmp_path):
     config = build_config(EXAMPLES, provider="offline")
     cp = Checkpoint.load(
         tmp_path / config.checkpoint,
-        config.identity("offline", synthlib.api.provider_model("offline", "")),
+        config.identity("offline", synthlib.jobs.plan.provider_model("offline", "")),
         words,
     )
     done_before = set(cp.state.done)
@@ -121,7 +121,7 @@ def test_dry_run_counts_the_grounding_tokens(offline_env, one_lexicon):
 
 
 def test_grounded_entries_say_so(offline_env, lexicon):
-    from synthlib.backends.offline import OfflineBackend
+    from synthlib.providers.offline import OfflineBackend
 
     config = build_config(["apple"], provider="offline", grounding=True)
     job = Job(config, backend=OfflineBackend(offline_env / "off", lexicon=lexicon))
@@ -166,7 +166,7 @@ def test_the_end_of_run_preview_shows_this_runs_entries_only(tmp_path):
 
 
 def test_a_finished_run_leaves_no_downloads_behind(offline_env, one_lexicon):
-    from synthlib.engine import spool_dir
+    from synthlib.engine.loop import spool_dir
 
     result = synthlib.run(["apple", "river"], provider="offline")
     assert result.phase == "finished"

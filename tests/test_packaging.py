@@ -39,7 +39,7 @@ def _python(code: str, *args: str, cwd: Path | None = None) -> subprocess.Comple
 
 def _cli(argv: list[str]) -> str:
     """Code that runs ``batch-synthesis ARGV`` in this process and exits with its status."""
-    return f"from synthlib.cli import main\nraise SystemExit(main({argv!r}))\n"
+    return f"from synthlib.faces.cli import main\nraise SystemExit(main({argv!r}))\n"
 
 
 def test_environment_yml_lists_the_same_requirements_as_pyproject():
@@ -94,7 +94,7 @@ def test_every_declared_pytest_marker_is_used():
 
 def test_console_script_and_module_entry_point():
     project = PROJECT["project"]
-    assert project["scripts"]["batch-synthesis"] == "synthlib.cli:main"
+    assert project["scripts"]["batch-synthesis"] == "synthlib.faces.cli:main"
     assert project["requires-python"] == ">=3.12"
     assert (ROOT / "synthlib" / "__main__.py").exists()
 
@@ -125,9 +125,9 @@ def test_ruff_is_clean():
     [
         "import synthlib\n",
         "import sys\nsys.argv = ['batch-synthesis', '--version']\n"
-        "from synthlib.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n",
+        "from synthlib.faces.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n",
         "import sys\nsys.argv = ['batch-synthesis', '--help']\n"
-        "from synthlib.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n",
+        "from synthlib.faces.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n",
     ],
     ids=["import", "--version", "--help"],
 )
@@ -169,8 +169,8 @@ def test_a_run_into_mongodb_without_the_mongo_extra_spends_nothing(tmp_path):
 @pytest.mark.parametrize(
     ("module", "feature", "missing"),
     [
-        ("synthlib.workbench", "the workbench", "ipywidgets"),
-        ("synthlib.review", "the review", "matplotlib"),
+        ("synthlib.faces.workbench", "the workbench", "ipywidgets"),
+        ("synthlib.faces.review", "the review", "matplotlib"),
     ],
 )
 def test_the_notebook_faces_without_the_notebook_extra_name_it(module, feature, missing):

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from synthlib.pilots import PilotStore, Projection, billed_path, project, read_billed
-from synthlib.pricing import price_for
+from synthlib.core.pricing import price_for
+from synthlib.jobs.pilots import PilotStore, Projection, billed_path, project, read_billed
 
 PRICE = price_for("gpt-4o-mini")
 

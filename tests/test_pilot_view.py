@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.pilot_view import PilotView, comparison_frame, show_pilot, tally_text
-from synthlib.pilots import ModelReport, Pilot
-from synthlib.workbench import Workbench, _Widgets
+from synthlib.faces.pilot_view import PilotView, comparison_frame, show_pilot, tally_text
+from synthlib.faces.workbench import Workbench, _Widgets
+from synthlib.jobs.pilots import ModelReport, Pilot
 
 FAST = dict(validating_seconds=0.05, seconds_per_request=0.0002, finalizing_seconds=0.05)
 WORDS = ["apple", "river", "happy", "garden", "quickly", "book", "zzqxv"]
@@ -295,9 +295,9 @@ def test_headless_the_pilot_runs_from_the_parameters_and_prints_the_comparison(
 
 
 def test_each_models_state_is_shown_as_it_is_and_no_figures_before_results(tmp_path):
-    from synthlib.pilot_view import comparison_frame
-    from synthlib.pilots import ModelReport, Pilot
-    from synthlib.progress import Progress
+    from synthlib.engine.progress import Progress
+    from synthlib.faces.pilot_view import comparison_frame
+    from synthlib.jobs.pilots import ModelReport, Pilot
 
     pilot = Pilot(
         id="p", path=tmp_path / "p.json", store=None, list_name="words.txt", list_words=100,
@@ -326,7 +326,7 @@ def test_each_models_state_is_shown_as_it_is_and_no_figures_before_results(tmp_p
 
 
 def test_the_comparison_is_indexed_by_model(tmp_path):
-    from synthlib.pilots import ModelReport, Pilot
+    from synthlib.jobs.pilots import ModelReport, Pilot
 
     pilot = Pilot(
         id="p", path=tmp_path / "p.json", store=None, list_name="w", list_words=3,
@@ -363,7 +363,7 @@ def test_rerunning_the_cells_keeps_the_fields_and_they_match_the_pilot_shown(
     again = PilotView(Workbench(words=words_file, poll_interval=0.05), models="offline")
     assert (again.models.value, again.sample.value, again.seed.value) == ("offline", 3, 7)
     assert again.table.value and "offline" in again.table.value
-    from synthlib.pilot_view import _REMEMBERED
+    from synthlib.faces.pilot_view import _REMEMBERED
 
     _REMEMBERED.clear()  # a new kernel: the fields follow the latest pilot shown
     fresh = PilotView(Workbench(words=words_file, poll_interval=0.05), models="offline")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from synthlib.errors import PricingError
-from synthlib.pricing import BATCH_DISCOUNT, PRICES, price_for, price_table
+from synthlib.core.errors import PricingError
+from synthlib.core.pricing import BATCH_DISCOUNT, PRICES, price_for, price_table
 
 
 def test_table_has_dated_prices_from_the_design():

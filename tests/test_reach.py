@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from synthlib.backends.base import Endpoint, FatalError, RejectedError, TransientError
-from synthlib.errors import ApiRefused, ApiUnreachable
-from synthlib.reach import reach
+from synthlib.core.errors import ApiRefused, ApiUnreachable
+from synthlib.engine.reach import reach
+from synthlib.providers.base import Endpoint, FatalError, RejectedError, TransientError
 
 WHERE = Endpoint("the OpenAI Batch API", "http://h:1/v1", "OPENAI_BASE_URL", "OPENAI_API_KEY")
 

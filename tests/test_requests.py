@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthlib import prompts
-from synthlib.pricing import price_for
-from synthlib.requests import (
+from synthlib.core import prompts
+from synthlib.core.pricing import price_for
+from synthlib.core.requests import (
     ENDPOINT,
     MAX_CUSTOM_ID,
     MAX_OUTPUT_TOKENS_PER_WORD,
@@ -23,9 +23,9 @@ from synthlib.requests import (
     measured_tokens_per_word,
     model_max_output,
 )
-from synthlib.shards import plan_shards
-from synthlib.tokens import request_tokens
-from synthlib.words import read_words
+from synthlib.core.shards import plan_shards
+from synthlib.core.tokens import request_tokens
+from synthlib.core.words import read_words
 
 
 @given(
@@ -146,7 +146,7 @@ def test_payload_tokens_are_frame_plus_word_pieces(words):
 
 
 def _fast_and_full_counts(words):
-    from synthlib.cost import single_word_sizes
+    from synthlib.core.cost import single_word_sizes
 
     template = RequestTemplate(price_for("gpt-4o-mini"))
     counter = request_tokens("gpt-4o-mini")

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from factories import entry_dict, record
 
-from synthlib.errors import UsageError
-from synthlib.review import Review, ReviewWidgets, card_html, clean, table
-from synthlib.schema import Entry
+from synthlib.core.errors import UsageError
+from synthlib.core.schema import Entry
+from synthlib.faces.review import Review, ReviewWidgets, card_html, clean, table
 from synthlib.store import open_store
 from synthlib.store.records import EntryRecord, FailureRecord
 
@@ -531,7 +531,7 @@ def test_failures_are_the_runs_given_up_words_whatever_other_models_left(offline
     """The Failures tab and the Runs tab agree: a word the latest run gave up is its failure even
     when the store holds that word's entry from another model."""
     import synthlib
-    from synthlib.frames import load_failures
+    from synthlib.jobs.frames import load_failures
 
     with open_store() as store:
         store.upsert_entries(
@@ -563,7 +563,7 @@ def test_the_entries_table_is_the_columns_that_fit_and_the_card_has_the_rest(two
 
 
 def test_times_read_to_the_minute_in_utc():
-    from synthlib.review import cell
+    from synthlib.faces.review import cell
 
     when = pd.Timestamp("2026-12-07T11:02:33.5", tz="UTC")
     assert cell(when) == "2026-12-07 11:02 UTC"

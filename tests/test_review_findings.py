@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from synthlib.findings import audit
-from synthlib.review import Review, ReviewWidgets
+from synthlib.faces.review import Review, ReviewWidgets
+from synthlib.jobs.findings import audit
 from synthlib.store import open_store
 from synthlib.store.records import EntryRecord
 

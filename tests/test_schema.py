@@ -4,7 +4,7 @@ import json
 
 from factories import answer, entry_dict
 
-from synthlib.schema import (
+from synthlib.core.schema import (
     Entry,
     EntryList,
     response_format,

@@ -7,7 +7,7 @@ from factories import record
 
 import synthlib
 import synthlib.store.sqlite as sqlite_module
-from synthlib.errors import StoreError, UsageError
+from synthlib.core.errors import StoreError, UsageError
 from synthlib.store import open_store
 from synthlib.store.records import FailureRecord
 from synthlib.store.sqlite import MIGRATIONS, SQLiteStore

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from synthlib.schema import Failure
-from synthlib.state import RunState, StateError
+from synthlib.core.schema import Failure
+from synthlib.engine.state import RunState, StateError
 
 
 def _state(words=("a", "b", "c", "d"), max_attempts=3):
@@ -184,7 +184,7 @@ def test_the_cost_of_answers_that_made_no_entry_adds_up_and_is_kept():
 
 
 def test_an_adopted_flights_batch_words_survive_the_snapshot() -> None:
-    from synthlib.state import Flight
+    from synthlib.engine.state import Flight
 
     flight = Flight("a-batch_1", ["w1"], 1200, batch_words=10)
     assert Flight.from_dict(flight.to_dict()).batch_words == 10

@@ -18,8 +18,8 @@ import pytest
 
 import synthlib.store.mongo as mongo_module
 import synthlib.store.sqlite as sqlite_module
-from synthlib.frames import ENTRY_COLUMNS, load_entries, load_failures, load_senses
-from synthlib.schema import Entry
+from synthlib.core.schema import Entry
+from synthlib.jobs.frames import ENTRY_COLUMNS, load_entries, load_failures, load_senses
 from synthlib.store import Store
 from synthlib.store.mongo import MongoStore
 from synthlib.store.records import EntryRecord, FailureRecord
@@ -574,7 +574,7 @@ def test_the_pilot_area_beyond_one_chunk(store: Store, chunk: int) -> None:
 def test_frames_have_the_same_nullable_dtypes_empty_or_full(store):
     """One missing-value convention: string/Int64/boolean/Float64 and UTC datetimes, lists and
     dicts never None; an empty frame has the dtypes of a full one."""
-    from synthlib.frames import ENTRY_DTYPES, FAILURE_DTYPES, SENSE_DTYPES
+    from synthlib.jobs.frames import ENTRY_DTYPES, FAILURE_DTYPES, SENSE_DTYPES
 
     empty = [load_entries(store), load_senses(store), load_failures(store)]
     sparse = make_entry("bare")

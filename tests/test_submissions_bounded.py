@@ -11,7 +11,7 @@ import httpx
 import pytest
 from test_transport import BatchAPI, job
 
-from synthlib.submitter import MAX_REFUSED_UPLOADS, SubmissionsFailing
+from synthlib.engine.submit import MAX_REFUSED_UPLOADS, SubmissionsFailing
 
 WORDS = ["apple", "pear", "plum"]
 

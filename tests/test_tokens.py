@@ -4,8 +4,8 @@ import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthlib import prompts, schema
-from synthlib.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, encoding_for, request_tokens
+from synthlib.core import prompts, schema
+from synthlib.core.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, encoding_for, request_tokens
 
 
 def test_encoding_loads_offline_and_is_exact(tmp_path, monkeypatch, no_network):
@@ -23,7 +23,7 @@ def test_encoding_loads_offline_and_is_exact(tmp_path, monkeypatch, no_network):
 
 
 def test_unavailable_encoding_falls_back_to_an_estimate(monkeypatch):
-    import synthlib.tokens as tokens
+    import synthlib.core.tokens as tokens
 
     def fail(*a, **k):
         raise OSError("no network")

@@ -15,9 +15,9 @@ import pytest
 from factories import answer
 
 import synthlib
-from synthlib.backends.openai import OpenAIBackend
-from synthlib.job import Job, build_config
-from synthlib.pricing import price_for
+from synthlib.core.pricing import price_for
+from synthlib.jobs.job import Job, build_config
+from synthlib.providers.openai import OpenAIBackend
 
 PRICE = price_for("gpt-4o-mini")
 CREATED_AT = 1_900_000_000

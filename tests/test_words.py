@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthlib.errors import WordListError
-from synthlib.words import MAX_WORD_LENGTH, read_words
+from synthlib.core.errors import WordListError
+from synthlib.core.words import MAX_WORD_LENGTH, read_words
 
 
 def test_path_with_bom_crlf_comments_and_blank_lines(tmp_path):

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from synthlib.config import settings
+from synthlib.core.errors import UsageError
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.errors import UsageError
-from synthlib.workbench import Workbench, _Widgets
+from synthlib.faces.workbench import Workbench, _Widgets
+from synthlib.jobs.config import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(validating_seconds=0.05, seconds_per_request=0.0002, finalizing_seconds=0.05)
@@ -263,7 +263,7 @@ def test_papermill_dry_run_spends_nothing_and_keeps_the_key_out(tmp_path, emulat
 def test_kernel_interrupt_stops_a_background_run_like_the_stop_button():
     import signal
 
-    from synthlib.workbench import _install_interrupt_as_stop
+    from synthlib.faces.workbench import _install_interrupt_as_stop
 
     class RunningJob:
         running = True
@@ -351,7 +351,7 @@ def test_the_provider_shows_what_auto_resolves_to(offline_env, monkeypatch):
 def test_the_example_list_is_package_data():
     from importlib import resources
 
-    from synthlib.workbench import EXAMPLE_WORDS
+    from synthlib.faces.workbench import EXAMPLE_WORDS
 
     packaged = resources.files("synthlib").joinpath("data", "example_words.txt")
     assert EXAMPLE_WORDS.read_text() == packaged.read_text()
@@ -359,7 +359,7 @@ def test_the_example_list_is_package_data():
 
 
 def test_library_advice_is_reworded_for_the_workbench():
-    from synthlib.workbench import in_ui_words
+    from synthlib.faces.workbench import in_ui_words
 
     refused = in_ui_words(
         "cp.json: 3 batch(es) in flight; --fresh would pay for them twice. "
@@ -378,8 +378,8 @@ def test_library_advice_is_reworded_for_the_workbench():
 
 
 def test_an_error_of_the_run_stays_visible(offline_env, monkeypatch):
-    from synthlib.errors import CheckpointError
-    from synthlib.job import Job
+    from synthlib.core.errors import CheckpointError
+    from synthlib.jobs.job import Job
 
     wait = Job.wait
 

@@ -10,7 +10,7 @@ is WordNet's or the closed-class data's.
 What a caller may rely on for :meth:`Lexicon.entry`:
 
 * ``word`` is exactly the string given, ``is_real_word`` is True, and the entry validates as
-  :class:`synthlib.schema.Entry`. A word with no senses, directly or through the steps below,
+  :class:`synthlib.core.schema.Entry`. A word with no senses, directly or through the steps below,
   gets ``None`` (an entry needs senses).
 * **Function words** (articles, determiners, pronouns, prepositions, conjunctions, auxiliary and
   modal verbs, particles, numbers and ordinals: :mod:`.closed`, the project's own data) get their
@@ -80,7 +80,7 @@ from typing import Any, Final
 
 import lemminflect
 
-from ..schema import (
+from ..core.schema import (
     Entry,
     PartOfSpeech,
     PartOfSpeechSenses,
@@ -264,7 +264,8 @@ class Lexicon:
     @classmethod
     def load(cls, wordnet_dir: str | os.PathLike[str] | None = None) -> Lexicon:
         """Open every source. ``wordnet_dir`` overrides the search for WordNet (see
-        :func:`synthlib.lexicon.wordnet.locate`); raises :class:`synthlib.errors.UsageError` with
+        :func:`synthlib.lexicon.wordnet.locate`); raises :class:`synthlib.core.errors.UsageError`
+        with
         install instructions when no WordNet database is found."""
         start = time.perf_counter()
         wordnet = WordNet.open(wordnet_dir)

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import lemminflect
 
-from ..schema import Entry
+from ..core.schema import Entry
 from . import _inflected, frequency, glosses
 from .espeak import IPA_TO_ARPABET
 from .forms import comparison_forms, ed_forms, ing_forms, s_forms

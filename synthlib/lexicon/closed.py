@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Final
 
-from ..schema import CEFR, PartOfSpeech
+from ..core.schema import CEFR, PartOfSpeech
 
 DATA_FILE: Final = "closed_class.txt"
 MAX_EXAMPLES: Final = 3

@@ -66,7 +66,7 @@ from collections.abc import Callable, Collection, Iterable
 from functools import lru_cache
 from typing import Final
 
-from ..schema import WordForms
+from ..core.schema import WordForms
 from .lemmas import Inflection, Spellings, analyse
 from .pronounce import Pronouncer, Syllable
 from .wordnet import Pos, WordNet

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..schema import CEFR
+from ..core.schema import CEFR
 
 CEFR_NOTE: Final[str] = "CEFR level estimated from word frequency"
 

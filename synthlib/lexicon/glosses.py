@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from ..schema import Register
+from ..core.schema import Register
 
 __all__ = [
     "DEFINITION_RULES",

@@ -43,7 +43,7 @@ Form = Literal[
 """The name of an inflected form, as an entry states it ("past tense of go")."""
 
 Spellings = Mapping[str, tuple[str, ...]]
-"""Accepted spellings per :class:`synthlib.schema.WordForms` field, the preferred one first."""
+"""Accepted spellings per :class:`synthlib.core.schema.WordForms` field, the preferred one first."""
 
 _FORM_OF_FIELD: Final[dict[str, Form]] = {
     "plural": "plural",

@@ -67,7 +67,7 @@ from functools import lru_cache
 from itertools import combinations, pairwise
 from typing import Final, Literal
 
-from ..schema import Pronunciation
+from ..core.schema import Pronunciation
 from .espeak import Espeak
 
 ARPABET_TO_IPA: Final[dict[str, str]] = {

@@ -126,7 +126,7 @@ def _vocabulary() -> Iterator[tuple[str, float]]:
 
 def _wordnet_lemmas() -> set[str]:
     """WordNet's single-word lemmas (none when WordNet is not installed: wordfreq's list alone)."""
-    from ..errors import UsageError
+    from ..core.errors import UsageError
     from .wordnet import _FILE_SUFFIX, POS_ORDER, locate
 
     try:

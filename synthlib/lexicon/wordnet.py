@@ -37,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final, Literal
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 
 Pos = Literal["n", "v", "a", "r"]
 """A WordNet part of speech: noun, verb, adjective (satellites included), adverb."""

@@ -24,9 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ..errors import StoreError, UsageError
+from ..core.errors import StoreError, UsageError
 from .ledger import Holder, Purchase, Reservation
 from .records import AuditRecord, EntryRecord, FailureRecord, entry_key
+from .uri import has_secret, mask_uri
 
 DEFAULT_STORE = "synthlib.db"
 # The store when none is given: the way to pass a URI holding a password without writing it into a
@@ -237,33 +238,6 @@ class Store(Protocol):
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 # options are separated by "&" or, as MongoDB's URI format also allows, by ";"
-_QUERY_SECRET = re.compile(
-    r"([?&;](?:password|tlsCertificateKeyFilePassword|authMechanismProperties)=)[^&;]*", re.I
-)
-
-
-def mask_uri(uri: str) -> str:
-    """``uri`` with any password replaced by ``***`` (for every display, log and error).
-
-    The user information runs from the scheme to the last ``@`` before the host, so a password
-    holding an unescaped ``@`` or ``/`` is masked whole; secrets in the query string are too.
-    """
-    text = uri.strip()
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        return _QUERY_SECRET.sub(r"\1***", text)
-    head, _, query = rest.partition("?")
-    if "@" in head:
-        userinfo, _, host = head.rpartition("@")
-        user, colon, _ = userinfo.partition(":")
-        head = f"{user}:***@{host}" if colon else f"{userinfo}@{host}"
-    masked = f"{scheme}://{head}" + (f"?{query}" if query else "")
-    return _QUERY_SECRET.sub(r"\1***", masked)
-
-
-def has_secret(location: object) -> bool:
-    """Whether ``location`` (a store setting) holds a password or another secret."""
-    return isinstance(location, str) and mask_uri(location) != location.strip()
 
 
 def default_store() -> str:

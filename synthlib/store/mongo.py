@@ -31,7 +31,7 @@ Layout (one database; its name comes from the URI path, ``synthlib`` when the UR
 
 Writes are unordered bulk upserts in chunks of 1,000; the last write of a word wins, so a re-run
 never duplicates. The constructor pings the server, so an unreachable server or refused
-credentials surface as :class:`~synthlib.errors.StoreError` before any money is spent. No
+credentials surface as :class:`~synthlib.core.errors.StoreError` before any money is spent. No
 message, ``repr`` or :attr:`MongoStore.location` ever shows the URI's password.
 """
 
@@ -46,8 +46,7 @@ from itertools import batched, islice
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-from ..errors import MissingExtra, StoreError
-from . import mask_uri
+from ..core.errors import MissingExtra, StoreError
 from .ledger import IN_FLIGHT, LIVE, RESERVED, Holder, Purchase, Reservation
 from .records import (
     AuditRecord,
@@ -56,6 +55,7 @@ from .records import (
     preferred_per_word,
     readable_entries,
 )
+from .uri import mask_uri
 
 try:
     from bson.errors import BSONError
@@ -103,11 +103,11 @@ class MongoStore:
     the URI then only names the store and its database. A client the store made itself is closed
     by :meth:`close`; a client passed in stays open and is the caller's to close.
 
-    Raises :class:`~synthlib.errors.StoreError` (one line, password masked) when the URI is not
+    Raises :class:`~synthlib.core.errors.StoreError` (one line, password masked) when the URI is not
     usable, the server cannot be reached within the server selection timeout (5 s unless the URI
     sets ``serverSelectionTimeoutMS``), the credentials are refused, or the indexes cannot be
     made. A user allowed to read but not to write may open the store for review; writes then
-    raise :class:`~synthlib.errors.StoreError`. Durability of a write is the server's write
+    raise :class:`~synthlib.core.errors.StoreError`. Durability of a write is the server's write
     concern (``majority`` on replica sets since MongoDB 5.0; set ``w``/``journal`` in the URI to
     change it).
     """

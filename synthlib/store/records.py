@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from ..schema import Failure
+from ..core.schema import Failure
 
 log = logging.getLogger("synthlib")
 
@@ -23,7 +23,7 @@ def now_iso() -> str:
 @dataclass(frozen=True)
 class EntryRecord:
     """One word's entry as stored: the content (``entry``, the JSON form of
-    :class:`synthlib.schema.Entry`) beside who made it, from what, and what it cost."""
+    :class:`synthlib.core.schema.Entry`) beside who made it, from what, and what it cost."""
 
     word: str
     entry: dict[str, Any]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 
-from ..errors import StoreError
+from ..core.errors import StoreError
 from .ledger import IN_FLIGHT, LIVE, RESERVED, Holder, Purchase, Reservation
 from .records import (
     AuditRecord,

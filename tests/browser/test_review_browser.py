@@ -25,7 +25,7 @@ import pytest
 from lab_page import wait_for_widgets
 
 import synthlib
-from synthlib.review import ReviewWidgets
+from synthlib.faces.review import ReviewWidgets
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout

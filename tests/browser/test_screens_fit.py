@@ -21,7 +21,7 @@ import pytest
 from lab_page import wait_for_widgets
 
 import synthlib
-from synthlib.review import ReviewWidgets
+from synthlib.faces.review import ReviewWidgets
 
 with contextlib.suppress(ImportError):  # without playwright the fixtures skip the test
     from playwright.sync_api import expect

@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 from emulator_harness import Harness
 
-from synthlib.schema import response_schema
+from synthlib.core.schema import response_schema
 
 anthropic = pytest.importorskip("anthropic")
 

@@ -11,7 +11,7 @@ from emulator_harness import SCHEMA, EntryList
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synthlib import schema as project_schema
+from synthlib.core import schema as project_schema
 from synthlib.emulator.schema_instances import InstanceGenerator
 
 

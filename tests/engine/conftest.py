@@ -14,10 +14,10 @@ from typing import Any
 import openai
 import pytest
 
-from synthlib.backends.openai import OpenAIBackend
+from synthlib.core.pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, price_for
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.engine import spool_dir
-from synthlib.pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, price_for
+from synthlib.engine.loop import spool_dir
+from synthlib.providers.openai import OpenAIBackend
 
 # The providers whose real backend the money tests drive over HTTP, and the model each runs
 PROVIDERS = ("openai", "anthropic")
@@ -89,7 +89,7 @@ def backend_for(
     if provider == "anthropic":
         import anthropic
 
-        from synthlib.backends.anthropic import AnthropicBackend
+        from synthlib.providers.anthropic import AnthropicBackend
 
         client = anthropic.Anthropic(api_key=key, base_url=emu.url, max_retries=4)
         return AnthropicBackend(spool_dir(Path(checkpoint).absolute()) / "anthropic", client)

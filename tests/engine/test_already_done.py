@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from synthlib.errors import CheckpointError
-from synthlib.job import Job, build_config
+from synthlib.core.errors import CheckpointError
+from synthlib.jobs.job import Job, build_config
 
 from .conftest import backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 

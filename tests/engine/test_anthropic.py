@@ -1,6 +1,6 @@
 """The Anthropic backend against the emulator's Message Batches API, over HTTP with the real SDK:
 what only this provider needs proving. Its batches carry no metadata, so a create whose answer
-is lost is resolved from the tags in the candidates' results (see synthlib.submitter); and its
+is lost is resolved from the tags in the candidates' results (see synthlib.engine.submit); and its
 expiry comes 24 h after creation, reached here by moving the emulator's clock, not by waiting.
 The money tests shared with OpenAI are parametrised in test_wire_faults and test_crash_resume."""
 
@@ -13,17 +13,17 @@ from collections import Counter
 import pytest
 
 import synthlib
-from synthlib import prompts, schema
-from synthlib.config import provider_model, resolve_provider
+from synthlib.core import prompts, schema
+from synthlib.core.errors import UsageError
+from synthlib.core.requests import MAX_CUSTOM_ID
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.errors import UsageError
-from synthlib.job import Job, build_config
-from synthlib.requests import MAX_CUSTOM_ID
+from synthlib.jobs.config import provider_model, resolve_provider
+from synthlib.jobs.job import Job, build_config
 
 from .conftest import FAST, backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 
 anthropic = pytest.importorskip("anthropic")
-from synthlib.backends.anthropic import tagged_id, untag  # noqa: E402
+from synthlib.providers.anthropic import tagged_id, untag  # noqa: E402
 
 DAY = 24 * 3600
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 import synthlib
-from synthlib.job import Job, build_config
-from synthlib.pricing import price_for
-from synthlib.requests import MAX_OUTPUT_TOKENS, OutputLimits
+from synthlib.core.pricing import price_for
+from synthlib.core.requests import MAX_OUTPUT_TOKENS, OutputLimits
+from synthlib.jobs.job import Job, build_config
 
 from .conftest import MODELS, backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 

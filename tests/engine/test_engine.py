@@ -7,8 +7,8 @@ import time
 import pytest
 
 import synthlib
-from synthlib.job import Job, build_config
-from synthlib.schema import Failure
+from synthlib.core.schema import Failure
+from synthlib.jobs.job import Job, build_config
 
 from .conftest import backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 

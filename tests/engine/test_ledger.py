@@ -12,7 +12,7 @@ from pathlib import Path
 import mongomock_ng as mongomock
 import pytest
 
-from synthlib.job import Job, build_config
+from synthlib.jobs.job import Job, build_config
 from synthlib.store import open_store
 from synthlib.store.mongo import MongoStore
 
@@ -238,7 +238,7 @@ def test_two_processes_on_two_checkpoints_over_one_store_bill_each_word_once(emu
 
 
 def test_an_offline_run_keeps_paid_entries_and_they_stay_preferred(emulator, workdir, shared_store):
-    from synthlib.frames import load_entries
+    from synthlib.jobs.frames import load_entries
 
     paid = make_job(emulator, REAL, shared_store(), workdir / "a.json").run()
     assert paid.progress.processed == 10
@@ -282,7 +282,7 @@ def test_entries_bought_from_one_api_are_not_done_for_another(
 
 
 def test_a_missing_key_over_paid_entries_asks_and_refuses_without_a_terminal(emulator, workdir):
-    from synthlib.frames import load_entries
+    from synthlib.jobs.frames import load_entries
 
     (workdir / "words.txt").write_text("\n".join(REAL) + "\n")
     common = ["words.txt", "--store", "s.db", "--poll-interval", "0.05"]
@@ -388,9 +388,9 @@ def test_an_adopted_batch_counts_its_input_and_all_its_words_toward_the_cap(
     """A gone run's batch adopted by another run: the adopting run journals its input (estimated
     with its token counter) and every word it asks for, so the cap's worst case for it holds
     against what the emulator bills for it."""
-    from synthlib.pacing import Pacing
-    from synthlib.pricing import price_for
-    from synthlib.state import Flight
+    from synthlib.core.pricing import price_for
+    from synthlib.engine.pacing import Pacing
+    from synthlib.engine.state import Flight
 
     emulator.configure(stall=True)
     first = make_job(emulator, WORDS[:10], shared_store(), workdir / "a.json")

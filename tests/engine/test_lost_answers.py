@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from synthlib.job import Job, build_config
+from synthlib.jobs.job import Job, build_config
 
 from .conftest import backend_for, billed_per_word, read_checkpoint, words
 

@@ -1,7 +1,7 @@
 """The money promises, model-based: a hypothesis state machine drives runs of one word list
 against the emulator's HTTP API with the real SDKs, with random settings (checkpoint, words per
 request, grounding, a reordered copy of the list, provider), kills them at random failpoints
-(SIGKILL, see synthlib.failpoints), toggles faults on the wire (lost replies, stale 404s, stale
+(SIGKILL, see synthlib.core.failpoints), toggles faults on the wire (lost replies, stale 404s, stale
 ``in_progress`` statuses, listing lag, a proxy's duplicate creates; the API's clock is hours off
 the machine's in some examples) and resumes them. After every step, from the emulator's billing
 ledger and the store:
@@ -53,10 +53,10 @@ from hypothesis.stateful import (
 )
 
 import synthlib
+from synthlib.core.errors import SynthlibError
+from synthlib.core.pricing import price_for
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.errors import SynthlibError
-from synthlib.job import Job, build_config
-from synthlib.pricing import price_for
+from synthlib.jobs.job import Job, build_config
 
 from .conftest import FAST, MODELS, FastClock, backend_for, provider_env
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from synthlib.pacing import MAX_POLL_INTERVAL, MAX_STORE_ATTEMPTS, Pacing
-from synthlib.pricing import Price
-from synthlib.requests import MAX_OUTPUT_TOKENS_PER_WORD, Request
-from synthlib.shards import Shard
-from synthlib.state import Flight
+from synthlib.core.pricing import Price
+from synthlib.core.requests import MAX_OUTPUT_TOKENS_PER_WORD, Request
+from synthlib.core.shards import Shard
+from synthlib.engine.pacing import MAX_POLL_INTERVAL, MAX_STORE_ATTEMPTS, Pacing
+from synthlib.engine.state import Flight
 
 # batch prices are half: 1e-6 USD a token in or out, which keeps the sums readable
 PRICE = Price("test-model", input=2.0, cached_input=1.0, output=2.0)

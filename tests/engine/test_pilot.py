@@ -11,11 +11,11 @@ import pytest
 from wordfreq import top_n_list
 
 import synthlib
-from synthlib.cli import main
-from synthlib.cost import estimate
-from synthlib.errors import UsageError
-from synthlib.pilots import Pilot, draw_sample, frequency_band, pilot
-from synthlib.pricing import price_for
+from synthlib.core.cost import estimate
+from synthlib.core.errors import UsageError
+from synthlib.core.pricing import price_for
+from synthlib.faces.cli import main
+from synthlib.jobs.pilots import Pilot, draw_sample, frequency_band, pilot
 
 from .conftest import ledger_cost
 

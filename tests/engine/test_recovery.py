@@ -20,11 +20,11 @@ import openai
 import pytest
 
 import synthlib
-from synthlib import collector
-from synthlib.backends.openai import OpenAIBackend
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.engine import BatchUnreadable, spool_dir
-from synthlib.job import Job, build_config
+from synthlib.engine import collect as collector
+from synthlib.engine.loop import BatchUnreadable, spool_dir
+from synthlib.jobs.job import Job, build_config
+from synthlib.providers.openai import OpenAIBackend
 
 from .conftest import (
     FAST,
@@ -226,7 +226,7 @@ def backend_behind_gateway(emu, provider, times):
     if provider == "anthropic":
         import anthropic
 
-        from synthlib.backends.anthropic import AnthropicBackend
+        from synthlib.providers.anthropic import AnthropicBackend
 
         http = importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx
         client = anthropic.Anthropic(

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from synthlib.cli import main
-from synthlib.findings import audit, load_findings
-from synthlib.prompts import PROMPT_VERSION
-from synthlib.repair import plan_repair, repair
-from synthlib.schema import SCHEMA_VERSION
+from synthlib.core.prompts import PROMPT_VERSION
+from synthlib.core.schema import SCHEMA_VERSION
+from synthlib.faces.cli import main
+from synthlib.jobs.findings import audit, load_findings
+from synthlib.jobs.repair import plan_repair, repair
 from synthlib.store import open_store
 from synthlib.store.records import EntryRecord
 
@@ -65,7 +65,7 @@ def on_openai(emulator, monkeypatch):
 
 def uploads(monkeypatch) -> list[bytes]:
     """The batch input files the OpenAI backend uploads, as sent."""
-    from synthlib.backends.openai import OpenAIBackend
+    from synthlib.providers.openai import OpenAIBackend
 
     sent: list[bytes] = []
     real = OpenAIBackend.upload
@@ -192,7 +192,7 @@ def test_a_repair_without_a_key_asks_before_offline_entries_and_refuses_without_
     and does not claim to have audited again. In Python it raises UsageError."""
     import io
 
-    from synthlib.errors import UsageError
+    from synthlib.core.errors import UsageError
 
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     before = len(list(open_store(audited_store).iter_entries(every=True)))
@@ -225,7 +225,7 @@ def test_an_interrupted_repair_says_it_resumes_from_its_checkpoint(
     def interrupted(args, **_):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("synthlib.terminal.repair_in_terminal", interrupted)
+    monkeypatch.setattr("synthlib.faces.terminal.repair_in_terminal", interrupted)
     assert main(["repair", "--store", str(audited_store)]) == 130
     out = capsys.readouterr().out
     assert "repair: interrupted (run it again to resume from its checkpoint)" in out

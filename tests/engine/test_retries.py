@@ -9,16 +9,16 @@ from collections import Counter
 import pytest
 
 import synthlib
-from synthlib.emulator.responder import REFUSAL_TEXT, RequestFaults, Responder
-from synthlib.job import Job, build_config
-from synthlib.pricing import price_for
-from synthlib.requests import (
+from synthlib.core.pricing import price_for
+from synthlib.core.requests import (
     MAX_OUTPUT_TOKENS_PER_WORD,
     OutputLimits,
     RequestTemplate,
     bucket_of,
     build_requests,
 )
+from synthlib.emulator.responder import REFUSAL_TEXT, RequestFaults, Responder
+from synthlib.jobs.job import Job, build_config
 
 from .conftest import backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 
@@ -122,8 +122,8 @@ def test_answers_measured_size_the_next_requests_limits(emulator, workdir):
     result = run_job(emulator, word_list, batch_size=30)
     cp, _ = assert_reported_as_billed(result, emulator)
     assert sum(cp["answer_tokens"].values()) == 60
-    limits = synthlib.requests.OutputLimits.measured(
-        synthlib.pricing.price_for("gpt-4o-mini"),
+    limits = synthlib.core.requests.OutputLimits.measured(
+        synthlib.core.pricing.price_for("gpt-4o-mini"),
         {int(b): n for b, n in cp["answer_tokens"].items()},
     )
     # the emulator's entries take 200-500 tokens: twice the longest is well under the default

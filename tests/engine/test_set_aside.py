@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from synthlib.checkpoint import set_aside
-from synthlib.state import RunState
+from synthlib.engine.checkpoint import set_aside
+from synthlib.engine.state import RunState
 
 from .conftest import cli, ledger_cost, words
 
@@ -90,7 +90,7 @@ def test_sigkill_between_link_and_rename_keeps_the_journal_with_its_checkpoint(t
     checkpoint.write_text("{not json")
     journal = tmp_path / f"{CHECKPOINT}.journal"
     journal.write_text('{"type":"ended","seq":3}\n')
-    code = f"from synthlib.checkpoint import set_aside; set_aside({str(checkpoint)!r})"
+    code = f"from synthlib.engine.checkpoint import set_aside; set_aside({str(checkpoint)!r})"
     env = {**os.environ, "SYNTHLIB_FAILPOINTS": "set-aside-linked"}
     killed = subprocess.run([sys.executable, "-c", code], env=env, check=False)
     assert killed.returncode == -signal.SIGKILL

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from synthlib.engine import spool_dir
-from synthlib.errors import StoreError
-from synthlib.job import Job, build_config
+from synthlib.core.errors import StoreError
+from synthlib.engine.loop import spool_dir
+from synthlib.jobs.job import Job, build_config
 from synthlib.store.sqlite import SQLiteStore
 
 from .conftest import backend_for, billed_per_word, read_checkpoint, words

@@ -14,10 +14,10 @@ import openai
 import pytest
 
 import synthlib
+from synthlib.core.errors import StoreError
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.engine import BatchUnreadable, WrongAccount
-from synthlib.errors import StoreError
-from synthlib.job import Job, build_config
+from synthlib.engine.loop import BatchUnreadable, WrongAccount
+from synthlib.jobs.job import Job, build_config
 from synthlib.store.sqlite import SQLiteStore
 
 from .conftest import FAST, backend_for, billed_per_word, ledger_cost, read_checkpoint, words
@@ -35,7 +35,7 @@ def make_job(emu, word_list, *, key="test", store=None, **kw):
 
 
 def backend_with_key(emu, key):
-    from synthlib.backends.openai import OpenAIBackend
+    from synthlib.providers.openai import OpenAIBackend
 
     return OpenAIBackend(openai.OpenAI(api_key=key, base_url=emu.base_url, max_retries=4))
 

@@ -10,9 +10,9 @@ import lemminflect
 import pytest
 from wordfreq import top_n_list
 
+from synthlib.core.schema import Entry, PartOfSpeech
 from synthlib.lexicon import MAX_SENSES, Lexicon
 from synthlib.lexicon.glosses import clean_definition
-from synthlib.schema import Entry, PartOfSpeech
 
 
 def _entry(lexicon: Lexicon, word: str, **options) -> Entry:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from synthlib.core.schema import CEFR
 from synthlib.lexicon import frequency
-from synthlib.schema import CEFR
 
 ZIPF = st.floats(min_value=0, max_value=8, allow_nan=False)
 CEFR_ORDER = [CEFR.A1, CEFR.A2, CEFR.B1, CEFR.B2, CEFR.C1, CEFR.C2]

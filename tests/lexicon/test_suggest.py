@@ -7,7 +7,7 @@ import time
 import pytest
 
 import synthlib
-from synthlib.frames import load_failures
+from synthlib.jobs.frames import load_failures
 from synthlib.lexicon.suggest import (
     Suggester,
     edit_distance,
@@ -73,7 +73,7 @@ def test_the_reason_carries_the_suggestions_and_gives_them_back():
 
 
 def test_a_run_offers_suggestions_in_the_reason_the_frame_and_the_review(offline_env, no_network):
-    from synthlib.review import Review
+    from synthlib.faces.review import Review
 
     result = synthlib.run(["apple", "recieve", "zzqxv"])
     reason = str(result.given_up["recieve"])

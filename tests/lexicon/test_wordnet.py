@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from synthlib.errors import UsageError
+from synthlib.core.errors import UsageError
 from synthlib.lexicon import wordnet as wn_module
 from synthlib.lexicon.wordnet import WordNet, locate, split_gloss
 

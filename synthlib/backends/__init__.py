@@ -1,1 +1,0 @@
-"""Backends: the Batch API and the providers that stand in for it."""

@@ -1,0 +1,182 @@
+"""A run's side of the money ledger (:mod:`synthlib.store.ledger`): reserve words before they are
+sent, attach the batch, settle them when their batch ends, renew the run's lease, and say which
+words another run holds.
+
+The engine owns one :class:`RunLedger`; the submitter reserves through it before anything is
+uploaded, and the engine's record path attaches and settles (``created``, ``ended``,
+``abandoned``). When the run ends it releases what it holds outside its batches in flight and
+says it ended, so another run can tell its batches have no owner.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..core import prompts, schema
+from ..store.ledger import (
+    DONE,
+    LEASE_SECONDS,
+    RELEASED,
+    RENEW_SECONDS,
+    Holder,
+    Purchase,
+    Reservation,
+)
+
+
+def api_location(backend: Any) -> str:
+    """Where ``backend`` buys (its base URL; ``local`` offline): part of what a word is bought
+    as, so entries made against an emulator never count as bought from the real API."""
+    given = getattr(backend, "api_location", None)
+    return given if isinstance(given, str) and given else str(backend.provider)
+
+
+DEFAULT_BASE_URLS = {
+    "openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "anthropic": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+}
+
+
+def expected_api_location(provider: str) -> str:
+    """Where a run of ``provider`` will buy, read from the environment as its SDK reads it
+    (nothing is contacted): what a dry run, and a run before its backend exists, go by."""
+    if provider == "offline":
+        return "local"
+    variable, default = DEFAULT_BASE_URLS.get(provider, ("", provider))
+    return (os.environ.get(variable) or default).rstrip("/") if variable else default
+
+
+def purchase_of(backend: Any, model: str, *, grounding: bool = False) -> Purchase:
+    """What a run on ``backend`` with ``model`` buys each word as."""
+    return Purchase(
+        provider=str(backend.provider),
+        model=model,
+        prompt_version=prompts.prompt_version(grounding),
+        schema_version=schema.SCHEMA_VERSION,
+        api_location=api_location(backend),
+    )
+
+
+class RunLedger:
+    """One run's reservations in the store. Store errors from :meth:`reserve` reach the caller
+    (nothing may be sent without a reservation); those of bookkeeping after the fact are kept
+    and tried again at the next :meth:`renew`."""
+
+    def __init__(
+        self,
+        store: Any,
+        purchase: Purchase,
+        holder: Holder,
+        *,
+        clock: Callable[[], float] = time.time,
+        lease: float = LEASE_SECONDS,
+    ) -> None:
+        self.store = store
+        self.purchase = purchase
+        self.holder = holder
+        self.clock = clock
+        self.lease = lease
+        self._renewed: float | None = None
+        self._owed: list[Callable[[], None]] = []  # bookkeeping a store error put off
+
+    @classmethod
+    def for_run(
+        cls, store: Any, backend: Any, model: str, run_id: str, checkpoint: Any, **kw: Any
+    ) -> RunLedger:
+        holder = Holder(
+            run_id=run_id,
+            checkpoint=os.fspath(checkpoint),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            account=str(getattr(backend, "account", "") or ""),
+        )
+        grounding = bool(kw.pop("grounding", False))
+        return cls(store, purchase_of(backend, model, grounding=grounding), holder, **kw)
+
+    # --- reserving -----------------------------------------------------------------------------
+
+    def reserve(self, shard: str, positions: Mapping[str, int]) -> set[str]:
+        """Reserve these words for ``shard``; returns those now reserved by this run."""
+        now = self.clock()
+        got = self.store.reserve(self.purchase, self.holder, shard, positions, now)
+        self._renewed = now
+        return got
+
+    def attach(self, shard: str, batch_id: str) -> None:
+        self._do(lambda: self.store.attach_batch(self.holder.run_id, shard, batch_id))
+
+    def settle(self, done: Iterable[str], released: Iterable[str]) -> None:
+        """Words whose batch ended (or whose shard was given back): done ones have entries.
+        Both steps are owed before either is tried, so a store error loses neither: what is
+        left is done again at the next renewal."""
+        done, released = list(done), list(released)
+        if done:
+            self._owed.append(lambda: self.store.release(self.holder.run_id, done, DONE))
+        if released:
+            self._owed.append(lambda: self.store.release(self.holder.run_id, released, RELEASED))
+        self._pay_owed()
+
+    def _do(self, step: Callable[[], None]) -> None:
+        self._owed.append(step)
+        self._pay_owed()
+
+    def _pay_owed(self) -> None:
+        """Do the owed steps in order (a later step may rest on an earlier one): a store error
+        leaves that step and the rest owed, and is raised."""
+        while self._owed:
+            self._owed[0]()
+            self._owed.pop(0)
+
+    # --- the lease -----------------------------------------------------------------------------
+
+    def renew(self, *, force: bool = False) -> None:
+        """Renew the lease when due (and do bookkeeping put off by a store error)."""
+        now = self.clock()
+        if force or self._renewed is None or now - self._renewed >= RENEW_SECONDS:
+            self.store.renew(self.holder, now)
+            self._renewed = now
+        if self._owed:
+            self._pay_owed()
+
+    def end(self, keep: Iterable[str]) -> None:
+        """The run ends: release what it holds outside ``keep`` (its words in flight, whose
+        batches run on) and say it ended."""
+        kept = set(keep)
+        try:
+            self.renew(force=True)
+            loose = self.store.reserved_by(self.holder.run_id) - kept
+            if loose:
+                self.store.release(self.holder.run_id, sorted(loose), RELEASED)
+        finally:
+            # said even when the bookkeeping failed: other runs need not wait out the lease
+            self.store.renew(self.holder, self.clock(), ended=True)
+
+    # --- other runs ----------------------------------------------------------------------------
+
+    def held_elsewhere(self, words: Iterable[str]) -> dict[str, Reservation]:
+        """The words of ``words`` another run holds, with their reservations."""
+        return {
+            r.word: r
+            for r in self.store.reservations(self.purchase, words)
+            if r.run_id != self.holder.run_id
+        }
+
+    def take_over(self, reservation: Reservation, shard: str) -> dict[str, int]:
+        """Take over the batch of ``reservation`` (its holder gone); the words taken, with their
+        places in the batch (empty when its holder came back meanwhile)."""
+        assert reservation.batch_id is not None
+        return self.store.take_over(
+            reservation.batch_id, reservation.run_id, self.holder, shard, self.clock(), self.lease
+        )
+
+    def mine(self) -> set[str]:
+        """The words this run holds in the store."""
+        return self.store.reserved_by(self.holder.run_id)
+
+    def gone(self, reservation: Reservation) -> bool:
+        """Whether ``reservation``'s holder is gone (see :mod:`synthlib.store.ledger`)."""
+        return reservation.gone(self.clock(), self.lease)

@@ -1,0 +1,973 @@
+"""Submitting: pending words -> shard -> input file -> batch, and finding this run's batches again.
+
+Order of writes, so that a crash between any two steps loses nothing and pays for nothing twice:
+``planned`` (words reserved, before any upload) -> upload -> ``uploaded`` -> create (tagged with
+the run id and shard key) -> ``created`` (the batch id). A create without an answer may have taken
+effect, so before creating again the shard's batch is looked for by its tag; on resume, a
+``planned`` shard's batch is adopted the same way or the shard is abandoned (its words go back),
+and a batch with this run's tag that the checkpoint never heard of is adopted from its input file.
+
+Every create is journalled first (``creating``: when, on the API's clock, and how many
+requests). A listing that does not show a batch proves little at once: listings lag behind
+creates (Anthropic documents it). So after a create without an answer, or a crash after
+``creating``, the shard's batch is looked for over a grace period before it is created again:
+at least :data:`GRACE_LISTINGS` listings, the waits between them growing as the run's polls do,
+the last one :data:`GRACE_SECONDS` or more after the last attempt by the API's clock. Only a
+create the API refused outright (a 429) is sent again at once.
+
+Times are the API's: a batch's ``created_at`` is compared with the API's time (the ``Date``
+header of its answers, :meth:`~synthlib.providers.base.Backend.server_time`) and with the run's
+start on the API's clock (kept in the checkpoint), never with this machine's clock, which may be
+hours off.
+
+A backend whose batches carry no metadata (Anthropic's: the tags are in every custom_id, readable
+only from the results of an ended batch; ``metadata_before_end`` False) cannot be searched by tag
+while a batch runs. There, after a create without an answer, the candidates are the batches not
+known to this run, created within the attempts' window and holding exactly that many requests.
+Nothing is created again while a candidate is undecided: each is confirmed, or ruled out
+(journalled), from the tags in its results once it ends; the shard's words stay reserved
+meanwhile, and no new shard is launched. Another process, another run or a hand-made batch with
+the same key may make candidates too: only the tags decide, so each is only ever adopted by the
+shard it was made for. When no candidate is left after the grace period, the create never took
+effect, and it is sent again. Any other batch of the run's window whose results carry this run's
+tag (a proxy that retried a create, a create answered after the run gave up on it) is adopted
+and counted: at start-up, while creates are unresolved and in a final sweep before the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import time
+from collections.abc import Collection, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core import failpoints
+from ..core.errors import BackendError, StoreError, UsageError
+from ..core.pricing import Price
+from ..core.prompts import payload
+from ..core.requests import (
+    MAX_WORDS_PER_REQUEST,
+    OutputLimits,
+    RequestTemplate,
+    build_requests,
+    decode_custom_id,
+)
+from ..core.schema import Failure
+from ..core.shards import Shard, plan_shards
+from ..core.tokens import RequestTokens
+from ..core.words import WordList
+from ..providers.base import (
+    RUN_TAG,
+    SHARD_TAG,
+    TERMINAL,
+    BatchInfo,
+    RejectedError,
+    TransientError,
+    UncertainError,
+)
+from ..store.ledger import Reservation
+from .crew import Crew, Part
+from .reach import reach
+from .skip import mark_already_done
+from .state import Flight
+
+__all__ = ["RUN_TAG", "SHARD_TAG", "SubmissionsFailing", "Submitter", "WrongAccount"]
+
+# A batch created before an attempt began (by the API's clock) less this margin, or after the
+# last attempt began plus the window, is not that attempt's: the margin covers the grain of the
+# ``Date`` header and the time an answer takes, the window a slow create (the SDK's timeout is
+# 120 s).
+CLOCK_MARGIN_SECONDS = 60.0
+CREATE_WINDOW_SECONDS = 600.0
+# How long a create without an answer is looked for before it is sent again (see module doc).
+GRACE_SECONDS = 30.0
+GRACE_LISTINGS = 3
+# The run's start on the API's clock, in the checkpoint's ``backend`` record: the listing window
+SERVER_STARTED = "server_started"
+# Batches of this run are looked for back to its start less this (a checkpoint made before the
+# start was kept on the API's clock has only an estimate)
+LISTING_MARGIN_SECONDS = 3600.0
+# Failed reads of an ended batch's results (Anthropic: its tags are in them) before the run stops
+# waiting to tell whether it is this run's
+UNREADABLE_TAG_READS = 10
+
+
+# Uploads refused in a row (a 4xx: the same file will be refused again), and the fewest failed
+# submission calls in a row, before the run ends.
+MAX_REFUSED_UPLOADS = 3
+
+
+class SubmissionsFailing(BackendError):
+    """Uploads, creates or the listings that find a batch again keep failing: uploads refused,
+    or calls not answered for as long as the run may wait with nothing in flight."""
+
+
+class WrongAccount(UsageError):
+    """The checkpoint's batches live on another base URL, organisation or project."""
+
+
+class Submitter(Part):
+    """Plans, uploads and creates this run's batches within what :class:`Pacing` allows, and
+    re-attaches to batches whose create was not answered or not journalled."""
+
+    def __init__(
+        self,
+        crew: Crew,
+        *,
+        price: Price,
+        counter: RequestTokens,
+        words: WordList,
+        batch_size: int,
+        words_per_request: int,
+        reference: Mapping[str, Any] | None,
+        unreachable_after: float = 60.0,
+        redo: bool = False,
+    ) -> None:
+        super().__init__(crew)
+        self.redo = redo  # send words even when the store has their entry
+        self.template = RequestTemplate(price)
+        self.counter = counter
+        self.words = words
+        self.batch_size = batch_size
+        self.words_per_request = words_per_request
+        self.reference = reference  # the lexicon for grounded requests, else None
+        self._recover_later = False  # listing batches failed at the start: try again
+        self._waiting: set[str] = set()  # shards told to wait for their candidates to end
+        self.unreachable_after = unreachable_after  # seconds an API that does not answer is tried
+        self._failures = 0  # submission calls (uploads, creates, listings) failed in a row
+        self._failing_since = 0.0  # since when, on the pacing's clock, with nothing in flight
+        # words another run holds (its reservation, as last read), and those of them whose holder
+        # is gone: left to their run, which collects them when it resumes
+        self._held: dict[str, Reservation] = {}
+        self._orphaned: set[str] = set()
+        self._looks: dict[str, int] = {}  # shard -> listings without its batch since its create
+        self._refused: set[str] = set()  # shards whose last create the API refused outright
+        self._not_ours: set[str] = set()  # batches whose results carry no tag of this run
+        self._unread: dict[str, int] = {}  # ended batch -> failed reads of its results' tags
+        self._undecided = 0  # batches that may be this run's, not ended: their tags unknown yet
+        self._handed_over: set[str] = set()  # this run's batches another run adopted meanwhile
+
+    @property
+    def _tagged_at_creation(self) -> bool:
+        """Whether the backend shows a batch's tags from its creation (see the module doc)."""
+        return getattr(self.backend, "metadata_before_end", True)
+
+    # --- where the batches live ----------------------------------------------------------------
+
+    def check_location(self) -> None:
+        """Reach the API (for at most ``unreachable_after`` seconds; a wrong URL, a closed port
+        or a refused key ends the run naming it: :func:`~synthlib.engine.reach.reach`), then refuse
+        to
+        resume batches of another base URL, organisation or project: every read would 404 and
+        their words would look lost. The checkpoint records where its batches live (never a
+        key)."""
+        found = reach(
+            self.backend,
+            within=self.unreachable_after,
+            clock=self.pacing.clock,
+            wait=self._stop.wait,
+            notify=self._notify,
+        )
+        if found is None:
+            return  # stopped while waiting
+        here = {k: v for k, v in found.items() if v}
+        then = {k: v for k, v in self.cp.backend.items() if v}
+        keys = ("base_url", "organization", "project")
+        clash = [k for k in keys if k in then and k in here and then[k] != here[k]]
+        if clash and self.state.flights:
+            was = ", ".join(f"{k} {then[k]}" for k in clash)
+            now = ", ".join(f"{k} {here[k]}" for k in clash)
+            raise WrongAccount(
+                f"{self.cp.path}: its {len(self.state.flights)} batches in flight live at {was}, "
+                f"but this run talks to {now}; resume with the same OPENAI_BASE_URL and a key "
+                "of the same project (nothing was spent)"
+            )
+        if here and here != then:
+            self.cp.backend = {**then, **here}
+            self.cp.save()
+        if SERVER_STARTED not in self.cp.backend:
+            # the run's start on the API's clock: this machine's start time moved by the offset
+            # just measured (a resumed checkpoint made before this was kept: an estimate)
+            started = self._local_start() + self._server_now() - time.time()
+            self.cp.backend = {**self.cp.backend, SERVER_STARTED: str(int(started))}
+            self.cp.save()
+
+    def _server_now(self) -> float:
+        """The API's time now (see :meth:`~synthlib.providers.base.Backend.server_time`)."""
+        return float(getattr(self.backend, "server_time", time.time)())
+
+    def _local_start(self) -> float:
+        try:
+            return datetime.fromisoformat(self.cp.start_time).timestamp()
+        except ValueError:
+            return time.time()
+
+    def _run_started_on_server(self) -> float:
+        """When the run began, on the API's clock."""
+        try:
+            return float(self.cp.backend[SERVER_STARTED])
+        except (KeyError, ValueError):
+            return self._local_start() + self._server_now() - time.time()
+
+    # --- resume --------------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Re-attach to every batch of this run: planned ones by tag, unknown ones by input."""
+        self._recover_later = False
+        if not self.state.seq:
+            return  # a new run: no batch can carry its tag yet
+        self._reclaim_flights()
+        planned = [f for f in self.state.flights.values() if f.batch_id is None]
+        try:
+            tagged = self._unknown_batches()
+        except TransientError as exc:
+            self._notify(f"could not list batches to re-attach ({exc}); will try again")
+            self._recover_later = True
+            return
+        except RejectedError as exc:  # an API without batch listing: nothing can be adopted
+            self._notify(f"cannot list batches ({exc}); shards without a batch id go again")
+            tagged = []
+        by_shard = {b.metadata.get(SHARD_TAG): b for b in tagged}
+        for flight in planned:
+            batch = by_shard.pop(flight.shard, None)
+            if batch is not None:
+                self._notify(f"adopted batch {batch.id} created just before the last stop")
+                self._created(flight.shard, batch)
+            elif flight.create_since is not None:
+                continue  # a create was sent, maybe: resolve_planned looks for it a while more
+            elif flight.input_file_id is None:
+                self._record("abandoned", shard=flight.shard)
+            else:
+                self._abandon(flight, "its batch was never created")
+        for batch in by_shard.values():
+            self._adopt_unknown(batch)
+
+    def recover_if_due(self) -> None:
+        """Try :meth:`recover` again if listing batches failed when the run started."""
+        if self._recover_later:
+            self.recover()
+
+    def resolve_planned(self) -> bool:
+        """Shards whose create got no answer: adopt their batch if it exists, else create it."""
+        changed = False
+        for flight in list(self.state.flights.values()):
+            if self._stop.is_set():
+                break
+            if flight.batch_id is None:
+                changed |= self._resolve(flight)
+        return changed
+
+    def sweep_extras(self) -> bool | None:
+        """Before the run ends: adopt every batch of this run that the checkpoint does not know
+        (a create whose answer was lost, a proxy's retry). True: some were adopted; False: look
+        again later (the listing failed, or a batch that may be this run's has not ended yet);
+        None: there are none, the run may end."""
+        try:
+            extras = self._unknown_batches()
+        except TransientError as exc:
+            self._notify(f"could not list batches to look for extras ({exc}); will try again")
+            self._call_failed("batch listings", exc)
+            return False
+        except RejectedError:
+            return None
+        for batch in extras:
+            self._adopt_unknown(batch)
+        if extras:
+            return True
+        if self._undecided:
+            self._notify(
+                f"waiting for {self._undecided} batch(es) to end to tell from their results "
+                "whether they are this run's"
+            )
+            return False
+        return None
+
+    def _resolve(self, flight: Flight) -> bool:
+        if flight.shard in self._refused:
+            return self._create(flight)  # the API refused it outright: nothing to look for
+        if not self._tagged_at_creation:
+            if flight.create_since is None:
+                return self._create(flight)
+            return self._resolve_by_attempt(flight)
+        try:
+            tagged = self._unknown_batches()
+        except TransientError as exc:
+            self._call_failed("batch listings", exc)
+            return False
+        except RejectedError:
+            tagged = []
+        match = next((b for b in tagged if b.metadata.get(SHARD_TAG) == flight.shard), None)
+        if match is not None:
+            self._looks.pop(flight.shard, None)
+            self._created(flight.shard, match)
+            self._notify(f"found batch {match.id} by its tag: its create call had taken effect")
+            return True
+        if flight.create_since is not None and not self._grace_over(flight):
+            return False
+        return self._create(flight)
+
+    def _grace_over(self, flight: Flight) -> bool:
+        """After one more listing without the shard's batch: whether the grace period is over
+        (enough listings, the last long enough after the last attempt by the API's clock)."""
+        looks = self._looks[flight.shard] = self._looks.get(flight.shard, 0) + 1
+        last = flight.create_until if flight.create_until is not None else flight.create_since
+        waited = self._server_now() - (last or 0.0)
+        if looks >= GRACE_LISTINGS and waited >= GRACE_SECONDS:
+            del self._looks[flight.shard]
+            self._notify(
+                f"no batch of shard {flight.shard} in {looks} listings over {waited:.0f} s: its "
+                "create never took effect; creating it again"
+            )
+            return True
+        if looks == 1:
+            self._notify(
+                f"no batch of shard {flight.shard} listed yet; looking again for "
+                f"{GRACE_SECONDS:.0f} s before creating it again (a listing may lag)"
+            )
+        return False
+
+    def _resolve_by_attempt(self, flight: Flight) -> bool:
+        """A create without an answer, on a backend whose batches show their tags only once
+        ended: adopt the candidate whose results carry this shard's tags; rule out those whose
+        results do not; wait while one is undecided; create again when none is left after the
+        grace period."""
+        try:
+            candidates = self._candidates(flight)
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"could not list batches to find shard {flight.shard}'s ({exc})")
+            self._call_failed("batch listings", exc)
+            return False
+        undecided: list[str] = []
+        ruled_out: list[str] = []
+        match: BatchInfo | None = None
+        for batch in candidates:
+            info = batch
+            if batch.terminal and not batch.metadata:
+                try:
+                    info = self.backend.retrieve(batch.id)  # reads its tags from its results
+                except (TransientError, RejectedError):
+                    undecided.append(batch.id)
+                    continue
+            if not info.terminal and not info.metadata:
+                undecided.append(batch.id)
+            elif self._is_flights(info, flight) and match is None:
+                match = info
+            elif not self._is_flights(info, flight):
+                ruled_out.append(batch.id)
+            # a second batch with this shard's tags (a proxy's retry) is an extra: swept later
+        if ruled_out:
+            self._record("ruled_out", shard=flight.shard, batch_ids=ruled_out)
+            self._notify(f"batches {', '.join(ruled_out)} are not shard {flight.shard}'s")
+        if match is not None:
+            self._waiting.discard(flight.shard)
+            self._looks.pop(flight.shard, None)
+            self._created(flight.shard, match)
+            self._notify(
+                f"found batch {match.id} by the tags in its results: its create call had "
+                "taken effect"
+            )
+            return True
+        if undecided:
+            if flight.shard not in self._waiting:
+                self._waiting.add(flight.shard)
+                self._notify(
+                    f"waiting for {len(undecided)} batch(es) to end to tell whether one is "
+                    f"shard {flight.shard}'s, before creating it again"
+                )
+            return bool(ruled_out)
+        self._waiting.discard(flight.shard)
+        if not self._grace_over(flight):
+            return bool(ruled_out)
+        return self._create(flight)
+
+    def _is_flights(self, batch: BatchInfo, flight: Flight) -> bool:
+        tags = batch.metadata
+        return tags.get(RUN_TAG) == self.cp.run_id and tags.get(SHARD_TAG) == flight.shard
+
+    def _candidates(self, flight: Flight) -> list[BatchInfo]:
+        """Batches that may be the one a create attempt of ``flight`` made: unknown to this
+        run, not ruled out, created within the attempts' window, with as many requests."""
+        assert flight.create_since is not None and flight.create_until is not None
+        known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
+        known |= self.state.finished_batch_ids
+        known |= set(flight.ruled_out) | self._not_ours
+        since = flight.create_since - CLOCK_MARGIN_SECONDS
+        until = flight.create_until + CREATE_WINDOW_SECONDS
+        found = []
+        for batch in self.backend.list():
+            if batch.created_at and batch.created_at < since:
+                break  # newest first: the rest are older
+            if batch.id in known or batch.total != flight.create_requests:
+                continue
+            if batch.created_at > until:
+                continue
+            if batch.metadata and not self._is_flights(batch, flight):
+                continue  # its tags are known, and are another shard's or another run's
+            found.append(batch)
+        return found
+
+    def _unknown_batches(self) -> list[BatchInfo]:
+        """This run's batches on the backend that the checkpoint does not know (and that no
+        other run adopted: those are that run's to collect and count). Where tags show
+        only in results (Anthropic), every ended batch of the run's window is read once for
+        them; one still running that may be this run's (as many requests as one of its
+        creates) is counted in ``_undecided``."""
+        known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
+        known |= self.state.finished_batch_ids | self._handed_over
+        self._undecided = 0
+        if self._tagged_at_creation:
+            unknown = [
+                b
+                for b in self._listed_since_start()
+                if b.id not in known and b.metadata.get(RUN_TAG) == self.cp.run_id
+            ]
+            return [b for b in unknown if not self._adopted_elsewhere(b.id)]
+        known |= self._not_ours
+        for flight in self.state.flights.values():
+            known |= set(flight.ruled_out)
+        sizes = self._request_counts()
+        found = []
+        for batch in self._listed_since_start():
+            if batch.id in known:
+                continue
+            info = batch
+            if batch.terminal and not batch.metadata:
+                try:
+                    info = self.backend.retrieve(batch.id)  # reads its tags from its results
+                except (TransientError, RejectedError) as exc:
+                    self._unread[batch.id] = self._unread.get(batch.id, 0) + 1
+                    if self._unread[batch.id] >= UNREADABLE_TAG_READS:
+                        # results that stay unreadable cannot tell: the run does not wait forever
+                        self._not_ours.add(batch.id)
+                        self._notify(
+                            f"batch {batch.id} ended but its results stay unreadable ({exc}); "
+                            "not counted as this run's"
+                        )
+                    else:
+                        self._undecided += 1
+                    continue
+            if info.metadata.get(RUN_TAG) == self.cp.run_id:
+                found.append(info)
+            elif info.metadata or info.terminal:
+                self._not_ours.add(info.id)
+            elif info.total in sizes:
+                self._undecided += 1
+        return [b for b in found if not self._adopted_elsewhere(b.id)]
+
+    def _adopted_elsewhere(self, batch_id: str) -> bool:
+        try:
+            runs = self.ledger.store.batch_runs(batch_id)
+        except StoreError:
+            return False
+        return bool(runs) and self.cp.run_id not in runs
+
+    def _request_counts(self) -> set[int]:
+        """How many requests this run's batches hold (of each create attempt, and estimated
+        from the words of each ended batch)."""
+        counts = {f.create_requests for f in self.state.flights.values() if f.create_requests}
+        per = max(self.words_per_request, 1)
+        counts |= {-(-int(b.get("words") or 0) // per) for b in self.state.finished}
+        counts.discard(0)
+        return counts
+
+    def _listed_since_start(self) -> Iterator[BatchInfo]:
+        """The backend's batches, newest first, back to the run's start on the API's clock."""
+        oldest = self._run_started_on_server() - LISTING_MARGIN_SECONDS
+        for batch in self.backend.list():
+            if batch.created_at and batch.created_at < oldest:
+                return  # newest first: the rest are older
+            yield batch
+
+    def _adopt_unknown(self, batch: BatchInfo) -> None:
+        """A batch with this run's tag that the checkpoint does not know: created by a call
+        whose answer was lost and then created again, or recorded in a write a crash tore. It
+        is billed whatever we do, so it becomes a flight of its own: its results are collected
+        and counted, for the words no other batch holds. When every one of its words is done or
+        held elsewhere, it is cancelled (what it already ran is still billed, and counted)."""
+        words, every = self._unclaimed_words(batch)
+        key = f"x-{batch.id}"
+        with contextlib.suppress(StoreError):  # billed whatever the ledger says: best effort
+            self.ledger.reserve(key, {w: self.words.positions[w] for w in words})
+        self._record("planned", shard=key, words=words, **self._adopted_size(every))
+        self._created(key, batch)
+        self._notify(f"adopted batch {batch.id} ({len(words)} words) found by this run's tag")
+        if words or batch.terminal:
+            return
+        try:
+            info = self.backend.cancel(batch.id)
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"could not cancel the extra batch {batch.id}: {exc}")
+            return
+        self._record("status", shard=key, status=info.status)
+        self._notify(f"cancelling batch {batch.id}: its words are done or in other batches")
+
+    def _adopted_size(self, every: Collection[str]) -> dict[str, int]:
+        """What the cost cap counts for an adopted batch asking for ``every`` word (kept here
+        or not: all are billed): its input estimated with this run's token counter, a word a
+        request (no fewer tokens than the same words packed), and all its words for the
+        worst-case output."""
+        counter = self.counter.request
+        return {
+            "input_tokens": sum(counter(payload([w])) for w in every),
+            "batch_words": len(every),
+        }
+
+    def _unclaimed_words(self, batch: BatchInfo) -> tuple[list[str], list[str]]:
+        """The words of ``batch``'s input that are not done, given up or in another flight,
+        and every word it asks for."""
+        path = self.spool / f"{batch.id}.input.jsonl"
+        try:
+            self.backend.download(batch.input_file_id, path)
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"input of batch {batch.id} unreadable ({exc}); its words stay queued")
+            return [], []
+        busy = self.state.in_flight_words()
+        words: list[str] = []
+        every: list[str] = []
+        unreadable = 0
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                positions = self._positions(line)
+                if positions is None:
+                    unreadable += 1
+                    continue
+                for word in (self.state.words[pos] for pos in positions):
+                    every.append(word)
+                    if word in busy or word in self.state.done or word in self.state.given_up:
+                        continue
+                    words.append(word)
+                    busy.add(word)
+        path.unlink(missing_ok=True)
+        if unreadable:
+            self._notify(
+                f"input of batch {batch.id}: {unreadable} unreadable lines skipped (their words, "
+                "if any, stay queued)"
+            )
+        return words, every
+
+    def _positions(self, line: str) -> list[int] | None:
+        """The word positions an input line asks for, or None if the line makes no sense."""
+        try:
+            custom_id = json.loads(line)["custom_id"]
+            return decode_custom_id(
+                custom_id, limit=len(self.state.words), most=MAX_WORDS_PER_REQUEST
+            )
+        except (ValueError, KeyError, IndexError, TypeError):
+            return None
+
+    # --- submission ----------------------------------------------------------------------------
+
+    def submit(self) -> bool:
+        """Launch new shards while the budget has room and the cap allows; True if any went."""
+        if self._stop.is_set() or not self.pacing.may_submit():
+            return False
+        if any(f.batch_id is None for f in self.state.flights.values()):
+            return False  # an unresolved create comes first
+        submitted = False
+        while not self._stop.is_set():
+            room = self.pacing.room(sum(f.input_tokens for f in self.state.flights.values()))
+            shard = self._next_shard(room) if room else None
+            if shard is None:
+                break
+            flights = list(self.state.flights.values())
+            replan = functools.partial(self._next_shard, room)
+            was_capped = self.pacing.capped
+            spent = self.state.usage.cost_usd
+            shard = self.pacing.within_cost(shard, spent, flights, replan)
+            if shard is None and self.state.refit:
+                # the words cut off before come first and need large requests: one of the
+                # other words' smaller requests may still fit
+                plain = functools.partial(self._next_shard, room, skip=self.state.refit.keys())
+                first = plain()
+                if first is not None:
+                    shard = self.pacing.within_cost(first, spent, flights, plain)
+            if shard is None:
+                if not was_capped:
+                    self._notify(self._cap_message(flights))
+                break
+            reserved = self._reserve(shard)
+            if reserved is None:
+                break
+            if not reserved:
+                continue  # another run holds some of its words: plan again without them
+            if not self._launch(shard):
+                break
+            submitted = True
+        return submitted
+
+    def _cap_message(self, flights: list[Flight]) -> str:
+        cap = f"max cost ${self.pacing.max_cost:.4g}"
+        spent = f"${self.state.usage.cost_usd:.4f} spent"
+        if flights:
+            worst = self.pacing.committed(0.0, flights)
+            return (
+                f"{cap}: {spent}, up to ${worst:.4f} in flight; no room for another request "
+                "until a batch ends"
+            )
+        return f"{cap} reached: {spent}, not one more request fits"
+
+    def output_limits(self) -> OutputLimits:
+        """The requests' output limits now: sized from this run's measured answers, with the
+        words whose last answer was cut off given the request they need."""
+        state = self.state
+        return OutputLimits.measured(self.template.price, state.answer_tokens, state.refit)
+
+    # --- the ledger ------------------------------------------------------------------------------
+
+    def _reserve(self, shard: Shard) -> bool | None:
+        """Reserve the shard's words in the store before anything is sent: True when every one
+        is reserved by this run; False when another run holds some (they are set aside and the
+        rest given back, to plan again); None when the store cannot be asked (nothing is sent)."""
+        key = f"s-{self.state.next_shard}"
+        positions = {w: self.words.positions[w] for w in shard.words}
+        try:
+            got = self.ledger.reserve(key, positions)
+            if not self.redo:
+                # another run may have made them since this run looked: reserved now, so an
+                # entry not in the store yet is on its way through a reservation it would see
+                before = set(self.state.done)
+                mark_already_done(
+                    self.state,
+                    sorted(got),
+                    store=self.ledger.store,
+                    model=self.ledger.purchase.model,
+                    record=self.cp.record,
+                    prompt_version=self.ledger.purchase.prompt_version,
+                    api_location=self.ledger.purchase.api_location,
+                )
+                made = [w for w in got if w in self.state.done and w not in before]
+                if made:
+                    self.ledger.settle(made, ())
+                    got -= set(made)
+            if len(got) == len(positions):
+                return True
+            refused = [w for w in shard.words if w not in got and w not in self.state.done]
+            held = self.ledger.held_elsewhere(refused)
+            if got:
+                self.ledger.settle((), sorted(got))
+            if not refused:
+                return False  # all of them made elsewhere: plan again without them
+        except StoreError as exc:
+            self._pause(f"cannot reserve words in the store, nothing sent: {exc}")
+            return None
+        if not held:
+            # released between the two reads: planned again at the next turn
+            self._pause(f"{len(refused)} words changed hands in the store; trying again")
+            return None
+        self._hold(held)
+        return False
+
+    def _hold(self, held: Mapping[str, Reservation]) -> None:
+        """Set aside words another run holds, and say so once per holder."""
+        new: dict[str, list[str]] = {}
+        for word, r in held.items():
+            if word not in self._held:
+                new.setdefault(r.run_id, []).append(word)
+            self._held[word] = r
+        for run_id, words in new.items():
+            r = held[words[0]]
+            where = f" (checkpoint {r.checkpoint})" if r.checkpoint else ""
+            self._notify(
+                f"{len(words):,} words are reserved by run {run_id}{where}: not sent again; "
+                "waiting for their entries"
+            )
+
+    def check_held(self) -> bool:
+        """Look again at the words another run holds: those now in the store are done (one
+        journalled event), those released come back to this run, and those whose holder is gone
+        are left to it (its run collects them when it resumes). True if any changed."""
+        if not self._held:
+            return False
+        words = list(self._held)
+        try:
+            before = len(self.state.done)
+            mark_already_done(
+                self.state,
+                words,
+                store=self.ledger.store,
+                model=self.ledger.purchase.model,
+                record=self.cp.record,
+                prompt_version=self.ledger.purchase.prompt_version,
+                api_location=self.ledger.purchase.api_location,
+            )
+            still = [w for w in words if w not in self.state.done]
+            held = self.ledger.held_elsewhere(still)
+        except StoreError as exc:
+            self._notify(f"cannot read the store's reservations now: {exc}")
+            return False
+        changed = len(self.state.done) != before or len(held) != len(words)
+        self._held = dict(held)
+        orphaned = {w for w, r in held.items() if self.ledger.gone(r)}
+        if orphaned - self._orphaned:
+            runs = sorted({held[w].run_id for w in orphaned - self._orphaned})
+            where = sorted({held[w].checkpoint for w in orphaned if held[w].checkpoint})
+            self._notify(
+                f"{len(orphaned):,} words are held by run(s) {', '.join(runs)} that are no "
+                f"longer running{': ' + ', '.join(where) if where else ''}; they were not sent. "
+                "Resume that run to collect its batches"
+            )
+        changed |= orphaned != self._orphaned
+        self._orphaned = orphaned
+        if orphaned and self._adopt_orphans(held, orphaned):
+            changed = True
+        return changed
+
+    def _adopt_orphans(self, held: Mapping[str, Reservation], orphaned: set[str]) -> bool:
+        """Batches of a run that is gone, holding words of this list: when the batch can be read
+        from here (same API, same account) and all its words are in this list, its reservations
+        are taken over (one transaction, only while its run is still gone) and it becomes a
+        flight of this run, read by the places its own list gave the words. True if one was."""
+        if not self._tagged_at_creation:
+            return False  # results tagged with another run's id: left to that run
+        by_batch: dict[str, Reservation] = {}
+        account = self.ledger.holder.account
+        for word in sorted(orphaned):
+            r = held[word]
+            if r.batch_id and (not r.account or not account or r.account == account):
+                by_batch.setdefault(r.batch_id, r)
+        adopted = False
+        for batch_id, reservation in by_batch.items():
+            try:
+                places = self.ledger.store.batch_places(batch_id)
+                if not places or any(w not in self.words.positions for w in places):
+                    continue  # words of another list: left to the run that made it
+                info = self.backend.retrieve(batch_id)
+                taken = self.ledger.take_over(reservation, f"a-{batch_id}")
+            except (TransientError, RejectedError, StoreError) as exc:
+                self._notify(f"batch {batch_id} of run {reservation.run_id} not adopted: {exc}")
+                continue
+            if not taken:
+                continue  # its run came back
+            busy = self.state.in_flight_words()
+            state = self.state
+            words = [
+                w
+                for w in taken
+                if w not in state.done and w not in state.given_up and w not in busy
+            ]
+            key = f"a-{batch_id}"
+            self._record(
+                "planned",
+                shard=key,
+                words=words,
+                positions={str(at): w for w, at in taken.items()},
+                **self._adopted_size(list(taken)),
+            )
+            self._created(key, info)
+            for w in taken:
+                self._held.pop(w, None)
+                self._orphaned.discard(w)
+            where = f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
+            self._notify(
+                f"adopted batch {batch_id} of run {reservation.run_id}{where}, which is gone: "
+                f"its {len(taken):,} words are collected here, not sent again"
+            )
+            adopted = True
+        return adopted
+
+    def _reclaim_flights(self) -> None:
+        """On resume: hold this run's flights in the ledger again (a checkpoint made before the
+        ledger holds nothing there); a batch another run adopted while this one was gone is
+        that run's now: its shard leaves this run (its words wait for that run's entries)."""
+        if not self.state.flights:
+            return
+        try:
+            mine = self.ledger.mine()
+            for flight in list(self.state.flights.values()):
+                missing = [w for w in flight.words if w not in mine]
+                if not missing:
+                    continue
+                runs = self.ledger.store.batch_runs(flight.batch_id) if flight.batch_id else set()
+                if runs and self.cp.run_id not in runs:
+                    self._handed_over.add(str(flight.batch_id))
+                    self._record("abandoned", shard=flight.shard)
+                    self._notify(
+                        f"batch {flight.batch_id} was adopted by another run while this one was "
+                        "stopped: that run collects it"
+                    )
+                    continue
+                places = {w: at for at, w in flight.positions.items()}
+                held = self.ledger.held_elsewhere(missing)
+                free = [w for w in missing if w not in held]
+                positions = {w: places.get(w, self.words.positions.get(w, -1)) for w in free}
+                if positions:
+                    self.ledger.reserve(flight.shard, positions)
+                    if flight.batch_id:
+                        self.ledger.attach(flight.shard, flight.batch_id)
+        except StoreError as exc:
+            self._notify(f"could not check this run's reservations in the store: {exc}")
+
+    def left_to_their_owners(self) -> int:
+        """How many pending words wait on another run that is gone (this run cannot end them)."""
+        return len(self._orphaned)
+
+    def _next_shard(
+        self, room: int, batch_size: int | None = None, *, skip: Collection[str] = ()
+    ) -> Shard | None:
+        held = self._held
+        requests = build_requests(
+            (w for w in self.state.pending() if w not in held and w not in skip),
+            self.words.positions,
+            words_per_request=self.words_per_request,
+            reference=self.reference,
+            limits=self.output_limits(),
+        )
+        shards = plan_shards(
+            requests,
+            self.template,
+            self.counter,
+            batch_size=batch_size or self.batch_size,
+            max_tokens=max(room, 1),
+        )
+        return next(shards, None)
+
+    def _launch(self, shard: Shard) -> bool:
+        key = f"s-{self.state.next_shard}"
+        self._record(
+            "planned",
+            shard=key,
+            words=list(shard.words),
+            input_tokens=shard.input_tokens,
+            shapes=shard.shapes,
+        )
+        flight = self.state.flights[key]
+        path = self.spool / f"{self.cp.run_id}.{key}.input.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            for request in shard.requests:
+                fh.write(self.template.line(request))
+                fh.write("\n")
+        try:
+            file_id = self._upload(path)
+        except (TransientError, RejectedError) as exc:
+            # not uploaded, or not found after an unanswered upload: at worst an orphan file,
+            # which is never billed
+            self._record("abandoned", shard=key)
+            path.unlink(missing_ok=True)
+            self._call_failed("uploads", exc)
+            self._pause(f"upload failed: {exc}")
+            return False
+        self._call_worked()
+        failpoints.hit("after-upload")
+        self._record("uploaded", shard=key, input_file_id=file_id)
+        path.unlink(missing_ok=True)
+        return self._create(flight, requests=len(shard.requests))
+
+    def _upload(self, path: Path) -> str:
+        """Upload ``path``; after an unanswered upload, the file found by its name if it came."""
+        since = self._server_now() - CLOCK_MARGIN_SECONDS
+        try:
+            return self.backend.upload(path)
+        except UncertainError:
+            try:
+                file_id = self.backend.find_upload(path.name, since)
+            except (TransientError, RejectedError):
+                file_id = None
+            if file_id is None:
+                raise
+            return file_id
+
+    def _create(self, flight: Flight, *, requests: int | None = None) -> bool:
+        metadata = {
+            RUN_TAG: self.cp.run_id,
+            SHARD_TAG: flight.shard,
+            "synthlib_words": str(len(flight.words)),
+        }
+        # journalled before the call: a lost answer is resolved by when (on the API's clock) and
+        # how many requests
+        count = requests if requests is not None else flight.create_requests
+        self._record("creating", shard=flight.shard, at=self._server_now(), requests=count)
+        self._looks.pop(flight.shard, None)
+        self._refused.discard(flight.shard)
+        failpoints.hit("before-create")
+        try:
+            info = self.backend.create(flight.input_file_id, metadata)
+            failpoints.hit("after-create")
+        except UncertainError as exc:
+            # the batch may exist: the next passes look for it before creating again
+            self._pause(f"no answer creating a batch ({exc}); will look for it")
+            self._call_failed("creates", exc)
+            return False
+        except TransientError as exc:
+            self._refused.add(flight.shard)  # refused before anything was done (a 429)
+            self._pause(f"cannot create a batch now: {exc}")
+            self._call_failed("creates", exc)
+            return False
+        except RejectedError as exc:
+            self._rejected(flight, exc)
+            return False
+        self._created(flight.shard, info)
+        self._notify(
+            f"submitted batch {info.id} ({len(flight.words)} words, "
+            f"{flight.input_tokens:,} input tokens)"
+        )
+        return True
+
+    def _created(self, shard: str, batch: BatchInfo) -> None:
+        self._call_worked()
+        self._record(
+            "created",
+            shard=shard,
+            batch_id=batch.id,
+            status=batch.status,
+            created_at=batch.created_at,
+        )
+
+    def _rejected(self, flight: Flight, exc: RejectedError) -> None:
+        """The API refused the batch: its words fail (and are retried like any failure)."""
+        failed = dict.fromkeys(flight.words, Failure("batch_failed", str(exc)))
+        self._record(
+            "ended", shard=flight.shard, done=[], failed=failed, status="rejected", usage={}
+        )
+        if flight.input_file_id:
+            try:
+                self.backend.delete_file(flight.input_file_id)
+            except (TransientError, RejectedError) as error:
+                self._notify(f"could not delete input file {flight.input_file_id}: {error}")
+        self._notify(f"batch for shard {flight.shard} rejected: {exc}")
+
+    def _abandon(self, flight: Flight, why: str) -> None:
+        if flight.input_file_id:
+            # an input file left behind is never billed
+            with contextlib.suppress(TransientError, RejectedError):
+                self.backend.delete_file(flight.input_file_id)
+        self._record("abandoned", shard=flight.shard)
+        self._notify(f"shard {flight.shard} returned to the queue: {why}")
+
+    def _call_failed(self, what: str, exc: TransientError | RejectedError) -> None:
+        """Count a failed submission call (``what``: "uploads", "creates", "batch listings");
+        end the run when they keep failing: uploads refused :data:`MAX_REFUSED_UPLOADS` times in
+        a row (the same file cannot fare better), or calls not answered (a 429 is an answer)
+        for ``unreachable_after`` seconds and as many attempts while the run has no batch in
+        flight to follow (with one, the collector's bounds end a run the API stopped serving).
+        A submission that works starts the count over (:meth:`_call_worked`)."""
+        if isinstance(exc, TransientError) and exc.status == 429:
+            return
+        now = self.pacing.clock()
+        if not self._failures or any(
+            f.batch_id and f.status not in TERMINAL for f in self.state.flights.values()
+        ):
+            self._failing_since = now
+        self._failures += 1
+        failing_for = now - self._failing_since
+        refused = isinstance(exc, RejectedError) and what == "uploads"
+        if self._failures < MAX_REFUSED_UPLOADS or (
+            not refused and failing_for < self.unreachable_after
+        ):
+            return
+        where = self.cp.backend.get("base_url") or "the API"
+        raise SubmissionsFailing(
+            f"{self._failures} submission calls in a row failed at {where} over "
+            f"{failing_for:.0f} s (last: {what}: {exc}); nothing more is sent. Batches in "
+            f"flight keep their words in {self.cp.path}: run again to resume"
+        )
+
+    def _call_worked(self) -> None:
+        self._failures = 0
+
+    def _pause(self, why: str) -> None:
+        self.pacing.pause()
+        self._notify(why)

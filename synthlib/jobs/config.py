@@ -1,0 +1,474 @@
+"""A run's settings, checked in one place for the terminal, the notebook and the Python API."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+import os
+from argparse import ArgumentTypeError
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import Field, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..core import prompts, schema
+from ..core.errors import CheckpointError, UsageError
+from ..core.pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, Price, price_for, price_table
+from ..core.requests import MAX_WORDS_PER_REQUEST
+from ..core.shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
+from ..core.words import WordList, read_words
+from ..engine.checkpoint import RunIdentity, read_raw, real_path
+from ..engine.ledger import expected_api_location
+from ..engine.skip import ImportedCheckpoint, read_imported_checkpoint
+from ..store import default_store
+
+PROVIDERS = ("auto", "openai", "anthropic", "offline")
+DEFAULT_POLL_INTERVAL = 10.0
+OFFLINE_POLL_INTERVAL = 0.05
+DEFAULT_UNREACHABLE_AFTER = 60.0
+LOST_RESULTS = ("retry", "give_up")
+
+WordsSource = str | os.PathLike[str] | bytes | Iterable[str] | WordList
+
+
+# --- the kinds of setting: each checks a Python value and parses a command-line text ----------
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A whole number from ``least`` to ``most``."""
+
+    least: int = 1
+    most: int | None = None
+
+    def check(self, name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not self._fits(value):
+            raise UsageError(f"{name} must be {self._range()}, not {value!r}")
+        return value
+
+    def parse(self, text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if not self._fits(value):
+            raise ArgumentTypeError(f"must be {self._range()}, not {value}")
+        return value
+
+    def _fits(self, value: int) -> bool:
+        return value >= self.least and (self.most is None or value <= self.most)
+
+    def _range(self) -> str:
+        if self.most is not None:
+            return f"a whole number from {self.least} to {self.most}"
+        return f"a whole number of at least {self.least}"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A finite number, at least 0 (``zero``) or more than 0."""
+
+    zero: bool = True
+
+    def check(self, name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UsageError(f"{name} must be a number, not {value!r}")
+        if not self._fits(value):
+            raise UsageError(f"{name} must be {self._range()}, not {value}")
+        return float(value)
+
+    def parse(self, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ArgumentTypeError(f"expected a number, not {text!r}") from None
+        if not self._fits(value):
+            raise ArgumentTypeError(f"must be {self._range()}, not {text}")
+        return value
+
+    def _fits(self, value: float) -> bool:
+        return math.isfinite(value) and (value > 0 or (self.zero and value == 0))
+
+    def _range(self) -> str:
+        return "a number of at least 0" if self.zero else "a number above 0"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options``."""
+
+    options: tuple[str, ...]
+
+    def check(self, name: str, value: Any) -> str:
+        if value not in self.options:
+            raise UsageError(f"unknown {name} {value!r}; choose one of {', '.join(self.options)}")
+        return value
+
+    def parse(self, text: str) -> str:
+        if text not in self.options:
+            raise ArgumentTypeError(f"choose one of {', '.join(self.options)}, not {text!r}")
+        return text
+
+
+@dataclass(frozen=True)
+class Switch:
+    """On or off (a command-line flag that takes no value)."""
+
+    def check(self, name: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise UsageError(f"{name} must be True or False, not {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Text:
+    """A name, a path or a URI (the run checks what it names); some settings also take an object
+    (a Store, a price mapping)."""
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise UsageError(f"{name} must not be empty")
+        return value
+
+    def parse(self, text: str) -> str:
+        return text
+
+
+Kind = Whole | Amount | Choice | Switch | Text
+
+
+def setting(default: Any, kind: Kind, help: str, metavar: str | None = None) -> Any:
+    """A :class:`RunConfig` field that is a user setting: a CLI flag, a notebook parameter, a
+    workbench field and a keyword of the Python API, all made from this one declaration."""
+    return field(default=default, metadata={"kind": kind, "help": help, "metavar": metavar})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run (or a dry run) needs to know. Build with :meth:`build`, which validates.
+
+    Every field declared with :func:`setting` is a user setting: :func:`settings` lists them for
+    the command line, the notebook and the Python API."""
+
+    words: WordList
+    checkpoint: Path | None = setting(
+        None,
+        Text(),
+        "checkpoint file (default: .synthlib/<WORDS stem>.<job key>.checkpoint.json "
+        "beside the store: one per list, model, provider and versions)",
+        "PATH",
+    )
+    batch_size: int = setting(DEFAULT_BATCH_SIZE, Whole(), "words per batch job", "N")
+    model: str = setting(
+        DEFAULT_MODEL,
+        Text(),
+        f"model (default {DEFAULT_MODEL}; {ANTHROPIC_DEFAULT_MODEL} with --provider anthropic)",
+        "NAME",
+    )
+    store: Any = setting(  # a path, a mongodb:// URI, or a Store
+        None,
+        Text(),
+        "entry store: a file path or a mongodb:// URI (default: $SYNTHLIB_STORE, else "
+        "synthlib.db; a URI with a password is best given there)",
+        "URI",
+    )
+    max_cost: float | None = setting(
+        None,
+        Amount(zero=True),
+        "stop submitting before the projected spend would pass this (default: no limit)",
+        "USD",
+    )
+    provider: str = setting(
+        "auto",
+        Choice(PROVIDERS),
+        "auto: openai when OPENAI_API_KEY is set, else anthropic when ANTHROPIC_API_KEY is set, "
+        "else offline",
+    )
+    poll_interval: float | None = setting(  # None: 10 s for the Batch API, at once offline
+        None,
+        Amount(zero=False),
+        f"first wait between status checks (default "
+        f"{DEFAULT_POLL_INTERVAL:g}; offline: none); later waits grow to a few minutes",
+        "SECONDS",
+    )
+    words_per_request: int = setting(
+        1, Whole(1, MAX_WORDS_PER_REQUEST), "words packed into one request", "N"
+    )
+    max_attempts: int = setting(3, Whole(), "attempts per word before it is given up", "N")
+    offline_senses: int = setting(
+        8, Whole(0), "offline provider: senses per part of speech (0: all of them)", "N"
+    )
+    token_budget: int = setting(
+        DEFAULT_TOKEN_BUDGET,
+        Whole(),
+        "input tokens allowed in flight (the model's enqueued-token limit)",
+        "TOKENS",
+    )
+    prices: Mapping[str, Price] = setting(
+        None, Text(), "JSON file overriding or adding model prices", "FILE"
+    )
+    unreachable_after: float = setting(
+        DEFAULT_UNREACHABLE_AFTER,
+        Amount(zero=False),
+        "seconds a run keeps trying an API that does not answer its first call (server down, "
+        "wrong port), or whose uploads, creates and listings keep failing while no batch is in "
+        "flight, before it stops and says why",
+        "SECONDS",
+    )
+    lost_results: str = setting(
+        "retry",
+        Choice(LOST_RESULTS),
+        "a batch that ended but whose results file is gone (expired, deleted): retry its words "
+        "(sent and paid again) or give_up (listed as results_lost); its spend is counted either "
+        "way",
+    )
+    grounding: bool = setting(
+        False, Switch(), "send each word's local dictionary senses with its request"
+    )
+    cancel_on_exit: bool = setting(
+        False, Switch(), "on Ctrl+C, cancel batches in flight instead of leaving them to finish"
+    )
+    fresh: bool = setting(
+        False,
+        Switch(),
+        "set an existing checkpoint aside and start a new run (refused while "
+        "its batches are in flight and readable)",
+    )
+    redo: bool = setting(
+        False,
+        Switch(),
+        "send words even when the store has their entry for this model and versions",
+    )
+    import_checkpoint: Path | None = setting(
+        None,
+        Text(),
+        "the original script's checkpoint: its processed words are not sent again",
+        "FILE",
+    )
+    imported: ImportedCheckpoint | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.import_checkpoint is not None and self.imported is None:  # built without build()
+            object.__setattr__(self, "imported", read_imported_checkpoint(self.import_checkpoint))
+
+    @classmethod
+    def build(cls, words: WordsSource, *, words_name: str | None = None, **given: Any) -> RunConfig:
+        """Validate every setting (None means its default); a bad or unknown one is a one-line
+        :class:`UsageError`."""
+        known = settings()
+        check_names(given)
+        values = {name: f.default for name, f in known.items()}
+        for name, value in given.items():
+            if value is not None:
+                values[name] = known[name].metadata["kind"].check(name, value)
+        table = price_table(values["prices"])
+        if values["provider"] != "offline":
+            price_for(values["model"], table)  # an unknown model is an error before anything else
+        word_list = words if isinstance(words, WordList) else read_words(words, name=words_name)
+        source = values["import_checkpoint"]
+        imported = read_imported_checkpoint(source) if source else None
+        checkpoint = values["checkpoint"]
+        if checkpoint is None:
+            provider = resolve_provider(values["provider"])
+            identity = run_identity(
+                word_list,
+                provider,
+                provider_model(provider, values["model"]),
+                values["words_per_request"],
+                values["grounding"],
+            )
+            checkpoint = default_checkpoint(
+                words, words_name, identity, checkpoint_dir(values["store"])
+            )
+        return cls(
+            words=word_list,
+            **{
+                **values,
+                "checkpoint": real_path(checkpoint),
+                "prices": table,
+                "import_checkpoint": imported.path if imported else None,
+            },
+            imported=imported,
+        )
+
+    @property
+    def price(self) -> Price:
+        return price_for(self.model, self.prices or None)
+
+    def identity(self, provider: str, model: str) -> RunIdentity:
+        return run_identity(self.words, provider, model, self.words_per_request, self.grounding)
+
+
+def settings() -> dict[str, Field[Any]]:
+    """The user settings, in the order the command line lists them: name -> field (its default,
+    ``metadata["kind"]`` that checks and parses it, ``metadata["help"]``)."""
+    return _SETTINGS
+
+
+def check_names(given: Iterable[str]) -> None:
+    """A one-line :class:`UsageError` for a name that is no setting (a typo)."""
+    unknown = sorted(set(given) - set(_SETTINGS))
+    if unknown:
+        raise UsageError(
+            f"unknown setting {unknown[0]!r}; the settings are: {', '.join(_SETTINGS)}"
+        )
+
+
+def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``func(..., **settings)`` a signature listing every setting as a keyword with its
+    default, so ``help()`` and editors show them (the settings stay declared once)."""
+    signature = inspect.signature(func)
+    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    listed = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+        for name, f in settings().items()
+    ]
+    func.__signature__ = signature.replace(parameters=own + listed)  # type: ignore[attr-defined]
+    lines = [f"    {name}: {f.metadata['help']}" for name, f in settings().items()]
+    doc = inspect.cleandoc(func.__doc__ or "")
+    func.__doc__ = f"{doc}\n\nSettings (None: the default):\n" + "\n".join(lines)
+    return func
+
+
+def run_identity(
+    words: WordList, provider: str, model: str, words_per_request: int, grounding: bool
+) -> RunIdentity:
+    """What makes two runs the same run (see :class:`RunIdentity`)."""
+    return RunIdentity(
+        words_sha256=words.fingerprint,
+        word_count=len(words),
+        model=model,
+        provider=provider,
+        prompt_version=prompts.PROMPT_VERSION,
+        schema_version=schema.SCHEMA_VERSION,
+        words_per_request=words_per_request,
+        grounded=grounding,
+        words_set_sha256=words.set_fingerprint,
+        api_location=expected_api_location(provider),
+    )
+
+
+def provider_model(provider: str, model: str) -> str:
+    """The model name recorded for ``provider`` (the offline provider names its sources; the
+    default model on Anthropic is :data:`~synthlib.core.pricing.ANTHROPIC_DEFAULT_MODEL`). A model
+    of
+    the other provider is a :class:`UsageError`."""
+    if provider == "offline":
+        from ..providers.offline import OFFLINE_MODEL
+
+        return OFFLINE_MODEL
+    claude = model.startswith("claude")
+    if provider == "anthropic" and not claude:
+        if model == DEFAULT_MODEL:
+            return ANTHROPIC_DEFAULT_MODEL
+        raise UsageError(f"--provider anthropic takes a Claude model, not {model!r}")
+    if provider == "openai" and claude:
+        raise UsageError(f"{model} is an Anthropic model: use --provider anthropic")
+    return model
+
+
+def poll_interval_for(config: RunConfig, provider: str) -> float:
+    """The first wait between status checks: the user's, else one suited to the provider (the
+    offline provider finishes a batch as it is created)."""
+    if config.poll_interval is not None:
+        return config.poll_interval
+    return OFFLINE_POLL_INTERVAL if provider == "offline" else DEFAULT_POLL_INTERVAL
+
+
+def resolve_provider(provider: str) -> str:
+    """``auto`` is OpenAI when ``OPENAI_API_KEY`` is set, otherwise Anthropic when
+    ``ANTHROPIC_API_KEY`` is set, otherwise the offline provider."""
+    if provider == "auto":
+        if os.environ.get("OPENAI_API_KEY"):
+            return "openai"
+        return "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "offline"
+    return provider
+
+
+CHECKPOINT_DIR = ".synthlib"
+
+
+def checkpoint_dir(store: Any = None) -> Path:
+    """Where default checkpoints live: a ``.synthlib`` folder beside the store file (the working
+    directory's for the default store and for MongoDB), so runs keep one tidy place whatever
+    folder they are started from."""
+    location = store if store is not None else default_store()
+    if not isinstance(location, str | os.PathLike):
+        location = getattr(location, "location", "")  # a Store
+    location = os.fspath(location).strip().removeprefix("sqlite://")
+    if not location or "://" in location:
+        return Path(CHECKPOINT_DIR)
+    return Path(location).parent / CHECKPOINT_DIR
+
+
+def default_checkpoint(
+    words: Any,
+    name: str | None = None,
+    identity: RunIdentity | None = None,
+    folder: Path = Path(CHECKPOINT_DIR),
+) -> Path:
+    """``<folder>/<word file stem>.<job key>.checkpoint.json`` (``folder`` is
+    :func:`checkpoint_dir`): the key (8 hex digits, :func:`job_key`) stands for the job (what is
+    bought: the words as a set, provider, model, versions, grounding, API location; not the
+    packing, the list's order or its file's name), so the same job resumes, from a renamed or
+    reordered copy of the list too (a checkpoint with the key under another stem is found),
+    and a new list is a new job. Without ``identity``, ``<stem>.checkpoint.json`` in the working
+    directory (the name before job keys, still used when such a checkpoint of this very job is
+    found)."""
+    if name:
+        stem = Path(name).stem
+    elif isinstance(words, str | os.PathLike):
+        stem = Path(words).stem
+    else:
+        stem = "words"
+    unkeyed = Path(f"{stem}.checkpoint.json")
+    if identity is None:
+        return unkeyed
+    key = job_key(identity)
+    keyed = folder / f"{stem}.{key}.checkpoint.json"
+    if keyed.exists():
+        return keyed
+    for key_of_the_job in (key, _packing_key(identity)):
+        # the same job under another file name, or keyed before packing left the key
+        found = sorted(folder.glob(f"*.{key_of_the_job}.checkpoint.json"))
+        if found:
+            return found[0]
+    if unkeyed.exists() and _belongs_to(unkeyed, identity):
+        return unkeyed  # a run started before checkpoints were keyed: resume it
+    return keyed
+
+
+def job_key(identity: RunIdentity) -> str:
+    """8 hex digits standing for the job: what is bought (the words as a set, provider, model,
+    prompt version with grounding, schema version, API location), not how it is packed."""
+    bought = {
+        "words": identity.words_set_sha256 or identity.words_sha256,
+        "provider": identity.provider,
+        "model": identity.model,
+        "prompt_version": identity.prompt_version + ("+grounding" if identity.grounded else ""),
+        "schema_version": identity.schema_version,
+        "api_location": identity.api_location,
+    }
+    text = json.dumps(bought, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _packing_key(identity: RunIdentity) -> str:
+    """The key checkpoints had before the job left packing out (found to resume them)."""
+    old = {
+        k: v for k, v in asdict(identity).items() if k not in ("words_set_sha256", "api_location")
+    }
+    text = json.dumps(old, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _belongs_to(path: Path, identity: RunIdentity) -> bool:
+    try:
+        return not identity.differences(RunIdentity(**read_raw(path)["run"]))
+    except (CheckpointError, TypeError):
+        return False
+
+
+_SETTINGS: dict[str, Field[Any]] = {f.name: f for f in fields(RunConfig) if "kind" in f.metadata}
