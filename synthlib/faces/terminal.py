@@ -55,6 +55,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         print(job.fallback, file=out)
         if not args.yes:
             _confirm(out, "Make offline entries anyway?")
+        job.fallback_accepted = True
     if job.provider != "offline" and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()
@@ -98,6 +99,7 @@ def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -
         return 0
     if job.fallback and not args.yes:
         _confirm(out, "Make offline entries anyway?")
+    job.fallback_accepted = True  # said and asked above (or --yes)
     if job.provider != "offline" and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()
