@@ -169,3 +169,43 @@ def test_a_long_list_shows_a_counting_bar_on_a_terminal(monkeypatch):
     monkeypatch.setattr(api, "LONG_LIST", 5)
     assert list(api._counting_bar(iter(sizes), 5)) == sizes
     assert "Counting tokens" in screen.getvalue()
+
+
+# --- batch_size within the provider's limit (synthlib.core.limits) ------------------------------
+
+
+def test_a_batch_size_past_the_providers_requests_is_refused_naming_the_limit(offline_env):
+    with pytest.raises(UsageError) as refused:
+        synthlib.dry_run(WORDS, batch_size=100_000, provider="openai")
+    message = str(refused.value)
+    assert "batch_size 100,000" in message and "50,000 requests" in message
+    assert "at most 50,000" in message
+
+
+def test_the_batch_size_limit_is_the_providers_own(offline_env):
+    assert synthlib.dry_run(WORDS, batch_size=100_000, provider="anthropic").batch_size == 100_000
+    with pytest.raises(UsageError, match="100,000 requests"):
+        synthlib.dry_run(WORDS, batch_size=100_001, provider="anthropic")
+
+
+def test_packed_requests_raise_the_batch_size_limit(offline_env):
+    est = synthlib.dry_run(WORDS, batch_size=100_000, words_per_request=2, provider="openai")
+    assert est.batch_size == 100_000
+    with pytest.raises(UsageError, match="50,000 requests of 2 words"):
+        synthlib.dry_run(WORDS, batch_size=100_001, words_per_request=2, provider="openai")
+
+
+def test_cli_refuses_a_batch_size_past_the_limit_in_one_line(offline_env, capsys):
+    (offline_env / "words.txt").write_text("apple\n")
+    assert main(["words.txt", "--dry-run", "--batch-size", "100000"]) == 2
+    err = capsys.readouterr().err
+    assert "100,000" in err and "50,000 requests" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_shards_keep_the_providers_requests_per_batch():
+    from synthlib.core.limits import batch_limits
+
+    assert batch_limits("openai").requests == 50_000
+    assert batch_limits("anthropic").requests == 100_000
+    assert batch_limits("anthropic").bytes == 256 * 1_000_000

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import schema
+from .limits import batch_limits
 from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
 from .prompts import PAYLOAD_HEAD, PAYLOAD_TAIL, json_string
 from .requests import RequestTemplate, build_requests, escaped_size, max_output_tokens
@@ -208,10 +209,13 @@ def estimate(
             yield size
 
     counted = measured(sizes(reference))
+    limits = batch_limits(provider)
     for items, _, tokens, _ in cut(
         track(counted, len(remaining)) if track else counted,
         batch_size=batch_size,
         max_tokens=token_budget,
+        max_requests=limits.requests,
+        max_bytes=limits.bytes,
     ):
         jobs += 1
         n_requests += len(items)

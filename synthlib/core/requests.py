@@ -26,9 +26,6 @@ from .prompts import json_string
 ENDPOINT = "/v1/chat/completions"
 # the key under which a provider answers that a word is not one (the offline provider's lexicon)
 NOT_FOUND_KEY = "synthlib_not_found"
-# The most words one request may ask for (``--words-per-request``), and so the most a custom_id
-# may stand for when results are read: a batch made with other packing is still read right.
-MAX_WORDS_PER_REQUEST = 20
 # 64 characters is Anthropic's limit (Anthropic docs as of 2026); its backend appends a tag of up
 # to 20 (``-<12 hex run>-s<shard>``) to each id, so synthlib's own ids stay within 44
 MAX_CUSTOM_ID = 44

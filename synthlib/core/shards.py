@@ -1,7 +1,8 @@
 """Cutting requests into shards: the input file of one batch job each.
 
-A shard holds at most ``batch_size`` words (the user's knob), 50,000 requests and 200 MB of JSONL
-(the API's per-file limits), and ``max_tokens`` input tokens (so that a batch fits under the
+A shard holds at most ``batch_size`` words (the user's knob), the provider's requests and bytes of
+one batch (:data:`synthlib.core.limits.BATCH_LIMITS`: 50,000 requests and 200 MB of JSONL on
+OpenAI), and ``max_tokens`` input tokens (so that a batch fits under the
 enqueued-token limit of the model, which would otherwise fail it at validation).
 
 Why 1,000 words a batch by default: a 20-word trial is one batch; a million words make 1,000
@@ -14,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .limits import DEFAULT_BATCH_SIZE, DEFAULT_LIMITS
 from .requests import Request, RequestTemplate
 from .tokens import RequestTokens
 
-DEFAULT_BATCH_SIZE = 1_000
-MAX_REQUESTS_PER_FILE = 50_000
-MAX_FILE_BYTES = 200 * 1_000_000
+MAX_REQUESTS_PER_FILE = DEFAULT_LIMITS.requests  # OpenAI's; a provider's own: batch_limits()
+MAX_FILE_BYTES = DEFAULT_LIMITS.bytes
 DEFAULT_TOKEN_BUDGET = 2_000_000
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from ..core import failpoints
 from ..core.errors import BackendError, StoreError
+from ..core.limits import MAX_WORDS_PER_REQUEST
 from ..core.pricing import Price
-from ..core.requests import MAX_WORDS_PER_REQUEST, OutputLimits, model_max_output
+from ..core.requests import OutputLimits, model_max_output
 from ..core.schema import Failure
 from ..providers.base import (
     ACCEPTED,

@@ -47,10 +47,10 @@ from typing import Any
 
 from ..core import failpoints
 from ..core.errors import BackendError, StoreError, UsageError
+from ..core.limits import MAX_WORDS_PER_REQUEST, batch_limits
 from ..core.pricing import Price
 from ..core.prompts import payload
 from ..core.requests import (
-    MAX_WORDS_PER_REQUEST,
     OutputLimits,
     RequestTemplate,
     build_requests,
@@ -133,6 +133,7 @@ class Submitter(Part):
         self.counter = counter
         self.words = words
         self.batch_size = batch_size
+        self.limits = batch_limits(getattr(self.backend, "provider", ""))  # one batch's most
         self.words_per_request = words_per_request
         self.reference = reference  # the lexicon for grounded requests, else None
         self._recover_later = False  # listing batches failed at the start: try again
@@ -822,6 +823,8 @@ class Submitter(Part):
             self.counter,
             batch_size=batch_size or self.batch_size,
             max_tokens=max(room, 1),
+            max_requests=self.limits.requests,
+            max_bytes=self.limits.bytes,
         )
         return next(shards, None)
 

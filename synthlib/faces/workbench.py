@@ -578,12 +578,10 @@ class _Widgets:
         )
         self.provider_info = w.HTML()
         self.model = w.Dropdown(options=sorted(PRICES), value=p["model"], description="Model")
-        self.batch_size = w.BoundedIntText(
-            value=p["batch_size"], min=1, max=50_000, description="Batch size"
-        )
-        self.per_request = w.BoundedIntText(
-            value=p["words_per_request"], min=1, max=20, description="Words/request"
-        )
+        # unbounded fields: the settings' declaration checks them (a bounded field would clamp
+        # a value past its bound silently, where the library refuses it naming the limit)
+        self.batch_size = w.IntText(value=p["batch_size"], description="Batch size")
+        self.per_request = w.IntText(value=p["words_per_request"], description="Words/request")
         self.max_cost = w.Text(
             value="" if p["max_cost"] is None else f"{p['max_cost']:g}",
             placeholder="no limit",

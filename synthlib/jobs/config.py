@@ -15,9 +15,15 @@ from typing import Any
 
 from ..core import prompts, schema
 from ..core.errors import CheckpointError, UsageError
+from ..core.limits import (
+    BATCH_LIMITS,
+    DEFAULT_BATCH_SIZE,
+    MAX_WORDS_PER_REQUEST,
+    batch_limits,
+    most_batch_size,
+)
 from ..core.pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, Price, price_for, price_table
-from ..core.requests import MAX_WORDS_PER_REQUEST
-from ..core.shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET
+from ..core.shards import DEFAULT_TOKEN_BUDGET
 from ..core.words import WordList, read_words
 from ..engine.checkpoint import RunIdentity, read_raw, real_path
 from ..engine.ledger import expected_api_location
@@ -38,15 +44,27 @@ WordsSource = str | os.PathLike[str] | bytes | Iterable[str] | WordList
 
 @dataclass(frozen=True)
 class Whole:
-    """A whole number from ``least`` to ``most``."""
+    """A whole number from ``least`` to ``most``, and at most what ``limit`` says given the other
+    settings (a provider's per-batch limit), checked once they are all known."""
 
     least: int = 1
     most: int | None = None
+    limit: Callable[[Mapping[str, Any]], Limit] | None = None
 
     def check(self, name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not self._fits(value):
             raise UsageError(f"{name} must be {self._range()}, not {value!r}")
         return value
+
+    def check_limit(self, name: str, value: int, values: Mapping[str, Any]) -> None:
+        """A one-line :class:`UsageError` when ``value`` passes the ``limit`` of ``values``."""
+        if self.limit is None:
+            return
+        limit = self.limit(values)
+        if value > limit.most:
+            raise UsageError(
+                f"{name} {value:,} is more than {limit.why}: give {name} of at most {limit.most:,}"
+            )
 
     def parse(self, text: str) -> int:
         try:
@@ -139,6 +157,32 @@ class Text:
 Kind = Whole | Amount | Choice | Switch | Text
 
 
+@dataclass(frozen=True)
+class Limit:
+    """The most a setting may be given the others, and why (a phrase naming the limit)."""
+
+    most: int
+    why: str
+
+
+def batch_size_limit(values: Mapping[str, Any]) -> Limit:
+    """``batch_size`` (words) within the provider's requests a batch (:mod:`synthlib.core.limits`),
+    ``words_per_request`` words a request."""
+    provider = resolve_provider(values["provider"])
+    per_request = values["words_per_request"]
+    requests = batch_limits(provider).requests
+    words = f" of {per_request} words" if per_request > 1 else ""
+    return Limit(
+        most_batch_size(provider, per_request),
+        f"one {provider} batch holds ({requests:,} requests{words})",
+    )
+
+
+def _limits_help() -> str:
+    named = {"openai": "OpenAI", "anthropic": "Anthropic"}
+    return ", ".join(f"{BATCH_LIMITS[p].requests:,} on {name}" for p, name in named.items())
+
+
 def setting(default: Any, kind: Kind, help: str, metavar: str | None = None) -> Any:
     """A :class:`RunConfig` field that is a user setting: a CLI flag, a notebook parameter, a
     workbench field and a keyword of the Python API, all made from this one declaration."""
@@ -160,7 +204,13 @@ class RunConfig:
         "beside the store: one per list, model, provider and versions)",
         "PATH",
     )
-    batch_size: int = setting(DEFAULT_BATCH_SIZE, Whole(), "words per batch job", "N")
+    batch_size: int = setting(
+        DEFAULT_BATCH_SIZE,
+        Whole(1, limit=batch_size_limit),
+        f"words per batch job (a batch holds at most the provider's requests: {_limits_help()}; "
+        "more is refused)",
+        "N",
+    )
     model: str = setting(
         DEFAULT_MODEL,
         Text(),
@@ -263,6 +313,10 @@ class RunConfig:
         for name, value in given.items():
             if value is not None:
                 values[name] = known[name].metadata["kind"].check(name, value)
+        for name, f in known.items():  # limits that depend on other settings (the provider's)
+            kind = f.metadata["kind"]
+            if isinstance(kind, Whole):
+                kind.check_limit(name, values[name], values)
         table = price_table(values["prices"])
         if values["provider"] != "offline":
             price_for(values["model"], table)  # an unknown model is an error before anything else

@@ -54,6 +54,7 @@ from typing import Any
 from ..core import failpoints, schema
 from ..core.errors import UsageError
 from ..core.extras import require
+from ..core.limits import MB, batch_limits
 from .base import (
     RUN_TAG,
     SHARD_TAG,
@@ -69,8 +70,7 @@ from .base import (
 MAX_RETRIES = 5
 TIMEOUT_SECONDS = 120.0
 FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there answers at once
-MAX_REQUESTS = 100_000  # per batch (Anthropic docs as of 2026)
-MAX_BATCH_BYTES = 256 * 1_000_000
+LIMITS = batch_limits("anthropic")  # 100,000 requests, 256 MB a batch
 TOOL_NAME = "record_entries"
 TOOL_DESCRIPTION = "Record the dictionary entries for the words asked, one entry per word."
 RESULTS_PREFIX = "results:"
@@ -350,11 +350,15 @@ class AnthropicBackend:
                 raise RejectedError(
                     f"custom_id {request['custom_id']!r} is not ^[a-zA-Z0-9_-]{{1,64}}$"
                 )
-        if not 1 <= len(requests) <= MAX_REQUESTS:
-            raise RejectedError(f"{len(requests)} requests: a Message Batch takes 1 to 100,000")
+        if not 1 <= len(requests) <= LIMITS.requests:
+            raise RejectedError(
+                f"{len(requests)} requests: a Message Batch takes 1 to {LIMITS.requests:,}"
+            )
         size = len(json.dumps({"requests": requests}, ensure_ascii=False).encode())
-        if size > MAX_BATCH_BYTES:
-            raise RejectedError(f"{size:,} bytes: a Message Batch takes at most 256 MB")
+        if size > LIMITS.bytes:
+            raise RejectedError(
+                f"{size:,} bytes: a Message Batch takes at most {LIMITS.bytes // MB} MB"
+            )
         # which input file a tag stands for, written before the call: a batch found later by
         # its tag (its create unanswered) still knows its words
         _write_json(self.dir / "attempts" / f"{tag}.json", {"input_file_id": input_file_id})
