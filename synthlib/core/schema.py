@@ -346,8 +346,8 @@ def read_answer(content: str | None, words: list[str]) -> tuple[dict[str, dict |
         outcome = data["entries"][0] if entries[0].is_real_word else Failure(code="not_a_word")
         return {words[0]: outcome}, len(entries)
     by_word: dict[str, int] = {}
-    for i, entry in enumerate(entries):
-        by_word.setdefault(entry.word, i)
+    for index, entry in enumerate(entries):
+        by_word.setdefault(entry.word, index)
     answer: dict[str, dict | Failure] = {}
     for position, word in enumerate(words):
         i = by_word.get(word)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import Protocol
 
 from . import prompts, schema
@@ -119,7 +120,7 @@ def _seed_cache(name: str) -> None:
     os.replace(tmp, target)
 
 
-def _get_encoding(tiktoken, name: str):  # type: ignore[no-untyped-def]
+def _get_encoding(tiktoken: ModuleType, name: str) -> Encoder:
     with _env_lock:
         before = os.environ.get("TIKTOKEN_CACHE_DIR")
         os.environ["TIKTOKEN_CACHE_DIR"] = str(_cache_dir())

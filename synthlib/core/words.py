@@ -174,6 +174,13 @@ _JSON_KINDS = {
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 
 
+def _space_end(text: str, at: int = 0) -> int:
+    """Where the JSON whitespace starting at ``at`` ends (the pattern matches the empty string)."""
+    match = _JSON_SPACE.match(text, at)
+    assert match is not None  # a star pattern always matches
+    return match.end()
+
+
 def _json_list(text: str, label: str) -> WordList:
     """A ``.json`` list: one array of strings, or of objects with a string ``word`` field.
 
@@ -186,7 +193,7 @@ def _json_list(text: str, label: str) -> WordList:
             f"not valid JSON: {exc.msg} (column {exc.colno}){hint}", source=label, line=exc.lineno
         ) from None
     if not isinstance(data, list):
-        start = _JSON_SPACE.match(text).end()
+        start = _space_end(text)
         raise WordListError(
             'needs a JSON array of words (strings, or objects with a "word" field), '
             f"not {_JSON_KINDS.get(type(data), 'a value')}",
@@ -225,12 +232,11 @@ def _json_list(text: str, label: str) -> WordList:
 def _json_item_line(text: str, number: int) -> int | None:
     """The line where item ``number`` (1-based) of the top-level array in ``text`` starts."""
     decoder = json.JSONDecoder()
-    space = _JSON_SPACE.match
-    i = space(text).end() + 1  # past "["
+    i = _space_end(text) + 1  # past "["
     for _ in range(number - 1):
-        _, i = decoder.raw_decode(text, space(text, i).end())
-        i = space(text, i).end() + 1  # past ","
-    return text.count("\n", 0, space(text, i).end()) + 1
+        _, i = decoder.raw_decode(text, _space_end(text, i))
+        i = _space_end(text, i) + 1  # past ","
+    return text.count("\n", 0, _space_end(text, i)) + 1
 
 
 def _table_words(text: str, label: str, *, delimiter: str) -> Iterator[tuple[int, str]]:
@@ -271,9 +277,10 @@ def _collect(lines: Iterable[tuple[int, str]], label: str, *, plain: bool) -> Wo
             and "\t" not in word
             and not search(word)
         ):
-            word = normalise(raw, source=label, line=number, comments=plain)
-            if word is None:
+            normalised = normalise(raw, source=label, line=number, comments=plain)
+            if normalised is None:
                 continue
+            word = normalised
         if word in seen:
             dropped += 1
             repeated.setdefault(word, None)

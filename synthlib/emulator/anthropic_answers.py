@@ -278,7 +278,7 @@ class Answerer:
         mapping = params if isinstance(params, Mapping) else {}
         user_text = last_user_text(mapping)
         words = requested_words(user_text)
-        model = mapping.get("model") if isinstance(mapping.get("model"), str) else ""
+        model = given if isinstance(given := mapping.get("model"), str) else ""
         sha = hashlib.sha256(user_text.encode("utf-8")).hexdigest()
         prompt = input_tokens(mapping)
 

@@ -111,6 +111,7 @@ def openapi_to_json_schema(schema: Any) -> Any:
     if not isinstance(schema, Mapping):
         return schema
     out: dict[str, Any] = {}
+    key: str  # a JSON object's keys
     for key, value in schema.items():
         if key in ("propertyOrdering", "property_ordering", "nullable", "example", "title"):
             continue

@@ -486,19 +486,22 @@ class InstanceGenerator:
 
     def _integer(self, schema: Mapping[str, Any]) -> Node:
         bound_low, bound_high = _bounds(schema)
-        low = high = None
+        given_low: int | None = None
+        given_high: int | None = None
         if bound_low is not None:
             value, exclusive = bound_low
-            low = math.floor(value) + 1 if exclusive else math.ceil(value)
+            given_low = math.floor(value) + 1 if exclusive else math.ceil(value)
         if bound_high is not None:
             value, exclusive = bound_high
-            high = math.ceil(value) - 1 if exclusive else math.floor(value)
-        if low is None and high is None:
+            given_high = math.ceil(value) - 1 if exclusive else math.floor(value)
+        if given_low is not None and given_high is not None:
+            low, high = given_low, given_high
+        elif given_low is not None:
+            low, high = given_low, given_low + 100
+        elif given_high is not None:
+            low, high = given_high - 100, given_high
+        else:
             low, high = 0, 100
-        elif low is None:
-            low = high - 100
-        elif high is None:
-            high = low + 100
         multiple = schema.get("multipleOf")
         if isinstance(multiple, int) and multiple > 0:
             first = -(-low // multiple) * multiple

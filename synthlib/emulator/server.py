@@ -219,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -425,7 +425,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host")
         if not host:
             address, port = self.server.server_address[:2]
-            host = f"{address}:{port}"
+            host = f"{address!s}:{port}"
         return f"http://{host}"
 
     def _admin(self, api: Api, path: str, body: bytes) -> Reply:

@@ -249,7 +249,7 @@ class BilledWords(Protocol):
 def _route_error(line: dict[str, Any], asked: list[str], out: Ingested) -> None:
     response = line.get("response")
     if not isinstance(response, dict):
-        error = line.get("error") if isinstance(line.get("error"), dict) else {}
+        error = found if isinstance(found := line.get("error"), dict) else {}
         code = error.get("code") or "no_result"
         message = error.get("message") or ""
         reason = {"batch_expired": "expired", "batch_cancelled": "cancelled"}.get(code)
@@ -260,8 +260,8 @@ def _route_error(line: dict[str, Any], asked: list[str], out: Ingested) -> None:
         )
         return
     status = response.get("status_code")
-    body = response.get("body") if isinstance(response.get("body"), dict) else {}
-    err = body.get("error") if isinstance(body.get("error"), dict) else {}
+    body = found if isinstance(found := response.get("body"), dict) else {}
+    err = found if isinstance(found := body.get("error"), dict) else {}
     if err.get("code") == "not_found":  # the offline provider: no local source knows it
         _fail(out, asked, Failure("not_found", err.get("message") or "not found"))
         return
@@ -283,7 +283,7 @@ def _route_answer(
     choices = body.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices else {}
     choice = choice if isinstance(choice, dict) else {}
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = found if isinstance(found := choice.get("message"), dict) else {}
     if choice.get("finish_reason") == "length":
         _fail(out, asked, Failure("truncated", f"answer cut off at {outp} output tokens"))
         out.failed_cost += cost

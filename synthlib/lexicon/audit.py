@@ -1330,7 +1330,7 @@ def _normal_definition(text: Any) -> str:
 
 def summarise(findings: Iterable[Finding]) -> dict[str, int]:
     """How many findings of each severity."""
-    counts = dict.fromkeys(SEVERITIES, 0)
+    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for finding in findings:
         counts[finding.severity] += 1
     return counts

@@ -444,6 +444,7 @@ class Inflector:
     def _verb(self, verb: str) -> dict[str, tuple[str, ...]]:
         head, _, tail = verb.partition(" ")
         tail = " " + tail if tail else ""
+        slots: dict[str, tuple[str, ...]]
         if head == "be":
             slots = {slot: (form,) for slot, form in _BE.items()}
         else:

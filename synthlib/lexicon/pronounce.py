@@ -748,12 +748,8 @@ def weak_form(variants: Sequence[Sequence[str]]) -> list[str]:
     if not unstressed:
         return _with_stress(variants[0], lambda _: 0)
     strong = _bases(variants[0])
-    return list(
-        min(
-            unstressed,
-            key=lambda v: ("AH0" not in v, _edit_distance(_bases(v), strong)),
-        )
-    )
+    closest = min(unstressed, key=lambda v: ("AH0" not in v, _edit_distance(_bases(v), strong)))
+    return list(closest)
 
 
 def _bases(phones: Sequence[str]) -> tuple[str, ...]:
@@ -881,7 +877,8 @@ class Pronouncer:
         if len(variants) > 1 and word[:1].isupper() and self.estimator is not None:
             reading = self.estimator.phones(word)
             if reading is not None:
-                return list(min(variants, key=lambda v: _closeness(v, reading)))
+                closest = min(variants, key=lambda v: _closeness(v, reading))
+                return list(closest)
         return list(variants[0])
 
     def spoken(self, expression: str, *, stress: Stress = "phrase") -> Spoken | None:

@@ -177,8 +177,8 @@ def to_output_line(custom_id: str, result: Any) -> dict[str, Any]:
     if kind == "succeeded" and isinstance(result.get("message"), dict):
         return {"custom_id": custom_id, "response": _answer(result["message"]), "error": None}
     if kind == "errored":
-        error = result.get("error") if isinstance(result.get("error"), dict) else {}
-        inner = error.get("error") if isinstance(error.get("error"), dict) else error
+        error = found if isinstance(found := result.get("error"), dict) else {}
+        inner = found if isinstance(found := error.get("error"), dict) else error
         code = str(inner.get("type") or "api_error")
         body = {"error": {"code": code, "message": str(inner.get("message") or "")}}
         response = {"status_code": ERROR_STATUS.get(code, 500), "request_id": None, "body": body}
@@ -199,7 +199,7 @@ def _answer(message: dict[str, Any]) -> dict[str, Any]:
         content: str | None = json.dumps(call.get("input"), ensure_ascii=False)
     else:
         content = text or None
-    usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
+    usage = found if isinstance(found := message.get("usage"), dict) else {}
     fresh = int(usage.get("input_tokens") or 0)
     # synthlib sets no cache_control, so cache writes stay 0; reads are billed as cached input
     written = int(usage.get("cache_creation_input_tokens") or 0)

@@ -138,10 +138,10 @@ def _no_answer(sdk: Any, exc: Any) -> str:
     by 127.0.0.1:9", "timed out waiting for api.openai.com:443"."""
     url = getattr(getattr(exc, "request", None), "url", None)
     where = ""
-    if url is not None and getattr(url, "host", ""):
+    if url is not None and getattr(url, "host", None):
         port = url.port or {"https": 443, "http": 80}.get(url.scheme, "")
         where = f"{url.host}:{port}" if port else str(url.host)
-    cause, texts = exc, []
+    cause, texts = exc, list[str]()
     while cause is not None and len(texts) < 5:  # the transport's error is a cause or two down
         texts.append(str(cause).lower())
         cause = cause.__cause__ or cause.__context__

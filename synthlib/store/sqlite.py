@@ -876,7 +876,7 @@ class _LedgerWrite:
                 f"{self._store.path}: {self._action}: {exc}", lasting=_lasting(exc)
             ) from None
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
             self._transaction.__exit__(exc_type, exc, tb)
         except sqlite3.Error as error:
@@ -887,7 +887,6 @@ class _LedgerWrite:
             raise StoreError(
                 f"{self._store.path}: {self._action}: {exc}", lasting=_lasting(exc)
             ) from None
-        return False
 
 
 _PURCHASE = (
@@ -965,15 +964,10 @@ def _entry_row(r: EntryRecord) -> tuple:
 def _entry_record(row: tuple) -> EntryRecord:
     """A row of ``entries`` (columns in :class:`EntryRecord`'s order) as a record."""
     word, entry, *provenance_and_usage, grounded, run_id, created, location = row
-    return EntryRecord(
-        word,
-        json.loads(entry),
-        *provenance_and_usage,
-        bool(grounded),
-        run_id,
-        created,
-        location or "",
-    )
+    # the fields in order (provenance_and_usage: provider ... cost_usd)
+    fields = [word, json.loads(entry), *provenance_and_usage]
+    fields += [bool(grounded), run_id, created, location or ""]
+    return EntryRecord(*fields)
 
 
 def _failure_row(f: FailureRecord) -> tuple:
