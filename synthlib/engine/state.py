@@ -169,6 +169,11 @@ class RunState:
     failed_cost: float = 0.0
     seq: int = 0
     next_shard: int = 1
+    # This run's create calls on the API's clock, ``[shard, sent, answered]`` (answered None: no
+    # answer came, the call may have taken effect up to its timeout): a batch created outside all
+    # of them is not this run's. None: a checkpoint made before they were kept (any time of the
+    # run may have been a create's).
+    create_windows: list[list[Any]] | None = field(default_factory=list)
     # Not state but an index over it: words before ``_cursor`` have all been planned at least
     # once, and ``_requeued`` holds words handed back since (retries, abandoned shards). Together
     # they make ``pending()`` cheap on a million words.
@@ -269,6 +274,8 @@ class RunState:
         flight.create_since = at if flight.create_since is None else min(flight.create_since, at)
         flight.create_until = at if flight.create_until is None else max(flight.create_until, at)
         flight.create_requests = int(e["requests"])
+        if self.create_windows is not None:
+            self.create_windows.append([e["shard"], at, None])
 
     def _on_ruled_out(self, e: Event) -> None:
         """Batches found after a lost create whose results show they are not this shard's."""
@@ -280,6 +287,14 @@ class RunState:
         flight.batch_id = e["batch_id"]
         flight.status = e.get("status", BatchStatus.VALIDATING)
         flight.created_at = e.get("created_at")
+        answered = e.get("answered_at")
+        if answered is not None and self.create_windows is not None:
+            # the answer to this shard's last create: its window closes there
+            for window in reversed(self.create_windows):
+                if window[0] == e["shard"]:
+                    if window[2] is None:
+                        window[2] = float(answered)
+                    break
 
     def _on_status(self, e: Event) -> None:
         self.flights[e["shard"]].status = e["status"]
@@ -401,6 +416,7 @@ class RunState:
             "total_tokens": self.usage.total_tokens,
             "seq": self.seq,
             "next_shard": self.next_shard,
+            "create_windows": self.create_windows,
         }
 
     @classmethod
@@ -424,7 +440,16 @@ class RunState:
         state.failed_cost = float(data.get("failed_answers_cost", 0.0))
         state.seq = int(data.get("seq", 0))
         state.next_shard = int(data.get("next_shard", 1))
+        windows = data.get("create_windows")
+        if windows is not None:
+            state.create_windows = [[str(k), float(a), _or_none(b)] for k, a, b in windows]
+        elif state.seq:
+            state.create_windows = None  # made before windows were kept
         for word in state.attempts:
             if word not in state.done and word not in state.given_up:
                 state._requeued[word] = None  # tried before: a retry, or back from a shard
         return state
+
+
+def _or_none(value: Any) -> float | None:
+    return None if value is None else float(value)

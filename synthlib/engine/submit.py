@@ -29,9 +29,12 @@ Nothing is created again while a candidate is undecided: each is confirmed, or r
 meanwhile, and no new shard is launched. Another process, another run or a hand-made batch with
 the same key may make candidates too: only the tags decide, so each is only ever adopted by the
 shard it was made for. When no candidate is left after the grace period, the create never took
-effect, and it is sent again. Any other batch of the run's window whose results carry this run's
-tag (a proxy that retried a create, a create answered after the run gave up on it) is adopted
-and counted: at start-up, while creates are unresolved and in a final sweep before the run ends.
+effect, and it is sent again. Any other batch whose results carry this run's tag (a proxy that
+retried a create, a create answered after the run gave up on it) is adopted and counted: at
+start-up, while creates are unresolved and in a final sweep before the run ends. Only batches
+made inside one of this run's journalled create windows (from a create sent to its answer, or
+to :data:`CREATE_WINDOW_SECONDS` later when none came; the API's clock) can be its own: the run
+never waits for another run's batch, or one made by hand, made outside them.
 """
 
 from __future__ import annotations
@@ -414,9 +417,10 @@ class Submitter(Part):
     def _unknown_batches(self) -> list[BatchInfo]:
         """This run's batches on the backend that the checkpoint does not know (and that no
         other run adopted: those are that run's to collect and count). Where tags show
-        only in results (Anthropic), every ended batch of the run's window is read once for
-        them; one still running that may be this run's (as many requests as one of its
-        creates) is counted in ``_undecided``."""
+        only in results (Anthropic), every ended batch made inside one of the run's create
+        windows (:meth:`_in_create_window`) is read once for them; one still running that may
+        be this run's (made inside one, with as many requests as one of its creates) is counted
+        in ``_undecided``."""
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
         known |= self.state.finished_batch_ids | self._handed_over
         self._undecided = 0
@@ -433,8 +437,8 @@ class Submitter(Part):
         sizes = self._request_counts()
         found = []
         for batch in self._listed_since_start():
-            if batch.id in known:
-                continue
+            if batch.id in known or not self._in_create_window(batch.created_at):
+                continue  # known, or made while no create of this run was on its way
             info = batch
             if batch.terminal and not batch.metadata:
                 try:
@@ -458,6 +462,20 @@ class Submitter(Part):
             elif info.total in sizes:
                 self._undecided += 1
         return [b for b in found if not self._adopted_elsewhere(b.id)]
+
+    def _in_create_window(self, created_at: float) -> bool:
+        """Whether a batch created at ``created_at`` (the API's clock) may be one of this run's
+        creates: inside one of its journalled create windows, from the call sent to its answer
+        (or, unanswered, to :data:`CREATE_WINDOW_SECONDS` later), give or take the clock's
+        margin. Another run's batch, or one made by hand, outside them is never waited for."""
+        windows = self.state.create_windows
+        if windows is None or not created_at:
+            return True  # a checkpoint made before the windows were kept: cannot tell
+        for _, sent, answered in windows:
+            end = answered if answered is not None else sent + CREATE_WINDOW_SECONDS
+            if sent - CLOCK_MARGIN_SECONDS <= created_at <= end + CLOCK_MARGIN_SECONDS:
+                return True
+        return False
 
     def _adopted_elsewhere(self, batch_id: str) -> bool:
         try:
@@ -902,21 +920,25 @@ class Submitter(Part):
         except RejectedError as exc:
             self._rejected(flight, exc)
             return False
-        self._created(flight.shard, info)
+        # the create's window closes with its answer (by the API's clock)
+        answered = max(self._server_now(), float(info.created_at or 0))
+        self._created(flight.shard, info, answered_at=answered)
         self._notify(
             f"submitted batch {info.id} ({len(flight.words)} words, "
             f"{flight.input_tokens:,} input tokens)"
         )
         return True
 
-    def _created(self, shard: str, batch: BatchInfo) -> None:
+    def _created(self, shard: str, batch: BatchInfo, *, answered_at: float | None = None) -> None:
         self._call_worked()
+        extra = {} if answered_at is None else {"answered_at": answered_at}
         self._record(
             "created",
             shard=shard,
             batch_id=batch.id,
             status=batch.status,
             created_at=batch.created_at,
+            **extra,
         )
 
     def _rejected(self, flight: Flight, exc: RejectedError) -> None:

@@ -362,9 +362,14 @@ class AnthropicBackend:
         # which input file a tag stands for, written before the call: a batch found later by
         # its tag (its create unanswered) still knows its words
         _write_json(self.dir / "attempts" / f"{tag}.json", {"input_file_id": input_file_id})
-        batch = self._call(
-            "create batch", self._once.messages.batches.create, requests=requests, once=True
+        response = self._call(
+            "create batch",
+            self._once.messages.batches.with_raw_response.create,
+            requests=requests,
+            once=True,
         )
+        self.clock.note(response.headers)  # the create's window closes at its answer's time
+        batch = response.parse()
         failpoints.hit("anthropic-after-send")
         self._remember(batch.id, tag)
         return self._info(batch)

@@ -119,6 +119,44 @@ def test_two_runs_at_once_with_every_create_answer_lost_adopt_only_their_own(emu
     assert len(batch_ids(emulator)) == 6
 
 
+def test_the_final_sweep_never_waits_for_a_batch_made_outside_this_runs_creates(tmp_path, workdir):
+    """Another process's batch of the same size, made two minutes (of the API's clock) before
+    this run and running on for long: no create of this run was on its way when it was made,
+    so the run ends when its own work is done instead of waiting for that batch to end to read
+    its tags."""
+    clock = MovableClock()
+    emu = Emulator(tmp_path / "emu", config=EmulatorConfig(**FAST), clock=clock).start()
+    try:
+        client = anthropic.Anthropic(api_key="test", base_url=emu.url, max_retries=0)
+        params = {
+            "model": "claude-haiku-4-5",
+            "max_tokens": 1000,
+            "messages": [{"role": "user", "content": 'Write entries: {"words": ["elsewhere"]}'}],
+        }
+        emu.configure(seconds_per_request=100.0)  # this batch runs for about 17 minutes
+        foreign = client.messages.batches.create(
+            requests=[{"custom_id": f"r{i}", "params": params} for i in range(10)]
+        )
+        emu.configure(**FAST)
+        clock.shift = 120.0
+        word_list = words(10)
+        notices: list[str] = []
+        job = make_job(emu, word_list, notices=notices)
+        job.start()
+        result = job.wait(60)
+        if result is None:
+            job.stop()
+            job.wait(30)
+        assert result is not None, notices[-3:]
+        assert result.phase == "finished"
+        assert client.messages.batches.retrieve(foreign.id).processing_status == "in_progress"
+        assert not [n for n in notices if "to end to tell" in n], notices
+        ours = [r for r in emu.ledger() if r["batch_id"] != foreign.id]
+        assert_paid_once(read_checkpoint(result.checkpoint), word_list, ours)
+    finally:
+        emu.stop()
+
+
 # --- expiry -----------------------------------------------------------------------------------
 
 
