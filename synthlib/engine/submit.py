@@ -739,9 +739,8 @@ class Submitter(Part):
         """Batches of a run that is gone, holding words of this list: when the batch can be read
         from here (same API, same account) and all its words are in this list, its reservations
         are taken over (one transaction, only while its run is still gone) and it becomes a
-        flight of this run, read by the places its own list gave the words. True if one was."""
-        if not self._tagged_at_creation:
-            return False  # results tagged with another run's id: left to that run
+        flight of this run, read by the places its own list gave the words (on Anthropic, the
+        results lines carrying that batch's own tag). True if one was."""
         by_batch: dict[str, Reservation] = {}
         account = self.ledger.holder.account
         for word in sorted(orphaned):

@@ -46,7 +46,8 @@ def make_job(emu, word_list, store, checkpoint, listener=None, **kw) -> Job:
     kw.setdefault("provider", "openai")
     kw.setdefault("batch_size", 10)
     config = build_config(word_list, checkpoint=str(checkpoint), **kw)
-    return Job(config, backend=backend_for(emu), store=store, listener=listener)
+    backend = backend_for(emu, kw["provider"], checkpoint=checkpoint)
+    return Job(config, backend=backend, store=store, listener=listener)
 
 
 def batch_count(emu) -> int:
@@ -149,6 +150,57 @@ def test_a_gone_runs_batches_are_adopted_and_its_resume_hands_them_over(
     assert resumed.phase == "finished" and resumed.progress.processed == 40
     assert read_checkpoint(workdir / "a.json")["total_cost"] == 0
     assert max(billed_per_word(emulator.ledger()).values()) == 1 and batch_count(emulator) == 4
+
+
+def test_a_gone_runs_anthropic_batches_are_adopted_from_the_store_and_collected(
+    emulator, workdir, shared_store
+):
+    """Anthropic's batches carry no metadata, but the store knows a gone run's batch ids: Ctrl+C
+    with 4 Message Batches in flight, then the same words in another order and packing on
+    another checkpoint; the batches are adopted from the store's reservations and collected
+    there (each result line read by the tag its own batch carries), nothing is sent again; the
+    first run, resumed, sends nothing and counts nothing."""
+    pytest.importorskip("anthropic")
+    emulator.configure(stall=True)
+    first = make_job(emulator, WORDS, shared_store(), workdir / "a.json", provider="anthropic")
+    first.start()
+    _wait(lambda: _created(workdir / "a.json") >= 4)
+    first.stop()
+    assert first.wait(30).phase == "interrupted"
+    emulator.configure(stall=False)
+
+    messages: list[str] = []
+    other = make_job(
+        emulator,
+        WORDS[::-1],
+        shared_store(),
+        workdir / "b.json",
+        provider="anthropic",
+        words_per_request=2,
+        listener=lambda progress, message: message and messages.append(message),
+    )
+    other.start()
+    result = other.wait(60)
+    if result is None:
+        other.stop()
+        other.wait(30)
+    assert result is not None and result.phase == "finished", messages[-5:]
+    assert result.progress.processed == 40, messages
+    assert sum("adopted batch" in m for m in messages) == 4, messages
+    ledger = emulator.ledger()
+    assert len({r["batch_id"] for r in ledger}) == 4  # none created by the second run
+    billed = billed_per_word(ledger)
+    assert set(billed) == set(WORDS) and max(billed.values()) == 1
+    assert read_checkpoint(workdir / "b.json")["total_cost"] == pytest.approx(
+        ledger_cost(ledger, "anthropic"), rel=1e-9
+    )
+
+    resumed = make_job(emulator, WORDS, shared_store(), workdir / "a.json", provider="anthropic")
+    again = resumed.run()
+    assert again.phase == "finished" and again.progress.processed == 40
+    assert read_checkpoint(workdir / "a.json")["total_cost"] == 0
+    assert max(billed_per_word(emulator.ledger()).values()) == 1
+    assert len({r["batch_id"] for r in emulator.ledger()}) == 4
 
 
 def test_words_made_by_another_run_after_this_one_looked_are_not_sent(
