@@ -173,6 +173,29 @@ class RunLedger:
             reservation.batch_id, reservation.run_id, self.holder, shard, self.clock(), self.lease
         )
 
+    def take_over_shard(
+        self, reservation: Reservation, shard: str, batch_id: str | None = None
+    ) -> dict[str, int]:
+        """Take over the words of ``reservation``'s shard, reserved by its gone holder with no
+        batch known, into this run's ``shard`` (``batch_id``: the batch found for them, which
+        this run adopts); the words taken, with their places in the gone run's list (empty
+        when its holder came back meanwhile)."""
+        return self.store.take_over_shard(
+            reservation.run_id,
+            reservation.shard,
+            self.holder,
+            shard,
+            self.clock(),
+            self.lease,
+            batch_id,
+        )
+
+    def creating(self, shard: str, at: float, requests: int) -> None:
+        """A create of ``shard`` is about to be sent (at ``at``, the API's clock): marked in the
+        store first, so a run that finds this one gone knows whether to look for its batch.
+        A store error reaches the caller (the create is not sent)."""
+        self.store.mark_creating(self.holder.run_id, shard, at, requests)
+
     def mine(self) -> set[str]:
         """The words this run holds in the store."""
         return self.store.reserved_by(self.holder.run_id)

@@ -154,6 +154,10 @@ class Submitter(Part):
         self._unread: dict[str, int] = {}  # ended batch -> failed reads of its results' tags
         self._undecided = 0  # batches that may be this run's, not ended: their tags unknown yet
         self._handed_over: set[str] = set()  # this run's batches another run adopted meanwhile
+        # words of a gone run's shard with no batch known, while its batch is looked for; and
+        # the listings made for each such shard (run:shard) without finding it
+        self._resolving: set[str] = set()
+        self._orphan_looks: dict[str, int] = {}
 
     @property
     def _tagged_at_creation(self) -> bool:
@@ -740,13 +744,19 @@ class Submitter(Part):
         from here (same API, same account) and all its words are in this list, its reservations
         are taken over (one transaction, only while its run is still gone) and it becomes a
         flight of this run, read by the places its own list gave the words (on Anthropic, the
-        results lines carrying that batch's own tag). True if one was."""
+        results lines carrying that batch's own tag). A gone run's shard with no batch known is
+        resolved by :meth:`_resolve_orphan_shard`. True if words changed hands."""
         by_batch: dict[str, Reservation] = {}
+        by_shard: dict[tuple[str, str], Reservation] = {}
         account = self.ledger.holder.account
         for word in sorted(orphaned):
             r = held[word]
-            if r.batch_id and (not r.account or not account or r.account == account):
+            if r.account and account and r.account != account:
+                continue  # another account's batches cannot be read from here
+            if r.batch_id:
                 by_batch.setdefault(r.batch_id, r)
+            else:
+                by_shard.setdefault((r.run_id, r.shard), r)
         adopted = False
         for batch_id, reservation in by_batch.items():
             try:
@@ -758,34 +768,155 @@ class Submitter(Part):
             except (TransientError, RejectedError, StoreError) as exc:
                 self._notify(f"batch {batch_id} of run {reservation.run_id} not adopted: {exc}")
                 continue
-            if not taken:
-                continue  # its run came back
-            busy = self.state.in_flight_words()
-            state = self.state
-            words = [
-                w
-                for w in taken
-                if w not in state.done and w not in state.given_up and w not in busy
-            ]
-            key = f"a-{batch_id}"
-            self._record(
-                "planned",
-                shard=key,
-                words=words,
-                positions={str(at): w for w, at in taken.items()},
-                **self._adopted_size(list(taken)),
-            )
-            self._created(key, info)
-            for w in taken:
-                self._held.pop(w, None)
-                self._orphaned.discard(w)
-            where = f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
-            self._notify(
-                f"adopted batch {batch_id} of run {reservation.run_id}{where}, which is gone: "
-                f"its {len(taken):,} words are collected here, not sent again"
-            )
-            adopted = True
+            if taken:  # else its run came back
+                self._adopt_batch(info, taken, reservation)
+                adopted = True
+        resolving: set[str] = set()
+        for key, reservation in by_shard.items():
+            changed, waiting = self._resolve_orphan_shard(reservation)
+            adopted |= changed
+            if waiting:
+                resolving |= {w for w in orphaned if (held[w].run_id, held[w].shard) == key}
+        self._resolving = resolving
         return adopted
+
+    def _adopt_batch(
+        self, info: BatchInfo, taken: Mapping[str, int], reservation: Reservation
+    ) -> None:
+        """Make a gone run's batch, whose reservations ``taken`` (word -> place in that run's
+        list) this run now holds, a flight of this run."""
+        busy = self.state.in_flight_words()
+        state = self.state
+        words = [
+            w for w in taken if w not in state.done and w not in state.given_up and w not in busy
+        ]
+        key = f"a-{info.id}"
+        self._record(
+            "planned",
+            shard=key,
+            words=words,
+            positions={str(at): w for w, at in taken.items()},
+            **self._adopted_size(list(taken)),
+        )
+        self._created(key, info)
+        for w in taken:
+            self._held.pop(w, None)
+            self._orphaned.discard(w)
+        where = f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
+        self._notify(
+            f"adopted batch {info.id} of run {reservation.run_id}{where}, which is gone: "
+            f"its {len(taken):,} words are collected here, not sent again"
+        )
+
+    def _resolve_orphan_shard(self, reservation: Reservation) -> tuple[bool, bool]:
+        """A gone run's shard reserved with no batch known: it marks every create in the store
+        before sending it, so with no mark it sent none and its words are released (taken over
+        and given back, in one transaction that checks it is still gone) for this run to send.
+        With a mark, its batch may exist: looked for (OpenAI: by the run's and shard's tags;
+        Anthropic: among the batches made in its create window with as many requests, by the
+        tags in their results once they end) and adopted when found; released once the create
+        window is over and :data:`GRACE_LISTINGS` listings did not show it. Returns (words
+        changed hands, still resolving: this run waits for it)."""
+        run, shard = reservation.run_id, reservation.shard
+        key = f"{run}:{shard}"
+        try:
+            mark = self.ledger.store.creating_of(run, shard)
+            places = self.ledger.store.shard_places(run, shard)
+        except StoreError as exc:
+            self._notify(f"cannot read run {run}'s shard {shard} in the store: {exc}")
+            return False, True
+        if not places:
+            return False, False  # changed hands meanwhile
+        if mark is None:
+            return self._release_orphan_shard(reservation, "it sent no create for them"), False
+        since, until, requests = mark
+        try:
+            found, undecided = self._orphan_batch(run, shard, since, until, requests)
+        except (TransientError, RejectedError) as exc:
+            self._notify(f"could not list batches to find run {run}'s shard {shard}: {exc}")
+            return False, True
+        if found is not None:
+            if any(w not in self.words.positions for w in places):
+                return False, False  # words of another list: left to the run that made it
+            try:
+                taken = self.ledger.take_over_shard(reservation, f"a-{found.id}", found.id)
+            except StoreError as exc:
+                self._notify(f"batch {found.id} of run {run} not adopted: {exc}")
+                return False, True
+            if not taken:
+                return False, False  # its run came back
+            self._adopt_batch(found, taken, reservation)
+            return True, False
+        looks = self._orphan_looks[key] = self._orphan_looks.get(key, 0) + 1
+        over = self._server_now() > until + CREATE_WINDOW_SECONDS + CLOCK_MARGIN_SECONDS
+        if undecided or looks < GRACE_LISTINGS or not over:
+            if looks == 1:
+                self._notify(
+                    f"run {run}, which is gone, may have created a batch for {len(places):,} "
+                    "of these words: looking for it before they are sent"
+                )
+            return False, True
+        self._orphan_looks.pop(key, None)
+        why = f"no batch of it in {looks} listings after its create window"
+        return self._release_orphan_shard(reservation, why), False
+
+    def _orphan_batch(
+        self, run: str, shard: str, since: float, until: float, requests: int
+    ) -> tuple[BatchInfo | None, bool]:
+        """The batch a gone run's create of ``shard`` made, if it is listed; and whether a
+        batch that may be it has not ended yet (Anthropic: its tags are unknown till then)."""
+        undecided = False
+        known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
+        known |= self.state.finished_batch_ids
+        for batch in self.backend.list():
+            if batch.created_at and batch.created_at < since - CLOCK_MARGIN_SECONDS:
+                break  # newest first: the rest are older
+            if batch.id in known:
+                continue
+            if self._tagged_at_creation:
+                tags = batch.metadata
+            else:
+                end = until + CREATE_WINDOW_SECONDS + CLOCK_MARGIN_SECONDS
+                if batch.created_at > end or batch.total != requests:
+                    continue
+                info = batch
+                if batch.terminal and not batch.metadata:
+                    try:
+                        info = self.backend.retrieve(batch.id)  # reads its tags from its results
+                    except (TransientError, RejectedError):
+                        undecided = True
+                        continue
+                if not info.metadata:
+                    undecided |= not info.terminal
+                    continue
+                batch, tags = info, info.metadata
+            if tags.get(RUN_TAG) == run and tags.get(SHARD_TAG) == shard:
+                return batch, False
+        return None, undecided
+
+    def _release_orphan_shard(self, reservation: Reservation, why: str) -> bool:
+        """Take over a gone run's shard with no batch and give its words back: this run (or
+        another) reserves and sends them like any word. True if words changed hands."""
+        try:
+            taken = self.ledger.take_over_shard(
+                reservation, f"r-{reservation.run_id}-{reservation.shard}"
+            )
+            if taken:
+                self.ledger.settle((), sorted(taken))
+        except StoreError as exc:
+            self._notify(f"cannot release run {reservation.run_id}'s words: {exc}")
+            return False
+        if not taken:
+            return False  # its run came back
+        for w in taken:
+            self._held.pop(w, None)
+            self._orphaned.discard(w)
+        where = f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
+        self._notify(
+            f"{len(taken):,} words reserved by run {reservation.run_id}{where}, which is gone, "
+            f"were never bought ({why}): released, and sent here"
+        )
+        return True
 
     def _reclaim_flights(self) -> None:
         """On resume: hold this run's flights in the ledger again (a checkpoint made before the
@@ -810,6 +941,9 @@ class Submitter(Part):
                     continue
                 places = {w: at for at, w in flight.positions.items()}
                 held = self.ledger.held_elsewhere(missing)
+                if flight.batch_id is None:
+                    self._reclaim_planned(flight, missing, held)
+                    continue
                 free = [w for w in missing if w not in held]
                 positions = {w: places.get(w, self.words.positions.get(w, -1)) for w in free}
                 if positions:
@@ -819,9 +953,33 @@ class Submitter(Part):
         except StoreError as exc:
             self._notify(f"could not check this run's reservations in the store: {exc}")
 
+    def _reclaim_planned(
+        self, flight: Flight, missing: list[str], held: Mapping[str, Reservation]
+    ) -> bool:
+        """A planned shard (no batch known) some of whose words this run no longer holds:
+        another run found this one gone and took them (it adopted the shard's batch, or,
+        finding none, released them to buy them). If any is held elsewhere, made, or cannot be
+        reserved again, the shard is abandoned (its batch, if one exists after all, is found by
+        its tags and counted like any extra); False then. Otherwise they are reserved again."""
+        purchase = self.ledger.purchase
+        made = self.ledger.store.words_made_with(
+            missing,
+            model=purchase.model,
+            prompt_version=purchase.prompt_version,
+            schema_version=purchase.schema_version,
+            api_location=purchase.api_location,
+        )
+        if not held and not made:
+            positions = {w: self.words.positions.get(w, -1) for w in missing}
+            if len(self.ledger.reserve(flight.shard, positions)) == len(missing):
+                return True
+        self._abandon(flight, "another run took its words while this run was stopped")
+        return False
+
     def left_to_their_owners(self) -> int:
-        """How many pending words wait on another run that is gone (this run cannot end them)."""
-        return len(self._orphaned)
+        """How many pending words wait on another run that is gone (this run cannot end them;
+        those of a gone run's shard being looked for are waited for)."""
+        return len(self._orphaned - self._resolving)
 
     def _next_shard(
         self, room: int, batch_size: int | None = None, *, skip: Collection[str] = ()
@@ -899,7 +1057,16 @@ class Submitter(Part):
         # journalled before the call: a lost answer is resolved by when (on the API's clock) and
         # how many requests
         count = requests if requests is not None else flight.create_requests
-        self._record("creating", shard=flight.shard, at=self._server_now(), requests=count)
+        count = count or sum(n for n, _, _ in flight.shapes)
+        at = self._server_now()
+        try:
+            # marked in the store first: a run that finds this one gone then knows a create of
+            # this shard may exist (none marked: none was sent)
+            self.ledger.creating(flight.shard, at, count)
+        except StoreError as exc:
+            self._pause(f"cannot mark the create in the store, nothing sent: {exc}")
+            return False
+        self._record("creating", shard=flight.shard, at=at, requests=count)
         self._looks.pop(flight.shard, None)
         self._refused.discard(flight.shard)
         failpoints.hit("before-create")

@@ -214,6 +214,27 @@ class PilotStore:
     ) -> dict[str, int]:
         return self.base.take_over(batch_id, gone_run, holder, shard, now, lease)
 
+    def take_over_shard(
+        self,
+        gone_run: str,
+        gone_shard: str,
+        holder: Holder,
+        shard: str,
+        now: float,
+        lease: float,
+        batch_id: str | None = None,
+    ) -> dict[str, int]:
+        return self.base.take_over_shard(gone_run, gone_shard, holder, shard, now, lease, batch_id)
+
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
+        self.base.mark_creating(run_id, shard, at, requests)
+
+    def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:
+        return self.base.creating_of(run_id, shard)
+
+    def shard_places(self, run_id: str, shard: str) -> dict[str, int]:
+        return self.base.shard_places(run_id, shard)
+
     def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
         return self.base.reservations(purchase, words)
 

@@ -219,7 +219,8 @@ class Store(Protocol):
         ...
 
     def batch_runs(self, batch_id: str) -> set[str]:
-        """The runs whose reservations (in any state) name batch ``batch_id``."""
+        """The runs whose reservations (in any state) name batch ``batch_id``, and the runs
+        that adopted it (:meth:`take_over`)."""
         ...
 
     def take_over(
@@ -227,6 +228,35 @@ class Store(Protocol):
     ) -> dict[str, int]:
         """Move the live reservations of ``gone_run``'s batch ``batch_id`` to ``holder``'s
         ``shard`` if ``gone_run`` is still gone; the words taken (word -> place in the batch)."""
+        ...
+
+    def take_over_shard(
+        self,
+        gone_run: str,
+        gone_shard: str,
+        holder: Holder,
+        shard: str,
+        now: float,
+        lease: float,
+        batch_id: str | None = None,
+    ) -> dict[str, int]:
+        """As :meth:`take_over`, for ``gone_run``'s live reservations of ``gone_shard`` (no
+        batch known to the store; ``batch_id``: the batch found for them, recorded as adopted
+        for :meth:`batch_runs`): the words taken (word -> place in the gone run's list)."""
+        ...
+
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
+        """``run_id`` is about to send a create of ``shard`` at ``at`` (the API's clock) with
+        ``requests`` requests; marked before every create is sent."""
+        ...
+
+    def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:
+        """``(first, last, requests)`` of the creates ``run_id`` marked for ``shard`` (None:
+        it sent none)."""
+        ...
+
+    def shard_places(self, run_id: str, shard: str) -> dict[str, int]:
+        """The words ``run_id`` holds for ``shard`` (live): word -> place in its list."""
         ...
 
     def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:

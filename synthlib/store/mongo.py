@@ -148,6 +148,8 @@ class MongoStore:
         self._audits = self._db["audits"]
         self._reservations = self._db["reservations"]
         self._holders = self._db["holders"]
+        self._creates = self._db["creates"]
+        self._adoptions = self._db["adoptions"]
         problem = self._connect()
         if problem is not None:
             self._drop_client()
@@ -560,7 +562,7 @@ class MongoStore:
             return_document=ReturnDocument.AFTER,
         )
         for claim in (doc or {}).get("taken", []):
-            self._move(claim["batch_id"], holder.run_id, claim["run_id"], claim["shard"])
+            self._move(claim, holder.run_id)
             self._call(
                 "cannot renew the run's lease",
                 self._holders.update_one,
@@ -568,14 +570,20 @@ class MongoStore:
                 {"$pull": {"taken": claim}},
             )
 
-    def _move(self, batch_id: str, gone_run: str, run_id: str, shard: str) -> None:
-        """Move ``gone_run``'s live reservations of ``batch_id`` to ``run_id``'s ``shard``
-        (idempotent: done again, it finds nothing left to move)."""
+    def _move(self, claim: Mapping[str, Any], gone_run: str) -> None:
+        """Move ``gone_run``'s live reservations of the claim's batch (or, with ``from_shard``,
+        of that shard of it) to the claiming run's shard (idempotent: done again, it finds
+        nothing left to move)."""
+        which = (
+            {"shard": claim["from_shard"]}
+            if claim.get("from_shard") is not None
+            else {"batch_id": claim["batch_id"]}
+        )
         self._call(
             "cannot take over reservations",
             self._reservations.update_many,
-            {"batch_id": batch_id, "run_id": gone_run, "state": {"$in": list(LIVE)}},
-            {"$set": {"run_id": run_id, "shard": shard}},
+            {**which, "run_id": gone_run, "state": {"$in": list(LIVE)}},
+            {"$set": {"run_id": claim["run_id"], "shard": claim["shard"]}},
         )
 
     def reserve(
@@ -660,11 +668,20 @@ class MongoStore:
         return {doc["word"]: int(doc["position"]) for doc in self._drain(cursor)}
 
     def batch_runs(self, batch_id: str) -> set[str]:
-        """The runs whose reservations (in any state) name batch ``batch_id``."""
-        return set(
+        """The runs whose reservations (in any state) name batch ``batch_id``, and those that
+        adopted it."""
+        runs = set(
             self._call(
                 "cannot read reservations",
                 self._reservations.distinct,
+                "run_id",
+                {"batch_id": batch_id},
+            )
+        )
+        return runs | set(
+            self._call(
+                "cannot read reservations",
+                self._adoptions.distinct,
                 "run_id",
                 {"batch_id": batch_id},
             )
@@ -683,6 +700,33 @@ class MongoStore:
         run's own :meth:`renew` finishes a claim it finds, so a run that comes back between the
         claim and the move sees its batch taken, and one that came back before it is not
         taken from."""
+        claim = {"batch_id": batch_id, "run_id": holder.run_id, "shard": shard}
+        return self._claim(claim, gone_run, holder, now, lease)
+
+    def take_over_shard(
+        self,
+        gone_run: str,
+        gone_shard: str,
+        holder: Holder,
+        shard: str,
+        now: float,
+        lease: float,
+        batch_id: str | None = None,
+    ) -> dict[str, int]:
+        """As :meth:`take_over`, for the live reservations of ``gone_run``'s ``gone_shard``
+        (reserved, their batch unknown to the store; ``batch_id``: the batch found for them,
+        recorded as adopted)."""
+        claim = {
+            "batch_id": batch_id,
+            "from_shard": gone_shard,
+            "run_id": holder.run_id,
+            "shard": shard,
+        }
+        return self._claim(claim, gone_run, holder, now, lease)
+
+    def _claim(
+        self, claim: dict[str, Any], gone_run: str, holder: Holder, now: float, lease: float
+    ) -> dict[str, int]:
         # a run without a holder document counts as gone: give it one to claim on
         self._call(
             "cannot take over reservations",
@@ -691,7 +735,6 @@ class MongoStore:
             {"$setOnInsert": {"renewed_at": 0.0, "ended": False}},
             upsert=True,
         )
-        claim = {"batch_id": batch_id, "run_id": holder.run_id, "shard": shard}
         still_gone = {
             "$or": [
                 {"ended": True},
@@ -708,7 +751,17 @@ class MongoStore:
         if claimed is None:
             return {}
         self.renew(holder, now)
-        self._move(batch_id, gone_run, holder.run_id, shard)
+        self._move(claim, gone_run)
+        if claim["batch_id"] is not None:
+            # kept apart from the reservations, whose documents a later reservation of the same
+            # words rewrites: the batch's owner never takes it back
+            self._call(
+                "cannot take over reservations",
+                self._adoptions.update_one,
+                {"_id": f"{claim['batch_id']}\x1f{holder.run_id}"},
+                {"$set": {"batch_id": claim["batch_id"], "run_id": holder.run_id}},
+                upsert=True,
+            )
         self._call(
             "cannot take over reservations",
             self._holders.update_one,
@@ -718,7 +771,41 @@ class MongoStore:
         cursor = self._call(
             "cannot read reservations",
             self._reservations.find,
-            {"run_id": holder.run_id, "shard": shard, "state": {"$in": list(LIVE)}},
+            {"run_id": holder.run_id, "shard": claim["shard"], "state": {"$in": list(LIVE)}},
+        )
+        return {doc["word"]: int(doc["position"]) for doc in self._drain(cursor)}
+
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
+        """``run_id`` is about to send a create for ``shard`` at ``at`` (the API's clock) with
+        ``requests`` requests: kept as the shard's create window (first and last attempt)."""
+        self._call(
+            "cannot mark a create",
+            self._creates.update_one,
+            {"_id": f"{run_id}\x1f{shard}"},
+            {
+                "$min": {"since": at},
+                "$max": {"until": at},
+                "$set": {"run_id": run_id, "shard": shard, "requests": requests},
+            },
+            upsert=True,
+        )
+
+    def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:
+        """``(first, last, requests)`` of the creates ``run_id`` marked for ``shard``, or None
+        when it marked none (it sent no create for it)."""
+        doc = self._call(
+            "cannot read create marks", self._creates.find_one, {"_id": f"{run_id}\x1f{shard}"}
+        )
+        if doc is None:
+            return None
+        return float(doc["since"]), float(doc["until"]), int(doc.get("requests") or 0)
+
+    def shard_places(self, run_id: str, shard: str) -> dict[str, int]:
+        """The words ``run_id`` holds for ``shard`` (live): word -> its place in its list."""
+        cursor = self._call(
+            "cannot read reservations",
+            self._reservations.find,
+            {"run_id": run_id, "shard": shard, "state": {"$in": list(LIVE)}},
         )
         return {doc["word"]: int(doc["position"]) for doc in self._drain(cursor)}
 

@@ -250,6 +250,30 @@ def _m8_entries_per_purchase(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE pilot_entries ADD COLUMN api_location TEXT NOT NULL DEFAULT ''")
 
 
+def _m9_create_marks(db: sqlite3.Connection) -> None:
+    # A run's create calls, marked before each is sent (see synthlib.store.ledger): a gone run's
+    # shard without a batch id sent none when it has no mark here.
+    db.execute(
+        """CREATE TABLE creates (
+            run_id TEXT NOT NULL,
+            shard TEXT NOT NULL,
+            since REAL NOT NULL,
+            until REAL NOT NULL,
+            requests INTEGER NOT NULL,
+            PRIMARY KEY (run_id, shard)
+        )"""
+    )
+    # Which run adopted which batch of a gone run: kept apart from the reservations, whose rows
+    # a later reservation of the same words rewrites, so the batch's owner never takes it back.
+    db.execute(
+        """CREATE TABLE adoptions (
+            batch_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            PRIMARY KEY (batch_id, run_id)
+        )"""
+    )
+
+
 # Append only: a released store file may be at any of these steps; each runs once, in order.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
@@ -260,6 +284,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m6_audits,
     _m7_ledger,
     _m8_entries_per_purchase,
+    _m9_create_marks,
 ]
 
 
@@ -813,11 +838,14 @@ class SQLiteStore:
         return {w: int(p) for w, p in rows}
 
     def batch_runs(self, batch_id: str) -> set[str]:
-        """The runs whose reservations (in any state) name batch ``batch_id``."""
+        """The runs whose reservations (in any state) name batch ``batch_id``, and those that
+        adopted it."""
         try:
             with self._lock:
                 rows = self._db.execute(
-                    "SELECT DISTINCT run_id FROM reservations WHERE batch_id = ?", (batch_id,)
+                    "SELECT run_id FROM reservations WHERE batch_id = ? "
+                    "UNION SELECT run_id FROM adoptions WHERE batch_id = ?",
+                    (batch_id, batch_id),
                 ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot read reservations: {exc}") from None
@@ -830,10 +858,7 @@ class SQLiteStore:
         transaction that first checks the gone run is still gone (said it ended, or silent
         past ``lease``); returns the words taken (word -> its place in the batch), or nothing."""
         with self._ledger_write("cannot take over reservations"):
-            row = self._db.execute(
-                "SELECT renewed_at, ended FROM holders WHERE run_id = ?", (gone_run,)
-            ).fetchone()
-            if row is not None and not row[1] and now - row[0] <= lease:
+            if not self._still_gone(gone_run, now, lease):
                 return {}
             self._renew(holder, now, False)
             self._db.execute(
@@ -841,12 +866,91 @@ class SQLiteStore:
                 f"AND state IN {LIVE!r}",
                 (holder.run_id, shard, batch_id, gone_run),
             )
+            self._db.execute(
+                "INSERT OR IGNORE INTO adoptions VALUES (?, ?)", (batch_id, holder.run_id)
+            )
             rows = self._db.execute(
                 "SELECT word, position FROM reservations WHERE run_id = ? AND shard = ? "
                 f"AND state IN {LIVE!r}",
                 (holder.run_id, shard),
             ).fetchall()
         return {w: int(p) for w, p in rows}
+
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
+        """``run_id`` is about to send a create for ``shard`` at ``at`` (the API's clock) with
+        ``requests`` requests: kept as the shard's create window (first and last attempt)."""
+        with self._ledger_write("cannot mark a create"):
+            self._db.execute(
+                "INSERT INTO creates VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, shard) DO UPDATE "
+                "SET since = MIN(since, excluded.since), until = MAX(until, excluded.until), "
+                "requests = excluded.requests",
+                (run_id, shard, at, at, requests),
+            )
+
+    def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:
+        """``(first, last, requests)`` of the creates ``run_id`` marked for ``shard``, or None
+        when it marked none (it sent no create for it)."""
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT since, until, requests FROM creates WHERE run_id = ? AND shard = ?",
+                    (run_id, shard),
+                ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read create marks: {exc}") from None
+        return None if row is None else (float(row[0]), float(row[1]), int(row[2]))
+
+    def shard_places(self, run_id: str, shard: str) -> dict[str, int]:
+        """The words ``run_id`` holds for ``shard`` (live): word -> its place in its list."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT word, position FROM reservations WHERE run_id = ? AND shard = ? "
+                    f"AND state IN {LIVE!r}",
+                    (run_id, shard),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read reservations: {exc}") from None
+        return {w: int(p) for w, p in rows}
+
+    def take_over_shard(
+        self,
+        gone_run: str,
+        gone_shard: str,
+        holder: Holder,
+        shard: str,
+        now: float,
+        lease: float,
+        batch_id: str | None = None,
+    ) -> dict[str, int]:
+        """As :meth:`take_over`, for the live reservations of ``gone_run``'s ``gone_shard``
+        (reserved, their batch unknown to the store; ``batch_id``: the batch found for them,
+        recorded as adopted)."""
+        with self._ledger_write("cannot take over reservations"):
+            if not self._still_gone(gone_run, now, lease):
+                return {}
+            self._renew(holder, now, False)
+            if batch_id is not None:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO adoptions VALUES (?, ?)", (batch_id, holder.run_id)
+                )
+            self._db.execute(
+                "UPDATE reservations SET run_id = ?, shard = ? WHERE run_id = ? AND shard = ? "
+                f"AND state IN {LIVE!r}",
+                (holder.run_id, shard, gone_run, gone_shard),
+            )
+            rows = self._db.execute(
+                "SELECT word, position FROM reservations WHERE run_id = ? AND shard = ? "
+                f"AND state IN {LIVE!r}",
+                (holder.run_id, shard),
+            ).fetchall()
+        return {w: int(p) for w, p in rows}
+
+    def _still_gone(self, run_id: str, now: float, lease: float) -> bool:
+        row = self._db.execute(
+            "SELECT renewed_at, ended FROM holders WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return row is None or bool(row[1]) or now - row[0] > lease
 
     def _ledger_write(self, action: str) -> _LedgerWrite:
         return _LedgerWrite(self, action)

@@ -12,11 +12,16 @@ from pathlib import Path
 import mongomock_ng as mongomock
 import pytest
 
+from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.jobs.job import Job, build_config
 from synthlib.store import open_store
+from synthlib.store.ledger import Holder
 from synthlib.store.mongo import MongoStore
 
 from .conftest import (
+    FAST,
+    MODELS,
+    FastClock,
     backend_for,
     billed_per_word,
     cli,
@@ -507,3 +512,134 @@ def test_a_missing_key_over_paid_entries_is_refused_in_python_until_accepted(
     assert fallback.run().progress.processed == 10
     assert set(load_entries(shared_store())["provider"]) == {"openai"}
     assert len(load_entries(shared_store(), every=True)) == 20
+
+
+# --- a gone run's shard with no batch known -----------------------------------------------------
+
+GONE = Holder(run_id="run-0123456789ab", checkpoint="/elsewhere/gone.checkpoint.json")
+
+
+def _gone_runs_shard(emu, store, provider, checkpoint, word_list, *, marked_at=None) -> None:
+    """In ``store``: run GONE reserved ``word_list`` as its shard s-1 and said it ended; with
+    ``marked_at`` (the API's clock) it marked a create of that shard first, which never made a
+    batch."""
+    from synthlib.engine.ledger import purchase_of
+
+    backend = backend_for(emu, provider, checkpoint=checkpoint)
+    purchase = purchase_of(backend, MODELS[provider])
+    now = time.time()
+    positions = {w: WORDS.index(w) for w in word_list}
+    assert store.reserve(purchase, GONE, "s-1", positions, now) == set(word_list)
+    if marked_at is not None:
+        store.mark_creating(GONE.run_id, "s-1", marked_at, len(word_list))
+    store.renew(GONE, now, ended=True)
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["no-create-sent", "create-sent-no-batch"])
+def test_a_gone_runs_words_with_no_batch_are_released_and_bought_once(
+    tmp_path, workdir, shared_store, provider, marked
+):
+    """A run reserved 10 words and ended before any batch of them existed: with no create
+    marked in the store it sent none, and its words are released at once; with one marked, its
+    batch is looked for until the create window is over (10 minutes of the API's clock, here
+    running 100 times faster), then they are released. Either way this run buys them, once,
+    instead of ending with them left to a run that will never buy them."""
+    clock = FastClock(100)
+    emu = Emulator(tmp_path / "emu", config=EmulatorConfig(**FAST), clock=clock).start()
+    try:
+        _gone_runs_shard(
+            emu,
+            shared_store(),
+            provider,
+            workdir / "b.json",
+            WORDS[:10],
+            marked_at=clock() if marked else None,
+        )
+        messages: list[str] = []
+        job = make_job(
+            emu,
+            WORDS,
+            shared_store(),
+            workdir / "b.json",
+            provider=provider,
+            listener=lambda progress, message: message and messages.append(message),
+        )
+        job.start()
+        result = job.wait(90)
+        if result is None:
+            job.stop()
+            job.wait(30)
+        assert result is not None and result.phase == "finished", messages[-5:]
+        assert result.progress.processed == 40, messages
+        assert any("were never bought" in m for m in messages), messages
+        billed = billed_per_word(emu.ledger())
+        assert set(billed) == set(WORDS) and max(billed.values()) == 1
+        assert read_checkpoint(workdir / "b.json")["total_cost"] == pytest.approx(
+            ledger_cost(emu.ledger(), provider), rel=1e-9
+        )
+    finally:
+        emu.stop()
+
+
+def test_a_gone_runs_batch_whose_create_got_no_answer_is_found_and_adopted(
+    emulator, workdir, shared_store, provider
+):
+    """A run's create took effect but its answer was lost (and listings lag, so the run never
+    saw its batch); it stopped. Another run of the same words finds the create marked in the
+    store, finds that batch (by its tags: in its metadata, or in its results once it ends) and
+    adopts it; nothing is sent again, each word is billed once."""
+    emulator.configure(lost_reply_rate=1.0, lost_reply_mode="5xx", listing_lag_seconds=10_000)
+    messages: list[str] = []
+    first = make_job(
+        emulator,
+        WORDS[:10],
+        shared_store(),
+        workdir / "a.json",
+        provider=provider,
+        listener=lambda progress, message: message and messages.append(message),
+    )
+    first.start()
+    _wait(lambda: any("no answer creating a batch" in m for m in messages))
+    first.stop()
+    assert first.wait(30).phase == "interrupted"
+    emulator.configure(lost_reply_rate=0.0, listing_lag_seconds=0.0)
+
+    seen: list[str] = []
+    other = make_job(
+        emulator,
+        WORDS[:10][::-1],
+        shared_store(),
+        workdir / "b.json",
+        provider=provider,
+        words_per_request=2,
+        listener=lambda progress, message: message and seen.append(message),
+    )
+    other.start()
+    result = other.wait(60)
+    if result is None:
+        other.stop()
+        other.wait(30)
+    assert result is not None and result.phase == "finished", seen[-5:]
+    assert result.progress.processed == 10, seen
+    assert sum("adopted batch" in m for m in seen) == 1, seen
+    ledger = emulator.ledger()
+    assert len({r["batch_id"] for r in ledger}) == 1
+    billed = billed_per_word(ledger)
+    assert set(billed) == set(WORDS[:10]) and max(billed.values()) == 1
+    assert read_checkpoint(workdir / "b.json")["total_cost"] == pytest.approx(
+        ledger_cost(ledger, provider), rel=1e-9
+    )
+    # the first run, resumed, finds its shard taken: it sends nothing and counts nothing
+    owner: list[str] = []
+    resumed = make_job(
+        emulator,
+        WORDS[:10],
+        shared_store(),
+        workdir / "a.json",
+        provider=provider,
+        listener=lambda progress, message: message and owner.append(message),
+    )
+    again = resumed.run()
+    assert again.phase == "finished" and again.progress.processed == 10
+    assert read_checkpoint(workdir / "a.json")["total_cost"] == 0, "\n".join(owner)
+    assert emulator.ledger() == ledger
