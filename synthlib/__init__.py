@@ -40,9 +40,9 @@ _EXPORTS = {
     "repair": "jobs.repair",
     "RunConfig": "jobs.config",
     # the notebook faces (need the [notebook] extra)
-    **dict.fromkeys(["Workbench", "notebook_store"], "faces.workbench"),
+    **dict.fromkeys(["Workbench", "show_pilot"], "faces.workbench"),
+    "notebook_store": "faces.notebook",
     "Review": "faces.review",
-    "show_pilot": "faces.pilot_view",
 }
 
 
@@ -66,9 +66,9 @@ if TYPE_CHECKING:
     from .core.prompts import PROMPT_VERSION
     from .core.schema import SCHEMA_VERSION, Entry
     from .core.words import WordList, read_words
-    from .faces.pilot_view import show_pilot
+    from .faces.notebook import notebook_store
     from .faces.review import Review
-    from .faces.workbench import Workbench, notebook_store
+    from .faces.workbench import Workbench, show_pilot
     from .jobs.config import RunConfig
     from .jobs.export import copy_entries, export_entries, read_export
     from .jobs.findings import AuditSummary, audit, findings_by_model, load_findings

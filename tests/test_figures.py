@@ -16,8 +16,9 @@ import pytest
 import synthlib
 from synthlib.engine.progress import Progress
 from synthlib.faces import cli
+from synthlib.faces.notebook import status_html
 from synthlib.faces.terminal import run_in_terminal
-from synthlib.faces.workbench import Workbench, _Widgets, status_html
+from synthlib.faces.workbench import Workbench, _Widgets
 
 
 def _progress(**changes) -> Progress:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from synthlib.faces.workbench import notebook_store
+from synthlib.faces.notebook import notebook_store
 from synthlib.store import STORE_ENV, default_store, has_secret
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from synthlib.emulator import Emulator, EmulatorConfig
-from synthlib.faces.pilot_view import PilotView, comparison_frame, show_pilot, tally_text
-from synthlib.faces.workbench import Workbench, _Widgets
+from synthlib.faces.pilot_view import PilotView, comparison_frame, tally_text
+from synthlib.faces.workbench import Workbench, _Widgets, show_pilot
 from synthlib.jobs.pilots import ModelReport, Pilot
 
 FAST = dict(validating_seconds=0.05, seconds_per_request=0.0002, finalizing_seconds=0.05)

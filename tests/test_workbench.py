@@ -351,7 +351,7 @@ def test_the_provider_shows_what_auto_resolves_to(offline_env, monkeypatch):
 def test_the_example_list_is_package_data():
     from importlib import resources
 
-    from synthlib.faces.workbench import EXAMPLE_WORDS
+    from synthlib.faces.notebook import EXAMPLE_WORDS
 
     packaged = resources.files("synthlib").joinpath("data", "example_words.txt")
     assert EXAMPLE_WORDS.read_text() == packaged.read_text()
@@ -359,7 +359,7 @@ def test_the_example_list_is_package_data():
 
 
 def test_library_advice_is_reworded_for_the_workbench():
-    from synthlib.faces.workbench import in_ui_words
+    from synthlib.faces.notebook import in_ui_words
 
     refused = in_ui_words(
         "cp.json: 3 batch(es) in flight; --fresh would pay for them twice. "

@@ -9,9 +9,12 @@ marks), a word picker and that word's entry cards side by side, one per model, e
 **Better** toggle (the mark is saved with the pilot, and the tally shown), and **Run the whole
 list on <model>**, which hands the model to the workbench's Run (the words the pilot made with
 it are copied, not sent again). The workbench shows the view in its "Pilot: compare models first"
-section; :func:`show_pilot` shows it alone (``notebooks/pilot.ipynb``), with a workbench below it
-for the full run. Headless (papermill, nbmake) :func:`show_pilot` runs the pilot from the
-parameters and prints the comparison.
+section; :func:`synthlib.faces.workbench.show_pilot` shows it alone (``notebooks/pilot.ipynb``),
+with the workbench's widgets below it for the full run. Headless (papermill, nbmake)
+:func:`run_headless` runs the pilot from the parameters and prints the comparison.
+
+Below the workbench: the view takes the workbench it serves as a :class:`Bench` and never imports
+:mod:`.workbench`; the workbench imports it for its pilot section.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -47,20 +50,34 @@ from ..jobs.pilots import (
     provider_of,
     run_pilot,
 )
+from .notebook import EXAMPLE_WORDS, chosen_words, in_ui_words, money, words_html
 from .review import card_html
-from .workbench import (
-    EXAMPLE_WORDS,
-    Workbench,
-    find_words_file,
-    in_ui_words,
-    interactive_session,
-    money,
-    show_errors_in_one_line,
-)
 
 if TYPE_CHECKING:
     from ..jobs.job import Job
-    from .workbench import _Widgets
+
+
+class Bench(Protocol):
+    """What the pilot takes from a workbench (:class:`synthlib.faces.workbench.Workbench` is
+    one): its word list and run settings, and the widgets that run the whole list on a model."""
+
+    params: dict[str, Any]
+    words: Any
+    words_name: str | None
+
+    def run_widgets(self) -> RunWidgets: ...
+
+
+class RunWidgets(Protocol):
+    """The workbench's widgets, as the pilot drives them: their settings applied to the bench,
+    and Run on the chosen model."""
+
+    box: Any
+
+    def _apply(self) -> None: ...
+
+    def run_on(self, model: str) -> Job | None: ...
+
 
 # Run settings the pilot does not take from the workbench: it sets model, provider and checkpoint
 # for each model itself; starting over, redoing and an imported checkpoint are about the whole
@@ -92,7 +109,7 @@ FRAME_COLUMNS = ["word", "model", "ok", "failure", "senses", "examples", "first_
 
 
 def plan_pilot(
-    bench: Workbench,
+    bench: Bench,
     *,
     models: str | Iterable[str],
     sample: int = DEFAULT_SAMPLE,
@@ -275,7 +292,7 @@ def report_line(report: ModelReport) -> str:
 
 
 def run_headless(
-    bench: Workbench,
+    bench: Bench,
     *,
     models: str | Iterable[str] = OFFLINE,
     sample: int = DEFAULT_SAMPLE,
@@ -301,26 +318,6 @@ def run_headless(
     with pd.option_context("display.max_colwidth", 80):
         display(shown.reset_index(drop=True))
     return record
-
-
-def show_pilot(
-    words: Any = None,
-    *,
-    models: str | Iterable[str] | None = None,
-    sample: int = DEFAULT_SAMPLE,
-    seed: int = 0,
-    **settings: Any,
-) -> PilotView | Pilot:
-    """The pilot notebook's one call: the view in JupyterLab (nothing runs until Run pilot), the
-    pilot of ``models`` (default: offline) run and printed anywhere else. ``settings`` are run
-    settings (``store``, ``poll_interval``, ...), as the workbench takes them."""
-    show_errors_in_one_line()
-    bench = Workbench(words=words, **settings)
-    if interactive_session():
-        view = PilotView(bench, models=models, sample=sample, seed=seed)
-        view.display()
-        return view
-    return run_headless(bench, models=models or OFFLINE, sample=sample, seed=seed)
 
 
 PROJECTION_NOTE = (
@@ -409,29 +406,28 @@ class _Slot:
 
 
 class PilotView:
-    """The pilot in JupyterLab (see the module docstring). ``source`` is the workbench whose
-    word list and settings the pilot uses and whose Run the chosen model is handed to: a
-    :class:`~synthlib.faces.workbench.Workbench` (its widgets are made, below the view, when a
-    model is
-    chosen) or the workbench's widgets (the view is their pilot section). ``models`` is the
-    models field's first value (default: the workbench's model and offline; offline alone when
-    no OpenAI key is set). The latest pilot
-    beside the store is shown at once, marks and all."""
+    """The pilot in JupyterLab (see the module docstring). ``bench`` is the workbench whose
+    word list and settings the pilot uses and whose Run the chosen model is handed to (a
+    :class:`~synthlib.faces.workbench.Workbench`). ``host``: the workbench's widgets when the
+    view is their pilot section; without one, the view stands alone and the bench's
+    :meth:`~Bench.run_widgets` are made, below the view, when a model is chosen. ``models`` is
+    the models field's first value (default: the workbench's model and offline; offline alone
+    when no OpenAI key is set). The latest pilot beside the store is shown at once, marks and
+    all."""
 
     def __init__(
         self,
-        source: Workbench | _Widgets | None = None,
+        bench: Bench,
         *,
         models: str | Iterable[str] | None = None,
         sample: int = DEFAULT_SAMPLE,
         seed: int = 0,
+        host: RunWidgets | None = None,
     ) -> None:
         import ipywidgets as w
 
-        if source is None:
-            source = Workbench()
-        self.workbench: _Widgets | None = None if isinstance(source, Workbench) else source
-        self.bench: Workbench = source if isinstance(source, Workbench) else source.bench
+        self.workbench: RunWidgets | None = host
+        self.bench: Bench = bench
         models_given = models is not None and models != OFFLINE  # as the notebook ships it
         if models is None:  # without a key the OpenAI models would only fail: offline alone
             paid = resolve_provider("auto") == "openai"
@@ -610,31 +606,14 @@ class PilotView:
 
     def _words_source(self) -> tuple[Any, str | None]:
         """The word list in use: the typed path, else the upload, else the notebook's."""
-        text = self.words_path.value.strip()
-        if text:
-            return find_words_file(text), None
-        if self._uploaded is not None:
-            return self._uploaded[1], self._uploaded[0]
-        return self._initial_words, None
+        return chosen_words(self.words_path.value, self._uploaded, self._initial_words)
 
     def _show_words(self) -> None:
         if self.workbench is not None:
             return
-        try:
-            source, name = self._words_source()
-            count = len(read_words(source, name=name))
-        except SynthlibError as exc:
-            self.words_info.value = f"<span class='sl-error'>{html.escape(str(exc))}</span>"
-            return
-        if name is not None:
-            what = f"{html.escape(name)} (uploaded)"
-        elif source == EXAMPLE_WORDS:
-            what = "the bundled example list"
-        elif isinstance(source, str | Path):
-            what = html.escape(Path(source).name)
-        else:
-            what = "the words given"
-        self.words_info.value = f"<span class='sl-muted'>{what}: <b>{count:,}</b> words</span>"
+        self.words_info.value = words_html(
+            self.words_path.value, self._uploaded, self._initial_words, compact=True
+        )
 
     @_action
     def on_words_path(self) -> None:
@@ -1035,12 +1014,10 @@ class PilotView:
         )
         return job
 
-    def _workbench(self) -> _Widgets:
+    def _workbench(self) -> RunWidgets:
         """The workbench's widgets that run the chosen model: the host's, or new ones below."""
         if self.workbench is None:
-            from .workbench import _Widgets
-
-            self.workbench = _Widgets(self.bench, pilot=False)
+            self.workbench = self.bench.run_widgets()
             self.full_run.children = [self.workbench.box]
         return self.workbench
 
@@ -1072,13 +1049,13 @@ class PilotView:
 _REMEMBERED: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
 
-def _store_key(bench: Workbench) -> str:
+def _store_key(bench: Bench) -> str:
     """The store the view's pilots sit beside, as one text (a relative default is per folder)."""
     store = str(bench.params.get("store") or "synthlib.db")
     return store if "://" in store else os.path.abspath(store)
 
 
-def _fields_key(bench: Workbench, models: str, sample: int, seed: int) -> tuple[Any, ...]:
+def _fields_key(bench: Bench, models: str, sample: int, seed: int) -> tuple[Any, ...]:
     """What the notebook gave the view (its parameters): remembered fields are restored only
     for the same ones (edited parameters win)."""
     words = bench.words if isinstance(bench.words, str | Path) else repr(bench.words)[:200]
@@ -1125,6 +1102,5 @@ __all__ = [
     "comparison_html",
     "plan_pilot",
     "run_headless",
-    "show_pilot",
     "tally_text",
 ]

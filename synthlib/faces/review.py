@@ -24,6 +24,7 @@ from ..core.extras import require
 from ..jobs.frames import StoreLike, load_entries, load_failures, load_senses
 from ..store import EntryRecord, using_store
 from ..store.records import GIVEN_UP_WORDS
+from .notebook import interactive_session
 
 require("notebook", "the review")  # one line naming the extra if it is missing
 
@@ -411,8 +412,6 @@ class Review:
     def show(self, *, word: str | None = None, rows: int = TABLE_ROWS) -> None:
         """Widgets in JupyterLab (filters re-filter one output area in place, an entry card with a
         word picker); static tables, charts and a card from the parameters anywhere else."""
-        from .workbench import interactive_session
-
         if interactive_session():
             from IPython.display import display
 

@@ -5,10 +5,13 @@
 is clicked: the run's status and progress on top, then the word list (upload or path), the
 settings, the buttons (Estimate, Run, Stop, Cancel in-flight batches, Start over), the model pilot
 (folded: :class:`synthlib.faces.pilot_view.PilotView`), the estimate's deciding figures (the whole
-table
-folded), Export, the log and the summary of the last run.
+table folded), Export, the log and the summary of the last run.
 Headless (papermill, nbmake: no Jupyter server session) it runs from the parameters and prints
 progress as occasional plain lines, so the output notebook stays small.
+
+``notebooks/pilot.ipynb`` calls :func:`show_pilot`: the pilot view alone, with the workbench's
+widgets below it for the full run. The top of the notebook faces: it imports the pilot view, the
+review and :mod:`.notebook`, and none of them imports it.
 """
 
 from __future__ import annotations
@@ -17,14 +20,12 @@ import functools
 import html
 import math
 import os
-import re
 import signal
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from importlib import resources
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,24 @@ from ..jobs.config import PROVIDERS, RunConfig, check_names, resolve_provider, w
 from ..jobs.config import settings as config_settings
 from ..jobs.frames import load_entries
 from ..jobs.job import Job, RunResult, build_config
-from ..store import STORE_ENV, default_store, has_secret, mask_uri
+from ..jobs.pilots import DEFAULT_SAMPLE, OFFLINE, Pilot
+from ..store import default_store, has_secret, mask_uri
 
-require("notebook", "the workbench")  # one line naming the extra if it is missing
+# one line naming the extra if it is missing, before the faces below (which need it too) fail
+require("notebook", "the workbench")
+
+from .notebook import (  # noqa: E402
+    EXAMPLE_WORDS,
+    chosen_words,
+    in_parameter_words,
+    in_ui_words,
+    interactive_session,
+    money,
+    show_errors_in_one_line,
+    status_html,
+    words_html,
+)
+from .pilot_view import PilotView, run_headless  # noqa: E402
 
 HEADLESS_LINE_EVERY = 30.0
 PREVIEW_COLUMNS = [
@@ -65,98 +81,6 @@ def table(rows: list[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "value"]).set_index("item").rename_axis(None)
 
 
-# package data, so the example list is there in any install (examples/words.txt is for the README)
-EXAMPLE_WORDS = Path(str(resources.files("synthlib").joinpath("data", "example_words.txt")))
-
-
-def interactive_session() -> bool:
-    """True in a kernel started by a Jupyter server (JupyterLab, Notebook), where widgets show;
-    False under papermill, nbmake or a plain Python process."""
-    return bool(os.environ.get("JPY_SESSION_NAME"))
-
-
-def show_errors_in_one_line() -> None:
-    """Make a synthlib error in a notebook cell show as one line, not a traceback (the cell still
-    fails, so papermill still fails the notebook)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
-        # published as the cell's error (name, value, a one-line traceback): papermill and
-        # nbmake print it on the terminal, where a bare stderr stream would stay in the notebook
-        stb = [f"{etype.__name__}: {in_parameter_words(str(value))}"]
-        shell._showtraceback(etype, value, stb)
-        return stb
-
-    shell.set_custom_exc((SynthlibError,), handler)
-
-
-def notebook_store(store: Any) -> Any:
-    """A notebook's ``store`` parameter, refused (one line) when it holds a password: papermill
-    writes every parameter into the output notebook (its injected cell and its metadata) before
-    the notebook's own code runs, and saves it again at the end from its own copy, so no code in
-    the notebook can mask it there; IPython's history keeps the cell too. A URI with a password
-    belongs in ``SYNTHLIB_STORE``, which no notebook records."""
-    if has_secret(store):
-        show_errors_in_one_line()
-        raise UsageError(
-            f"the store parameter holds a password ({mask_uri(store)}), and papermill keeps "
-            f"parameters in the notebook it writes (delete that file): leave store unset and "
-            f"pass the URI in the {STORE_ENV} environment variable, e.g. "
-            f"{STORE_ENV}='mongodb://user:PASSWORD@host/db' papermill ..."
-        )
-    return store
-
-
-# --- what the workbench says, in its own words ---------------------------------------------------
-
-# The library's advice names the terminal's flags; the workbench names its own controls.
-_UI_WORDS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"\bpass --fresh\b"), "click Start over"),
-    (re.compile(r",? without --fresh,?"), " with Run (not Start over)"),
-    (re.compile(r"\bor --fresh\b"), "or click Start over"),
-    (re.compile(r"(?<![\w-])--fresh\b"), "Start over"),
-    (
-        re.compile(r"\bpass another --checkpoint\b"),
-        "set another checkpoint in the notebook's parameters cell",
-    ),
-    (re.compile(r"(?<![\w-])--import-checkpoint\b"), "the import_checkpoint parameter"),
-    (re.compile(r"(?<![\w-])--checkpoint\b"), "the checkpoint parameter"),
-    (re.compile(r"(?<![\w-])--redo\b"), "the redo parameter"),
-    (re.compile(r"(?<![\w-])--provider (\w+)"), r"Provider \1"),
-    (re.compile(r"(?<![\w-])--max-cost\b"), "Max cost"),
-    (re.compile(r"(?<![\w-])--batch-size\b"), "Batch size"),
-    (re.compile(r"(?<![\w-])--prices FILE\b"), "prices= in synthlib.run"),
-    (re.compile(r"(?<![\w-])--yes\b"), "the Run button"),
-    (
-        re.compile(r"(?<![\w-])--([a-z][a-z-]*)"),
-        lambda m: f"the {m.group(1).replace('-', '_')} parameter",
-    ),
-]
-
-
-def in_ui_words(text: str) -> str:
-    """``text`` (an error or notice of the library) with its terminal flags named as the
-    workbench's controls: ``--fresh`` is Start over, ``--checkpoint`` a parameter, ..."""
-    for pattern, replacement in _UI_WORDS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z-]*)")
-
-
-def in_parameter_words(text: str) -> str:
-    """``text`` with terminal flags named as the notebook's parameters (``--fresh`` is the
-    ``fresh`` parameter): what a headless run and a failing cell say."""
-    return _FLAG.sub(lambda m: f"the {m.group(1).replace('-', '_')} parameter", text)
-
-
 def parse_max_cost(text: str) -> float | None:
     """The Max cost field: blank is no limit; otherwise dollars (``25``, ``$2.50``), 0 or more."""
     cleaned = text.strip().removeprefix("$").strip()
@@ -172,34 +96,6 @@ def parse_max_cost(text: str) -> float | None:
             "or 2.50, or leave it blank for no limit"
         )
     return value
-
-
-def project_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` holding ``pyproject.toml`` or ``.git``."""
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
-            return folder
-    return None
-
-
-def find_words_file(text: str, here: Path | None = None) -> Path:
-    """The word list a typed path means: as is when absolute, else relative to ``here`` (the
-    notebook's folder, where its kernel runs) or to the project root above it, so the README's
-    ``examples/words.txt`` works from ``notebooks/``. Raises :class:`UsageError` naming the
-    folders it looked in."""
-    path = Path(text.strip()).expanduser()
-    if path.is_absolute():
-        return path  # the word reader says what is wrong with it, if anything
-    here = (here or Path.cwd()).resolve()
-    folders = [here]
-    root = project_root(here)
-    if root is not None and root != here:
-        folders.append(root)
-    for folder in folders:
-        if (folder / path).exists():
-            return folder / path
-    looked = " and ".join(str(f) for f in folders)
-    raise UsageError(f"{text.strip()}: no such file (looked in {looked})")
 
 
 def provider_note(choice: str) -> tuple[str, bool]:
@@ -223,10 +119,6 @@ def provider_note(choice: str) -> tuple[str, bool]:
             return "anthropic (Message Batches; batches are paid)", False
         return "anthropic: needs ANTHROPIC_API_KEY, which is not set", True
     return "offline: free, local dictionaries", False
-
-
-def money(value: float) -> str:
-    return f"${value:,.2f}" if value >= 1 else f"${value:,.4f}"
 
 
 def estimate_html(estimate: Estimate) -> str:
@@ -274,18 +166,6 @@ def tell_the_terminal(line: str) -> None:
             sys.__stderr__.flush()
         except (OSError, ValueError):
             pass
-
-
-def status_html(rows: list[tuple[str, str]], per_line: int = 4) -> str:
-    """The status table with ``per_line`` (label, value) pairs a line, to keep it short."""
-    lines = []
-    for start in range(0, len(rows), per_line):
-        cells = "".join(
-            f"<th>{html.escape(k)}</th><td>{html.escape(v)}</td>"
-            for k, v in rows[start : start + per_line]
-        )
-        lines.append(f"<tr>{cells}</tr>")
-    return f"<table class='sl-status-table'><tbody>{''.join(lines)}</tbody></table>"
 
 
 def _blank_status() -> list[tuple[str, str]]:
@@ -358,6 +238,11 @@ class Workbench:
         overrides = {} if fresh is None else {"fresh": fresh}
         self.job = Job(self.config(**overrides), listener=listener).open()
         return self.job
+
+    def run_widgets(self) -> _Widgets:
+        """The workbench's widgets without a pilot section: what a pilot view standing alone
+        shows below itself to run the whole list on the chosen model."""
+        return _Widgets(self, pilot=False)
 
     # --- headless ----------------------------------------------------------------------------
 
@@ -472,6 +357,26 @@ class Workbench:
         from .review import clean  # lists joined, blanks blank, whole numbers whole
 
         show(clean(entries[PREVIEW_COLUMNS].head(self.preview_rows), hide_empty=False))
+
+
+def show_pilot(
+    words: Any = None,
+    *,
+    models: str | Iterable[str] | None = None,
+    sample: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    **settings: Any,
+) -> PilotView | Pilot:
+    """The pilot notebook's one call: the view in JupyterLab (nothing runs until Run pilot), the
+    pilot of ``models`` (default: offline) run and printed anywhere else. ``settings`` are run
+    settings (``store``, ``poll_interval``, ...), as the workbench takes them."""
+    show_errors_in_one_line()
+    bench = Workbench(words=words, **settings)
+    if interactive_session():
+        view = PilotView(bench, models=models, sample=sample, seed=seed)
+        view.display()
+        return view
+    return run_headless(bench, models=models or OFFLINE, sample=sample, seed=seed)
 
 
 _CSS = """<style>
@@ -707,9 +612,7 @@ class _Widgets:
         self.pilot_view: Any = None
         pilot_section: list[Any] = []
         if pilot:
-            from .pilot_view import PilotView
-
-            self.pilot_view = PilotView(self)
+            self.pilot_view = PilotView(bench, host=self)
             self.pilot_section = w.Accordion(
                 children=[self.pilot_view.box],
                 titles=("Pilot: compare models first",),
@@ -817,32 +720,10 @@ class _Widgets:
 
     def _words_source(self) -> tuple[Any, str | None]:
         """The word list in use: the typed path, else the upload, else the notebook's."""
-        text = self.path.value.strip()
-        if text:
-            return find_words_file(text), None
-        if self._uploaded is not None:
-            name, data = self._uploaded
-            return data, name
-        return self._initial_words, None
+        return chosen_words(self.path.value, self._uploaded, self._initial_words)
 
     def _show_words(self) -> None:
-        try:
-            source, name = self._words_source()
-            count = len(read_words(source, name=name))
-        except SynthlibError as exc:
-            self.words_info.value = f"<span class='sl-error'>{html.escape(str(exc))}</span>"
-            return
-        if name is not None:
-            what = f"<b>{html.escape(name)}</b> (uploaded)"
-        elif self.path.value.strip():
-            what = f"<b>{html.escape(str(source))}</b>"
-        elif source == EXAMPLE_WORDS:
-            what = "the bundled example list"
-        elif isinstance(source, str | Path):
-            what = f"<b>{html.escape(str(source))}</b>"
-        else:
-            what = "the words given to the workbench"
-        self.words_info.value = f"Word list: {what}: <b>{count:,}</b> words"
+        self.words_info.value = words_html(self.path.value, self._uploaded, self._initial_words)
 
     def _show_provider(self) -> None:
         text, problem = provider_note(self.provider.value)

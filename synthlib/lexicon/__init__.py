@@ -62,6 +62,8 @@ What a caller may rely on for :meth:`Lexicon.entry`:
   estimated. Word forms are given for the word's own lemma, not for a form or a variant.
 * ``frequency_band`` and ``cefr_level`` come from wordfreq (see :mod:`.frequency`); the CEFR level
   is an estimate and the first sense's usage notes say so.
+
+May import only core; never the store, the providers or anything above.
 """
 
 from __future__ import annotations

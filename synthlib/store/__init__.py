@@ -13,6 +13,8 @@ before sending it, and a word reserved by a live reservation of another run is n
 
 Beside the entries every store has a pilot area: entries and failures kept by pilot, model and word,
 so one word made by several models can be compared. The pilot area never touches the entries.
+
+May import only core; never the lexicon, the providers or anything above.
 """
 
 from __future__ import annotations
