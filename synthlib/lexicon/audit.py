@@ -59,6 +59,8 @@ from ..core.schema import Entry
 from . import _inflected, frequency, glosses
 from .espeak import IPA_TO_ARPABET
 from .forms import comparison_forms, ed_forms, ing_forms, s_forms
+from .phonemes import _VOWELS, Phone, phoneme_distance
+from .phonemes import phonemes as _phonemes
 from .spelling import american_spellings
 from .wordnet import Pos
 
@@ -297,29 +299,6 @@ _IPA_SYMBOLS: Final[dict[str, tuple[str, ...]]] = {
     "œ̃": ("ER", "N"),
 }
 _LONGEST: Final = max(len(s) for s in _IPA_SYMBOLS)
-_VOWELS: Final = frozenset(
-    {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
-)
-# vowel classes within which notation and accent vary (cot/caught, British e/eɪ, i/ɪ)
-_VOWEL_CLASS: Final[dict[str, str]] = {
-    "AA": "A",
-    "AO": "A",
-    "AE": "Æ",
-    "AH": "Ə",
-    "ER": "Ə",
-    "EH": "E",
-    "EY": "E",
-    "IH": "I",
-    "IY": "I",
-    "OW": "O",
-    "UH": "U",
-    "UW": "U",
-    "AY": "AY",
-    "AW": "AW",
-    "OY": "OY",
-}
-
-Phone = tuple[str, int]  # (class, stress: -1 consonant, 0 none, 1 primary, 2 secondary)
 
 
 def read_ipa(text: str) -> tuple[list[list[Phone]], int]:
@@ -366,53 +345,6 @@ def read_ipa(text: str) -> tuple[list[list[Phone]], int]:
         if phones:
             words.append(phones)
     return [_phonemes(w) for w in words], unknown
-
-
-def _phonemes(arpabet: Sequence[str]) -> list[Phone]:
-    """ARPAbet phones (with stress digits) as comparable phonemes: vowels by class, ``ER`` as a
-    schwa + r, and an r after a vowel dropped unless a vowel follows (rhoticity is an accent)."""
-    spread: list[Phone] = []
-    for phone in arpabet:
-        base = phone.rstrip("012")
-        digit = int(phone[-1]) if phone[-1].isdigit() else (0 if base in _VOWELS else -1)
-        if base == "ER":
-            spread += [("Ə", digit), ("R", -1)]
-        elif base in _VOWELS:
-            spread.append((_VOWEL_CLASS[base], digit))
-        else:
-            spread.append((base, -1))
-    out: list[Phone] = []
-    for i, (symbol, stress) in enumerate(spread):
-        if symbol == "R":
-            after_vowel = bool(out) and out[-1][1] >= 0
-            before_vowel = i + 1 < len(spread) and spread[i + 1][1] >= 0
-            if (after_vowel and not before_vowel) or (out and out[-1][0] == "R"):
-                continue
-        out.append((symbol, stress))
-    return out
-
-
-def _cost(a: Phone, b: Phone) -> float:
-    if a[0] == b[0]:
-        return 0.0
-    if a[1] >= 0 and b[1] >= 0:  # two vowels: an unstressed one is often reduced
-        return 0.25 if a[1] == 0 or b[1] == 0 else 0.5
-    return 1.0
-
-
-def phoneme_distance(a: Sequence[Phone], b: Sequence[Phone]) -> float:
-    """Edit distance of two phoneme sequences (vowels of another class count half, a reduced
-    vowel a quarter), divided by the longer one's length: 0 the same, 1 nothing in common."""
-    if not a or not b:
-        return 1.0
-    if len(a) == len(b) and all(x[0] == y[0] for x, y in zip(a, b, strict=True)):
-        return 0.0  # the common case: the same phonemes
-    row = [float(j) for j in range(len(b) + 1)]
-    for i, x in enumerate(a, 1):
-        diagonal, row[0] = row[0], float(i)
-        for j, y in enumerate(b, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + _cost(x, y))
-    return row[-1] / max(len(a), len(b))
 
 
 def _primary(phones: Sequence[Phone]) -> int | None:

@@ -6,8 +6,10 @@ eSpeak NG (:mod:`synthlib.lexicon.espeak`), converted to the same ARPAbet.
 
 What a caller may rely on (:meth:`Pronouncer.pronunciation`):
 
-* A word comes from CMUdict when CMUdict has it, as written or with its accents folded
-  (``naïve``, ``fiancée``), whole or (hyphenated) part by part, else it is
+* A word comes from CMUdict when CMUdict has it, as written or with its accents folded where
+  the folded spelling's reading says the accented word (``naïve``, ``fiancée``; not ``chargé``,
+  which CMUdict's ``charge`` does not say: :func:`says_the_accented_word`), whole or
+  (hyphenated) part by part, else it is
   estimated from the spelling; the :class:`Pronunciation`'s ``note`` is :data:`ESTIMATED_NOTE`
   when any word of the expression was estimated, None when all come from CMUdict. No
   pronunciation (None) only when a word can be neither found nor estimated: no eSpeak NG library,
@@ -69,6 +71,7 @@ from typing import Final, Literal
 
 from ..core.schema import Pronunciation
 from .espeak import Espeak
+from .phonemes import Phone, phoneme_distance, phonemes, syllable_count
 
 ARPABET_TO_IPA: Final[dict[str, str]] = {
     # vowels (AH and ER are resolved by stress in :func:`phone_ipa`)
@@ -852,16 +855,35 @@ class Pronouncer:
         return f"espeak-ng-{self.estimator.version}"
 
     def variants(self, word: str) -> Sequence[Sequence[str]] | None:
-        """CMUdict's pronunciations of one word, looked up in lowercase, and with its accents
-        folded when CMUdict lacks the accented spelling (``naïve``, ``fiancée``); None if
-        neither is there."""
+        """CMUdict's pronunciations of one word, looked up in lowercase; None if it lacks them.
+
+        An accented spelling CMUdict lacks takes its folded spelling's variants only where they
+        say the accented word (:func:`says_the_accented_word`: ``café``, ``naïve``, ``fiancée``,
+        closest to eSpeak NG's reading first), not another word spelled so (``chargé`` is no
+        ``charge``, ``rosé`` no ``rose``): otherwise None, and the word is estimated. Without
+        an estimator to compare with, the folded spelling's variants as they are."""
         lower = word.lower()
         found = self._table.get(lower)
         if found is None and not lower.isascii():
             folded = _folded(lower)
             if folded != lower:
-                found = self._table.get(folded)
+                found = self._folded_variants(lower, folded)
         return found
+
+    def _folded_variants(self, lower: str, folded: str) -> Sequence[Sequence[str]] | None:
+        found = self._table.get(folded)
+        if not found or self.estimator is None:
+            return found
+        reading = self.estimator.phones(lower)
+        if reading is None:
+            return found
+        said = phonemes(reading)
+        close = [
+            (distance, i)
+            for i, variant in enumerate(found)
+            if (distance := says_the_accented_word(variant, said)) is not None
+        ]
+        return [found[i] for _, i in sorted(close)] or None
 
     def phones(self, word: str) -> list[str] | None:
         """CMUdict's pronunciation of one word, or None if CMUdict lacks it.
@@ -1089,6 +1111,25 @@ def _said_closeness(variant: Sequence[str], reading: Sequence[str]) -> tuple[int
     """How far a variant is from a reading: the stress's place first (eSpeak reads ``perfect``
     the adjective with CMUdict's verb sounds but the adjective's stress), then the sounds."""
     return (_primary(variant) != _primary(reading), *_closeness(variant, reading))
+
+
+FOLDED_DISTANCE: Final[float] = 0.2
+"""How far (:func:`synthlib.lexicon.phonemes.phoneme_distance`) CMUdict's reading of a folded
+spelling may be from eSpeak NG's reading of the accented one and still say it. A loanword CMUdict
+lists unaccented differs from eSpeak's reading in reduced vowels and notation only (``café``,
+``fiancé``, ``entrée``: 0 to 0.12); a folded spelling that is another English word differs in a
+stressed vowel (``née``/``nee`` 0.25) or a syllable (``chargé``/``charge``, ``rosé``/``rose``)."""
+
+
+def says_the_accented_word(variant: Sequence[str], reading: Sequence[Phone]) -> float | None:
+    """The distance of a CMUdict ``variant`` of a folded spelling from ``reading`` (eSpeak NG's
+    reading of the accented spelling, as phonemes) when it says the same word: as many
+    syllables and within :data:`FOLDED_DISTANCE`; else None."""
+    said = phonemes(variant)
+    if syllable_count(said) != syllable_count(reading):
+        return None  # chargé: the é is a syllable CMUdict's charge does not say
+    distance = phoneme_distance(said, reading)
+    return distance if distance <= FOLDED_DISTANCE else None
 
 
 def _folded(word: str) -> str:
