@@ -451,8 +451,12 @@ class Lexicon:
         if american is not None:
             found = self._find_spelling(american)
             if found is not None:
+                # Centre: a capitalised spelling keeps what WordNet spells exactly so (the
+                # French region) after the American headword's senses
+                own = self._own(text.lower(), text) if text != text.lower() else []
+                names = [g for g in own if any(text in c.synset.lemmas for c in g.candidates)]
                 # travelled: a form of travel, so the lemma stays travel
-                return _Found(found.groups, found.headword or american, None, american)
+                return _Found([*found.groups, *names], found.headword or american, None, american)
         found = self._find_spelling(text)
         if found is not None:
             return found
@@ -474,9 +478,11 @@ class Lexicon:
         """The American spelling ``text`` is the British spelling of (colour: color, centre:
         center, travelled: traveled, defence: defense), or None. The American spelling must
         have senses and be no much rarer word; the British one must be a form of the same lemma,
-        or have no senses of its own, or share most of them with the American one in WordNet."""
-        if " " in text or not text.islower():
+        or have no senses of its own, or share most of them with the American one in WordNet.
+        A capitalised spelling (``Colour``, at the start of a sentence) is its lowercase one's."""
+        if " " in text or not (text.islower() or (text[:1].isupper() and text[1:].islower())):
             return None
+        text = text.lower()
         for american in american_spellings(text):
             # a spelling far commoner than its "American" one is English everywhere (advertise,
             # not advertize; surprise, exercise)
