@@ -39,7 +39,8 @@ from typing import Any, BinaryIO
 
 from ..core import failpoints
 from ..core.errors import CheckpointBusy, CheckpointError, CheckpointWriteError
-from .state import UNREADABLE, Event, RunState, StateError
+from .events import Event, EventError, event_from_json
+from .state import UNREADABLE, RunState, StateError
 
 try:
     import fcntl
@@ -373,7 +374,14 @@ class Checkpoint:
         cp.bought_at = theirs.api_location
         cp._snapshot_bytes = path.stat().st_size
         journal = _read_journal(cp.journal_path)
-        for number, event in journal.events:
+        for number, line in journal.events:
+            try:
+                event = event_from_json(line)
+            except EventError as exc:
+                raise CheckpointError(
+                    f"{cp.journal_path}:{number}: a step this synthlib does not know: {exc}. "
+                    f"A newer synthlib may have written it: upgrade synthlib, or {_FRESH_HINT}"
+                ) from None
             try:
                 state.apply(event)
             except (StateError, KeyError, TypeError, ValueError) as exc:
@@ -399,7 +407,9 @@ class Checkpoint:
         is not on disk, and this checkpoint writes nothing more (what is on disk stays the last
         complete state, as the message says)."""
         self._refuse_if_broken()
-        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        line = (
+            json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        ).encode()
         if not self.state.apply(event):
             return
         try:
@@ -444,7 +454,7 @@ class Checkpoint:
                 os.truncate(self.journal_path, self._disk.journal_good)
         self._disk.broken = (
             f"could not write checkpoint journal {self.journal_path}: {_reason(exc)}; "
-            f"step {event['seq']} ({event.get('type')}) and any after it are not saved; "
+            f"step {event.seq} ({event.TYPE}) and any after it are not saved; "
             f"{self._saved()}"
         )
         raise CheckpointWriteError(self._disk.broken) from exc
@@ -516,7 +526,8 @@ class _OnDisk:
 
 @dataclass
 class _Journal:
-    events: list[tuple[int, Event]] = field(default_factory=list)  # (line number, event)
+    # (line number, the line's JSON object: an event, read by event_from_json)
+    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     good: int = 0
     unterminated: bool = False
 
@@ -618,8 +629,8 @@ def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = 
     except (KeyError, TypeError, ValueError, AttributeError):
         return 0
     try:
-        for _, event in _read_journal(path.with_name(path.name + ".journal")).events:
-            state.apply(event)
+        for _, line in _read_journal(path.with_name(path.name + ".journal")).events:
+            state.apply(event_from_json(line))
     except (CheckpointError, StateError, KeyError, TypeError, ValueError):
         pass  # what the snapshot and the journal's readable part say
     return sum(1 for f in state.flights.values() if f.status != UNREADABLE)
@@ -678,8 +689,8 @@ def _fold_journal(path: Path, journal: Path) -> bool:
     try:
         data = read_raw(path)
         state = RunState.restore((), data)
-        for _, event in _read_journal(journal).events:
-            state.apply(event)
+        for _, line in _read_journal(journal).events:
+            state.apply(event_from_json(line))
     except (CheckpointError, StateError, KeyError, TypeError, ValueError, AttributeError):
         return False
     folded = {**data, "timestamp": _now(), **state.snapshot()}

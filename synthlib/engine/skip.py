@@ -29,7 +29,8 @@ from ..core.requests import bucket_of
 from ..core.schema import Failure
 from ..core.words import WordList, normalise
 from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw, real_path
-from .state import Event, RunState
+from .events import Event
+from .state import RunState
 
 log = logging.getLogger("synthlib")
 
@@ -198,7 +199,7 @@ def _from_pilot(
     words: WordList | Sequence[str],
     store: Any,
     model: str,
-    apply: Callable[[Event], None],
+    apply: Callable[[Event], object],
     *,
     copy: bool,
     prompt_version: str,

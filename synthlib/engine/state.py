@@ -5,9 +5,10 @@
                                                            -> given_up(reason)
     pending | failed | given_up -> done (already_done: in the store, or an imported checkpoint)
 
-Every change is an :class:`Event` applied by :meth:`RunState.apply`; the checkpoint journals the
-same events, so replaying them after a crash rebuilds exactly the state the run had. Events are
-plain dicts (JSON as written) and each carries a sequence number, so applying one twice is a no-op.
+Every change is an :class:`~synthlib.engine.events.Event` applied by :meth:`RunState.apply`; the
+checkpoint journals the same events, so replaying them after a crash rebuilds exactly the state the
+run had. Events are frozen dataclasses (:mod:`.events`, one per kind, written as the JSON the
+journal keeps) and each carries a sequence number, so applying one twice is a no-op.
 
 A batch passes through two records: an *intent* (``planned``: the words are reserved and the input
 file may be uploaded, but no batch is known to exist) and then *in flight* (``created``: the
@@ -23,9 +24,24 @@ from typing import Any
 
 from ..core.pricing import Usage
 from ..core.schema import Failure
-from ..providers.base import BatchStatus
+from .events import (
+    Abandoned,
+    AlreadyDone,
+    AlreadyGivenUp,
+    Created,
+    Creating,
+    Ended,
+    Event,
+    EventError,
+    Planned,
+    RetryGivenUp,
+    RuledOut,
+    Status,
+    Uploaded,
+    event_class,
+)
 
-Event = dict[str, Any]
+__all__ = ["UNREADABLE", "Event", "Flight", "RunState", "StateError"]
 # A flight's status that no API gives: its batch stayed not found (another key, project or base
 # URL, or gone). Polled again on resume like any unended batch; ``--fresh`` may set it aside.
 UNREADABLE = "unreadable"
@@ -227,92 +243,106 @@ class RunState:
 
     def apply(self, event: Event) -> bool:
         """Apply ``event``; False (and no change) if it was applied before."""
-        if event["seq"] <= self.seq:
+        if event.seq <= self.seq:
             return False
-        handler = getattr(self, f"_on_{event['type']}", None)
-        if handler is None:
-            raise StateError(f"unknown event type {event['type']!r}")
-        handler(event)
-        self.seq = event["seq"]
+        match event:
+            case Planned():
+                self._on_planned(event)
+            case Uploaded():
+                self.flights[event.shard].input_file_id = event.input_file_id
+            case Creating():
+                self._on_creating(event)
+            case RuledOut():
+                self._on_ruled_out(event)
+            case Created():
+                self._on_created(event)
+            case Status():
+                self.flights[event.shard].status = event.status
+            case Abandoned():
+                self._on_abandoned(event)
+            case Ended():
+                self._on_ended(event)
+            case RetryGivenUp():
+                self._on_retry_given_up(event)
+            case AlreadyDone():
+                self._on_already_done(event)
+            case AlreadyGivenUp():
+                self._on_already_given_up(event)
+            case _:
+                raise StateError(f"unknown event type {event.TYPE!r}")
+        self.seq = event.seq
         return True
 
     def event(self, type_: str, **data: Any) -> Event:
-        """A new event with the next sequence number (not yet applied). Its ``failed`` words'
-        :class:`Failure` values are written as text, as the journal keeps them (and
-        :meth:`_on_ended` reads them back)."""
-        if "failed" in data:
-            data["failed"] = {word: str(why) for word, why in data["failed"].items()}
-        return {"type": type_, "seq": self.seq + 1, **data}
+        """A new event of the kind named ``type_`` (see :data:`~synthlib.engine.events.EVENTS`)
+        with the next sequence number, not yet applied; ``data`` are its fields."""
+        try:
+            return event_class(type_)(seq=self.seq + 1, **data)
+        except EventError as exc:
+            raise StateError(str(exc)) from None
 
-    def _on_planned(self, e: Event) -> None:
+    def _on_planned(self, e: Planned) -> None:
         busy = self.in_flight_words()
-        for word in e["words"]:
+        for word in e.words:
             if word in self.done or word in self.given_up or word in busy:
                 raise StateError(f"word {word!r} planned twice")
             self.attempts[word] = self.attempts.get(word, 0) + 1
             self._requeued.pop(word, None)
-        self.flights[e["shard"]] = Flight(
-            e["shard"],
-            list(e["words"]),
-            int(e["input_tokens"]),
-            shapes=[list(map(int, s)) for s in e.get("shapes", ())],
-            positions={int(at): word for at, word in (e.get("positions") or {}).items()},
-            batch_words=int(e.get("batch_words", 0)),
+        self.flights[e.shard] = Flight(
+            e.shard,
+            list(e.words),
+            e.input_tokens,
+            shapes=[list(s) for s in e.shapes or ()],
+            positions=dict(e.positions or {}),
+            batch_words=e.batch_words or 0,
         )
-        number = e["shard"].rsplit("-", 1)[-1]
+        number = e.shard.rsplit("-", 1)[-1]
         if number.isdigit():  # shard keys are s-1, s-2, ...: never reuse one
             self.next_shard = max(self.next_shard, int(number) + 1)
 
-    def _on_uploaded(self, e: Event) -> None:
-        self.flights[e["shard"]].input_file_id = e["input_file_id"]
-
-    def _on_creating(self, e: Event) -> None:
+    def _on_creating(self, e: Creating) -> None:
         """A create is about to be sent (journalled first for a backend whose batches carry no
         metadata until they end: a lost answer is then resolved by when and how big)."""
-        flight = self.flights[e["shard"]]
-        at = float(e["at"])
+        flight = self.flights[e.shard]
+        at = e.at
         flight.create_since = at if flight.create_since is None else min(flight.create_since, at)
         flight.create_until = at if flight.create_until is None else max(flight.create_until, at)
-        flight.create_requests = int(e["requests"])
+        flight.create_requests = e.requests
         if self.create_windows is not None:
-            self.create_windows.append([e["shard"], at, None])
+            self.create_windows.append([e.shard, at, None])
 
-    def _on_ruled_out(self, e: Event) -> None:
+    def _on_ruled_out(self, e: RuledOut) -> None:
         """Batches found after a lost create whose results show they are not this shard's."""
-        flight = self.flights[e["shard"]]
-        flight.ruled_out.extend(b for b in e["batch_ids"] if b not in flight.ruled_out)
+        flight = self.flights[e.shard]
+        flight.ruled_out.extend(b for b in e.batch_ids if b not in flight.ruled_out)
 
-    def _on_created(self, e: Event) -> None:
-        flight = self.flights[e["shard"]]
-        flight.batch_id = e["batch_id"]
-        flight.status = e.get("status", BatchStatus.VALIDATING)
-        flight.created_at = e.get("created_at")
-        answered = e.get("answered_at")
-        if answered is not None and self.create_windows is not None:
+    def _on_created(self, e: Created) -> None:
+        flight = self.flights[e.shard]
+        flight.batch_id = e.batch_id
+        flight.status = e.status
+        flight.created_at = e.created_at
+        if e.answered_at is not None and self.create_windows is not None:
             # the answer to this shard's last create: its window closes there
             for window in reversed(self.create_windows):
-                if window[0] == e["shard"]:
+                if window[0] == e.shard:
                     if window[2] is None:
-                        window[2] = float(answered)
+                        window[2] = e.answered_at
                     break
 
-    def _on_status(self, e: Event) -> None:
-        self.flights[e["shard"]].status = e["status"]
-
-    def _on_abandoned(self, e: Event) -> None:
+    def _on_abandoned(self, e: Abandoned) -> None:
         """No batch was created for a planned shard: its words go back, their attempt unspent."""
-        flight = self.flights.pop(e["shard"])
+        flight = self.flights.pop(e.shard)
         for word in flight.words:
             self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
             self._requeued[word] = None
 
-    def _on_ended(self, e: Event) -> None:
+    def _on_ended(self, e: Ended) -> None:
         """A batch ended and its results are in the store: every word gets exactly one outcome."""
-        flight = self.flights.pop(e["shard"])
-        entries = set(e.get("done", ()))
-        failures: dict[str, str] = e.get("failed", {})  # as the journal writes them
-        refit: dict[str, list[int]] = e.get("refit", {})
-        give_up = set(e.get("give_up", ()))  # failed words the user chose not to retry
+        flight = self.flights.pop(e.shard)
+        entries = set(e.done)
+        failures = e.failed
+        refit = e.refit or {}
+        give_up = set(e.give_up or ())  # failed words the user chose not to retry
         for word in flight.words:
             if word in entries:
                 self.done[word] = None
@@ -320,7 +350,7 @@ class RunState:
                 self.given_up.pop(word, None)
                 self.refit.pop(word, None)
                 continue
-            failure = Failure.parse(failures.get(word, _NO_RESULT))
+            failure = failures.get(word, _NO_RESULT)
             if not failure.charged:
                 self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
             before = self.failed.get(word)
@@ -331,8 +361,7 @@ class RunState:
                 self.given_up[word] = None
             self.failed[word] = failure
             if word in refit:
-                words, limit = refit[word]
-                self.refit[word] = (int(words), int(limit))
+                self.refit[word] = refit[word]
             if (
                 word in self.given_up
                 or failure.final
@@ -343,35 +372,38 @@ class RunState:
                 self.refit.pop(word, None)
             else:
                 self._requeued[word] = None
-        for bucket, count in e.get("measured", {}).items():
-            self.answer_tokens[int(bucket)] = self.answer_tokens.get(int(bucket), 0) + int(count)
-        self.usage.add(e.get("usage", {}))
-        self.failed_cost += float(e.get("failed_cost", 0.0))
+        self._measured(e.measured)
+        self.usage.add(e.usage or {})
+        self.failed_cost += e.failed_cost or 0.0
         self.finished.append(
             {
                 "batch_id": flight.batch_id,
                 "shard": flight.shard,
-                "status": e.get("status"),
+                "status": e.status,
                 "words": len(flight.words),
                 "done": len(entries & set(flight.words)),
-                "usage": e.get("usage", {}),
+                "usage": dict(e.usage or {}),
             }
         )
 
-    def _on_retry_given_up(self, e: Event) -> None:
+    def _measured(self, histogram: dict[int, int] | None) -> None:
+        for bucket, count in (histogram or {}).items():
+            self.answer_tokens[bucket] = self.answer_tokens.get(bucket, 0) + count
+
+    def _on_retry_given_up(self, e: RetryGivenUp) -> None:
         """The user asked to retry words that were given up: they become pending again."""
-        for word in e["words"]:
+        for word in e.words:
             if word in self.given_up:
                 del self.given_up[word]
                 self.attempts[word] = 0
                 self._requeued[word] = None
 
-    def _on_already_done(self, e: Event) -> None:
+    def _on_already_done(self, e: AlreadyDone) -> None:
         """Words of the list found done elsewhere (``source``: an entry in the store for this
         model and versions, or an imported checkpoint): done without a request, no usage, attempts
         unchanged. A word in flight is left alone (its batch is collected as usual)."""
         busy = self.in_flight_words()
-        for word in e["words"]:
+        for word in e.words:
             if word in busy or word in self.done:
                 continue
             self.done[word] = None
@@ -379,18 +411,17 @@ class RunState:
             self.given_up.pop(word, None)
             self._requeued.pop(word, None)
         # answers measured elsewhere (a pilot's, with this model): the output limits use them
-        for bucket, count in e.get("measured", {}).items():
-            self.answer_tokens[int(bucket)] = self.answer_tokens.get(int(bucket), 0) + int(count)
+        self._measured(e.measured)
 
-    def _on_already_given_up(self, e: Event) -> None:
+    def _on_already_given_up(self, e: AlreadyGivenUp) -> None:
         """Words of the list that another run on this model already judged for good (a pilot's
         ``not_a_word``): given up with that failure, without a request. Words done or in flight
         are left alone."""
         busy = self.in_flight_words()
-        for word, why in e.get("failed", {}).items():
+        for word, failure in e.failed.items():
             if word in busy or word in self.done:
                 continue
-            self.failed[word] = Failure.parse(why)
+            self.failed[word] = failure
             self.given_up[word] = None
             self._requeued.pop(word, None)
 
