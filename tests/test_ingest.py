@@ -286,7 +286,7 @@ def test_an_odd_not_found_list_does_not_crash():
 
 
 def test_the_offline_provider_writes_the_key_that_ingest_reads():
-    from synthlib.providers import offline
+    from synthlib.providers.offline import backend as offline
 
     assert offline.NOT_FOUND_KEY == NOT_FOUND_KEY
 

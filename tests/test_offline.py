@@ -121,7 +121,7 @@ def test_dry_run_counts_the_grounding_tokens(offline_env, one_lexicon):
 
 
 def test_grounded_entries_say_so(offline_env, lexicon):
-    from synthlib.providers.offline import OfflineBackend
+    from synthlib.providers.offline.backend import OfflineBackend
 
     config = build_config(["apple"], provider="offline", grounding=True)
     job = Job(config, backend=OfflineBackend(offline_env / "off", lexicon=lexicon))

@@ -17,7 +17,7 @@ from factories import answer
 import synthlib
 from synthlib.core.pricing import price_for
 from synthlib.jobs.job import Job, build_config
-from synthlib.providers.openai import OpenAIBackend
+from synthlib.providers.openai.backend import OpenAIBackend
 
 PRICE = price_for("gpt-4o-mini")
 CREATED_AT = 1_900_000_000

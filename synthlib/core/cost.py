@@ -12,7 +12,7 @@ from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
 from .prompts import PAYLOAD_HEAD, PAYLOAD_TAIL, json_string
 from .requests import RequestTemplate, build_requests, escaped_size, max_output_tokens
 from .shards import DEFAULT_BATCH_SIZE, DEFAULT_TOKEN_BUDGET, cut
-from .tokens import RequestTokens, request_tokens
+from .tokens import EXACT, RequestTokens, TokenScale, request_tokens
 from .words import WordList
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class Estimate:
     # this run's spend that went to answers that made no entry (0 before any was measured)
     retry_cost: float = 0.0
     retry_share: float = 0.0
+    free: bool = False  # the provider costs nothing (offline): the costs are what the model would
 
     @property
     def savings(self) -> float:
@@ -69,8 +70,8 @@ class Estimate:
             ("Model", self.model),
             (
                 "Provider",
-                f"offline: free (the costs below are what {self.model} would cost)"
-                if self.provider == "offline"
+                f"{self.provider}: free (the costs below are what {self.model} would cost)"
+                if self.free
                 else self.provider,
             ),
             ("Total words", f"{self.words_total:,}"),
@@ -165,6 +166,8 @@ def estimate(
     price: Price,
     *,
     provider: str = "openai",
+    tokens: TokenScale = EXACT,
+    free: bool = False,
     processed: Iterable[str] = (),
     in_flight: Iterable[str] = (),
     given_up: Iterable[str] = (),
@@ -187,7 +190,7 @@ def estimate(
     skip = processed | in_flight | given_up
     remaining = [w for w in words if w not in skip]
     template = RequestTemplate(price)
-    counter = request_tokens(price.model)
+    counter = request_tokens(price.model, tokens)
 
     def sizes(ref: Mapping[str, Any] | None) -> Iterator[tuple[None, int, int, int]]:
         if words_per_request == 1 and not ref:
@@ -259,4 +262,5 @@ def estimate(
         largest_request_tokens=largest,
         retry_cost=batch * retries,
         retry_share=share,
+        free=free,
     )

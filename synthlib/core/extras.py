@@ -2,8 +2,9 @@
 
 The core (engine, CLI, SQLite store, offline provider) needs no extra. ``notebook`` brings the
 workbench and review (JupyterLab, ipywidgets, papermill, matplotlib, tqdm); ``mongo`` brings the
-MongoDB store (pymongo); ``anthropic`` brings the Message Batches backend (the anthropic SDK). A
-module that needs an extra calls :func:`require` where it starts, so a missing extra is one
+MongoDB store (pymongo); a provider's extra (``anthropic``, ...) is declared by its spec
+(:mod:`synthlib.providers.registry`), which names the modules it brings. A module that needs an
+extra calls :func:`require` where it starts, so a missing extra is one
 :class:`~synthlib.core.errors.MissingExtra` naming it, never a traceback deep inside a third-party
 import.
 """
@@ -21,7 +22,6 @@ __all__ = ["EXTRAS", "MissingExtra", "require"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "notebook": ("IPython", "ipywidgets", "matplotlib", "tqdm"),
     "mongo": ("pymongo",),
-    "anthropic": ("anthropic",),
 }
 
 

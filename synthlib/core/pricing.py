@@ -81,8 +81,7 @@ PRICES: dict[str, Price] = {
     )
 }
 
-DEFAULT_MODEL = "gpt-4o-mini"
-ANTHROPIC_DEFAULT_MODEL = "claude-haiku-4-5"  # the default model of --provider anthropic
+DEFAULT_MODEL = "gpt-4o-mini"  # a run's model unless its provider's spec names its own
 
 
 def price_table(overrides: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> dict:

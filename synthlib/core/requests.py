@@ -58,12 +58,18 @@ MODEL_MAX_OUTPUT = {
     "gpt-5-mini": 128_000,
     "gpt-5-nano": 128_000,
     "o4-mini": 100_000,
+    "claude-opus-4-8": 64_000,
+    "claude-opus-4-7": 64_000,
+    "claude-opus-4-6": 64_000,
+    "claude-opus-4-5": 64_000,
     "claude-opus-4-1": 32_000,
     "claude-opus-4-0": 32_000,
+    "claude-sonnet-4-6": 64_000,
+    "claude-sonnet-4-5": 64_000,
     "claude-sonnet-4-0": 64_000,
+    "claude-haiku-4-5": 64_000,
     "claude-3-5-haiku-latest": 8_192,
 }
-_CLAUDE_4_5_ON = 64_000  # the Claude 4.5 and later models
 TEMPERATURE = 0.2
 
 
@@ -137,12 +143,7 @@ class Request(NamedTuple):
 
 def model_max_output(price: Price) -> int:
     """The most output tokens ``price``'s model can give one request."""
-    model = price.model
-    if model in MODEL_MAX_OUTPUT:
-        return MODEL_MAX_OUTPUT[model]
-    if model.startswith("claude-"):
-        return _CLAUDE_4_5_ON
-    return MAX_OUTPUT_TOKENS
+    return MODEL_MAX_OUTPUT.get(price.model, MAX_OUTPUT_TOKENS)
 
 
 def max_output_tokens(price: Price, words: int) -> int:

@@ -10,10 +10,9 @@ What a chat request costs in input tokens: each message's content plus a fixed o
 message and for the reply, plus the response schema. OpenAI does not publish how the schema is
 rendered into the prompt, so its share is estimated from the tokens of its JSON text.
 
-Claude models (Anthropic) use a tokenizer that is not published, so their counts are estimates,
-and say so: the o200k_base count scaled by :data:`CLAUDE_TOKENS_PER_O200K_TOKEN`, plus the
-tool-use system prompt Anthropic adds when a tool is forced (Anthropic docs as of 2026, tool use
-pricing: 313 tokens for ``tool_choice`` ``any``/``tool`` on Claude 4 models).
+A provider whose tokenizer is not published (Anthropic's) counts by a :class:`TokenScale` its spec
+declares: the o200k_base count scaled by a factor, plus the tokens the provider adds to every
+request; such counts are estimates, and say so.
 """
 
 from __future__ import annotations
@@ -35,11 +34,6 @@ from . import prompts, schema
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
-# Claude tokens per o200k_base token on synthlib's prompts: an assumption, not a published
-# figure (Anthropic documents no offline tokenizer); Claude's tokenizers split English and JSON
-# into somewhat more pieces than o200k_base, and this errs on the high side
-CLAUDE_TOKENS_PER_O200K_TOKEN = 1.25
-CLAUDE_TOOL_PROMPT_TOKENS = 313
 
 _BLOBS = "https://openaipublic.blob.core.windows.net/encodings/"
 _KNOWN = {
@@ -145,8 +139,23 @@ class _Scaled:
         return [0] * math.ceil(n * self.factor) if n else []
 
 
-def is_claude(model: str) -> bool:
-    return model.startswith("claude")
+@dataclass(frozen=True)
+class TokenScale:
+    """How a provider's input tokens are counted from the model's tiktoken encoding: exact
+    (the default), or, for a tokenizer that is not public, the count scaled by ``factor`` (per
+    text, rounded up) plus ``extra`` tokens the provider adds to every request; ``note`` says
+    how the estimate was made (shown beside the count)."""
+
+    factor: float = 1.0
+    extra: int = 0
+    note: str = ""
+
+    @property
+    def exact(self) -> bool:
+        return self.factor == 1.0 and not self.extra and not self.note
+
+
+EXACT = TokenScale()  # OpenAI's models: tiktoken's own count
 
 
 @dataclass(frozen=True)
@@ -169,19 +178,17 @@ class RequestTokens:
 
 
 @cache
-def request_tokens(model: str) -> RequestTokens:
-    """The token counter for chat requests to ``model`` with the current prompt and schema."""
+def request_tokens(model: str, scale: TokenScale = EXACT) -> RequestTokens:
+    """The token counter for chat requests to ``model`` with the current prompt and schema,
+    counted as its provider's ``scale`` says."""
     encoder, exact = encoding_for(model)
     note = "" if exact else "estimated: no tokenizer"
     extra = 0
-    if is_claude(model):
-        encoder = _Scaled(encoder, CLAUDE_TOKENS_PER_O200K_TOKEN)
+    if not scale.exact:
+        encoder = _Scaled(encoder, scale.factor)
         exact = False
-        note = (
-            f"estimated: o200k_base x{CLAUDE_TOKENS_PER_O200K_TOKEN:g}, Claude's tokenizer is "
-            "not public"
-        )
-        extra = CLAUDE_TOOL_PROMPT_TOKENS
+        note = scale.note or note
+        extra = scale.extra
 
     def count(text: str) -> int:
         return len(encoder.encode_ordinary(text))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..core import prompts, schema
+from ..providers import registry
 from ..store.ledger import (
     DONE,
     LEASE_SECONDS,
@@ -35,19 +36,12 @@ def api_location(backend: Any) -> str:
     return given if isinstance(given, str) and given else str(backend.provider)
 
 
-DEFAULT_BASE_URLS = {
-    "openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-    "anthropic": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
-}
-
-
 def expected_api_location(provider: str) -> str:
     """Where a run of ``provider`` will buy, read from the environment as its SDK reads it
-    (nothing is contacted): what a dry run, and a run before its backend exists, go by."""
-    if provider == "offline":
-        return "local"
-    variable, default = DEFAULT_BASE_URLS.get(provider, ("", provider))
-    return (os.environ.get(variable) or default).rstrip("/") if variable else default
+    (its spec's base-URL variable, else its default; nothing is contacted): what a dry run, and
+    a run before its backend exists, go by. An unknown name stands for itself."""
+    spec = registry.find(provider)
+    return spec.api_location() if spec is not None else provider
 
 
 def purchase_of(backend: Any, model: str, *, grounding: bool = False) -> Purchase:

@@ -40,6 +40,7 @@ from ..core.schema import Failure
 from ..core.tokens import request_tokens
 from ..core.words import WordList
 from ..providers.base import Backend
+from ..providers.registry import token_scale
 from ..store import Store
 from ..store.records import GIVEN_UP_WORDS, FailureRecord
 from .checkpoint import Checkpoint
@@ -150,7 +151,7 @@ class Engine:
         self._inherited = set(self.state.flights)
         self._inherited_resolved = 0
         self._unstored_failures: dict[str, str | None] = {}  # word -> batch id, to write again
-        counter = request_tokens(price.model)
+        counter = request_tokens(price.model, token_scale(str(backend.provider)))
         self.pacing = Pacing(
             price=price,
             token_budget=settings.token_budget,

@@ -37,7 +37,6 @@ import pandas as pd
 from ..core.errors import SynthlibError, UsageError
 from ..core.words import read_words
 from ..engine.progress import Progress
-from ..jobs.config import resolve_provider
 from ..jobs.pilots import (
     DEFAULT_SAMPLE,
     NOTHING_TO_SEND,
@@ -50,6 +49,7 @@ from ..jobs.pilots import (
     provider_of,
     run_pilot,
 )
+from ..providers import registry
 from .notebook import EXAMPLE_WORDS, chosen_words, in_ui_words, money, words_html
 from .review import card_html
 
@@ -429,8 +429,8 @@ class PilotView:
         self.workbench: RunWidgets | None = host
         self.bench: Bench = bench
         models_given = models is not None and models != OFFLINE  # as the notebook ships it
-        if models is None:  # without a key the OpenAI models would only fail: offline alone
-            paid = resolve_provider("auto") == "openai"
+        if models is None:  # without its provider's key the model would only fail: offline alone
+            paid = registry.spec_for_model(self.bench.params["model"]).key() is not None
             models = [self.bench.params["model"], OFFLINE] if paid else [OFFLINE]
         shown_models = models if isinstance(models, str) else ", ".join(models)
         self.pilot: Pilot | None = None

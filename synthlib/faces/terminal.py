@@ -21,6 +21,7 @@ from ..core.errors import SpendRefused
 from ..engine.progress import ENDINGS, Progress
 from ..jobs.config import RunConfig, settings
 from ..jobs.job import Job, RunResult
+from ..providers import registry
 from ..store import default_store, mask_uri
 from .display import print_estimate, rows_table
 
@@ -43,7 +44,8 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     print(f"Loaded {len(words):,} words from {words.source}{dup}", file=out)
     display = TerminalDisplay(out)
     job = Job(config, listener=display)  # reads only: nothing is renamed, written or locked yet
-    why = " (no API key)" if job.provider == "offline" and config.provider == "auto" else ""
+    free = not registry.paid(job.provider)
+    why = " (no API key)" if free and config.provider == "auto" else ""
     print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
     store = mask_uri(os.fspath(config.store or default_store()))
     resuming = " (resuming)" if job.resumed else ""
@@ -56,7 +58,7 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         if not args.yes:
             _confirm(out, "Make offline entries anyway?")
         job.fallback_accepted = True
-    if job.provider != "offline" and not args.yes and job.estimate.remaining:
+    if registry.paid(job.provider) and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()
     if job.set_aside:
@@ -87,7 +89,7 @@ def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -
     display = TerminalDisplay(out)
     job = repair_job(plan, location, given_settings(args), listener=display)
     auto = job.config.provider == "auto"
-    why = " (no API key)" if job.provider == "offline" and auto else ""
+    why = " (no API key)" if not registry.paid(job.provider) and auto else ""
     print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
     print(f"Checkpoint: {job.config.checkpoint}{' (resuming)' if job.resumed else ''}", file=out)
     for notice in job.notices:
@@ -100,7 +102,7 @@ def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -
     if job.fallback and not args.yes:
         _confirm(out, "Make offline entries anyway?")
     job.fallback_accepted = True  # said and asked above (or --yes)
-    if job.provider != "offline" and not args.yes and job.estimate.remaining:
+    if registry.paid(job.provider) and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()
     with display:

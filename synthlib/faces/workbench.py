@@ -37,11 +37,12 @@ from ..core.extras import require
 from ..core.pricing import PRICES
 from ..core.words import read_words
 from ..engine.progress import ENDINGS, Progress
-from ..jobs.config import PROVIDERS, RunConfig, check_names, resolve_provider, with_settings
+from ..jobs.config import RunConfig, check_names, providers, with_settings
 from ..jobs.config import settings as config_settings
 from ..jobs.frames import load_entries
 from ..jobs.job import Job, RunResult, build_config
 from ..jobs.pilots import DEFAULT_SAMPLE, OFFLINE, Pilot
+from ..providers import registry
 from ..store import default_store, has_secret, mask_uri
 
 # one line naming the extra if it is missing, before the faces below (which need it too) fail
@@ -100,25 +101,25 @@ def parse_max_cost(text: str) -> float | None:
 
 def provider_note(choice: str) -> tuple[str, bool]:
     """What the provider setting resolves to, as the dropdown's side note; True: a problem."""
-    key = bool(os.environ.get("OPENAI_API_KEY"))
-    base = os.environ.get("OPENAI_BASE_URL")
-    at = f" at {mask_uri(base)}" if base else ""
     if choice == "auto":
-        resolved = resolve_provider(choice)
-        if resolved == "openai":
-            return f"auto: openai{at} (OPENAI_API_KEY is set; batches are paid)", False
-        if resolved == "anthropic":
-            return "auto: anthropic (ANTHROPIC_API_KEY is set; batches are paid)", False
-        return "auto: offline (no API key; free, local dictionaries)", False
-    if choice == "openai":
-        if key:
-            return f"openai{at} (batches are paid)", False
-        return "openai: needs OPENAI_API_KEY, which is not set", True
-    if choice == "anthropic":
-        if os.environ.get("ANTHROPIC_API_KEY"):
-            return "anthropic (Message Batches; batches are paid)", False
-        return "anthropic: needs ANTHROPIC_API_KEY, which is not set", True
-    return "offline: free, local dictionaries", False
+        spec = registry.auto()
+        if not spec.paid:
+            return f"auto: {spec.name} (no API key; {spec.summary})", False
+        return f"auto: {spec.name}{_at(spec)} ({spec.key()} is set; batches are paid)", False
+    spec = registry.spec(choice)
+    if not spec.paid:
+        return f"{spec.name}: {spec.summary}", False
+    if not spec.key():
+        keys = " or ".join(spec.key_variables)
+        return f"{spec.name}: needs {keys}, which is not set", True
+    what = f"{spec.summary}; " if spec.summary else ""
+    return f"{spec.name}{_at(spec)} ({what}batches are paid)", False
+
+
+def _at(spec: registry.ProviderSpec) -> str:
+    """`` at <base URL>`` when the environment points the provider's SDK elsewhere."""
+    base = os.environ.get(spec.base_url_variable) if spec.base_url_variable else None
+    return f" at {mask_uri(base)}" if base else ""
 
 
 def estimate_html(estimate: Estimate) -> str:
@@ -479,7 +480,7 @@ class _Widgets:
 
         # settings
         self.provider = w.Dropdown(
-            options=list(PROVIDERS), value=p["provider"], description="Provider"
+            options=list(providers()), value=p["provider"], description="Provider"
         )
         self.provider_info = w.HTML()
         self.model = w.Dropdown(options=sorted(PRICES), value=p["model"], description="Model")
@@ -786,7 +787,7 @@ class _Widgets:
                 self.estimate_out.append_display_data(table(estimate.rows()))
             self.estimate_more.layout.display = None
         head = f"{html.escape(estimate.model)} on <b>{html.escape(estimate.provider)}</b>"
-        if estimate.provider == "offline":
+        if estimate.free:
             head += (
                 " <span class='sl-muted'>(free: the costs are what "
                 f"{html.escape(estimate.model)} would cost on OpenAI)</span>"
@@ -819,10 +820,11 @@ class _Widgets:
         from ..jobs.pilots import provider_of
 
         provider = provider_of(model)
-        if provider != "offline" and model not in self.model.options:
+        paid = registry.paid(provider)
+        if paid and model not in self.model.options:
             self.model.options = sorted({*self.model.options, model})
         self.provider.value = provider
-        if provider != "offline":
+        if paid:
             self.model.value = model
         return self._start(fresh=False)
 

@@ -22,19 +22,24 @@ from ..core.limits import (
     batch_limits,
     most_batch_size,
 )
-from ..core.pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, Price, price_for, price_table
+from ..core.pricing import DEFAULT_MODEL, Price, price_for, price_table
 from ..core.shards import DEFAULT_TOKEN_BUDGET
 from ..core.words import WordList, read_words
 from ..engine.checkpoint import RunIdentity, read_raw, real_path
 from ..engine.ledger import expected_api_location
 from ..engine.skip import ImportedCheckpoint, read_imported_checkpoint
+from ..providers import registry
 from ..store import default_store
 
-PROVIDERS = ("auto", "openai", "anthropic", "offline")
 DEFAULT_POLL_INTERVAL = 10.0
-OFFLINE_POLL_INTERVAL = 0.05
 DEFAULT_UNREACHABLE_AFTER = 60.0
 LOST_RESULTS = ("retry", "give_up")
+
+
+def providers() -> tuple[str, ...]:
+    """What ``provider`` may be: ``auto`` and every registered provider."""
+    return ("auto", *registry.names())
+
 
 WordsSource = str | os.PathLike[str] | bytes | Iterable[str] | WordList
 
@@ -115,9 +120,14 @@ class Amount:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of ``options``."""
+    """One of ``given`` (or of what it returns, asked each time: the providers, which plugins
+    add to)."""
 
-    options: tuple[str, ...]
+    given: tuple[str, ...] | Callable[[], tuple[str, ...]]
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return self.given() if callable(self.given) else self.given
 
     def check(self, name: str, value: Any) -> str:
         if value not in self.options:
@@ -214,7 +224,8 @@ class RunConfig:
     model: str = setting(
         DEFAULT_MODEL,
         Text(),
-        f"model (default {DEFAULT_MODEL}; {ANTHROPIC_DEFAULT_MODEL} with --provider anthropic)",
+        f"model (default {DEFAULT_MODEL}; a provider that does not serve it runs its own "
+        "default model)",
         "NAME",
     )
     store: Any = setting(  # a path, a mongodb:// URI, or a Store
@@ -232,8 +243,8 @@ class RunConfig:
     )
     provider: str = setting(
         "auto",
-        Choice(PROVIDERS),
-        "auto: openai when OPENAI_API_KEY is set, else anthropic when ANTHROPIC_API_KEY is set, "
+        Choice(providers),
+        "auto: the first provider whose API key is set (openai, anthropic, then gemini), "
         "else offline",
     )
     poll_interval: float | None = setting(  # None: 10 s for the Batch API, at once offline
@@ -318,7 +329,7 @@ class RunConfig:
             if isinstance(kind, Whole):
                 kind.check_limit(name, values[name], values)
         table = price_table(values["prices"])
-        if values["provider"] != "offline":
+        if registry.spec(registry.resolve(values["provider"])).paid:
             price_for(values["model"], table)  # an unknown model is an error before anything else
         word_list = words if isinstance(words, WordList) else read_words(words, name=words_name)
         source = values["import_checkpoint"]
@@ -405,22 +416,23 @@ def run_identity(
 
 
 def provider_model(provider: str, model: str) -> str:
-    """The model name recorded for ``provider`` (the offline provider names its sources; the
-    default model on Anthropic is :data:`~synthlib.core.pricing.ANTHROPIC_DEFAULT_MODEL`). A model
-    of
-    the other provider is a :class:`UsageError`."""
-    if provider == "offline":
-        from ..providers.offline import OFFLINE_MODEL
-
-        return OFFLINE_MODEL
-    claude = model.startswith("claude")
-    if provider == "anthropic" and not claude:
-        if model == DEFAULT_MODEL:
-            return ANTHROPIC_DEFAULT_MODEL
-        raise UsageError(f"--provider anthropic takes a Claude model, not {model!r}")
-    if provider == "openai" and claude:
-        raise UsageError(f"{model} is an Anthropic model: use --provider anthropic")
-    return model
+    """The model name recorded for ``provider``: ``model``, or the provider's default model
+    when ``model`` is the run's default (:data:`DEFAULT_MODEL`) and not one of its own; a free
+    provider (offline) always records its own (it names its sources). A model of another
+    provider is a :class:`UsageError`."""
+    spec = registry.spec(provider)
+    if not spec.paid:
+        return spec.default_model
+    if spec.owns_model(model):
+        return model
+    owner = next((s for s in registry.specs() if s.owns_model(model)), None)
+    if spec.takes_any_model:
+        if owner is None:
+            return model  # a model only a compatible server knows
+        raise UsageError(f"{model} is {owner.model_kind}: use --provider {owner.name}")
+    if model == DEFAULT_MODEL and spec.default_model:
+        return spec.default_model
+    raise UsageError(f"--provider {spec.name} takes {spec.model_kind}, not {model!r}")
 
 
 def poll_interval_for(config: RunConfig, provider: str) -> float:
@@ -428,17 +440,14 @@ def poll_interval_for(config: RunConfig, provider: str) -> float:
     offline provider finishes a batch as it is created)."""
     if config.poll_interval is not None:
         return config.poll_interval
-    return OFFLINE_POLL_INTERVAL if provider == "offline" else DEFAULT_POLL_INTERVAL
+    first = registry.spec(provider).first_poll_interval
+    return DEFAULT_POLL_INTERVAL if first is None else first
 
 
 def resolve_provider(provider: str) -> str:
-    """``auto`` is OpenAI when ``OPENAI_API_KEY`` is set, otherwise Anthropic when
-    ``ANTHROPIC_API_KEY`` is set, otherwise the offline provider."""
-    if provider == "auto":
-        if os.environ.get("OPENAI_API_KEY"):
-            return "openai"
-        return "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "offline"
-    return provider
+    """``auto`` is the first provider whose API key is set (OpenAI, Anthropic, then Gemini;
+    see :func:`synthlib.providers.registry.auto`), otherwise the offline provider."""
+    return registry.resolve(provider)
 
 
 CHECKPOINT_DIR = ".synthlib"

@@ -27,7 +27,9 @@ from ..engine.skip import (
     paid_entries,
     refuse_fresh_over_flights,
 )
+from ..providers import registry
 from ..providers.base import Backend
+from ..providers.registry import BackendOptions
 from ..store import Store, open_store
 from ..store.ledger import RELEASED, Purchase
 from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
@@ -43,21 +45,11 @@ def _run_of(checkpoint: Path) -> str:
 
 
 def make_backend(provider: str, state_dir: Path, *, offline_senses: int = 8) -> Backend:
-    """The backend of ``provider``; ``state_dir`` holds what it keeps on disk (the offline
-    provider's files and batches, Anthropic's request files and batch tags)."""
-    if provider == "openai":
-        from ..providers.openai import OpenAIBackend
-
-        return OpenAIBackend()
-    if provider == "anthropic":
-        from ..providers.anthropic import AnthropicBackend
-
-        return AnthropicBackend(state_dir)
-    if provider == "offline":
-        from ..providers.offline import OfflineBackend
-
-        return OfflineBackend(state_dir, senses=offline_senses or None)
-    raise UsageError(f"unknown provider {provider!r}")
+    """The backend of ``provider``, built by its spec's factory; ``state_dir`` holds what it
+    keeps on disk (the offline provider's files and batches, Anthropic's request files and
+    batch tags). An unknown provider is a one-line :class:`UsageError`."""
+    options = BackendOptions(state_dir, offline_senses=offline_senses or None)
+    return registry.spec(provider).make_backend(options)
 
 
 def refuse_budget_below_one_request(estimate: Estimate, token_budget: int) -> None:
@@ -119,7 +111,7 @@ class Job:
         self.fallback_accepted = False
         given = nullcontext(store) if store is not None else None
         with given or store_if_any(config.store) as reading:
-            if config.provider == "auto" and self.provider == "offline":
+            if config.provider == "auto" and not registry.paid(self.provider):
                 paid = paid_entries(reading, config.words)
                 if paid:
                     self.fallback = fallback_notice(paid, len(config.words))
@@ -246,7 +238,7 @@ class Job:
         )
 
     def _price(self) -> Price:
-        if self.provider == "offline":
+        if not registry.paid(self.provider):
             return Price(self.model, 0.0, 0.0, 0.0)
         return price_for(self.model, self.config.prices or None)
 

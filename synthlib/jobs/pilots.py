@@ -58,6 +58,7 @@ from ..core.errors import UsageError
 from ..core.pricing import Price
 from ..core.words import WordList, read_words
 from ..engine.ingest import Tokens
+from ..providers import registry
 from ..store import Store, open_store
 from ..store.ledger import Holder, Purchase, Reservation
 from ..store.records import EntryRecord, FailureRecord
@@ -589,12 +590,11 @@ def latest_pilot(store: Any = None) -> Pilot | None:
 
 
 def provider_of(model: str) -> str:
-    """The provider a pilot model runs on: ``offline`` for the offline provider, Anthropic for
-    a Claude model, else OpenAI (also an OpenAI-compatible server at ``OPENAI_BASE_URL``, such
-    as the bundled emulator)."""
-    if model == OFFLINE:
-        return OFFLINE
-    return "anthropic" if model.startswith("claude") else "openai"
+    """The provider a pilot model runs on: the one whose models include it (``offline`` for
+    the offline provider), else the one that takes any model (OpenAI, also an OpenAI-compatible
+    server at ``OPENAI_BASE_URL``, such as the bundled emulator); see
+    :func:`synthlib.providers.registry.spec_for_model`."""
+    return registry.spec_for_model(model).name
 
 
 def parse_models(models: str | Iterable[str]) -> list[str]:
@@ -682,7 +682,7 @@ def prepare_pilot(
             words_name=f"pilot-{ident}",
             **{
                 **settings,
-                "model": model if model != OFFLINE else None,
+                "model": model if registry.paid(provider_of(model)) else None,
                 "provider": provider_of(model),
                 "checkpoint": str(folder / ident / f"{_safe(model)}.checkpoint.json"),
             },
@@ -849,7 +849,7 @@ def _report(
     from .findings import findings_per_100
 
     report.findings_per_100 = findings_per_100(r.entry for r in entries)
-    if result.provider == OFFLINE:
+    if not registry.paid(result.provider):
         report.projected_cost_usd = report.projected_low_usd = report.projected_high_usd = 0.0
     elif report.words and report.input_tokens + report.output_tokens:
         projection = _projection(config, result, full, report, record)
@@ -875,6 +875,7 @@ def _projection(
             words,
             config.price,
             provider=result.provider,
+            tokens=registry.token_scale(result.provider),
             batch_size=config.batch_size,
             words_per_request=config.words_per_request,
             token_budget=config.token_budget,

@@ -16,6 +16,7 @@ from ..engine.checkpoint import Checkpoint
 from ..engine.ledger import expected_api_location
 from ..engine.skip import mark_already_done, refuse_fresh_over_flights
 from ..engine.state import RunState
+from ..providers import registry
 from ..store import Store, default_store, using_store
 from .config import RunConfig, WordsSource, provider_model, resolve_provider, with_settings
 
@@ -52,7 +53,8 @@ def estimate_config(
         state, notes = prepared_state(config, provider, api_location=api_location)
     measured_words = measured_output = 0
     retry_share = 0.0
-    if state is not None and provider != "offline":
+    spec = registry.spec(provider)
+    if state is not None and spec.paid:
         measured_words = sum(b.get("words", 0) for b in state.finished)
         measured_output = state.usage.output_tokens
         if state.usage.cost_usd > 0:
@@ -64,12 +66,14 @@ def estimate_config(
     # the provider's model (Anthropic's default is a Claude model); offline: what the model
     # asked for would cost
     price = config.price
-    if provider != "offline":
+    if spec.paid:
         price = price_for(provider_model(provider, config.model), config.prices or None)
     est = estimate(
         config.words,
         price,
         provider=provider,
+        tokens=spec.tokens,
+        free=not spec.paid,
         processed=state.done if state else (),
         in_flight=state.in_flight_words() if state else (),
         given_up=state.given_up if state else (),

@@ -1,5 +1,6 @@
-"""The interface every backend satisfies: OpenAI's Batch API, the offline provider, and anything
-else that speaks Files + Batches. The engine drives a :class:`Backend` and never knows which.
+"""The interface every backend satisfies: the Batch APIs (OpenAI, Anthropic, ...), the offline
+provider, and anything else that speaks Files + Batches. The engine drives a :class:`Backend`
+and never knows which.
 
 Errors are sorted by what the engine should do about them, not by where they came from:
 :class:`TransientError` (try again later), :class:`UncertainError` (the call may or may not have
@@ -75,41 +76,41 @@ class FatalError(BackendError):
     """Authentication or permission failure: stop the run (state is saved)."""
 
 
-# The official OpenAI and Anthropic SDKs raise exceptions of the same names; those a given SDK
-# lacks are skipped (Anthropic's PaymentRequiredError and ContentTooLargeError, for instance).
-_FATAL = ("AuthenticationError", "PermissionDeniedError", "PaymentRequiredError")
-_REJECTED = (
-    "BadRequestError",
-    "NotFoundError",
-    "ConflictError",
-    "UnprocessableEntityError",
-    "ContentTooLargeError",
-)
+@dataclass(frozen=True)
+class SdkErrors:
+    """The exception classes of one provider's SDK, sorted by what the engine should do: each
+    backend declares its own (the SDKs differ: Anthropic's has ``PaymentRequiredError`` and
+    ``ContentTooLargeError``, OpenAI's neither), so :func:`sdk_call` never guesses by name."""
+
+    fatal: tuple[type[BaseException], ...]  # bad key, no permission, no credit
+    rejected: tuple[type[BaseException], ...]  # the request is wrong (400, 404, 409, 413, 422)
+    rate_limited: tuple[type[BaseException], ...]  # 429: refused before anything was done
+    no_answer: tuple[type[BaseException], ...]  # connection lost or timed out
+    status: tuple[type[BaseException], ...]  # any other HTTP status (5xx, 529)
+    timeout: tuple[type[BaseException], ...] = ()  # the part of ``no_answer`` that timed out
 
 
-def sdk_call[T](sdk: Any, what: str, fn: Callable[..., T], *args: Any, once: bool, **kw: Any) -> T:
-    """``fn(*args, **kw)`` with the SDK's (``sdk``: the ``openai`` or ``anthropic`` module)
-    exceptions sorted by what the engine should do: a bad key or permission is
-    :class:`FatalError`, a request the API refused :class:`RejectedError`, a 429 (refused before
-    anything was done) :class:`TransientError`, and no answer or a 5xx :class:`UncertainError`
-    for a call made ``once`` (it may have taken effect) and :class:`TransientError` otherwise.
+def sdk_call[T](
+    errors: SdkErrors, what: str, fn: Callable[..., T], *args: Any, once: bool, **kw: Any
+) -> T:
+    """``fn(*args, **kw)`` with the SDK's exceptions (declared by ``errors``) sorted by what the
+    engine should do: a bad key or permission is :class:`FatalError`, a request the API refused
+    :class:`RejectedError`, a 429 (refused before anything was done) :class:`TransientError`,
+    and no answer or a 5xx :class:`UncertainError` for a call made ``once`` (it may have taken
+    effect) and :class:`TransientError` otherwise.
     Messages say what failed and the HTTP status, never the key."""
-
-    def kinds(names: tuple[str, ...]) -> tuple[type[BaseException], ...]:
-        return tuple(k for n in names if (k := getattr(sdk, n, None)) is not None)
-
     try:
         return fn(*args, **kw)
-    except kinds(_FATAL) as exc:
+    except errors.fatal as exc:
         raise _sorted(FatalError, what, exc) from None
-    except kinds(_REJECTED) as exc:
+    except errors.rejected as exc:
         raise _sorted(RejectedError, what, exc) from None
-    except sdk.RateLimitError as exc:
+    except errors.rate_limited as exc:
         raise _sorted(TransientError, what, exc) from None
-    except sdk.APIConnectionError as exc:  # includes timeouts: the call may have happened
+    except errors.no_answer as exc:  # includes timeouts: the call may have happened
         kind = UncertainError if once else TransientError
-        raise kind(f"{what}: no answer ({_no_answer(sdk, exc)})") from None
-    except sdk.APIStatusError as exc:  # 5xx (529 overloaded, for Anthropic)
+        raise kind(f"{what}: no answer ({_no_answer(errors, exc)})") from None
+    except errors.status as exc:  # 5xx (529 overloaded, for Anthropic)
         kind = UncertainError if once else TransientError
         raise _sorted(kind, what, exc) from None
 
@@ -133,7 +134,7 @@ def _describe(exc: Any) -> str:
     return f"HTTP {status}: {message}" if status else message
 
 
-def _no_answer(sdk: Any, exc: Any) -> str:
+def _no_answer(errors: SdkErrors, exc: Any) -> str:
     """Why no answer came, and from where (``host:port``), in a few words: "connection refused
     by 127.0.0.1:9", "timed out waiting for api.openai.com:443"."""
     url = getattr(getattr(exc, "request", None), "url", None)
@@ -146,7 +147,7 @@ def _no_answer(sdk: Any, exc: Any) -> str:
         texts.append(str(cause).lower())
         cause = cause.__cause__ or cause.__context__
     text = " ".join(texts)
-    if isinstance(exc, getattr(sdk, "APITimeoutError", ())) or "timed out" in text:
+    if isinstance(exc, errors.timeout) or "timed out" in text:
         return f"timed out waiting for {where}" if where else "timed out"
     if "refused" in text:
         return f"connection refused by {where}" if where else "connection refused"
@@ -222,7 +223,8 @@ class Backend(Protocol):
 
     @property
     def provider(self) -> str:
-        """``openai``, ``anthropic`` or ``offline``: recorded with every entry."""
+        """The provider's registered name (``openai``, ``anthropic``, ``offline``, ...): recorded
+        with every entry."""
         ...
 
     # True when :meth:`list` and :meth:`retrieve` show a batch's ``metadata`` from the moment it

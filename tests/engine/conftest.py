@@ -14,10 +14,11 @@ from typing import Any
 import openai
 import pytest
 
-from synthlib.core.pricing import ANTHROPIC_DEFAULT_MODEL, DEFAULT_MODEL, price_for
+from synthlib.core.pricing import DEFAULT_MODEL, price_for
 from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.engine.loop import spool_dir
-from synthlib.providers.openai import OpenAIBackend
+from synthlib.providers.anthropic import DEFAULT_MODEL as ANTHROPIC_DEFAULT_MODEL
+from synthlib.providers.openai.backend import OpenAIBackend
 
 # The providers whose real backend the money tests drive over HTTP, and the model each runs
 PROVIDERS = ("openai", "anthropic")
@@ -89,7 +90,7 @@ def backend_for(
     if provider == "anthropic":
         import anthropic
 
-        from synthlib.providers.anthropic import AnthropicBackend
+        from synthlib.providers.anthropic.backend import AnthropicBackend
 
         client = anthropic.Anthropic(api_key=key, base_url=emu.url, max_retries=4)
         return AnthropicBackend(spool_dir(Path(checkpoint).absolute()) / "anthropic", client)

@@ -23,7 +23,7 @@ from synthlib.jobs.job import Job, build_config
 from .conftest import FAST, backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 
 anthropic = pytest.importorskip("anthropic")
-from synthlib.providers.anthropic import tagged_id, untag  # noqa: E402
+from synthlib.providers.anthropic.backend import tagged_id, untag  # noqa: E402
 
 DAY = 24 * 3600
 

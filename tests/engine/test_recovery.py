@@ -24,7 +24,7 @@ from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.engine import collect as collector
 from synthlib.engine.loop import BatchUnreadable, spool_dir
 from synthlib.jobs.job import Job, build_config
-from synthlib.providers.openai import OpenAIBackend
+from synthlib.providers.openai.backend import OpenAIBackend
 
 from .conftest import (
     FAST,
@@ -226,7 +226,7 @@ def backend_behind_gateway(emu, provider, times):
     if provider == "anthropic":
         import anthropic
 
-        from synthlib.providers.anthropic import AnthropicBackend
+        from synthlib.providers.anthropic.backend import AnthropicBackend
 
         http = importlib.import_module("httpx2") if importlib.util.find_spec("httpx2") else httpx
         client = anthropic.Anthropic(

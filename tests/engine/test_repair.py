@@ -65,7 +65,7 @@ def on_openai(emulator, monkeypatch):
 
 def uploads(monkeypatch) -> list[bytes]:
     """The batch input files the OpenAI backend uploads, as sent."""
-    from synthlib.providers.openai import OpenAIBackend
+    from synthlib.providers.openai.backend import OpenAIBackend
 
     sent: list[bytes] = []
     real = OpenAIBackend.upload

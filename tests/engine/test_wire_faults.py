@@ -35,7 +35,7 @@ def make_job(emu, word_list, *, key="test", store=None, **kw):
 
 
 def backend_with_key(emu, key):
-    from synthlib.providers.openai import OpenAIBackend
+    from synthlib.providers.openai.backend import OpenAIBackend
 
     return OpenAIBackend(openai.OpenAI(api_key=key, base_url=emu.base_url, max_retries=4))
 

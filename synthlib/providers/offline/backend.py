@@ -18,12 +18,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core import prompts
-from ..core.requests import NOT_FOUND_KEY
-from ..core.schema import EntryList
-from .base import BatchInfo, RejectedError
+from ...core import prompts
+from ...core.requests import NOT_FOUND_KEY
+from ...core.schema import EntryList
+from ..base import BatchInfo, RejectedError
 
-OFFLINE_MODEL = "offline:wordnet-3.0+cmudict+wordfreq"
+OFFLINE_MODEL = "offline:wordnet-3.0+cmudict+wordfreq"  # recorded with its entries: its sources
 
 
 class OfflineBackend:
@@ -50,7 +50,7 @@ class OfflineBackend:
     @property
     def lexicon(self) -> Any:
         if self._lexicon is None:
-            from ..lexicon import Lexicon
+            from ...lexicon import Lexicon
 
             self._lexicon = Lexicon.load()
         return self._lexicon

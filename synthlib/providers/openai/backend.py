@@ -19,14 +19,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import UsageError
-from ..core.requests import ENDPOINT
-from .base import (
+from ...core.errors import UsageError
+from ...core.requests import ENDPOINT
+from ..base import (
     BatchError,
     BatchInfo,
     BatchUsage,
     Endpoint,
     RejectedError,
+    SdkErrors,
     ServerClock,
     account_fingerprint,
     sdk_call,
@@ -35,6 +36,23 @@ from .base import (
 MAX_RETRIES = 5
 TIMEOUT_SECONDS = 120.0
 FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there answers at once
+
+
+def sdk_errors(openai: Any) -> SdkErrors:
+    """The ``openai`` SDK's exceptions, sorted (it has no 402 nor 413 class of its own)."""
+    return SdkErrors(
+        fatal=(openai.AuthenticationError, openai.PermissionDeniedError),
+        rejected=(
+            openai.BadRequestError,
+            openai.NotFoundError,
+            openai.ConflictError,
+            openai.UnprocessableEntityError,
+        ),
+        rate_limited=(openai.RateLimitError,),
+        no_answer=(openai.APIConnectionError,),
+        status=(openai.APIStatusError,),
+        timeout=(openai.APITimeoutError,),
+    )
 
 
 class OpenAIBackend:
@@ -56,7 +74,7 @@ class OpenAIBackend:
         self._client = client
         # one attempt only: a retry of a call that took effect would pay twice (module docstring)
         self._once = client.with_options(max_retries=0)
-        self._openai = openai
+        self._errors = sdk_errors(openai)
         self.clock = ServerClock()  # the API's clock, from the Date header of its answers
 
     def server_time(self) -> float:
@@ -106,7 +124,7 @@ class OpenAIBackend:
         }
 
     def _call(self, what: str, fn: Any, *args: Any, once: bool = False, **kw: Any) -> Any:
-        return sdk_call(self._openai, what, fn, *args, once=once, **kw)
+        return sdk_call(self._errors, what, fn, *args, once=once, **kw)
 
     def upload(self, path: Path) -> str:
         with open(path, "rb") as fh:

@@ -51,16 +51,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core import failpoints, schema
-from ..core.errors import UsageError
-from ..core.extras import require
-from ..core.limits import MB, batch_limits
-from .base import (
+from ...core import failpoints, schema
+from ...core.errors import UsageError
+from ...core.limits import MB, batch_limits
+from ..base import (
     RUN_TAG,
     SHARD_TAG,
     BatchInfo,
     Endpoint,
     RejectedError,
+    SdkErrors,
     ServerClock,
     TransientError,
     account_fingerprint,
@@ -235,6 +235,28 @@ def _answer(message: dict[str, Any]) -> dict[str, Any]:
 # --- the backend -----------------------------------------------------------------------------
 
 
+def sdk_errors(anthropic: Any) -> SdkErrors:
+    """The ``anthropic`` SDK's exceptions, sorted (402 and 413 have classes of their own)."""
+    return SdkErrors(
+        fatal=(
+            anthropic.AuthenticationError,
+            anthropic.PermissionDeniedError,
+            anthropic.PaymentRequiredError,
+        ),
+        rejected=(
+            anthropic.BadRequestError,
+            anthropic.NotFoundError,
+            anthropic.ConflictError,
+            anthropic.UnprocessableEntityError,
+            anthropic.ContentTooLargeError,
+        ),
+        rate_limited=(anthropic.RateLimitError,),
+        no_answer=(anthropic.APIConnectionError,),
+        status=(anthropic.APIStatusError,),
+        timeout=(anthropic.APITimeoutError,),
+    )
+
+
 class AnthropicBackend:
     """Message Batches over HTTP. ``client`` may be a preconfigured ``anthropic.Anthropic``;
     ``state_dir`` holds the request files and what is known of each batch (its tag)."""
@@ -243,8 +265,7 @@ class AnthropicBackend:
     metadata_before_end = False
 
     def __init__(self, state_dir: str | os.PathLike[str], client: Any = None) -> None:
-        require("anthropic", "--provider anthropic")
-        import anthropic
+        import anthropic  # the extra is checked by the spec's factory (a one-line MissingExtra)
 
         if client is None:
             if not os.environ.get("ANTHROPIC_API_KEY"):
@@ -256,7 +277,8 @@ class AnthropicBackend:
         self._client = client
         # one attempt only: a retry of a create that took effect would pay twice
         self._once = client.with_options(max_retries=0)
-        self._anthropic = anthropic
+        self._errors = sdk_errors(anthropic)
+        self._sdk_error = anthropic.AnthropicError
         self.dir = Path(state_dir)
         for sub in ("files", "batches", "attempts"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
@@ -276,8 +298,8 @@ class AnthropicBackend:
 
     def _call(self, what: str, fn: Any, *args: Any, once: bool = False, **kw: Any) -> Any:
         try:
-            return sdk_call(self._anthropic, what, fn, *args, once=once, **kw)
-        except self._anthropic.AnthropicError as exc:  # the SDK's own refusals (no results_url)
+            return sdk_call(self._errors, what, fn, *args, once=once, **kw)
+        except self._sdk_error as exc:  # the SDK's own refusals (no results_url)
             raise TransientError(f"{what}: {exc}") from None
 
     def server_time(self) -> float:

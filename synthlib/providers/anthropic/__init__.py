@@ -1,0 +1,52 @@
+"""Anthropic's Message Batches (or a server that speaks them at ``ANTHROPIC_BASE_URL``):
+:data:`SPEC` declares it; :mod:`.backend` adapts the ``anthropic`` SDK (extra ``anthropic``),
+imported only when a run needs it.
+
+Claude's tokenizer is not published, so input tokens are estimates, and say so: the o200k_base
+count scaled by :data:`TOKENS_PER_O200K_TOKEN`, plus the tool-use system prompt Anthropic adds
+when a tool is forced (Anthropic docs as of 2026, tool use pricing: 313 tokens for
+``tool_choice`` ``any``/``tool`` on Claude 4 models)."""
+
+from __future__ import annotations
+
+from ...core.tokens import TokenScale
+from ..base import Backend
+from ..registry import BackendOptions, ProviderSpec, Refind
+
+DEFAULT_MODEL = "claude-haiku-4-5"
+# Claude tokens per o200k_base token on synthlib's prompts: an assumption, not a published
+# figure (Anthropic documents no offline tokenizer); Claude's tokenizers split English and JSON
+# into somewhat more pieces than o200k_base, and this errs on the high side
+TOKENS_PER_O200K_TOKEN = 1.25
+TOOL_PROMPT_TOKENS = 313
+
+
+def _backend(options: BackendOptions) -> Backend:
+    from .backend import AnthropicBackend
+
+    return AnthropicBackend(options.state_dir)
+
+
+SPEC = ProviderSpec(
+    name="anthropic",
+    title="Anthropic",
+    backend=_backend,
+    key_variables=("ANTHROPIC_API_KEY",),
+    base_url_variable="ANTHROPIC_BASE_URL",
+    default_base_url="https://api.anthropic.com",
+    models=("claude",),
+    model_kind="a Claude model",
+    default_model=DEFAULT_MODEL,
+    tokens=TokenScale(
+        TOKENS_PER_O200K_TOKEN,
+        TOOL_PROMPT_TOKENS,
+        f"estimated: o200k_base x{TOKENS_PER_O200K_TOKEN:g}, Claude's tokenizer is not public",
+    ),
+    extra="anthropic",
+    sdk_modules=("anthropic",),
+    # Message Batches carry no metadata: the tags travel in every custom_id and are read from
+    # the results, so a lost create is resolved by its journalled attempt
+    batch_metadata=False,
+    refind=Refind.BY_ATTEMPT,
+    summary="Message Batches",
+)

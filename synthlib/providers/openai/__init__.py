@@ -1,0 +1,31 @@
+"""OpenAI's Batch API (or any OpenAI-compatible server at ``OPENAI_BASE_URL``, such as the
+bundled emulator): :data:`SPEC` declares it; :mod:`.backend` adapts the ``openai`` SDK (a core
+dependency), imported only when a run needs it."""
+
+from __future__ import annotations
+
+from ...core.pricing import DEFAULT_MODEL
+from ..base import Backend
+from ..registry import BackendOptions, ProviderSpec, Refind
+
+
+def _backend(options: BackendOptions) -> Backend:
+    from .backend import OpenAIBackend
+
+    return OpenAIBackend()
+
+
+SPEC = ProviderSpec(
+    name="openai",
+    title="OpenAI",
+    backend=_backend,
+    key_variables=("OPENAI_API_KEY",),
+    base_url_variable="OPENAI_BASE_URL",
+    default_base_url="https://api.openai.com/v1",
+    models=("gpt-", "chatgpt-", "o1", "o3", "o4", "ft:"),
+    model_kind="an OpenAI model",
+    takes_any_model=True,  # an OpenAI-compatible server may serve any model name
+    default_model=DEFAULT_MODEL,
+    batch_metadata=True,  # batches carry the run's tags in their metadata
+    refind=Refind.BY_METADATA,
+)
