@@ -1,9 +1,9 @@
 """The providers synthlib knows, each described by one :class:`ProviderSpec`.
 
-A provider is a package under ``synthlib/providers/<name>/`` whose ``__init__`` declares ``SPEC``
-(what the rest of synthlib needs to know without loading its SDK: key variables, base-URL
-variable, which models are its own, default model, token estimate, extra, capabilities) and
-whose ``backend`` module adapts one API's SDK to :class:`~.base.Backend`. The spec's factory
+A provider is a package under ``synthlib/providers/<name>/`` whose ``__init__`` declares ``SPEC``,
+a :class:`~.spec.ProviderSpec` (what the rest of synthlib needs to know without loading its SDK:
+key variables, base-URL variable, which models are its own, default model, token estimate,
+extra, capabilities), and whose ``backend`` module adapts one API's SDK to :class:`~.base.Backend`. The spec's factory
 imports the backend (and with it the SDK) only when a run needs one.
 
 Built-in providers are listed in :data:`BUILT_IN` (name -> the module declaring ``SPEC``). An
@@ -23,17 +23,12 @@ order) whose key is set, else the offline provider.
 from __future__ import annotations
 
 import importlib
-import os
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterator, Mapping
 from importlib import metadata
-from pathlib import Path
 
 from ..core.errors import UsageError
-from ..core.extras import require
 from ..core.tokens import EXACT, TokenScale
-from .base import Backend
+from .spec import BackendOptions, ProviderSpec, Refind
 
 GROUP = "synthlib.providers"
 OFFLINE = "offline"
@@ -46,76 +41,6 @@ BUILT_IN: dict[str, str] = {
 }
 # the order ``auto`` tries providers by their keys (DESIGN §2); plugins come after, by name
 AUTO_ORDER = ("openai", "anthropic", "gemini")
-
-
-class Refind(StrEnum):
-    """How a batch whose create was not answered (or not journalled) is found again."""
-
-    BY_METADATA = "metadata"  # its tags are in the listing from the moment it exists
-    BY_ATTEMPT = "attempt"  # by the journalled attempt (time, request count), then its results
-
-
-@dataclass(frozen=True)
-class BackendOptions:
-    """What a run tells a backend factory: where it keeps its files, and provider settings."""
-
-    state_dir: Path
-    offline_senses: int | None = 8  # the offline provider: senses per part of speech (None: all)
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    """One provider, as the rest of synthlib knows it (no SDK loaded).
-
-    ``models`` are the prefixes of the model names that belong to it (``owns`` overrides them
-    with a predicate); ``takes_any_model``: it also serves models no provider claims (an
-    OpenAI-compatible server may serve any name). ``backend`` builds its :class:`Backend`
-    (importing the SDK only then); ``sdk_modules`` are what its ``extra`` installs, checked
-    before the factory runs so a missing extra is one line naming it."""
-
-    name: str
-    title: str  # "OpenAI", "Anthropic": how messages name it
-    backend: Callable[[BackendOptions], Backend] = field(repr=False)
-    key_variables: tuple[str, ...] = ()  # the first one set is used (GOOGLE_API_KEY, ...)
-    base_url_variable: str = ""  # what points its SDK elsewhere (an emulator)
-    default_base_url: str = ""  # where it buys by default (``local`` offline)
-    models: tuple[str, ...] = ()  # model-name prefixes it owns
-    owns: Callable[[str], bool] | None = field(default=None, repr=False)
-    model_kind: str = ""  # "a Claude model": what --provider NAME takes
-    takes_any_model: bool = False
-    default_model: str = ""  # the model of a run that asks for none of its own
-    tokens: TokenScale = EXACT  # how its input tokens are counted from o200k_base
-    extra: str = ""  # pip install 'synthlib[extra]'
-    sdk_modules: tuple[str, ...] = ()
-    paid: bool = True  # False: costs nothing (the offline provider)
-    batch_metadata: bool = True  # a batch carries the run's tags in its metadata
-    refind: Refind = Refind.BY_METADATA
-    first_poll_interval: float | None = None  # None: the run's default
-    summary: str = ""  # a few words for the notebook's provider note ("Message Batches")
-
-    def owns_model(self, model: str) -> bool:
-        """Whether ``model`` is one of this provider's own models."""
-        if self.owns is not None:
-            return self.owns(model)
-        return bool(self.models) and model.startswith(self.models)
-
-    def key(self, environ: Mapping[str, str] | None = None) -> str | None:
-        """The variable among :attr:`key_variables` that is set, if any."""
-        env = os.environ if environ is None else environ
-        return next((v for v in self.key_variables if env.get(v)), None)
-
-    def api_location(self, environ: Mapping[str, str] | None = None) -> str:
-        """Where a run of this provider will buy, read from the environment as its SDK reads
-        it (nothing is contacted)."""
-        env = os.environ if environ is None else environ
-        given = env.get(self.base_url_variable) if self.base_url_variable else None
-        return (given or self.default_base_url or self.name).rstrip("/")
-
-    def make_backend(self, options: BackendOptions) -> Backend:
-        """The backend of a run (a missing extra is one :class:`MissingExtra` line)."""
-        if self.extra:
-            require(self.extra, f"--provider {self.name}", self.sdk_modules)
-        return self.backend(options)
 
 
 _specs: dict[str, ProviderSpec] = {}

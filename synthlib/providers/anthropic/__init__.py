@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ...core.tokens import TokenScale
 from ..base import Backend
-from ..registry import BackendOptions, ProviderSpec, Refind
+from ..spec import BackendOptions, ProviderSpec, Refind
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 # Claude tokens per o200k_base token on synthlib's prompts: an assumption, not a published

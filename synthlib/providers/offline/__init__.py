@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..base import Backend
-from ..registry import BackendOptions, ProviderSpec, Refind
+from ..spec import BackendOptions, ProviderSpec, Refind
 from .backend import OFFLINE_MODEL, OfflineBackend
 
 

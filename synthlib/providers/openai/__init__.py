@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...core.pricing import DEFAULT_MODEL
 from ..base import Backend
-from ..registry import BackendOptions, ProviderSpec, Refind
+from ..spec import BackendOptions, ProviderSpec, Refind
 
 
 def _backend(options: BackendOptions) -> Backend:
