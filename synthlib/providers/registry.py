@@ -3,8 +3,9 @@
 A provider is a package under ``synthlib/providers/<name>/`` whose ``__init__`` declares ``SPEC``,
 a :class:`~.spec.ProviderSpec` (what the rest of synthlib needs to know without loading its SDK:
 key variables, base-URL variable, which models are its own, default model, token estimate,
-extra, capabilities), and whose ``backend`` module adapts one API's SDK to :class:`~.base.Backend`. The spec's factory
-imports the backend (and with it the SDK) only when a run needs one.
+extra, capabilities), and whose ``backend`` module adapts one API's SDK to
+:class:`~.base.Backend`. The spec's factory imports the backend (and with it the SDK) only when
+a run needs one.
 
 Built-in providers are listed in :data:`BUILT_IN` (name -> the module declaring ``SPEC``). An
 installed package adds one the same way through the entry point group ``synthlib.providers``
