@@ -32,7 +32,7 @@ from ..providers.base import (
     RejectedError,
     TransientError,
 )
-from ..store import Store
+from ..store import RunStore
 from .crew import Crew, Part
 from .ingest import BilledWords, Ingested, Provenance, ingest_lines
 from .state import UNREADABLE, Flight
@@ -57,7 +57,7 @@ class Collector(Part):
     def __init__(
         self,
         crew: Crew,
-        store: Store,
+        store: RunStore,
         *,
         price: Price,
         model: str,
@@ -193,9 +193,11 @@ class Collector(Part):
 
     def _collect(self, flight: Flight) -> bool:
         """End one batch; False if it must wait (a file not readable yet, the store down)."""
-        info = self._infos.pop(flight.batch_id, None)
+        batch_id = flight.batch_id
+        assert batch_id is not None  # only a flight with a batch is collected
+        info = self._infos.pop(batch_id, None)
         if info is None or not info.terminal:
-            info = self._read(flight.batch_id)
+            info = self._read(batch_id)
             if info is None:
                 return False
         if not info.terminal:

@@ -41,7 +41,7 @@ from ..core.tokens import request_tokens
 from ..core.words import WordList
 from ..providers.base import Backend
 from ..providers.registry import token_scale
-from ..store import Store
+from ..store import RunStore
 from ..store.records import GIVEN_UP_WORDS, FailureRecord
 from .checkpoint import Checkpoint
 from .collect import MAX_FAILED_READS, MAX_NOT_FOUND_READS, BatchUnreadable, Collector
@@ -112,7 +112,7 @@ class Engine:
         self,
         backend: Backend,
         checkpoint: Checkpoint,
-        store: Store,
+        store: RunStore,
         price: Price,
         settings: EngineSettings,
         *,

@@ -1049,6 +1049,8 @@ class Submitter(Part):
             return file_id
 
     def _create(self, flight: Flight, *, requests: int | None = None) -> bool:
+        input_file_id = flight.input_file_id
+        assert input_file_id is not None  # a batch is created from its uploaded file
         metadata = {
             RUN_TAG: self.cp.run_id,
             SHARD_TAG: flight.shard,
@@ -1071,7 +1073,7 @@ class Submitter(Part):
         self._refused.discard(flight.shard)
         failpoints.hit("before-create")
         try:
-            info = self.backend.create(flight.input_file_id, metadata)
+            info = self.backend.create(input_file_id, metadata)
             failpoints.hit("after-create")
         except UncertainError as exc:
             # the batch may exist: the next passes look for it before creating again

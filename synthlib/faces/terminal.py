@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TaskProgressColumn, TextColumn
 from rich.progress import Progress as Bar
 from rich.table import Table
 
@@ -22,7 +22,7 @@ from ..engine.progress import ENDINGS, Progress
 from ..jobs.config import RunConfig, settings
 from ..jobs.job import Job, RunResult
 from ..providers import registry
-from ..store import default_store, mask_uri
+from ..store import RunStore, default_store, mask_uri
 from .display import print_estimate, rows_table
 
 PLAIN_EVERY_SECONDS = 15.0
@@ -142,7 +142,7 @@ class TerminalDisplay:
         self._last_plain = 0.0
         self._live: Live | None = None
         self._bar: Bar | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self._latest: Progress | None = None
 
     def __enter__(self) -> TerminalDisplay:
@@ -170,7 +170,7 @@ class TerminalDisplay:
 
     def __call__(self, progress: Progress, message: str | None) -> None:
         self._latest = progress
-        if self._live is not None and self._bar is not None:
+        if self._live is not None and self._bar is not None and self._task is not None:
             eta = f"ETA {progress.eta}" if progress.eta else ""
             self._bar.update(self._task, total=progress.total, completed=progress.resolved, eta=eta)
             if message:
@@ -186,7 +186,7 @@ class TerminalDisplay:
             print(f"{time.strftime('%H:%M:%S')} {progress.line()}", file=self.out, flush=True)
 
     def _renderable(self) -> Group:
-        parts = [self._bar] if self._bar is not None else []
+        parts: list[Bar | Table] = [self._bar] if self._bar is not None else []
         if self._latest is not None:
             parts.append(status_table(self._latest))
         return Group(*parts)
@@ -197,7 +197,7 @@ def status_table(progress: Progress, *, title: str = "Status") -> Table:
 
 
 def _summary(
-    result: RunResult, out: TextIO, job_store: object = None, done: list[str] | None = None
+    result: RunResult, out: TextIO, job_store: RunStore, done: list[str] | None = None
 ) -> None:
     p = result.progress
     print(f"\n{ENDINGS[result.phase]}", file=out)
@@ -221,22 +221,19 @@ def _summary(
     out.flush()
 
 
-def _preview(store: object, out: TextIO, run_id: str, words: list[str], rows: int = 5) -> None:
+def _preview(store: RunStore, out: TextIO, run_id: str, words: list[str], rows: int = 5) -> None:
     """A few of this run's entries (never other runs' words that share the store)."""
-    from ..store import using_store
-
     lines = []
-    with using_store(store) as opened:
-        for record in opened.iter_entries(words=words):
-            if record.run_id != run_id:
-                continue  # done by another run (the store had it): not this run's work
-            group = (record.entry.get("parts_of_speech") or [{}])[0]
-            senses = group.get("senses") or [{}]
-            definition = str(senses[0].get("definition") or "")
-            definition = definition if len(definition) < 70 else definition[:67] + "..."
-            lines.append(f"  {record.word} ({group.get('part_of_speech', '?')}): {definition}")
-            if len(lines) == rows:
-                break
+    for record in store.iter_entries(words=words):
+        if record.run_id != run_id:
+            continue  # done by another run (the store had it): not this run's work
+        group = (record.entry.get("parts_of_speech") or [{}])[0]
+        senses = group.get("senses") or [{}]
+        definition = str(senses[0].get("definition") or "")
+        definition = definition if len(definition) < 70 else definition[:67] + "..."
+        lines.append(f"  {record.word} ({group.get('part_of_speech', '?')}): {definition}")
+        if len(lines) == rows:
+            break
     if lines:
         print("\nA few of this run's entries:", file=out)
         print("\n".join(lines), file=out)

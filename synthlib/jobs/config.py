@@ -320,7 +320,7 @@ class RunConfig:
         :class:`UsageError`."""
         known = settings()
         check_names(given)
-        values = {name: f.default for name, f in known.items()}
+        values: dict[str, Any] = {name: f.default for name, f in known.items()}
         for name, value in given.items():
             if value is not None:
                 values[name] = known[name].metadata["kind"].check(name, value)
@@ -361,6 +361,13 @@ class RunConfig:
     @property
     def price(self) -> Price:
         return price_for(self.model, self.prices or None)
+
+    @property
+    def checkpoint_file(self) -> Path:
+        """:attr:`checkpoint`, which :meth:`build` always sets (a run needs one)."""
+        if self.checkpoint is None:
+            raise UsageError("this RunConfig has no checkpoint: make it with RunConfig.build()")
+        return self.checkpoint
 
     def identity(self, provider: str, model: str) -> RunIdentity:
         return run_identity(self.words, provider, model, self.words_per_request, self.grounding)

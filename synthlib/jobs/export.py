@@ -138,9 +138,9 @@ def copy_entries(source_store: StoreLike, target_store: StoreLike, *, chunk: int
         copied = 0
         for batch in batched(source.iter_entries(every=True), chunk):
             copied += target.upsert_entries(batch)
-        for batch in batched(source.iter_failures(), chunk):
-            have = target.words_with_entries(f.word for f in batch)
-            target.record_failures(f for f in batch if f.word not in have)
+        for failures in batched(source.iter_failures(), chunk):
+            have = target.words_with_entries(f.word for f in failures)
+            target.record_failures(f for f in failures if f.word not in have)
         return copied
 
 
@@ -150,13 +150,13 @@ def _format(path: Path, format: str | None) -> str:
         if kind in FORMATS:
             return kind
         raise UsageError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
-    kind = _SUFFIXES.get(path.suffix.lower())
-    if kind is None:
+    by_suffix = _SUFFIXES.get(path.suffix.lower())
+    if by_suffix is None:
         raise UsageError(
             f"{path}: cannot tell the export format from the suffix {path.suffix!r}; "
             f"use .jsonl, .csv or .parquet, or pass format= ({', '.join(FORMATS)})"
         )
-    return kind
+    return by_suffix
 
 
 def _json_cells(frame: pd.DataFrame, *, lists: bool) -> pd.DataFrame:
@@ -178,10 +178,10 @@ def _replacing(target: Path, mode: str, **kwargs: Any) -> Iterator[Any]:
     """A file object whose content replaces ``target`` only if the block completes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-    encoding = {} if "b" in mode else {"encoding": "utf-8"}
+    encoding = None if "b" in mode else "utf-8"
     try:
         # "x": a new file with the usual permissions (umask), never one that already exists
-        with temporary.open(mode.replace("w", "x"), **encoding, **kwargs) as out:
+        with temporary.open(mode.replace("w", "x"), encoding=encoding, **kwargs) as out:
             yield out
         os.replace(temporary, target)
     except BaseException:

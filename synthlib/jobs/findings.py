@@ -96,7 +96,7 @@ class AuditSummary:
             errors += severity == "error"
             warnings += severity == "warning"
         if errors or warnings:
-            first = min(audit.findings, key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 3))
+            first = min(audit.findings, key=lambda f: SEVERITY_ORDER.get(f.get("severity", ""), 3))
             self.doubtful.append((audit.word, errors, warnings, first.get("reason", "")))
             self.doubtful.sort(key=lambda d: (-d[1], -d[2], d[0]))
             del self.doubtful[20:]

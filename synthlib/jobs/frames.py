@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from ..lexicon.suggest import suggestions_in
 from ..store import Store, using_store
@@ -77,11 +78,11 @@ def typed_frame(rows: list[dict[str, Any]], dtypes: dict[str, str]) -> pd.DataFr
         elif dtype == WHEN:
             frame[column] = pd.to_datetime(
                 values.astype(object).where(values.notna(), None), utc=True, format="ISO8601"
-            ).astype(WHEN)
-        elif dtype == TEXT:
-            frame[column] = values.astype(object).where(values.notna(), None).astype(TEXT)
-        else:
-            frame[column] = values.astype(object).where(values.notna(), None).astype(dtype)
+            ).astype(pandas_dtype(WHEN))
+        else:  # TEXT and the other nullable dtypes
+            frame[column] = (
+                values.astype(object).where(values.notna(), None).astype(pandas_dtype(dtype))
+            )
     return frame
 
 

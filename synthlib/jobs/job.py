@@ -30,7 +30,7 @@ from ..engine.skip import (
 from ..providers import registry
 from ..providers.base import Backend
 from ..providers.registry import BackendOptions
-from ..store import Store, open_store
+from ..store import RunStore, open_store
 from ..store.ledger import RELEASED, Purchase
 from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
 from .plan import estimate_config, provider_model, store_if_any
@@ -76,12 +76,12 @@ class Job:
         config: RunConfig,
         *,
         backend: Backend | None = None,
-        store: Store | None = None,
+        store: RunStore | None = None,
         listener: ProgressListener | None = None,
         reference: Mapping[str, Any] | None = None,
     ) -> None:
         # a run going on this checkpoint already: say so now, before anything is shown or asked
-        CheckpointLock(config.checkpoint).check()
+        CheckpointLock(config.checkpoint_file).check()
         self.config = config
         self.provider = (
             backend.provider if backend is not None else resolve_provider(config.provider)
@@ -103,7 +103,7 @@ class Job:
         )
         self.notices: list[str] = list(self.estimate.notes)
         refuse_budget_below_one_request(self.estimate, config.token_budget)
-        self.resumed = config.checkpoint.exists() and not config.fresh
+        self.resumed = config.checkpoint_file.exists() and not config.fresh
         # a key missing: auto fell back to offline over paid entries of these words. Making
         # offline entries then needs consent: the terminal asks, Python and notebooks set
         # ``fallback_accepted`` (or choose provider offline); :meth:`open` refuses otherwise.
@@ -123,11 +123,13 @@ class Job:
                 SCHEMA_VERSION,
                 bought_at or expected_api_location(self.provider),
             )
-            held = held_notice(reading, purchase, self.estimate, config.words, config.checkpoint)
+            held = held_notice(
+                reading, purchase, self.estimate, config.words, config.checkpoint_file
+            )
             if held:
                 self.notices.append(held)
         self.set_aside: Path | None = None
-        self._lock = CheckpointLock(config.checkpoint)
+        self._lock = CheckpointLock(config.checkpoint_file)
         self._opened = self._closed = False
         self._thread: threading.Thread | None = None
         self._result: RunResult | None = None
@@ -162,14 +164,14 @@ class Job:
             if self._backend is not None
             else make_backend(
                 self.provider,
-                spool_dir(config.checkpoint) / self.provider,
+                spool_dir(config.checkpoint_file) / self.provider,
                 offline_senses=config.offline_senses,
             )
         )
         if config.fresh:
-            refuse_fresh_over_flights(config.checkpoint)  # they would be paid for twice
-            given_up_on = _run_of(config.checkpoint)
-            self.set_aside = set_aside(config.checkpoint)
+            refuse_fresh_over_flights(config.checkpoint_file)  # they would be paid for twice
+            given_up_on = _run_of(config.checkpoint_file)
+            self.set_aside = set_aside(config.checkpoint_file)
             if given_up_on:
                 # its batches cannot be read (else --fresh was refused): the user starts anew,
                 # so what that run still holds in the store's ledger is let go too
@@ -179,14 +181,14 @@ class Job:
         # where this run buys is its backend's (a backend given may differ from the environment)
         here = api_location(self.backend)
         identity = replace(config.identity(self.provider, self.model), api_location=here)
-        self.resumed = config.checkpoint.exists()
+        self.resumed = config.checkpoint_file.exists()
         if self.resumed:
             self.checkpoint = Checkpoint.load(
-                config.checkpoint, identity, config.words, max_attempts=config.max_attempts
+                config.checkpoint_file, identity, config.words, max_attempts=config.max_attempts
             )
         else:
             self.checkpoint = Checkpoint.create(
-                config.checkpoint,
+                config.checkpoint_file,
                 identity,
                 config.words,
                 max_attempts=config.max_attempts,

@@ -765,9 +765,10 @@ def _run_all(
     for model, config in configs.items():
         provider = provider_of(model)
         recorded = provider_model(provider, config.model)
-        own = PilotStore(store, ident, recorded, billed_path(Path(config.checkpoint)))
+        own = PilotStore(store, ident, recorded, billed_path(config.checkpoint_file))
         jobs[model] = Job(config, store=own, listener=listener(model))
-        record.reports[model] = reports.pop(model, None) or ModelReport(
+        earlier: ModelReport | None = reports.pop(model, None)
+        record.reports[model] = earlier or ModelReport(
             model, provider, recorded, words=len(config.words)
         )
     record.reports.update(reports)
@@ -882,7 +883,7 @@ def _projection(
             reference=reference,
         ).input_tokens
 
-    billed = read_billed(billed_path(Path(config.checkpoint)))
+    billed = read_billed(billed_path(config.checkpoint_file))
     per_word = [billed.get(word, (0, 0, 0)) for word in config.words]
     cached = min(report.input_tokens, sum(t[1] for t in per_word))  # the totals keep none
     return project(

@@ -42,6 +42,7 @@ __all__ = [
     "AuditRecord",
     "EntryRecord",
     "FailureRecord",
+    "RunStore",
     "Store",
     "StoreError",
     "default_store",
@@ -53,9 +54,10 @@ __all__ = [
 ]
 
 
-@runtime_checkable
-class Store(Protocol):
-    """The interface every store satisfies; the engine and review code use nothing else."""
+class RunStore(Protocol):
+    """What a run uses of a store: its entries, failures and summary, and the money ledger. Every
+    :class:`Store` is one; so is a pilot's store (:class:`synthlib.jobs.pilots.PilotStore`),
+    which keeps a model's entries in its base store's pilot area."""
 
     @property
     def location(self) -> str:
@@ -113,76 +115,6 @@ class Store(Protocol):
 
     def record_run(self, summary: dict) -> str:
         """Keep a run's summary (keyed by ``summary["run_id"]``) for review."""
-        ...
-
-    def iter_runs(self) -> Iterator[dict]:
-        """Run summaries, oldest first."""
-        ...
-
-    def keep_pilot_entries(self, pilot: str, records: Iterable[EntryRecord]) -> int:
-        """Insert or replace each record in ``pilot``'s area, keyed by (pilot, model, word), and
-        drop that key's pilot failure; returns how many were given. The record is kept whole, as
-        :meth:`upsert_entries` keeps it; the entries themselves are never touched."""
-        ...
-
-    def keep_pilot_failures(self, pilot: str, model: str, failures: Iterable[FailureRecord]) -> int:
-        """Insert or replace failures in ``pilot``'s area, keyed by (pilot, model, word)."""
-        ...
-
-    def iter_pilot_entries(
-        self,
-        pilot: str | None = None,
-        model: str | None = None,
-        words: Iterable[str] | None = None,
-    ) -> Iterator[EntryRecord]:
-        """Pilot entries (of every pilot when ``pilot`` is None), optionally only this model or
-        these words, ordered by pilot, model, then word."""
-        ...
-
-    def iter_pilot_failures(
-        self, pilot: str | None = None, model: str | None = None
-    ) -> Iterator[tuple[str, FailureRecord]]:
-        """``(model, failure)`` for each pilot failure (of ``pilot``; None: of every pilot)
-        whose model has no pilot entry of the word, ordered by model, then word."""
-        ...
-
-    def pilot_words_made_with(
-        self,
-        pilot: str,
-        model: str,
-        prompt_version: str,
-        schema_version: str,
-        words: Iterable[str] | None = None,
-        *,
-        api_location: str | None = None,
-    ) -> set[str]:
-        """Which of ``words`` (all, if None) have a pilot entry in ``pilot`` made with this model,
-        prompt and schema version, bought at ``api_location`` (or before locations were recorded;
-        None: anywhere): :meth:`words_made_with` over the pilot area."""
-        ...
-
-    def keep_audits(self, audits: Iterable[AuditRecord]) -> int:
-        """Insert or replace each audit, keyed by (entry key, audit version); returns how many
-        were given. Durable on return, a chunk at a time (an interrupted audit resumes)."""
-        ...
-
-    def audited(self, keys: Iterable[str], audit_version: str) -> set[str]:
-        """Which of the entry ``keys`` (:func:`entry_key`) have an audit by ``audit_version``."""
-        ...
-
-    def count_audits(self) -> int:
-        """How many audits (entry versions audited, by any audit version) the store holds."""
-        ...
-
-    def iter_audits(
-        self,
-        *,
-        words: Iterable[str] | None = None,
-        keys: Iterable[str] | None = None,
-        entries: bool = True,
-    ) -> Iterator[AuditRecord]:
-        """Audits of these words, or of these entry keys (all when neither), ordered by word,
-        then by when they were made; without the audited entries unless ``entries``."""
         ...
 
     # --- the ledger (see synthlib.store.ledger) -----------------------------------------------
@@ -263,6 +195,82 @@ class Store(Protocol):
 
     def reservations(self, purchase: Purchase, words: Iterable[str]) -> list[Reservation]:
         """The live reservations of ``words`` for ``purchase`` (any run), with their leases."""
+        ...
+
+
+@runtime_checkable
+class Store(RunStore, Protocol):
+    """The interface every store satisfies; the engine and review code use nothing else. Beside
+    a run's part (:class:`RunStore`): past runs, the pilot area and the audits."""
+
+    def iter_runs(self) -> Iterator[dict]:
+        """Run summaries, oldest first."""
+        ...
+
+    def keep_pilot_entries(self, pilot: str, records: Iterable[EntryRecord]) -> int:
+        """Insert or replace each record in ``pilot``'s area, keyed by (pilot, model, word), and
+        drop that key's pilot failure; returns how many were given. The record is kept whole, as
+        :meth:`upsert_entries` keeps it; the entries themselves are never touched."""
+        ...
+
+    def keep_pilot_failures(self, pilot: str, model: str, failures: Iterable[FailureRecord]) -> int:
+        """Insert or replace failures in ``pilot``'s area, keyed by (pilot, model, word)."""
+        ...
+
+    def iter_pilot_entries(
+        self,
+        pilot: str | None = None,
+        model: str | None = None,
+        words: Iterable[str] | None = None,
+    ) -> Iterator[EntryRecord]:
+        """Pilot entries (of every pilot when ``pilot`` is None), optionally only this model or
+        these words, ordered by pilot, model, then word."""
+        ...
+
+    def iter_pilot_failures(
+        self, pilot: str | None = None, model: str | None = None
+    ) -> Iterator[tuple[str, FailureRecord]]:
+        """``(model, failure)`` for each pilot failure (of ``pilot``; None: of every pilot)
+        whose model has no pilot entry of the word, ordered by model, then word."""
+        ...
+
+    def pilot_words_made_with(
+        self,
+        pilot: str,
+        model: str,
+        prompt_version: str,
+        schema_version: str,
+        words: Iterable[str] | None = None,
+        *,
+        api_location: str | None = None,
+    ) -> set[str]:
+        """Which of ``words`` (all, if None) have a pilot entry in ``pilot`` made with this model,
+        prompt and schema version, bought at ``api_location`` (or before locations were recorded;
+        None: anywhere): :meth:`words_made_with` over the pilot area."""
+        ...
+
+    def keep_audits(self, audits: Iterable[AuditRecord]) -> int:
+        """Insert or replace each audit, keyed by (entry key, audit version); returns how many
+        were given. Durable on return, a chunk at a time (an interrupted audit resumes)."""
+        ...
+
+    def audited(self, keys: Iterable[str], audit_version: str) -> set[str]:
+        """Which of the entry ``keys`` (:func:`entry_key`) have an audit by ``audit_version``."""
+        ...
+
+    def count_audits(self) -> int:
+        """How many audits (entry versions audited, by any audit version) the store holds."""
+        ...
+
+    def iter_audits(
+        self,
+        *,
+        words: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
+        entries: bool = True,
+    ) -> Iterator[AuditRecord]:
+        """Audits of these words, or of these entry keys (all when neither), ordered by word,
+        then by when they were made; without the audited entries unless ``entries``."""
         ...
 
     def close(self) -> None: ...

@@ -130,7 +130,7 @@ class MongoStore:
                 client = MongoClient(uri, **_client_options(uri))
             except (PyMongoError, ValueError, TypeError) as exc:
                 problem = f"not a usable MongoDB URI: {self._scrub(exc)}"
-        if problem is not None:  # raised outside ``except``: no chained pymongo error
+        if client is None:  # ``problem`` says why; raised outside ``except``: no chained error
             raise StoreError(f"{self._location}: {problem}")
         self._client = client
         try:
@@ -628,9 +628,9 @@ class MongoStore:
             except (PyMongoError, BSONError) as exc:
                 self._call("cannot reserve words", _raise, exc)
         got: set[str] = set()
-        for chunk in batched(positions, CHUNK):
+        for words in batched(positions, CHUNK):
             query = {
-                "_id": {"$in": [_reservation_id(purchase, w) for w in chunk]},
+                "_id": {"$in": [_reservation_id(purchase, w) for w in words]},
                 "run_id": holder.run_id,
                 "shard": shard,
                 "state": RESERVED,

@@ -66,6 +66,10 @@ class OfflineBackend:
     def _new_id(self, prefix: str, seed: bytes) -> str:
         return f"{prefix}-{hashlib.sha256(seed + os.urandom(8)).hexdigest()[:20]}"
 
+    def server_time(self) -> float:
+        """This machine's clock: the offline provider has no server."""
+        return time.time()
+
     def upload(self, path: Path) -> str:
         data = Path(path).read_bytes()
         file_id = self._new_id("file", data[:64])
@@ -89,7 +93,8 @@ class OfflineBackend:
     def create(self, input_file_id: str, metadata: Mapping[str, str]) -> BatchInfo:
         lines = self._file(input_file_id).read_bytes().splitlines()
         batch_id = self._new_id("batch", input_file_id.encode())
-        output, errors = [], []
+        output: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
                 continue
@@ -129,6 +134,7 @@ class OfflineBackend:
             else:
                 entries.append(entry)
         request_id = f"req-{batch_id}-{number}"
+        body: dict[str, Any]
         if not entries:
             body = {"error": {"code": "not_found", "message": "not found in local lexical sources"}}
             response = {"status_code": 404, "request_id": request_id, "body": body}

@@ -197,7 +197,7 @@ class OpenAIBackend:
 
 def to_info(batch: Any) -> BatchInfo:
     counts = batch.request_counts
-    errors = ()
+    errors: tuple[BatchError, ...] = ()
     if batch.errors is not None and batch.errors.data:
         errors = tuple(
             BatchError(e.code or "error", e.message or "", e.line) for e in batch.errors.data
