@@ -52,6 +52,9 @@ class Estimate:
     retry_cost: float = 0.0
     retry_share: float = 0.0
     free: bool = False  # the provider costs nothing (offline): the costs are what the model would
+    # Words other runs' live batches hold in the store's ledger: not bought by this run (it
+    # waits for their entries, or adopts a batch whose run is gone), so not in ``remaining``
+    held_elsewhere: int = 0
 
     @property
     def savings(self) -> float:
@@ -81,6 +84,13 @@ class Estimate:
             rows.append(("In flight (already submitted)", f"{self.in_flight:,}"))
         if self.given_up:
             rows.append(("Given up", f"{self.given_up:,}"))
+        if self.held_elsewhere:
+            rows.append(
+                (
+                    "Held by other runs",
+                    f"{self.held_elsewhere:,} (they will be waited for, not bought)",
+                )
+            )
         rows += [
             ("Remaining", f"{self.remaining:,}"),
             ("Batch jobs", f"{self.batch_jobs:,} (up to {self.batch_size:,} words each)"),
@@ -171,6 +181,7 @@ def estimate(
     processed: Iterable[str] = (),
     in_flight: Iterable[str] = (),
     given_up: Iterable[str] = (),
+    held: Iterable[str] = (),
     batch_size: int = DEFAULT_BATCH_SIZE,
     words_per_request: int = 1,
     token_budget: int = DEFAULT_TOKEN_BUDGET,
@@ -188,6 +199,8 @@ def estimate(
     in retries, ``share / (1 - share)`` of their cost (the share counted at most 1/2)."""
     processed, in_flight, given_up = set(processed), set(in_flight), set(given_up)
     skip = processed | in_flight | given_up
+    held = {w for w in held if w not in skip}  # other runs' batches hold them: not bought here
+    skip |= held
     remaining = [w for w in words if w not in skip]
     template = RequestTemplate(price)
     counter = request_tokens(price.model, tokens)
@@ -263,4 +276,5 @@ def estimate(
         retry_cost=batch * retries,
         retry_share=share,
         free=free,
+        held_elsewhere=len(held),
     )

@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from ..core.errors import CheckpointError, WordListError
 from ..core.requests import bucket_of
 from ..core.schema import Failure
 from ..core.words import WordList, normalise
+from ..store.ledger import Reservation
 from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw, real_path
 from .events import Event
 from .state import RunState
@@ -265,21 +266,31 @@ def paid_entries(store: Any, words: WordList | Sequence[str]) -> dict[str, int]:
     return found
 
 
-def held_notice(
-    store: Any, purchase: Any, estimate: Any, words: WordList, checkpoint: Path | None
-) -> str | None:
-    """What a run about to start says of the words of ``words`` that other runs' batches hold
-    in the store's ledger (they are not sent; the run waits for their entries, or adopts a
-    batch whose run is gone), or None. The run of ``checkpoint`` (a resume) is not another."""
-    if store is None or not hasattr(store, "reservations") or not estimate.remaining:
-        return None
+def held_elsewhere(
+    store: Any, purchase: Any, words: Iterable[str], checkpoint: Path | None
+) -> list[Reservation]:
+    """The live reservations of ``words`` (for ``purchase``) that runs other than the run of
+    ``checkpoint`` (a resume) hold in the store's ledger; reads only."""
+    if store is None or not hasattr(store, "reservations"):
+        return []
     own = ""
     if checkpoint is not None and checkpoint.exists():
         try:
             own = str(read_raw(checkpoint).get("run_id", ""))
         except CheckpointError:
             own = ""
-    held = [r for r in store.reservations(purchase, words) if r.run_id != own]
+    return [r for r in store.reservations(purchase, words) if r.run_id != own]
+
+
+def held_notice(
+    store: Any, purchase: Any, estimate: Any, words: WordList, checkpoint: Path | None
+) -> str | None:
+    """What a run about to start says of the words of ``words`` that other runs' batches hold
+    in the store's ledger (they are not sent; the run waits for their entries, or adopts a
+    batch whose run is gone), or None. The run of ``checkpoint`` (a resume) is not another."""
+    if not estimate.remaining and not getattr(estimate, "held_elsewhere", 0):
+        return None
+    held = held_elsewhere(store, purchase, words, checkpoint)
     if not held:
         return None
     runs = sorted({r.run_id for r in held})

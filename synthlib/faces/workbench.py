@@ -133,6 +133,8 @@ def estimate_html(estimate: Estimate) -> str:
         cards.append((f"{e.in_flight:,}", "in flight"))
     if e.given_up:
         cards.append((f"{e.given_up:,}", "given up"))
+    if e.held_elsewhere:
+        cards.append((f"{e.held_elsewhere:,}", "held by other runs: waited for, not bought"))
     cards += [
         (f"{e.remaining:,}", "remaining"),
         (f"{e.batch_jobs:,}", "batch" if e.batch_jobs == 1 else "batches"),

@@ -12,12 +12,14 @@ from typing import Any
 from ..core.cost import Estimate, estimate
 from ..core.pricing import price_for
 from ..core.prompts import prompt_version
+from ..core.schema import SCHEMA_VERSION
 from ..engine.checkpoint import Checkpoint
 from ..engine.ledger import expected_api_location
-from ..engine.skip import mark_already_done, refuse_fresh_over_flights
+from ..engine.skip import held_elsewhere, mark_already_done, refuse_fresh_over_flights
 from ..engine.state import RunState
 from ..providers import registry
 from ..store import Store, default_store, using_store
+from ..store.ledger import Purchase
 from .config import RunConfig, WordsSource, provider_model, resolve_provider, with_settings
 
 __all__ = ["dry_run", "estimate_config", "prepared_state", "provider_model"]
@@ -49,8 +51,10 @@ def estimate_config(
     ``api_location`` where the run buys, when its backend is known (else the environment's)."""
     provider = resolve_provider(config.provider)
     notes: list[str] = []
+    held: set[str] = set()
     if state is None:
         state, notes = prepared_state(config, provider, api_location=api_location)
+        held = _held_by_other_runs(config, provider, state, api_location)
     measured_words = measured_output = 0
     retry_share = 0.0
     spec = registry.spec(provider)
@@ -77,6 +81,7 @@ def estimate_config(
         processed=state.done if state else (),
         in_flight=state.in_flight_words() if state else (),
         given_up=state.given_up if state else (),
+        held=held,
         batch_size=config.batch_size,
         words_per_request=config.words_per_request,
         token_budget=config.token_budget,
@@ -134,6 +139,26 @@ def _mark_done(
         prompt_version=prompt_version(config.grounding),
         api_location=api_location or expected_api_location(provider),
     )
+
+
+def _held_by_other_runs(
+    config: RunConfig, provider: str, state: RunState, api_location: str | None
+) -> set[str]:
+    """The words still to do that other runs' live batches hold in the store's ledger: a run
+    waits for them (or adopts a gone run's batch) instead of buying them. Reads only."""
+    busy = state.in_flight_words()
+    todo = [w for w in config.words if w not in state.done and w not in busy]
+    if not todo:
+        return set()
+    purchase = Purchase(
+        provider,
+        provider_model(provider, config.model),
+        prompt_version(config.grounding),
+        SCHEMA_VERSION,
+        api_location or expected_api_location(provider),
+    )
+    with store_if_any(config.store) as store:
+        return {r.word for r in held_elsewhere(store, purchase, todo, config.checkpoint)}
 
 
 LONG_LIST = 200_000  # words: below this a dry run is done before a bar would be worth drawing

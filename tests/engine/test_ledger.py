@@ -643,3 +643,52 @@ def test_a_gone_runs_batch_whose_create_got_no_answer_is_found_and_adopted(
     assert again.phase == "finished" and again.progress.processed == 10
     assert read_checkpoint(workdir / "a.json")["total_cost"] == 0, "\n".join(owner)
     assert emulator.ledger() == ledger
+
+
+# --- the dry run tells what other runs hold ----------------------------------------------------
+
+
+def _held_by_a_stopped_run(emulator, workdir, store) -> None:
+    """Run A on the first 20 words, stopped (Ctrl+C) with its 2 batches in flight."""
+    emulator.configure(stall=True)
+    first = make_job(emulator, WORDS[:20], store, workdir / "a.json")
+    first.start()
+    _wait(lambda: _created(workdir / "a.json") >= 2)
+    first.stop()
+    assert first.wait(30).phase == "interrupted"
+
+
+def test_a_dry_run_counts_words_other_runs_hold_as_waited_for_not_bought(
+    emulator, workdir, shared_store, monkeypatch
+):
+    """Words reserved by another run's live batches are not bought by a new run of the list:
+    the dry run says how many, and leaves them out of what remains to buy and its cost."""
+    import synthlib
+
+    _held_by_a_stopped_run(emulator, workdir, shared_store())
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    common = {"provider": "openai", "checkpoint": str(workdir / "b.json")}
+    est = synthlib.dry_run(WORDS, store=shared_store(), **common)
+    assert est.held_elsewhere == 20 and est.remaining == 20
+    assert ("Held by other runs", "20 (they will be waited for, not bought)") in est.rows()
+    assert est.batch_cost == pytest.approx(
+        synthlib.dry_run(WORDS[20:], **common).batch_cost, rel=1e-9
+    )
+    # the run that holds them, resumed, holds them itself: none held by another run
+    own = synthlib.dry_run(
+        WORDS[:20], store=shared_store(), **{**common, "checkpoint": str(workdir / "a.json")}
+    )
+    assert own.held_elsewhere == 0 and own.in_flight == 20
+
+
+def test_the_cli_dry_run_says_how_many_words_other_runs_hold(emulator, workdir):
+    _held_by_a_stopped_run(emulator, workdir, open_store(workdir / "one.db"))
+    (workdir / "words.txt").write_text("\n".join(WORDS) + "\n")
+    shown = cli(
+        ["words.txt", "--dry-run", "--store", "one.db", "--checkpoint", "b.json"], emulator, workdir
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Held by other runs" in shown.stdout
+    assert "20 (they will be waited for, not bought)" in shown.stdout
+    assert not emulator.ledger()
