@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import json
 import os
@@ -545,3 +546,87 @@ def test_the_notebooks_parameters_are_the_run_settings_with_their_defaults():
     assert set(declared) | {"words", "dry_run"} <= set(accepted)
     with pytest.raises(UsageError, match="unknown setting 'batchsize'"):
         Workbench(batchsize=10)
+
+
+def test_every_setting_is_a_parameter_of_run_notebook_passed_to_the_workbench():
+    """papermill -p NAME works for every setting: the parameters cell names it and the next cell
+    hands it to the Workbench."""
+    notebook = json.loads(Path(__file__).parents[1].joinpath("notebooks/run.ipynb").read_text())
+    at = next(
+        i for i, c in enumerate(notebook["cells"]) if "parameters" in c["metadata"].get("tags", [])
+    )
+    parameters = ast.parse("".join(notebook["cells"][at]["source"]))
+    named = {node.targets[0].id for node in parameters.body if isinstance(node, ast.Assign)}
+    call = next(
+        node
+        for node in ast.walk(ast.parse("".join(notebook["cells"][at + 1]["source"])))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Workbench"
+    )
+    passed = {keyword.arg for keyword in call.keywords}
+    assert set(settings()) <= named and set(settings()) <= passed
+
+
+def test_every_setting_has_a_field_or_a_named_place_in_the_notebook(offline_env):
+    from synthlib.faces.workbench import NOT_FIELDS
+
+    ui = _Widgets(Workbench())
+    assert set(ui.fields) | set(NOT_FIELDS) == set(settings())
+    assert not set(ui.fields) & set(NOT_FIELDS)
+    for name, field in ui.fields.items():
+        assert field.tooltip == settings()[name].metadata["help"], name
+
+
+def test_a_new_setting_gets_a_field_under_more_settings_without_editing_the_workbench(
+    offline_env, monkeypatch
+):
+    from synthlib.faces import workbench
+    from synthlib.jobs.config import Choice, setting
+
+    @dataclasses.dataclass
+    class Declared:
+        colour: str = setting("red", Choice(("red", "blue")), "the entries' colour")
+
+    declared = {**settings(), "colour": dataclasses.fields(Declared)[0]}
+    monkeypatch.setattr(workbench, "config_settings", lambda: declared)
+    monkeypatch.setattr(workbench, "check_names", lambda given: None)
+    ui = _Widgets(Workbench(colour="blue"))
+    field = ui.fields["colour"]
+    assert field.options == ("red", "blue") and field.value == "blue"
+    assert field.description == "Colour" and field.tooltip == "the entries' colour"
+    assert field in ui.more_settings.children[0].children
+    field.value = "red"
+    ui._apply()
+    assert ui.bench.params["colour"] == "red"
+
+
+def test_more_settings_reach_the_run(offline_env):
+    ui = _Widgets(Workbench(words=["apple"], unreachable_after=30))
+    assert ui.more_settings.selected_index is None  # folded: the screen looks as it did
+    assert ui.fields["unreachable_after"].value == "30"
+    ui.fields["lost_results"].value = "give_up"
+    ui.fields["poll_interval"].value = "0.5"
+    ui.fields["grounding"].value = True
+    ui.fields["max_attempts"].value = 5
+    ui._apply()
+    config = ui.bench.config()
+    assert (config.lost_results, config.poll_interval, config.grounding) == ("give_up", 0.5, True)
+    assert (config.max_attempts, config.unreachable_after) == (5, 30.0)
+    ui.fields["poll_interval"].value = ""  # blank: the default again
+    ui._apply()
+    assert ui.bench.config().poll_interval is None
+
+
+def test_a_field_that_is_not_a_number_is_a_visible_error(offline_env):
+    ui = _Widgets(Workbench(words=["apple"]))
+    ui.fields["unreachable_after"].value = "soon"
+    assert ui.on_estimate() is None
+    assert "Unreachable after" in ui.notice.value and "sl-error" in ui.notice.value
+
+
+def test_a_model_priced_through_prices_is_in_the_model_dropdown(offline_env):
+    """A model only ``prices=`` knows was a TraitError of the Model dropdown."""
+    prices = {"my-model": {"input": 1.0, "cached_input": 0.5, "output": 2.0}}
+    ui = _Widgets(Workbench(words=["apple"], provider="openai", model="my-model", prices=prices))
+    assert ui.model.value == "my-model" and "gpt-4o-mini" in ui.model.options
+    ui._apply()
+    assert ui.bench.config().price.input == 1.0

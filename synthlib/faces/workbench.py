@@ -25,7 +25,9 @@ import sys
 import threading
 import time
 import traceback
+from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterable
+from dataclasses import Field
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +36,18 @@ import pandas as pd
 from ..core.cost import Estimate
 from ..core.errors import SynthlibError, UsageError
 from ..core.extras import require
-from ..core.pricing import PRICES
+from ..core.pricing import PRICES, price_table
 from ..core.words import read_words
 from ..engine.progress import ENDINGS, Progress
-from ..jobs.config import RunConfig, check_names, providers, with_settings
+from ..jobs.config import (
+    Amount,
+    Choice,
+    RunConfig,
+    Switch,
+    Whole,
+    check_names,
+    with_settings,
+)
 from ..jobs.config import settings as config_settings
 from ..jobs.frames import load_entries
 from ..jobs.job import Job, RunResult, build_config
@@ -174,6 +184,87 @@ def tell_the_terminal(line: str) -> None:
 def _blank_status() -> list[tuple[str, str]]:
     labels = Progress(0, 0, 0, 0, 0, 0, {}, 0, 0, 0.0, 0.0, 0).rows()
     return [(label, "–") for label, _ in labels]
+
+
+# --- the settings' fields, made from their declaration (synthlib.jobs.config.setting) -----------
+
+# Settings without a field: a notebook gives them in its parameters cell, or a button does it.
+NOT_FIELDS = {
+    "checkpoint": "the checkpoint parameter",
+    "import_checkpoint": "the import_checkpoint parameter",
+    "prices": "the prices parameter (a price file or mapping)",
+    "redo": "the redo parameter",
+    "fresh": "the Start over button",
+    "cancel_on_exit": "the Cancel in-flight batches button",
+}
+# The fields under Settings, as the workbench has always shown them; every other setting's field
+# is under "More settings" (folded), in the order the settings are declared.
+FIRST_FIELDS = ("provider", "model", "batch_size", "words_per_request", "max_cost", "store")
+LABELS = {"words_per_request": "Words/request", "max_cost": "Max cost $"}  # short, as ever
+BLANK = {"max_cost": "no limit"}  # what a blank field means, when not "default"
+
+
+def field_label(name: str) -> str:
+    """A setting's label in the workbench: its name in words (``poll_interval``: Poll interval)."""
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def setting_field(name: str, declared: Field[Any], value: Any, *, prices: Any = None) -> Any:
+    """The widget of one setting, from its declaration: a dropdown of a choice's options (of the
+    priced models for ``model``, with ``prices``), a checkbox for a switch, a whole number, a
+    text otherwise (blank: the default); labelled with :func:`field_label`, the setting's help as
+    its tooltip. ``value`` is the notebook's (None: the default)."""
+    import ipywidgets as w
+
+    kind = declared.metadata["kind"]
+    label = field_label(name)
+    if value is None:
+        value = declared.default
+    widget: Any
+    if name == "model":  # a dropdown, as ever: one of the priced models, or the notebook's own
+        widget = w.Dropdown(options=model_options(value, prices), value=value, description=label)
+    elif isinstance(kind, Choice):
+        widget = w.Dropdown(options=list(kind.options), value=value, description=label)
+    elif isinstance(kind, Switch):
+        widget = w.Checkbox(value=bool(value), description=label)
+    elif isinstance(kind, Whole):
+        # unbounded: the declaration checks it (a bounded field would clamp a value past its
+        # bound silently, where the library refuses it naming the limit)
+        widget = w.IntText(value=value, description=label)
+    else:
+        shown = "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+        widget = w.Text(value=shown, placeholder=BLANK.get(name, "default"), description=label)
+    widget.tooltip = declared.metadata["help"]
+    widget.style.description_width = "100px"
+    widget.add_class(f"sl-{name.replace('_', '-')}")
+    return widget
+
+
+def field_value(name: str, declared: Field[Any], widget: Any) -> Any:
+    """The setting a field holds (None: blank, the default); a :class:`UsageError` naming the
+    field when its text is not what the setting takes."""
+    kind = declared.metadata["kind"]
+    if isinstance(kind, Choice | Switch | Whole):
+        return widget.value
+    text = widget.value.strip()
+    if not text:
+        return None
+    if isinstance(kind, Amount):
+        try:
+            return kind.parse(text)
+        except ArgumentTypeError as exc:
+            raise UsageError(f"{field_label(name)} {text!r}: {exc}") from None
+    return text
+
+
+def model_options(model: str, prices: Any) -> list[str]:
+    """The Model dropdown's options: the priced models (``prices``' too) and the notebook's model,
+    whatever it is (an unknown one is the library's error at Estimate, not a broken dropdown)."""
+    try:
+        priced = price_table(prices)
+    except (SynthlibError, TypeError):  # a bad price file: said at Estimate
+        priced = dict(PRICES)
+    return sorted({*priced, model})
 
 
 def export_path(location: str, format: str, run_id: str | None = None) -> Path:
@@ -480,41 +571,33 @@ class _Widgets:
         )
         self.words_info = w.HTML()
 
-        # settings
-        self.provider = w.Dropdown(
-            options=list(providers()), value=p["provider"], description="Provider"
-        )
+        # settings: a field per setting, made from its declaration (but NOT_FIELDS)
+        # (the store's password masked from the start: a field's value is what JupyterLab saves
+        # with the notebook's widget state)
+        shown = {**p, "store": mask_uri(p["store"] or default_store())}
+        self.fields: dict[str, Any] = {
+            name: setting_field(name, f, shown[name], prices=p["prices"])
+            for name, f in config_settings().items()
+            if name not in NOT_FIELDS
+        }
+        self.provider = self.fields["provider"]
         self.provider_info = w.HTML()
-        self.model = w.Dropdown(options=sorted(PRICES), value=p["model"], description="Model")
-        # unbounded fields: the settings' declaration checks them (a bounded field would clamp
-        # a value past its bound silently, where the library refuses it naming the limit)
-        self.batch_size = w.IntText(value=p["batch_size"], description="Batch size")
-        self.per_request = w.IntText(value=p["words_per_request"], description="Words/request")
-        self.max_cost = w.Text(
-            value="" if p["max_cost"] is None else f"{p['max_cost']:g}",
-            placeholder="no limit",
-            description="Max cost $",
-        )
+        self.model = self.fields["model"]
+        self.batch_size = self.fields["batch_size"]
+        self.per_request = self.fields["words_per_request"]
+        self.max_cost = self.fields["max_cost"]
         self.max_cost_info = w.HTML()
-        # sent when typing ends (Enter, or leaving the field): a password is masked at once, as
-        # the field's value is what JupyterLab saves with the notebook's widget state
-        self.store = w.Text(
-            value=mask_uri(p["store"] or default_store()),
-            description="Store",
-            layout=wide,
-            continuous_update=False,
-        )
+        # sent when typing ends (Enter, or leaving the field): a password is masked at once
+        self.store = self.fields["store"]
+        self.store.continuous_update = False
+        self.store.layout = wide
         self._store_value = p["store"]
-        for labelled in (
-            self.path,
-            self.provider,
-            self.model,
-            self.batch_size,
-            self.per_request,
-            self.max_cost,
-            self.store,
-        ):
-            labelled.style.description_width = "100px"
+        self.path.style.description_width = "100px"
+        more = [widget for name, widget in self.fields.items() if name not in FIRST_FIELDS]
+        self.more_settings = w.Accordion(
+            children=[w.VBox(more)], titles=("More settings",), selected_index=None
+        )
+        self.more_settings.add_class("sl-more-settings")
 
         # actions
         self.estimate_button = w.Button(description="Estimate", icon="calculator")
@@ -589,15 +672,7 @@ class _Widgets:
         self.path.observe(lambda _: self.on_path(), names="value")
         self.provider.observe(lambda _: self._show_provider(), names="value")
         self.max_cost.observe(lambda _: self._check_max_cost(), names="value")
-        for setting in (
-            self.provider,
-            self.model,
-            self.batch_size,
-            self.per_request,
-            self.max_cost,
-            self.store,
-            self.path,
-        ):
+        for setting in (*self.fields.values(), self.path):
             setting.observe(lambda _: self._settings_changed(), names="value")
 
         self._lock = threading.Lock()  # progress drawing
@@ -650,6 +725,7 @@ class _Widgets:
                 w.HBox([self.batch_size, self.per_request]),
                 w.HBox([self.max_cost, self.max_cost_info]),
                 self.store,
+                self.more_settings,
                 *pilot_section,
                 section("Estimate"),
                 self.estimate_view,
@@ -671,10 +747,7 @@ class _Widgets:
             (self.status, "status"),
             (self.words_info, "words-info"),
             (self.path, "path"),
-            (self.provider, "provider"),
             (self.provider_info, "provider-info"),
-            (self.batch_size, "batch-size"),
-            (self.max_cost, "max-cost"),
             (self.max_cost_info, "max-cost-info"),
             (self.estimate_view, "estimate"),
             (self.estimate_more, "estimate-more"),
@@ -710,15 +783,14 @@ class _Widgets:
     def _apply(self) -> None:
         """The widgets' settings into the workbench's parameters (UsageError when one is bad)."""
         b = self.bench
-        store = self._store_typed()
-        b.params.update(
-            provider=self.provider.value,
-            model=self.model.value,
-            batch_size=self.batch_size.value,
-            words_per_request=self.per_request.value,
-            max_cost=parse_max_cost(self.max_cost.value),
-            store=store,
-        )
+        declared = config_settings()
+        values = {
+            name: field_value(name, declared[name], widget)
+            for name, widget in self.fields.items()
+            if name not in ("max_cost", "store")
+        }
+        values.update(max_cost=parse_max_cost(self.max_cost.value), store=self._store_typed())
+        b.params.update(values)
         b.words, b.words_name = self._words_source()
 
     def _words_source(self) -> tuple[Any, str | None]:
