@@ -250,18 +250,49 @@ def strict_mode_problems(schema: dict[str, Any]) -> list[str]:
     return problems
 
 
+class FailureCode(StrEnum):
+    """Why a word has no entry, as a :class:`Failure` names it (equal to the strings written in
+    checkpoints, stores and tables)."""
+
+    HTTP_ERROR = "http_error"
+    TRUNCATED = "truncated"
+    TOO_LONG = "too_long"
+    REFUSED = "refused"
+    INVALID = "invalid"
+    WRONG_WORD = "wrong_word"
+    MISSING = "missing"
+    NOT_A_WORD = "not_a_word"
+    NOT_FOUND = "not_found"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    BATCH_FAILED = "batch_failed"
+    NO_RESULT = "no_result"
+    RESULTS_LOST = "results_lost"
+    TOKEN_LIMIT_EXCEEDED = "token_limit_exceeded"
+
+
+_CODES = {code.value: code for code in FailureCode}
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """Why a word has no entry this attempt: a ``code`` (a ``REASONS`` key) and a ``detail``.
+    """Why a word has no entry this attempt: a ``code`` (a :class:`FailureCode`, explained in
+    ``REASONS``) and a ``detail``.
 
     One value from ingest to the run's state, progress and result; written as ``"code: detail"``
-    where text is kept (checkpoint, store), and read back with :meth:`parse`."""
+    where text is kept (checkpoint, store), and read back with :meth:`parse`. A code given as a
+    string is the :class:`FailureCode` it names (another string stays as it is: one written by a
+    newer synthlib)."""
 
-    code: str
+    code: FailureCode | str
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, FailureCode) and self.code in _CODES:
+            object.__setattr__(self, "code", _CODES[self.code])
+
     def __str__(self) -> str:
-        return f"{self.code}: {self.detail}" if self.detail else self.code
+        return f"{self.code}: {self.detail}" if self.detail else str(self.code)
 
     @classmethod
     def parse(cls, text: str | Failure) -> Failure:
@@ -282,26 +313,28 @@ class Failure:
         return self.code not in UNCHARGED_CODES
 
 
-FINAL_CODES = frozenset({"not_a_word", "not_found", "too_long"})
-UNCHARGED_CODES = frozenset({"token_limit_exceeded"})
+FINAL_CODES = frozenset({FailureCode.NOT_A_WORD, FailureCode.NOT_FOUND, FailureCode.TOO_LONG})
+UNCHARGED_CODES = frozenset({FailureCode.TOKEN_LIMIT_EXCEEDED})
 
 
 REASONS = {
-    "http_error": "the request failed at the API (non-200 response)",
-    "truncated": "the answer was cut off (finish_reason length)",
-    "too_long": "the entry does not fit in the model's largest output",
-    "refused": "the model refused",
-    "invalid": "the answer does not match the entry schema",
-    "wrong_word": "the answer is for a different word",
-    "missing": "the answer left this word out",
-    "not_a_word": "the model judged it not a real word",
-    "not_found": "not found in local lexical sources",
-    "expired": "the batch expired before this request ran",
-    "cancelled": "the batch was cancelled before this request ran",
-    "batch_failed": "the batch failed validation",
-    "no_result": "the batch ended without a result for this request",
-    "results_lost": "the batch ended but its results file is gone (expired or deleted)",
-    "token_limit_exceeded": "the batch went past the model's enqueued-token limit (not charged)",
+    FailureCode.HTTP_ERROR: "the request failed at the API (non-200 response)",
+    FailureCode.TRUNCATED: "the answer was cut off (finish_reason length)",
+    FailureCode.TOO_LONG: "the entry does not fit in the model's largest output",
+    FailureCode.REFUSED: "the model refused",
+    FailureCode.INVALID: "the answer does not match the entry schema",
+    FailureCode.WRONG_WORD: "the answer is for a different word",
+    FailureCode.MISSING: "the answer left this word out",
+    FailureCode.NOT_A_WORD: "the model judged it not a real word",
+    FailureCode.NOT_FOUND: "not found in local lexical sources",
+    FailureCode.EXPIRED: "the batch expired before this request ran",
+    FailureCode.CANCELLED: "the batch was cancelled before this request ran",
+    FailureCode.BATCH_FAILED: "the batch failed validation",
+    FailureCode.NO_RESULT: "the batch ended without a result for this request",
+    FailureCode.RESULTS_LOST: "the batch ended but its results file is gone (expired or deleted)",
+    FailureCode.TOKEN_LIMIT_EXCEEDED: (
+        "the batch went past the model's enqueued-token limit (not charged)"
+    ),
 }
 
 
@@ -332,18 +365,22 @@ def read_answer(content: str | None, words: list[str]) -> tuple[dict[str, dict |
     """:func:`validate_entries`, and how many entries the answer holds in all (more than the
     words asked when the model volunteered entries for words it was not asked about)."""
     if content is None:
-        return dict.fromkeys(words, Failure(code="invalid", detail="no content")), 0
+        return dict.fromkeys(words, Failure(code=FailureCode.INVALID, detail="no content")), 0
     try:
         # one parse (orjson: a third of json.loads' time), then the compiled validator walks the
         # parsed objects; what a caller gets back is exactly what was validated
         data = orjson.loads(content)
         entries = _validate_entry_list(data).entries
     except orjson.JSONDecodeError as exc:
-        return dict.fromkeys(words, Failure(code="invalid", detail=f"not JSON: {exc.msg}")), 0
+        return dict.fromkeys(
+            words, Failure(code=FailureCode.INVALID, detail=f"not JSON: {exc.msg}")
+        ), 0
     except ValidationError as exc:
-        return dict.fromkeys(words, Failure(code="invalid", detail=_first_error(exc))), 0
+        return dict.fromkeys(words, Failure(code=FailureCode.INVALID, detail=_first_error(exc))), 0
     if len(words) == 1 and entries and entries[0].word == words[0]:  # the common case
-        outcome = data["entries"][0] if entries[0].is_real_word else Failure(code="not_a_word")
+        outcome = (
+            data["entries"][0] if entries[0].is_real_word else Failure(code=FailureCode.NOT_A_WORD)
+        )
         return {words[0]: outcome}, len(entries)
     by_word: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -354,12 +391,14 @@ def read_answer(content: str | None, words: list[str]) -> tuple[dict[str, dict |
         if i is None:
             got = entries[position].word if position < len(entries) else None
             answer[word] = (
-                Failure(code="wrong_word", detail=f"answer is for {got!r}")
+                Failure(code=FailureCode.WRONG_WORD, detail=f"answer is for {got!r}")
                 if got is not None and len(words) == 1
-                else Failure(code="missing", detail="no entry for this word in the answer")
+                else Failure(
+                    code=FailureCode.MISSING, detail="no entry for this word in the answer"
+                )
             )
         elif not entries[i].is_real_word:
-            answer[word] = Failure(code="not_a_word")
+            answer[word] = Failure(code=FailureCode.NOT_A_WORD)
         else:
             answer[word] = data["entries"][i]
     return answer, len(entries)

@@ -15,6 +15,8 @@ billed line in its files.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from ..core.errors import BackendError, StoreError
 from ..core.limits import MAX_WORDS_PER_REQUEST
 from ..core.pricing import Price
 from ..core.requests import OutputLimits, model_max_output
-from ..core.schema import Failure
+from ..core.schema import Failure, FailureCode
 from ..providers.base import (
     ACCEPTED,
     TERMINAL,
@@ -46,6 +48,24 @@ MAX_FAILED_READS = 30
 
 class BatchUnreadable(BackendError):
     """A batch of this run cannot be read; its words stay reserved in the checkpoint."""
+
+
+class _Part(Enum):
+    STATUS = "batch"
+    FILES = "the files of batch"
+    LAGGING = "the status after the end of batch"
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What is read of a batch, its failed reads counted apart: its status, its result files,
+    or its status again once it was seen ended (a lagging read)."""
+
+    batch_id: str
+    part: _Part = _Part.STATUS
+
+    def __str__(self) -> str:
+        return f"{self.part.value} {self.batch_id}"
 
 
 class Collector(Part):
@@ -71,8 +91,8 @@ class Collector(Part):
         self.grounding = grounding
         self.fatal: BaseException | None = None
         self._infos: dict[str, BatchInfo] = {}  # the latest status seen of each batch
-        self._failed_reads: dict[str, int] = {}  # batch id (or its files) -> failed reads in a row
-        self._not_found_reads: dict[str, int] = {}
+        self._failed_reads: dict[_Read, int] = {}  # failed reads in a row
+        self._not_found_reads: dict[_Read, int] = {}
         # batch id -> why its results file is gone (expired, deleted): ended without it
         self._gone: dict[str, str] = {}
         self.lost_results = lost_results  # retry | give_up: the words such a batch leaves
@@ -107,20 +127,21 @@ class Collector(Part):
         try:
             info = self.backend.retrieve(batch_id)
         except TransientError as exc:
-            self._unreadable(batch_id, exc, not_found=False)
+            self._unreadable(_Read(batch_id), exc, not_found=False)
             return None
         except RejectedError as exc:
-            self._unreadable(batch_id, exc, not_found=True)
+            self._unreadable(_Read(batch_id), exc, not_found=True)
             return None
-        self._readable(batch_id)
+        self._readable(_Read(batch_id))
         return info
 
-    def _readable(self, what: str) -> None:
+    def _readable(self, what: _Read) -> None:
         self._failed_reads.pop(what, None)
         self._not_found_reads.pop(what, None)
 
-    def _unreadable(self, what: str, exc: Exception, *, not_found: bool) -> None:
-        """``what`` (a batch id, or its files) could not be read; past a bound, stop the run."""
+    def _unreadable(self, what: _Read, exc: Exception, *, not_found: bool) -> None:
+        """``what`` (a batch's status, or its files) could not be read; past a bound, stop the
+        run."""
         counts = self._not_found_reads if not_found else self._failed_reads
         counts[what] = counts.get(what, 0) + 1
         limit = MAX_NOT_FOUND_READS if not_found else MAX_FAILED_READS
@@ -134,17 +155,17 @@ class Collector(Part):
             else "the API is unreachable"
         )
         way_out = ""
-        if not_found and not what.startswith("the files"):
+        if not_found and what.part is _Part.STATUS:
             # not found for good, as far as this run can tell, and so every batch not found
             # each time this run read it: --fresh may set them aside
             for flight in list(self.state.flights.values()):
-                if flight.batch_id in counts and flight.status != UNREADABLE:
+                read = _Read(flight.batch_id or "")
+                if read in counts and flight.status != UNREADABLE:
                     self._record("status", shard=flight.shard, status=UNREADABLE)
             way_out = (
                 ", or pass --fresh to set this checkpoint aside and start anew (if the batch "
                 "lives under another key or project, its words are then paid again)"
             )
-        what = what if what.startswith("the files") else f"batch {what}"
         self._fail(
             BatchUnreadable(
                 f"{what} of {self.cp.path} stays unreadable at {where} ({exc}); likely "
@@ -156,7 +177,7 @@ class Collector(Part):
     def _lagging(self, flight: Flight, info: BatchInfo) -> None:
         """A batch seen ended before now reads as unfinished: read it again later; past a bound,
         stop the run (its words stay reserved, its spooled results kept)."""
-        what = f"{info.id}:status"
+        what = _Read(info.id, _Part.LAGGING)
         self._failed_reads[what] = self._failed_reads.get(what, 0) + 1
         count = self._failed_reads[what]
         self._notify(
@@ -223,7 +244,7 @@ class Collector(Part):
     def _end_invalid(self, flight: Flight, info: BatchInfo) -> None:
         """A batch that failed validation: nothing ran, its words fail (token limit: uncharged)."""
         failure = _validation_failure(info)
-        if failure.code == "token_limit_exceeded":
+        if failure.code == FailureCode.TOKEN_LIMIT_EXCEEDED:
             self.pacing.limit_hit()
         failed = dict.fromkeys(flight.words, failure)
         usage = self._billed(info, None)
@@ -244,7 +265,7 @@ class Collector(Part):
         stays not found (:data:`MAX_NOT_FOUND_READS` in a row: a 404 may be stale) is gone
         (expired, deleted): the batch is then ended with the files that are left, and its id
         kept in ``_gone`` (see :meth:`_end_lost`)."""
-        files = f"the files of batch {info.id}"
+        files = _Read(info.id, _Part.FILES)
         paths = []
         missing: RejectedError | None = None
         for kind, file_id in (("output", info.output_file_id), ("errors", info.error_file_id)):
@@ -336,7 +357,8 @@ class Collector(Part):
         give_up: list[str] = []
         if info.id in self._gone:  # its results file is gone: the words without a result
             lost = Failure(
-                "results_lost", f"the batch's results file is gone ({self._gone[info.id]})"
+                FailureCode.RESULTS_LOST,
+                f"the batch's results file is gone ({self._gone[info.id]})",
             )
             for word in set(flight.words) - set(done) - set(result.failures):
                 failures[word] = lost
@@ -355,7 +377,7 @@ class Collector(Part):
             **({"give_up": sorted(give_up)} if give_up else {}),
         )
         self.pacing.batch_ended()
-        self._failed_reads.pop(f"{info.id}:status", None)
+        self._failed_reads.pop(_Read(info.id, _Part.LAGGING), None)
         self._cleanup(flight, info, paths)
         self._notify(
             f"batch {flight.batch_id} {info.status}: {len(result.records)} entries, "
@@ -369,16 +391,16 @@ class Collector(Part):
         most = model_max_output(self.price)
         limits = OutputLimits(per_word=0, most=most)
         refit: dict[str, list[int]] = {}
-        cut = {word for word, failure in failures.items() if failure.code == "truncated"}
+        cut = {word for word, failure in failures.items() if failure.code == FailureCode.TRUNCATED}
         shapes = flight.requests_of(cut) if cut else {}
         for word, failure in list(failures.items()):
             shape = shapes.get(word)
-            if failure.code != "truncated" or shape is None:
+            if failure.code != FailureCode.TRUNCATED or shape is None:
                 continue  # (no shape: a flight journalled before its requests' limits were)
             nxt = limits.after_truncation(*shape)
             if nxt is None:
                 failures[word] = Failure(
-                    "too_long",
+                    FailureCode.TOO_LONG,
                     f"the entry does not fit in {most:,} output tokens, the most "
                     f"{self.model} gives one answer ({failure.detail})",
                 )
@@ -450,11 +472,11 @@ class Collector(Part):
 
 def _validation_failure(info: BatchInfo) -> Failure:
     if not info.errors:
-        return Failure("batch_failed", "the batch failed validation")
+        return Failure(FailureCode.BATCH_FAILED, "the batch failed validation")
     first = info.errors[0]
     if first.code == "token_limit_exceeded":
-        return Failure("token_limit_exceeded", first.message)
-    return Failure("batch_failed", f"{first.code} {first.message}".strip())
+        return Failure(FailureCode.TOKEN_LIMIT_EXCEEDED, first.message)
+    return Failure(FailureCode.BATCH_FAILED, f"{first.code} {first.message}".strip())
 
 
 def _lines(paths: list[Path]) -> Iterator[bytes]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from ..core.schema import Failure
@@ -22,6 +23,27 @@ from ..providers.base import BatchStatus
 
 class EventError(ValueError):
     """A journal line that is no event this code knows (another type, or fields missing)."""
+
+
+class FlightStatus(StrEnum):
+    """A flight's status that no API gives (else it is its batch's :class:`BatchStatus`)."""
+
+    PLANNED = "planned"  # an intent: the words are reserved, no batch is known to exist
+    # its batch stayed not found (another key, project or base URL, or gone). Polled again on
+    # resume like any unended batch; ``--fresh`` may set it aside.
+    UNREADABLE = "unreadable"
+
+
+_STATUSES: dict[str, BatchStatus | FlightStatus] = {
+    **{s.value: s for s in BatchStatus},
+    **{s.value: s for s in FlightStatus},
+}
+
+
+def status_of(text: str) -> str:
+    """The :class:`BatchStatus` or :class:`FlightStatus` named ``text``; a status neither
+    knows (an API's newer one) stays the string it is."""
+    return _STATUSES.get(text, text)
 
 
 # --- how each kind of field is read and written ------------------------------------------------
@@ -61,6 +83,7 @@ _REFIT = _Codec(
     lambda v: {w: list(shape) for w, shape in v.items()},
 )
 _USAGE = _Codec(dict, dict)
+_STATUS = _Codec(status_of, _same)
 
 
 # Each field name has one meaning in every event that has it (``words`` are words everywhere).
@@ -82,6 +105,7 @@ _CODECS: dict[str, _Codec] = {
     "measured": _HISTOGRAM,
     "refit": _REFIT,
     "usage": _USAGE,
+    "status": _STATUS,
 }
 
 

@@ -25,7 +25,7 @@ import orjson
 
 from ..core.pricing import Price, Usage
 from ..core.requests import NOT_FOUND_KEY, bucket_of, decode_custom_id
-from ..core.schema import FINAL_CODES, Failure, read_answer
+from ..core.schema import FINAL_CODES, Failure, FailureCode, read_answer
 from ..store.records import EntryRecord, now_iso
 
 # A key the offline provider adds to a 200 response body: the words of the request that no local
@@ -252,21 +252,26 @@ def _route_error(line: dict[str, Any], asked: list[str], out: Ingested) -> None:
         error = found if isinstance(found := line.get("error"), dict) else {}
         code = error.get("code") or "no_result"
         message = error.get("message") or ""
-        reason = {"batch_expired": "expired", "batch_cancelled": "cancelled"}.get(code)
+        reason = {
+            "batch_expired": FailureCode.EXPIRED,
+            "batch_cancelled": FailureCode.CANCELLED,
+        }.get(code)
         _fail(
             out,
             asked,
-            Failure(reason, message) if reason else Failure("http_error", f"{code} {message}"),
+            Failure(reason, message)
+            if reason
+            else Failure(FailureCode.HTTP_ERROR, f"{code} {message}"),
         )
         return
     status = response.get("status_code")
     body = found if isinstance(found := response.get("body"), dict) else {}
     err = found if isinstance(found := body.get("error"), dict) else {}
     if err.get("code") == "not_found":  # the offline provider: no local source knows it
-        _fail(out, asked, Failure("not_found", err.get("message") or "not found"))
+        _fail(out, asked, Failure(FailureCode.NOT_FOUND, err.get("message") or "not found"))
         return
     detail = err.get("message") or err.get("code") or ""
-    _fail(out, asked, Failure("http_error", f"HTTP {status} {detail}"))
+    _fail(out, asked, Failure(FailureCode.HTTP_ERROR, f"HTTP {status} {detail}"))
 
 
 def _route_answer(
@@ -285,15 +290,19 @@ def _route_answer(
     choice = choice if isinstance(choice, dict) else {}
     message = found if isinstance(found := choice.get("message"), dict) else {}
     if choice.get("finish_reason") == "length":
-        _fail(out, asked, Failure("truncated", f"answer cut off at {outp} output tokens"))
+        _fail(out, asked, Failure(FailureCode.TRUNCATED, f"answer cut off at {outp} output tokens"))
         out.failed_cost += cost
         return
     if message.get("refusal"):
-        _fail(out, asked, Failure("refused", " ".join(str(message["refusal"]).split())[:200]))
+        _fail(
+            out,
+            asked,
+            Failure(FailureCode.REFUSED, " ".join(str(message["refusal"]).split())[:200]),
+        )
         out.failed_cost += cost
         return
     if choice.get("finish_reason") == "content_filter":
-        _fail(out, asked, Failure("refused", "content filter"))
+        _fail(out, asked, Failure(FailureCode.REFUSED, "content filter"))
         out.failed_cost += cost
         return
     unknown = body.get(NOT_FOUND_KEY)
@@ -302,12 +311,12 @@ def _route_answer(
         _fail(
             out,
             [w for w in asked if w in unknown],
-            Failure("not_found", "not found in local lexical sources"),
+            Failure(FailureCode.NOT_FOUND, "not found in local lexical sources"),
         )
         asked = [w for w in asked if w not in unknown]
     content = message.get("content")
     if not isinstance(content, str | None):
-        _fail(out, asked, Failure("invalid", "the answer's content is not text"))
+        _fail(out, asked, Failure(FailureCode.INVALID, "the answer's content is not text"))
         out.failed_cost += cost
         return
     outcome, entry_count = read_answer(content, asked)

@@ -36,7 +36,7 @@ from typing import Any
 from ..core import failpoints
 from ..core.errors import StoreError
 from ..core.pricing import Price
-from ..core.schema import Failure
+from ..core.schema import Failure, FailureCode
 from ..core.tokens import request_tokens
 from ..core.words import WordList
 from ..providers.base import Backend
@@ -48,7 +48,7 @@ from .collect import MAX_FAILED_READS, MAX_NOT_FOUND_READS, BatchUnreadable, Col
 from .crew import Crew
 from .ledger import RunLedger
 from .pacing import MAX_POLL_INTERVAL, MAX_STORE_ATTEMPTS, POLL_GROWTH, Pacing
-from .progress import Progress, ProgressListener, reasons_of
+from .progress import Phase, Progress, ProgressListener, reasons_of
 from .submit import RUN_TAG, SHARD_TAG, Submitter, WrongAccount
 
 __all__ = [
@@ -70,7 +70,7 @@ __all__ = [
 log = logging.getLogger("synthlib")
 
 
-_UNKNOWN = Failure("no_result", "no reason was recorded")
+_UNKNOWN = Failure(FailureCode.NO_RESULT, "no reason was recorded")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class EngineSettings:
 class RunResult:
     """How a run ended, with where its results are."""
 
-    phase: str  # finished | interrupted | budget (stopped at max_cost)
+    phase: Phase  # finished | interrupted | budget (stopped at max_cost)
     progress: Progress
     given_up: dict[str, Failure]  # word -> why (str() gives "code: detail")
     checkpoint: Path
@@ -102,7 +102,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.phase == "interrupted" else 0
+        return 130 if self.phase == Phase.INTERRUPTED else 0
 
 
 class Engine:
@@ -140,7 +140,7 @@ class Engine:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._cancel = settings.cancel_on_exit
-        self._phase = "running"
+        self._phase = Phase.RUNNING
         # whether this run goes on from an earlier one's checkpoint (None: judged from the state;
         # a Job knows, and words the store had are journalled before the first step)
         self.resumed = bool(self.state.flights or self.state.seq) if resumed is None else resumed
@@ -253,16 +253,16 @@ class Engine:
     def _end_phase(self) -> None:
         """Set the phase the loop ended in; a fault that ended it is raised."""
         if self.collector.fatal is not None:
-            self._phase = "stopped"
+            self._phase = Phase.STOPPED
             raise self.collector.fatal
         if self._stop.is_set():
-            self._phase = "interrupted"
+            self._phase = Phase.INTERRUPTED
             if self._cancel:
                 self.collector.cancel_in_flight()
         elif self.pacing.capped and self.state.pending_count():
-            self._phase = "budget"
+            self._phase = Phase.BUDGET
         else:
-            self._phase = "finished"
+            self._phase = Phase.FINISHED
             if not self.state.flights:
                 # the downloads (and the offline provider's files) are in the store now
                 shutil.rmtree(self.spool, ignore_errors=True)
@@ -401,7 +401,9 @@ class Engine:
             cost_usd=s.usage.cost_usd,
             elapsed=self.clock() - self._started,
             resolved_this_session=s.resolved - self._resolved_at_start - self._inherited_resolved,
-            phase="stopping" if self._phase == "running" and self._stop.is_set() else self._phase,
+            phase=Phase.STOPPING
+            if self._phase == Phase.RUNNING and self._stop.is_set()
+            else self._phase,
             failure_reasons=reasons_of(s.failed, s.given_up),
             collected_this_session=self._inherited_resolved,
             resumed=self.resumed,

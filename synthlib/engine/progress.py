@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -11,10 +12,25 @@ if TYPE_CHECKING:
 
     from ..core.schema import Failure
 
+
+class Phase(StrEnum):
+    """Where a run is (equal to the strings displays, logs and pilot tables show)."""
+
+    RUNNING = "running"
+    STOPPING = "stopping"  # asked to stop: the batches in hand are still being handled
+    FINISHED = "finished"  # nothing left to send or collect
+    INTERRUPTED = "interrupted"  # stopped by the user (or a signal): resumable
+    BUDGET = "budget"  # stopped at the cost cap with words left
+    STOPPED = "stopped"  # a fault ended it (raised to the caller)
+    # a pilot's model only (see synthlib.jobs.pilots)
+    NOT_RUN = "not run"
+    FAILED = "failed"  # its run raised: the report carries the error
+
+
 ENDINGS = {  # how a run ended, said the same way by every face (each names its own controls)
-    "finished": "Finished.",
-    "interrupted": "Stopped; state saved. Run the same command again to resume.",
-    "budget": "Stopped at --max-cost; run again with a higher cap to go on.",
+    Phase.FINISHED: "Finished.",
+    Phase.INTERRUPTED: "Stopped; state saved. Run the same command again to resume.",
+    Phase.BUDGET: "Stopped at --max-cost; run again with a higher cap to go on.",
 }
 
 
@@ -38,7 +54,7 @@ class Progress:
     cost_usd: float
     elapsed: float  # seconds since this run started
     resolved_this_session: int  # words this run sent and resolved
-    phase: str = "running"  # running | stopping | finished | interrupted | budget | stopped
+    phase: Phase = Phase.RUNNING
     failure_reasons: dict[str, int] = field(default_factory=dict)
     collected_this_session: int = 0  # words resolved from batches an earlier run sent
     resumed: bool = False
@@ -64,7 +80,7 @@ class Progress:
     @property
     def eta_seconds(self) -> float | None:
         """Seconds left at this run's rate; None when unknown or when the run is not going."""
-        if self.phase != "running":
+        if self.phase != Phase.RUNNING:
             return None
         left = self.total - self.resolved
         if not left:
@@ -75,7 +91,7 @@ class Progress:
     @property
     def eta(self) -> str:
         """The ETA as shown: empty once the run is not going (stopped, finished)."""
-        if self.phase != "running":
+        if self.phase != Phase.RUNNING:
             return ""
         return format_duration(self.eta_seconds)
 
@@ -111,7 +127,7 @@ class Progress:
             ("Cost", f"${self.cost_usd:,.4f}{self._retries()}"),
             (this_run, format_duration(self.elapsed)),
         ]
-        if self.phase == "running":
+        if self.phase == Phase.RUNNING:
             rows.append(("ETA", self.eta))
         return rows
 
@@ -132,7 +148,7 @@ class Progress:
 
     def result_line(self) -> str:
         """How a run ended in one line: "13 ok, 2 given up, $0.0021" and the rest."""
-        ended = {"finished": "Finished", "budget": "Stopped at the cost cap"}.get(
+        ended = {Phase.FINISHED: "Finished", Phase.BUDGET: "Stopped at the cost cap"}.get(
             self.phase, "Stopped"
         )
         retrying = f", {self.retrying:,} retrying" if self.retrying else ""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.pricing import Usage
-from ..core.schema import Failure
+from ..core.schema import Failure, FailureCode
 from .events import (
     Abandoned,
     AlreadyDone,
@@ -33,19 +33,19 @@ from .events import (
     Ended,
     Event,
     EventError,
+    FlightStatus,
     Planned,
     RetryGivenUp,
     RuledOut,
     Status,
     Uploaded,
     event_class,
+    status_of,
 )
 
-__all__ = ["UNREADABLE", "Event", "Flight", "RunState", "StateError"]
-# A flight's status that no API gives: its batch stayed not found (another key, project or base
-# URL, or gone). Polled again on resume like any unended batch; ``--fresh`` may set it aside.
-UNREADABLE = "unreadable"
-_NO_RESULT = Failure("no_result", "the batch ended without a result")
+__all__ = ["UNREADABLE", "Event", "Flight", "FlightStatus", "RunState", "StateError"]
+UNREADABLE = FlightStatus.UNREADABLE
+_NO_RESULT = Failure(FailureCode.NO_RESULT, "the batch ended without a result")
 
 
 @dataclass
@@ -57,7 +57,8 @@ class Flight:
     input_tokens: int
     batch_id: str | None = None
     input_file_id: str | None = None
-    status: str = "planned"
+    # planned (a FlightStatus), then its batch's BatchStatus, or FlightStatus.UNREADABLE
+    status: str = FlightStatus.PLANNED
     created_at: float | None = None
     # Create attempts, for a backend whose batches carry no metadata until they end (Anthropic):
     # when the first and the last began (epoch seconds), how many requests the batch has, and
@@ -145,7 +146,7 @@ class Flight:
             input_tokens=int(d.get("input_tokens", 0)),
             batch_id=d.get("batch_id"),
             input_file_id=d.get("input_file_id"),
-            status=d.get("status", "planned"),
+            status=status_of(d.get("status", FlightStatus.PLANNED)),
             created_at=d.get("created_at"),
             create_since=attempts.get("since"),
             create_until=attempts.get("until"),
@@ -354,10 +355,11 @@ class RunState:
             if not failure.charged:
                 self.attempts[word] = max(0, self.attempts.get(word, 1) - 1)
             before = self.failed.get(word)
-            if failure.code == "refused" and before is not None and before.code == "refused":
+            refused = FailureCode.REFUSED
+            if failure.code == refused and before is not None and before.code == refused:
                 # a refusal (or content filter) retried once and refused again: more attempts
                 # would only pay again for the same answer
-                failure = Failure("refused", f"refused again on a retry: {failure.detail}")
+                failure = Failure(refused, f"refused again on a retry: {failure.detail}")
                 self.given_up[word] = None
             self.failed[word] = failure
             if word in refit:

@@ -58,6 +58,7 @@ from ..core.errors import UsageError
 from ..core.pricing import Price
 from ..core.words import WordList, read_words
 from ..engine.ingest import Tokens
+from ..engine.progress import Phase
 from ..providers import registry
 from ..store import Store, open_store
 from ..store.ledger import Holder, Purchase, Reservation
@@ -376,7 +377,7 @@ class ModelReport:
     output_tokens: int = 0
     cost_usd: float = 0.0
     wall_seconds: float = 0.0
-    phase: str = "not run"  # not run | running | finished | interrupted | budget | failed
+    phase: Phase = Phase.NOT_RUN  # not run | running | finished | interrupted | budget | failed
     error: str = ""  # why a failed model's run stopped (one line)
     senses_per_entry: float = 0.0
     examples_per_sense: float = 0.0
@@ -386,6 +387,9 @@ class ModelReport:
     projected_low_usd: float | None = None  # the projection's 90% band (see :func:`project`)
     projected_high_usd: float | None = None
     projected_words: int = 0
+
+    def __post_init__(self) -> None:
+        self.phase = Phase(self.phase)  # as a pilot record's JSON writes it
 
     @property
     def valid_share(self) -> float:
@@ -438,7 +442,7 @@ class Pilot:
             {
                 "model": r.model,
                 "provider": r.provider,
-                "phase": r.phase,
+                "phase": str(r.phase),
                 "error": r.error,
                 "words": r.words,
                 "valid": r.valid_share,
@@ -789,7 +793,7 @@ def _run_all(
                     errors.append(f"{model}: {exc}")
                     del pending[model]
                     failed = record.reports[model]
-                    failed.phase, failed.error = "failed", str(exc) or type(exc).__name__
+                    failed.phase, failed.error = Phase.FAILED, str(exc) or type(exc).__name__
                     record.save()
                     if on_model_done is not None:
                         on_model_done(failed)
@@ -799,7 +803,7 @@ def _run_all(
                 del pending[model]
                 previous = record.reports.get(model)
                 seconds = time.monotonic() - started[model]
-                if previous is not None and previous.phase == "finished":
+                if previous is not None and previous.phase == Phase.FINISHED:
                     seconds += previous.wall_seconds  # a resumed pilot adds its earlier time
                 report = _report(model, configs[model], result, store, record, full, seconds)
                 record.reports[model] = report

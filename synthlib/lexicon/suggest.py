@@ -19,9 +19,11 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Final
 
+from ..core.schema import FailureCode
+
 MAX_SUGGESTIONS: Final[int] = 3
 # the failures that get suggestions: no local source has the word / the model judged it no word
-SUGGESTED_CODES: Final[frozenset[str]] = frozenset({"not_found", "not_a_word"})
+SUGGESTED_CODES: Final[frozenset[str]] = frozenset({FailureCode.NOT_FOUND, FailureCode.NOT_A_WORD})
 MAX_EDITS: Final[int] = 2
 # wordfreq's list also holds common misspellings ("recieve" 2.75, "definately" 2.87, "teh" 3.04):
 # from it, only words at least this common (function words and inflected forms WordNet lacks);
