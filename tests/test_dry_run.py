@@ -204,7 +204,7 @@ def test_cli_refuses_a_batch_size_past_the_limit_in_one_line(offline_env, capsys
 
 
 def test_shards_keep_the_providers_requests_per_batch():
-    from synthlib.core.limits import batch_limits
+    from synthlib.providers.registry import batch_limits
 
     assert batch_limits("openai").requests == 50_000
     assert batch_limits("anthropic").requests == 100_000

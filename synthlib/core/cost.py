@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import schema
-from .limits import batch_limits
+from .limits import DEFAULT_LIMITS, BatchLimits
 from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
 from .prompts import PAYLOAD_HEAD, PAYLOAD_TAIL, json_string
 from .requests import RequestTemplate, build_requests, escaped_size, max_output_tokens
@@ -177,6 +177,7 @@ def estimate(
     *,
     provider: str = "openai",
     tokens: TokenScale = EXACT,
+    limits: BatchLimits = DEFAULT_LIMITS,
     free: bool = False,
     processed: Iterable[str] = (),
     in_flight: Iterable[str] = (),
@@ -225,7 +226,6 @@ def estimate(
             yield size
 
     counted = measured(sizes(reference))
-    limits = batch_limits(provider)
     for items, _, tokens, _ in cut(
         track(counted, len(remaining)) if track else counted,
         batch_size=batch_size,

@@ -1,9 +1,10 @@
 """Every limit a run's settings and shards must keep, declared once.
 
-The providers' per-batch limits (requests and bytes of one batch's input) are read by sharding
-(:mod:`synthlib.core.shards`, the cost estimate), by the providers that check a batch before
-sending it, and by the settings' validation (:mod:`synthlib.jobs.config`), so a ``batch_size``
-a provider cannot take is refused up front in one line naming the setting and the limit.
+A provider's per-batch limits (requests and bytes of one batch's input) are a :class:`BatchLimits`
+its spec declares (:attr:`synthlib.providers.spec.ProviderSpec.limits`); sharding (the cost
+estimate, the submitter), the provider's own check before sending and the settings' validation
+(:mod:`synthlib.jobs.config`) are given them, so a ``batch_size`` a provider cannot take is
+refused up front in one line naming the setting and the limit.
 """
 
 from __future__ import annotations
@@ -20,27 +21,15 @@ class BatchLimits:
     requests: int
     bytes: int
 
+    def most_batch_size(self, words_per_request: int) -> int:
+        """The largest ``batch_size`` (words) whose batch stays within these requests."""
+        return self.requests * words_per_request
 
-# The Batch APIs' documented limits (OpenAI and Anthropic docs as of 2026). The offline provider
-# stands in for OpenAI, so it keeps OpenAI's: a run planned offline plans the same batches.
-BATCH_LIMITS: dict[str, BatchLimits] = {
-    "openai": BatchLimits(requests=50_000, bytes=200 * MB),
-    "anthropic": BatchLimits(requests=100_000, bytes=256 * MB),
-    "offline": BatchLimits(requests=50_000, bytes=200 * MB),
-}
-DEFAULT_LIMITS = BATCH_LIMITS["openai"]  # a provider not (yet) in the table
+
+# OpenAI's Batch API (docs as of 2026): what a caller given no provider's limits goes by
+DEFAULT_LIMITS = BatchLimits(requests=50_000, bytes=200 * MB)
 
 # Words one request may ask for (the ``words_per_request`` setting), and so the most a custom_id
 # may stand for when results are read: a batch made with other packing is still read right.
 MAX_WORDS_PER_REQUEST = 20
 DEFAULT_BATCH_SIZE = 1_000  # words per batch (see :mod:`synthlib.core.shards` for why)
-
-
-def batch_limits(provider: str) -> BatchLimits:
-    """The per-batch limits of ``provider`` (OpenAI's for one the table does not know)."""
-    return BATCH_LIMITS.get(provider, DEFAULT_LIMITS)
-
-
-def most_batch_size(provider: str, words_per_request: int) -> int:
-    """The largest ``batch_size`` (words) whose batch stays within ``provider``'s requests."""
-    return batch_limits(provider).requests * words_per_request

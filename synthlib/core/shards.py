@@ -1,8 +1,8 @@
 """Cutting requests into shards: the input file of one batch job each.
 
 A shard holds at most ``batch_size`` words (the user's knob), the provider's requests and bytes of
-one batch (:data:`synthlib.core.limits.BATCH_LIMITS`: 50,000 requests and 200 MB of JSONL on
-OpenAI), and ``max_tokens`` input tokens (so that a batch fits under the
+one batch (its spec's :class:`~synthlib.core.limits.BatchLimits`: 50,000 requests and 200 MB of
+JSONL on OpenAI), and ``max_tokens`` input tokens (so that a batch fits under the
 enqueued-token limit of the model, which would otherwise fail it at validation).
 
 Why 1,000 words a batch by default: a 20-word trial is one batch; a million words make 1,000
@@ -19,7 +19,7 @@ from .limits import DEFAULT_BATCH_SIZE, DEFAULT_LIMITS
 from .requests import Request, RequestTemplate
 from .tokens import RequestTokens
 
-MAX_REQUESTS_PER_FILE = DEFAULT_LIMITS.requests  # OpenAI's; a provider's own: batch_limits()
+MAX_REQUESTS_PER_FILE = DEFAULT_LIMITS.requests  # OpenAI's; a provider's own: its spec's limits
 MAX_FILE_BYTES = DEFAULT_LIMITS.bytes
 DEFAULT_TOKEN_BUDGET = 2_000_000
 

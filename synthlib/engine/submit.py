@@ -50,7 +50,7 @@ from typing import Any
 
 from ..core import failpoints
 from ..core.errors import BackendError, StoreError, UsageError
-from ..core.limits import MAX_WORDS_PER_REQUEST, batch_limits
+from ..core.limits import MAX_WORDS_PER_REQUEST
 from ..core.pricing import Price
 from ..core.prompts import payload
 from ..core.requests import (
@@ -72,6 +72,7 @@ from ..providers.base import (
     TransientError,
     UncertainError,
 )
+from ..providers.registry import batch_limits
 from ..store.ledger import Reservation
 from .crew import Crew, Part
 from .reach import reach

@@ -15,13 +15,7 @@ from typing import Any
 
 from ..core import prompts, schema
 from ..core.errors import CheckpointError, UsageError
-from ..core.limits import (
-    BATCH_LIMITS,
-    DEFAULT_BATCH_SIZE,
-    MAX_WORDS_PER_REQUEST,
-    batch_limits,
-    most_batch_size,
-)
+from ..core.limits import DEFAULT_BATCH_SIZE, MAX_WORDS_PER_REQUEST
 from ..core.pricing import DEFAULT_MODEL, Price, price_for, price_table
 from ..core.shards import DEFAULT_TOKEN_BUDGET
 from ..core.words import WordList, read_words
@@ -176,21 +170,23 @@ class Limit:
 
 
 def batch_size_limit(values: Mapping[str, Any]) -> Limit:
-    """``batch_size`` (words) within the provider's requests a batch (:mod:`synthlib.core.limits`),
+    """``batch_size`` (words) within the provider's requests a batch (its spec's limits),
     ``words_per_request`` words a request."""
     provider = resolve_provider(values["provider"])
     per_request = values["words_per_request"]
-    requests = batch_limits(provider).requests
+    limits = registry.batch_limits(provider)
     words = f" of {per_request} words" if per_request > 1 else ""
     return Limit(
-        most_batch_size(provider, per_request),
-        f"one {provider} batch holds ({requests:,} requests{words})",
+        limits.most_batch_size(per_request),
+        f"one {provider} batch holds ({limits.requests:,} requests{words})",
     )
 
 
 def _limits_help() -> str:
-    named = {"openai": "OpenAI", "anthropic": "Anthropic"}
-    return ", ".join(f"{BATCH_LIMITS[p].requests:,} on {name}" for p, name in named.items())
+    """The built-in paid providers' requests a batch (the help text is made at import: plugins
+    are not loaded for it)."""
+    paid = [s for s in map(registry.spec, registry.BUILT_IN) if s.paid]
+    return ", ".join(f"{s.limits.requests:,} on {s.title}" for s in paid)
 
 
 def setting(default: Any, kind: Kind, help: str, metavar: str | None = None) -> Any:

@@ -881,6 +881,7 @@ def _projection(
             config.price,
             provider=result.provider,
             tokens=registry.token_scale(result.provider),
+            limits=registry.batch_limits(result.provider),
             batch_size=config.batch_size,
             words_per_request=config.words_per_request,
             token_budget=config.token_budget,

@@ -77,6 +77,7 @@ def estimate_config(
         price,
         provider=provider,
         tokens=spec.tokens,
+        limits=spec.limits,
         free=not spec.paid,
         processed=state.done if state else (),
         in_flight=state.in_flight_words() if state else (),

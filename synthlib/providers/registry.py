@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from importlib import metadata
 
 from ..core.errors import UsageError
+from ..core.limits import DEFAULT_LIMITS, BatchLimits
 from ..core.tokens import EXACT, TokenScale
 from .spec import BackendOptions, ProviderSpec, Refind
 
@@ -143,6 +144,13 @@ def paid(provider: str) -> bool:
     return found.paid if found is not None else True
 
 
+def batch_limits(provider: str) -> BatchLimits:
+    """What one batch of ``provider`` may hold (OpenAI's for an unknown name: a test's
+    backend)."""
+    found = _load(provider)
+    return found.limits if found is not None else DEFAULT_LIMITS
+
+
 def token_scale(provider: str) -> TokenScale:
     """How ``provider``'s input tokens are counted (exact for an unknown name: a test's
     backend)."""
@@ -165,6 +173,7 @@ __all__ = [
     "ProviderSpec",
     "Refind",
     "auto",
+    "batch_limits",
     "find",
     "names",
     "paid",

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..core.extras import require
+from ..core.limits import DEFAULT_LIMITS, BatchLimits
 from ..core.tokens import EXACT, TokenScale
 from .base import Backend
 
@@ -55,6 +56,7 @@ class ProviderSpec:
     takes_any_model: bool = False
     default_model: str = ""  # the model of a run that asks for none of its own
     tokens: TokenScale = EXACT  # how its input tokens are counted from o200k_base
+    limits: BatchLimits = DEFAULT_LIMITS  # requests and bytes one batch may hold
     extra: str = ""  # pip install 'synthlib[extra]'
     sdk_modules: tuple[str, ...] = ()
     paid: bool = True  # False: costs nothing (the offline provider)

@@ -2,6 +2,9 @@
 :data:`SPEC` declares it; :mod:`.backend` adapts the ``anthropic`` SDK (extra ``anthropic``),
 imported only when a run needs it.
 
+The backend module loads no SDK at import (only its factory does), so the spec takes the batch
+limits from it.
+
 Claude's tokenizer is not published, so input tokens are estimates, and say so: the o200k_base
 count scaled by :data:`TOKENS_PER_O200K_TOKEN`, plus the tool-use system prompt Anthropic adds
 when a tool is forced (Anthropic docs as of 2026, tool use pricing: 313 tokens for
@@ -12,6 +15,7 @@ from __future__ import annotations
 from ...core.tokens import TokenScale
 from ..base import Backend
 from ..spec import BackendOptions, ProviderSpec, Refind
+from .backend import LIMITS
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 # Claude tokens per o200k_base token on synthlib's prompts: an assumption, not a published
@@ -42,6 +46,7 @@ SPEC = ProviderSpec(
         TOOL_PROMPT_TOKENS,
         f"estimated: o200k_base x{TOKENS_PER_O200K_TOKEN:g}, Claude's tokenizer is not public",
     ),
+    limits=LIMITS,
     extra="anthropic",
     sdk_modules=("anthropic",),
     # Message Batches carry no metadata: the tags travel in every custom_id and are read from

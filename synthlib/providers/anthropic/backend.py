@@ -53,7 +53,7 @@ from typing import Any
 
 from ...core import failpoints, schema
 from ...core.errors import UsageError
-from ...core.limits import MB, batch_limits
+from ...core.limits import MB, BatchLimits
 from ..base import (
     RUN_TAG,
     SHARD_TAG,
@@ -70,7 +70,7 @@ from ..base import (
 MAX_RETRIES = 5
 TIMEOUT_SECONDS = 120.0
 FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there answers at once
-LIMITS = batch_limits("anthropic")  # 100,000 requests, 256 MB a batch
+LIMITS = BatchLimits(requests=100_000, bytes=256 * MB)  # a batch (Anthropic docs as of 2026)
 TOOL_NAME = "record_entries"
 TOOL_DESCRIPTION = "Record the dictionary entries for the words asked, one entry per word."
 RESULTS_PREFIX = "results:"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ...core.limits import MB, BatchLimits
 from ..base import Backend
 from ..spec import BackendOptions, ProviderSpec, Refind
 from .backend import OFFLINE_MODEL, OfflineBackend
@@ -21,6 +22,9 @@ SPEC = ProviderSpec(
     model_kind="no model (it names its sources)",
     default_model=OFFLINE_MODEL,
     paid=False,
+    # it stands in for OpenAI, so it keeps OpenAI's limits: a run planned offline plans the
+    # same batches
+    limits=BatchLimits(requests=50_000, bytes=200 * MB),
     batch_metadata=True,
     refind=Refind.BY_METADATA,
     first_poll_interval=0.05,  # it finishes a batch as it is created

@@ -4,6 +4,7 @@ dependency), imported only when a run needs it."""
 
 from __future__ import annotations
 
+from ...core.limits import MB, BatchLimits
 from ...core.pricing import DEFAULT_MODEL
 from ..base import Backend
 from ..spec import BackendOptions, ProviderSpec, Refind
@@ -26,6 +27,7 @@ SPEC = ProviderSpec(
     model_kind="an OpenAI model",
     takes_any_model=True,  # an OpenAI-compatible server may serve any model name
     default_model=DEFAULT_MODEL,
+    limits=BatchLimits(requests=50_000, bytes=200 * MB),  # a batch (OpenAI docs as of 2026)
     batch_metadata=True,  # batches carry the run's tags in their metadata
     refind=Refind.BY_METADATA,
 )
