@@ -151,7 +151,7 @@ def comparison_frame(
             shown.update(state=state, provider=str(row["provider"]))
             columns[model] = [shown[key] for key, _ in FIGURES]
             continue
-        free = report.provider == OFFLINE
+        free = not registry.paid(report.provider)
         shown = {
             "state": state,
             "provider": str(row["provider"]),
@@ -220,7 +220,7 @@ def best_models(pilot: Pilot) -> dict[str, str]:
     one_best("valid", lambda r: r.valid_share, low=False)
     one_best(
         "projected",
-        lambda r: None if r.provider == OFFLINE else r.projected_cost_usd,
+        lambda r: r.projected_cost_usd if registry.paid(r.provider) else None,
         low=True,
     )
     one_best("showing", lambda r: r.examples_showing_word if r.entries else None, low=False)
@@ -1071,7 +1071,7 @@ def _leader(pilot: Pilot, models: list[str]) -> str | None:
 
 
 def _choice_label(report: ModelReport) -> str:
-    if report.provider == OFFLINE:
+    if not registry.paid(report.provider):
         return f"{report.model} (free)"
     if report.projected_cost_usd is None:
         return report.model

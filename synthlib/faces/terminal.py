@@ -242,7 +242,7 @@ def _preview(store: RunStore, out: TextIO, run_id: str, words: list[str], rows: 
 def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """``--pilot N --models a,b``: the sample on each model, then the comparison."""
     from ..core.errors import UsageError
-    from ..jobs.pilots import NOTHING_TO_SEND, OFFLINE, prepare_pilot, run_pilot
+    from ..jobs.pilots import NOTHING_TO_SEND, prepare_pilot, run_pilot
 
     out = out or sys.stdout
     if not args.models:
@@ -272,9 +272,10 @@ def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) ->
     paid = to_send = False
     for model in plan.configs:
         estimate = plan.estimate(model)
-        paid |= model != OFFLINE and estimate.remaining > 0
+        free = estimate.free
+        paid |= not free and estimate.remaining > 0
         to_send |= estimate.remaining > 0
-        cost = "free" if model == OFFLINE else f"about ${estimate.batch_cost:.4f} at batch prices"
+        cost = "free" if free else f"about ${estimate.batch_cost:.4f} at batch prices"
         n = estimate.remaining
         if n == 0:
             cost = _nothing_to_send(estimate)

@@ -28,10 +28,15 @@ class Refind(StrEnum):
 
 @dataclass(frozen=True)
 class BackendOptions:
-    """What a run tells a backend factory: where it keeps its files, and provider settings."""
+    """What a run tells a backend factory: where it keeps its files, provider settings, and,
+    when given, where the API is and the key (else the factory reads them from the environment
+    as the provider's SDK does: its spec's key and base-URL variables)."""
 
     state_dir: Path
     offline_senses: int | None = 8  # the offline provider: senses per part of speech (None: all)
+    api_key: str | None = None
+    base_url: str | None = None  # the API's base URL, as its SDK takes it (see base_url_path)
+    max_retries: int | None = None  # the SDK's retries of calls safe to repeat (None: ours)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class ProviderSpec:
     backend: Callable[[BackendOptions], Backend] = field(repr=False)
     key_variables: tuple[str, ...] = ()  # the first one set is used (GOOGLE_API_KEY, ...)
     base_url_variable: str = ""  # what points its SDK elsewhere (an emulator)
+    base_url_path: str = ""  # what its SDK's base URL adds to a server's root ("/v1" OpenAI)
     default_base_url: str = ""  # where it buys by default (``local`` offline)
     models: tuple[str, ...] = ()  # model-name prefixes it owns
     owns: Callable[[str], bool] | None = field(default=None, repr=False)
@@ -82,6 +88,10 @@ class ProviderSpec:
         env = os.environ if environ is None else environ
         given = env.get(self.base_url_variable) if self.base_url_variable else None
         return (given or self.default_base_url or self.name).rstrip("/")
+
+    def base_url_at(self, root: str) -> str:
+        """The base URL its SDK takes for a server (an emulator) whose root is ``root``."""
+        return root.rstrip("/") + self.base_url_path
 
     def make_backend(self, options: BackendOptions) -> Backend:
         """The backend of a run (a missing extra is one :class:`MissingExtra` line)."""

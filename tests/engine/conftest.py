@@ -11,18 +11,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 
-from synthlib.core.pricing import DEFAULT_MODEL, price_for
+from synthlib.core.pricing import price_for
 from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.engine.loop import spool_dir
-from synthlib.providers.anthropic import DEFAULT_MODEL as ANTHROPIC_DEFAULT_MODEL
-from synthlib.providers.openai.backend import OpenAIBackend
+from synthlib.providers import registry
+from synthlib.providers.registry import BackendOptions
 
 # The providers whose real backend the money tests drive over HTTP, and the model each runs
 PROVIDERS = ("openai", "anthropic")
-MODELS = {"openai": DEFAULT_MODEL, "anthropic": ANTHROPIC_DEFAULT_MODEL}
+MODELS = {name: registry.spec(name).default_model for name in PROVIDERS}
+# the keys the tests look for in what a run writes (a key must never show)
+TEST_KEYS = {"openai": "sk-test-key", "anthropic": "sk-ant-test-key"}
 
 FAST = dict(
     validating_seconds=0.05,
@@ -73,8 +74,8 @@ def workdir(tmp_path, monkeypatch):
 def provider(request) -> str:
     """Each provider in turn: a test taking it runs against the emulator's Batch API and its
     Message Batches API."""
-    if request.param == "anthropic":
-        pytest.importorskip("anthropic")
+    for module in registry.spec(request.param).sdk_modules:
+        pytest.importorskip(module)
     return request.param
 
 
@@ -87,22 +88,25 @@ def backend_for(
 ) -> Any:
     """The provider's real backend on the emulator (Anthropic's keeps its state where a run on
     ``checkpoint`` keeps it, so a resumed job finds it)."""
-    if provider == "anthropic":
-        import anthropic
-
-        from synthlib.providers.anthropic.backend import AnthropicBackend
-
-        client = anthropic.Anthropic(api_key=key, base_url=emu.url, max_retries=4)
-        return AnthropicBackend(spool_dir(Path(checkpoint).absolute()) / "anthropic", client)
-    return OpenAIBackend(openai.OpenAI(api_key=key, base_url=emu.base_url, max_retries=4))
+    spec = registry.spec(provider)
+    options = BackendOptions(
+        state_dir=spool_dir(Path(checkpoint).absolute()) / provider,
+        api_key=key,
+        base_url=spec.base_url_at(emu.url),
+        max_retries=4,
+    )
+    return spec.make_backend(options)
 
 
 def provider_env(emu: Emulator, provider: str = "openai") -> dict[str, str]:
-    """The environment a terminal run on the emulator needs (the other provider's key unset)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
-    if provider == "anthropic":
-        return {**env, "ANTHROPIC_API_KEY": "sk-ant-test-key", "ANTHROPIC_BASE_URL": emu.url}
-    return {**env, "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": emu.base_url}
+    """The environment a terminal run on the emulator needs (the other providers' keys and
+    base URLs unset)."""
+    variables = {v for s in registry.specs() for v in (*s.key_variables, s.base_url_variable)}
+    prefixes = tuple(f"{s.name.upper()}_" for s in registry.specs())
+    env = {k: v for k, v in os.environ.items() if k not in variables and not k.startswith(prefixes)}
+    spec = registry.spec(provider)
+    key = TEST_KEYS.get(provider, f"sk-{provider}-test-key")
+    return {**env, spec.key_variables[0]: key, spec.base_url_variable: spec.base_url_at(emu.url)}
 
 
 def words(n: int) -> list[str]:

@@ -26,9 +26,12 @@ TOOL_PROMPT_TOKENS = 313
 
 
 def _backend(options: BackendOptions) -> Backend:
-    from .backend import AnthropicBackend
+    from .backend import AnthropicBackend, client
 
-    return AnthropicBackend(options.state_dir)
+    if options.api_key is None and options.base_url is None and options.max_retries is None:
+        return AnthropicBackend(options.state_dir)  # the key and base URL from the environment
+    made = client(options.api_key, options.base_url, options.max_retries)
+    return AnthropicBackend(options.state_dir, made)
 
 
 SPEC = ProviderSpec(

@@ -257,6 +257,16 @@ def sdk_errors(anthropic: Any) -> SdkErrors:
     )
 
 
+def client(api_key: str | None, base_url: str | None, max_retries: int | None) -> Any:
+    """An ``anthropic.Anthropic`` for ``api_key`` at ``base_url`` (None: the environment's)."""
+    import anthropic
+
+    retries = MAX_RETRIES if max_retries is None else max_retries
+    return anthropic.Anthropic(
+        api_key=api_key, base_url=base_url, max_retries=retries, timeout=TIMEOUT_SECONDS
+    )
+
+
 class AnthropicBackend:
     """Message Batches over HTTP. ``client`` may be a preconfigured ``anthropic.Anthropic``;
     ``state_dir`` holds the request files and what is known of each batch (its tag)."""

@@ -11,9 +11,11 @@ from ..spec import BackendOptions, ProviderSpec, Refind
 
 
 def _backend(options: BackendOptions) -> Backend:
-    from .backend import OpenAIBackend
+    from .backend import OpenAIBackend, client
 
-    return OpenAIBackend()
+    if options.api_key is None and options.base_url is None and options.max_retries is None:
+        return OpenAIBackend()  # the key and the base URL from the environment
+    return OpenAIBackend(client(options.api_key, options.base_url, options.max_retries))
 
 
 SPEC = ProviderSpec(
@@ -22,6 +24,7 @@ SPEC = ProviderSpec(
     backend=_backend,
     key_variables=("OPENAI_API_KEY",),
     base_url_variable="OPENAI_BASE_URL",
+    base_url_path="/v1",
     default_base_url="https://api.openai.com/v1",
     models=("gpt-", "chatgpt-", "o1", "o3", "o4", "ft:"),
     model_kind="an OpenAI model",

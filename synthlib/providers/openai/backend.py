@@ -55,6 +55,16 @@ def sdk_errors(openai: Any) -> SdkErrors:
     )
 
 
+def client(api_key: str | None, base_url: str | None, max_retries: int | None) -> Any:
+    """An ``openai.OpenAI`` for ``api_key`` at ``base_url`` (None: the environment's)."""
+    import openai
+
+    retries = MAX_RETRIES if max_retries is None else max_retries
+    return openai.OpenAI(
+        api_key=api_key, base_url=base_url, max_retries=retries, timeout=TIMEOUT_SECONDS
+    )
+
+
 class OpenAIBackend:
     """The Batch API over HTTP. ``client`` may be a preconfigured ``openai.OpenAI``."""
 
