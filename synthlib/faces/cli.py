@@ -24,6 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> _Parser:
     from ..jobs.config import Choice, Switch, settings
+    from ..jobs.pilots import pilot_options
 
     p = _Parser(
         prog=PROG,
@@ -60,21 +61,32 @@ def _parser() -> _Parser:
         elif name == "max_cost":
             p.add_argument("--yes", "-y", action="store_true", help="do not ask before spending")
     pilot = p.add_argument_group(
-        "pilot", "try a sample of the list on several models and compare them before the run"
+        "pilot",
+        "try a sample of the list on several models and compare them before the run (any of "
+        "these runs the pilot instead of the whole list)",
     )
     pilot.add_argument(
         "--pilot",
+        nargs="?",
+        const=True,
         type=_whole_number,
         metavar="N",
-        help="run a pilot of N words drawn by frequency band (instead of the whole list)",
+        help="run a pilot (of N words: the same as --sample N)",
     )
-    pilot.add_argument("--models", metavar="LIST", help="the pilot's models, comma-separated")
-    pilot.add_argument(
-        "--pilot-sample", metavar="FILE", help="the pilot's words, instead of a drawn sample"
-    )
-    pilot.add_argument(
-        "--pilot-seed", type=_whole_number, default=0, metavar="N", help="the draw's seed"
-    )
+    for name, f in pilot_options().items():  # declared once in PilotOptions
+        kind = f.metadata["kind"]
+        shown = f" (default {f.default})" if f.default is not None else ""
+        pilot.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=kind.parse,
+            metavar=f.metadata["metavar"],
+            help=f.metadata["help"] + shown,
+            default=None,
+        )
+    # the names before the options were declared once (kept working, no longer listed)
+    pilot.add_argument("--pilot-sample", dest="sample_file", help=argparse.SUPPRESS)
+    pilot.add_argument("--pilot-seed", dest="seed", type=_whole_number, help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -169,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        if args.pilot is not None or args.pilot_sample is not None or args.models is not None:
+        from ..jobs.pilots import pilot_options
+
+        if args.pilot is not None or any(getattr(args, n) is not None for n in pilot_options()):
             from .terminal import pilot_in_terminal
 
             return pilot_in_terminal(args)

@@ -45,6 +45,7 @@ from ..jobs.pilots import (
     Pilot,
     PilotPlan,
     latest_pilot,
+    pilot_options,
     prepare_pilot,
     provider_of,
     run_pilot,
@@ -113,6 +114,7 @@ def plan_pilot(
     *,
     models: str | Iterable[str],
     sample: int = DEFAULT_SAMPLE,
+    sample_file: str | None = None,
     seed: int = 0,
 ) -> PilotPlan:
     """The pilot of ``bench``'s word list on ``models``, with ``bench``'s run settings (store,
@@ -123,6 +125,7 @@ def plan_pilot(
         words_name=bench.words_name,
         models=models,
         sample=sample,
+        sample_file=sample_file,
         seed=seed,
         **shared,
     )
@@ -296,13 +299,14 @@ def run_headless(
     *,
     models: str | Iterable[str] = OFFLINE,
     sample: int = DEFAULT_SAMPLE,
+    sample_file: str | None = None,
     seed: int = 0,
 ) -> Pilot:
     """Run the pilot from the parameters and print it: each model as it ends, the comparison,
     the tally and the first words' rows of :meth:`Pilot.frame`."""
     from IPython.display import display
 
-    plan = plan_pilot(bench, models=models, sample=sample, seed=seed)
+    plan = plan_pilot(bench, models=models, sample=sample, sample_file=sample_file, seed=seed)
     print(f"{pilot_line(plan.record)}; models: {', '.join(plan.configs)}", flush=True)
     if plan.nothing_to_send():
         print(NOTHING_TO_SEND, flush=True)
@@ -421,6 +425,7 @@ class PilotView:
         *,
         models: str | Iterable[str] | None = None,
         sample: int = DEFAULT_SAMPLE,
+        sample_file: str | None = None,
         seed: int = 0,
         host: RunWidgets | None = None,
     ) -> None:
@@ -428,6 +433,8 @@ class PilotView:
 
         self.workbench: RunWidgets | None = host
         self.bench: Bench = bench
+        self.sample_file = sample_file
+        options = pilot_options()
         models_given = models is not None and models != OFFLINE  # as the notebook ships it
         if models is None:  # without its provider's key the model would only fail: offline alone
             paid = registry.spec_for_model(self.bench.params["model"]).key() is not None
@@ -484,21 +491,30 @@ class PilotView:
         self.models = w.Text(
             value=shown_models,
             description="Models",
+            tooltip=options["models"].metadata["help"],
             placeholder="e.g. gpt-4o-mini, gpt-4.1-mini, offline",
             continuous_update=False,
             layout=w.Layout(width="460px"),
         )
         self.sample = w.BoundedIntText(
             value=sample,
-            min=1,
+            min=options["sample"].metadata["kind"].least,
             max=1_000_000,
             description="Sample",
-            tooltip="words drawn from the list, by frequency band",
+            tooltip=options["sample"].metadata["help"],
             layout=w.Layout(width="170px"),
         )
         self.seed = w.BoundedIntText(
-            value=seed, min=0, max=2**31 - 1, description="Seed", layout=w.Layout(width="150px")
+            value=seed,
+            min=options["seed"].metadata["kind"].least,
+            max=2**31 - 1,
+            description="Seed",
+            tooltip=options["seed"].metadata["help"],
+            layout=w.Layout(width="150px"),
         )
+        if sample_file is not None:  # the sample is the file's words: nothing is drawn
+            self.sample.disabled = self.seed.disabled = True
+            self.sample.tooltip = self.seed.tooltip = f"the sample is the words of {sample_file}"
         for labelled in (self.models, self.sample, self.seed):
             labelled.style.description_width = "60px"
         self.run_button = w.Button(description="Run pilot", button_style="success", icon="play")
@@ -685,7 +701,11 @@ class PilotView:
             self.workbench._apply()  # the word list and settings as the workbench shows them
         self._apply_words()
         plan = plan_pilot(
-            self.bench, models=self.models.value, sample=self.sample.value, seed=self.seed.value
+            self.bench,
+            models=self.models.value,
+            sample=self.sample.value,
+            sample_file=self.sample_file,
+            seed=self.seed.value,
         )
         self._busy = True
         self._set_running(True)

@@ -240,25 +240,24 @@ def _preview(store: RunStore, out: TextIO, run_id: str, words: list[str], rows: 
 
 
 def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
-    """``--pilot N --models a,b``: the sample on each model, then the comparison."""
+    """``--pilot N --models a,b`` (or ``--models a,b --sample N``): the sample on each model,
+    then the comparison."""
     from ..core.errors import UsageError
-    from ..jobs.pilots import NOTHING_TO_SEND, prepare_pilot, run_pilot
+    from ..jobs.pilots import NOTHING_TO_SEND, pilot_options, prepare_pilot, run_pilot
 
     out = out or sys.stdout
-    if not args.models:
+    options = {n: getattr(args, n) for n in pilot_options() if getattr(args, n) is not None}
+    if args.pilot not in (None, True):  # --pilot N: a sample of N words
+        if options.get("sample", args.pilot) != args.pilot:
+            raise UsageError("--pilot N and --sample M disagree: give the sample's size once")
+        options["sample"] = args.pilot
+    if not options.get("models"):
         raise UsageError("--pilot needs --models, e.g. --models gpt-4o-mini,gpt-4.1-mini")
     settings = {k: v for k, v in given_settings(args).items() if v is not None}
     for name in ("model", "provider", "checkpoint"):
         if name in settings:
             raise UsageError(f"--pilot sets --{name} for each model itself; give --models")
-    plan = prepare_pilot(
-        args.words,
-        models=args.models,
-        sample=args.pilot if args.pilot is not None else 50,
-        sample_file=args.pilot_sample,
-        seed=args.pilot_seed,
-        **settings,
-    )
+    plan = prepare_pilot(args.words, **options, **settings)
     record = plan.record
     bands = ", ".join(
         f"band {band}: {n}"

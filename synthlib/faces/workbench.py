@@ -458,19 +458,24 @@ def show_pilot(
     *,
     models: str | Iterable[str] | None = None,
     sample: int = DEFAULT_SAMPLE,
+    sample_file: str | None = None,
     seed: int = 0,
     **settings: Any,
 ) -> PilotView | Pilot:
     """The pilot notebook's one call: the view in JupyterLab (nothing runs until Run pilot), the
-    pilot of ``models`` (default: offline) run and printed anywhere else. ``settings`` are run
-    settings (``store``, ``poll_interval``, ...), as the workbench takes them."""
+    pilot of ``models`` (default: offline) run and printed anywhere else. ``models``, ``sample``,
+    ``sample_file`` and ``seed`` are the pilot's options (:class:`~synthlib.jobs.pilots.
+    PilotOptions`: the names of :func:`synthlib.pilot`'s keywords and the command line's flags);
+    ``settings`` are run settings (``store``, ``poll_interval``, ...), as the workbench takes
+    them."""
     show_errors_in_one_line()
     bench = Workbench(words=words, **settings)
+    options = {"sample": sample, "sample_file": sample_file, "seed": seed}
     if interactive_session():
-        view = PilotView(bench, models=models, sample=sample, seed=seed)
+        view = PilotView(bench, models=models, **options)
         view.display()
         return view
-    return run_headless(bench, models=models or OFFLINE, sample=sample, seed=seed)
+    return run_headless(bench, models=models or OFFLINE, **options)
 
 
 _CSS = """<style>

@@ -50,7 +50,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,7 @@ from ..providers import registry
 from ..store import Store, open_store
 from ..store.ledger import Holder, Purchase, Reservation
 from ..store.records import EntryRecord, FailureRecord
-from .config import RunConfig, checkpoint_dir, provider_model
+from .config import RunConfig, Text, Whole, checkpoint_dir, provider_model, setting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +75,34 @@ OFFLINE = "offline"
 NOTHING_TO_SEND = "Nothing to send: this pilot already has every word of its sample."
 DEFAULT_SAMPLE = 50
 BANDS = (5, 4, 3, 2, 1, 0)  # wordfreq's frequency band; 0: not in wordfreq's list
+
+
+@dataclass(frozen=True)
+class PilotOptions:
+    """What a pilot is, beside the run settings its models share. Each option, declared once
+    here, has one name everywhere: a keyword of :func:`pilot` and :func:`prepare_pilot`, a flag
+    of the command line's pilot (``--models``, ``--sample``, ``--sample-file``, ``--seed``), a
+    parameter of ``notebooks/pilot.ipynb`` and of :func:`synthlib.show_pilot`."""
+
+    models: str | None = setting(
+        None,
+        Text(),
+        "the models to compare, comma-separated (offline: the free local provider)",
+        "LIST",
+    )
+    sample: int = setting(
+        DEFAULT_SAMPLE, Whole(1), "words drawn from the list, by frequency band", "N"
+    )
+    sample_file: str | None = setting(
+        None, Text(), "the pilot's words, instead of a drawn sample", "FILE"
+    )
+    seed: int = setting(0, Whole(0), "the seed of the sample's draw", "N")
+
+
+def pilot_options() -> dict[str, Field[Any]]:
+    """The pilot's options, in order: name -> field (its default, ``metadata["kind"]`` that
+    checks and parses it, ``metadata["help"]``), as :func:`.config.settings` lists the run's."""
+    return {f.name: f for f in fields(PilotOptions)}
 
 
 # --- the sample ----------------------------------------------------------------------------------
@@ -649,6 +677,9 @@ def prepare_pilot(
     **settings: Any,
 ) -> PilotPlan:
     """Draw the sample and build each model's run settings; reads only, writes nothing."""
+    options = pilot_options()
+    for name, value in (("sample", sample), ("seed", seed)):
+        options[name].metadata["kind"].check(name, value)
     for name in ("model", "provider", "checkpoint"):
         if settings.get(name) is not None:
             raise UsageError(f"the pilot sets {name} itself: give models=... instead")
