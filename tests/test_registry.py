@@ -183,7 +183,7 @@ def test_listing_the_plugins_loads_none_of_them(monkeypatch):
             raise AssertionError("loaded to list its name")
 
     installed(monkeypatch, Unloadable("mistral", PLUGIN))
-    assert registry.names() == ("openai", "anthropic", "offline", "mistral")
+    assert registry.names() == (*registry.BUILT_IN, "mistral")  # the built-ins, then plugins
 
 
 def test_a_plugin_that_is_no_spec_of_its_name_is_one_usage_line(monkeypatch):

@@ -78,6 +78,12 @@ PRICES: dict[str, Price] = {
         _p("claude-sonnet-4-0", 3.00, 0.30, 15.00),
         _p("claude-haiku-4-5", 1.00, 0.10, 5.00),
         _p("claude-3-5-haiku-latest", 0.80, 0.08, 4.00),
+        # Google Gemini, checked 2026-11-01 (Gemini API docs, "Pricing"; prompts up to 200k
+        # tokens): input, context-cache hits (synthlib caches nothing), output with thinking.
+        # The Batch API bills half of each.
+        _p("gemini-2.5-flash", 0.30, 0.03, 2.50),
+        _p("gemini-2.5-flash-lite", 0.10, 0.01, 0.40),
+        _p("gemini-2.5-pro", 1.25, 0.125, 10.00),
     )
 }
 

@@ -39,10 +39,11 @@ routes take the key in ``x-goog-api-key`` (or a ``key`` parameter): without one 
 ``API_KEY_INVALID``), as Google does; an upload URL needs no key. Every error they answer is
 Google-shaped (``{"error": {"code", "message", "status"}}``). The same wire faults apply, drawn
 by the same code (:class:`_Side` describes each provider's routes to it): lost replies on
-uploads, create, cancel and deletes; stale reads on ``GET files/{id}``, downloads (403, or
-``gemini_missing_file_status``) and ``GET batches/{id}`` (404); stale ``BATCH_STATE_RUNNING``
-statuses on ``GET batches/{id}``; duplicate creates; the clock's offset on every
-``createTime``/``updateTime``/``endTime``/``expirationTime``.
+uploads (the chunks: starting a resumable upload makes only a session, which has no effect to
+lose an answer over), create, cancel and deletes; stale reads on ``GET files/{id}``, downloads
+(403, or ``gemini_missing_file_status``) and ``GET batches/{id}`` (404); stale
+``BATCH_STATE_RUNNING`` statuses on ``GET batches/{id}``; duplicate creates; the clock's offset
+on every ``createTime``/``updateTime``/``endTime``/``expirationTime``.
 
 Admin routes, without auth or faults:
 
@@ -330,7 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = action(self, target, query, body, **ids)
             if action is side.get and _stale_status(config, call):
                 payload = side.lagging(payload)
-            if method in ("POST", "DELETE"):
+            if method in ("POST", "DELETE") and not _starts_upload(action, query):
                 lost = self.server.wire.lost_reply(config, call)
                 if lost == "drop":
                     raise _DropConnection
@@ -835,6 +836,12 @@ _GEMINI_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
 ]
 
 StaleRead = Callable[[_Handler, dict[str, str]], ApiError]
+
+
+def _starts_upload(action: Callable[..., Reply], query: dict[str, str]) -> bool:
+    """Whether a call starts a Gemini resumable upload: it makes a session, not a file, so a
+    lost answer to it is no different from a failure before anything was done."""
+    return action is _Handler._gemini_upload and "upload_id" not in query
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ BUILT_IN: dict[str, str] = {
     "openai": "synthlib.providers.openai",
     "anthropic": "synthlib.providers.anthropic",
     "offline": "synthlib.providers.offline",
+    "gemini": "synthlib.providers.gemini",
 }
 # the order ``auto`` tries providers by their keys (DESIGN §2); plugins come after, by name
 AUTO_ORDER = ("openai", "anthropic", "gemini")

@@ -20,7 +20,7 @@ from synthlib.providers import registry
 from synthlib.providers.registry import BackendOptions
 
 # The providers whose real backend the money tests drive over HTTP, and the model each runs
-PROVIDERS = ("openai", "anthropic")
+PROVIDERS = ("openai", "anthropic", "gemini")
 MODELS = {name: registry.spec(name).default_model for name in PROVIDERS}
 # the keys the tests look for in what a run writes (a key must never show)
 TEST_KEYS = {"openai": "sk-test-key", "anthropic": "sk-ant-test-key"}

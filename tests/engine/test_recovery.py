@@ -213,7 +213,9 @@ def gateway_refusing_creates(http, times: int):
         left = times
 
         def handle_request(self, request):
-            create = request.method == "POST" and request.url.path.rstrip("/").endswith("batches")
+            path = request.url.path.rstrip("/")
+            creates = ("batches", ":batchGenerateContent")  # Gemini: models/{m}:batch...
+            create = request.method == "POST" and path.endswith(creates)
             if create and self.left > 0:
                 self.left -= 1
                 return http.Response(502, json={"error": {"message": "Bad gateway"}})
@@ -223,6 +225,18 @@ def gateway_refusing_creates(http, times: int):
 
 
 def backend_behind_gateway(emu, provider, times):
+    if provider == "gemini":
+        from synthlib.providers.gemini.backend import GeminiBackend
+
+        gateway = gateway_refusing_creates(httpx, times)._transport  # the SDK makes its client
+        state = spool_dir(Path("run.checkpoint.json").absolute()) / "gemini"
+        return GeminiBackend(
+            state,
+            api_key="test",
+            base_url=emu.url,
+            retry={"attempts": 5},
+            client_args={"transport": gateway},
+        )
     if provider == "anthropic":
         import anthropic
 

@@ -1,0 +1,59 @@
+"""Google's Gemini Batch API (Gemini Developer API, or a server that speaks it at
+``GOOGLE_GEMINI_BASE_URL``, such as the bundled emulator): :data:`SPEC` declares it;
+:mod:`.backend` adapts the official ``google-genai`` SDK (extra ``gemini``), imported only when a
+run needs it (the backend module loads no SDK at import, so the spec takes its constants).
+
+Gemini's tokenizer is not used offline, so input tokens are estimates, and say so: the
+o200k_base count scaled by :data:`TOKENS_PER_O200K_TOKEN`. Batches carry the run's tags in their
+display name from the moment they exist, so a batch whose create was not answered is found by
+listing (as OpenAI's by their metadata)."""
+
+from __future__ import annotations
+
+from ...core.tokens import TokenScale
+from ..base import Backend
+from ..spec import BackendOptions, ProviderSpec, Refind
+from .backend import DEFAULT_BASE_URL, KEY_VARIABLES, LIMITS, URL_VARIABLE
+
+DEFAULT_MODEL = "gemini-2.5-flash"
+# Gemini tokens per o200k_base token on synthlib's prompts: an assumption, not a published
+# figure (Gemini's SentencePiece vocabulary splits English and JSON about as finely as
+# o200k_base); it errs on the high side
+TOKENS_PER_O200K_TOKEN = 1.1
+
+
+def _backend(options: BackendOptions) -> Backend:
+    from .backend import GeminiBackend
+
+    retries = options.max_retries
+    return GeminiBackend(
+        options.state_dir,
+        api_key=options.api_key,
+        base_url=options.base_url,
+        retry=None if retries is None else {"attempts": retries + 1},
+    )
+
+
+SPEC = ProviderSpec(
+    name="gemini",
+    title="Gemini",
+    backend=_backend,
+    key_variables=KEY_VARIABLES,  # GOOGLE_API_KEY, then GEMINI_API_KEY, as the SDK reads them
+    base_url_variable=URL_VARIABLE,  # GOOGLE_GEMINI_BASE_URL (the SDK adds /v1beta itself)
+    default_base_url=DEFAULT_BASE_URL,
+    models=("gemini-",),
+    model_kind="a Gemini model",
+    default_model=DEFAULT_MODEL,
+    tokens=TokenScale(
+        TOKENS_PER_O200K_TOKEN,
+        0,
+        f"estimated: o200k_base x{TOKENS_PER_O200K_TOKEN:g}, Gemini's tokenizer is not used "
+        "offline",
+    ),
+    limits=LIMITS,
+    extra="gemini",
+    sdk_modules=("google.genai",),
+    batch_metadata=True,  # the display name carries the run's tags from creation
+    refind=Refind.BY_METADATA,
+    summary="Gemini Batch API",
+)

@@ -1,0 +1,290 @@
+"""The Gemini backend against the emulator's Gemini Batch API, over HTTP with the real
+``google-genai`` SDK: what only this provider needs proving. Its batches carry the run's tags in
+their display name from creation, so a create whose answer is lost is found by listing; thinking
+is billed as output; a safety block is a refusal. The money tests shared with OpenAI and
+Anthropic are parametrised in test_wire_faults, test_crash_resume, test_recovery and test_retries
+(the ``provider`` fixture)."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+import synthlib
+from synthlib.core.errors import UsageError
+from synthlib.core.pricing import DEFAULT_MODEL, price_for
+from synthlib.jobs.config import provider_model, resolve_provider
+from synthlib.jobs.job import Job, build_config
+from synthlib.providers import registry
+from synthlib.providers.base import RUN_TAG, SHARD_TAG
+from synthlib.providers.gemini import DEFAULT_MODEL as GEMINI_DEFAULT_MODEL
+
+from .conftest import backend_for, billed_per_word, cli, ledger_cost, read_checkpoint, words
+
+genai = pytest.importorskip("google.genai")
+from synthlib.providers.gemini.backend import (  # noqa: E402
+    GeminiBackend,
+    display_name,
+    metadata_of,
+    to_output_line,
+    to_request,
+)
+
+ARGS = [
+    "words.txt",
+    "--checkpoint",
+    "words.checkpoint.json",
+    "--yes",
+    "--poll-interval",
+    "0.05",
+    "--batch-size",
+    "10",
+]
+
+
+def make_job(emu, word_list, checkpoint="run.checkpoint.json", notices=None, **kw):
+    """A run on the emulator's Gemini Batch API; its notices go to ``notices``."""
+    kw.setdefault("poll_interval", 0.05)
+    kw.setdefault("batch_size", 10)
+    config = build_config(word_list, provider="gemini", checkpoint=checkpoint, **kw)
+
+    def listen(progress, message):
+        if message and notices is not None:
+            notices.append(message)
+
+    backend = backend_for(emu, "gemini", checkpoint=checkpoint)
+    return Job(config, backend=backend, listener=listen)
+
+
+def sdk(emu):
+    """A google-genai client of the emulator, for looking at what the run left there."""
+    return genai.Client(api_key="test", http_options={"base_url": emu.url})
+
+
+def assert_paid_once(cp, word_list, ledger, model=GEMINI_DEFAULT_MODEL):
+    """Every word done and billed once; the reported spend is what these rows billed."""
+    assert sorted(cp["processed_words"]) == sorted(word_list)
+    billed = billed_per_word(ledger)
+    assert set(billed) == set(word_list) and max(billed.values()) == 1, billed.most_common(3)
+    assert cp["total_tokens"] == sum(r["prompt_tokens"] + r["completion_tokens"] for r in ledger)
+    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger, model), rel=1e-9)
+
+
+# --- a run, end to end ------------------------------------------------------------------------
+
+
+def test_a_run_through_the_sdk_stores_every_word_billed_once(emulator, workdir):
+    word_list = words(30)
+    result = make_job(emulator, word_list).run()
+    assert result.phase == "finished" and result.provider == "gemini"
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emulator.ledger()
+    assert_paid_once(cp, word_list, ledger)
+    assert {(r["provider"], r["model"]) for r in ledger} == {("gemini", GEMINI_DEFAULT_MODEL)}
+    entries = synthlib.load_entries(result.store)
+    assert sorted(entries["word"]) == sorted(word_list)
+    assert set(entries["provider"]) == {"gemini"} and set(entries["model"]) == {"gemini-2.5-flash"}
+    # every batch carries the run's tags in its display name; no uploaded input file is left
+    client = sdk(emulator)
+    tags = [metadata_of(b.display_name) for b in client.batches.list()]
+    assert len(tags) == 3 and {t[RUN_TAG] for t in tags} == {cp["run_id"]}
+    assert sorted(t[SHARD_TAG] for t in tags) == ["s-1", "s-2", "s-3"]
+    assert all(f.source.value == "GENERATED" for f in client.files.list())
+
+
+def test_batch_prices_are_half_the_standard_rate():
+    price = price_for("gemini-2.5-flash")
+    assert price.cost(1_000_000, 1_000_000) == pytest.approx(0.15 + 1.25)
+    assert price_for("gemini-2.5-flash-lite").cost(1_000_000, 1_000_000) == pytest.approx(0.25)
+    assert price_for("gemini-2.5-pro").cost(1_000_000, 1_000_000) == pytest.approx(0.625 + 5.0)
+
+
+def test_the_provider_is_registered_chosen_by_its_key_and_takes_gemini_models(monkeypatch):
+    spec = registry.spec("gemini")
+    assert spec.key_variables == ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+    assert spec.base_url_variable == "GOOGLE_GEMINI_BASE_URL" and spec.extra == "gemini"
+    assert registry.spec_for_model("gemini-2.5-pro") is spec
+    assert spec.batch_metadata == GeminiBackend.metadata_before_end
+    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    assert resolve_provider("auto") == "gemini"
+    assert provider_model("gemini", DEFAULT_MODEL) == GEMINI_DEFAULT_MODEL
+    assert provider_model("gemini", "gemini-2.5-pro") == "gemini-2.5-pro"
+    with pytest.raises(UsageError, match="takes a Gemini model"):
+        provider_model("gemini", "claude-haiku-4-5")
+    with pytest.raises(UsageError, match="is a Gemini model: use --provider gemini"):
+        provider_model("openai", "gemini-2.5-flash")
+
+
+# --- a create whose answer is lost ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["5xx", "drop"])
+def test_every_create_answer_lost_each_batch_is_found_by_its_display_name(emulator, workdir, mode):
+    emulator.configure(lost_reply_rate=1.0, lost_reply_mode=mode)
+    word_list = words(30)
+    notices: list[str] = []
+    result = make_job(emulator, word_list, notices=notices).run()
+    assert result.phase == "finished"
+    cp = read_checkpoint(result.checkpoint)
+    assert_paid_once(cp, word_list, emulator.ledger())
+    # three shards, three batches on the API: none was created twice
+    assert len(cp["finished_batches"]) == 3
+    assert len(list(sdk(emulator).batches.list())) == 3
+    assert len([n for n in notices if "by its tag" in n]) == 3
+
+
+# --- killed anywhere, resumed -----------------------------------------------------------------
+
+
+@pytest.fixture
+def word_file(workdir):
+    (workdir / "words.txt").write_text("\n".join(words(40)) + "\n")
+    return workdir / "words.txt"
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        "after-upload:2",
+        # killed after the create was journalled: it is looked for over 30 s of the API's clock
+        pytest.param("before-create:2", marks=pytest.mark.emulator_speed()),
+        "after-create:1",
+        "after-create:3",
+        "poll:3",
+        "after-download:2",
+        "before-store:1",
+        "after-store:2",
+    ],
+)
+def test_sigkill_anywhere_then_resume_pays_once(emulator, workdir, word_file, point):
+    crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point}, provider="gemini")
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    resumed = cli(ARGS, emulator, workdir, provider="gemini")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    cp = read_checkpoint(workdir / "words.checkpoint.json")
+    assert not cp["batches"] and not cp["failed_words"]
+    assert_paid_once(cp, words(40), emulator.ledger())
+
+
+# --- answers that make no entry ---------------------------------------------------------------
+
+
+def test_answers_cut_at_max_tokens_are_retried_until_done(emulator, workdir):
+    emulator.configure(truncate_rate=0.5, seed=7)
+    word_list = words(20)
+    result = make_job(emulator, word_list, max_attempts=6).run()
+    assert result.phase == "finished" and not result.given_up
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emulator.ledger()
+    assert sorted(cp["processed_words"]) == sorted(word_list)
+    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger, "gemini"), rel=1e-9)
+    billed = billed_per_word(ledger)
+    assert any(n > 1 for n in billed.values()), "no answer was cut off"
+    assert cp["failed_answers_cost"] > 0  # the cut answers were paid for, and say so
+
+
+@pytest.mark.parametrize("seed", [1, 2])  # blocks on the prompt and on the answer alike
+def test_a_safety_block_is_given_up_after_one_retry(emulator, workdir, seed):
+    emulator.configure(refusal_rate=1.0, seed=seed)
+    word_list = words(4)
+    result = make_job(emulator, word_list, max_attempts=5).run()
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emulator.ledger()
+    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger, "gemini"), rel=1e-9)
+    assert set(result.given_up) == set(word_list)
+    assert all(f.code == "refused" and "again" in f.detail for f in result.given_up.values())
+    assert all(n == 2 for n in billed_per_word(ledger).values())
+
+
+# --- thinking ---------------------------------------------------------------------------------
+
+
+def test_flash_is_asked_not_to_think_so_no_thinking_is_billed(emulator, workdir):
+    emulator.configure(gemini_thinking_tokens=700)
+    word_list = words(10)
+    result = make_job(emulator, word_list).run()
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emulator.ledger()
+    assert_paid_once(cp, word_list, ledger)
+    assert {r["thoughts_tokens"] for r in ledger} == {0}
+
+
+def test_pro_thinks_within_a_limit_grown_for_it_and_its_thinking_is_billed(emulator, workdir):
+    emulator.configure(gemini_thinking_tokens=700)
+    word_list = words(10)
+    result = make_job(emulator, word_list, model="gemini-2.5-pro").run()
+    assert result.phase == "finished"
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emulator.ledger()
+    assert_paid_once(cp, word_list, ledger, model="gemini-2.5-pro")
+    assert {r["thoughts_tokens"] for r in ledger} == {128}  # the least budget Pro takes
+
+
+# --- the key ----------------------------------------------------------------------------------
+
+
+def test_a_refused_key_is_named_on_the_first_call(emulator, workdir, word_file):
+    emulator.configure(api_keys=("the-only-good-key",))
+    done = cli(ARGS, emulator, workdir, provider="gemini")
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert "API_KEY_INVALID" in line or "refused" in line
+    assert "GOOGLE_API_KEY" in line and "gemini-test-key" not in line
+    assert emulator.ledger() == []
+
+
+# --- translation at the edges -----------------------------------------------------------------
+
+
+def test_tags_travel_in_the_display_name():
+    tags = {RUN_TAG: "run-0123456789ab", SHARD_TAG: "s-12", "synthlib_words": "10"}
+    name = display_name(tags)
+    assert len(name) <= 128
+    assert metadata_of(name) == tags
+    assert metadata_of("someone else's batch") == {} and metadata_of(None) == {}
+
+
+def test_a_request_asks_for_the_schema_and_the_least_thinking():
+    body = {
+        "model": "gemini-2.5-flash",
+        "messages": [
+            {"role": "system", "content": "You write entries."},
+            {"role": "user", "content": '{"words": ["cat"]}'},
+        ],
+        "max_tokens": 2600,
+        "temperature": 0.2,
+    }
+    request = to_request(body, {"type": "object"})
+    config = request["generationConfig"]
+    assert request["systemInstruction"] == {"parts": [{"text": "You write entries."}]}
+    assert request["contents"] == [{"role": "user", "parts": [{"text": '{"words": ["cat"]}'}]}]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == {"type": "object"}
+    assert config["thinkingConfig"] == {"thinkingBudget": 0}
+    assert config["maxOutputTokens"] == 2600 and config["temperature"] == 0.2
+    pro = to_request({**body, "model": "gemini-2.5-pro"}, {})["generationConfig"]
+    assert pro["thinkingConfig"] == {"thinkingBudget": 128} and pro["maxOutputTokens"] == 2728
+
+
+def test_results_lines_become_the_engines_output_lines():
+    usage = {"promptTokenCount": 100, "candidatesTokenCount": 40, "thoughtsTokenCount": 10}
+    cut = {"candidates": [{"content": {"parts": [{"text": "{"}]}, "finishReason": "MAX_TOKENS"}]}
+    line = to_output_line({"key": "w1", "response": {**cut, "usageMetadata": usage}})
+    body = line["response"]["body"]
+    assert line["custom_id"] == "w1" and line["response"]["status_code"] == 200
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["usage"]["prompt_tokens"] == 100 and body["usage"]["completion_tokens"] == 50
+    blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage}
+    line = to_output_line({"key": "w2", "response": blocked})
+    assert line["response"]["body"]["choices"][0]["finish_reason"] == "content_filter"
+    unrun = {"code": 499, "message": "cancelled", "status": "CANCELLED"}
+    line = to_output_line({"key": "w3", "error": unrun})
+    assert line["response"] is None and line["error"]["code"] == "batch_cancelled"
+    failed = {"code": 500, "message": "oops", "status": "INTERNAL"}
+    line = to_output_line({"key": "w4", "error": failed})
+    assert line["response"]["status_code"] == 500
