@@ -470,12 +470,13 @@ def show_pilot(
     them."""
     show_errors_in_one_line()
     bench = Workbench(words=words, **settings)
-    options = {"sample": sample, "sample_file": sample_file, "seed": seed}
     if interactive_session():
-        view = PilotView(bench, models=models, **options)
+        view = PilotView(bench, models=models, sample=sample, sample_file=sample_file, seed=seed)
         view.display()
         return view
-    return run_headless(bench, models=models or OFFLINE, **options)
+    return run_headless(
+        bench, models=models or OFFLINE, sample=sample, sample_file=sample_file, seed=seed
+    )
 
 
 _CSS = """<style>
