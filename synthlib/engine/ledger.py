@@ -195,5 +195,26 @@ class RunLedger:
         return self.store.reserved_by(self.holder.run_id)
 
     def gone(self, reservation: Reservation) -> bool:
-        """Whether ``reservation``'s holder is gone (see :mod:`synthlib.store.ledger`)."""
-        return reservation.gone(self.clock(), self.lease)
+        """Whether ``reservation``'s holder is gone (see :mod:`synthlib.store.ledger`): it said
+        it ended, its lease ran out, or it ran on this machine and its process is gone (it is
+        then marked ended in the store, unless it came back meanwhile)."""
+        if reservation.gone(self.clock(), self.lease):
+            return True
+        r = reservation
+        if not r.pid or r.host != self.holder.host or process_exists(r.pid):
+            return False
+        return bool(self.store.end_if_process(r.run_id, r.host, r.pid))
+
+
+def process_exists(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a process that cannot be asked counts as
+    existing; so does every one where signal 0 cannot be sent)."""
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would send CTRL_C_EVENT there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -158,6 +158,7 @@ class Submitter(Part):
         # words of a gone run's shard with no batch known, while its batch is looked for; and
         # the listings made for each such shard (run:shard) without finding it
         self._resolving: set[str] = set()
+        self._gone_runs: set[str] = set()  # the holders of ``_held`` found gone at the last look
         self._orphan_looks: dict[str, int] = {}
 
     @property
@@ -725,7 +726,14 @@ class Submitter(Part):
             return False
         changed = len(self.state.done) != before or len(held) != len(words)
         self._held = dict(held)
-        orphaned = {w for w, r in held.items() if self.ledger.gone(r)}
+        holders = {r.run_id: r for r in held.values()}
+        try:
+            gone = {run for run, r in holders.items() if self.ledger.gone(r)}
+        except StoreError as exc:
+            self._notify(f"cannot mark a run whose process is gone as ended now: {exc}")
+            gone = self._gone_runs & set(holders)
+        self._gone_runs = gone
+        orphaned = {w for w, r in held.items() if r.run_id in gone}
         if orphaned - self._orphaned:
             runs = sorted({held[w].run_id for w in orphaned - self._orphaned})
             where = sorted({held[w].checkpoint for w in orphaned if held[w].checkpoint})

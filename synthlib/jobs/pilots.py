@@ -256,6 +256,9 @@ class PilotStore:
     ) -> dict[str, int]:
         return self.base.take_over_shard(gone_run, gone_shard, holder, shard, now, lease, batch_id)
 
+    def end_if_process(self, run_id: str, host: str, pid: int) -> bool:
+        return self.base.end_if_process(run_id, host, pid)
+
     def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
         self.base.mark_creating(run_id, shard, at, requests)
 

@@ -179,6 +179,11 @@ class RunStore(Protocol):
         for :meth:`batch_runs`): the words taken (word -> place in the gone run's list)."""
         ...
 
+    def end_if_process(self, run_id: str, host: str, pid: int) -> bool:
+        """Mark ``run_id`` ended when the store still names its process ``pid`` on ``host``
+        (which the caller found gone); True if the run is marked ended."""
+        ...
+
     def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
         """``run_id`` is about to send a create of ``shard`` at ``at`` (the API's clock) with
         ``requests`` requests; marked before every create is sent."""

@@ -15,8 +15,11 @@ least every :data:`RENEW_SECONDS`). A holder is gone when it says it ended (its 
 finished, however it ended in Python) or when it has not renewed for :data:`LEASE_SECONDS` (a
 process killed, a machine lost). Holders compare their renewal times with the reader's clock, so
 the machines sharing a store must keep their clocks within a few minutes of each other (NTP does);
-the lease is long enough for that. A gone holder's reservations stay until another run takes
-them over or its own run resumes: its batches are still billed, so they are never forgotten.
+the lease is long enough for that. A holder on the reader's own machine (the same host name)
+whose process no longer exists is gone at once (killed: it could not say so); the reader marks
+it ended, only while that process is still the one the store names. A gone holder's
+reservations stay until another run takes them over or its own run resumes: its batches are
+still billed, so they are never forgotten.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Reservation:
     ended: bool = False  # the holder said it ended
     checkpoint: str = ""
     account: str = ""
+    host: str = ""  # the holder's machine and process (a process gone from it is gone)
+    pid: int = 0
 
     def gone(self, now: float, lease: float = LEASE_SECONDS) -> bool:
         """Whether its holder is gone: ended, or silent for longer than the lease."""

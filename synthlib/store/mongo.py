@@ -775,6 +775,19 @@ class MongoStore:
         )
         return {doc["word"]: int(doc["position"]) for doc in self._drain(cursor)}
 
+    def end_if_process(self, run_id: str, host: str, pid: int) -> bool:
+        """``run_id``'s process ``pid`` on ``host`` no longer exists: mark the run ended,
+        unless the store names another process of it now (it came back). True if it is
+        marked ended."""
+        self._call(
+            "cannot mark a run ended",
+            self._holders.update_one,
+            {"_id": run_id, "host": host, "pid": pid},
+            {"$set": {"ended": True}},
+        )
+        doc = self._call("cannot read the run's lease", self._holders.find_one, {"_id": run_id})
+        return doc is not None and bool(doc.get("ended"))
+
     def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
         """``run_id`` is about to send a create for ``shard`` at ``at`` (the API's clock) with
         ``requests`` requests: kept as the shard's create window (first and last attempt)."""
@@ -1105,6 +1118,8 @@ def _reservation(
         ended=bool(holder.get("ended")),
         checkpoint=holder.get("checkpoint", ""),
         account=holder.get("account", ""),
+        host=holder.get("host", "") or "",
+        pid=int(holder.get("pid") or 0),
     )
 
 

@@ -946,6 +946,20 @@ class SQLiteStore:
             ).fetchall()
         return {w: int(p) for w, p in rows}
 
+    def end_if_process(self, run_id: str, host: str, pid: int) -> bool:
+        """``run_id``'s process ``pid`` on ``host`` no longer exists: mark the run ended,
+        unless the store names another process of it now (it came back). True if it is
+        marked ended."""
+        with self._ledger_write("cannot mark a run ended"):
+            self._db.execute(
+                "UPDATE holders SET ended = 1 WHERE run_id = ? AND host = ? AND pid = ?",
+                (run_id, host, pid),
+            )
+            row = self._db.execute(
+                "SELECT ended FROM holders WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return row is not None and bool(row[0])
+
     def _still_gone(self, run_id: str, now: float, lease: float) -> bool:
         row = self._db.execute(
             "SELECT renewed_at, ended FROM holders WHERE run_id = ?", (run_id,)
@@ -998,7 +1012,7 @@ _PURCHASE = (
 )
 _RESERVATION_COLUMNS = (
     "r.word, r.run_id, r.shard, r.position, r.batch_id, r.state, r.reserved_at, "
-    "h.renewed_at, h.ended, h.checkpoint, h.account"
+    "h.renewed_at, h.ended, h.checkpoint, h.account, h.host, h.pid"
 )
 
 
@@ -1007,7 +1021,10 @@ def _purchase_values(purchase: Purchase) -> list[str]:
 
 
 def _reservation(purchase: Purchase, row: Sequence) -> Reservation:
-    word, run_id, shard, position, batch_id, state, reserved_at, renewed, ended, cp, account = row
+    word, run_id, shard, position, batch_id, state, reserved_at, renewed, ended, cp, account = row[
+        :11
+    ]
+    host, pid = row[11:13] if len(row) > 11 else ("", 0)
     return Reservation(
         word,
         purchase,
@@ -1021,6 +1038,8 @@ def _reservation(purchase: Purchase, row: Sequence) -> Reservation:
         bool(ended),
         cp or "",
         account or "",
+        host or "",
+        int(pid or 0),
     )
 
 

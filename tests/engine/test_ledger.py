@@ -692,3 +692,44 @@ def test_the_cli_dry_run_says_how_many_words_other_runs_hold(emulator, workdir):
     assert "Held by other runs" in shown.stdout
     assert "20 (they will be waited for, not bought)" in shown.stdout
     assert not emulator.ledger()
+
+
+# --- a run killed on this machine ---------------------------------------------------------------
+
+
+def test_a_run_killed_on_this_machine_is_gone_at_once_and_its_batches_adopted(emulator, workdir):
+    """A terminal run killed (SIGKILL) with its batches in flight cannot say it ended; on this
+    machine its process is visibly gone, so another run of the words adopts its batches at once
+    instead of waiting out its 15-minute lease, and each word is billed once."""
+    import signal
+
+    (workdir / "words.txt").write_text("\n".join(WORDS[:20]) + "\n")
+    args = ["words.txt", "--yes", "--poll-interval", "0.05", "--store", "one.db"]
+    killed = cli(
+        [*args, "--checkpoint", "a.json", "--batch-size", "10"],
+        emulator,
+        workdir,
+        env={"SYNTHLIB_FAILPOINTS": "poll:1"},
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _created(workdir / "a.json") >= 1
+    messages: list[str] = []
+    config = build_config(
+        WORDS[:20], checkpoint=str(workdir / "b.json"), provider="openai", poll_interval=0.05
+    )
+    other = Job(
+        config,
+        backend=backend_for(emulator, key=provider_env(emulator)["OPENAI_API_KEY"]),
+        store=open_store(workdir / "one.db"),
+        listener=lambda progress, message: message and messages.append(message),
+    )
+    other.start()
+    result = other.wait(60)
+    if result is None:
+        other.stop()
+        other.wait(30)
+    assert result is not None and result.phase == "finished", messages[-3:]
+    assert result.progress.processed == 20
+    assert any("adopted batch" in m for m in messages), messages
+    billed = billed_per_word(emulator.ledger())
+    assert set(billed) == set(WORDS[:20]) and max(billed.values()) == 1
