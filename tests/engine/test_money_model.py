@@ -15,15 +15,14 @@ ledger and the store:
 
 Seeded and bounded in the default suite (2 examples of 6 steps, well under a minute);
 ``SYNTHLIB_LONG_MODEL_TEST=1`` runs 1000 random examples of 30 steps (hours), and
-``SYNTHLIB_MODEL_TEST_EXAMPLES=N`` any number.
+``SYNTHLIB_MODEL_TEST_EXAMPLES=N`` / ``SYNTHLIB_MODEL_TEST_STEPS=N`` any number.
 
 The promises span checkpoints: runs go to checkpoint A, a second checkpoint B, or a symlink to
 A's file, over the same store (the store's reservations keep a word in flight under one
 checkpoint from being bought under another). Grounding is a prompt version of its own (what is
-bought), so each example keeps one grounding setting, and one provider: a second provider on the
-same store, and a run without any key (offline fallback), need entries kept per provider and
-model (issue 18, item 3, not landed yet); they stay behind :data:`ENTRIES_PER_MODEL_RULES`
-(``SYNTHLIB_MODEL_ENTRIES_PER_MODEL=1`` turns them on).
+bought), so each example keeps one grounding setting; each run draws its provider: OpenAI,
+Anthropic, or no key at all (the terminal run falls back to the offline provider, ``--yes``),
+so one store holds entries of several providers and models, kept side by side.
 """
 
 from __future__ import annotations
@@ -61,8 +60,6 @@ from synthlib.jobs.job import Job, build_config
 from .conftest import FAST, MODELS, FastClock, backend_for, provider_env
 
 LONG = os.environ.get("SYNTHLIB_LONG_MODEL_TEST") == "1"
-# Steps that need entries kept per provider and model (issue 18 item 3, not landed): see above.
-ENTRIES_PER_MODEL_RULES = os.environ.get("SYNTHLIB_MODEL_ENTRIES_PER_MODEL") == "1"
 
 WORDS = [f"word{i}" for i in range(12)]
 RUN_TIMEOUT = 120.0  # a run that has not ended by then breaks "every run ends"
@@ -130,11 +127,10 @@ class RunSpec:
 
 
 def specs() -> st.SearchStrategy[RunSpec]:
-    providers = ["openai", "anthropic", "nokey"] if ENTRIES_PER_MODEL_RULES else ["openai"]
     return st.builds(
         RunSpec,
         checkpoint=st.sampled_from(["a", "b", "link"]),
-        provider=st.sampled_from(providers),  # the example's own provider unless the rules allow
+        provider=st.sampled_from(["openai", "anthropic", "nokey"]),
         words_per_request=st.sampled_from([1, 2, 10]),
         grounding=st.just(False),  # the example's own setting (see the module doc)
         reordered=st.booleans(),
@@ -157,30 +153,20 @@ class MoneyMachine(RuleBasedStateMachine):
         ).start()
         self.started: dict[str, RunSpec] = {}  # checkpoint -> the spec it was made with
         self.paid: dict[tuple[str, str, str], str] = {}  # (word, provider, model) -> batch id
-        self.provider = "openai"  # this example's (see the_apis_clock)
-        self.grounding = False
+        self.grounding = False  # this example's (see the_apis_clock_and_what_is_bought)
 
     # --- rules ---------------------------------------------------------------------------------
 
-    @initialize(
-        skew=st.sampled_from([0.0, -7200.0, 7200.0]),
-        provider=st.sampled_from(["openai", "anthropic"]),
-        grounding=st.booleans(),
-    )
-    def the_apis_clock_and_what_is_bought(
-        self, skew: float, provider: str, grounding: bool
-    ) -> None:
+    @initialize(skew=st.sampled_from([0.0, -7200.0, 7200.0]), grounding=st.booleans())
+    def the_apis_clock_and_what_is_bought(self, skew: float, grounding: bool) -> None:
         """The API's clock is this far from the machine's for the whole example; the example
-        buys from one provider, grounded or not (see the module doc)."""
+        buys grounded entries or plain ones (see the module doc)."""
         self.emu.configure(clock_offset_seconds=skew)
-        self.provider = provider
         self.grounding = grounding
 
     def _bought(self, spec: RunSpec) -> RunSpec:
-        """``spec`` with this example's provider and grounding (another provider only when the
-        rules that need entries per model are on)."""
-        provider = spec.provider if ENTRIES_PER_MODEL_RULES else self.provider
-        return dataclasses.replace(spec, provider=provider, grounding=self.grounding)
+        """``spec`` with this example's grounding."""
+        return dataclasses.replace(spec, grounding=self.grounding)
 
     @rule(spec=specs(), point=st.sampled_from(FAILPOINTS), nth=st.integers(1, 3))
     def run_killed(self, spec: RunSpec, point: str, nth: int) -> None:
@@ -348,7 +334,7 @@ EXAMPLES = int(os.environ.get("SYNTHLIB_MODEL_TEST_EXAMPLES") or (1000 if LONG e
 
 MoneyMachine.TestCase.settings = settings(
     max_examples=EXAMPLES,
-    stateful_step_count=30 if LONG else 6,
+    stateful_step_count=int(os.environ.get("SYNTHLIB_MODEL_TEST_STEPS") or (30 if LONG else 6)),
     deadline=None,
     derandomize=not LONG,
     database=None,
