@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+import synthlib
 from synthlib.core.errors import UsageError
+from synthlib.core.pricing import Price
+from synthlib.core.requests import model_max_output
 from synthlib.core.tokens import EXACT
 from synthlib.jobs.config import provider_model, providers, resolve_provider
 from synthlib.jobs.job import make_backend
@@ -144,7 +147,10 @@ def register(spec: ProviderSpec) -> None:
     registry.register(spec)
 
 
-PLUGIN = fake_spec("mistral", key="MISTRAL_API_KEY", models=("mistral-",))
+PLUGIN = replace(
+    fake_spec("mistral", key="MISTRAL_API_KEY", models=("mistral-",)),
+    prices=(Price("mistral-1", 2.0, 0.2, 6.0, max_output=40_000),),
+)
 
 
 class FakeEntryPoint:
@@ -152,6 +158,7 @@ class FakeEntryPoint:
 
     def __init__(self, name: str, value: object) -> None:
         self.name, self.group, self._value = name, registry.GROUP, value
+        self.value = f"{name}_plugin:SPEC"
 
     def load(self) -> object:
         return self._value
@@ -175,6 +182,27 @@ def test_an_installed_plugin_registers_through_its_entry_point(monkeypatch, no_k
     assert backend.provider == "mistral"
     monkeypatch.setenv("MISTRAL_API_KEY", "m")
     assert resolve_provider("auto") == "mistral"
+
+
+def test_a_plugins_models_are_priced_and_planned_like_a_built_in_ones(monkeypatch, tmp_path):
+    installed(monkeypatch, FakeEntryPoint("mistral", PLUGIN))
+    monkeypatch.chdir(tmp_path)
+    estimate = synthlib.dry_run(["apple", "pear"], provider="mistral", model="mistral-1")
+    assert (estimate.provider, estimate.model, estimate.remaining) == ("mistral", "mistral-1", 2)
+    assert estimate.batch_cost > 0 and estimate.tokens_exact
+    assert model_max_output(registry.prices()["mistral-1"]) == 40_000
+
+
+def test_a_plugin_that_fails_to_load_is_named_only_when_asked_for(monkeypatch):
+    class Broken(FakeEntryPoint):
+        def load(self) -> object:
+            raise ImportError("no module named mistral_sdk")
+
+    installed(monkeypatch, Broken("mistral", PLUGIN))
+    assert "mistral" not in [s.name for s in registry.specs()]
+    assert "gpt-4o-mini" in registry.prices()
+    with pytest.raises(UsageError, match=r"'mistral' .* failed to load: ImportError"):
+        registry.spec("mistral")
 
 
 def test_listing_the_plugins_loads_none_of_them(monkeypatch):

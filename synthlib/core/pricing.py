@@ -32,6 +32,7 @@ class Price:
     cached_input: float
     output: float
     reasoning: bool = False  # takes max_completion_tokens and rejects temperature
+    max_output: int | None = None  # the most output one request may take (None: see requests)
 
     def cost(
         self, input_tokens: int, output_tokens: int, cached_tokens: int = 0, *, batch: bool = True
@@ -90,9 +91,13 @@ PRICES: dict[str, Price] = {
 DEFAULT_MODEL = "gpt-4o-mini"  # a run's model unless its provider's spec names its own
 
 
-def price_table(overrides: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> dict:
-    """The built-in table with ``overrides`` (a JSON file path or a mapping) applied."""
-    table = dict(PRICES)
+def price_table(
+    overrides: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    base: Mapping[str, Price] | None = None,
+) -> dict:
+    """``base`` (default: the built-in table; the registry adds the rows provider specs
+    declare) with ``overrides`` (a JSON file path or a mapping) applied."""
+    table = dict(PRICES if base is None else base)
     if overrides is None:
         return table
     if isinstance(overrides, Mapping):
@@ -128,7 +133,14 @@ def _parse_row(source: str, model: str, row: Any, base: Price | None) -> Price:
             raise PricingError(f"{source}: {model}: {key} must be a finite price >= 0")
         values[key] = float(value)
     reasoning = row.get("reasoning", base.reasoning if base else _is_reasoning(model))
-    return Price(model, values["input"], values["cached_input"], values["output"], bool(reasoning))
+    return Price(
+        model,
+        values["input"],
+        values["cached_input"],
+        values["output"],
+        bool(reasoning),
+        base.max_output if base else None,
+    )
 
 
 def price_for(model: str, table: Mapping[str, Price] | None = None) -> Price:

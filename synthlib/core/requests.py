@@ -143,6 +143,8 @@ class Request(NamedTuple):
 
 def model_max_output(price: Price) -> int:
     """The most output tokens ``price``'s model can give one request."""
+    if price.max_output is not None:  # declared with the price (a provider spec's row)
+        return price.max_output
     return MODEL_MAX_OUTPUT.get(price.model, MAX_OUTPUT_TOKENS)
 
 

@@ -324,7 +324,7 @@ class RunConfig:
             kind = f.metadata["kind"]
             if isinstance(kind, Whole):
                 kind.check_limit(name, values[name], values)
-        table = price_table(values["prices"])
+        table = price_table(values["prices"], registry.prices())
         if registry.spec(registry.resolve(values["provider"])).paid:
             price_for(values["model"], table)  # an unknown model is an error before anything else
         word_list = words if isinstance(words, WordList) else read_words(words, name=words_name)
@@ -356,7 +356,7 @@ class RunConfig:
 
     @property
     def price(self) -> Price:
-        return price_for(self.model, self.prices or None)
+        return price_for(self.model, self.prices or registry.prices())
 
     @property
     def checkpoint_file(self) -> Path:

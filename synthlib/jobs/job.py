@@ -242,7 +242,7 @@ class Job:
     def _price(self) -> Price:
         if not registry.paid(self.provider):
             return Price(self.model, 0.0, 0.0, 0.0)
-        return price_for(self.model, self.config.prices or None)
+        return price_for(self.model, self.config.prices or registry.prices())
 
     # --- running -------------------------------------------------------------------------------
 

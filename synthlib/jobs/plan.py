@@ -71,7 +71,9 @@ def estimate_config(
     # asked for would cost
     price = config.price
     if spec.paid:
-        price = price_for(provider_model(provider, config.model), config.prices or None)
+        price = price_for(
+            provider_model(provider, config.model), config.prices or registry.prices()
+        )
     est = estimate(
         config.words,
         price,

@@ -29,6 +29,7 @@ from importlib import metadata
 
 from ..core.errors import UsageError
 from ..core.limits import DEFAULT_LIMITS, BatchLimits
+from ..core.pricing import PRICES, Price
 from ..core.tokens import EXACT, TokenScale
 from .spec import BackendOptions, ProviderSpec, Refind
 
@@ -76,7 +77,14 @@ def _load(name: str) -> ProviderSpec | None:
     if name in BUILT_IN:
         loaded = importlib.import_module(BUILT_IN[name]).SPEC
     elif name in _entry_points():
-        loaded = _entry_points()[name].load()
+        point = _entry_points()[name]
+        try:
+            loaded = point.load()
+        except Exception as exc:  # a broken plugin: said when it is asked for, in one line
+            raise UsageError(
+                f"provider plugin {name!r} ({point.value}) failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
     else:
         return None
     if not isinstance(loaded, ProviderSpec) or loaded.name != name:
@@ -101,9 +109,15 @@ def spec(name: str) -> ProviderSpec:
 
 
 def specs() -> Iterator[ProviderSpec]:
-    """Every provider's spec, in :func:`names` order (loads them)."""
+    """Every provider's spec, in :func:`names` order (loads them; a plugin that fails to load is
+    left out here and named when it is asked for by :func:`spec`)."""
     for name in names():
-        found = _load(name)
+        try:
+            found = _load(name)
+        except UsageError:
+            if name in BUILT_IN:
+                raise
+            continue
         if found is not None:
             yield found
 
@@ -145,6 +159,14 @@ def paid(provider: str) -> bool:
     return found.paid if found is not None else True
 
 
+def prices() -> dict[str, Price]:
+    """The price table: core's built-in rows and every provider spec's own (loads the specs)."""
+    table = dict(PRICES)
+    for found in specs():
+        table.update((p.model, p) for p in found.prices)
+    return table
+
+
 def batch_limits(provider: str) -> BatchLimits:
     """What one batch of ``provider`` may hold (OpenAI's for an unknown name: a test's
     backend)."""
@@ -178,6 +200,7 @@ __all__ = [
     "find",
     "names",
     "paid",
+    "prices",
     "register",
     "resolve",
     "spec",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..core.extras import require
 from ..core.limits import DEFAULT_LIMITS, BatchLimits
+from ..core.pricing import Price
 from ..core.tokens import EXACT, TokenScale
 from .base import Backend
 
@@ -63,6 +64,9 @@ class ProviderSpec:
     default_model: str = ""  # the model of a run that asks for none of its own
     tokens: TokenScale = EXACT  # how its input tokens are counted from o200k_base
     limits: BatchLimits = DEFAULT_LIMITS  # requests and bytes one batch may hold
+    # its models' prices (with their max output), added to core.pricing's built-in table
+    # (which already holds OpenAI's and Anthropic's)
+    prices: tuple[Price, ...] = ()
     extra: str = ""  # pip install 'synthlib[extra]'
     sdk_modules: tuple[str, ...] = ()
     paid: bool = True  # False: costs nothing (the offline provider)
