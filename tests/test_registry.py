@@ -115,7 +115,7 @@ def test_a_model_of_another_provider_is_one_usage_line():
 
 
 def test_a_model_no_provider_serves_is_one_usage_line(monkeypatch):
-    monkeypatch.setattr(registry, "BUILT_IN", {"offline": registry.BUILT_IN["offline"]})
+    monkeypatch.setattr(registry, "built_in", lambda: {"offline": "synthlib.providers.offline"})
     monkeypatch.setattr(registry, "_entry_points", lambda: {})
     with pytest.raises(UsageError) as caught:
         registry.spec_for_model("gpt-4o")
@@ -211,7 +211,7 @@ def test_listing_the_plugins_loads_none_of_them(monkeypatch):
             raise AssertionError("loaded to list its name")
 
     installed(monkeypatch, Unloadable("mistral", PLUGIN))
-    assert registry.names() == (*registry.BUILT_IN, "mistral")  # the built-ins, then plugins
+    assert registry.names() == (*registry.built_in(), "mistral")  # the built-ins, then plugins
 
 
 def test_a_plugin_that_is_no_spec_of_its_name_is_one_usage_line(monkeypatch):

@@ -185,7 +185,7 @@ def batch_size_limit(values: Mapping[str, Any]) -> Limit:
 def _limits_help() -> str:
     """The built-in paid providers' requests a batch (the help text is made at import: plugins
     are not loaded for it)."""
-    paid = [s for s in map(registry.spec, registry.BUILT_IN) if s.paid]
+    paid = [s for s in map(registry.spec, registry.built_in()) if s.paid]
     return ", ".join(f"{s.limits.requests:,} on {s.title}" for s in paid)
 
 

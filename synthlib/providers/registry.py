@@ -7,9 +7,10 @@ extra, capabilities), and whose ``backend`` module adapts one API's SDK to
 :class:`~.base.Backend`. The spec's factory imports the backend (and with it the SDK) only when
 a run needs one.
 
-Built-in providers are listed in :data:`BUILT_IN` (name -> the module declaring ``SPEC``). An
-installed package adds one the same way through the entry point group ``synthlib.providers``
-(as simonw/llm's plugins do)::
+Built-in providers are the packages found under ``synthlib/providers/`` (:func:`built_in`:
+name -> the module declaring ``SPEC``, found without importing them), so adding one is adding
+its package. An installed package adds one the same way through the entry point group
+``synthlib.providers`` (as simonw/llm's plugins do)::
 
     [project.entry-points."synthlib.providers"]
     mistral = "synthlib_mistral:SPEC"
@@ -24,8 +25,10 @@ order) whose key is set, else the offline provider.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Iterator, Mapping
 from importlib import metadata
+from pathlib import Path
 
 from ..core.errors import UsageError
 from ..core.limits import DEFAULT_LIMITS, BatchLimits
@@ -36,19 +39,28 @@ from .spec import BackendOptions, ProviderSpec, Refind
 GROUP = "synthlib.providers"
 OFFLINE = "offline"
 
-# name -> module declaring SPEC: imported on first use only
-BUILT_IN: dict[str, str] = {
-    "openai": "synthlib.providers.openai",
-    "anthropic": "synthlib.providers.anthropic",
-    "offline": "synthlib.providers.offline",
-    "gemini": "synthlib.providers.gemini",
-}
-# the order ``auto`` tries providers by their keys (DESIGN §2); plugins come after, by name
+# the order ``auto`` tries providers by their keys (DESIGN §2), and the order they are listed
+# in; other built-in ones come after by name, then the offline provider, then plugins by name
 AUTO_ORDER = ("openai", "anthropic", "gemini")
 
 
 _specs: dict[str, ProviderSpec] = {}
 _plugins: dict[str, metadata.EntryPoint] | None = None
+_built_in: dict[str, str] | None = None
+
+
+def built_in() -> dict[str, str]:
+    """The providers shipped with synthlib: each package under ``synthlib/providers/`` (name ->
+    the module declaring its ``SPEC``), listed without importing them."""
+    global _built_in
+    if _built_in is None:
+        folder = str(Path(__file__).parent)
+        found = sorted(m.name for m in pkgutil.iter_modules([folder]) if m.ispkg)
+        first = [n for n in AUTO_ORDER if n in found]
+        rest = sorted(n for n in found if n not in first and n != OFFLINE)
+        last = [OFFLINE] if OFFLINE in found else []
+        _built_in = {n: f"{__package__}.{n}" for n in (*first, *rest, *last)}
+    return _built_in
 
 
 def register(spec: ProviderSpec) -> ProviderSpec:
@@ -66,16 +78,17 @@ def _entry_points() -> dict[str, metadata.EntryPoint]:
 
 def names() -> tuple[str, ...]:
     """Every provider name, built in, plugged in or registered (nothing is imported)."""
-    plugins = sorted(n for n in _entry_points() if n not in BUILT_IN)
-    extra = sorted(n for n in _specs if n not in BUILT_IN and n not in plugins)
-    return (*BUILT_IN, *plugins, *extra)
+    shipped = built_in()
+    plugins = sorted(n for n in _entry_points() if n not in shipped)
+    extra = sorted(n for n in _specs if n not in shipped and n not in plugins)
+    return (*shipped, *plugins, *extra)
 
 
 def _load(name: str) -> ProviderSpec | None:
     if name in _specs:
         return _specs[name]
-    if name in BUILT_IN:
-        loaded = importlib.import_module(BUILT_IN[name]).SPEC
+    if name in built_in():
+        loaded = importlib.import_module(built_in()[name]).SPEC
     elif name in _entry_points():
         point = _entry_points()[name]
         try:
@@ -115,7 +128,7 @@ def specs() -> Iterator[ProviderSpec]:
         try:
             found = _load(name)
         except UsageError:
-            if name in BUILT_IN:
+            if name in built_in():
                 raise
             continue
         if found is not None:
@@ -190,13 +203,13 @@ def _reset_for_tests() -> None:
 
 __all__ = [
     "AUTO_ORDER",
-    "BUILT_IN",
     "GROUP",
     "BackendOptions",
     "ProviderSpec",
     "Refind",
     "auto",
     "batch_limits",
+    "built_in",
     "find",
     "names",
     "paid",
