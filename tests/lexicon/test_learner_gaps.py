@@ -30,20 +30,29 @@ def _first_of(entry: Entry, part: str) -> str:
 # --- everyday senses first, per part of speech (held out) ----------------------------------------
 
 
+_NOT_YET = pytest.mark.xfail(
+    strict=True,
+    reason="WordNet's tag counts still lead: no rule tried (a sense the word's noun and verb "
+    "share, a concrete lexicographer file, a synonym that is a compound of the word, part-of-"
+    "speech order by sense count where tags are few) improved the held-out list C",
+)
+
+
 @pytest.mark.parametrize(
     ("word", "part", "everyday"),
     [
-        ("bank", "noun", ("money", "financial", "deposit")),
-        ("plant", "noun", ("organism", "living", "grow")),
-        ("ring", "noun", ("circle", "circular", "finger", "jewel")),
-        ("band", "noun", ("music",)),
-        ("club", "noun", ("association", "members", "organization", "people")),
-        ("sheet", "noun", ("bed", "paper", "cloth")),
+        pytest.param("bank", "noun", ("money", "financial", "deposit"), marks=_NOT_YET),
+        pytest.param("plant", "noun", ("organism", "living", "grow"), marks=_NOT_YET),
+        pytest.param("ring", "noun", ("circle", "circular", "finger", "jewel"), marks=_NOT_YET),
+        pytest.param("band", "noun", ("music",), marks=_NOT_YET),
+        pytest.param(
+            "club", "noun", ("association", "members", "organization", "people"), marks=_NOT_YET
+        ),
+        pytest.param("sheet", "noun", ("bed", "paper", "cloth"), marks=_NOT_YET),
         ("tie", "noun", ("neck",)),
         ("tie", "verb", ("fasten", "knot", "string", "rope")),
     ],
 )
-@pytest.mark.xfail(reason="the learner's order by synonym frequency is not landed yet")
 def test_the_everyday_sense_of_each_part_of_speech_comes_first(
     lexicon: Lexicon, word: str, part: str, everyday: tuple[str, ...]
 ):
