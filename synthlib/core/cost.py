@@ -226,7 +226,7 @@ def estimate(
             yield size
 
     counted = measured(sizes(reference))
-    for items, _, tokens, _ in cut(
+    for items, _, shard_tokens, _ in cut(
         track(counted, len(remaining)) if track else counted,
         batch_size=batch_size,
         max_tokens=token_budget,
@@ -235,7 +235,7 @@ def estimate(
     ):
         jobs += 1
         n_requests += len(items)
-        input_tokens += tokens
+        input_tokens += shard_tokens
     grounding_tokens = 0
     if reference:  # what the same requests would take without the reference senses
         grounding_tokens = input_tokens - sum(t for _, _, t, _ in sizes(None))

@@ -50,7 +50,7 @@ def _parser() -> _Parser:
             type=kind.parse,
             metavar=f.metadata["metavar"],
             help=f.metadata["help"] + shown,
-            **({"choices": kind.options} if isinstance(kind, Choice) else {}),
+            choices=kind.options if isinstance(kind, Choice) else None,
         )
         if name == "batch_size":  # the original script's order: ... --batch-size N --dry-run
             p.add_argument(

@@ -147,6 +147,7 @@ def comparison_frame(
     columns: dict[str, list[str]] = {}
     for model in ordered_models(pilot, order):
         row = raw.loc[model]
+        assert isinstance(row, pd.Series)  # the comparison has one row per model
         report = pilot.reports[model]
         state = model_state(report, (progress or {}).get(model), running=running)
         if report.phase not in ENDED_WITH_RESULTS:
@@ -333,9 +334,9 @@ PROJECTION_NOTE = (
 def projected_text(report: ModelReport) -> str:
     """The projected cost and its band, e.g. ``$0.2012 ($0.1944–$0.2058)``; "–" when none."""
     cost, low, high = report.projected_cost_usd, report.projected_low_usd, report.projected_high_usd
-    if _missing(cost):
+    if cost is None or _missing(cost):
         return "–"
-    if _missing(low) or _missing(high) or low == high:
+    if low is None or high is None or _missing(low) or _missing(high) or low == high:
         return money(cost)
     return f"{money(cost)} ({money(low)}–{money(high)})"
 

@@ -14,8 +14,8 @@ import io
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from ..jobs.frames import StoreLike, load_entries, load_failures, load_senses
 from ..store import EntryRecord, using_store
 from ..store.records import GIVEN_UP_WORDS
 from .notebook import interactive_session
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style_render import CSSDict
 
 require("notebook", "the review")  # one line naming the extra if it is missing
 
@@ -366,7 +369,7 @@ class Review:
         mine = everything[
             (everything["word"] == word) & (everything["entry_key"] == entry_key(self._cards[word]))
         ]
-        return Card(self._cards[word], mine.to_dict("records"), self._before(word))
+        return Card(self._cards[word], _rows(mine), self._before(word))
 
     def _before(self, word: str) -> list[dict[str, Any]]:
         """The errors and warnings of the earlier versions (before a repair) of ``word``'s
@@ -387,7 +390,7 @@ class Review:
             & (history["model"] == shown.model)
             & history["severity"].isin(["error", "warning"])
         ]
-        return history.sort_values("audited_at", kind="stable").to_dict("records")
+        return _rows(history.sort_values("audited_at", kind="stable"))
 
     # --- charts -----------------------------------------------------------------------------
 
@@ -689,7 +692,7 @@ def table(frame: pd.DataFrame, *, index: bool = False, hide_empty: bool = True) 
     line = "white-space: nowrap; text-align: left; vertical-align: top;"
     styler = styler.set_table_styles([{"selector": tag, "props": line} for tag in ("th", "td")])
     # Per-column rules (``td.colN``) outrank the table-wide ones above.
-    by_column = {
+    by_column: dict[str, list[CSSDict]] = {
         c: [{"selector": tag, "props": "text-align: right;"} for tag in ("th", "td")]
         for c in numeric
     }
@@ -1112,10 +1115,16 @@ def _when(value: Any) -> str:
     return cell(value) if not blank(value) else ""
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
+def _plain(row: Mapping[Hashable, Any]) -> dict[str, Any]:
     return {
-        k: (None if blank(v) else (v.item() if hasattr(v, "item") else v)) for k, v in row.items()
+        str(k): (None if blank(v) else (v.item() if hasattr(v, "item") else v))
+        for k, v in row.items()
     }
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows as dicts by column name (pandas types the names as any hashable)."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 # --- widgets -----------------------------------------------------------------------------------
@@ -1230,12 +1239,14 @@ class ReviewWidgets:
             self.run.value = r.run
             for name, values in r.finding_choices().items():
                 current = r.finding_filters[name]
-                values = values if current in (None, *values) else [*values, current]
+                if current is not None and current not in values:  # kept though no row has it
+                    values = [*values, current]
                 self.finding_pickers[name].options = [self.ANY, *((v, v) for v in values)]
                 self.finding_pickers[name].value = current or ""
             for name, values in r.choices().items():
                 current = r.filters[name]
-                values = values if current in (None, *values) else [*values, current]
+                if current is not None and current not in values:  # kept though no row has it
+                    values = [*values, current]
                 self.pickers[name].options = [self.ANY, *((v, v) for v in values)]
                 self.pickers[name].value = current or ""
         finally:

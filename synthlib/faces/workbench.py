@@ -38,7 +38,7 @@ from ..core.errors import SynthlibError, UsageError
 from ..core.extras import require
 from ..core.pricing import price_table
 from ..core.words import read_words
-from ..engine.progress import ENDINGS, Progress
+from ..engine.progress import ENDINGS, Progress, ProgressListener
 from ..jobs.config import (
     Amount,
     Choice,
@@ -53,7 +53,7 @@ from ..jobs.frames import load_entries
 from ..jobs.job import Job, RunResult, build_config
 from ..jobs.pilots import DEFAULT_SAMPLE, OFFLINE, Pilot
 from ..providers import registry
-from ..store import default_store, has_secret, mask_uri
+from ..store import Store, default_store, has_secret, mask_uri
 
 # one line naming the extra if it is missing, before the faces below (which need it too) fail
 require("notebook", "the workbench")
@@ -320,7 +320,7 @@ class Workbench:
 
     def prepare(
         self,
-        listener: Callable[[Progress, str | None], None] | None = None,
+        listener: ProgressListener | None = None,
         *,
         fresh: bool | None = None,
     ) -> Job:
@@ -412,7 +412,9 @@ class Workbench:
         it made (of its words' entries when it made none: they were in the store already);
         through ``show`` (IPython's display by default) and ``say``."""
         if show is None:
-            from IPython.display import display as show
+            from IPython.display import display
+
+            show = display
         result = self.result
         if result is None:
             return
@@ -433,7 +435,12 @@ class Workbench:
                     f"... and {len(named) - GIVEN_UP_ROWS:,} more: the review notebook lists "
                     f"them all (run_id {result.run_id})"
                 )
-        store = self.job.store if self.job else self.params["store"]
+        # the run's own store (open) when this bench made the job, else the settings' store
+        store = (
+            self.job.store
+            if self.job and isinstance(self.job.store, Store)
+            else self.params["store"]
+        )
         entries = load_entries(store, run_id=result.run_id) if result.run_id else None
         if entries is not None and len(entries):
             say(f"{len(entries):,} entries made by this run in {result.store}; a preview:")
@@ -975,7 +982,9 @@ class _Widgets:
     def _run(self, job: Job) -> None:
         try:
             try:
-                result = self.bench.result = job.wait()
+                result = job.wait()
+                assert result is not None  # a started job, waited for without a timeout
+                self.bench.result = result
             except BaseException as exc:
                 self._error(exc)
                 self.bar.bar_style = "danger"
