@@ -202,7 +202,7 @@ def to_output_line(line: Any) -> dict[str, Any] | None:
     response = line.get("response")
     if isinstance(response, dict):
         return {"custom_id": custom_id, "response": _answer(response), "error": None}
-    error = line.get("error") if isinstance(line.get("error"), dict) else {}
+    error = found if isinstance(found := line.get("error"), dict) else {}
     status = str(error.get("status") or "")
     message = str(error.get("message") or "")
     if status in UNRUN:
@@ -224,8 +224,8 @@ def _answer(response: dict[str, Any]) -> dict[str, Any]:
     candidates = response.get("candidates")
     first = candidates[0] if isinstance(candidates, list) and candidates else {}
     first = first if isinstance(first, dict) else {}
-    content = first.get("content") if isinstance(first.get("content"), dict) else {}
-    parts = content.get("parts") if isinstance(content.get("parts"), list) else []
+    content = found if isinstance(found := first.get("content"), dict) else {}
+    parts = found if isinstance(found := content.get("parts"), list) else []
     text = "".join(
         str(p.get("text") or "") for p in parts if isinstance(p, dict) and not p.get("thought")
     )
@@ -303,9 +303,9 @@ class GeminiBackend:
         self._errors = errors
         self.clock = ServerClock()  # the API's clock, from the Date header of its answers
         retry_options = types.HttpRetryOptions(**{**RETRY, **(retry or {})})
-        client_args: dict[str, Any] = dict(client_args or {})
+        given_args: dict[str, Any] = dict(client_args or {})
         # every answer's Date header sets the API's clock (a create's time is journalled on it)
-        hooks = dict(client_args.pop("event_hooks", None) or {})
+        hooks = dict(given_args.pop("event_hooks", None) or {})
         hooks["response"] = [*hooks.get("response", ()), self._noted]
         self._client = genai.Client(
             api_key=key,
@@ -313,7 +313,7 @@ class GeminiBackend:
                 base_url=self.base_url,
                 timeout=int(TIMEOUT_SECONDS * 1000),
                 retry_options=retry_options,
-                client_args={**client_args, "event_hooks": hooks},
+                client_args={**given_args, "event_hooks": hooks},
             ),
         )
         # one attempt only: a retry of a call that took effect would pay twice
