@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from synthlib.core.errors import PricingError
-from synthlib.core.pricing import BATCH_DISCOUNT, PRICES, price_for, price_table
+from synthlib.core.pricing import BATCH_DISCOUNT, PRICES, Usage, price_for, price_table
+from synthlib.providers.base import BatchUsage
 
 
 def test_table_has_dated_prices_from_the_design():
@@ -52,3 +54,23 @@ def test_bad_price_files_are_clear_errors(tmp_path, content):
     with pytest.raises(PricingError) as info:
         price_table(path)
     assert str(path) in str(info.value)
+
+
+def test_usage_is_one_frozen_value_that_adds_and_is_priced_at_batch_rates():
+    assert BatchUsage is Usage  # what a provider reports is the same type the engine keeps
+    tokens = Usage(input_tokens=1000, cached_tokens=200, output_tokens=500)
+    priced = tokens.priced(price_for("gpt-4o-mini"))
+    assert priced.cost_usd == pytest.approx(price_for("gpt-4o-mini").cost(1000, 500, 200))
+    total = priced + Usage(10, 0, 5, 0.5)
+    assert (total.input_tokens, total.output_tokens, total.total_tokens) == (1010, 505, 1515)
+    assert total.cost_usd == pytest.approx(priced.cost_usd + 0.5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        total.cost_usd = 0.0  # type: ignore[misc]
+
+
+def test_usage_writes_and_reads_the_journals_json():
+    usage = Usage(40, 10, 700, 0.0002)
+    written = {"input_tokens": 40, "cached_tokens": 10, "output_tokens": 700, "cost_usd": 0.0002}
+    assert usage.to_dict() == written and list(usage.to_dict()) == list(written)
+    assert Usage.from_dict(written) == usage
+    assert Usage.from_dict({}) == Usage()

@@ -155,13 +155,15 @@ def price_for(model: str, table: Mapping[str, Price] | None = None) -> Price:
         ) from None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Usage:
-    """Billed tokens and their cost at batch prices: of a batch's lines (ingest), of a run (the
-    run's state)."""
+    """Billed tokens and their cost at batch prices: of a batch as its API reports it (no cost
+    yet: see :meth:`priced`), of a batch's lines (ingest), of a batch as the journal keeps it,
+    of a run (the run's state). The one usage type: a provider converts its API's usage to it
+    at its edge, and the engine's JSON (checkpoint, journal) is :meth:`to_dict`."""
 
     input_tokens: int = 0
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # the part of input_tokens served from the cache
     output_tokens: int = 0
     cost_usd: float = 0.0
 
@@ -169,11 +171,28 @@ class Usage:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def add(self, other: Mapping[str, Any]) -> None:
-        self.input_tokens += int(other.get("input_tokens", 0))
-        self.cached_tokens += int(other.get("cached_tokens", 0))
-        self.output_tokens += int(other.get("output_tokens", 0))
-        self.cost_usd += float(other.get("cost_usd", 0.0))
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cost_usd + other.cost_usd,
+        )
+
+    def priced(self, price: Price) -> Usage:
+        """These tokens with their cost at ``price``'s batch rates."""
+        cost = price.cost(self.input_tokens, self.output_tokens, self.cached_tokens, batch=True)
+        return Usage(self.input_tokens, self.cached_tokens, self.output_tokens, cost)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        """The usage :meth:`to_dict` wrote (a missing key is 0)."""
+        return cls(
+            int(data.get("input_tokens", 0)),
+            int(data.get("cached_tokens", 0)),
+            int(data.get("output_tokens", 0)),
+            float(data.get("cost_usd", 0.0)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

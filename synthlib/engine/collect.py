@@ -18,12 +18,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from ..core import failpoints
 from ..core.errors import BackendError, StoreError
 from ..core.limits import MAX_WORDS_PER_REQUEST
-from ..core.pricing import Price
+from ..core.pricing import Price, Usage
 from ..core.requests import OutputLimits, model_max_output
 from ..core.schema import Failure, FailureCode
 from ..providers.base import (
@@ -352,7 +351,7 @@ class Collector(Part):
             failures = dict.fromkeys(flight.words, unrun)
         failures.update(result.failures)
         refit = self._refit(flight, failures)
-        usage = self._billed(info, result.usage.to_dict())
+        usage = self._billed(info, result.usage)
         done = [r.word for r in result.records]
         give_up: list[str] = []
         if info.id in self._gone:  # its results file is gone: the words without a result
@@ -381,7 +380,7 @@ class Collector(Part):
         self._cleanup(flight, info, paths)
         self._notify(
             f"batch {flight.batch_id} {info.status}: {len(result.records)} entries, "
-            f"{len(set(flight.words) - set(done))} failed, ${usage['cost_usd']:.4f}"
+            f"{len(set(flight.words) - set(done))} failed, ${usage.cost_usd:.4f}"
         )
 
     def _refit(self, flight: Flight, failures: dict[str, Failure]) -> dict[str, list[int]]:
@@ -427,22 +426,14 @@ class Collector(Part):
             f"{spend}"
         )
 
-    def _billed(self, info: BatchInfo, lines: dict[str, Any] | None) -> dict[str, Any]:
+    def _billed(self, info: BatchInfo, lines: Usage | None) -> Usage:
         """What the batch cost: the usage the API reports on the batch (the bill itself, known
         even when a result file cannot be read), else the usage of its files' billed lines (an
         API that reports none, or zeros, as for batches made before 2025-09-07)."""
-        best = lines or {"input_tokens": 0, "cached_tokens": 0, "output_tokens": 0}
-        u = info.usage
-        if u is not None and u.input_tokens + u.output_tokens > 0:
-            best = {
-                "input_tokens": u.input_tokens,
-                "cached_tokens": u.cached_tokens,
-                "output_tokens": u.output_tokens,
-            }
-        cost = self.price.cost(
-            best["input_tokens"], best["output_tokens"], best["cached_tokens"], batch=True
-        )
-        return {**best, "cost_usd": cost}
+        best = lines or Usage()
+        if info.usage is not None and info.usage.total_tokens > 0:
+            best = info.usage
+        return best.priced(self.price)
 
     def _cleanup(self, flight: Flight, info: BatchInfo, paths: Iterable[Path] = ()) -> None:
         for path in paths:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from ..core.pricing import Usage
 from ..core.schema import Failure
 from ..providers.base import BatchStatus
 
@@ -82,7 +83,10 @@ _REFIT = _Codec(
     lambda v: {str(w): (int(k), int(n)) for w, (k, n) in v.items()},
     lambda v: {w: list(shape) for w, shape in v.items()},
 )
-_USAGE = _Codec(dict, dict)
+_USAGE = _Codec(  # a usage written {} (nothing billed) reads as None, and None writes {}
+    lambda v: v if isinstance(v, Usage) else Usage.from_dict(v) if v else None,
+    lambda v: v.to_dict(),
+)
 _STATUS = _Codec(status_of, _same)
 
 
@@ -237,11 +241,16 @@ class Ended(Event):
     done: tuple[str, ...] = ()
     failed: dict[str, Failure] = field(default_factory=dict)
     status: str | None = None
-    usage: dict[str, Any] | None = None
+    usage: Usage | None = None  # None: written {}
     measured: dict[int, int] | None = None
     refit: dict[str, tuple[int, int]] | None = None
     failed_cost: float | None = None
     give_up: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out.setdefault("usage", {})  # nothing billed is written {}, as before
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,7 +55,7 @@ class Ingested:
 
     records: list[EntryRecord] = field(default_factory=list)
     failures: dict[str, Failure] = field(default_factory=dict)
-    usage: Usage = field(default_factory=Usage)  # of every billed line
+    usage: Usage = field(default_factory=Usage)  # of every billed line, priced
     unreadable_lines: int = 0  # not JSON, or a custom_id this run did not make
     repeated_lines: int = 0  # a request answered again (duplicate line, or error after a 200)
     foreign_lines: int = 0  # answers for words this batch did not ask
@@ -113,6 +113,7 @@ def ingest_lines(
     out = Ingested()
     answered: set[str] = set()
     billed_ids: set[str] = set()
+    billed_tokens = [0, 0, 0]  # input, cached, output of every billed line
     errors: dict[str, tuple[dict[str, Any], list[str]]] = {}  # until an answer turns up
     with _collector_paused():
         for raw in lines:
@@ -143,7 +144,7 @@ def ingest_lines(
             billed_ids.add(custom_id)
             body = response.get("body")
             body = body if isinstance(body, dict) else {}
-            usage = _count_usage(body, out)
+            usage = _count_usage(body, billed_tokens)
             if not expected.issuperset(asked) or not answered.isdisjoint(asked):
                 out.foreign_lines += 1  # billed (counted above), but not for this batch's words
                 continue
@@ -157,8 +158,7 @@ def ingest_lines(
             out.repeated_lines += 1
             continue
         _route_error(line, asked, out)
-    u = out.usage
-    u.cost_usd = price.cost(u.input_tokens, u.output_tokens, u.cached_tokens, batch=True)
+    out.usage = Usage(*billed_tokens).priced(price)
     return out
 
 
@@ -203,7 +203,8 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _count_usage(body: dict[str, Any], out: Ingested) -> tuple[int, int, int]:
+def _count_usage(body: dict[str, Any], total: list[int]) -> tuple[int, int, int]:
+    """The line's billed (input, cached, output) tokens, added to ``total``."""
     usage = body.get("usage")
     if not isinstance(usage, dict):
         return 0, 0, 0
@@ -214,10 +215,9 @@ def _count_usage(body: dict[str, Any], out: Ingested) -> tuple[int, int, int]:
         outp = int(usage.get("completion_tokens") or 0)
     except (TypeError, ValueError):
         return 0, 0, 0
-    u = out.usage
-    u.input_tokens += inp
-    u.cached_tokens += cached
-    u.output_tokens += outp
+    total[0] += inp
+    total[1] += cached
+    total[2] += outp
     return inp, cached, outp
 
 

@@ -375,7 +375,8 @@ class RunState:
             else:
                 self._requeued[word] = None
         self._measured(e.measured)
-        self.usage.add(e.usage or {})
+        if e.usage is not None:
+            self.usage += e.usage
         self.failed_cost += e.failed_cost or 0.0
         self.finished.append(
             {
@@ -384,7 +385,7 @@ class RunState:
                 "status": e.status,
                 "words": len(flight.words),
                 "done": len(entries & set(flight.words)),
-                "usage": dict(e.usage or {}),
+                "usage": e.usage.to_dict() if e.usage else {},
             }
         )
 
@@ -467,7 +468,7 @@ class RunState:
             flight = Flight.from_dict(f)
             state.flights[flight.shard] = flight
         state.finished = list(data.get("finished_batches", ()))
-        state.usage.add(data.get("usage", {}))
+        state.usage = Usage.from_dict(data.get("usage", {}))
         state.answer_tokens = {int(b): int(n) for b, n in data.get("answer_tokens", {}).items()}
         state.refit = {w: (int(k), int(n)) for w, (k, n) in data.get("refit", {}).items()}
         state.failed_cost = float(data.get("failed_answers_cost", 0.0))

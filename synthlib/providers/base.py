@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..core.errors import BackendError
+from ..core.pricing import Usage
 
 # The tags a batch carries (OpenAI: in its metadata; Anthropic: in every custom_id), so that a
 # batch whose create was not answered, or not journalled before a crash, is found again.
@@ -187,13 +188,9 @@ class BatchError:
     line: int | None = None
 
 
-@dataclass(frozen=True)
-class BatchUsage:
-    """The tokens a batch was billed for, as the API reports them on the batch itself."""
-
-    input_tokens: int = 0
-    cached_tokens: int = 0
-    output_tokens: int = 0
+# The tokens a batch was billed for, as the API reports them on the batch itself: the one
+# :class:`Usage` (its cost left 0: the engine prices it). The name stays for providers.
+BatchUsage = Usage
 
 
 @dataclass(frozen=True)
@@ -211,7 +208,7 @@ class BatchInfo:
     failed: int = 0
     metadata: Mapping[str, str] = field(default_factory=dict)
     errors: tuple[BatchError, ...] = ()
-    usage: BatchUsage | None = None  # None: the API does not report it (older batches)
+    usage: Usage | None = None  # None: the API does not report it (older batches)
 
     @property
     def terminal(self) -> bool:

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import UsageError
+from ...core.pricing import Usage
 from ...core.requests import ENDPOINT
 from ..base import (
     BatchError,
     BatchInfo,
-    BatchUsage,
     Endpoint,
     RejectedError,
     SdkErrors,
@@ -228,12 +228,13 @@ def to_info(batch: Any) -> BatchInfo:
     )
 
 
-def _usage(usage: Any) -> BatchUsage | None:
-    """The batch's own bill (batches created after 2025-09-07 carry it), or None."""
+def _usage(usage: Any) -> Usage | None:
+    """The batch's own bill (batches created after 2025-09-07 carry it), or None: the SDK's
+    usage as synthlib's :class:`Usage` (unpriced)."""
     if usage is None:
         return None
     details = getattr(usage, "input_tokens_details", None)
-    return BatchUsage(
+    return Usage(
         input_tokens=int(usage.input_tokens or 0),
         cached_tokens=int(getattr(details, "cached_tokens", 0) or 0),
         output_tokens=int(usage.output_tokens or 0),
