@@ -8,6 +8,7 @@ Anthropic are parametrised in test_wire_faults, test_crash_resume, test_recovery
 from __future__ import annotations
 
 import signal
+import socket
 
 import pytest
 
@@ -236,6 +237,22 @@ def test_a_refused_key_is_named_on_the_first_call(emulator, workdir, word_file):
     assert "API_KEY_INVALID" in line or "refused" in line
     assert "GOOGLE_API_KEY" in line and "gemini-test-key" not in line
     assert emulator.ledger() == []
+
+
+def test_connection_refused_names_host_port_and_the_variable_within_the_setting(
+    emulator, workdir, word_file
+):
+    with socket.socket() as s:  # a port nothing listens on (bound, then let go)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"GOOGLE_GEMINI_BASE_URL": f"http://127.0.0.1:{port}"}
+    args = [*ARGS, "--unreachable-after", "2"]
+    done = cli(args, emulator, workdir, env=env, provider="gemini")
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"connection refused by 127.0.0.1:{port}" in lines[0]
+    assert "GOOGLE_GEMINI_BASE_URL" in lines[0] and "attempts over" in lines[0]
 
 
 # --- translation at the edges -----------------------------------------------------------------
