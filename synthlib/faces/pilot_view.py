@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..core.errors import SynthlibError, UsageError
 from ..core.words import read_words
-from ..engine.progress import Progress
+from ..engine.progress import Phase, Progress
 from ..jobs.pilots import (
     DEFAULT_SAMPLE,
     NOTHING_TO_SEND,
@@ -180,7 +180,7 @@ def comparison_frame(
 
 
 # phases after which a model's report holds its figures
-ENDED_WITH_RESULTS = frozenset({"finished", "interrupted", "budget"})
+ENDED_WITH_RESULTS = frozenset({Phase.FINISHED, Phase.INTERRUPTED, Phase.BUDGET})
 
 
 def model_state(
@@ -188,19 +188,19 @@ def model_state(
 ) -> str:
     """A model's state in a word or a few: queued, running 12 of 20 words, done, stopped (12 of
     20), stopped at max cost, failed: <why>; "not run" when no pilot is going."""
-    if report.phase == "failed":
+    if report.phase == Phase.FAILED:
         return f"failed: {report.error}" if report.error else "failed"
-    if running and progress is not None and progress.phase in ("running", "stopping"):
-        verb = "stopping" if progress.phase == "stopping" else "running"
+    if running and progress is not None and progress.phase in (Phase.RUNNING, Phase.STOPPING):
+        verb = "stopping" if progress.phase == Phase.STOPPING else "running"
         flying = f", {progress.in_flight:,} in flight" if progress.in_flight else ""
         return f"{verb}: {progress.resolved:,} of {progress.total:,} words{flying}"
-    if report.phase == "finished":
+    if report.phase == Phase.FINISHED:
         return "done"
-    if report.phase == "interrupted":
+    if report.phase == Phase.INTERRUPTED:
         return f"stopped ({report.entries + sum(report.failures.values()):,} of {report.words:,})"
-    if report.phase == "budget":
+    if report.phase == Phase.BUDGET:
         return "stopped at max cost"
-    if running and report.phase == "not run":
+    if running and report.phase == Phase.NOT_RUN:
         return "queued" if progress is None else "running"
     return report.phase
 
@@ -285,14 +285,14 @@ def pilot_line(pilot: Pilot) -> str:
 
 def report_line(report: ModelReport) -> str:
     """One model's run, as it ends."""
-    if report.phase == "failed":
+    if report.phase == Phase.FAILED:
         return f"{report.model}: failed: {report.error or 'see the message below'}"
     failed = sum(report.failures.values())
     line = (
         f"{report.model}: {report.entries:,} of {report.words:,} words have entries"
         f"{f', {failed:,} failed' if failed else ''} in {report.wall_seconds:,.1f} s"
     )
-    return line if report.phase == "finished" else f"{line} ({report.phase})"
+    return line if report.phase == Phase.FINISHED else f"{line} ({report.phase})"
 
 
 def run_headless(
@@ -751,7 +751,7 @@ class PilotView:
                 )
                 return
             reports = [plan.record.reports[m] for m in self._models()]
-            ended = all(r.phase == "finished" for r in reports)
+            ended = all(r.phase == Phase.FINISHED for r in reports)
             what = "<b>Finished</b>" if ended else "<b>Stopped</b> (Run pilot resumes it)"
             done = html.escape("; ".join(report_line(r) for r in reports))
             self.status.value = f"{line}. {what}: {done}."
@@ -771,7 +771,7 @@ class PilotView:
         most every TABLE_EVERY seconds, and never waiting for the view's other work."""
         self._progress[model] = progress
         now = time.monotonic()
-        if now - self._last_table < TABLE_EVERY and progress.phase == "running":
+        if now - self._last_table < TABLE_EVERY and progress.phase == Phase.RUNNING:
             return
         if not self._lock.acquire(blocking=False):
             return  # the view is busy drawing: the next step draws this one too
@@ -940,7 +940,7 @@ class PilotView:
             reason = failure.reason or failure.code
             why = reason if reason.startswith(failure.code) else f"{failure.code}: {reason}"
             text = f"No entry: {why}"
-        elif report is None or report.phase != "finished":
+        elif report is None or report.phase != Phase.FINISHED:
             text = "No entry yet: this model's run has not ended."
         else:
             text = "No entry."

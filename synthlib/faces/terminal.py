@@ -18,7 +18,7 @@ from rich.table import Table
 
 from ..core.cost import Estimate
 from ..core.errors import SpendRefused
-from ..engine.progress import ENDINGS, Progress
+from ..engine.progress import ENDINGS, Phase, Progress
 from ..jobs.config import RunConfig, settings
 from ..jobs.job import Job, RunResult
 from ..providers import registry
@@ -180,7 +180,7 @@ class TerminalDisplay:
         now = time.monotonic()
         if message:
             print(f"{time.strftime('%H:%M:%S')} {message}", file=self.out, flush=True)
-        going = progress.phase in ("running", "stopping")  # once ended, the summary says it
+        going = progress.phase in (Phase.RUNNING, Phase.STOPPING)  # once ended, the summary says it
         if going and now - self._last_plain >= PLAIN_EVERY_SECONDS:
             self._last_plain = now
             print(f"{time.strftime('%H:%M:%S')} {progress.line()}", file=self.out, flush=True)

@@ -38,7 +38,7 @@ from ..core.errors import SynthlibError, UsageError
 from ..core.extras import require
 from ..core.pricing import price_table
 from ..core.words import read_words
-from ..engine.progress import ENDINGS, Progress, ProgressListener
+from ..engine.progress import ENDINGS, Phase, Progress, ProgressListener
 from ..jobs.config import (
     Amount,
     Choice,
@@ -1008,10 +1008,10 @@ class _Widgets:
         done = f"{progress.processed:,} of {progress.total:,} words have entries"
         if progress.given_up:
             done += f", {progress.given_up:,} given up"
-        if result.phase == "finished":
+        if result.phase == Phase.FINISHED:
             self.bar.bar_style = "success"
             self.headline.value = f"<b>Finished</b> on {self._run_label}: {done}. Summary below."
-        elif result.phase == "budget":
+        elif result.phase == Phase.BUDGET:
             self.bar.bar_style = "warning"
             self.headline.value = (
                 f"<b>Stopped at Max cost</b>: {done}. Raise Max cost and Run to go on."
@@ -1079,7 +1079,7 @@ class _Widgets:
             if message:
                 self._log(in_ui_words(message))
             now = time.monotonic()
-            if now - self._last_draw < 0.25 and progress.phase == "running" and not message:
+            if now - self._last_draw < 0.25 and progress.phase == Phase.RUNNING and not message:
                 return
             self._last_draw = now
             self.bar.max = max(1, progress.total)
@@ -1087,7 +1087,7 @@ class _Widgets:
             share = progress.resolved / progress.total if progress.total else 0.0
             self.bar_text.value = f"{progress.resolved:,} / {progress.total:,} ({share:.0%})"
             self.status.value = status_html(progress.rows())
-            if progress.phase == "running" and not self._stopping:
+            if progress.phase == Phase.RUNNING and not self._stopping:
                 self.headline.value = (
                     f"Running on {self._run_label}: {progress.resolved:,} of {progress.total:,}"
                     f" words resolved, {progress.in_flight:,} in flight."
