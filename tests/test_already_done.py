@@ -344,7 +344,7 @@ def test_another_list_on_an_explicit_checkpoint_says_fresh_is_safe(offline_env):
     with pytest.raises(CheckpointError) as info:
         _prepare(WORDS, checkpoint="cp.json")
     message = str(info.value)
-    assert "belongs to another run" in message and "--fresh" in message
+    assert "belongs to another run" in message and "fresh=True" in message
     assert "not sent again" in message
     job = _prepare(WORDS, checkpoint="cp.json", fresh=True)
     try:
@@ -358,7 +358,9 @@ def test_fresh_is_refused_while_batches_are_in_flight(offline_env, capsys):
     with pytest.raises(CheckpointError) as info:
         _prepare(WORDS, checkpoint="cp.json")
     assert "1 batch(es) in flight" in str(info.value) and "not sent again" not in str(info.value)
-    with pytest.raises(CheckpointError, match=r"cp.json: 1 batch\(es\) in flight; --fresh would"):
+    with pytest.raises(
+        CheckpointError, match=r"cp.json: 1 batch\(es\) in flight; fresh=True would"
+    ):
         _prepare(WORDS, checkpoint="cp.json", fresh=True)
     with pytest.raises(CheckpointError, match="in flight"):
         synthlib.dry_run(WORDS, provider="offline", checkpoint="cp.json", fresh=True)

@@ -139,7 +139,7 @@ def test_another_runs_checkpoint_is_refused_with_the_differences(tmp_path):
         Checkpoint.load(tmp_path / "cp.json", _identity(model="gpt-4o", words_sha256="x"), WORDS)
     message = str(info.value)
     assert "word list differs" in message and "model was 'gpt-4o-mini'" in message
-    assert "--fresh" in message
+    assert "pass fresh=True" in message
 
 
 def test_set_aside_keeps_the_old_checkpoint(tmp_path):

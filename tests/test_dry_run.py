@@ -178,7 +178,7 @@ def test_a_batch_size_past_the_providers_requests_is_refused_naming_the_limit(of
     with pytest.raises(UsageError) as refused:
         synthlib.dry_run(WORDS, batch_size=100_000, provider="openai")
     message = str(refused.value)
-    assert "batch_size 100,000" in message and "50,000 requests" in message
+    assert "batch_size=100000" in message and "50,000 requests" in message
     assert "at most 50,000" in message
 
 
@@ -199,7 +199,7 @@ def test_cli_refuses_a_batch_size_past_the_limit_in_one_line(offline_env, capsys
     (offline_env / "words.txt").write_text("apple\n")
     assert main(["words.txt", "--dry-run", "--batch-size", "100000"]) == 2
     err = capsys.readouterr().err
-    assert "100,000" in err and "50,000 requests" in err
+    assert "--batch-size 100000" in err and "50,000 requests" in err
     assert err.count("\n") == 1 and "Traceback" not in err
 
 

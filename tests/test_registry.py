@@ -110,7 +110,7 @@ def test_an_unknown_provider_is_one_usage_line():
 
 
 def test_a_model_of_another_provider_is_one_usage_line():
-    with pytest.raises(UsageError, match="use --provider anthropic") as caught:
+    with pytest.raises(UsageError, match="pass provider='anthropic'") as caught:
         provider_model("openai", "claude-haiku-4-5")
     assert "\n" not in str(caught.value)
     with pytest.raises(UsageError, match="takes a Claude model"):

@@ -359,20 +359,22 @@ def test_the_example_list_is_package_data():
     assert EXAMPLE_WORDS.read_text() == (ROOT / "examples" / "words.txt").read_text()
 
 
-def test_library_advice_is_reworded_for_the_workbench():
-    from synthlib.faces.notebook import in_ui_words
+def test_library_advice_names_the_workbench_controls(offline_env):
+    from synthlib.core.errors import CheckpointError
+    from synthlib.engine.checkpoint import fresh_advice
+    from synthlib.faces.wording import WORKBENCH
 
-    refused = in_ui_words(
-        "cp.json: 3 batch(es) in flight; --fresh would pay for them twice. "
-        "Resume with the old list (w.txt) first, without --fresh, to collect them"
+    refused = CheckpointError(
+        "cp.json: belongs to another run. " + fresh_advice(3, "w.txt"),
+        settings=("fresh", "checkpoint"),
     )
-    assert "--" not in refused
-    assert "Start over would pay for them twice" in refused
-    assert "first with Run (not Start over) to collect them" in refused
-    assert in_ui_words("corrupt; restore it, or pass --fresh to set it aside") == (
-        "corrupt; restore it, or click Start over to set it aside"
-    )
-    assert "--" not in in_ui_words("in use; or pass another --checkpoint (--redo sends them)")
+    said = refused.worded(WORKBENCH)
+    assert "--" not in said
+    assert "(Start over would pay for them twice)" in said
+    assert "choose another checkpoint file (the checkpoint parameter)" in said
+    again = CheckpointError(fresh_advice(0), settings=("fresh", "checkpoint"))
+    assert "click Start over to set this one aside" in again.worded(WORKBENCH)
+    assert "pass fresh=True to set this one aside" in str(again)  # Python's words
 
 
 # --- errors stay until the next action -----------------------------------------------------------
@@ -386,7 +388,10 @@ def test_an_error_of_the_run_stays_visible(offline_env, monkeypatch):
 
     def failing_wait(self, timeout=None):
         wait(self, timeout)
-        raise CheckpointError("the disk went away; restore it, or pass --fresh to set it aside")
+        raise CheckpointError(
+            "the disk went away; restore it, or {pass fresh=True} to set it aside",
+            settings="fresh",
+        )
 
     monkeypatch.setattr(Job, "wait", failing_wait)
     ui = _Widgets(Workbench(words=["apple"]))

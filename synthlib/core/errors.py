@@ -3,19 +3,157 @@
 Every error raised on purpose by synthlib derives from :class:`SynthlibError`. Its ``str()`` is one
 line that says what is wrong and where, fit to print without a traceback; ``exit_code`` is the
 status the command line exits with (2 for bad input or usage, 1 otherwise).
+
+A message that names a setting marks it (``settings=``, :class:`Said`): ``str()`` names it as the
+Python API and the notebooks' parameters do (``batch_size``), and each face words it its own way
+(``worded(COMMAND_LINE)``: ``--batch-size``; the workbench: its field, ``Batch size``), so no
+face rewrites another's text.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class Wording(Protocol):
+    """How a face names a setting: the command line by its flag (``--batch-size``), Python and
+    papermill by its keyword (``batch_size``), the workbench by its field (``Batch size``).
+
+    ``value``: the setting given that value (a text; ``"True"`` turns a switch on)."""
+
+    def name(self, setting: str) -> str:
+        """The setting itself: ``--max-cost``, ``max_cost``, ``Max cost``."""
+        ...
+
+    def given(self, setting: str, value: str) -> str:
+        """The setting with a value: ``--provider offline``, ``provider='offline'``."""
+        ...
+
+    def advice(self, setting: str, value: str) -> str:
+        """How to give it: ``pass --fresh``, ``pass fresh=True``, ``click Start over``."""
+        ...
+
+
+class PythonWording:
+    """Settings as keywords of the Python API and parameters of the notebooks (papermill's
+    ``-p``): what ``str()`` of a message says."""
+
+    def name(self, setting: str) -> str:
+        return setting
+
+    def given(self, setting: str, value: str) -> str:
+        return f"{setting}={_python_value(value)}"
+
+    def advice(self, setting: str, value: str) -> str:
+        return f"pass {self.given(setting, value)}"
+
+
+def _python_value(value: str) -> str:
+    if value in ("True", "False", "None"):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return repr(value)
+    return value
+
+
+PYTHON = PythonWording()
+
+
+class Said(str):
+    """A message that names settings, worded by the face that shows it (:meth:`worded`); as a
+    ``str``, in Python's words.
+
+    ``template`` marks each setting it names, for the settings listed in ``settings`` only (any
+    other brace is text): ``{max_cost}`` is the setting (``--max-cost``), ``{provider=offline}``
+    the setting given a value (``--provider offline``; ``{fresh=True}`` turns a switch on), and
+    ``{pass fresh=True}`` the advice to give it (``pass --fresh``; ``click Start over`` in the
+    workbench)."""
+
+    template: str
+    settings: tuple[str, ...]
+
+    def __new__(cls, template: str, *settings: str) -> Said:
+        said = super().__new__(cls, render(template, settings, PYTHON))
+        said.template, said.settings = template, settings
+        return said
+
+    def worded(self, wording: Wording) -> str:
+        return render(self.template, self.settings, wording)
+
+
+def worded(text: object, wording: Wording) -> str:
+    """``text`` as ``wording`` names its settings (a plain text as it is): what a face shows for a
+    message, a notice or an error of the library."""
+    if isinstance(text, SynthlibError):
+        return text.worded(wording)
+    if isinstance(text, Said):
+        return text.worded(wording)
+    return str(text)
+
+
+def render(template: str, settings: tuple[str, ...], wording: Wording) -> str:
+    """``template`` with the settings it marks (see :class:`Said`) named by ``wording``."""
+    out: list[str] = []
+    at = 0
+    while (start := template.find("{", at)) != -1:
+        end = template.find("}", start)
+        if end == -1:
+            break
+        said = _placeholder(template[start + 1 : end], settings, wording)
+        if said is None:  # a brace of the text itself (a path, a repr)
+            out.append(template[at : start + 1])
+            at = start + 1
+            continue
+        out += [template[at:start], said]
+        at = end + 1
+    out.append(template[at:])
+    return "".join(out)
+
+
+def _placeholder(inner: str, settings: tuple[str, ...], wording: Wording) -> str | None:
+    advise = inner.startswith("pass ")
+    setting, equals, value = inner.removeprefix("pass ").partition("=")
+    if setting not in settings:
+        return None
+    if advise:
+        return wording.advice(setting, value if equals else "True")
+    return wording.given(setting, value) if equals else wording.name(setting)
+
 
 class SynthlibError(Exception):
-    """Base of every error synthlib raises for a user to read."""
+    """Base of every error synthlib raises for a user to read.
+
+    ``settings``: the settings its message names, marked in it as :class:`Said` explains (so
+    every face names them in its own words: :meth:`worded`); ``str()`` names them as Python
+    does."""
 
     exit_code = 1
+    settings: tuple[str, ...] = ()
+
+    def __init__(self, *args: object, settings: tuple[str, ...] | str = ()) -> None:
+        if isinstance(settings, str):
+            settings = (settings,)
+        if args and isinstance(args[0], Said):
+            settings = (*args[0].settings, *settings)
+            self._template = args[0].template
+        elif args:
+            self._template = str(args[0])
+        if settings:
+            self.settings = settings
+            args = (render(self._template, settings, PYTHON), *args[1:])
+        super().__init__(*args)
 
     def __str__(self) -> str:
         # One line, always: multi-line messages break the "one-line error" promise.
         return " ".join(super().__str__().split())
+
+    def worded(self, wording: Wording) -> str:
+        """The message (one line) with its settings named by ``wording``."""
+        if not self.settings:
+            return str(self)
+        return " ".join(render(self._template, self.settings, wording).split())
 
 
 class UsageError(SynthlibError):
@@ -55,8 +193,10 @@ class StoreError(SynthlibError):
     """The store cannot be opened or written. ``lasting``: waiting will not cure it (a corrupt
     or read-only file, refused credentials), as opposed to an outage (locked, unreachable)."""
 
-    def __init__(self, message: str, *, lasting: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, lasting: bool = False, settings: tuple[str, ...] | str = ()
+    ) -> None:
+        super().__init__(message, settings=settings)
         self.lasting = lasting
 
 

@@ -151,7 +151,9 @@ def price_for(model: str, table: Mapping[str, Price] | None = None) -> Price:
     except KeyError:
         known = ", ".join(sorted(table))
         raise PricingError(
-            f"unknown model {model!r}; known models: {known} (add prices with --prices FILE)"
+            f"unknown model {model!r}; known models: {known} (add prices with {{prices}}: a "
+            "JSON file of prices)",
+            settings="prices",
         ) from None
 
 

@@ -50,7 +50,9 @@ except ImportError:  # pragma: no cover - not POSIX: the in-process guard only
 FORMAT = "synthlib.checkpoint"  # written in every checkpoint: never changes
 VERSION = 1
 _MIN_COMPACT_BYTES = 64 * 1024
-_FRESH_HINT = "restore it, or pass --fresh to set it aside and start anew"
+# a template naming settings (core.errors.Said): raised with settings=_NAMED
+_FRESH_HINT = "restore it, or {pass fresh=True} to set it aside and start anew"
+_NAMED = ("fresh", "checkpoint", "import_checkpoint")
 
 
 def _now() -> str:
@@ -232,7 +234,8 @@ class CheckpointLock:
         return CheckpointBusy(
             f"checkpoint {self.checkpoint} is in use by {who}, which holds {self.path}; "
             "nothing was spent or changed. Wait for that run to end (or stop it), "
-            "or pass another --checkpoint"
+            "or choose another checkpoint file ({checkpoint})",
+            settings="checkpoint",
         )
 
     def _cannot(self, exc: OSError) -> CheckpointError:
@@ -348,19 +351,23 @@ class Checkpoint:
         if differences:
             raise CheckpointError(
                 f"{path}: this checkpoint belongs to another run: {'; '.join(differences)}. "
-                + fresh_advice(flights_on_disk(path, data), data.get("source"))
+                + fresh_advice(flights_on_disk(path, data), data.get("source")),
+                settings=_NAMED,
             )
         try:
             state = RunState.restore(words, data, max_attempts=max_attempts)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(
-                f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc}); {_FRESH_HINT}"
+                f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc}); {_FRESH_HINT}",
+                settings=_NAMED,
             ) from None
         backend = data.get("backend") or {}
         if not isinstance(backend, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in backend.items()
         ):
-            raise CheckpointError(f"{path}: corrupt checkpoint (bad backend record); {_FRESH_HINT}")
+            raise CheckpointError(
+                f"{path}: corrupt checkpoint (bad backend record); {_FRESH_HINT}", settings=_NAMED
+            )
         cp = cls(
             path,
             identity,
@@ -387,7 +394,8 @@ class Checkpoint:
             except (StateError, KeyError, TypeError, ValueError) as exc:
                 raise CheckpointError(
                     f"{cp.journal_path}:{number}: corrupt checkpoint journal (a step that does "
-                    f"not fit the checkpoint: {type(exc).__name__}: {exc}); {_FRESH_HINT}"
+                    f"not fit the checkpoint: {type(exc).__name__}: {exc}); {_FRESH_HINT}",
+                    settings=_NAMED,
                 ) from None
         cp._disk = _OnDisk(
             snapshot=True,
@@ -546,24 +554,27 @@ def read_raw(path: Path) -> dict[str, Any]:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise CheckpointError(
             f"{path}:{line}: corrupt checkpoint (not valid UTF-8: byte 0x{raw[exc.start]:02x}); "
-            f"{_FRESH_HINT}"
+            f"{_FRESH_HINT}",
+            settings=_NAMED,
         ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CheckpointError(
-            f"{path}:{exc.lineno}: corrupt checkpoint (not valid JSON: {exc.msg}); {_FRESH_HINT}"
+            f"{path}:{exc.lineno}: corrupt checkpoint (not valid JSON: {exc.msg}); {_FRESH_HINT}",
+            settings=_NAMED,
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         hint = (
-            " (it looks like the original script's checkpoint: pass it as --import-checkpoint "
+            " (it looks like the original script's checkpoint: give it as {import_checkpoint} "
             "to skip the words it processed)"
             if isinstance(data, dict) and "processed_words" in data
             else ""
         )
         raise CheckpointError(
-            f"{path}: not a synthlib checkpoint{hint}; pass another --checkpoint, "
-            "or --fresh to set it aside and start anew"
+            f"{path}: not a synthlib checkpoint{hint}; choose another checkpoint file "
+            "({checkpoint}), or {pass fresh=True} to set it aside and start anew",
+            settings=_NAMED,
         )
     version = data.get("version")
     if not isinstance(version, int) or version > VERSION:
@@ -607,7 +618,8 @@ def _read_journal(path: Path) -> _Journal:
                     break
                 what = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "not a step"
                 raise CheckpointError(
-                    f"{path}:{number}: corrupt checkpoint journal ({what}); {_FRESH_HINT}"
+                    f"{path}:{number}: corrupt checkpoint journal ({what}); {_FRESH_HINT}",
+                    settings=_NAMED,
                 ) from None
             journal.events.append((number, event))
         journal.good, journal.unterminated = after, last
@@ -638,17 +650,19 @@ def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = 
 
 def fresh_advice(flights: int, source: object = None) -> str:
     """What to do about a checkpoint that belongs to another run (``flights``: its batches in
-    flight, ``source``: its word list)."""
+    flight, ``source``: its word list): a template naming ``fresh`` and ``checkpoint`` (see
+    :class:`~synthlib.core.errors.Said`)."""
     if flights:
         of = f" ({source})" if source else ""
         return (
             f"It still has {flights} batch(es) in flight: resume it with its own word list{of} "
-            "and settings first to collect them (--fresh would pay for them twice), "
-            "or pass another --checkpoint"
+            "and settings first to collect them ({fresh=True} would pay for them twice), "
+            "or choose another checkpoint file ({checkpoint})"
         )
     return (
-        "Pass another --checkpoint, or --fresh to set this one aside and start anew "
-        "(safe: words already in the store for this model and versions are not sent again)"
+        "Choose another checkpoint file ({checkpoint}), or {pass fresh=True} to set this one "
+        "aside and start anew (safe: words already in the store for this model and versions "
+        "are not sent again)"
     )
 
 

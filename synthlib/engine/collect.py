@@ -162,14 +162,15 @@ class Collector(Part):
                 if read in counts and flight.status != UNREADABLE:
                     self._record("status", shard=flight.shard, status=UNREADABLE)
             way_out = (
-                ", or pass --fresh to set this checkpoint aside and start anew (if the batch "
-                "lives under another key or project, its words are then paid again)"
+                ", or {pass fresh=True} to set this checkpoint aside and start anew (if the "
+                "batch lives under another key or project, its words are then paid again)"
             )
         self._fail(
             BatchUnreadable(
                 f"{what} of {self.cp.path} stays unreadable at {where} ({exc}); likely "
                 f"cause: {cause}. Its words stay reserved in the checkpoint; run again to "
-                f"resume{way_out}"
+                f"resume{way_out}",
+                settings="fresh",
             )
         )
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from ..core.errors import Said
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -30,7 +32,7 @@ class Phase(StrEnum):
 ENDINGS = {  # how a run ended, said the same way by every face (each names its own controls)
     Phase.FINISHED: "Finished.",
     Phase.INTERRUPTED: "Stopped; state saved. Run the same command again to resume.",
-    Phase.BUDGET: "Stopped at --max-cost; run again with a higher cap to go on.",
+    Phase.BUDGET: Said("Stopped at {max_cost}; run again with a higher cap to go on.", "max_cost"),
 }
 
 

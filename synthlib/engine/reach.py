@@ -94,7 +94,8 @@ def unreachable(
     check = f"check {where.url_variable} and that the server is up" if where else "try later"
     return ApiUnreachable(
         f"{_name(where)} did not answer: {exc} ({attempts} attempts over {elapsed:.0f} s, "
-        f"--unreachable-after {within:g}); {check} (nothing was sent)"
+        f"{{unreachable_after={within:g}}}); {check} (nothing was sent)",
+        settings="unreachable_after",
     )
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import prompts, schema
-from ..core.errors import CheckpointError, WordListError
+from ..core.errors import CheckpointError, Said, WordListError
 from ..core.requests import bucket_of
 from ..core.schema import Failure
 from ..core.words import WordList, normalise
@@ -168,9 +168,12 @@ def mark_already_done(
             apply(state.event("already_done", words=ordered, source="store"))
             at = f", {api_location}" if api_location else ""
             notices.append(
-                f"{len(ordered):,} words already in the store for {model} (prompt "
-                f"{prompt_version}, schema {schema.SCHEMA_VERSION}{at}): not sent again "
-                "(--redo sends them)"
+                Said(
+                    f"{len(ordered):,} words already in the store for {model} (prompt "
+                    f"{prompt_version}, schema {schema.SCHEMA_VERSION}{at}): not sent again "
+                    "({redo=True} sends them)",
+                    "redo",
+                )
             )
     if store is not None and not redo and hasattr(store, "iter_pilot_entries"):
         notices += _from_pilot(
@@ -238,8 +241,12 @@ def _from_pilot(
                 measured[bucket] = measured.get(bucket, 0) + 1
         apply(state.event("already_done", words=ordered, source="pilot", measured=measured))
         notices.append(
-            f"{len(ordered):,} words already made by a pilot with {model}: "
-            f"{'copied into the store, ' if copy else ''}not sent again (--redo sends them)"
+            Said(
+                f"{len(ordered):,} words already made by a pilot with {model}: "
+                f"{'copied into the store, ' if copy else ''}not sent again "
+                "({redo=True} sends them)",
+                "redo",
+            )
         )
     if judged:
         if copy:
@@ -247,8 +254,11 @@ def _from_pilot(
         failed = {w: judged[w].reason for w in words if w in judged}
         apply(state.event("already_given_up", failed=failed, source="pilot"))
         notices.append(
-            f"{len(failed):,} words a pilot with {model} judged for good (e.g. not a word): "
-            "not sent again (--redo sends them)"
+            Said(
+                f"{len(failed):,} words a pilot with {model} judged for good (e.g. not a word): "
+                "not sent again ({redo=True} sends them)",
+                "redo",
+            )
         )
     return notices
 
@@ -301,16 +311,17 @@ def held_notice(
     )
 
 
-def fallback_notice(paid: dict[str, int], words: int) -> str:
+def fallback_notice(paid: dict[str, int], words: int) -> Said:
     """What a run that fell back to the offline provider (no API key) says when the store has
     paid entries of its words."""
     total = sum(paid.values())
     made = ", ".join(f"{n:,} by {name}" for name, n in sorted(paid.items()))
-    return (
+    return Said(
         f"No API key is set, so provider auto falls back to the offline provider; but the store "
         f"has paid entries for {total:,} of these {words:,} words ({made}). Offline entries are "
         "kept beside them and never replace them. Set OPENAI_API_KEY (or ANTHROPIC_API_KEY) to "
-        "go on with the paid provider, or pass --provider offline to mean it"
+        "go on with the paid provider, or {pass provider=offline} to mean it",
+        "provider",
     )
 
 
@@ -339,7 +350,7 @@ def _import_notice(imported: ImportedCheckpoint, new: int, in_list: int) -> str:
 
 
 def refuse_fresh_over_flights(checkpoint: str | os.PathLike[str]) -> None:
-    """``--fresh`` must not set aside a checkpoint whose batches are still in flight: starting
+    """``fresh`` must not set aside a checkpoint whose batches are still in flight: starting
     over would pay for them twice."""
     path = real_path(checkpoint)
     try:
@@ -351,6 +362,7 @@ def refuse_fresh_over_flights(checkpoint: str | os.PathLike[str]) -> None:
         source = data.get("source")
         of = f" ({source})" if source else ""
         raise CheckpointError(
-            f"{path}: {flights} batch(es) in flight; --fresh would pay for them twice. "
-            f"Resume with the old list{of} first, without --fresh, to collect them"
+            f"{path}: {flights} batch(es) in flight; {{fresh=True}} would pay for them twice. "
+            f"Resume with the old list{of} first (not {{fresh=True}}) to collect them",
+            settings="fresh",
         )

@@ -9,8 +9,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ..core.errors import SynthlibError
+from ..core.errors import SynthlibError, worded
 from ..core.version import VERSION as __version__
+from .wording import COMMAND_LINE
 
 PROG = "batch-synthesis"
 
@@ -193,7 +194,7 @@ def _main(args: argparse.Namespace) -> int:
 
         return run_in_terminal(args)
     except SynthlibError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc.worded(COMMAND_LINE)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -247,7 +248,7 @@ def _command(name: str, args: argparse.Namespace) -> int:
             return repair_in_terminal(args)
         return _audit(args)
     except SynthlibError as exc:
-        print(f"{PROG} {name}: error: {exc}", file=sys.stderr)
+        print(f"{PROG} {name}: error: {exc.worded(COMMAND_LINE)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         if name == "repair":
@@ -333,7 +334,7 @@ def _dry_run(args: argparse.Namespace) -> int:
 
     estimate = dry_run(args.words, **given_settings(args))
     for note in estimate.notes:
-        print(note)
+        print(worded(note, COMMAND_LINE))
     print_estimate(estimate, title="Cost estimate (dry run: nothing sent)")
     resumes = " (exists: the run resumes it)" if os.path.exists(estimate.checkpoint or "") else ""
     print(f"Checkpoint: {estimate.checkpoint}{resumes}")

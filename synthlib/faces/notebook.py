@@ -1,7 +1,8 @@
 """What every notebook face shares (:mod:`.workbench`, :mod:`.pilot_view`, :mod:`.review`):
 whether widgets show (:func:`interactive_session`), a synthlib error as one line in a cell, the
-``store`` parameter refused when it holds a password, the library's words put in the notebook's
-own, the word list a typed path or an upload chooses, and money and status as text.
+``store`` parameter refused when it holds a password, the word list a typed path or an upload
+chooses, and money and status as text. (Each face names the settings a library message names in
+its own words: :mod:`.wording`.)
 
 The lowest of the notebook faces: it imports no other face, and every notebook face may import it.
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ def show_errors_in_one_line() -> None:
     def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
         # published as the cell's error (name, value, a one-line traceback): papermill and
         # nbmake print it on the terminal, where a bare stderr stream would stay in the notebook
-        stb = [f"{etype.__name__}: {in_parameter_words(str(value))}"]
+        stb = [f"{etype.__name__}: {value}"]  # str(): its settings named as the parameters
         shell._showtraceback(etype, value, stb)
         return stb
 
@@ -66,50 +65,6 @@ def notebook_store(store: Any) -> Any:
             f"{STORE_ENV}='mongodb://user:PASSWORD@host/db' papermill ..."
         )
     return store
-
-
-# --- what the workbench says, in its own words ---------------------------------------------------
-
-# The library's advice names the terminal's flags; the workbench names its own controls.
-_UI_WORDS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"\bpass --fresh\b"), "click Start over"),
-    (re.compile(r",? without --fresh,?"), " with Run (not Start over)"),
-    (re.compile(r"\bor --fresh\b"), "or click Start over"),
-    (re.compile(r"(?<![\w-])--fresh\b"), "Start over"),
-    (
-        re.compile(r"\bpass another --checkpoint\b"),
-        "set another checkpoint in the notebook's parameters cell",
-    ),
-    (re.compile(r"(?<![\w-])--import-checkpoint\b"), "the import_checkpoint parameter"),
-    (re.compile(r"(?<![\w-])--checkpoint\b"), "the checkpoint parameter"),
-    (re.compile(r"(?<![\w-])--redo\b"), "the redo parameter"),
-    (re.compile(r"(?<![\w-])--provider (\w+)"), r"Provider \1"),
-    (re.compile(r"(?<![\w-])--max-cost\b"), "Max cost"),
-    (re.compile(r"(?<![\w-])--batch-size\b"), "Batch size"),
-    (re.compile(r"(?<![\w-])--prices FILE\b"), "prices= in synthlib.run"),
-    (re.compile(r"(?<![\w-])--yes\b"), "the Run button"),
-    (
-        re.compile(r"(?<![\w-])--([a-z][a-z-]*)"),
-        lambda m: f"the {m.group(1).replace('-', '_')} parameter",
-    ),
-]
-
-
-def in_ui_words(text: str) -> str:
-    """``text`` (an error or notice of the library) with its terminal flags named as the
-    workbench's controls: ``--fresh`` is Start over, ``--checkpoint`` a parameter, ..."""
-    for pattern, replacement in _UI_WORDS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z-]*)")
-
-
-def in_parameter_words(text: str) -> str:
-    """``text`` with terminal flags named as the notebook's parameters (``--fresh`` is the
-    ``fresh`` parameter): what a headless run and a failing cell say."""
-    return _FLAG.sub(lambda m: f"the {m.group(1).replace('-', '_')} parameter", text)
 
 
 def project_root(start: Path) -> Path | None:

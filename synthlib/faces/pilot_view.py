@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
-from ..core.errors import SynthlibError, UsageError
+from ..core.errors import SynthlibError, UsageError, worded
 from ..core.words import read_words
 from ..engine.progress import Phase, Progress
 from ..jobs.pilots import (
@@ -51,8 +51,9 @@ from ..jobs.pilots import (
     run_pilot,
 )
 from ..providers import registry
-from .notebook import EXAMPLE_WORDS, chosen_words, in_ui_words, money, words_html
+from .notebook import EXAMPLE_WORDS, chosen_words, money, words_html
 from .review import card_html
+from .wording import WORKBENCH
 
 if TYPE_CHECKING:
     from ..jobs.job import Job
@@ -1026,7 +1027,7 @@ class PilotView:
         if job is None:
             self._say("The run did not start: see the workbench's message.", warn=True)
             return None
-        copied = [in_ui_words(n) for n in job.notices if "pilot" in n]
+        copied = [worded(n, WORKBENCH) for n in job.notices if "pilot" in n]
         self.choose_info.value = (
             f"Started the whole list ({len(job.config.words):,} words) on "
             f"<b>{html.escape(model)}</b> ({html.escape(provider_of(model))}): its progress is "
@@ -1051,7 +1052,7 @@ class PilotView:
 
     def _error(self, exc: BaseException) -> None:
         if isinstance(exc, SynthlibError):
-            text = in_ui_words(str(exc))
+            text = exc.worded(WORKBENCH)
         else:
             text = f"{type(exc).__name__}: {exc}"
             traceback.print_exception(exc)  # the kernel's log keeps the unexpected

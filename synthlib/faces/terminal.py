@@ -17,13 +17,14 @@ from rich.progress import Progress as Bar
 from rich.table import Table
 
 from ..core.cost import Estimate
-from ..core.errors import SpendRefused
+from ..core.errors import SpendRefused, worded
 from ..engine.progress import ENDINGS, Phase, Progress
 from ..jobs.config import RunConfig, settings
 from ..jobs.job import Job, RunResult
 from ..providers import registry
 from ..store import RunStore, default_store, mask_uri
 from .display import print_estimate, rows_table
+from .wording import COMMAND_LINE
 
 PLAIN_EVERY_SECONDS = 15.0
 
@@ -51,10 +52,10 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
     resuming = " (resuming)" if job.resumed else ""
     print(f"Checkpoint: {config.checkpoint}{resuming}; store: {store}", file=out)
     for notice in job.notices:
-        print(notice, file=out)
+        print(worded(notice, COMMAND_LINE), file=out)
     print_estimate(job.estimate, title="Cost estimate", file=out)
     if job.fallback:
-        print(job.fallback, file=out)
+        print(worded(job.fallback, COMMAND_LINE), file=out)
         if not args.yes:
             _confirm(out, "Make offline entries anyway?")
         job.fallback_accepted = True
@@ -93,10 +94,10 @@ def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -
     print(f"Provider: {job.provider}{why}; model: {job.model}", file=out)
     print(f"Checkpoint: {job.config.checkpoint}{' (resuming)' if job.resumed else ''}", file=out)
     for notice in job.notices:
-        print(notice, file=out)
+        print(worded(notice, COMMAND_LINE), file=out)
     print_estimate(job.estimate, title="Cost estimate (repair)", file=out)
     if job.fallback:  # no key: auto fell back to offline over the paid entries being repaired
-        print(job.fallback, file=out)
+        print(worded(job.fallback, COMMAND_LINE), file=out)
     if args.dry_run:
         return 0
     if job.fallback and not args.yes:
@@ -169,6 +170,7 @@ class TerminalDisplay:
             self._live.__exit__(None, None, None)
 
     def __call__(self, progress: Progress, message: str | None) -> None:
+        message = worded(message, COMMAND_LINE) if message else message
         self._latest = progress
         if self._live is not None and self._bar is not None and self._task is not None:
             eta = f"ETA {progress.eta}" if progress.eta else ""
@@ -200,7 +202,7 @@ def _summary(
     result: RunResult, out: TextIO, job_store: RunStore, done: list[str] | None = None
 ) -> None:
     p = result.progress
-    print(f"\n{ENDINGS[result.phase]}", file=out)
+    print(f"\n{worded(ENDINGS[result.phase], COMMAND_LINE)}", file=out)
     if out.isatty():  # the live table is gone (transient): this is the one summary
         Console(file=out).print(status_table(p, title="Summary"))
     else:

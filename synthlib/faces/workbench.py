@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.cost import Estimate
-from ..core.errors import SynthlibError, UsageError
+from ..core.errors import SynthlibError, UsageError, worded
 from ..core.extras import require
 from ..core.pricing import price_table
 from ..core.words import read_words
@@ -54,6 +54,7 @@ from ..jobs.job import Job, RunResult, build_config
 from ..jobs.pilots import DEFAULT_SAMPLE, OFFLINE, Pilot
 from ..providers import registry
 from ..store import Store, default_store, has_secret, mask_uri
+from .wording import WORKBENCH
 
 # one line naming the extra if it is missing, before the faces below (which need it too) fail
 require("notebook", "the workbench")
@@ -61,8 +62,6 @@ require("notebook", "the workbench")
 from .notebook import (  # noqa: E402
     EXAMPLE_WORDS,
     chosen_words,
-    in_parameter_words,
-    in_ui_words,
     interactive_session,
     money,
     show_errors_in_one_line,
@@ -354,7 +353,7 @@ class Workbench:
 
         estimate = self.estimate()
         for note in estimate.notes:
-            print(in_parameter_words(note))
+            print(note)  # str(): its settings named as the notebook's parameters
         print(f"Estimate for {estimate.words_total:,} words ({self.params['model']}):")
         with pd.option_context("display.max_colwidth", None):
             display(table(estimate.rows()))
@@ -418,7 +417,7 @@ class Workbench:
         result = self.result
         if result is None:
             return
-        say(in_parameter_words(ENDINGS[result.phase]))
+        say(str(ENDINGS[result.phase]))
         if progress:
             show(table(result.progress.rows()))
         if result.given_up:
@@ -882,7 +881,7 @@ class _Widgets:
         if when:
             head += f" <span class='sl-muted'>{html.escape(when)}</span>"
         lines = [head, estimate_html(estimate)]
-        lines += [html.escape(in_ui_words(note)) for note in estimate.notes]
+        lines += [html.escape(worded(note, WORKBENCH)) for note in estimate.notes]
         if estimate.checkpoint:
             lines.append(
                 f"<span class='sl-muted'>Checkpoint: {html.escape(estimate.checkpoint)}</span>"
@@ -964,7 +963,7 @@ class _Widgets:
             if job.set_aside is not None:
                 self._log(f"set the old checkpoint aside: {job.set_aside}")
             for notice in job.notices:
-                self._log(in_ui_words(notice))
+                self._log(worded(notice, WORKBENCH))
             self.bar.max = max(1, len(job.config.words))
             self.headline.value = f"Running on {self._run_label}..."
             job.start()  # here, not in the waiting thread: the job is running once Run returns
@@ -1077,7 +1076,7 @@ class _Widgets:
     def on_progress(self, progress: Progress, message: str | None) -> None:
         with self._lock:
             if message:
-                self._log(in_ui_words(message))
+                self._log(worded(message, WORKBENCH))
             now = time.monotonic()
             if now - self._last_draw < 0.25 and progress.phase == Phase.RUNNING and not message:
                 return
@@ -1119,7 +1118,7 @@ class _Widgets:
         """An error, in the workbench's words, kept until the next action; an unexpected one
         also leaves its traceback in the log."""
         if isinstance(exc, SynthlibError):
-            text = in_ui_words(str(exc))
+            text = exc.worded(WORKBENCH)
         else:
             text = f"{type(exc).__name__}: {exc}"
             self.log.append_stderr("".join(traceback.format_exception(exc)))

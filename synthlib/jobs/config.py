@@ -52,7 +52,7 @@ class Whole:
 
     def check(self, name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not self._fits(value):
-            raise UsageError(f"{name} must be {self._range()}, not {value!r}")
+            raise UsageError(f"{{{name}}} must be {self._range()}, not {value!r}", settings=name)
         return value
 
     def check_limit(self, name: str, value: int, values: Mapping[str, Any]) -> None:
@@ -62,7 +62,9 @@ class Whole:
         limit = self.limit(values)
         if value > limit.most:
             raise UsageError(
-                f"{name} {value:,} is more than {limit.why}: give {name} of at most {limit.most:,}"
+                f"{{{name}={value}}} is more than {limit.why}: "
+                f"give {{{name}}} of at most {limit.most:,}",
+                settings=name,
             )
 
     def parse(self, text: str) -> int:
@@ -91,9 +93,9 @@ class Amount:
 
     def check(self, name: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UsageError(f"{name} must be a number, not {value!r}")
+            raise UsageError(f"{{{name}}} must be a number, not {value!r}", settings=name)
         if not self._fits(value):
-            raise UsageError(f"{name} must be {self._range()}, not {value}")
+            raise UsageError(f"{{{name}}} must be {self._range()}, not {value}", settings=name)
         return float(value)
 
     def parse(self, text: str) -> float:
@@ -125,7 +127,10 @@ class Choice:
 
     def check(self, name: str, value: Any) -> str:
         if value not in self.options:
-            raise UsageError(f"unknown {name} {value!r}; choose one of {', '.join(self.options)}")
+            raise UsageError(
+                f"unknown {{{name}}} {value!r}; choose one of {', '.join(self.options)}",
+                settings=name,
+            )
         return value
 
     def parse(self, text: str) -> str:
@@ -140,7 +145,7 @@ class Switch:
 
     def check(self, name: str, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise UsageError(f"{name} must be True or False, not {value!r}")
+            raise UsageError(f"{{{name}}} must be True or False, not {value!r}", settings=name)
         return value
 
 
@@ -151,7 +156,7 @@ class Text:
 
     def check(self, name: str, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
-            raise UsageError(f"{name} must not be empty")
+            raise UsageError(f"{{{name}}} must not be empty", settings=name)
         return value
 
     def parse(self, text: str) -> str:
@@ -432,10 +437,14 @@ def provider_model(provider: str, model: str) -> str:
     if spec.takes_any_model:
         if owner is None:
             return model  # a model only a compatible server knows
-        raise UsageError(f"{model} is {owner.model_kind}: use --provider {owner.name}")
+        raise UsageError(
+            f"{model} is {owner.model_kind}: {{pass provider={owner.name}}}", settings="provider"
+        )
     if model == DEFAULT_MODEL and spec.default_model:
         return spec.default_model
-    raise UsageError(f"--provider {spec.name} takes {spec.model_kind}, not {model!r}")
+    raise UsageError(
+        f"{{provider={spec.name}}} takes {spec.model_kind}, not {model!r}", settings="provider"
+    )
 
 
 def poll_interval_for(config: RunConfig, provider: str) -> float:

@@ -58,9 +58,10 @@ def refuse_budget_below_one_request(estimate: Estimate, token_budget: int) -> No
     needed = estimate.largest_request_tokens
     if estimate.remaining and needed > token_budget:
         raise UsageError(
-            f"--token-budget {token_budget:,} is below one request: the largest request to send "
-            f"takes {needed:,} input tokens; pass --token-budget {needed} or more "
-            "(nothing was sent)"
+            f"{{token_budget={token_budget}}} is below one request: the largest request to "
+            f"send takes {needed:,} input tokens; {{pass token_budget={needed}}} or more "
+            "(nothing was sent)",
+            settings="token_budget",
         )
 
 
@@ -200,8 +201,10 @@ class Job:
         if self.resumed and bought_at and here != bought_at and not self.checkpoint.state.flights:
             raise CheckpointError(
                 f"{self.checkpoint.path}: its words were bought at {bought_at}, but this run "
-                f"buys at {here}; an entry from one API is not one from the other. Pass another "
-                "--checkpoint (words in the store for this API are not sent again)"
+                f"buys at {here}; an entry from one API is not one from the other. Choose another "
+                "checkpoint file ({checkpoint}; words in the store for this API are not sent "
+                "again)",
+                settings="checkpoint",
             )
         # words done elsewhere (the store, an imported checkpoint): one journalled event each
         self.notices = mark_already_done(

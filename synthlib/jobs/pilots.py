@@ -637,7 +637,7 @@ def parse_models(models: str | Iterable[str]) -> list[str]:
     names = models.split(",") if isinstance(models, str) else list(models)
     found = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
     if not found:
-        raise UsageError("the pilot needs at least one model (models=..., --models a,b)")
+        raise UsageError("the pilot needs at least one model ({models})", settings="models")
     return found
 
 

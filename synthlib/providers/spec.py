@@ -59,7 +59,7 @@ class ProviderSpec:
     default_base_url: str = ""  # where it buys by default (``local`` offline)
     models: tuple[str, ...] = ()  # model-name prefixes it owns
     owns: Callable[[str], bool] | None = field(default=None, repr=False)
-    model_kind: str = ""  # "a Claude model": what --provider NAME takes
+    model_kind: str = ""  # "a Claude model": what provider NAME takes
     takes_any_model: bool = False
     default_model: str = ""  # the model of a run that asks for none of its own
     tokens: TokenScale = EXACT  # how its input tokens are counted from o200k_base
@@ -100,5 +100,5 @@ class ProviderSpec:
     def make_backend(self, options: BackendOptions) -> Backend:
         """The backend of a run (a missing extra is one :class:`MissingExtra` line)."""
         if self.extra:
-            require(self.extra, f"--provider {self.name}", self.sdk_modules)
+            require(self.extra, f"the {self.name} provider", self.sdk_modules)
         return self.backend(options)

@@ -89,7 +89,7 @@ def test_fresh_is_refused_while_batches_are_in_flight_then_safe(emulator, workdi
     with pytest.raises(CheckpointError, match=r"2 batch\(es\) in flight") as info:
         make_job(emulator, new_list, checkpoint="run.json")
     assert "belongs to another run" in str(info.value)
-    with pytest.raises(CheckpointError, match=r"2 batch\(es\) in flight; --fresh would pay"):
+    with pytest.raises(CheckpointError, match=r"2 batch\(es\) in flight; fresh=True would pay"):
         make_job(emulator, new_list, checkpoint="run.json", fresh=True)
     assert len(read_checkpoint(workdir / "run.json")["batches"]) == 2  # untouched
     emulator.configure(stall=False)

@@ -280,8 +280,9 @@ class AnthropicBackend:
         if client is None:
             if not os.environ.get("ANTHROPIC_API_KEY"):
                 raise UsageError(
-                    "--provider anthropic needs ANTHROPIC_API_KEY in the environment "
-                    "(or use --provider offline)"
+                    "{provider=anthropic} needs ANTHROPIC_API_KEY in the environment "
+                    "(or {pass provider=offline})",
+                    settings="provider",
                 )
             client = anthropic.Anthropic(max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS)
         self._client = client

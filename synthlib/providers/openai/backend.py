@@ -77,8 +77,9 @@ class OpenAIBackend:
         if client is None:
             if not os.environ.get("OPENAI_API_KEY"):
                 raise UsageError(
-                    "--provider openai needs OPENAI_API_KEY in the environment "
-                    "(or use --provider offline)"
+                    "{provider=openai} needs OPENAI_API_KEY in the environment "
+                    "(or {pass provider=offline})",
+                    settings="provider",
                 )
             client = openai.OpenAI(max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS)
         self._client = client
