@@ -12,7 +12,7 @@ face rewrites another's text.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Wording(Protocol):
@@ -132,7 +132,7 @@ class SynthlibError(Exception):
     exit_code = 1
     settings: tuple[str, ...] = ()
 
-    def __init__(self, *args: object, settings: tuple[str, ...] | str = ()) -> None:
+    def __init__(self, *args: object, settings: tuple[str, ...] | str = (), **more: Any) -> None:
         if isinstance(settings, str):
             settings = (settings,)
         if args and isinstance(args[0], Said):
@@ -143,7 +143,7 @@ class SynthlibError(Exception):
         if settings:
             self.settings = settings
             args = (render(self._template, settings, PYTHON), *args[1:])
-        super().__init__(*args)
+        super().__init__(*args, **more)  # ``more``: ImportError's name= (MissingExtra)
 
     def __str__(self) -> str:
         # One line, always: multi-line messages break the "one-line error" promise.

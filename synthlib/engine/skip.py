@@ -228,7 +228,7 @@ def _from_pilot(
     for _, failure in store.iter_pilot_failures(None, model):
         if failure.word in wanted and Failure.parse(failure.reason).final:
             judged.setdefault(failure.word, failure)
-    notices = []
+    notices: list[str] = []
     if kept:
         if copy:
             store.upsert_entries(kept.values())
