@@ -128,13 +128,13 @@ def test_the_workbench_names_its_max_cost_field(offline_env):
     assert "Max cost &#x27;-1&#x27; is not an amount of dollars" in ui.notice.value
 
 
-def test_the_workbench_names_a_parameter_it_has_no_field_for(offline_env):
+def test_the_workbench_names_a_field_made_from_the_declaration(offline_env):
     pytest.importorskip("ipywidgets")
     from synthlib.faces.workbench import Workbench, _Widgets
 
     ui = _Widgets(Workbench(words=WORDS, token_budget=0))
     assert ui.on_estimate() is None
-    assert "the token_budget parameter must be a whole number of at least 1" in ui.notice.value
+    assert "Token budget must be a whole number of at least 1, not 0" in ui.notice.value
 
 
 # --- papermill: notebooks/run.ipynb run headless --------------------------------------------------

@@ -54,7 +54,7 @@ from ..jobs.job import Job, RunResult, build_config
 from ..jobs.pilots import DEFAULT_SAMPLE, OFFLINE, Pilot
 from ..providers import registry
 from ..store import Store, default_store, has_secret, mask_uri
-from .wording import WORKBENCH
+from .wording import NOT_FIELDS, WORKBENCH, field_label
 
 # one line naming the extra if it is missing, before the faces below (which need it too) fail
 require("notebook", "the workbench")
@@ -187,25 +187,10 @@ def _blank_status() -> list[tuple[str, str]]:
 
 # --- the settings' fields, made from their declaration (synthlib.jobs.config.setting) -----------
 
-# Settings without a field: a notebook gives them in its parameters cell, or a button does it.
-NOT_FIELDS = {
-    "checkpoint": "the checkpoint parameter",
-    "import_checkpoint": "the import_checkpoint parameter",
-    "prices": "the prices parameter (a price file or mapping)",
-    "redo": "the redo parameter",
-    "fresh": "the Start over button",
-    "cancel_on_exit": "the Cancel in-flight batches button",
-}
 # The fields under Settings, as the workbench has always shown them; every other setting's field
 # is under "More settings" (folded), in the order the settings are declared.
 FIRST_FIELDS = ("provider", "model", "batch_size", "words_per_request", "max_cost", "store")
-LABELS = {"words_per_request": "Words/request", "max_cost": "Max cost $"}  # short, as ever
 BLANK = {"max_cost": "no limit"}  # what a blank field means, when not "default"
-
-
-def field_label(name: str) -> str:
-    """A setting's label in the workbench: its name in words (``poll_interval``: Poll interval)."""
-    return LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def setting_field(name: str, declared: Field[Any], value: Any, *, prices: Any = None) -> Any:
