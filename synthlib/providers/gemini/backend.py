@@ -294,8 +294,9 @@ class GeminiBackend:
         key = api_key or next((os.environ[v] for v in KEY_VARIABLES if os.environ.get(v)), "")
         if not key:
             raise UsageError(
-                "--provider gemini needs GOOGLE_API_KEY (or GEMINI_API_KEY) in the environment "
-                "(or use --provider offline)"
+                "{provider=gemini} needs GOOGLE_API_KEY (or GEMINI_API_KEY) in the environment "
+                "(or {pass provider=offline})",
+                settings="provider",
             )
         self._key = key
         self.base_url = (base_url or os.environ.get(URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
