@@ -18,7 +18,7 @@ the intent when no such batch exists.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from .events import (
     Status,
     Uploaded,
     event_class,
+    event_from_json,
     status_of,
 )
 
@@ -242,8 +243,11 @@ class RunState:
 
     # --- transitions ---------------------------------------------------------------------------
 
-    def apply(self, event: Event) -> bool:
-        """Apply ``event``; False (and no change) if it was applied before."""
+    def apply(self, event: Event | Mapping[str, Any]) -> bool:
+        """Apply ``event`` (typed, or a journal line's JSON object); False (and no change) if it
+        was applied before."""
+        if isinstance(event, Mapping):
+            event = event_from_json(event)
         if event.seq <= self.seq:
             return False
         match event:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from synthlib.engine.checkpoint import set_aside
-from synthlib.engine.events import event_from_json
 from synthlib.engine.state import RunState
 
 from .conftest import cli, ledger_cost, words
@@ -37,7 +36,7 @@ def recorded(snapshot: Path) -> RunState:
     if journal.exists():
         for line in journal.read_text().splitlines():
             if line.strip():
-                state.apply(event_from_json(json.loads(line)))
+                state.apply(json.loads(line))
     return state
 
 
