@@ -58,7 +58,6 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         print(worded(job.fallback, COMMAND_LINE), file=out)
         if not args.yes:
             _confirm(out, "Make offline entries anyway?")
-        job.fallback_accepted = True
     if registry.paid(job.provider) and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()
@@ -102,7 +101,6 @@ def repair_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -
         return 0
     if job.fallback and not args.yes:
         _confirm(out, "Make offline entries anyway?")
-    job.fallback_accepted = True  # said and asked above (or --yes)
     if registry.paid(job.provider) and not args.yes and job.estimate.remaining:
         _confirm(out)
     job.open()

@@ -947,7 +947,7 @@ class _Widgets:
             self._show_estimate(job.estimate, when)
             if job.set_aside is not None:
                 self._log(f"set the old checkpoint aside: {job.set_aside}")
-            for notice in job.notices:
+            for notice in [*job.notices, *([job.fallback] if job.fallback else [])]:
                 self._log(worded(notice, WORKBENCH))
             self.bar.max = max(1, len(job.config.words))
             self.headline.value = f"Running on {self._run_label}..."

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.cost import Estimate
-from ..core.errors import CheckpointError, Interrupted, SpendRefused, UsageError
+from ..core.errors import CheckpointError, Interrupted, UsageError
 from ..core.pricing import Price, price_for
 from ..core.prompts import prompt_version
 from ..core.schema import SCHEMA_VERSION
@@ -105,11 +105,10 @@ class Job:
         self.notices: list[str] = list(self.estimate.notes)
         refuse_budget_below_one_request(self.estimate, config.token_budget)
         self.resumed = config.checkpoint_file.exists() and not config.fresh
-        # a key missing: auto fell back to offline over paid entries of these words. Making
-        # offline entries then needs consent: the terminal asks, Python and notebooks set
-        # ``fallback_accepted`` (or choose provider offline); :meth:`open` refuses otherwise.
+        # a key missing: auto fell back to offline over paid entries of these words (the
+        # terminal says so and asks; the workbench says so in its log; offline entries are kept
+        # beside the paid ones and never hide them)
         self.fallback: str | None = None
-        self.fallback_accepted = False
         given = nullcontext(store) if store is not None else None
         with given or store_if_any(config.store) as reading:
             if config.provider == "auto" and not registry.paid(self.provider):
@@ -144,10 +143,6 @@ class Job:
         if self._opened:
             return self
         self._refuse_if_closed()
-        if self.fallback and not self.fallback_accepted:
-            raise SpendRefused(
-                f"{self.fallback} (in Python: provider='offline', or Job.fallback_accepted = True)"
-            )
         self._lock.acquire()  # a second run on this checkpoint stops here, with one line
         try:
             self._open()
