@@ -340,6 +340,8 @@ def test_someone_elses_frozen_objects_stay_frozen():
     try:
         frozen = gc.get_freeze_count()
         ingest([ok_line(cid("apple"), answer("apple"))])
-        assert gc.get_freeze_count() == frozen
+        # an unfreeze would empty the permanent generation; a frozen object freed meanwhile by
+        # reference counting (another thread's) only lowers the count a little
+        assert gc.get_freeze_count() > frozen // 2
     finally:
         gc.unfreeze()
