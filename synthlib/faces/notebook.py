@@ -40,7 +40,9 @@ def show_errors_in_one_line() -> None:
     if shell is None:
         return
 
-    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
+    def handler(
+        shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> list[str]:
         # published as the cell's error (name, value, a one-line traceback): papermill and
         # nbmake print it on the terminal, where a bare stderr stream would stay in the notebook
         stb = [f"{etype.__name__}: {value}"]  # str(): its settings named as the parameters

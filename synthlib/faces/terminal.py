@@ -8,7 +8,7 @@ import sys
 import time
 from collections import Counter
 from itertools import islice
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -25,6 +25,11 @@ from ..providers import registry
 from ..store import RunStore, default_store, mask_uri
 from .display import print_estimate, rows_table
 from .wording import COMMAND_LINE
+
+if TYPE_CHECKING:  # the lean core loads neither
+    import pandas as pd
+
+    from ..jobs.pilots import ModelReport
 
 PLAIN_EVERY_SECONDS = 15.0
 
@@ -286,7 +291,7 @@ def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) ->
     if paid and not args.yes:
         _confirm(out)
 
-    def done(report) -> None:
+    def done(report: ModelReport) -> None:
         print(
             f"{report.model}: {report.phase} in {report.wall_seconds:,.1f} s, {report.entries:,} "
             f"of {report.words:,} entries, ${report.cost_usd:.4f}",
@@ -324,7 +329,7 @@ def _nothing_to_send(estimate: Estimate) -> str:
     return "nothing to pay" + (f" ({', '.join(parts)})" if parts else "")
 
 
-def _comparison_text(frame) -> str:
+def _comparison_text(frame: pd.DataFrame) -> str:
     shown = frame.copy()
     for column, fmt in (
         ("valid", "{:.0%}"),
