@@ -63,6 +63,7 @@ from ..core.schema import Failure
 from ..core.shards import Shard, plan_shards
 from ..core.tokens import RequestTokens
 from ..core.words import WordList
+from ..providers import registry
 from ..providers.base import (
     RUN_TAG,
     SHARD_TAG,
@@ -838,6 +839,11 @@ class Submitter(Part):
             return False, False  # changed hands meanwhile
         if mark is None:
             return self._release_orphan_shard(reservation, "it sent no create for them"), False
+        spec = registry.find(str(self.backend.provider))
+        if spec is not None and not spec.paid:
+            # a free provider's batches live with their run's checkpoint: none can be found
+            # from here, and making the words again costs nothing
+            return self._release_orphan_shard(reservation, "its batches cost nothing"), False
         since, until, requests = mark
         try:
             found, undecided = self._orphan_batch(run, shard, since, until, requests)

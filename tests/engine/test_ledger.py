@@ -727,3 +727,42 @@ def test_a_run_killed_on_this_machine_is_gone_at_once_and_its_batches_adopted(em
     assert any("adopted batch" in m for m in messages), messages
     billed = billed_per_word(emulator.ledger())
     assert set(billed) == set(WORDS[:20]) and max(billed.values()) == 1
+
+
+def test_a_gone_offline_runs_marked_shard_is_made_again_at_once(workdir, shared_store):
+    """The offline provider's batches live with their run's checkpoint (no other run can find
+    them) and cost nothing: a gone offline run's shard with a create marked is released at
+    once, not after the create window a paid provider's needs."""
+    from synthlib.core import prompts, schema
+    from synthlib.engine.ledger import expected_api_location
+    from synthlib.store.ledger import Purchase
+
+    messages: list[str] = []
+    config = build_config(
+        REAL, checkpoint=str(workdir / "b.json"), provider="offline", poll_interval=0.05
+    )
+    job = Job(
+        config,
+        store=shared_store(),
+        listener=lambda progress, message: message and messages.append(message),
+    )
+    purchase = Purchase(
+        "offline",
+        job.model,
+        prompts.prompt_version(False),
+        schema.SCHEMA_VERSION,
+        expected_api_location("offline"),
+    )
+    store = shared_store()
+    now = time.time()
+    assert store.reserve(purchase, GONE, "s-1", {w: REAL.index(w) for w in REAL[:5]}, now)
+    store.mark_creating(GONE.run_id, "s-1", now, 5)
+    store.renew(GONE, now, ended=True)
+    job.start()
+    result = job.wait(60)
+    if result is None:
+        job.stop()
+        job.wait(30)
+    assert result is not None and result.phase == "finished", messages[-3:]
+    assert result.progress.processed == 10
+    assert any("its batches cost nothing" in m for m in messages), messages
