@@ -10,10 +10,12 @@ says it ended, so another run can tell its batches have no owner.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from ..core import prompts, schema
@@ -84,7 +86,7 @@ class RunLedger:
         holder = Holder(
             run_id=run_id,
             checkpoint=os.fspath(checkpoint),
-            host=socket.gethostname(),
+            host=process_home(),
             pid=os.getpid(),
             account=str(getattr(backend, "account", "") or ""),
         )
@@ -204,6 +206,20 @@ class RunLedger:
         if not r.pid or r.host != self.holder.host or process_exists(r.pid):
             return False
         return bool(self.store.end_if_process(r.run_id, r.host, r.pid))
+
+
+def process_home() -> str:
+    """Where this process runs, as far as another process can tell whether it still exists:
+    the machine's name and, on Linux, its boot and process namespace (two machines may share a
+    name, two containers a machine: only a run with the same value can see this one's
+    process)."""
+    parts = []
+    with contextlib.suppress(OSError):
+        parts.append("boot " + Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8])
+    with contextlib.suppress(OSError):
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    name = socket.gethostname()
+    return f"{name} ({', '.join(parts)})" if parts else name
 
 
 def process_exists(pid: int) -> bool:

@@ -15,7 +15,7 @@ least every :data:`RENEW_SECONDS`). A holder is gone when it says it ended (its 
 finished, however it ended in Python) or when it has not renewed for :data:`LEASE_SECONDS` (a
 process killed, a machine lost). Holders compare their renewal times with the reader's clock, so
 the machines sharing a store must keep their clocks within a few minutes of each other (NTP does);
-the lease is long enough for that. A holder on the reader's own machine (the same host name)
+the lease is long enough for that. A holder on the reader's own machine (the same ``host``)
 whose process no longer exists is gone at once (killed: it could not say so); the reader marks
 it ended, only while that process is still the one the store names. A gone holder's
 reservations stay until another run takes them over or its own run resumes: its batches are
