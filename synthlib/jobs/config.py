@@ -23,7 +23,9 @@ from ..engine.checkpoint import RunIdentity, read_raw, real_path
 from ..engine.ledger import expected_api_location
 from ..engine.skip import ImportedCheckpoint, read_imported_checkpoint
 from ..providers import registry
+from ..providers.spec import ProviderSpec
 from ..store import default_store
+from ..store.ledger import Purchase
 
 DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_UNREACHABLE_AFTER = 60.0
@@ -372,6 +374,37 @@ class RunConfig:
 
     def identity(self, provider: str, model: str) -> RunIdentity:
         return run_identity(self.words, provider, model, self.words_per_request, self.grounding)
+
+    def bought(self, api_location: str | None = None, *, provider: str | None = None) -> Bought:
+        """What a run of these settings buys: its provider (``auto`` resolved, unless
+        ``provider`` is given), model, price, the purchase each word is reserved and stored
+        as (at ``api_location``, else where the environment points the provider's SDK) and the
+        run's identity."""
+        name = provider if provider is not None else resolve_provider(self.provider)
+        spec = registry.spec(name)
+        model = provider_model(name, self.model)
+        # a free provider is priced as the model asked for would cost
+        price = price_for(model, self.prices or registry.prices()) if spec.paid else self.price
+        purchase = Purchase(
+            name,
+            model,
+            prompts.prompt_version(self.grounding),
+            schema.SCHEMA_VERSION,
+            api_location or spec.api_location(),
+        )
+        return Bought(name, spec, model, price, purchase, self.identity(name, model))
+
+
+@dataclass(frozen=True)
+class Bought:
+    """What a run buys (see :meth:`RunConfig.bought`)."""
+
+    provider: str
+    spec: ProviderSpec
+    model: str
+    price: Price
+    purchase: Purchase
+    identity: RunIdentity
 
 
 def settings() -> dict[str, Field[Any]]:

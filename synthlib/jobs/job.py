@@ -30,10 +30,10 @@ from ..engine.skip import (
 from ..providers import registry
 from ..providers.base import Backend
 from ..providers.registry import BackendOptions
-from ..store import RunStore, open_store
+from ..store import RunStore, open_store, store_if_any
 from ..store.ledger import RELEASED, Purchase
 from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
-from .plan import estimate_config, provider_model, store_if_any
+from .plan import estimate_config, provider_model
 
 
 def _run_of(checkpoint: Path) -> str:

@@ -653,7 +653,8 @@ class PilotPlan:
         """What the pilot will send for ``model``: what its run would start from, counted as
         the run counts it (the model's pilot checkpoint: words finished, given up or in flight;
         then this pilot's entries in the store), priced as a dry run prices it. Reads only."""
-        from .plan import estimate_config, prepared_state, store_if_any
+        from ..store import store_if_any
+        from .plan import estimate_config, prepared_state
 
         config = self.configs[model]
         provider = provider_of(model)

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import StoreError, UsageError
 from .ledger import Holder, Purchase, Reservation
@@ -300,6 +300,20 @@ def using_store(location: str | os.PathLike[str] | Store | None = None) -> Itera
     finally:
         if opened is not location:
             opened.close()
+
+
+@contextmanager
+def store_if_any(location: Any) -> Iterator[Store | None]:
+    """The store at ``location``, or None when it is a file that does not exist yet (an estimate
+    creates nothing)."""
+    if location is None or isinstance(location, str | os.PathLike):
+        path = (os.fspath(location) if location is not None else default_store()).strip()
+        path = path.removeprefix("sqlite://")
+        if "://" not in path and not Path(path).exists():
+            yield None
+            return
+    with using_store(location) as store:
+        yield store
 
 
 def open_store(location: str | os.PathLike[str] | Store | None = None) -> Store:
