@@ -122,3 +122,20 @@ def test_from_json_of_an_unknown_type_is_an_event_error():
         ),
         Planned,
     )
+
+
+def test_a_journal_error_names_the_setting_in_the_callers_words_never_a_placeholder(tmp_path):
+    from synthlib.core.errors import worded
+    from synthlib.faces.wording import COMMAND_LINE
+
+    path, identity = _old_checkpoint(tmp_path)
+    journal = tmp_path / "run.json.journal"
+    for bad in ('{"type":"teleported","seq":11,"shard":"s-3"}', '{"type":"planned","seq":9}'):
+        journal.write_text(bad + "\n", encoding="utf-8")
+        with pytest.raises(CheckpointError) as info:
+            Checkpoint.load(path, identity, WORDS)
+        python, cli = str(info.value), worded(info.value, COMMAND_LINE)
+        assert "{" not in python and "fresh=True" in python, python
+        assert "{" not in cli and "--fresh" in cli, cli
+        newer = "teleported" in bad
+        assert ("newer synthlib" in python) is newer and ("corrupt" in python) is not newer

@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 
 from ..core import failpoints
 from ..core.errors import CheckpointBusy, CheckpointError, CheckpointWriteError
-from .events import Event, EventError, event_from_json
+from .events import Event, EventError, UnknownEvent, event_from_json
 from .state import UNREADABLE, RunState, StateError
 
 try:
@@ -384,10 +384,17 @@ class Checkpoint:
         for number, line in journal.events:
             try:
                 event = event_from_json(line)
-            except EventError as exc:
+            except UnknownEvent as exc:
                 raise CheckpointError(
                     f"{cp.journal_path}:{number}: a step this synthlib does not know: {exc}. "
-                    f"A newer synthlib may have written it: upgrade synthlib, or {_FRESH_HINT}"
+                    f"A newer synthlib may have written it: upgrade synthlib, or {_FRESH_HINT}",
+                    settings=_NAMED,
+                ) from None
+            except EventError as exc:
+                raise CheckpointError(
+                    f"{cp.journal_path}:{number}: corrupt checkpoint journal ({exc}); "
+                    f"{_FRESH_HINT}",
+                    settings=_NAMED,
                 ) from None
             try:
                 state.apply(event)

@@ -26,6 +26,10 @@ class EventError(ValueError):
     """A journal line that is no event this code knows (another type, or fields missing)."""
 
 
+class UnknownEvent(EventError):
+    """A journal step of a type this synthlib does not know (a newer one may have written it)."""
+
+
 class FlightStatus(StrEnum):
     """A flight's status that no API gives (else it is its batch's :class:`BatchStatus`)."""
 
@@ -306,7 +310,7 @@ def event_class(type_: str) -> type[Event]:
         return EVENTS[type_]
     except (KeyError, TypeError):
         known = ", ".join(EVENTS)
-        raise EventError(f"unknown event type {type_!r} (known: {known})") from None
+        raise UnknownEvent(f"unknown event type {type_!r} (known: {known})") from None
 
 
 def event_from_json(data: Mapping[str, Any]) -> Event:
