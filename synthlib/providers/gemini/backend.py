@@ -35,7 +35,8 @@ A batch's id here is its name without ``batches/`` (the engine names spool files
 
 Thinking: 2.5 models think by default and their thinking counts against ``maxOutputTokens``.
 Flash and Flash-Lite are asked for none (``thinkingBudget`` 0); Pro cannot turn it off, so it
-gets the least budget (128) and its output limit grows by as much.
+gets the least budget (128), inside the request's output limit: the limit the run's cost cap
+counts is the most a request can bill (a truncated answer is retried with a larger limit).
 
 Status (the SDK's ``JOB_STATE_*``): ``PENDING``/``QUEUED`` -> ``validating``; ``RUNNING``,
 ``PAUSED``, ``UPDATING`` -> ``in_progress``; ``CANCELLING`` -> ``cancelling``; ``SUCCEEDED``
@@ -95,7 +96,7 @@ BATCH_PREFIX = "batches/"  # of the API's batch names; a batch's id here is the 
 TAG_PREFIX = "synthlib?"
 FILE_TAG = "synthlib_file"
 REQUESTS_TAG = "synthlib_requests"
-# Thinking: models that cannot turn it off get the least budget, added to their output limit
+# Thinking: models that cannot turn it off get the least budget, inside their output limit
 NO_THINKING = 0
 LEAST_THINKING = 128
 SAFETY_FINISH = frozenset(
@@ -177,7 +178,7 @@ def to_request(body: Mapping[str, Any], response_schema: Mapping[str, Any]) -> d
         "thinkingConfig": {"thinkingBudget": budget},
     }
     if limit:
-        config["maxOutputTokens"] = int(limit) + budget
+        config["maxOutputTokens"] = int(limit)  # thinking included: what the cap counts
     if "temperature" in body:
         config["temperature"] = body["temperature"]
     request: dict[str, Any] = {"contents": contents, "generationConfig": config}
