@@ -245,3 +245,23 @@ def test_requests_carry_the_same_prompt_and_the_schema_as_a_forced_tool(emulator
     assert params["tool_choice"] == {"type": "tool", "name": params["tools"][0]["name"]}
     assert params["tools"][0]["input_schema"] == schema.response_schema()
     assert Counter(untag(r["custom_id"])[1] for r in sent) == {untag(sent[0]["custom_id"])[1]: 3}
+
+
+@pytest.mark.parametrize("words_per_request", [1, 10])
+def test_a_shard_cut_to_the_specs_limit_fits_a_message_batch(words_per_request):
+    """Sharding measures OpenAI-format lines; as Message Batch requests they grow (params, tags,
+    the tool definition). A shard cut to the spec's byte limit must still pass the API's."""
+    from synthlib.core.pricing import price_for
+    from synthlib.core.requests import RequestTemplate, build_requests
+    from synthlib.providers.anthropic import SPEC
+    from synthlib.providers.anthropic.backend import LIMITS, to_request, tool
+
+    word_list = [f"word{i}" for i in range(40)] + ["serendipity", "well-being", "naïve"]
+    template = RequestTemplate(price_for("claude-haiku-4-5"))
+    positions = {w: i for i, w in enumerate(word_list)}
+    requests = list(build_requests(word_list, positions, words_per_request=words_per_request))
+    lines = [template.line(r) for r in requests]
+    as_sent = [to_request(json.loads(line), "t" * 24, tool()) for line in lines]
+    measured = sum(len(line.encode()) + 1 for line in lines)  # what sharding counts
+    sent = len(json.dumps({"requests": as_sent}, ensure_ascii=False).encode())
+    assert sent / measured < LIMITS.bytes / SPEC.limits.bytes

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ...core.tokens import TokenScale
 from ..base import Backend
 from ..spec import BackendOptions, ProviderSpec, Refind
-from .backend import LIMITS
+from .backend import SHARD_LIMITS
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 # Claude tokens per o200k_base token on synthlib's prompts: an assumption, not a published
@@ -49,7 +49,7 @@ SPEC = ProviderSpec(
         TOOL_PROMPT_TOKENS,
         f"estimated: o200k_base x{TOKENS_PER_O200K_TOKEN:g}, Claude's tokenizer is not public",
     ),
-    limits=LIMITS,
+    limits=SHARD_LIMITS,
     extra="anthropic",
     sdk_modules=("anthropic",),
     # Message Batches carry no metadata: the tags travel in every custom_id and are read from

@@ -71,6 +71,9 @@ MAX_RETRIES = 5
 TIMEOUT_SECONDS = 120.0
 FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there answers at once
 LIMITS = BatchLimits(requests=100_000, bytes=256 * MB)  # a batch (Anthropic docs as of 2026)
+# what shards are cut to: sharding measures OpenAI-format lines, which grow by about 6% as Message
+# Batch requests (params, tags, the tool definition, JSON's spacing); a full shard must still fit
+SHARD_LIMITS = BatchLimits(requests=LIMITS.requests, bytes=int(LIMITS.bytes / 1.15))
 TOOL_NAME = "record_entries"
 TOOL_DESCRIPTION = "Record the dictionary entries for the words asked, one entry per word."
 RESULTS_PREFIX = "results:"
