@@ -79,3 +79,32 @@ def test_pilot_n_and_a_different_sample_are_refused_in_one_line(offline_env, cap
 def test_a_sample_below_one_is_refused_naming_the_option(offline_env):
     with pytest.raises(UsageError, match="sample must be a whole number of at least 1"):
         prepare_pilot(["apple", "bank"], models="offline", sample=0)
+
+
+def test_pilot_before_the_word_list_is_the_switch_not_a_size(offline_env, capsys):
+    (offline_env / "words.txt").write_text(WORDS)
+    assert cli.main(["--pilot", "words.txt", "--models", "offline", "--dry-run"]) == 0
+    assert "7 of 7 words" in capsys.readouterr().out
+
+
+def test_pilot_n_before_the_word_list_is_still_a_size(offline_env, capsys):
+    (offline_env / "words.txt").write_text(WORDS)
+    assert cli.main(["--pilot", "3", "words.txt", "--models", "offline", "--dry-run"]) == 0
+    assert "3 of 7 words" in capsys.readouterr().out
+
+
+def test_a_pilot_option_without_models_names_the_options_given(offline_env, capsys):
+    (offline_env / "words.txt").write_text(WORDS)
+    assert cli.main(["words.txt", "--seed", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "the pilot (--pilot/--sample/--seed/--sample-file) needs --models" in err
+
+
+def test_a_pilot_model_without_its_key_is_advised_out_of_models(offline_env, capsys):
+    (offline_env / "words.txt").write_text(WORDS)
+    args = ["words.txt", "--models", "offline,gpt-4o-mini", "--sample", "2", "--yes"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "gpt-4o-mini: the openai provider needs OPENAI_API_KEY" in err
+    assert "set the key, or leave gpt-4o-mini out of --models" in err
+    assert "--provider" not in err

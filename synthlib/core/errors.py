@@ -162,6 +162,20 @@ class UsageError(SynthlibError):
     exit_code = 2
 
 
+class MissingKey(UsageError):
+    """A provider's API key is not in the environment. ``provider``: its name; ``needs``: the
+    variable(s) to set, as the message names them (``GOOGLE_API_KEY (or GEMINI_API_KEY)``), so a
+    face that chose the provider itself (the pilot) can give its own advice."""
+
+    def __init__(self, provider: str, needs: str) -> None:
+        super().__init__(
+            f"{{provider={provider}}} needs {needs} in the environment "
+            "(or {pass provider=offline})",
+            settings="provider",
+        )
+        self.provider, self.needs = provider, needs
+
+
 class WordListError(UsageError):
     """The word list cannot be read; the message names the file and line."""
 

@@ -68,12 +68,12 @@ def _parser() -> _Parser:
     )
     pilot.add_argument(
         "--pilot",
-        nargs="?",
+        action="store_const",
         const=True,
-        type=_whole_number,
-        metavar="N",
-        help="run a pilot (of N words: the same as --sample N)",
+        help="run a pilot (--pilot N: of N words, the same as --sample N)",
     )
+    # --pilot N reaches here as --pilot-words N (_pilot_size): a plain switch cannot swallow WORDS
+    pilot.add_argument("--pilot-words", dest="pilot", type=_whole_number, help=argparse.SUPPRESS)
     for name, f in pilot_options().items():  # declared once in PilotOptions
         kind = f.metadata["kind"]
         shown = f" (default {f.default})" if f.default is not None else ""
@@ -90,6 +90,20 @@ def _parser() -> _Parser:
     pilot.add_argument("--pilot-seed", dest="seed", type=_whole_number, help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
+
+
+def _pilot_size(arguments: Sequence[str]) -> list[str]:
+    """``--pilot N`` (N a whole number) as the hidden ``--pilot-words N``; any other word after
+    ``--pilot`` stays where it is (``--pilot words.txt`` is the switch and the word list)."""
+    out: list[str] = []
+    for at, argument in enumerate(arguments):
+        following = arguments[at + 1] if at + 1 < len(arguments) else ""
+        if argument == "--pilot" and following.removeprefix("-").isdigit():
+            argument = "--pilot-words"
+        elif argument.startswith("--pilot="):
+            argument = "--pilot-words=" + argument.removeprefix("--pilot=")
+        out.append(argument)
+    return out
 
 
 def _whole_number(text: str) -> int:
@@ -171,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _command("audit", _audit_parser().parse_args(arguments[1:]))
     if arguments and arguments[0] == "repair":
         return _command("repair", _repair_args(arguments[1:]))
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_pilot_size(arguments))
     stdout = sys.stdout
     sys.stdout = _Display(stdout)
     try:

@@ -257,7 +257,10 @@ def pilot_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) ->
             raise UsageError("--pilot N and --sample M disagree: give the sample's size once")
         options["sample"] = args.pilot
     if not options.get("models"):
-        raise UsageError("--pilot needs --models, e.g. --models gpt-4o-mini,gpt-4.1-mini")
+        raise UsageError(
+            "the pilot (--pilot/--sample/--seed/--sample-file) needs --models, "
+            "e.g. --models gpt-4o-mini,gpt-4.1-mini"
+        )
     settings = {k: v for k, v in given_settings(args).items() if v is not None}
     for name in ("model", "provider", "checkpoint"):
         if name in settings:

@@ -54,7 +54,7 @@ from dataclasses import Field, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import UsageError
+from ..core.errors import MissingKey, UsageError
 from ..core.pricing import Price
 from ..core.words import WordList, read_words
 from ..engine.ingest import Tokens
@@ -813,7 +813,19 @@ def _run_all(
     record.reports.update(reports)
     for model, job in jobs.items():
         started[model] = time.monotonic()
-        job.start()
+        try:
+            job.start()
+        except MissingKey as exc:
+            for other in started:  # the models already started end with this one
+                if other != model:
+                    jobs[other].stop()
+                    jobs[other].wait()
+            # the pilot chose the provider itself: --provider is not the way out
+            raise UsageError(
+                f"{model}: the {exc.provider} provider needs {exc.needs} in the environment: "
+                f"set the key, or leave {model} out of {{models}}",
+                settings="models",
+            ) from None
     errors: list[str] = []
     pending = dict(jobs)
     try:

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core import failpoints, schema
-from ...core.errors import UsageError
+from ...core.errors import MissingKey
 from ...core.limits import MB, BatchLimits
 from ..base import (
     RUN_TAG,
@@ -282,11 +282,7 @@ class AnthropicBackend:
 
         if client is None:
             if not os.environ.get("ANTHROPIC_API_KEY"):
-                raise UsageError(
-                    "{provider=anthropic} needs ANTHROPIC_API_KEY in the environment "
-                    "(or {pass provider=offline})",
-                    settings="provider",
-                )
+                raise MissingKey("anthropic", "ANTHROPIC_API_KEY")
             client = anthropic.Anthropic(max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS)
         self._client = client
         # one attempt only: a retry of a create that took effect would pay twice

@@ -65,7 +65,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from ...core import schema
-from ...core.errors import UsageError
+from ...core.errors import MissingKey
 from ...core.limits import MB, BatchLimits
 from ..base import (
     BatchInfo,
@@ -294,11 +294,7 @@ class GeminiBackend:
 
         key = api_key or next((os.environ[v] for v in KEY_VARIABLES if os.environ.get(v)), "")
         if not key:
-            raise UsageError(
-                "{provider=gemini} needs GOOGLE_API_KEY (or GEMINI_API_KEY) in the environment "
-                "(or {pass provider=offline})",
-                settings="provider",
-            )
+            raise MissingKey("gemini", "GOOGLE_API_KEY (or GEMINI_API_KEY)")
         self._key = key
         self.base_url = (base_url or os.environ.get(URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
         self._types = types

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import UsageError
+from ...core.errors import MissingKey
 from ...core.pricing import Usage
 from ...core.requests import ENDPOINT
 from ..base import (
@@ -76,11 +76,7 @@ class OpenAIBackend:
 
         if client is None:
             if not os.environ.get("OPENAI_API_KEY"):
-                raise UsageError(
-                    "{provider=openai} needs OPENAI_API_KEY in the environment "
-                    "(or {pass provider=offline})",
-                    settings="provider",
-                )
+                raise MissingKey("openai", "OPENAI_API_KEY")
             client = openai.OpenAI(max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS)
         self._client = client
         # one attempt only: a retry of a call that took effect would pay twice (module docstring)
