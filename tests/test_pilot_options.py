@@ -12,8 +12,9 @@ import pytest
 
 from synthlib.core.errors import UsageError
 from synthlib.faces import cli
+from synthlib.faces.pilot_view import pilot_line
 from synthlib.faces.workbench import show_pilot
-from synthlib.jobs.pilots import pilot, pilot_options, prepare_pilot
+from synthlib.jobs.pilots import Pilot, pilot, pilot_options, prepare_pilot
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "apple\nbank\nriver\ngarden\nquickly\nhouse\nrun\n"
@@ -108,3 +109,14 @@ def test_a_pilot_model_without_its_key_is_advised_out_of_models(offline_env, cap
     assert "gpt-4o-mini: the openai provider needs OPENAI_API_KEY" in err
     assert "set the key, or leave gpt-4o-mini out of --models" in err
     assert "--provider" not in err
+
+
+def test_a_given_sample_is_said_to_come_from_its_file(offline_env):
+    (offline_env / "words.txt").write_text(WORDS)
+    (offline_env / "mine.txt").write_text("apple\nbank\n")
+    given = prepare_pilot("words.txt", models="offline", sample_file="mine.txt").record
+    assert pilot_line(given).endswith("given by mine.txt")
+    given.save()
+    assert Pilot.load(given.path).sample_name == "mine.txt"
+    drawn = prepare_pilot("words.txt", models="offline", sample=3).record
+    assert pilot_line(drawn).endswith("drawn by frequency band")

@@ -117,6 +117,14 @@ def test_the_estimate_shows_the_deciding_figures_and_folds_the_table(offline_env
     assert "Settings changed since" in ui.estimate_view.value
 
 
+def test_a_free_estimate_names_the_provider_that_serves_the_priced_model(offline_env):
+    ui = _Widgets(Workbench(words=["apple", "pear"]))
+    ui.model.value = "gemini-2.5-pro"
+    estimate = ui.on_estimate()
+    assert estimate is not None and estimate.free
+    assert "gemini-2.5-pro would cost on Gemini" in ui.estimate_view.value
+
+
 def test_bad_settings_show_one_line_instead_of_raising(offline_env):
     ui = _Widgets(Workbench(words=str(offline_env / "missing.txt")))
     assert ui.on_estimate() is None

@@ -29,9 +29,9 @@ def _parser() -> _Parser:
 
     p = _Parser(
         prog=PROG,
-        description="Synthesize validated dictionary entries for a word list through OpenAI's "
-        "Batch API (or the offline provider), with a dry-run cost estimate, checkpoints and "
-        "resume.",
+        description="Synthesize validated dictionary entries for a word list through the "
+        f"Batch API of {_paid_titles()} (or the free offline provider), with a dry-run cost "
+        "estimate, checkpoints and resume.",
         epilog=f"Other commands: {PROG} audit (check the store's entries against the local "
         f"lexical sources; {PROG} audit --help), {PROG} repair (send the entries with findings "
         f"again; {PROG} repair --help).",
@@ -90,6 +90,15 @@ def _parser() -> _Parser:
     pilot.add_argument("--pilot-seed", dest="seed", type=_whole_number, help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
+
+
+def _paid_titles() -> str:
+    """The built-in paid providers by title, from the registry: ``OpenAI, Anthropic or
+    Gemini``."""
+    from ..providers import registry
+
+    titles = [s.title for s in map(registry.spec, registry.built_in()) if s.paid]
+    return ", ".join(titles[:-1]) + " or " + titles[-1] if len(titles) > 1 else "".join(titles)
 
 
 def _pilot_size(arguments: Sequence[str]) -> list[str]:

@@ -277,10 +277,11 @@ def tally_text(pilot: Pilot, order: Sequence[str] = ()) -> str:
 
 
 def pilot_line(pilot: Pilot) -> str:
-    """What the pilot is: its id, sample and list."""
+    """What the pilot is: its id, sample and list, and where the sample came from."""
+    source = f"given by {pilot.sample_name}" if pilot.sample_name else "drawn by frequency band"
     return (
         f"Pilot {pilot.id}: {len(pilot.sample):,} of the {pilot.list_words:,} words of "
-        f"{pilot.list_name}, drawn by frequency band"
+        f"{pilot.list_name}, {source}"
     )
 
 

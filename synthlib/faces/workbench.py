@@ -264,6 +264,15 @@ def export_path(location: str, format: str, run_id: str | None = None) -> Path:
     return (folder / f"{name}.{format}").absolute()
 
 
+def _owner_title(model: str) -> str:
+    """The title of the provider whose spec serves ``model`` (``Gemini``); "its provider" for a
+    model only a price file knows."""
+    try:
+        return registry.spec_for_model(model).title
+    except UsageError:
+        return "its provider"
+
+
 @with_settings
 class Workbench:
     """A run's settings plus the displays around it: ``words``, ``dry_run`` and every run
@@ -861,7 +870,8 @@ class _Widgets:
         if estimate.free:
             head += (
                 " <span class='sl-muted'>(free: the costs are what "
-                f"{html.escape(estimate.model)} would cost on OpenAI)</span>"
+                f"{html.escape(estimate.model)} would cost on "
+                f"{html.escape(_owner_title(estimate.model))})</span>"
             )
         if when:
             head += f" <span class='sl-muted'>{html.escape(when)}</span>"

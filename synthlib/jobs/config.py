@@ -196,6 +196,17 @@ def _limits_help() -> str:
     return ", ".join(f"{s.limits.requests:,} on {s.title}" for s in paid)
 
 
+def _model_help() -> str:
+    """The model's help: left at its default, each built-in paid provider runs its own (named
+    from the registry, made at import like :func:`_limits_help`)."""
+    paid = [s for s in map(registry.spec, registry.built_in()) if s.paid]
+    own = ", ".join(f"{s.default_model} on {s.title}" for s in paid)
+    return (
+        f"model; left at its default, each provider runs its own ({own}); a model the "
+        "provider does not serve is refused"
+    )
+
+
 def setting(default: Any, kind: Kind, help: str, metavar: str | None = None) -> Any:
     """A :class:`RunConfig` field that is a user setting: a CLI flag, a notebook parameter, a
     workbench field and a keyword of the Python API, all made from this one declaration."""
@@ -227,8 +238,7 @@ class RunConfig:
     model: str = setting(
         DEFAULT_MODEL,
         Text(),
-        f"model (default {DEFAULT_MODEL}; a provider that does not serve it runs its own "
-        "default model)",
+        _model_help(),
         "NAME",
     )
     store: Any = setting(  # a path, a mongodb:// URI, or a Store

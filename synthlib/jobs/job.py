@@ -354,7 +354,8 @@ def run(
     .json``: one per list, model, provider and versions). Words the store already has for this
     model and versions are not sent (``redo=True`` sends them), nor the processed words of
     ``import_checkpoint`` (the original script's checkpoint file).
-    Spends money when the provider is OpenAI or Anthropic; call :func:`synthlib.dry_run` first.
+    Spends money unless the provider is the offline one (OpenAI, Anthropic and Gemini bill their
+    batches); call :func:`synthlib.dry_run` first.
     """
     return Job(RunConfig.build(words, words_name=words_name, **settings), listener=listener).run()
 

@@ -455,6 +455,7 @@ class Pilot:
     list_bands: dict[int, int] = field(default_factory=dict)
     marks: dict[str, str] = field(default_factory=dict)  # word -> the better model
     created_at: str = ""
+    sample_name: str = ""  # the file that gave the sample ("": drawn by frequency band)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -574,6 +575,7 @@ class Pilot:
                 "sample": self.sample,
                 "bands": self.bands,
                 "list_bands": {str(band): n for band, n in self.list_bands.items()},
+                "sample_name": self.sample_name,
                 "reports": [asdict(r) for r in self.reports.values()],
                 "marks": self.marks,
             }
@@ -600,6 +602,7 @@ class Pilot:
                 reports=reports,
                 marks=dict(data.get("marks") or {}),
                 created_at=data.get("created_at", ""),
+                sample_name=data.get("sample_name") or "",
             )
         except FileNotFoundError:
             raise UsageError(f"{path}: no such pilot record") from None
@@ -690,8 +693,10 @@ def prepare_pilot(
     chosen = parse_models(models)
     full = words if isinstance(words, WordList) else read_words(words, name=words_name)
     list_bands: dict[int, int] = {}
+    sample_name = ""
     if sample_file is not None:
         drawn = list(read_words(sample_file))
+        sample_name = Path(sample_file).name
     else:
         drawn, list_bands = _draw(list(full), sample, seed)
     if not drawn:
@@ -703,6 +708,7 @@ def prepare_pilot(
     if path.exists():
         record = Pilot.load(path, store_setting)
         record.list_bands = record.list_bands or list_bands  # (kept by records from now on)
+        record.sample_name = record.sample_name or sample_name
     else:
         record = Pilot(
             id=ident,
@@ -714,6 +720,7 @@ def prepare_pilot(
             bands={w: frequency_band(w) for w in drawn},
             list_bands=list_bands,
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            sample_name=sample_name,
         )
     configs = {
         model: RunConfig.build(
