@@ -186,11 +186,13 @@ class RunLedger:
             batch_id,
         )
 
-    def creating(self, shard: str, at: float, requests: int) -> None:
+    def creating(self, shard: str, at: float, requests: int) -> bool:
         """A create of ``shard`` is about to be sent (at ``at``, the API's clock): marked in the
         store first, so a run that finds this one gone knows whether to look for its batch.
-        A store error reaches the caller (the create is not sent)."""
-        self.store.mark_creating(self.holder.run_id, shard, at, requests)
+        False when this run no longer holds the shard's words (another run found it gone and
+        took them): the create must not be sent. A store error reaches the caller (the create
+        is not sent)."""
+        return self.store.mark_creating(self.holder.run_id, shard, at, requests)
 
     def mine(self) -> set[str]:
         """The words this run holds in the store."""

@@ -1079,9 +1079,14 @@ class Submitter(Part):
         try:
             # marked in the store first: a run that finds this one gone then knows a create of
             # this shard may exist (none marked: none was sent)
-            self.ledger.creating(flight.shard, at, count)
+            still_held = self.ledger.creating(flight.shard, at, count)
         except StoreError as exc:
             self._pause(f"cannot mark the create in the store, nothing sent: {exc}")
+            return False
+        if not still_held:
+            # another run found this one gone (a lease run out, a machine asleep) and took the
+            # shard's words: creating now would buy them twice
+            self._abandon(flight, "another run took its words while this run seemed gone")
             return False
         self._record("creating", shard=flight.shard, at=at, requests=count)
         self._looks.pop(flight.shard, None)

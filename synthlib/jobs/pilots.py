@@ -259,8 +259,8 @@ class PilotStore:
     def end_if_process(self, run_id: str, host: str, pid: int) -> bool:
         return self.base.end_if_process(run_id, host, pid)
 
-    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
-        self.base.mark_creating(run_id, shard, at, requests)
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> bool:
+        return self.base.mark_creating(run_id, shard, at, requests)
 
     def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:
         return self.base.creating_of(run_id, shard)

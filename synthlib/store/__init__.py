@@ -184,9 +184,11 @@ class RunStore(Protocol):
         (which the caller found gone); True if the run is marked ended."""
         ...
 
-    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> bool:
         """``run_id`` is about to send a create of ``shard`` at ``at`` (the API's clock) with
-        ``requests`` requests; marked before every create is sent."""
+        ``requests`` requests; marked before every create is sent. False (and no create may be
+        sent) when ``run_id`` no longer holds the shard's words: another run found it gone and
+        took them."""
         ...
 
     def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:

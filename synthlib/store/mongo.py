@@ -788,9 +788,12 @@ class MongoStore:
         doc = self._call("cannot read the run's lease", self._holders.find_one, {"_id": run_id})
         return doc is not None and bool(doc.get("ended"))
 
-    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> bool:
         """``run_id`` is about to send a create for ``shard`` at ``at`` (the API's clock) with
-        ``requests`` requests: kept as the shard's create window (first and last attempt)."""
+        ``requests`` requests: kept as the shard's create window (first and last attempt). The
+        mark is written first, then the shard's reservations are read: a taker that moved them
+        before the mark gives False (the mark is taken back; no create may be sent), one that
+        comes after finds the mark and looks for the batch."""
         self._call(
             "cannot mark a create",
             self._creates.update_one,
@@ -802,6 +805,20 @@ class MongoStore:
             },
             upsert=True,
         )
+        held = self._call(
+            "cannot read the run's reservations",
+            self._reservations.count_documents,
+            {"run_id": run_id, "shard": shard, "state": {"$in": list(LIVE)}},
+            limit=1,
+        )
+        if held:
+            return True
+        self._call(
+            "cannot take back a create mark",
+            self._creates.delete_one,
+            {"_id": f"{run_id}\x1f{shard}"},
+        )
+        return False
 
     def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:
         """``(first, last, requests)`` of the creates ``run_id`` marked for ``shard``, or None

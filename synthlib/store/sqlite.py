@@ -876,16 +876,27 @@ class SQLiteStore:
             ).fetchall()
         return {w: int(p) for w, p in rows}
 
-    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> None:
+    def mark_creating(self, run_id: str, shard: str, at: float, requests: int) -> bool:
         """``run_id`` is about to send a create for ``shard`` at ``at`` (the API's clock) with
-        ``requests`` requests: kept as the shard's create window (first and last attempt)."""
+        ``requests`` requests: kept as the shard's create window (first and last attempt). In
+        the same transaction as a takeover's check, so a run another found gone either marks
+        its create first (the taker then looks for its batch) or learns its words were taken
+        (False: nothing marked, no create may be sent)."""
         with self._ledger_write("cannot mark a create"):
+            (held,) = self._db.execute(
+                "SELECT COUNT(*) FROM reservations WHERE run_id = ? AND shard = ? "
+                f"AND state IN {LIVE!r}",
+                (run_id, shard),
+            ).fetchone()
+            if not held:
+                return False
             self._db.execute(
                 "INSERT INTO creates VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, shard) DO UPDATE "
                 "SET since = MIN(since, excluded.since), until = MAX(until, excluded.until), "
                 "requests = excluded.requests",
                 (run_id, shard, at, at, requests),
             )
+        return True
 
     def creating_of(self, run_id: str, shard: str) -> tuple[float, float, int] | None:
         """``(first, last, requests)`` of the creates ``run_id`` marked for ``shard``, or None

@@ -575,6 +575,37 @@ def test_a_gone_runs_words_with_no_batch_are_released_and_bought_once(
         emu.stop()
 
 
+def test_a_run_thought_gone_whose_words_were_taken_may_not_create_their_batch(
+    emulator, workdir, shared_store, provider
+):
+    """A run alive but silent past its lease (a machine asleep between reserving a shard and
+    creating its batch) is taken for gone: another run releases its shard (no create marked)
+    and buys the words. When the first wakes, the store refuses its create mark, so it never
+    sends the create that would buy the words a second time."""
+    _gone_runs_shard(emulator, shared_store(), provider, workdir / "b.json", WORDS[:10])
+    # before the takeover the (silent) owner could still mark its create
+    assert shared_store().creating_of(GONE.run_id, "s-1") is None
+    result = make_job(emulator, WORDS[:10], shared_store(), workdir / "b.json", provider=provider)
+    assert result.run().progress.processed == 10
+    assert not shared_store().mark_creating(GONE.run_id, "s-1", time.time(), 10)
+    assert shared_store().creating_of(GONE.run_id, "s-1") is None
+    billed = billed_per_word(emulator.ledger())
+    assert set(billed) == set(WORDS[:10]) and max(billed.values()) == 1
+
+
+def test_a_create_mark_is_taken_while_the_run_holds_its_shard(shared_store):
+    from synthlib.engine.ledger import expected_api_location
+    from synthlib.store.ledger import Purchase
+
+    purchase = Purchase("openai", "gpt-4o-mini", "v", "s", expected_api_location("openai"))
+    store = shared_store()
+    now = time.time()
+    assert store.reserve(purchase, GONE, "s-1", {"apple": 0, "pear": 1}, now)
+    assert store.mark_creating(GONE.run_id, "s-1", now, 2)
+    assert store.creating_of(GONE.run_id, "s-1") == (now, now, 2)
+    assert not store.mark_creating(GONE.run_id, "s-9", now, 2)  # a shard it holds nothing of
+
+
 def test_a_gone_runs_batch_whose_create_got_no_answer_is_found_and_adopted(
     emulator, workdir, shared_store, provider
 ):
