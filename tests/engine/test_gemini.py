@@ -115,7 +115,7 @@ def test_the_provider_is_registered_chosen_by_its_key_and_takes_gemini_models(mo
     assert provider_model("gemini", "gemini-2.5-pro") == "gemini-2.5-pro"
     with pytest.raises(UsageError, match="takes a Gemini model"):
         provider_model("gemini", "claude-haiku-4-5")
-    with pytest.raises(UsageError, match="is a Gemini model: use --provider gemini"):
+    with pytest.raises(UsageError, match="is a Gemini model: pass provider='gemini'"):
         provider_model("openai", "gemini-2.5-flash")
 
 
