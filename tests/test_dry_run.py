@@ -197,7 +197,8 @@ def test_packed_requests_raise_the_batch_size_limit(offline_env):
 
 def test_cli_refuses_a_batch_size_past_the_limit_in_one_line(offline_env, capsys):
     (offline_env / "words.txt").write_text("apple\n")
-    assert main(["words.txt", "--dry-run", "--batch-size", "100000"]) == 2
+    args = ["words.txt", "--provider", "openai", "--dry-run", "--batch-size", "100000"]
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert "--batch-size 100000" in err and "50,000 requests" in err
     assert err.count("\n") == 1 and "Traceback" not in err

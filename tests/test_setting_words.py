@@ -86,7 +86,9 @@ def _cli(args, capsys) -> tuple[int, str]:
 
 def test_the_command_line_names_the_flag(offline_env, capsys):
     (offline_env / "words.txt").write_text("apple\n")
-    code, err = _cli(["words.txt", "--dry-run", "--batch-size", "100000"], capsys)
+    code, err = _cli(
+        ["words.txt", "--provider", "openai", "--dry-run", "--batch-size", "100000"], capsys
+    )
     assert code == 2
     assert "--batch-size 100000 is more than one" in err
     assert "give --batch-size of at most 50,000" in err and "batch_size" not in err
@@ -141,14 +143,17 @@ def test_the_workbench_names_a_field_made_from_the_declaration(offline_env):
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "said"),
+    ("given", "said"),
     [
-        ("batch_size", "100000", "UsageError: batch_size=100000 is more than one"),
-        ("max_cost", "-1", "UsageError: max_cost must be a number of at least 0, not -1"),
-        ("provider", "x", "UsageError: unknown provider 'x'; choose one of"),
+        (
+            {"provider": "openai", "batch_size": "100000"},
+            "UsageError: batch_size=100000 is more than one",
+        ),
+        ({"max_cost": "-1"}, "UsageError: max_cost must be a number of at least 0, not -1"),
+        ({"provider": "x"}, "UsageError: unknown provider 'x'; choose one of"),
     ],
 )
-def test_papermill_names_the_parameter(tmp_path, name, value, said):
+def test_papermill_names_the_parameter(tmp_path, given, said):
     pytest.importorskip("papermill")
     shutil.copy(ROOT / "notebooks" / "run.ipynb", tmp_path / "run.ipynb")
     (tmp_path / "words.txt").write_text("apple\n")
@@ -163,9 +168,7 @@ def test_papermill_names_the_parameter(tmp_path, name, value, said):
             "run.ipynb",
             "out.ipynb",
             *("-p", "words", "words.txt"),
-            "-p",
-            name,
-            value,
+            *(part for name, value in given.items() for part in ("-p", name, value)),
         ],
         cwd=tmp_path,
         env=env,
@@ -176,3 +179,8 @@ def test_papermill_names_the_parameter(tmp_path, name, value, said):
     assert ran.returncode != 0
     line = next(x for x in ran.stderr.splitlines() if x.startswith("UsageError"))
     assert said in line and "--" not in line
+
+
+def test_the_offline_provider_takes_any_batch_size(offline_env):
+    estimate = synthlib.dry_run(["apple", "bank", "river"], provider="offline", batch_size=100_000)
+    assert estimate.batch_jobs == 1 and estimate.batch_size == 100_000

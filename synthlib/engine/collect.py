@@ -115,8 +115,8 @@ class Collector(Part):
                 self.pacing.limit_cleared()
             if info.status != flight.status:
                 self._record("status", shard=flight.shard, status=info.status)
-                done = info.completed + info.failed
-                self._notify(f"batch {info.id}: {info.status} ({done}/{info.total} requests)")
+                counts = info.counts()
+                self._notify(f"batch {info.id}: {info.status}{f' ({counts})' if counts else ''}")
                 changed = True
         return changed
 

@@ -209,10 +209,18 @@ class BatchInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
     errors: tuple[BatchError, ...] = ()
     usage: Usage | None = None  # None: the API does not report it (older batches)
+    counted: bool = True  # False: the API reports no request counts (completed, failed)
 
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
+
+    def counts(self) -> str:
+        """The requests as a status line shows them: ``3/5 requests`` done of all; ``5
+        requests`` when the API counts none done (Gemini); "" when nothing is known."""
+        if self.counted:
+            return f"{self.completed + self.failed}/{self.total} requests"
+        return f"{self.total} requests" if self.total else ""
 
 
 class Backend(Protocol):

@@ -18,7 +18,7 @@ from synthlib.core.pricing import DEFAULT_MODEL, price_for
 from synthlib.jobs.config import provider_model, resolve_provider
 from synthlib.jobs.job import Job, build_config
 from synthlib.providers import registry
-from synthlib.providers.base import RUN_TAG, SHARD_TAG
+from synthlib.providers.base import RUN_TAG, SHARD_TAG, BatchInfo
 from synthlib.providers.gemini import DEFAULT_MODEL as GEMINI_DEFAULT_MODEL
 
 from .conftest import backend_for, billed_per_word, cli, ledger_cost, read_checkpoint, words
@@ -306,3 +306,17 @@ def test_results_lines_become_the_engines_output_lines():
     failed = {"code": 500, "message": "oops", "status": "INTERNAL"}
     line = to_output_line({"key": "w4", "error": failed})
     assert line["response"]["status_code"] == 500
+
+
+def test_status_notices_give_no_done_counts_the_api_does_not_report(emulator, workdir):
+    notices: list[str] = []
+    result = make_job(emulator, words(5), notices=notices).run()
+    assert result.phase == "finished"
+    statuses = [n for n in notices if n.startswith("batch ") and " requests)" in n]
+    assert statuses and all("/" not in n and "(5 requests)" in n for n in statuses), statuses
+
+
+def test_a_counting_api_shows_requests_done_of_all():
+    counted = BatchInfo("b", "in_progress", "f", total=5, completed=2, failed=1)
+    assert counted.counts() == "3/5 requests"
+    assert BatchInfo("b", "completed", "f", total=5, counted=False).counts() == "5 requests"

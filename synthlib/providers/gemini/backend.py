@@ -603,6 +603,7 @@ class GeminiBackend:
             output_file_id=output if status in ("completed", "cancelled", "expired") else None,
             error_file_id=None,  # every result, answered or not, is in the one results file
             total=total,
+            counted=False,  # a Gemini batch reports no counts of requests done
             metadata=tags,
         )
 

@@ -22,9 +22,8 @@ SPEC = ProviderSpec(
     model_kind="no model (it names its sources)",
     default_model=OFFLINE_MODEL,
     paid=False,
-    # it stands in for OpenAI, so it keeps OpenAI's limits: a run planned offline plans the
-    # same batches
-    limits=BatchLimits(requests=50_000, bytes=200 * MB),
+    # no API limits a local batch: a limit that never binds, so any batch_size runs
+    limits=BatchLimits(requests=10**9, bytes=10**9 * MB),
     batch_metadata=True,
     refind=Refind.BY_METADATA,
     first_poll_interval=0.05,  # it finishes a batch as it is created
