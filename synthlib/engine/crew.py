@@ -20,8 +20,9 @@ Notify = Callable[[str | None], None]  # notify(message): progress to the listen
 
 @dataclass(frozen=True)
 class Crew:
-    """The run's shared parts, handed to the :class:`~synthlib.engine.submit.Submitter` and the
-    :class:`~synthlib.engine.collect.Collector` by the engine that owns them."""
+    """The run's shared parts, handed to the :class:`~synthlib.engine.submit.Submitter`, the
+    :class:`~synthlib.engine.recover.Recoverer` and the :class:`~synthlib.engine.collect.Collector`
+    by the engine that owns them."""
 
     backend: Backend
     checkpoint: Checkpoint

@@ -8,10 +8,11 @@ is resolved, or when :meth:`Engine.stop` is called (Ctrl+C, SIGTERM, a notebook'
 then it finishes the step in hand, saves the checkpoint and leaves batches in flight running
 server-side for the next run to collect.
 
-The work is done by three parts, composed here:
+The work is done by four parts, composed here:
 
-- :class:`~synthlib.engine.submit.Submitter`: plan, upload and create batches; find this run's
-  batches again after a lost answer or a crash.
+- :class:`~synthlib.engine.submit.Submitter`: plan, reserve, upload and create batches.
+- :class:`~synthlib.engine.recover.Recoverer`: find this run's batches again after a lost answer
+  or a crash, and adopt those of gone runs (handed the Submitter, to create and record through).
 - :class:`~synthlib.engine.collect.Collector`: poll batches, and end each one that is over
 (download,
   ingest, store, record, clean up).
@@ -49,6 +50,7 @@ from .crew import Crew
 from .ledger import RunLedger
 from .pacing import MAX_POLL_INTERVAL, MAX_STORE_ATTEMPTS, POLL_GROWTH, Pacing
 from .progress import Phase, Progress, ProgressListener, reasons_of
+from .recover import Recoverer
 from .submit import RUN_TAG, SHARD_TAG, Submitter, WrongAccount
 
 __all__ = [
@@ -185,6 +187,7 @@ class Engine:
             unreachable_after=settings.unreachable_after,
             redo=settings.redo,
         )
+        self.recoverer = Recoverer(crew, self.submitter)
         self.collector = Collector(
             crew,
             store,
@@ -211,19 +214,19 @@ class Engine:
             self._notify(f"{how} run {self.cp.run_id} on {self.backend.provider} ({self.model})")
             self.submitter.check_location()
             self._renew()
-            self.submitter.recover()
+            self.recoverer.recover()
             while not self._stop.is_set() and self.collector.fatal is None:
                 self._renew()
-                self.submitter.recover_if_due()
+                self.recoverer.recover_if_due()
                 changed = self.collector.poll()
-                changed |= self.submitter.resolve_planned()
+                changed |= self.recoverer.resolve_planned()
                 changed |= self.collector.collect_ended()
-                changed |= self.submitter.check_held()
+                changed |= self.recoverer.check_held()
                 changed |= self.submitter.submit()
-                left = self.state.pending_count() - self.submitter.left_to_their_owners()
+                left = self.state.pending_count() - self.recoverer.left_to_their_owners()
                 if not self.state.flights and (left == 0 or self.pacing.capped):
                     # the last look for batches of this run nobody knows (None: none left)
-                    swept = self.submitter.sweep_extras()
+                    swept = self.recoverer.sweep_extras()
                     if swept is None:
                         break
                     changed |= swept

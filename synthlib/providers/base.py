@@ -236,7 +236,7 @@ class Backend(Protocol):
     # exists (OpenAI, offline). False when a batch can carry no metadata and its tags can only be
     # read from its results once it has ended (Anthropic): then a create whose answer was lost
     # is resolved by its journalled attempt (time, request count) and confirmed from the results
-    # of the candidates (see :mod:`synthlib.engine.submit`). Read with ``getattr(.., True)``.
+    # of the candidates (see :mod:`synthlib.engine.recover`). Read with ``getattr(.., True)``.
     metadata_before_end: bool
 
     def server_time(self) -> float:

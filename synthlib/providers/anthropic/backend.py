@@ -24,7 +24,7 @@ and nothing else). So the run and shard tags the engine asks for travel inside e
 tags can therefore be read only from its results, once it has ended: :meth:`retrieve` of an
 ended batch it did not create reads them (the first tagged line), and :attr:`metadata_before_end`
 is False, which tells the engine to resolve a lost create by its journalled attempt (see
-:mod:`synthlib.engine.submit`). Results lines without this batch's tag (none, or another run's) are
+:mod:`synthlib.engine.recover`). Results lines without this batch's tag (none, or another run's) are
 never written out: they were not asked by this batch, and Anthropic bills only requests of the
 batch.
 
