@@ -29,7 +29,7 @@ made inside one of this run's journalled create windows (from a create sent to i
 to :data:`~synthlib.engine.submit.CREATE_WINDOW_SECONDS` later when none came; the API's clock)
 can be its own: the run never waits for another run's batch, or one made by hand, made outside
 them. An ended batch whose results stay unreadable (:data:`UNREADABLE_TAG_READS` failed reads)
-is not counted as this run's.
+is not counted as this run's, nor as a gone run's: neither waits for it.
 
 Words another run holds in the store's ledger are looked at again here: a gone run's batches
 that this run can read are adopted (their reservations taken over), and a gone run's shard with
@@ -340,15 +340,7 @@ class Recoverer(Part):
                 try:
                     info = self.backend.retrieve(batch.id)  # reads its tags from its results
                 except (TransientError, RejectedError) as exc:
-                    self._unread[batch.id] = self._unread.get(batch.id, 0) + 1
-                    if self._unread[batch.id] >= UNREADABLE_TAG_READS:
-                        # results that stay unreadable cannot tell: the run does not wait forever
-                        self._not_ours.add(batch.id)
-                        self._notify(
-                            f"batch {batch.id} ended but its results stay unreadable ({exc}); "
-                            "not counted as this run's"
-                        )
-                    else:
+                    if not self._unreadable_for_good(batch.id, exc, "this run's"):
                         self._undecided += 1
                     continue
             if info.metadata.get(RUN_TAG) == self.cp.run_id:
@@ -358,6 +350,22 @@ class Recoverer(Part):
             elif info.total in sizes:
                 self._undecided += 1
         return [b for b in found if not self._adopted_elsewhere(b.id)]
+
+    def _unreadable_for_good(self, batch_id: str, exc: Exception, whose: str) -> bool:
+        """Count a failed read of an ended batch's results (where its tags are); after
+        :data:`UNREADABLE_TAG_READS` of them it is not counted as ``whose`` batch (said once):
+        results that stay unreadable (404 after their retention) can never tell, and the run
+        does not wait for them forever. True once given up on."""
+        reads = self._unread[batch_id] = self._unread.get(batch_id, 0) + 1
+        if reads < UNREADABLE_TAG_READS:
+            return False
+        if reads == UNREADABLE_TAG_READS:
+            self._not_ours.add(batch_id)
+            self._notify(
+                f"batch {batch_id} ended but its results stay unreadable ({exc}); "
+                f"not counted as {whose}"
+            )
+        return True
 
     def _in_create_window(self, created_at: float) -> bool:
         """Whether a batch created at ``created_at`` (the API's clock) may be one of this run's
@@ -653,7 +661,9 @@ class Recoverer(Part):
         self, run: str, shard: str, since: float, until: float, requests: int
     ) -> tuple[BatchInfo | None, bool]:
         """The batch a gone run's create of ``shard`` made, if it is listed; and whether a
-        batch that may be it has not ended yet (Anthropic: its tags are unknown till then)."""
+        batch that may be it has not ended yet, or has ended with results not read yet
+        (Anthropic: its tags are unknown till then). An ended one whose results stay unreadable
+        (:data:`UNREADABLE_TAG_READS` failed reads) is not waited for: it cannot tell."""
         undecided = False
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
         known |= self.state.finished_batch_ids
@@ -668,12 +678,14 @@ class Recoverer(Part):
                 end = until + CREATE_WINDOW_SECONDS + CLOCK_MARGIN_SECONDS
                 if batch.created_at > end or batch.total != requests:
                     continue
+                if self._unread.get(batch.id, 0) >= UNREADABLE_TAG_READS:
+                    continue  # its results stayed unreadable: it cannot tell, never waited for
                 info = batch
                 if batch.terminal and not batch.metadata:
                     try:
                         info = self.backend.retrieve(batch.id)  # reads its tags from its results
-                    except (TransientError, RejectedError):
-                        undecided = True
+                    except (TransientError, RejectedError) as exc:
+                        undecided |= not self._unreadable_for_good(batch.id, exc, f"run {run}'s")
                         continue
                 if not info.metadata:
                     undecided |= not info.terminal

@@ -670,6 +670,74 @@ def test_a_gone_runs_batch_whose_create_got_no_answer_is_found_and_adopted(
     assert emulator.ledger() == ledger
 
 
+class ShiftedClock:
+    """Real time plus a shift the test moves (a month passes at once, whatever the machine)."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.shift
+
+
+def test_a_gone_anthropic_runs_candidate_with_results_unreadable_for_good_is_not_waited_for(
+    tmp_path, workdir, shared_store
+):
+    """A gone run marked a create of its 10-word shard on Anthropic; the one batch of 10
+    requests made in that create window (by hand here) has ended, and its results are archived
+    (404: a month has passed on the API's clock), so its tags can never tell whether it is that
+    shard's. After as many failed reads as the run allows it is not counted as the gone run's
+    (said once), the shard's words are released, and this run buys them, once, and ends
+    instead of waiting for that batch forever."""
+    anthropic = pytest.importorskip("anthropic")
+    clock = ShiftedClock()
+    emu = Emulator(tmp_path / "emu", config=EmulatorConfig(**FAST), clock=clock).start()
+    try:
+        _gone_runs_shard(
+            emu, shared_store(), "anthropic", workdir / "b.json", WORDS[:10], marked_at=clock()
+        )
+        client = anthropic.Anthropic(api_key="test", base_url=emu.url, max_retries=0)
+        params = {
+            "model": MODELS["anthropic"],
+            "max_tokens": 1000,
+            "messages": [{"role": "user", "content": 'Write entries: {"words": ["elsewhere"]}'}],
+        }
+        candidate = client.messages.batches.create(
+            requests=[{"custom_id": f"r{i}", "params": params} for i in range(10)]
+        )
+        _wait(lambda: client.messages.batches.retrieve(candidate.id).processing_status == "ended")
+        clock.shift = 30 * 24 * 3600.0  # its results are kept 29 days
+        with pytest.raises(anthropic.NotFoundError):
+            client.messages.batches.results(candidate.id)
+        messages: list[str] = []
+        job = make_job(
+            emu,
+            WORDS,
+            shared_store(),
+            workdir / "b.json",
+            provider="anthropic",
+            listener=lambda progress, message: message and messages.append(message),
+        )
+        job.start()
+        result = job.wait(120)
+        if result is None:
+            job.stop()
+            job.wait(30)
+        assert result is not None and result.phase == "finished", messages[-5:]
+        assert result.progress.processed == 40, messages
+        unreadable = [m for m in messages if f"batch {candidate.id} ended but its results" in m]
+        assert len(unreadable) == 1, messages
+        assert any("were never bought" in m for m in messages), messages
+        ours = [r for r in emu.ledger() if r["batch_id"] != candidate.id]
+        billed = billed_per_word(ours)
+        assert set(billed) == set(WORDS) and max(billed.values()) == 1
+        assert read_checkpoint(workdir / "b.json")["total_cost"] == pytest.approx(
+            ledger_cost(ours, "anthropic"), rel=1e-9
+        )
+    finally:
+        emu.stop()
+
+
 # --- the dry run tells what other runs hold ----------------------------------------------------
 
 
