@@ -184,3 +184,13 @@ def test_papermill_names_the_parameter(tmp_path, given, said):
 def test_the_offline_provider_takes_any_batch_size(offline_env):
     estimate = synthlib.dry_run(["apple", "bank", "river"], provider="offline", batch_size=100_000)
     assert estimate.batch_jobs == 1 and estimate.batch_size == 100_000
+
+
+def test_the_workbench_names_a_switch_without_a_field_as_its_parameter():
+    from synthlib.core.errors import Said, worded
+    from synthlib.faces.wording import COMMAND_LINE, WORKBENCH
+
+    said = Said("not sent again ({redo=True} sends them)", "redo")
+    assert worded(said, WORKBENCH) == "not sent again (the redo parameter sends them)"
+    assert worded(said, COMMAND_LINE) == "not sent again (--redo sends them)"
+    assert str(said) == "not sent again (redo=True sends them)"

@@ -52,7 +52,8 @@ class WorkbenchWording:
         if setting == "fresh":
             return START_OVER
         if setting in NOT_FIELDS:
-            return PYTHON.given(setting, value)
+            # a switch turned on is the parameter itself: "the redo parameter sends them"
+            return self.name(setting) if value == "True" else PYTHON.given(setting, value)
         return f"{self._label(setting)} {value}"
 
     def advice(self, setting: str, value: str) -> str:
