@@ -486,8 +486,8 @@ _CSS = """<style>
 .synthlib-wb .sl-status-table {border-collapse: collapse; margin: 2px 0; line-height: 22px}
 .synthlib-wb .sl-status-table th {text-align: left; font-weight: normal; padding: 1px 6px 1px 0;
   color: var(--jp-ui-font-color2); white-space: nowrap}
-.synthlib-wb .sl-status-table td {text-align: right; padding: 1px 22px 1px 0; white-space: nowrap;
-  font-variant-numeric: tabular-nums}
+.synthlib-wb .sl-status-table td {text-align: right; padding: 1px 22px 1px 0; min-width: 6em;
+  max-width: 14em; font-variant-numeric: tabular-nums}
 .synthlib-wb .sl-cards {display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0}
 .synthlib-wb .sl-card {border: 1px solid var(--jp-border-color2); border-radius: 4px;
   padding: 3px 10px; min-width: 84px; line-height: 1.3}
