@@ -67,6 +67,7 @@ def _ingest_rates(lines: list[bytes], words_path: str, tmp: str) -> tuple[float,
     from synthlib.core.pricing import price_for
     from synthlib.core.words import read_words
     from synthlib.engine.ingest import Provenance, ingest_lines
+    from synthlib.providers import registry
     from synthlib.store.sqlite import SQLiteStore
 
     words = read_words(words_path)
@@ -81,7 +82,7 @@ def _ingest_rates(lines: list[bytes], words_path: str, tmp: str) -> tuple[float,
         lines,
         words=words.words,
         expected=words.words,
-        price=price_for("gpt-4o-mini"),
+        price=price_for("gpt-4o-mini", registry.prices()),
         provenance=prov,
     )
     store.upsert_entries(result.records)

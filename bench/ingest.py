@@ -30,6 +30,7 @@ from synthlib.core.pricing import price_for
 from synthlib.core.requests import RequestTemplate, build_requests
 from synthlib.emulator.responder import RequestFaults, Responder, request_ids
 from synthlib.engine.ingest import Ingested, Provenance, ingest_lines
+from synthlib.providers import registry
 from synthlib.store.sqlite import SQLiteStore
 
 MODEL = "gpt-4o-mini"
@@ -41,7 +42,7 @@ def build_lines(n: int, words_per_request: int) -> tuple[list[str], list[bytes]]
     the engine reads a downloaded file)."""
     words = [f"word{i}" for i in range(n * words_per_request)]
     positions = {w: i for i, w in enumerate(words)}
-    template = RequestTemplate(price_for(MODEL))
+    template = RequestTemplate(price_for(MODEL, registry.prices()))
     responder = Responder(RequestFaults(), BATCH_ID, 1_767_225_600)
     lines = []
     for request in build_requests(words, positions, words_per_request=words_per_request):
@@ -91,7 +92,7 @@ def ingest(
                 lines,
                 words=words,
                 expected=words,
-                price=price_for(MODEL),
+                price=price_for(MODEL, registry.prices()),
                 provenance=Provenance("openai", MODEL, "1", "1", BATCH_ID, "run-bench"),
                 words_per_request=words_per_request,
             )

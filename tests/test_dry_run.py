@@ -9,6 +9,7 @@ from synthlib.core.tokens import request_tokens
 from synthlib.engine.checkpoint import Checkpoint
 from synthlib.faces.cli import main
 from synthlib.jobs.config import RunConfig
+from synthlib.providers import registry
 
 WORDS = ["apple", "run", "ice cream", "give up", "serendipity"]
 
@@ -23,7 +24,7 @@ def test_dry_run_counts_exact_tokens_and_prices_them(offline_env, no_network):
     assert est.tokens_exact
     assert est.remaining == est.words_total == 5
     assert est.output_tokens == 5 * est.output_tokens_per_word
-    price = price_for("gpt-4o-mini")
+    price = price_for("gpt-4o-mini", registry.prices())
     assert est.batch_cost == pytest.approx(price.cost(est.input_tokens, est.output_tokens))
     assert est.regular_cost == pytest.approx(2 * est.batch_cost)
     assert est.savings == pytest.approx(est.batch_cost)

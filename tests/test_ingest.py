@@ -13,9 +13,10 @@ from synthlib.core.pricing import price_for
 from synthlib.core.requests import encode_custom_id
 from synthlib.core.schema import Entry, Failure
 from synthlib.engine.ingest import NOT_FOUND_KEY, Provenance, ingest_lines
+from synthlib.providers import registry
 
 WORDS = ("apple", "banana", "cherry")
-PRICE = price_for("gpt-4o-mini")
+PRICE = price_for("gpt-4o-mini", registry.prices())
 PROV = Provenance("openai", "gpt-4o-mini", "1", "1", "batch_1", "run-1")
 
 

@@ -1,4 +1,5 @@
-"""The packages are layers and imports only go down (issue 22).
+"""The packages are layers and imports only go down (issue 22); core, the lowest, names no
+provider's model (each provider's spec holds its models' facts).
 
 Every import of a synthlib module is counted, at module level, inside functions and under
 ``TYPE_CHECKING`` alike: a package may import its own modules and the layers below it, and no
@@ -8,6 +9,7 @@ module imports another that imports it back, by any path.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +132,35 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
 def test_each_layer_says_what_it_owns_and_may_import(package: str) -> None:
     doc = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text()))
     assert doc and "import" in doc
+
+
+# a provider's model name: OpenAI's (gpt-*, chatgpt-*, o1/o3/o4*), Claude's, Gemini's
+PROVIDER_MODEL = re.compile(r"\b(gpt-|chatgpt-|claude|gemini-|o[134](-|\b))", re.IGNORECASE)
+
+
+def strings(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """The string constants of a module, docstrings left out (comments are not in the tree)."""
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+        ):
+            yield node.value, node.lineno
+
+
+def test_core_names_no_provider_model() -> None:
+    named = [
+        f"{name}:{line} {text!r}"
+        for name, path in modules().items()
+        if name == "synthlib.core" or name.startswith("synthlib.core.")
+        for text, line in strings(ast.parse(path.read_text(encoding="utf-8")))
+        if PROVIDER_MODEL.search(text)
+    ]
+    assert named == []

@@ -10,8 +10,9 @@ import pytest
 
 from synthlib.core.pricing import price_for
 from synthlib.jobs.pilots import PilotStore, Projection, billed_path, project, read_billed
+from synthlib.providers import registry
 
-PRICE = price_for("gpt-4o-mini")
+PRICE = price_for("gpt-4o-mini", registry.prices())
 
 
 def test_without_per_word_figures_the_totals_scale_to_the_list():

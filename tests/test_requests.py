@@ -26,6 +26,9 @@ from synthlib.core.requests import (
 from synthlib.core.shards import plan_shards
 from synthlib.core.tokens import request_tokens
 from synthlib.core.words import read_words
+from synthlib.providers import registry
+
+PRICES = registry.prices()  # every provider's price rows
 
 
 @given(
@@ -59,7 +62,7 @@ def test_user_message_carries_words_as_quoted_data():
 
 
 def test_line_is_a_valid_batch_request_for_chat_models():
-    template = RequestTemplate(price_for("gpt-4o-mini"))
+    template = RequestTemplate(price_for("gpt-4o-mini", PRICES))
     words = read_words(["apple", "ice cream"])
     (request,) = build_requests(words, words.positions, words_per_request=2)
     line = json.loads(template.line(request))
@@ -75,7 +78,7 @@ def test_line_is_a_valid_batch_request_for_chat_models():
 
 @pytest.mark.parametrize("model", ["gpt-5-mini", "o4-mini", "gpt-5"])
 def test_reasoning_models_get_max_completion_tokens_and_no_temperature(model):
-    template = RequestTemplate(price_for(model))
+    template = RequestTemplate(price_for(model, PRICES))
     words = read_words(["apple"])
     body = template.body(next(build_requests(words, words.positions)))
     assert "temperature" not in body and "max_tokens" not in body
@@ -83,7 +86,7 @@ def test_reasoning_models_get_max_completion_tokens_and_no_temperature(model):
 
 
 def test_line_bytes_matches_rendered_line():
-    template = RequestTemplate(price_for("gpt-4o-mini"))
+    template = RequestTemplate(price_for("gpt-4o-mini", PRICES))
     words = read_words(["apple", 'quo"te\\back', "naïve", "日本語", "x\u2028y"])
     for wpr in (1, 2, 5):
         for request in build_requests(words, words.positions, words_per_request=wpr):
@@ -100,7 +103,7 @@ def test_scattered_packs_are_split_to_keep_custom_ids_short():
 
 
 def test_shards_respect_batch_size_tokens_requests_and_bytes():
-    template = RequestTemplate(price_for("gpt-4o-mini"))
+    template = RequestTemplate(price_for("gpt-4o-mini", PRICES))
     counter = request_tokens("gpt-4o-mini")
     words = read_words([f"word{i}" for i in range(250)])
 
@@ -122,7 +125,7 @@ def test_shards_respect_batch_size_tokens_requests_and_bytes():
 
 
 def test_batch_size_must_be_positive():
-    template = RequestTemplate(price_for("gpt-4o-mini"))
+    template = RequestTemplate(price_for("gpt-4o-mini", PRICES))
     with pytest.raises(ValueError):
         list(plan_shards(iter(()), template, request_tokens("gpt-4o-mini"), batch_size=0))
 
@@ -148,7 +151,7 @@ def test_payload_tokens_are_frame_plus_word_pieces(words):
 def _fast_and_full_counts(words):
     from synthlib.core.cost import single_word_sizes
 
-    template = RequestTemplate(price_for("gpt-4o-mini"))
+    template = RequestTemplate(price_for("gpt-4o-mini", PRICES))
     counter = request_tokens("gpt-4o-mini")
     fast = list(single_word_sizes(words, words.positions, template, counter))
     full = [
@@ -185,7 +188,7 @@ def test_fast_path_for_words_of_letters_matches_the_full_count(letters):
 
 
 def test_without_enough_measured_answers_the_limit_is_the_schemas_default():
-    price = price_for("gpt-4o-mini")
+    price = price_for("gpt-4o-mini", PRICES)
     assert measured_tokens_per_word({bucket_of(300): MIN_MEASURED_ANSWERS - 1}) is None
     limits = OutputLimits.measured(price, {bucket_of(300): MIN_MEASURED_ANSWERS - 1})
     assert limits.per_word == MAX_OUTPUT_TOKENS_PER_WORD
@@ -202,16 +205,16 @@ def test_the_measured_limit_has_a_floor():
 
 
 def test_a_reasoning_model_gets_a_thinking_allowance_until_answers_are_measured():
-    price = price_for("gpt-5-mini")
+    price = price_for("gpt-5-mini", PRICES)
     assert OutputLimits.default(price).for_words(1) > MAX_OUTPUT_TOKENS_PER_WORD
     measured = OutputLimits.measured(price, {bucket_of(3_000): 50})
     assert measured.allowance == 0 and measured.per_word >= 6_000
 
 
 def test_a_request_never_asks_more_than_the_models_largest_output():
-    limits = OutputLimits.default(price_for("gpt-4o-mini"))
-    assert limits.for_words(20) == model_max_output(price_for("gpt-4o-mini")) == 16_384
-    assert model_max_output(price_for("gpt-4.1")) == 32_768
+    limits = OutputLimits.default(price_for("gpt-4o-mini", PRICES))
+    assert limits.for_words(20) == model_max_output(price_for("gpt-4o-mini", PRICES)) == 16_384
+    assert model_max_output(price_for("gpt-4.1", PRICES)) == 32_768
 
 
 def test_after_truncation_a_pack_is_split_and_a_word_alone_gets_twice_its_limit():
@@ -241,5 +244,5 @@ def test_a_pack_split_for_its_custom_id_gives_each_request_its_own_limit():
     requests = list(build_requests(scattered, words.positions, words_per_request=20, limits=limits))
     assert len(requests) > 1
     assert all(r.max_tokens == 1_000 * len(r.words) for r in requests)
-    template = RequestTemplate(price_for("gpt-4o-mini"))
+    template = RequestTemplate(price_for("gpt-4o-mini", PRICES))
     assert all(template.body(r)["max_tokens"] == r.max_tokens for r in requests)

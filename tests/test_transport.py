@@ -17,9 +17,10 @@ from factories import answer
 import synthlib
 from synthlib.core.pricing import price_for
 from synthlib.jobs.job import Job, build_config
+from synthlib.providers import registry
 from synthlib.providers.openai.backend import OpenAIBackend
 
-PRICE = price_for("gpt-4o-mini")
+PRICE = price_for("gpt-4o-mini", registry.prices())
 CREATED_AT = 1_900_000_000
 
 # What the handler writes for one request: the output line's ``response.body``.

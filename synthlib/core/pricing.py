@@ -1,9 +1,11 @@
-"""Prices: one dated table, overridable by the user.
+"""Prices: what a price row is, how a dated table is read and overridden by the user.
 
 Prices are USD per 1M tokens at the standard (synchronous) rate: input, cached input and output.
-The Batch API bills half of each. Prices change: ``PRICES_AS_OF`` says when the table was checked,
-and a user file (JSON, ``{"model": {"input": .., "cached_input": .., "output": ..}}``) or a mapping
-passed as ``prices=`` overrides or adds models.
+The Batch API bills half of each. The rows themselves are each provider's (its spec's
+``prices``; ``synthlib.providers.registry.prices()`` is the table of them all): core names no
+provider's model. Prices change: ``PRICES_AS_OF`` says when the rows were checked, and a user file
+(JSON, ``{"model": {"input": .., "cached_input": .., "output": ..}}``) or a mapping passed as
+``prices=`` overrides or adds models.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,8 @@ class Price:
     cached_input: float
     output: float
     reasoning: bool = False  # takes max_completion_tokens and rejects temperature
-    max_output: int | None = None  # the most output one request may take (None: see requests)
+    # the most output one request may take (None: requests.MAX_OUTPUT_TOKENS)
+    max_output: int | None = None
 
     def cost(
         self, input_tokens: int, output_tokens: int, cached_tokens: int = 0, *, batch: bool = True
@@ -45,59 +48,17 @@ class Price:
         return usd * BATCH_DISCOUNT if batch else usd
 
 
-def _p(model: str, i: float, c: float, o: float) -> Price:
-    return Price(model, i, c, o, reasoning=_is_reasoning(model))
-
-
-def _is_reasoning(model: str) -> bool:
-    return model.startswith(("gpt-5", "o1", "o3", "o4"))
-
-
-PRICES: dict[str, Price] = {
-    p.model: p
-    for p in (
-        _p("gpt-4o-mini", 0.15, 0.075, 0.60),
-        _p("gpt-4o", 2.50, 1.25, 10.00),
-        _p("gpt-4.1", 2.00, 0.50, 8.00),
-        _p("gpt-4.1-mini", 0.40, 0.10, 1.60),
-        _p("gpt-4.1-nano", 0.10, 0.025, 0.40),
-        _p("gpt-5", 1.25, 0.125, 10.00),
-        _p("gpt-5-mini", 0.25, 0.025, 2.00),
-        _p("gpt-5-nano", 0.05, 0.005, 0.40),
-        _p("o4-mini", 1.10, 0.275, 4.40),
-        # Anthropic, checked 2026-11-01 (Anthropic docs as of 2026, "Pricing"): base input,
-        # cache hits (the cached input rate; synthlib writes no cache), output. Message Batches
-        # bill half of each, like OpenAI's Batch API.
-        _p("claude-opus-4-8", 5.00, 0.50, 25.00),
-        _p("claude-opus-4-7", 5.00, 0.50, 25.00),
-        _p("claude-opus-4-6", 5.00, 0.50, 25.00),
-        _p("claude-opus-4-5", 5.00, 0.50, 25.00),
-        _p("claude-opus-4-1", 15.00, 1.50, 75.00),
-        _p("claude-opus-4-0", 15.00, 1.50, 75.00),
-        _p("claude-sonnet-4-6", 3.00, 0.30, 15.00),
-        _p("claude-sonnet-4-5", 3.00, 0.30, 15.00),
-        _p("claude-sonnet-4-0", 3.00, 0.30, 15.00),
-        _p("claude-haiku-4-5", 1.00, 0.10, 5.00),
-        _p("claude-3-5-haiku-latest", 0.80, 0.08, 4.00),
-        # Google Gemini, checked 2026-11-01 (Gemini API docs, "Pricing"; prompts up to 200k
-        # tokens): input, context-cache hits (synthlib caches nothing), output with thinking.
-        # The Batch API bills half of each.
-        _p("gemini-2.5-flash", 0.30, 0.03, 2.50),
-        _p("gemini-2.5-flash-lite", 0.10, 0.01, 0.40),
-        _p("gemini-2.5-pro", 1.25, 0.125, 10.00),
-    )
-}
-
-DEFAULT_MODEL = "gpt-4o-mini"  # a run's model unless its provider's spec names its own
-
-
 def price_table(
-    overrides: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-    base: Mapping[str, Price] | None = None,
-) -> dict:
-    """``base`` (default: the built-in table; the registry adds the rows provider specs
-    declare) with ``overrides`` (a JSON file path or a mapping) applied."""
-    table = dict(PRICES if base is None else base)
+    overrides: str | os.PathLike[str] | Mapping[str, Any] | None,
+    base: Mapping[str, Price],
+    reasoning: Callable[[str], bool],
+) -> dict[str, Price]:
+    """``base`` (the providers' rows: ``registry.price_table`` passes them) with ``overrides``
+    (a JSON file path or a mapping) applied. An override keeps what it does not give of the
+    row it replaces; a model it adds is a reasoning model when its row says so, else when
+    ``reasoning(model)`` does (the providers' naming rules), and has no declared largest
+    output."""
+    table = dict(base)
     if overrides is None:
         return table
     if isinstance(overrides, Mapping):
@@ -113,11 +74,13 @@ def price_table(
         if not isinstance(data, Mapping):
             raise PricingError(f"{source}: a price file is a JSON object of models")
     for model, row in data.items():
-        table[model] = _parse_row(source, model, row, table.get(model))
+        table[model] = _parse_row(source, model, row, table.get(model), reasoning)
     return table
 
 
-def _parse_row(source: str, model: str, row: Any, base: Price | None) -> Price:
+def _parse_row(
+    source: str, model: str, row: Any, base: Price | None, is_reasoning: Callable[[str], bool]
+) -> Price:
     if not isinstance(row, Mapping):
         raise PricingError(
             f"{source}: {model}: expected an object with input, cached_input, output"
@@ -132,7 +95,7 @@ def _parse_row(source: str, model: str, row: Any, base: Price | None) -> Price:
         if value < 0 or not math.isfinite(value):
             raise PricingError(f"{source}: {model}: {key} must be a finite price >= 0")
         values[key] = float(value)
-    reasoning = row.get("reasoning", base.reasoning if base else _is_reasoning(model))
+    reasoning = row.get("reasoning", base.reasoning if base else is_reasoning(model))
     return Price(
         model,
         values["input"],
@@ -143,9 +106,9 @@ def _parse_row(source: str, model: str, row: Any, base: Price | None) -> Price:
     )
 
 
-def price_for(model: str, table: Mapping[str, Price] | None = None) -> Price:
-    """The price of ``model``; an unknown model is a :class:`PricingError` listing known ones."""
-    table = PRICES if table is None else table
+def price_for(model: str, table: Mapping[str, Price]) -> Price:
+    """The price of ``model`` in ``table`` (the registry's ``prices()``, or a run's table with
+    the user's overrides); an unknown model is a :class:`PricingError` listing known ones."""
     try:
         return table[model]
     except KeyError:

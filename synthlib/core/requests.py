@@ -45,31 +45,9 @@ MAX_OUTPUT_TOKENS_PER_WORD = DEFAULT_LIMIT_FACTOR * schema.DEFAULT_OUTPUT_TOKENS
     schema.SCHEMA_VERSION, 650
 )
 REASONING_ALLOWANCE = 4_000  # thinking tokens of a reasoning model, before any is measured
-# The most output a model can give one request (providers' model pages as of 2026); other models
-# get MAX_OUTPUT_TOKENS.
+# The most output a model can give one request is its price row's ``max_output`` (each
+# provider's spec declares its models'); a model without one gets MAX_OUTPUT_TOKENS.
 MAX_OUTPUT_TOKENS = 16_384
-MODEL_MAX_OUTPUT = {
-    "gpt-4o-mini": 16_384,
-    "gpt-4o": 16_384,
-    "gpt-4.1": 32_768,
-    "gpt-4.1-mini": 32_768,
-    "gpt-4.1-nano": 32_768,
-    "gpt-5": 128_000,
-    "gpt-5-mini": 128_000,
-    "gpt-5-nano": 128_000,
-    "o4-mini": 100_000,
-    "claude-opus-4-8": 64_000,
-    "claude-opus-4-7": 64_000,
-    "claude-opus-4-6": 64_000,
-    "claude-opus-4-5": 64_000,
-    "claude-opus-4-1": 32_000,
-    "claude-opus-4-0": 32_000,
-    "claude-sonnet-4-6": 64_000,
-    "claude-sonnet-4-5": 64_000,
-    "claude-sonnet-4-0": 64_000,
-    "claude-haiku-4-5": 64_000,
-    "claude-3-5-haiku-latest": 8_192,
-}
 TEMPERATURE = 0.2
 
 
@@ -142,10 +120,9 @@ class Request(NamedTuple):
 
 
 def model_max_output(price: Price) -> int:
-    """The most output tokens ``price``'s model can give one request."""
-    if price.max_output is not None:  # declared with the price (a provider spec's row)
-        return price.max_output
-    return MODEL_MAX_OUTPUT.get(price.model, MAX_OUTPUT_TOKENS)
+    """The most output tokens ``price``'s model can give one request: its row's ``max_output``
+    (declared by its provider's spec), else :data:`MAX_OUTPUT_TOKENS`."""
+    return MAX_OUTPUT_TOKENS if price.max_output is None else price.max_output
 
 
 def max_output_tokens(price: Price, words: int) -> int:

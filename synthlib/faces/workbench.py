@@ -36,7 +36,6 @@ import pandas as pd
 from ..core.cost import Estimate
 from ..core.errors import SynthlibError, UsageError, worded
 from ..core.extras import require
-from ..core.pricing import price_table
 from ..core.words import read_words
 from ..engine.progress import ENDINGS, Phase, Progress, ProgressListener
 from ..jobs.config import (
@@ -245,7 +244,7 @@ def model_options(model: str, prices: Any) -> list[str]:
     """The Model dropdown's options: the priced models (``prices``' too) and the notebook's model,
     whatever it is (an unknown one is the library's error at Estimate, not a broken dropdown)."""
     try:
-        priced = price_table(prices, registry.prices())
+        priced = registry.price_table(prices)
     except (SynthlibError, TypeError):  # a bad price file: said at Estimate
         priced = registry.prices()
     return sorted({*priced, model})

@@ -16,13 +16,14 @@ from typing import Any
 from ..core import prompts, schema
 from ..core.errors import CheckpointError, UsageError
 from ..core.limits import DEFAULT_BATCH_SIZE, MAX_WORDS_PER_REQUEST
-from ..core.pricing import DEFAULT_MODEL, Price, price_for, price_table
+from ..core.pricing import Price, price_for
 from ..core.shards import DEFAULT_TOKEN_BUDGET
 from ..core.words import WordList, read_words
 from ..engine.checkpoint import RunIdentity, read_raw, real_path
 from ..engine.ledger import expected_api_location
 from ..engine.skip import ImportedCheckpoint, read_imported_checkpoint
 from ..providers import registry
+from ..providers.registry import DEFAULT_MODEL
 from ..providers.spec import ProviderSpec
 from ..store import default_store
 from ..store.ledger import Purchase
@@ -341,7 +342,7 @@ class RunConfig:
             kind = f.metadata["kind"]
             if isinstance(kind, Whole):
                 kind.check_limit(name, values[name], values)
-        table = price_table(values["prices"], registry.prices())
+        table = registry.price_table(values["prices"])
         if registry.spec(registry.resolve(values["provider"])).paid:
             price_for(values["model"], table)  # an unknown model is an error before anything else
         word_list = words if isinstance(words, WordList) else read_words(words, name=words_name)

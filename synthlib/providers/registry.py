@@ -15,8 +15,13 @@ its package. An installed package adds one the same way through the entry point 
     [project.entry-points."synthlib.providers"]
     mistral = "synthlib_mistral:SPEC"
 
-Nothing is imported until a spec is asked for: listing the names (``--help``) reads the
-built-in table and the installed entry points' names only.
+Nothing is imported until a spec is asked for (but OpenAI's, whose default model is the run's,
+:data:`DEFAULT_MODEL`): listing the names (``--help``) reads the built-in table and the installed
+entry points' names only.
+
+Prices are the specs' (:func:`prices`: every spec's rows, each with its model's largest output;
+:func:`price_table`: those with the user's overrides, whose added models are reasoning models by
+the specs' naming rules): core holds no provider's rows.
 
 ``auto`` (:func:`auto`) is the first provider in :data:`AUTO_ORDER` (then any plugin, in name
 order) whose key is set, else the offline provider.
@@ -25,15 +30,19 @@ order) whose key is set, else the offline provider.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+from ..core import pricing
 from ..core.errors import UsageError
 from ..core.limits import DEFAULT_LIMITS, BatchLimits
-from ..core.pricing import PRICES, Price
+from ..core.pricing import Price
 from ..core.tokens import EXACT, TokenScale
+from .openai import DEFAULT_MODEL as OPENAI_DEFAULT_MODEL
 from .spec import BackendOptions, ProviderSpec, Refind
 
 GROUP = "synthlib.providers"
@@ -42,6 +51,10 @@ OFFLINE = "offline"
 # the order ``auto`` tries providers by their keys (DESIGN §2), and the order they are listed
 # in; other built-in ones come after by name, then the offline provider, then plugins by name
 AUTO_ORDER = ("openai", "anthropic", "gemini")
+
+# a run's model when it asks for none: OpenAI's default (the first provider ``auto`` tries); a
+# run on a provider whose spec names a default model of its own buys that one instead
+DEFAULT_MODEL = OPENAI_DEFAULT_MODEL
 
 
 _specs: dict[str, ProviderSpec] = {}
@@ -173,11 +186,22 @@ def paid(provider: str) -> bool:
 
 
 def prices() -> dict[str, Price]:
-    """The price table: core's built-in rows and every provider spec's own (loads the specs)."""
-    table = dict(PRICES)
+    """The price table: every provider spec's rows, in :func:`names` order (loads the specs)."""
+    table: dict[str, Price] = {}
     for found in specs():
         table.update((p.model, p) for p in found.prices)
     return table
+
+
+def reasoning_model(model: str) -> bool:
+    """Whether some provider names ``model`` as one of its reasoning models."""
+    return any(found.reasoning_model(model) for found in specs())
+
+
+def price_table(overrides: str | os.PathLike[str] | Mapping[str, Any] | None) -> dict[str, Price]:
+    """:func:`prices` with ``overrides`` (a JSON price file's path or a mapping, as the user gives
+    ``prices``) applied (see :func:`synthlib.core.pricing.price_table`)."""
+    return pricing.price_table(overrides, prices(), reasoning_model)
 
 
 def batch_limits(provider: str) -> BatchLimits:
@@ -203,6 +227,7 @@ def _reset_for_tests() -> None:
 
 __all__ = [
     "AUTO_ORDER",
+    "DEFAULT_MODEL",
     "GROUP",
     "BackendOptions",
     "ProviderSpec",
@@ -213,7 +238,9 @@ __all__ = [
     "find",
     "names",
     "paid",
+    "price_table",
     "prices",
+    "reasoning_model",
     "register",
     "resolve",
     "spec",

@@ -64,9 +64,12 @@ class ProviderSpec:
     default_model: str = ""  # the model of a run that asks for none of its own
     tokens: TokenScale = EXACT  # how its input tokens are counted from o200k_base
     limits: BatchLimits = DEFAULT_LIMITS  # requests and bytes one batch may hold
-    # its models' prices (with their max output), added to core.pricing's built-in table
-    # (which already holds OpenAI's and Anthropic's)
+    # its models' price rows, each with its largest output (``max_output``) and whether it is a
+    # reasoning model; registry.prices() is every spec's rows (core holds none)
     prices: tuple[Price, ...] = ()
+    # model-name prefixes of its reasoning models (they take max_completion_tokens and reject
+    # temperature): a model a price file adds is one when its name starts with one of them
+    reasoning_models: tuple[str, ...] = ()
     extra: str = ""  # pip install 'synthlib[extra]'
     sdk_modules: tuple[str, ...] = ()
     paid: bool = True  # False: costs nothing (the offline provider)
@@ -80,6 +83,10 @@ class ProviderSpec:
         if self.owns is not None:
             return self.owns(model)
         return bool(self.models) and model.startswith(self.models)
+
+    def reasoning_model(self, model: str) -> bool:
+        """Whether ``model`` is named as one of this provider's reasoning models."""
+        return bool(self.reasoning_models) and model.startswith(self.reasoning_models)
 
     def key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The variable among :attr:`key_variables` that is set, if any."""

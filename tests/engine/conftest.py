@@ -139,7 +139,7 @@ def billed_per_word(ledger: list[dict]) -> Counter:
 
 def ledger_cost(ledger: list[dict], model: str = "gpt-4o-mini") -> float:
     """What the emulator billed, at batch prices (``model``: a provider from PROVIDERS too)."""
-    price = price_for(MODELS.get(model, model))
+    price = price_for(MODELS.get(model, model), registry.prices())
     return price.cost(
         sum(r["prompt_tokens"] for r in ledger),
         sum(r["completion_tokens"] for r in ledger),

@@ -253,11 +253,12 @@ def test_a_shard_cut_to_the_specs_limit_fits_a_message_batch(words_per_request):
     the tool definition). A shard cut to the spec's byte limit must still pass the API's."""
     from synthlib.core.pricing import price_for
     from synthlib.core.requests import RequestTemplate, build_requests
+    from synthlib.providers import registry
     from synthlib.providers.anthropic import SPEC
     from synthlib.providers.anthropic.backend import LIMITS, to_request, tool
 
     word_list = [f"word{i}" for i in range(40)] + ["serendipity", "well-being", "naïve"]
-    template = RequestTemplate(price_for("claude-haiku-4-5"))
+    template = RequestTemplate(price_for("claude-haiku-4-5", registry.prices()))
     positions = {w: i for i, w in enumerate(word_list)}
     requests = list(build_requests(word_list, positions, words_per_request=words_per_request))
     lines = [template.line(r) for r in requests]

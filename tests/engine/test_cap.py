@@ -11,6 +11,7 @@ import synthlib
 from synthlib.core.pricing import price_for
 from synthlib.core.requests import MAX_OUTPUT_TOKENS, OutputLimits
 from synthlib.jobs.job import Job, build_config
+from synthlib.providers import registry
 
 from .conftest import MODELS, backend_for, billed_per_word, ledger_cost, read_checkpoint, words
 
@@ -48,7 +49,7 @@ def test_a_cap_counts_split_requests_each_at_its_own_limit(emulator, workdir):
     original.write_text(
         json.dumps({"processed_words": [w for i, w in enumerate(word_list) if i % 4]})
     )
-    price = price_for(MODELS["openai"])
+    price = price_for(MODELS["openai"], registry.prices())
     # room for one 20-word pack's input and two answers at the largest limit, not for three
     cap = price.cost(20 * 1_800, 2 * MAX_OUTPUT_TOKENS + MAX_OUTPUT_TOKENS // 2)
     result = run_job(
@@ -81,7 +82,7 @@ def test_words_waiting_for_a_larger_retry_do_not_stop_a_run_that_smaller_request
     cp = read_checkpoint(result.checkpoint)
     assert result.phase == "budget" and billed <= cap
     assert cp["refit"], "no word was left waiting for a larger request"
-    price = price_for(MODELS["openai"])
+    price = price_for(MODELS["openai"], registry.prices())
     measured = OutputLimits.measured(price, {int(b): n for b, n in cp["answer_tokens"].items()})
     smallest_request = price.cost(one.input_tokens + 5, measured.for_words(1))
     assert cap - billed < smallest_request  # not one more of the plain requests fitted

@@ -14,12 +14,13 @@ import pytest
 
 import synthlib
 from synthlib.core.errors import UsageError
-from synthlib.core.pricing import DEFAULT_MODEL, price_for
+from synthlib.core.pricing import price_for
 from synthlib.jobs.config import provider_model, resolve_provider
 from synthlib.jobs.job import Job, build_config
 from synthlib.providers import registry
 from synthlib.providers.base import RUN_TAG, SHARD_TAG, BatchInfo
 from synthlib.providers.gemini import DEFAULT_MODEL as GEMINI_DEFAULT_MODEL
+from synthlib.providers.registry import DEFAULT_MODEL
 
 from .conftest import backend_for, billed_per_word, cli, ledger_cost, read_checkpoint, words
 
@@ -31,6 +32,8 @@ from synthlib.providers.gemini.backend import (  # noqa: E402
     to_output_line,
     to_request,
 )
+
+PRICES = registry.prices()  # every provider's price rows
 
 ARGS = [
     "words.txt",
@@ -95,10 +98,14 @@ def test_a_run_through_the_sdk_stores_every_word_billed_once(emulator, workdir):
 
 
 def test_batch_prices_are_half_the_standard_rate():
-    price = price_for("gemini-2.5-flash")
+    price = price_for("gemini-2.5-flash", PRICES)
     assert price.cost(1_000_000, 1_000_000) == pytest.approx(0.15 + 1.25)
-    assert price_for("gemini-2.5-flash-lite").cost(1_000_000, 1_000_000) == pytest.approx(0.25)
-    assert price_for("gemini-2.5-pro").cost(1_000_000, 1_000_000) == pytest.approx(0.625 + 5.0)
+    assert price_for("gemini-2.5-flash-lite", PRICES).cost(1_000_000, 1_000_000) == pytest.approx(
+        0.25
+    )
+    assert price_for("gemini-2.5-pro", PRICES).cost(1_000_000, 1_000_000) == pytest.approx(
+        0.625 + 5.0
+    )
 
 
 def test_the_provider_is_registered_chosen_by_its_key_and_takes_gemini_models(monkeypatch):

@@ -448,6 +448,7 @@ def test_an_adopted_batch_counts_its_input_and_all_its_words_toward_the_cap(
     from synthlib.core.pricing import price_for
     from synthlib.engine.pacing import Pacing
     from synthlib.engine.state import Flight
+    from synthlib.providers import registry
 
     emulator.configure(stall=True)
     first = make_job(emulator, WORDS[:10], shared_store(), workdir / "a.json")
@@ -479,7 +480,7 @@ def test_an_adopted_batch_counts_its_input_and_all_its_words_toward_the_cap(
     assert flight.input_tokens >= billed_input > 0  # the batch's input, not none
     assert max(len(flight.words), flight.batch_words) == 10  # every word it asks for
     pacing = Pacing(
-        price=price_for("gpt-4o-mini"),
+        price=price_for("gpt-4o-mini", registry.prices()),
         token_budget=10**9,
         fixed_tokens=0,
         poll_interval=0.05,

@@ -56,6 +56,7 @@ from synthlib.core.errors import SynthlibError
 from synthlib.core.pricing import price_for
 from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.jobs.job import Job, build_config
+from synthlib.providers import registry
 
 from .conftest import FAST, MODELS, FastClock, backend_for, provider_env
 
@@ -319,7 +320,7 @@ class MoneyMachine(RuleBasedStateMachine):
         for row in self.emu.ledger():
             by_model.setdefault(row["model"], []).append(row)
         return sum(
-            price_for(MODELS.get(model, model)).cost(
+            price_for(MODELS.get(model, model), registry.prices()).cost(
                 sum(r["prompt_tokens"] for r in rows),
                 sum(r["completion_tokens"] for r in rows),
                 sum(r["cached_tokens"] for r in rows),

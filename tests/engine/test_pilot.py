@@ -16,6 +16,7 @@ from synthlib.core.errors import UsageError
 from synthlib.core.pricing import price_for
 from synthlib.faces.cli import main
 from synthlib.jobs.pilots import Pilot, draw_sample, frequency_band, pilot
+from synthlib.providers import registry
 
 from .conftest import ledger_cost
 
@@ -229,7 +230,7 @@ def test_the_projection_is_within_5_percent_of_the_whole_lists_bill(on_emulator)
     # but make no entry
     by_entry = estimate(
         synthlib.read_words(words),
-        price_for(model),
+        price_for(model, registry.prices()),
         measured_output_per_word=report.output_tokens / report.entries,
         measured_words=report.entries,
     )

@@ -19,8 +19,11 @@ from synthlib.core.requests import (
 )
 from synthlib.emulator.responder import REFUSAL_TEXT, RequestFaults, Responder
 from synthlib.jobs.job import Job, build_config
+from synthlib.providers import registry
 
 from .conftest import backend_for, billed_per_word, ledger_cost, read_checkpoint, words
+
+PRICES = registry.prices()  # every provider's price rows
 
 L = MAX_OUTPUT_TOKENS_PER_WORD  # a word's output limit before any answer is measured
 
@@ -29,7 +32,7 @@ def alone_tokens(word_list: list[str], factor: int) -> dict[str, int]:
     """Output tokens of each word's entry asked alone, when the emulator makes long entries
     ``factor`` times longer (an answer depends on the words, the custom_id and the schema)."""
     positions = {w: i for i, w in enumerate(word_list)}
-    template = RequestTemplate(price_for("gpt-4o-mini"))
+    template = RequestTemplate(price_for("gpt-4o-mini", PRICES))
     responder = Responder(RequestFaults(long_entry_rate=1.0, long_entry_factor=factor), "b", 0)
     unlimited = OutputLimits(10**6, most=10**6)
     return {
@@ -123,7 +126,7 @@ def test_answers_measured_size_the_next_requests_limits(emulator, workdir):
     cp, _ = assert_reported_as_billed(result, emulator)
     assert sum(cp["answer_tokens"].values()) == 60
     limits = synthlib.core.requests.OutputLimits.measured(
-        synthlib.core.pricing.price_for("gpt-4o-mini"),
+        synthlib.core.pricing.price_for("gpt-4o-mini", PRICES),
         {int(b): n for b, n in cp["answer_tokens"].items()},
     )
     # the emulator's entries take 200-500 tokens: twice the longest is well under the default
@@ -165,7 +168,7 @@ def test_a_full_run_after_a_pilot_sizes_its_first_limits_from_the_pilots_answers
     measured: dict[int, int] = Counter(
         bucket_of(r.output_tokens) for r in tried.entries("gpt-4o-mini").values()
     )
-    from_pilot = OutputLimits.measured(price_for("gpt-4o-mini"), measured).per_word
+    from_pilot = OutputLimits.measured(price_for("gpt-4o-mini", PRICES), measured).per_word
     assert from_pilot < MAX_OUTPUT_TOKENS_PER_WORD
     # the rest of the list has longer entries: the first ones cut off are cut at the limit the
     # pilot's answers gave, not at the default

@@ -12,6 +12,7 @@ when a tool is forced (Anthropic docs as of 2026, tool use pricing: 313 tokens f
 
 from __future__ import annotations
 
+from ...core.pricing import Price
 from ...core.tokens import TokenScale
 from ..base import Backend
 from ..spec import BackendOptions, ProviderSpec, Refind
@@ -23,6 +24,24 @@ DEFAULT_MODEL = "claude-haiku-4-5"
 # into somewhat more pieces than o200k_base, and this errs on the high side
 TOKENS_PER_O200K_TOKEN = 1.25
 TOOL_PROMPT_TOKENS = 313
+
+# USD per 1M tokens at the standard rate, checked 2026-11-01 (Anthropic docs as of 2026,
+# "Pricing"; see core.pricing.PRICES_AS_OF): base input, cache hits (the cached input rate;
+# synthlib writes no cache), output; Message Batches bill half of each, like OpenAI's Batch API.
+# Last, the most output one request may take (Anthropic's model pages as of 2026).
+PRICES = (
+    Price("claude-opus-4-8", 5.00, 0.50, 25.00, max_output=64_000),
+    Price("claude-opus-4-7", 5.00, 0.50, 25.00, max_output=64_000),
+    Price("claude-opus-4-6", 5.00, 0.50, 25.00, max_output=64_000),
+    Price("claude-opus-4-5", 5.00, 0.50, 25.00, max_output=64_000),
+    Price("claude-opus-4-1", 15.00, 1.50, 75.00, max_output=32_000),
+    Price("claude-opus-4-0", 15.00, 1.50, 75.00, max_output=32_000),
+    Price("claude-sonnet-4-6", 3.00, 0.30, 15.00, max_output=64_000),
+    Price("claude-sonnet-4-5", 3.00, 0.30, 15.00, max_output=64_000),
+    Price("claude-sonnet-4-0", 3.00, 0.30, 15.00, max_output=64_000),
+    Price("claude-haiku-4-5", 1.00, 0.10, 5.00, max_output=64_000),
+    Price("claude-3-5-haiku-latest", 0.80, 0.08, 4.00, max_output=8_192),
+)
 
 
 def _backend(options: BackendOptions) -> Backend:
@@ -44,6 +63,7 @@ SPEC = ProviderSpec(
     models=("claude",),
     model_kind="a Claude model",
     default_model=DEFAULT_MODEL,
+    prices=PRICES,
     tokens=TokenScale(
         TOKENS_PER_O200K_TOKEN,
         TOOL_PROMPT_TOKENS,

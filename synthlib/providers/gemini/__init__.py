@@ -10,6 +10,7 @@ listing (as OpenAI's by their metadata)."""
 
 from __future__ import annotations
 
+from ...core.pricing import Price
 from ...core.tokens import TokenScale
 from ..base import Backend
 from ..spec import BackendOptions, ProviderSpec, Refind
@@ -20,6 +21,16 @@ DEFAULT_MODEL = "gemini-2.5-flash"
 # figure (Gemini's SentencePiece vocabulary splits English and JSON about as finely as
 # o200k_base); it errs on the high side
 TOKENS_PER_O200K_TOKEN = 1.1
+
+# USD per 1M tokens at the standard rate, checked 2026-11-01 (Gemini API docs, "Pricing", prompts
+# up to 200k tokens; see core.pricing.PRICES_AS_OF): input, context-cache hits (synthlib caches
+# nothing), output with thinking; the Batch API bills half of each. No largest output is
+# declared: a request asks at most core.requests.MAX_OUTPUT_TOKENS.
+PRICES = (
+    Price("gemini-2.5-flash", 0.30, 0.03, 2.50),
+    Price("gemini-2.5-flash-lite", 0.10, 0.01, 0.40),
+    Price("gemini-2.5-pro", 1.25, 0.125, 10.00),
+)
 
 
 def _backend(options: BackendOptions) -> Backend:
@@ -44,6 +55,7 @@ SPEC = ProviderSpec(
     models=("gemini-",),
     model_kind="a Gemini model",
     default_model=DEFAULT_MODEL,
+    prices=PRICES,
     tokens=TokenScale(
         TOKENS_PER_O200K_TOKEN,
         0,
