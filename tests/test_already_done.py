@@ -15,10 +15,9 @@ from factories import entry
 
 import synthlib
 from synthlib.core.errors import CheckpointError
-from synthlib.engine.checkpoint import Checkpoint
+from synthlib.engine.checkpoint import Checkpoint, default_checkpoint
 from synthlib.faces.cli import main
 from synthlib.faces.workbench import Workbench
-from synthlib.jobs.config import default_checkpoint
 from synthlib.jobs.job import Job, build_config
 from synthlib.providers.offline import OFFLINE_MODEL
 from synthlib.store.records import EntryRecord
@@ -257,7 +256,7 @@ def test_default_checkpoint_is_keyed_by_the_job(offline_env):
 
 def test_the_job_key_is_what_is_bought(offline_env, monkeypatch):
     from synthlib.core.words import read_words
-    from synthlib.jobs.config import job_key, run_identity
+    from synthlib.engine.checkpoint import job_key, run_identity
 
     words = read_words(WORDS)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import secrets
@@ -37,9 +38,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..core import failpoints
+from ..core import failpoints, prompts, schema
 from ..core.errors import CheckpointBusy, CheckpointError, CheckpointWriteError
+from ..core.words import WordList
+from ..store import default_store
 from .events import Event, EventError, UnknownEvent, event_from_json
+from .ledger import expected_api_location
 from .state import UNREADABLE, RunState, StateError
 
 try:
@@ -104,6 +108,111 @@ class RunIdentity:
 
 def new_run_id() -> str:
     return "run-" + secrets.token_hex(6)
+
+
+# --- naming a job's checkpoint ----------------------------------------------------------------
+
+
+def run_identity(
+    words: WordList, provider: str, model: str, words_per_request: int, grounding: bool
+) -> RunIdentity:
+    """What makes two runs the same run (see :class:`RunIdentity`)."""
+    return RunIdentity(
+        words_sha256=words.fingerprint,
+        word_count=len(words),
+        model=model,
+        provider=provider,
+        prompt_version=prompts.PROMPT_VERSION,
+        schema_version=schema.SCHEMA_VERSION,
+        words_per_request=words_per_request,
+        grounded=grounding,
+        words_set_sha256=words.set_fingerprint,
+        api_location=expected_api_location(provider),
+    )
+
+
+CHECKPOINT_DIR = ".synthlib"
+
+
+def checkpoint_dir(store: Any = None) -> Path:
+    """Where default checkpoints live: a ``.synthlib`` folder beside the store file (the working
+    directory's for the default store and for MongoDB), so runs keep one tidy place whatever
+    folder they are started from."""
+    location = store if store is not None else default_store()
+    if not isinstance(location, str | os.PathLike):
+        location = getattr(location, "location", "")  # a Store
+    location = os.fspath(location).strip().removeprefix("sqlite://")
+    if not location or "://" in location:
+        return Path(CHECKPOINT_DIR)
+    return Path(location).parent / CHECKPOINT_DIR
+
+
+def default_checkpoint(
+    words: Any,
+    name: str | None = None,
+    identity: RunIdentity | None = None,
+    folder: Path = Path(CHECKPOINT_DIR),
+) -> Path:
+    """``<folder>/<word file stem>.<job key>.checkpoint.json`` (``folder`` is
+    :func:`checkpoint_dir`): the key (8 hex digits, :func:`job_key`) stands for the job (what is
+    bought: the words as a set, provider, model, versions, grounding, API location; not the
+    packing, the list's order or its file's name), so the same job resumes, from a renamed or
+    reordered copy of the list too (a checkpoint with the key under another stem is found),
+    and a new list is a new job. Without ``identity``, ``<stem>.checkpoint.json`` in the working
+    directory (the name before job keys, still used when such a checkpoint of this very job is
+    found)."""
+    if name:
+        stem = Path(name).stem
+    elif isinstance(words, str | os.PathLike):
+        stem = Path(words).stem
+    else:
+        stem = "words"
+    unkeyed = Path(f"{stem}.checkpoint.json")
+    if identity is None:
+        return unkeyed
+    key = job_key(identity)
+    keyed = folder / f"{stem}.{key}.checkpoint.json"
+    if keyed.exists():
+        return keyed
+    for key_of_the_job in (key, _packing_key(identity)):
+        # the same job under another file name, or keyed before packing left the key
+        found = sorted(folder.glob(f"*.{key_of_the_job}.checkpoint.json"))
+        if found:
+            return found[0]
+    if unkeyed.exists() and _belongs_to(unkeyed, identity):
+        return unkeyed  # a run started before checkpoints were keyed: resume it
+    return keyed
+
+
+def job_key(identity: RunIdentity) -> str:
+    """8 hex digits standing for the job: what is bought (the words as a set, provider, model,
+    prompt version with grounding, schema version, API location), not how it is packed."""
+    bought = {
+        "words": identity.words_set_sha256 or identity.words_sha256,
+        "provider": identity.provider,
+        "model": identity.model,
+        "prompt_version": identity.prompt_version + ("+grounding" if identity.grounded else ""),
+        "schema_version": identity.schema_version,
+        "api_location": identity.api_location,
+    }
+    text = json.dumps(bought, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _packing_key(identity: RunIdentity) -> str:
+    """The key checkpoints had before the job left packing out (found to resume them)."""
+    old = {
+        k: v for k, v in asdict(identity).items() if k not in ("words_set_sha256", "api_location")
+    }
+    text = json.dumps(old, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _belongs_to(path: Path, identity: RunIdentity) -> bool:
+    try:
+        return not identity.differences(RunIdentity(**read_raw(path)["run"]))
+    except (CheckpointError, TypeError):
+        return False
 
 
 # --- one writer per checkpoint -----------------------------------------------------------------

@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -292,26 +292,20 @@ def held_elsewhere(
     return [r for r in store.reservations(purchase, words) if r.run_id != own]
 
 
-def held_notice(
-    store: Any, purchase: Any, estimate: Any, words: WordList, checkpoint: Path | None
-) -> str | None:
-    """What a run about to start says of the words of ``words`` that other runs' batches hold
-    in the store's ledger (they are not sent; the run waits for their entries, or adopts a
-    batch whose run is gone), or None. The run of ``checkpoint`` (a resume) is not another."""
-    if not estimate.remaining and not getattr(estimate, "held_elsewhere", 0):
-        return None
-    held = held_elsewhere(store, purchase, words, checkpoint)
+def held_notice(held: int, runs: Sequence[str]) -> str | None:
+    """What a run about to start says of ``held`` words to do that the batches of ``runs`` (other
+    runs) hold in the store's ledger: they are not sent; the run waits for their entries, or
+    adopts a batch whose run is gone. None when no word is held."""
     if not held:
         return None
-    runs = sorted({r.run_id for r in held})
     return (
-        f"{len(held):,} of these words are reserved by the batches of {len(runs)} other run(s) "
+        f"{held:,} of these words are reserved by the batches of {len(runs)} other run(s) "
         f"({', '.join(runs[:3])}{', ...' if len(runs) > 3 else ''}) on this store: they are not "
         "sent again; this run waits for their entries (or adopts a batch whose run is gone)"
     )
 
 
-def fallback_notice(paid: dict[str, int], words: int) -> Said:
+def fallback_notice(paid: Mapping[str, int], words: int) -> Said:
     """What a run that fell back to the offline provider (no API key) says when the store has
     paid entries of its words."""
     total = sum(paid.values())

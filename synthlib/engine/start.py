@@ -5,7 +5,7 @@ hold in the store's ledger. A dry run and a run count alike because both start h
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,9 @@ from .checkpoint import Checkpoint, RunIdentity
 from .skip import (
     ImportedCheckpoint,
     held_elsewhere,
+    held_notice,
     mark_already_done,
+    paid_entries,
     refuse_fresh_over_flights,
 )
 from .state import RunState
@@ -31,6 +33,13 @@ class Start:
     state: RunState
     notes: tuple[str, ...] = ()
     held: frozenset[str] = field(default_factory=frozenset)
+    holders: tuple[str, ...] = ()  # the runs whose batches hold them
+    paid: Mapping[str, int] = field(default_factory=dict)  # paid entries of the words, by model
+
+    @property
+    def held_notice(self) -> str | None:
+        """What a run about to start says of the words other runs' batches hold, or None."""
+        return held_notice(len(self.held), self.holders)
 
 
 def starting_point(
@@ -44,11 +53,13 @@ def starting_point(
     store: Any = None,
     redo: bool = False,
     imported: ImportedCheckpoint | None = None,
+    count_paid: bool = False,
 ) -> Start:
     """The state a run of ``words`` bought as ``purchase`` starts from: the checkpoint's (unless
     ``fresh``, which must not set aside batches in flight), then the words the store (at
     ``store``: a location, or an open store such as a pilot's own view) or ``imported`` have
-    done, and the words still to do that other runs hold. Reads only."""
+    done, and the words still to do that other runs hold; with ``count_paid``, the words' paid
+    entries in the store (what a run falling back to the offline provider says). Reads only."""
     state = None
     if checkpoint is not None and fresh:
         refuse_fresh_over_flights(checkpoint)
@@ -70,7 +81,12 @@ def starting_point(
         )
         busy = state.in_flight_words()
         todo = [w for w in words if w not in state.done and w not in busy]
-        held = (
-            {r.word for r in held_elsewhere(opened, purchase, todo, checkpoint)} if todo else set()
-        )
-    return Start(state, tuple(notes), frozenset(held))
+        held = held_elsewhere(opened, purchase, todo, checkpoint) if todo else []
+        paid = paid_entries(opened, words) if count_paid else {}
+    return Start(
+        state,
+        tuple(notes),
+        frozenset(r.word for r in held),
+        tuple(sorted({r.run_id for r in held})),
+        paid,
+    )

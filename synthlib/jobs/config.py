@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import math
 import os
 from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import Field, asdict, dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..core import prompts, schema
-from ..core.errors import CheckpointError, UsageError
+from ..core.errors import UsageError
 from ..core.limits import DEFAULT_BATCH_SIZE, MAX_WORDS_PER_REQUEST
 from ..core.pricing import Price, price_for
 from ..core.shards import DEFAULT_TOKEN_BUDGET
 from ..core.words import WordList, read_words
-from ..engine.checkpoint import RunIdentity, read_raw, real_path
-from ..engine.ledger import expected_api_location
+from ..engine.checkpoint import (
+    RunIdentity,
+    checkpoint_dir,
+    default_checkpoint,
+    real_path,
+    run_identity,
+)
 from ..engine.skip import ImportedCheckpoint, read_imported_checkpoint
 from ..providers import registry
 from ..providers.registry import DEFAULT_MODEL
 from ..providers.spec import ProviderSpec
-from ..store import default_store
 from ..store.ledger import Purchase
 
 DEFAULT_POLL_INTERVAL = 10.0
@@ -330,8 +333,9 @@ class RunConfig:
 
     @classmethod
     def build(cls, words: WordsSource, *, words_name: str | None = None, **given: Any) -> RunConfig:
-        """Validate every setting (None means its default); a bad or unknown one is a one-line
-        :class:`UsageError`."""
+        """Validate every setting (None means its default; a bad or unknown one is a one-line
+        :class:`UsageError`), settle what the run buys, then read the words and name the
+        job's checkpoint (:func:`synthlib.engine.checkpoint.default_checkpoint`)."""
         known = settings()
         check_names(given)
         values: dict[str, Any] = {name: f.default for name, f in known.items()}
@@ -345,32 +349,30 @@ class RunConfig:
         table = registry.price_table(values["prices"])
         if registry.spec(registry.resolve(values["provider"])).paid:
             price_for(values["model"], table)  # an unknown model is an error before anything else
-        word_list = words if isinstance(words, WordList) else read_words(words, name=words_name)
         source = values["import_checkpoint"]
         imported = read_imported_checkpoint(source) if source else None
-        checkpoint = values["checkpoint"]
-        if checkpoint is None:
-            provider = resolve_provider(values["provider"])
-            identity = run_identity(
-                word_list,
-                provider,
-                provider_model(provider, values["model"]),
-                values["words_per_request"],
-                values["grounding"],
-            )
-            checkpoint = default_checkpoint(
-                words, words_name, identity, checkpoint_dir(values["store"])
-            )
-        return cls(
-            words=word_list,
+        buying = _buying(values["provider"], values["model"], values["grounding"], table)
+        folder = checkpoint_dir(values["store"])
+        # the words last: read, then the job they make is named (its identity, its checkpoint)
+        listed = words if isinstance(words, WordList) else read_words(words, name=words_name)
+        identity = run_identity(
+            listed, buying.provider, buying.model, values["words_per_request"], values["grounding"]
+        )
+        checkpoint = real_path(
+            values["checkpoint"] or default_checkpoint(words, words_name, identity, folder)
+        )
+        config = cls(
+            words=listed,
             **{
                 **values,
-                "checkpoint": real_path(checkpoint),
+                "checkpoint": checkpoint,
                 "prices": table,
                 "import_checkpoint": imported.path if imported else None,
             },
             imported=imported,
         )
+        config.__dict__["bought"] = buying.bought(identity)  # (what `bought` would work out)
+        return config
 
     @property
     def price(self) -> Price:
@@ -386,24 +388,64 @@ class RunConfig:
     def identity(self, provider: str, model: str) -> RunIdentity:
         return run_identity(self.words, provider, model, self.words_per_request, self.grounding)
 
-    def bought(self, api_location: str | None = None, *, provider: str | None = None) -> Bought:
+    @cached_property
+    def bought(self) -> Bought:
+        """What a run of these settings buys where the environment points the provider's SDK
+        (see :meth:`bought_at`); :meth:`build` works it out once."""
+        return self.bought_at()
+
+    def bought_at(self, api_location: str | None = None, *, provider: str | None = None) -> Bought:
         """What a run of these settings buys: its provider (``auto`` resolved, unless
         ``provider`` is given), model, price, the purchase each word is reserved and stored
         as (at ``api_location``, else where the environment points the provider's SDK) and the
         run's identity."""
-        name = provider if provider is not None else resolve_provider(self.provider)
-        spec = registry.spec(name)
-        model = provider_model(name, self.model)
-        # a free provider is priced as the model asked for would cost
-        price = price_for(model, self.prices or registry.prices()) if spec.paid else self.price
-        purchase = Purchase(
-            name,
-            model,
-            prompts.prompt_version(self.grounding),
-            schema.SCHEMA_VERSION,
-            api_location or spec.api_location(),
+        buying = _buying(
+            self.provider if provider is None else provider,
+            self.model,
+            self.grounding,
+            self.prices or registry.prices(),
+            api_location,
         )
-        return Bought(name, spec, model, price, purchase, self.identity(name, model))
+        return buying.bought(self.identity(buying.provider, buying.model))
+
+
+@dataclass(frozen=True)
+class _Buying:
+    """What a run buys, known before its words are read (see :class:`Bought`)."""
+
+    provider: str
+    spec: ProviderSpec
+    model: str
+    price: Price
+    purchase: Purchase
+
+    def bought(self, identity: RunIdentity) -> Bought:
+        return Bought(self.provider, self.spec, self.model, self.price, self.purchase, identity)
+
+
+def _buying(
+    provider: str,
+    model: str,
+    grounding: bool,
+    table: Mapping[str, Price],
+    api_location: str | None = None,
+) -> _Buying:
+    """``provider`` (``auto`` resolved) and ``model`` as bought: its price in ``table`` and the
+    purchase each word is reserved and stored as, at ``api_location`` (else where the
+    environment points the provider's SDK)."""
+    name = resolve_provider(provider)
+    spec = registry.spec(name)
+    bought_model = provider_model(name, model)
+    # a free provider is priced as the model asked for would cost
+    price = price_for(bought_model if spec.paid else model, table)
+    purchase = Purchase(
+        name,
+        bought_model,
+        prompts.prompt_version(grounding),
+        schema.SCHEMA_VERSION,
+        api_location or spec.api_location(),
+    )
+    return _Buying(name, spec, bought_model, price, purchase)
 
 
 @dataclass(frozen=True)
@@ -449,24 +491,6 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def run_identity(
-    words: WordList, provider: str, model: str, words_per_request: int, grounding: bool
-) -> RunIdentity:
-    """What makes two runs the same run (see :class:`RunIdentity`)."""
-    return RunIdentity(
-        words_sha256=words.fingerprint,
-        word_count=len(words),
-        model=model,
-        provider=provider,
-        prompt_version=prompts.PROMPT_VERSION,
-        schema_version=schema.SCHEMA_VERSION,
-        words_per_request=words_per_request,
-        grounded=grounding,
-        words_set_sha256=words.set_fingerprint,
-        api_location=expected_api_location(provider),
-    )
-
-
 def provider_model(provider: str, model: str) -> str:
     """The model name recorded for ``provider``: ``model``, or the provider's default model
     when ``model`` is the run's default (:data:`DEFAULT_MODEL`) and not one of its own; a free
@@ -504,90 +528,6 @@ def resolve_provider(provider: str) -> str:
     """``auto`` is the first provider whose API key is set (OpenAI, Anthropic, then Gemini;
     see :func:`synthlib.providers.registry.auto`), otherwise the offline provider."""
     return registry.resolve(provider)
-
-
-CHECKPOINT_DIR = ".synthlib"
-
-
-def checkpoint_dir(store: Any = None) -> Path:
-    """Where default checkpoints live: a ``.synthlib`` folder beside the store file (the working
-    directory's for the default store and for MongoDB), so runs keep one tidy place whatever
-    folder they are started from."""
-    location = store if store is not None else default_store()
-    if not isinstance(location, str | os.PathLike):
-        location = getattr(location, "location", "")  # a Store
-    location = os.fspath(location).strip().removeprefix("sqlite://")
-    if not location or "://" in location:
-        return Path(CHECKPOINT_DIR)
-    return Path(location).parent / CHECKPOINT_DIR
-
-
-def default_checkpoint(
-    words: Any,
-    name: str | None = None,
-    identity: RunIdentity | None = None,
-    folder: Path = Path(CHECKPOINT_DIR),
-) -> Path:
-    """``<folder>/<word file stem>.<job key>.checkpoint.json`` (``folder`` is
-    :func:`checkpoint_dir`): the key (8 hex digits, :func:`job_key`) stands for the job (what is
-    bought: the words as a set, provider, model, versions, grounding, API location; not the
-    packing, the list's order or its file's name), so the same job resumes, from a renamed or
-    reordered copy of the list too (a checkpoint with the key under another stem is found),
-    and a new list is a new job. Without ``identity``, ``<stem>.checkpoint.json`` in the working
-    directory (the name before job keys, still used when such a checkpoint of this very job is
-    found)."""
-    if name:
-        stem = Path(name).stem
-    elif isinstance(words, str | os.PathLike):
-        stem = Path(words).stem
-    else:
-        stem = "words"
-    unkeyed = Path(f"{stem}.checkpoint.json")
-    if identity is None:
-        return unkeyed
-    key = job_key(identity)
-    keyed = folder / f"{stem}.{key}.checkpoint.json"
-    if keyed.exists():
-        return keyed
-    for key_of_the_job in (key, _packing_key(identity)):
-        # the same job under another file name, or keyed before packing left the key
-        found = sorted(folder.glob(f"*.{key_of_the_job}.checkpoint.json"))
-        if found:
-            return found[0]
-    if unkeyed.exists() and _belongs_to(unkeyed, identity):
-        return unkeyed  # a run started before checkpoints were keyed: resume it
-    return keyed
-
-
-def job_key(identity: RunIdentity) -> str:
-    """8 hex digits standing for the job: what is bought (the words as a set, provider, model,
-    prompt version with grounding, schema version, API location), not how it is packed."""
-    bought = {
-        "words": identity.words_set_sha256 or identity.words_sha256,
-        "provider": identity.provider,
-        "model": identity.model,
-        "prompt_version": identity.prompt_version + ("+grounding" if identity.grounded else ""),
-        "schema_version": identity.schema_version,
-        "api_location": identity.api_location,
-    }
-    text = json.dumps(bought, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _packing_key(identity: RunIdentity) -> str:
-    """The key checkpoints had before the job left packing out (found to resume them)."""
-    old = {
-        k: v for k, v in asdict(identity).items() if k not in ("words_set_sha256", "api_location")
-    }
-    text = json.dumps(old, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _belongs_to(path: Path, identity: RunIdentity) -> bool:
-    try:
-        return not identity.differences(RunIdentity(**read_raw(path)["run"]))
-    except (CheckpointError, TypeError):
-        return False
 
 
 _SETTINGS: dict[str, Field[Any]] = {f.name: f for f in fields(RunConfig) if "kind" in f.metadata}

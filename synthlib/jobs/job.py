@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Mapping
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,25 +14,22 @@ from ..core.cost import Estimate
 from ..core.errors import CheckpointError, Interrupted, UsageError
 from ..core.pricing import Price, price_for
 from ..core.prompts import prompt_version
-from ..core.schema import SCHEMA_VERSION
 from ..engine.checkpoint import Checkpoint, CheckpointLock, read_raw, set_aside
-from ..engine.ledger import api_location, expected_api_location
+from ..engine.ledger import api_location
 from ..engine.loop import Engine, EngineSettings, RunResult, spool_dir
 from ..engine.progress import ProgressListener
 from ..engine.skip import (
     fallback_notice,
-    held_notice,
     mark_already_done,
-    paid_entries,
     refuse_fresh_over_flights,
 )
 from ..providers import registry
 from ..providers.base import Backend
 from ..providers.registry import BackendOptions
-from ..store import RunStore, open_store, store_if_any
-from ..store.ledger import RELEASED, Purchase
-from .config import RunConfig, WordsSource, poll_interval_for, resolve_provider, with_settings
-from .plan import estimate_config, provider_model
+from ..store import RunStore, open_store
+from ..store.ledger import RELEASED
+from .config import RunConfig, WordsSource, poll_interval_for, with_settings
+from .plan import estimate_config, starting_point_of
 
 
 def _run_of(checkpoint: Path) -> str:
@@ -84,10 +80,14 @@ class Job:
         # a run going on this checkpoint already: say so now, before anything is shown or asked
         CheckpointLock(config.checkpoint_file).check()
         self.config = config
-        self.provider = (
-            backend.provider if backend is not None else resolve_provider(config.provider)
+        # what the run buys: where its backend buys (a backend given may differ from the
+        # environment), else where the environment points the provider's SDK
+        self.bought = (
+            config.bought_at(api_location(backend), provider=backend.provider)
+            if backend is not None
+            else config.bought
         )
-        self.model = provider_model(self.provider, config.model)
+        self.provider, self.model = self.bought.provider, self.bought.model
         self.listener = listener
         self._backend, self._store = backend, store
         # ``reference``: each word's material for a grounded run's prompt (a repair's findings);
@@ -97,37 +97,24 @@ class Job:
             from ..lexicon.grounding import references
 
             self._reference = references()
-        # what the run starts from, read without writing (the dry run's own reading)
-        bought_at = api_location(backend) if backend is not None else None
+        # what the run starts from, read without writing (the dry run's own reading); a key
+        # missing: auto fell back to offline, and the store's paid entries of these words are
+        # counted (the terminal says so and asks; the workbench says so in its log; offline
+        # entries are kept beside the paid ones and never hide them)
+        fell_back = config.provider == "auto" and not self.bought.spec.paid
+        start = starting_point_of(config, self.bought, store, count_paid=fell_back)
         self.estimate: Estimate = estimate_config(
-            config, reference=self._reference, api_location=bought_at
+            config, bought=self.bought, start=start, reference=self._reference
         )
         self.notices: list[str] = list(self.estimate.notes)
         refuse_budget_below_one_request(self.estimate, config.token_budget)
         self.resumed = config.checkpoint_file.exists() and not config.fresh
-        # a key missing: auto fell back to offline over paid entries of these words (the
-        # terminal says so and asks; the workbench says so in its log; offline entries are kept
-        # beside the paid ones and never hide them)
-        self.fallback: str | None = None
-        given = nullcontext(store) if store is not None else None
-        with given or store_if_any(config.store) as reading:
-            if config.provider == "auto" and not registry.paid(self.provider):
-                paid = paid_entries(reading, config.words)
-                if paid:
-                    self.fallback = fallback_notice(paid, len(config.words))
-            # words other runs' batches hold: said before anything is asked or spent
-            purchase = Purchase(
-                self.provider,
-                self.model,
-                prompt_version(config.grounding),
-                SCHEMA_VERSION,
-                bought_at or expected_api_location(self.provider),
-            )
-            held = held_notice(
-                reading, purchase, self.estimate, config.words, config.checkpoint_file
-            )
-            if held:
-                self.notices.append(held)
+        self.fallback: str | None = (
+            fallback_notice(start.paid, len(config.words)) if start.paid else None
+        )
+        # words other runs' batches hold: said before anything is asked or spent
+        if start.held_notice:
+            self.notices.append(start.held_notice)
         self.set_aside: Path | None = None
         self._lock = CheckpointLock(config.checkpoint_file)
         self._opened = self._closed = False
@@ -176,7 +163,7 @@ class Job:
                 )
         # where this run buys is its backend's (a backend given may differ from the environment)
         here = api_location(self.backend)
-        identity = replace(config.identity(self.provider, self.model), api_location=here)
+        identity = replace(self.bought.identity, api_location=here)
         self.resumed = config.checkpoint_file.exists()
         if self.resumed:
             self.checkpoint = Checkpoint.load(

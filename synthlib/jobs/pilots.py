@@ -50,20 +50,21 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import Field, asdict, dataclass, field, fields, replace
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import MissingKey, UsageError
 from ..core.pricing import Price
 from ..core.words import WordList, read_words
+from ..engine.checkpoint import checkpoint_dir
 from ..engine.ingest import Tokens
 from ..engine.progress import Phase
 from ..providers import registry
 from ..store import Store, open_store
 from ..store.ledger import Holder, Purchase, Reservation
 from ..store.records import EntryRecord, FailureRecord
-from .config import RunConfig, Text, Whole, checkpoint_dir, provider_model, setting
+from .config import RunConfig, Text, Whole, provider_model, setting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -657,15 +658,16 @@ class PilotPlan:
         the run counts it (the model's pilot checkpoint: words finished, given up or in flight;
         then this pilot's entries in the store), priced as a dry run prices it. Reads only."""
         from ..store import store_if_any
-        from .plan import estimate_config, prepared_state
+        from .plan import estimate_config, starting_point_of
 
         config = self.configs[model]
         provider = provider_of(model)
         recorded = provider_model(provider, config.model)
         with store_if_any(self.record.store) as base:
             own = PilotStore(base, self.record.id, recorded) if base is not None else None
-            state, notes = prepared_state(config, provider, own)
-        return replace(estimate_config(config, state), notes=tuple(notes))
+            bought = config.bought_at(provider=provider)
+            start = starting_point_of(config, bought, own)
+        return estimate_config(config, bought=bought, start=start)
 
     def nothing_to_send(self) -> bool:
         """Whether every model's run already has every sample word finished or given up (a

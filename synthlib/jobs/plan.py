@@ -8,10 +8,9 @@ from typing import Any
 
 from ..core.cost import Estimate, estimate
 from ..engine.start import Start, starting_point
-from ..engine.state import RunState
 from .config import Bought, RunConfig, WordsSource, provider_model, with_settings
 
-__all__ = ["dry_run", "estimate_config", "prepared_state", "provider_model"]
+__all__ = ["dry_run", "estimate_config", "provider_model", "starting_point_of"]
 
 
 @with_settings
@@ -31,16 +30,17 @@ def dry_run(words: WordsSource, *, words_name: str | None = None, **settings: An
 
 def estimate_config(
     config: RunConfig,
-    state: RunState | None = None,
+    *,
+    bought: Bought | None = None,
+    start: Start | None = None,
     reference: Mapping[str, Any] | None = None,
-    api_location: str | None = None,
 ) -> Estimate:
-    """The estimate for ``config``, counting what ``state`` has done; without ``state``, what the
-    checkpoint on disk, the store and an imported checkpoint say is done (as a run would count
-    it; nothing is written). ``reference`` is the grounding material when the caller has it;
-    ``api_location`` where the run buys, when its backend is known (else the environment's)."""
-    bought = config.bought(api_location)
-    start = Start(state) if state is not None else starting_point_of(config, bought)
+    """The estimate for ``config`` bought as ``bought`` (by default :attr:`RunConfig.bought`),
+    counting what ``start`` says is done and held; by default what the checkpoint on disk, the
+    store and an imported checkpoint say (:func:`starting_point_of`: as a run would count it;
+    nothing is written). ``reference`` is the grounding material when the caller has it."""
+    bought = bought or config.bought
+    start = start or starting_point_of(config, bought)
     state = start.state
     measured_words = measured_output = 0
     retry_share = 0.0
@@ -80,10 +80,14 @@ def estimate_config(
     )
 
 
-def starting_point_of(config: RunConfig, bought: Bought, store: Any = None) -> Start:
-    """Where a run of ``config`` starts (:func:`synthlib.engine.start.starting_point`): its
-    checkpoint, the words done elsewhere and held by others; reads only. ``store`` is the store
-    the run will use (a pilot's own view of it); by default the one at ``config.store``."""
+def starting_point_of(
+    config: RunConfig, bought: Bought, store: Any = None, *, count_paid: bool = False
+) -> Start:
+    """Where a run of ``config`` bought as ``bought`` starts
+    (:func:`synthlib.engine.start.starting_point`): its checkpoint, the words done elsewhere and
+    held by others (and, with ``count_paid``, the store's paid entries of its words); reads
+    only. ``store`` is the store the run will use (a pilot's own view of it, a job's open
+    store); by default the one at ``config.store``."""
     return starting_point(
         config.words,
         bought.purchase,
@@ -94,16 +98,8 @@ def starting_point_of(config: RunConfig, bought: Bought, store: Any = None) -> S
         store=store if store is not None else config.store,
         redo=config.redo,
         imported=config.imported,
+        count_paid=count_paid,
     )
-
-
-def prepared_state(
-    config: RunConfig, provider: str, store: Any = None, *, api_location: str | None = None
-) -> tuple[RunState, list[str]]:
-    """The state a run of ``config`` would start from and the notices it would show (see
-    :func:`starting_point_of`); reads only."""
-    start = starting_point_of(config, config.bought(api_location, provider=provider), store)
-    return start.state, list(start.notes)
 
 
 LONG_LIST = 200_000  # words: below this a dry run is done before a bar would be worth drawing
