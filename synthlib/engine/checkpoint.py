@@ -490,29 +490,7 @@ class Checkpoint:
         cp.bought_at = theirs.api_location
         cp._snapshot_bytes = path.stat().st_size
         journal = _read_journal(cp.journal_path)
-        for number, line in journal.events:
-            try:
-                event = event_from_json(line)
-            except UnknownEvent as exc:
-                raise CheckpointError(
-                    f"{cp.journal_path}:{number}: a step this synthlib does not know: {exc}. "
-                    f"A newer synthlib may have written it: upgrade synthlib, or {_FRESH_HINT}",
-                    settings=_NAMED,
-                ) from None
-            except EventError as exc:
-                raise CheckpointError(
-                    f"{cp.journal_path}:{number}: corrupt checkpoint journal ({exc}); "
-                    f"{_FRESH_HINT}",
-                    settings=_NAMED,
-                ) from None
-            try:
-                state.apply(event)
-            except (StateError, KeyError, TypeError, ValueError) as exc:
-                raise CheckpointError(
-                    f"{cp.journal_path}:{number}: corrupt checkpoint journal (a step that does "
-                    f"not fit the checkpoint: {type(exc).__name__}: {exc}); {_FRESH_HINT}",
-                    settings=_NAMED,
-                ) from None
+        _replay(state, journal, cp.journal_path)
         cp._disk = _OnDisk(
             snapshot=True,
             seq=state.seq,
@@ -743,6 +721,34 @@ def _read_journal(path: Path) -> _Journal:
     return journal
 
 
+def _replay(state: RunState, journal: _Journal, path: Path) -> None:
+    """Apply the steps of ``journal`` (read from ``path``) to ``state``, the snapshot's, in
+    order: a step this synthlib does not know, or one that does not fit, is a
+    :class:`CheckpointError` naming its line (the steps before it stay applied)."""
+    for number, line in journal.events:
+        try:
+            event = event_from_json(line)
+        except UnknownEvent as exc:
+            raise CheckpointError(
+                f"{path}:{number}: a step this synthlib does not know: {exc}. "
+                f"A newer synthlib may have written it: upgrade synthlib, or {_FRESH_HINT}",
+                settings=_NAMED,
+            ) from None
+        except EventError as exc:
+            raise CheckpointError(
+                f"{path}:{number}: corrupt checkpoint journal ({exc}); {_FRESH_HINT}",
+                settings=_NAMED,
+            ) from None
+        try:
+            state.apply(event)
+        except (StateError, KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"{path}:{number}: corrupt checkpoint journal (a step that does "
+                f"not fit the checkpoint: {type(exc).__name__}: {exc}); {_FRESH_HINT}",
+                settings=_NAMED,
+            ) from None
+
+
 def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = None) -> int:
     """How many batches the checkpoint at ``path`` has in flight (snapshot and journal) that a
     resume could still collect (not those a run found :data:`~synthlib.engine.state.UNREADABLE`); 0
@@ -756,12 +762,30 @@ def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = 
         state = RunState.restore((), data)
     except (KeyError, TypeError, ValueError, AttributeError):
         return 0
-    try:
-        for _, line in _read_journal(path.with_name(path.name + ".journal")).events:
-            state.apply(event_from_json(line))
-    except (CheckpointError, StateError, KeyError, TypeError, ValueError):
-        pass  # what the snapshot and the journal's readable part say
+    journal = path.with_name(path.name + ".journal")
+    # what the snapshot and the journal's readable part say
+    with contextlib.suppress(CheckpointError, EventError, KeyError, TypeError, ValueError):
+        _replay(state, _read_journal(journal), journal)
     return sum(1 for f in state.flights.values() if f.status != UNREADABLE)
+
+
+def refuse_fresh_over_flights(checkpoint: str | os.PathLike[str]) -> None:
+    """``fresh`` must not set aside a checkpoint whose batches are still in flight: starting
+    over would pay for them twice."""
+    path = real_path(checkpoint)
+    try:
+        data = read_raw(path)
+    except CheckpointError:
+        return  # nothing readable in flight: setting it aside loses no batch
+    flights = flights_on_disk(path, data)
+    if flights:
+        source = data.get("source")
+        of = f" ({source})" if source else ""
+        raise CheckpointError(
+            f"{path}: {flights} batch(es) in flight; {{fresh=True}} would pay for them twice. "
+            f"Resume with the old list{of} first (not {{fresh=True}}) to collect them",
+            settings="fresh",
+        )
 
 
 def fresh_advice(flights: int, source: object = None) -> str:

@@ -29,7 +29,7 @@ from ..core.requests import bucket_of
 from ..core.schema import Failure
 from ..core.words import WordList, normalise
 from ..store.ledger import Reservation
-from .checkpoint import FORMAT, Checkpoint, RunIdentity, flights_on_disk, read_raw, real_path
+from .checkpoint import FORMAT, Checkpoint, RunIdentity, read_raw
 from .events import Event
 from .state import RunState
 
@@ -341,22 +341,3 @@ def _import_notice(imported: ImportedCheckpoint, new: int, in_list: int) -> str:
     if spent:
         text += f" (that run reported {', '.join(spent)}, not counted here)"
     return text
-
-
-def refuse_fresh_over_flights(checkpoint: str | os.PathLike[str]) -> None:
-    """``fresh`` must not set aside a checkpoint whose batches are still in flight: starting
-    over would pay for them twice."""
-    path = real_path(checkpoint)
-    try:
-        data = read_raw(path)
-    except CheckpointError:
-        return  # nothing readable in flight: setting it aside loses no batch
-    flights = flights_on_disk(path, data)
-    if flights:
-        source = data.get("source")
-        of = f" ({source})" if source else ""
-        raise CheckpointError(
-            f"{path}: {flights} batch(es) in flight; {{fresh=True}} would pay for them twice. "
-            f"Resume with the old list{of} first (not {{fresh=True}}) to collect them",
-            settings="fresh",
-        )

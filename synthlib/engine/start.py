@@ -14,14 +14,13 @@ from typing import Any
 from ..core.words import WordList
 from ..store import store_if_any
 from ..store.ledger import Purchase
-from .checkpoint import Checkpoint, RunIdentity
+from .checkpoint import Checkpoint, RunIdentity, refuse_fresh_over_flights
 from .skip import (
     ImportedCheckpoint,
     held_elsewhere,
     held_notice,
     mark_already_done,
     paid_entries,
-    refuse_fresh_over_flights,
 )
 from .state import RunState
 

@@ -912,7 +912,7 @@ class _Widgets:
     def on_start_over(self) -> None:
         """The first step of Start over: say what it does and ask; refused (with the library's
         reason) while the checkpoint has batches in flight."""
-        from ..engine.skip import refuse_fresh_over_flights
+        from ..engine.checkpoint import refuse_fresh_over_flights
 
         if self._busy:
             self._say("A run is going already: Stop it, or wait for it to end.", warn=True)

@@ -14,14 +14,19 @@ from ..core.cost import Estimate
 from ..core.errors import CheckpointError, Interrupted, UsageError
 from ..core.pricing import Price, price_for
 from ..core.prompts import prompt_version
-from ..engine.checkpoint import Checkpoint, CheckpointLock, read_raw, set_aside
+from ..engine.checkpoint import (
+    Checkpoint,
+    CheckpointLock,
+    read_raw,
+    refuse_fresh_over_flights,
+    set_aside,
+)
 from ..engine.ledger import api_location
 from ..engine.loop import Engine, EngineSettings, RunResult, spool_dir
 from ..engine.progress import ProgressListener
 from ..engine.skip import (
     fallback_notice,
     mark_already_done,
-    refuse_fresh_over_flights,
 )
 from ..providers import registry
 from ..providers.base import Backend

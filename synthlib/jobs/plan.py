@@ -19,7 +19,7 @@ def dry_run(words: WordsSource, *, words_name: str | None = None, **settings: An
 
     Reads the word list (a path, bytes or an iterable of words) and, when they exist, the
     checkpoint (default ``<word file stem>.<job key>.checkpoint.json``, see
-    :func:`synthlib.jobs.config.default_checkpoint`), the store (unless ``redo``) and
+    :func:`synthlib.engine.checkpoint.default_checkpoint`), the store (unless ``redo``) and
     ``import_checkpoint`` to count words already processed, as the run will. Token counts are
     exact (tiktoken, offline); output tokens use the run's measured average when the checkpoint
     has results, else the schema version's documented default.
