@@ -79,6 +79,8 @@ _HELP = {
     "gemini_thinking_tokens": "thinking tokens a thinking Gemini model spends per answer "
     "(billed as output)",
     "gemini_max_inline_bytes": "largest body of inline Gemini batch requests, in bytes",
+    "gemini_oldest_first": "list Gemini batches and files oldest first (the order is not "
+    "documented; default newest first)",
 }
 
 

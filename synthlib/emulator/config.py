@@ -63,7 +63,9 @@ settings (``refusal_rate`` gives safety blocks there), plus:
 * ``gemini_thinking_tokens`` — thinking tokens a thinking model (``gemini-2.5-*`` and later, not
   ``*-lite``) spends on each answer, within ``thinkingBudget`` and ``maxOutputTokens``, billed
   as output (0 by default, so figures stay simple);
-* ``gemini_max_inline_bytes`` — the largest body of inline requests (20 MB, as documented).
+* ``gemini_max_inline_bytes`` — the largest body of inline requests (20 MB, as documented);
+* ``gemini_oldest_first`` — ``GET batches`` and ``GET files`` list oldest first instead of newest
+  first: Google documents no order for either, so a client must not rely on one.
 """
 
 from __future__ import annotations
@@ -180,6 +182,8 @@ class EmulatorConfig:
     gemini_partial_results: bool = True
     gemini_thinking_tokens: int = 0
     gemini_max_inline_bytes: int = 20 * 1024 * 1024
+    # Gemini listings oldest first (their order is not documented).
+    gemini_oldest_first: bool = False
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -218,7 +222,7 @@ class EmulatorConfig:
                 "gemini_missing_file_status must be 403 or 404, "
                 f"got {self.gemini_missing_file_status!r}"
             )
-        for name in ("stall", "isolate_projects", "gemini_partial_results"):
+        for name in ("stall", "isolate_projects", "gemini_partial_results", "gemini_oldest_first"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.lost_reply_mode not in LOST_REPLY_MODES:

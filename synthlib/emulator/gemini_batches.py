@@ -31,11 +31,12 @@ source (``files.py``, ``batches.py``, ``_api_client.py``), as of 2026:
   zeros left out as proto JSON does) and, once ended with results, ``output``
   (``{"responsesFile": "files/batch-<id>"}`` or ``{"inlinedResponses": {"inlinedResponses":
   [{"response" | "error", "metadata"}]}}`` in request order). ``GET batches/{id}``; ``GET
-  batches`` (``pageSize`` 1-1000, default 50, larger sizes clamped; ``pageToken``) lists newest
-  first as ``{operations, nextPageToken}``; ``POST batches/{id}:cancel`` and ``DELETE
-  batches/{id}`` answer ``{}``. The results file has one line per request, in no particular
-  order: ``{"key", "response": GenerateContentResponse}`` or ``{"key", "error": {code, message,
-  status}}``. Only ``response`` lines are billed, at half the standard price.
+  batches`` (``pageSize`` 1-1000, default 50, larger sizes clamped; ``pageToken``) lists as
+  ``{operations, nextPageToken}``, in an order Google does not document (newest first here;
+  ``gemini_oldest_first`` reverses it, and the file listing's); ``POST batches/{id}:cancel``
+  and ``DELETE batches/{id}`` answer ``{}``. The results file has one line per request, in
+  no particular order: ``{"key", "response": GenerateContentResponse}`` or ``{"key", "error":
+  {code, message, status}}``. Only ``response`` lines are billed, at half the standard price.
 
 Emulator choices where the docs are silent: cancelling an ended batch is 400
 ``FAILED_PRECONDITION``; deleting a batch that has not ended does not cancel it (the docs say so
@@ -538,7 +539,7 @@ class GeminiBatches:
         page_token: str | None = None,
         project: str | None = None,
     ) -> dict[str, Any]:
-        """``GET files``: newest first."""
+        """``GET files``: newest first (oldest first with ``gemini_oldest_first``)."""
         now = self._clock()
         with self._lock:
             records = [
@@ -547,7 +548,8 @@ class GeminiBatches:
                 if (project is None or r["project"] == project)
                 and now < r["created_at"] + FILE_TTL_SECONDS
             ]
-        records.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        oldest_first = self._config().gemini_oldest_first
+        records.sort(key=lambda r: (r["created_at"], r["id"]), reverse=not oldest_first)
         chosen, token = _page(records, page_size, page_token, FILES_PAGE_DEFAULT, FILES_PAGE_MOST)
         out: dict[str, Any] = {"files": [self._file_object(r, origin, version) for r in chosen]}
         if token:
@@ -655,7 +657,8 @@ class GeminiBatches:
         page_token: str | None = None,
         project: str | None = None,
     ) -> dict[str, Any]:
-        """``GET batches``: newest first; a batch shows ``listing_lag_seconds`` after creation."""
+        """``GET batches``: newest first (oldest first with ``gemini_oldest_first``); a batch
+        shows ``listing_lag_seconds`` after creation."""
         shown_before = self._clock() - self._config().listing_lag_seconds
         with self._lock:
             self._sync_stall()
@@ -664,7 +667,8 @@ class GeminiBatches:
                 for r in self._batches.values()
                 if (project is None or r["project"] == project) and r["created_at"] <= shown_before
             ]
-        records.sort(key=lambda r: (r["created_at"], r["seq"]), reverse=True)
+        oldest_first = self._config().gemini_oldest_first
+        records.sort(key=lambda r: (r["created_at"], r["seq"]), reverse=not oldest_first)
         chosen, token = _page(
             records, page_size, page_token, BATCHES_PAGE_DEFAULT, BATCHES_PAGE_MOST
         )

@@ -101,6 +101,15 @@ class Recoverer(Part):
         """Whether the backend shows a batch's tags from its creation (see the module doc)."""
         return getattr(self.backend, "metadata_before_end", True)
 
+    @property
+    def _newest_first(self) -> bool:
+        """Whether the backend lists batches newest first, as its provider documents: only then
+        may a search back to a time stop at the first older batch. Where the order is not
+        documented (Gemini's), or the provider is unknown, every page is read: stopping early
+        could miss the batch of a create whose answer was lost, and buy it again."""
+        spec = registry.find(str(getattr(self.backend, "provider", "")))
+        return spec is not None and spec.lists_newest_first
+
     def _run_started_on_server(self) -> float:
         """When the run began, on the API's clock."""
         try:
@@ -298,9 +307,12 @@ class Recoverer(Part):
         since = flight.create_since - CLOCK_MARGIN_SECONDS
         until = flight.create_until + CREATE_WINDOW_SECONDS
         found = []
+        newest_first = self._newest_first
         for batch in self.backend.list():
             if batch.created_at and batch.created_at < since:
-                break  # newest first: the rest are older
+                if newest_first:
+                    break  # the rest are older
+                continue
             if batch.id in known or batch.total != flight.create_requests:
                 continue
             if batch.created_at > until:
@@ -398,11 +410,15 @@ class Recoverer(Part):
         return counts
 
     def _listed_since_start(self) -> Iterator[BatchInfo]:
-        """The backend's batches, newest first, back to the run's start on the API's clock."""
+        """The backend's batches made since the run's start on the API's clock (where they are
+        listed newest first, the listing stops at the first older one)."""
         oldest = self._run_started_on_server() - LISTING_MARGIN_SECONDS
+        newest_first = self._newest_first
         for batch in self.backend.list():
             if batch.created_at and batch.created_at < oldest:
-                return  # newest first: the rest are older
+                if newest_first:
+                    return  # the rest are older
+                continue
             yield batch
 
     def _adopt_unknown(self, batch: BatchInfo) -> None:
@@ -667,9 +683,12 @@ class Recoverer(Part):
         undecided = False
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
         known |= self.state.finished_batch_ids
+        newest_first = self._newest_first
         for batch in self.backend.list():
             if batch.created_at and batch.created_at < since - CLOCK_MARGIN_SECONDS:
-                break  # newest first: the rest are older
+                if newest_first:
+                    break  # the rest are older
+                continue
             if batch.id in known:
                 continue
             if self._tagged_at_creation:

@@ -261,7 +261,9 @@ class Backend(Protocol):
     def retrieve(self, batch_id: str) -> BatchInfo: ...
 
     def list(self) -> Iterator[BatchInfo]:
-        """Batches, newest first (paginated lazily)."""
+        """Batches (paginated lazily): newest first where the spec says so
+        (:attr:`~synthlib.providers.spec.ProviderSpec.lists_newest_first`), else in the API's
+        own order."""
         ...
 
     def cancel(self, batch_id: str) -> BatchInfo: ...

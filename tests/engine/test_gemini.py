@@ -15,6 +15,7 @@ import pytest
 import synthlib
 from synthlib.core.errors import UsageError
 from synthlib.core.pricing import price_for
+from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.jobs.config import provider_model, resolve_provider
 from synthlib.jobs.job import Job, build_config
 from synthlib.providers import registry
@@ -22,7 +23,16 @@ from synthlib.providers.base import RUN_TAG, SHARD_TAG, BatchInfo
 from synthlib.providers.gemini import DEFAULT_MODEL as GEMINI_DEFAULT_MODEL
 from synthlib.providers.registry import DEFAULT_MODEL
 
-from .conftest import backend_for, billed_per_word, cli, ledger_cost, read_checkpoint, words
+from .conftest import (
+    FAST,
+    FastClock,
+    backend_for,
+    billed_per_word,
+    cli,
+    ledger_cost,
+    read_checkpoint,
+    words,
+)
 
 genai = pytest.importorskip("google.genai")
 from synthlib.providers.gemini.backend import (  # noqa: E402
@@ -114,6 +124,7 @@ def test_the_provider_is_registered_chosen_by_its_key_and_takes_gemini_models(mo
     assert spec.base_url_variable == "GOOGLE_GEMINI_BASE_URL" and spec.extra == "gemini"
     assert registry.spec_for_model("gemini-2.5-pro") is spec
     assert spec.batch_metadata == GeminiBackend.metadata_before_end
+    assert not spec.lists_newest_first  # Google documents no order of batches.list
     for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("GEMINI_API_KEY", "k")
@@ -142,6 +153,46 @@ def test_every_create_answer_lost_each_batch_is_found_by_its_display_name(emulat
     assert len(cp["finished_batches"]) == 3
     assert len(list(sdk(emulator).batches.list())) == 3
     assert len([n for n in notices if "by its tag" in n]) == 3
+
+
+class SteppedClock(FastClock):
+    """A fast clock that can be stepped forward (``ahead`` seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return super().__call__() + self.ahead
+
+
+def test_a_lost_create_is_found_when_the_api_lists_oldest_first(tmp_path, workdir):
+    # Google documents no order for batches.list. An API listing oldest first, with batches of
+    # an earlier run hours older than this run's start at the head of the list: a search that
+    # stopped at the first older batch would never see this run's own batch, create it again
+    # and buy its words twice.
+    clock = SteppedClock()
+    emu = Emulator(tmp_path / "emulator", config=EmulatorConfig(**FAST), clock=clock).start()
+    try:
+        earlier = words(20)
+        first = make_job(emu, earlier, checkpoint="earlier.checkpoint.json").run()
+        assert first.phase == "finished"
+        clock.ahead += 3 * 3600.0  # the earlier run's batches are now hours old
+        emu.configure(gemini_oldest_first=True, lost_reply_rate=1.0, lost_reply_mode="drop")
+        client = sdk(emu)
+        listed = list(client.batches.list())
+        assert listed == sorted(listed, key=lambda b: b.create_time)  # oldest first
+        word_list = [f"late{i}" for i in range(20)]
+        notices: list[str] = []
+        result = make_job(emu, word_list, notices=notices).run()
+        assert result.phase == "finished"
+        cp = read_checkpoint(result.checkpoint)
+        ours = [r for r in emu.ledger() if set(r["words"]) <= set(word_list)]
+        assert_paid_once(cp, word_list, ours)
+        assert len([n for n in notices if "by its tag" in n]) == 2  # each create's batch found
+        assert len(list(client.batches.list())) == 4  # two of each run: none created twice
+    finally:
+        emu.stop()
 
 
 # --- killed anywhere, resumed -----------------------------------------------------------------

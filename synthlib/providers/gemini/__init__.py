@@ -14,7 +14,7 @@ from ...core.pricing import Price
 from ...core.tokens import TokenScale
 from ..base import Backend
 from ..spec import BackendOptions, ProviderSpec, Refind
-from .backend import DEFAULT_BASE_URL, KEY_VARIABLES, LIMITS, URL_VARIABLE
+from .backend import DEFAULT_BASE_URL, KEY_VARIABLES, LIMITS, LISTS_NEWEST_FIRST, URL_VARIABLE
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 # Gemini tokens per o200k_base token on synthlib's prompts: an assumption, not a published
@@ -67,5 +67,6 @@ SPEC = ProviderSpec(
     sdk_modules=("google.genai",),
     batch_metadata=True,  # the display name carries the run's tags from creation
     refind=Refind.BY_METADATA,
+    lists_newest_first=LISTS_NEWEST_FIRST,  # undocumented: every listing is read to its end
     summary="Gemini Batch API",
 )

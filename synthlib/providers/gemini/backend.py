@@ -91,6 +91,10 @@ FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there an
 # OpenAI's is kept
 LIMITS = BatchLimits(requests=50_000, bytes=2_000 * MB)
 PAGE_SIZE = 100
+# Google documents no order of ``batches.list`` (nor of ``files.list``): pages are read to the end
+# instead of stopping at the first batch older than what is looked for (the spec says so to the
+# engine's searches)
+LISTS_NEWEST_FIRST = False
 BATCH_PREFIX = "batches/"  # of the API's batch names; a batch's id here is the rest
 # The display name of a batch made by synthlib: this prefix, then its tags as a query string
 TAG_PREFIX = "synthlib?"
@@ -469,8 +473,8 @@ class GeminiBackend:
                     if pending.exists():
                         pending.replace(self._kept(str(item.name)))
                     return str(item.name)
-                if created and created < since:
-                    return None
+                if created and created < since and LISTS_NEWEST_FIRST:
+                    return None  # the rest are older
             try:
                 self._call("list files", pager.next_page)
             except IndexError:
