@@ -81,6 +81,7 @@ _HELP = {
     "gemini_max_inline_bytes": "largest body of inline Gemini batch requests, in bytes",
     "gemini_oldest_first": "list Gemini batches and files oldest first (the order is not "
     "documented; default newest first)",
+    "gemini_max_display_name": "longest Gemini batch display name accepted (0: any)",
 }
 
 

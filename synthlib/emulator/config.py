@@ -65,7 +65,10 @@ settings (``refusal_rate`` gives safety blocks there), plus:
   as output (0 by default, so figures stay simple);
 * ``gemini_max_inline_bytes`` — the largest body of inline requests (20 MB, as documented);
 * ``gemini_oldest_first`` — ``GET batches`` and ``GET files`` list oldest first instead of newest
-  first: Google documents no order for either, so a client must not rely on one.
+  first: Google documents no order for either, so a client must not rely on one;
+* ``gemini_max_display_name`` — the longest batch ``displayName`` accepted (0: any, as Google
+  documents no limit for a batch's; a file's, documented at most 512 characters, is always
+  checked).
 """
 
 from __future__ import annotations
@@ -182,8 +185,10 @@ class EmulatorConfig:
     gemini_partial_results: bool = True
     gemini_thinking_tokens: int = 0
     gemini_max_inline_bytes: int = 20 * 1024 * 1024
-    # Gemini listings oldest first (their order is not documented).
+    # Gemini listings oldest first (their order is not documented); the longest batch display
+    # name accepted (0: no limit, none being documented).
     gemini_oldest_first: bool = False
+    gemini_max_display_name: int = 0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -203,6 +208,7 @@ class EmulatorConfig:
             "long_entry_factor",
             "gemini_thinking_tokens",
             "gemini_max_inline_bytes",
+            "gemini_max_display_name",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -12,7 +12,8 @@ source (``files.py``, ``batches.py``, ``_api_client.py``), as of 2026:
   ``{"file": File}`` with ``x-goog-upload-status: final``. A ``File`` is ``{name: "files/<id>",
   displayName, mimeType, sizeBytes (int64 as a string), createTime, updateTime, expirationTime
   (48 h later), sha256Hash, uri, downloadUri (generated files only), state: "ACTIVE", source:
-  "UPLOADED" | "GENERATED"}``. ``GET files/{id}``, ``DELETE files/{id}`` (``{}``), ``GET
+  "UPLOADED" | "GENERATED"}``; a ``displayName`` over 512 characters is 400 ``INVALID_ARGUMENT``
+  (the documented limit). ``GET files/{id}``, ``DELETE files/{id}`` (``{}``), ``GET
   files/{id}:download?alt=media`` (also under ``/download/{v}/``), ``GET files`` (``pageSize``
   1-100, default 10, ``pageToken``; ``{files, nextPageToken}``). A file that does not exist, was
   deleted or has expired answers 403 ``PERMISSION_DENIED`` as the real API does
@@ -91,6 +92,8 @@ FILE_TTL_SECONDS = 48 * 3600
 BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
 OUTPUT_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput"
 FILES_PAGE_DEFAULT, FILES_PAGE_MOST = 10, 100
+# A file's display name: "no more than 512 characters in length" (Files API reference)
+FILE_DISPLAY_NAME_MOST = 512
 BATCHES_PAGE_DEFAULT, BATCHES_PAGE_MOST = 50, 1000
 CONFLICT_MESSAGE = "Internal error encountered. (emulated)"
 _UNRUN = {
@@ -401,6 +404,11 @@ class GeminiBatches:
             expected = None if declared is None else int(declared)
         except (TypeError, ValueError):
             raise invalid(f"Invalid upload size: {declared!r}") from None
+        display = get_field(meta, "displayName")
+        if isinstance(display, str) and len(display) > FILE_DISPLAY_NAME_MOST:
+            raise invalid(
+                f"* File.display_name: must be no more than {FILE_DISPLAY_NAME_MOST} characters"
+            )
         mime = mime_type or get_field(meta, "mimeType")
         if not mime:
             raise invalid("Upload has no mime type. Set X-Goog-Upload-Header-Content-Type.")
@@ -610,6 +618,11 @@ class GeminiBatches:
         failing = [answerer.will_fail(line["key"], line["request"]) for line in lines]
         order = execution_order(config.seed, name, len(lines))
         display = get_field(batch, "displayName")
+        most = config.gemini_max_display_name
+        if most and isinstance(display, str) and len(display) > most:
+            raise invalid(
+                f"* GenerateContentBatch.display_name: must be no more than {most} characters"
+            )
         with self._lock:
             now = self._clock()
             record: Record = {

@@ -284,6 +284,41 @@ def test_listing_pages_newest_first(start):
     assert [job.name for job in pager] == names[::-1]
 
 
+def test_listings_can_come_oldest_first_as_no_order_is_documented(start):
+    gemini = start(gemini_oldest_first=True)
+    names = []
+    for i in range(3):
+        names.append(gemini.submit(lines_for(1), name=f"run-{i}").name)
+        gemini.clock.advance(1)
+    pager = gemini.client.batches.list(config={"page_size": 2})
+    assert [job.name for job in pager.page] == names[:2]
+    assert [job.name for job in pager] == names
+    created = [f.create_time for f in gemini.client.files.list(config={"page_size": 2})]
+    assert len(created) >= 3 and created == sorted(created)
+
+
+def test_a_file_display_name_over_512_characters_is_invalid(start):
+    gemini = start()
+    data = io.BytesIO(b'{"key": "r0", "request": {}}\n')
+    uploaded = gemini.client.files.upload(
+        file=data, config={"mime_type": "jsonl", "display_name": "f" * 512}
+    )
+    assert uploaded.display_name == "f" * 512
+    with pytest.raises(errors.ClientError) as refused:
+        gemini.client.files.upload(
+            file=io.BytesIO(b"{}\n"), config={"mime_type": "jsonl", "display_name": "f" * 513}
+        )
+    assert refused.value.code == 400
+
+
+def test_a_batch_display_name_longer_than_the_set_most_is_invalid(start):
+    gemini = start(gemini_max_display_name=10)
+    assert gemini.submit(lines_for(1), name="a" * 10).display_name == "a" * 10
+    with pytest.raises(errors.ClientError) as refused:
+        gemini.submit(lines_for(1), name="a" * 11)
+    assert refused.value.code == 400 and "display_name" in str(refused.value)
+
+
 def test_a_new_batch_shows_in_listings_only_after_the_listing_lag(start):
     gemini = start(listing_lag_seconds=30)
     job = gemini.submit(lines_for(1))
@@ -567,6 +602,9 @@ def test_the_gemini_settings_have_command_line_flags():
             "60",
             "--gemini-thinking-tokens",
             "5",
+            "--gemini-oldest-first",
+            "--gemini-max-display-name",
+            "128",
         ]
     )
     assert config_from_args(args) == EmulatorConfig(
@@ -574,6 +612,8 @@ def test_the_gemini_settings_have_command_line_flags():
         gemini_missing_file_status=404,
         gemini_expiry_seconds=60,
         gemini_thinking_tokens=5,
+        gemini_oldest_first=True,
+        gemini_max_display_name=128,
     )
     assert config_from_args(build_parser().parse_args([])).gemini_partial_results is True
     with pytest.raises(SystemExit):

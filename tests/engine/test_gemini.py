@@ -7,6 +7,7 @@ Anthropic are parametrised in test_wire_faults, test_crash_resume, test_recovery
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 
@@ -14,12 +15,13 @@ import pytest
 
 import synthlib
 from synthlib.core.errors import UsageError
+from synthlib.core.limits import MAX_WORDS_PER_REQUEST
 from synthlib.core.pricing import price_for
 from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.jobs.config import provider_model, resolve_provider
 from synthlib.jobs.job import Job, build_config
 from synthlib.providers import registry
-from synthlib.providers.base import RUN_TAG, SHARD_TAG, BatchInfo
+from synthlib.providers.base import RUN_TAG, SHARD_TAG, BatchInfo, RejectedError
 from synthlib.providers.gemini import DEFAULT_MODEL as GEMINI_DEFAULT_MODEL
 from synthlib.providers.registry import DEFAULT_MODEL
 
@@ -36,6 +38,10 @@ from .conftest import (
 
 genai = pytest.importorskip("google.genai")
 from synthlib.providers.gemini.backend import (  # noqa: E402
+    DISPLAY_NAME_MOST,
+    FILE_TAG,
+    LIMITS,
+    REQUESTS_TAG,
     GeminiBackend,
     display_name,
     metadata_of,
@@ -195,6 +201,48 @@ def test_a_lost_create_is_found_when_the_api_lists_oldest_first(tmp_path, workdi
         emu.stop()
 
 
+# --- display names ---------------------------------------------------------------------------
+
+
+def test_tags_fit_the_display_name_bound():
+    # Google documents no limit for a batch's display name; synthlib keeps to its own bound,
+    # which the longest tags a create can carry fit: a file id of 40 characters (the most the
+    # Files API reference allows), the most words and requests a batch may hold, a long shard
+    tags = {
+        RUN_TAG: "run-0123456789ab",
+        SHARD_TAG: "s-9999999",
+        "synthlib_words": str(LIMITS.most_batch_size(MAX_WORDS_PER_REQUEST)),
+        REQUESTS_TAG: str(LIMITS.requests),
+        FILE_TAG: "a" * 40,
+    }
+    name = display_name(tags)
+    assert len(name) <= DISPLAY_NAME_MOST
+    assert metadata_of(name) == tags
+
+
+def test_batches_keep_to_the_bound_when_the_api_enforces_it(emulator, workdir):
+    emulator.configure(gemini_max_display_name=DISPLAY_NAME_MOST)
+    word_list = words(30)
+    result = make_job(emulator, word_list).run()
+    assert result.phase == "finished"
+    assert_paid_once(read_checkpoint(result.checkpoint), word_list, emulator.ledger())
+    client = sdk(emulator)
+    names = [b.display_name or "" for b in client.batches.list()]
+    assert len(names) == 3 and all(len(n) <= DISPLAY_NAME_MOST for n in names)
+
+
+def test_a_display_name_over_the_bound_is_never_sent(emulator, workdir, monkeypatch):
+    backend = backend_for(emulator, "gemini")
+    path = workdir / "run-x.s-1.input.jsonl"
+    body = {"model": GEMINI_DEFAULT_MODEL, "messages": [{"role": "user", "content": "w"}]}
+    path.write_text(json.dumps({"custom_id": "c1", "method": "POST", "url": "/", "body": body}))
+    file_id = backend.upload(path)
+    with pytest.raises(RejectedError, match="display name"):
+        backend.create(file_id, {RUN_TAG: "run-" + "x" * DISPLAY_NAME_MOST, SHARD_TAG: "s-1"})
+    client = sdk(emulator)
+    assert list(client.batches.list()) == []
+
+
 # --- killed anywhere, resumed -----------------------------------------------------------------
 
 
@@ -319,7 +367,7 @@ def test_connection_refused_names_host_port_and_the_variable_within_the_setting(
 def test_tags_travel_in_the_display_name():
     tags = {RUN_TAG: "run-0123456789ab", SHARD_TAG: "s-12", "synthlib_words": "10"}
     name = display_name(tags)
-    assert len(name) <= 128
+    assert len(name) <= DISPLAY_NAME_MOST
     assert metadata_of(name) == tags
     assert metadata_of("someone else's batch") == {} and metadata_of(None) == {}
 

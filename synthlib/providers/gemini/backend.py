@@ -98,6 +98,11 @@ LISTS_NEWEST_FIRST = False
 BATCH_PREFIX = "batches/"  # of the API's batch names; a batch's id here is the rest
 # The display name of a batch made by synthlib: this prefix, then its tags as a query string
 TAG_PREFIX = "synthlib?"
+# The longest display name a batch is given. Google documents no limit for a batch's display
+# name (a file's is at most 512 characters), so synthlib keeps to a bound of its own that its
+# tags always fit: a file id is at most 40 characters (Files API reference), a run id 16, and
+# counts are bounded by the batch limits (see test_tags_fit_the_display_name_bound)
+DISPLAY_NAME_MOST = 128
 FILE_TAG = "synthlib_file"
 REQUESTS_TAG = "synthlib_requests"
 # Thinking: models that cannot turn it off get the least budget, inside their output limit
@@ -534,12 +539,18 @@ class GeminiBackend:
             REQUESTS_TAG: str(requests),
             FILE_TAG: input_file_id.removeprefix("files/"),
         }
+        name = display_name(tags)
+        if len(name) > DISPLAY_NAME_MOST:  # never sent: nothing is bought
+            raise RejectedError(
+                f"create batch: its tags make a display name of {len(name)} characters, more "
+                f"than the {DISPLAY_NAME_MOST} synthlib keeps to"
+            )
         batch = self._call(
             "create batch",
             self._client.batches.create,
             model=model,
             src=input_file_id,
-            config={"display_name": display_name(tags), "http_options": self._once},
+            config={"display_name": name, "http_options": self._once},
             once=True,
         )
         return self._info(batch)
