@@ -15,7 +15,7 @@ import pytest
 
 import synthlib
 from synthlib.core.errors import UsageError
-from synthlib.core.limits import MAX_WORDS_PER_REQUEST
+from synthlib.core.limits import MAX_WORDS_PER_REQUEST, MB, BatchLimits
 from synthlib.core.pricing import price_for
 from synthlib.emulator import Emulator, EmulatorConfig
 from synthlib.jobs.config import provider_model, resolve_provider
@@ -199,6 +199,40 @@ def test_a_lost_create_is_found_when_the_api_lists_oldest_first(tmp_path, workdi
         assert len(list(client.batches.list())) == 4  # two of each run: none created twice
     finally:
         emu.stop()
+
+
+# --- token estimate --------------------------------------------------------------------------
+
+
+def test_the_token_estimate_covers_a_bill_of_4_characters_a_token(emulator, workdir):
+    # Google publishes no tokenizer to count offline, only that a Gemini token is about 4
+    # characters; the emulator bills a token per 4 bytes. The estimate (o200k_base x1.1) must
+    # not fall below that on synthlib's prompts, or a cost cap could be passed
+    word_list = [*words(30), "photosynthesis", "ennui", "set", "quickly", "zzqjunk"]
+    estimate = synthlib.dry_run(word_list, provider="gemini", batch_size=10)
+    assert not estimate.tokens_exact and "estimated" in estimate.tokens_note
+    result = make_job(emulator, word_list).run()
+    assert result.phase == "finished"
+    billed = sum(r["prompt_tokens"] for r in emulator.ledger())
+    assert billed <= estimate.input_tokens <= 1.25 * billed, (billed, estimate.input_tokens)
+
+
+# --- limits --------------------------------------------------------------------------------
+
+
+def test_an_input_file_over_the_documented_size_is_never_uploaded(emulator, workdir, monkeypatch):
+    import synthlib.providers.gemini.backend as gemini_backend
+
+    backend = backend_for(emulator, "gemini")
+    path = workdir / "run-x.s-1.input.jsonl"
+    body = {"model": GEMINI_DEFAULT_MODEL, "messages": [{"role": "user", "content": "w"}]}
+    path.write_text(json.dumps({"custom_id": "c1", "method": "POST", "url": "/", "body": body}))
+    monkeypatch.setattr(gemini_backend, "LIMITS", BatchLimits(requests=10, bytes=100))
+    with pytest.raises(RejectedError, match="an input file may hold"):
+        backend.upload(path)
+    client = sdk(emulator)
+    assert list(client.files.list()) == []
+    assert LIMITS.bytes == 2_000 * MB  # "2GB" as documented, read as 2e9 bytes (below 2 GiB)
 
 
 # --- display names ---------------------------------------------------------------------------

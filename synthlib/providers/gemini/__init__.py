@@ -18,8 +18,9 @@ from .backend import DEFAULT_BASE_URL, KEY_VARIABLES, LIMITS, LISTS_NEWEST_FIRST
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 # Gemini tokens per o200k_base token on synthlib's prompts: an assumption, not a published
-# figure (Gemini's SentencePiece vocabulary splits English and JSON about as finely as
-# o200k_base); it errs on the high side
+# figure. Google publishes no offline tokenizer, only a countTokens call and "a token is about 4
+# characters" (ai.google.dev/gemini-api/docs/tokens); on synthlib's prompts this scale counts
+# about 13% more than 4 characters a token (test_the_token_estimate_covers_a_bill_of_4_...)
 TOKENS_PER_O200K_TOKEN = 1.1
 
 # USD per 1M tokens at the standard rate, checked 2026-11-01 (Gemini API docs, "Pricing", prompts

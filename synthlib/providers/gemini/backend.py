@@ -87,8 +87,11 @@ DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 RETRY = {"attempts": 6, "initial_delay": 0.5, "max_delay": 8.0}
 TIMEOUT_SECONDS = 120.0
 FIRST_CALL_TIMEOUT_SECONDS = 20.0  # a run's first call: an API that is there answers at once
-# An input file of up to 2 GB (Gemini docs as of 2026); no request count is documented, so
-# OpenAI's is kept
+# "The maximum allowed file size for an input file is 2GB" (Batch API guide,
+# ai.google.dev/gemini-api/docs/batch-api; the rate limits page says the same), taken as 2e9
+# bytes, below 2 GiB. Google documents no most requests a batch may hold: 50,000 is synthlib's
+# own cap (OpenAI's), which keeps a batch's words, its tokens enqueued at once (limited per
+# model and tier, in figures AI Studio shows) and what one lost batch costs bounded
 LIMITS = BatchLimits(requests=50_000, bytes=2_000 * MB)
 PAGE_SIZE = 100
 # Google documents no order of ``batches.list`` (nor of ``files.list``): pages are read to the end
@@ -443,6 +446,14 @@ class GeminiBackend:
                 if raw.strip():
                     line = to_input_line(json.loads(raw), response_schema)
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        size = converted.stat().st_size
+        if size > LIMITS.bytes:  # checked as sent: Gemini lines are not the engine's lines
+            converted.unlink(missing_ok=True)
+            pending.unlink(missing_ok=True)
+            raise RejectedError(
+                f"upload: {path.name} is {size} bytes as Gemini input lines, more than the "
+                f"{LIMITS.bytes} an input file may hold"
+            )
         try:
             uploaded = self._call(
                 "upload",
