@@ -46,7 +46,10 @@ its end, and forgets it. A batch that is still pending or running ``gemini_expir
 (48 h) after creation ends ``EXPIRED``. A cancelled or expired batch (``expire_rate`` draws the
 latter half-way, as on the other providers) keeps the results of the requests that ran, the
 others getting ``CANCELLED`` (499) or ``DEADLINE_EXCEEDED`` (504) error lines; with
-``gemini_partial_results`` false it has no output at all, though what ran is billed anyway.
+``gemini_partial_results`` false it has no output at all, though what ran is billed anyway. The
+Batch API guide says an expired job (running or pending over 48 hours) "will not have any
+results to retrieve", which ``gemini_partial_results`` false emulates; whether what ran before
+it expired is billed is not documented (billed here: the case a run cannot see).
 
 Timeline: :mod:`.lifecycle` on the shared clock and settings (pending for
 ``validating_seconds``, running ``seconds_per_request`` a request plus ``finalizing_seconds``,

@@ -369,6 +369,14 @@ def test_a_batch_still_running_at_its_expiry_ends_expired(start):
     assert "DEADLINE_EXCEEDED" in statuses
 
 
+def test_without_partial_results_an_expired_batch_has_no_output_as_documented(start):
+    gemini = start(stall=True, gemini_expiry_seconds=600, gemini_partial_results=False)
+    job = gemini.submit(lines_for(4))
+    gemini.clock.advance(600)
+    expired = gemini.client.batches.get(name=job.name)
+    assert expired.state == types.JobState.JOB_STATE_EXPIRED and expired.dest is None
+
+
 def test_a_deleted_batch_is_gone_and_billed_as_run_to_its_end(start):
     gemini = start()
     job = gemini.submit(lines_for(3))
