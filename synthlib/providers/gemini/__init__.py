@@ -25,12 +25,13 @@ TOKENS_PER_O200K_TOKEN = 1.1
 
 # USD per 1M tokens at the standard rate, checked 2026-11-01 (Gemini API docs, "Pricing", prompts
 # up to 200k tokens; see core.pricing.PRICES_AS_OF): input, context-cache hits (synthlib caches
-# nothing), output with thinking; the Batch API bills half of each. No largest output is
-# declared: a request asks at most core.requests.MAX_OUTPUT_TOKENS.
+# nothing), output with thinking; the Batch API bills half of each. The largest output, thinking
+# included, is the models' documented 65,535 tokens (Google Cloud's model pages say 65,535 where
+# ai.google.dev says 65,536: the lower is kept): a truncated word is retried up to it.
 PRICES = (
-    Price("gemini-2.5-flash", 0.30, 0.03, 2.50),
-    Price("gemini-2.5-flash-lite", 0.10, 0.01, 0.40),
-    Price("gemini-2.5-pro", 1.25, 0.125, 10.00),
+    Price("gemini-2.5-flash", 0.30, 0.03, 2.50, max_output=65_535),
+    Price("gemini-2.5-flash-lite", 0.10, 0.01, 0.40, max_output=65_535),
+    Price("gemini-2.5-pro", 1.25, 0.125, 10.00, max_output=65_535),
 )
 
 
