@@ -463,13 +463,9 @@ class Checkpoint:
                 + fresh_advice(flights_on_disk(path, data), data.get("source")),
                 settings=_NAMED,
             )
-        try:
-            state = RunState.restore(words, data, max_attempts=max_attempts)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CheckpointError(
-                f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc}); {_FRESH_HINT}",
-                settings=_NAMED,
-            ) from None
+        state, journal, stopped = _read_state(path, data, words, max_attempts=max_attempts)
+        if stopped is not None:
+            raise stopped
         backend = data.get("backend") or {}
         if not isinstance(backend, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in backend.items()
@@ -489,8 +485,6 @@ class Checkpoint:
         )
         cp.bought_at = theirs.api_location
         cp._snapshot_bytes = path.stat().st_size
-        journal = _read_journal(cp.journal_path)
-        _replay(state, journal, cp.journal_path)
         cp._disk = _OnDisk(
             snapshot=True,
             seq=state.seq,
@@ -721,6 +715,29 @@ def _read_journal(path: Path) -> _Journal:
     return journal
 
 
+def _read_state(
+    path: Path, data: dict[str, Any], words: Iterable[str] = (), *, max_attempts: int = 3
+) -> tuple[RunState, _Journal, CheckpointError | None]:
+    """The state of the checkpoint at ``path`` (``data``: its snapshot, which must restore, else
+    a :class:`CheckpointError`) with the steps of its journal replayed; the journal as read; and
+    what stopped the replay (None when every step was applied): a reader that can use what came
+    before a bad step (:func:`flights_on_disk`) does, a run (:meth:`Checkpoint.load`) refuses."""
+    try:
+        state = RunState.restore(words, data, max_attempts=max_attempts)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(
+            f"{path}: corrupt checkpoint ({type(exc).__name__}: {exc}); {_FRESH_HINT}",
+            settings=_NAMED,
+        ) from None
+    journal_path = path.with_name(path.name + ".journal")
+    try:
+        journal = _read_journal(journal_path)
+        _replay(state, journal, journal_path)
+    except CheckpointError as exc:
+        return state, _Journal(), exc
+    return state, journal, None
+
+
 def _replay(state: RunState, journal: _Journal, path: Path) -> None:
     """Apply the steps of ``journal`` (read from ``path``) to ``state``, the snapshot's, in
     order: a step this synthlib does not know, or one that does not fit, is a
@@ -758,14 +775,10 @@ def flights_on_disk(path: str | os.PathLike[str], data: dict[str, Any] | None = 
         data = read_raw(path) if data is None else data
     except CheckpointError:
         return 0
-    try:
-        state = RunState.restore((), data)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    try:  # what the snapshot and the journal's readable part say
+        state, _, _ = _read_state(path, data)
+    except CheckpointError:
         return 0
-    journal = path.with_name(path.name + ".journal")
-    # what the snapshot and the journal's readable part say
-    with contextlib.suppress(CheckpointError, EventError, KeyError, TypeError, ValueError):
-        _replay(state, _read_journal(journal), journal)
     return sum(1 for f in state.flights.values() if f.status != UNREADABLE)
 
 
