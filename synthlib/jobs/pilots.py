@@ -50,7 +50,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import Field, asdict, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -667,6 +667,9 @@ class PilotPlan:
             own = PilotStore(base, self.record.id, recorded) if base is not None else None
             bought = config.bought_at(provider=provider)
             start = starting_point_of(config, bought, own)
+        # words another run's batches hold are still the pilot's to buy: that run's entries go to
+        # the store's entries, not the pilot's area, and words it lets go come back to the pilot
+        start = replace(start, held=frozenset(), holders=())
         return estimate_config(config, bought=bought, start=start)
 
     def nothing_to_send(self) -> bool:

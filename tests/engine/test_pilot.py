@@ -180,6 +180,32 @@ def test_a_pilot_run_again_with_nothing_to_send_says_so_and_asks_nothing(on_emul
     assert len(on_emulator.ledger()) == billed
 
 
+def test_a_pilot_counts_sample_words_another_run_holds_as_words_it_will_buy(on_emulator):
+    """Sample words reserved by another run's batches are still the pilot's to buy (that run's
+    entries go to the store's entries, not the pilot's area, and words it lets go come back to
+    the pilot): the pilot's estimate counts them, so it asks before paying for them."""
+    import time
+
+    from synthlib.jobs.pilots import prepare_pilot
+    from synthlib.store import open_store
+    from synthlib.store.ledger import Holder
+
+    Path("words.txt").write_text("\n".join(LIST) + "\n")
+    plan = prepare_pilot("words.txt", models=[MODELS[0]], sample=5, **QUICK)
+    config = plan.configs[MODELS[0]]
+    sample = list(config.words)
+    other = Holder(run_id="run-0123456789ab", checkpoint="/elsewhere/other.checkpoint.json")
+    positions = {w: i for i, w in enumerate(sample)}
+    with open_store(plan.record.store) as store:
+        purchase = config.bought_at(provider="openai").purchase
+        assert store.reserve(purchase, other, "s-1", positions, time.time()) == set(sample)
+        assert synthlib.dry_run(sample, store=store, provider="openai").held_elsewhere == 5
+
+    est = plan.estimate(MODELS[0])
+    assert est.remaining == 5 and est.held_elsewhere == 0
+    assert not plan.nothing_to_send()
+
+
 def _mixed_list(per_kind: int) -> list[str]:
     """Short, middling and long real words (the emulator's entries grow with the word: each
     definition, example and synonym repeats it) and as many junk words, a quarter of the list,
