@@ -82,6 +82,8 @@ _HELP = {
     "gemini_oldest_first": "list Gemini batches and files oldest first (the order is not "
     "documented; default newest first)",
     "gemini_max_display_name": "longest Gemini batch display name accepted (0: any)",
+    "openai_oldest_first": "list OpenAI batches oldest first, as a compatible server may (the "
+    "order is not documented; default newest first)",
 }
 
 

@@ -320,7 +320,8 @@ class Api:
         limit: int | None = None,
         project: str | None = None,
     ) -> dict[str, Any]:
-        """``GET /v1/batches``: newest first, cursor ``after`` a batch id."""
+        """``GET /v1/batches``: newest first (oldest first with ``openai_oldest_first``),
+        cursor ``after`` a batch id."""
         limit = _limit(limit, default=20, most=100)
         # a batch shows in listings only ``listing_lag_seconds`` after its creation
         shown_before = self._clock() - self.config.listing_lag_seconds
@@ -330,7 +331,8 @@ class Api:
                 for r in self._batches.values()
                 if _visible(r, project) and r["created_at"] <= shown_before
             ]
-        records.sort(key=lambda r: (r["created_at"], r["seq"]), reverse=True)
+        newest_first = not self.config.openai_oldest_first
+        records.sort(key=lambda r: (r["created_at"], r["seq"]), reverse=newest_first)
         chosen, more = _after(records, after, limit)
         return objects.page([self._view(r) for r in chosen], more)
 

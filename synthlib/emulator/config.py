@@ -64,6 +64,8 @@ settings (``refusal_rate`` gives safety blocks there), plus:
   ``*-lite``) spends on each answer, within ``thinkingBudget`` and ``maxOutputTokens``, billed
   as output (0 by default, so figures stay simple);
 * ``gemini_max_inline_bytes`` — the largest body of inline requests (20 MB, as documented);
+* ``openai_oldest_first`` — ``GET /v1/batches`` lists oldest first instead of newest first, as
+  an OpenAI-compatible server may (OpenAI's reference gives no order);
 * ``gemini_oldest_first`` — ``GET batches`` and ``GET files`` list oldest first instead of newest
   first: Google documents no order for either, so a client must not rely on one;
 * ``gemini_max_display_name`` — the longest batch ``displayName`` accepted (0: any, as Google
@@ -189,6 +191,7 @@ class EmulatorConfig:
     # name accepted (0: no limit, none being documented).
     gemini_oldest_first: bool = False
     gemini_max_display_name: int = 0
+    openai_oldest_first: bool = False  # OpenAI's listing oldest first (its order is not documented)
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -228,7 +231,8 @@ class EmulatorConfig:
                 "gemini_missing_file_status must be 403 or 404, "
                 f"got {self.gemini_missing_file_status!r}"
             )
-        for name in ("stall", "isolate_projects", "gemini_partial_results", "gemini_oldest_first"):
+        switches = ("stall", "isolate_projects", "gemini_partial_results", "gemini_oldest_first")
+        for name in (*switches, "openai_oldest_first"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.lost_reply_mode not in LOST_REPLY_MODES:

@@ -103,12 +103,34 @@ class Recoverer(Part):
 
     @property
     def _newest_first(self) -> bool:
-        """Whether the backend lists batches newest first, as its provider documents: only then
-        may a search back to a time stop at the first older batch. Where the order is not
-        documented (Gemini's), or the provider is unknown, every page is read: stopping early
-        could miss the batch of a create whose answer was lost, and buy it again."""
+        """Whether the backend's provider says it lists batches newest first (its spec's
+        :attr:`~synthlib.providers.spec.ProviderSpec.lists_newest_first`); an unknown provider
+        does not. See :meth:`_made_since`."""
         spec = registry.find(str(getattr(self.backend, "provider", "")))
         return spec is not None and spec.lists_newest_first
+
+    def _made_since(self, oldest: float) -> Iterator[BatchInfo]:
+        """The backend's batches made at ``oldest`` or later (and those with no time). The
+        listing stops at the first older batch only where the provider says it lists newest
+        first and the listing itself has shown it (a batch after a later one, and never one
+        after an earlier); otherwise every page is read: stopping early could miss the batch
+        of a create whose answer was lost, and buy it again."""
+        newest_first = self._newest_first
+        shown = False  # the listing has shown itself newest first
+        previous = 0.0
+        for batch in self.backend.list():
+            at = batch.created_at
+            if at and previous:
+                if at > previous:
+                    newest_first = False  # not newest first, whatever the provider says
+                elif at < previous:
+                    shown = True
+            previous = at or previous
+            if at and at < oldest:
+                if newest_first and shown:
+                    return  # the rest are older
+                continue
+            yield batch
 
     def _run_started_on_server(self) -> float:
         """When the run began, on the API's clock."""
@@ -307,12 +329,7 @@ class Recoverer(Part):
         since = flight.create_since - CLOCK_MARGIN_SECONDS
         until = flight.create_until + CREATE_WINDOW_SECONDS
         found = []
-        newest_first = self._newest_first
-        for batch in self.backend.list():
-            if batch.created_at and batch.created_at < since:
-                if newest_first:
-                    break  # the rest are older
-                continue
+        for batch in self._made_since(since):
             if batch.id in known or batch.total != flight.create_requests:
                 continue
             if batch.created_at > until:
@@ -412,14 +429,7 @@ class Recoverer(Part):
     def _listed_since_start(self) -> Iterator[BatchInfo]:
         """The backend's batches made since the run's start on the API's clock (where they are
         listed newest first, the listing stops at the first older one)."""
-        oldest = self._run_started_on_server() - LISTING_MARGIN_SECONDS
-        newest_first = self._newest_first
-        for batch in self.backend.list():
-            if batch.created_at and batch.created_at < oldest:
-                if newest_first:
-                    return  # the rest are older
-                continue
-            yield batch
+        yield from self._made_since(self._run_started_on_server() - LISTING_MARGIN_SECONDS)
 
     def _adopt_unknown(self, batch: BatchInfo) -> None:
         """A batch with this run's tag that the checkpoint does not know: created by a call
@@ -683,12 +693,7 @@ class Recoverer(Part):
         undecided = False
         known = {f.batch_id for f in self.state.flights.values() if f.batch_id}
         known |= self.state.finished_batch_ids
-        newest_first = self._newest_first
-        for batch in self.backend.list():
-            if batch.created_at and batch.created_at < since - CLOCK_MARGIN_SECONDS:
-                if newest_first:
-                    break  # the rest are older
-                continue
+        for batch in self._made_since(since - CLOCK_MARGIN_SECONDS):
             if batch.id in known:
                 continue
             if self._tagged_at_creation:

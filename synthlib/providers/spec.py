@@ -75,9 +75,10 @@ class ProviderSpec:
     paid: bool = True  # False: costs nothing (the offline provider)
     batch_metadata: bool = True  # a batch carries the run's tags in its metadata
     refind: Refind = Refind.BY_METADATA
-    # its listing of batches is documented newest first, so a search back to a time may stop at
-    # the first older batch; False: every page is read (what a lost create's batch is found by)
-    lists_newest_first: bool = True
+    # its listing of batches is newest first, so a search back to a time may stop at the first
+    # older batch once the listing has shown that order; False (a plugin's default): every page
+    # is read (what a lost create's batch is found by)
+    lists_newest_first: bool = False
     first_poll_interval: float | None = None  # None: the run's default
     summary: str = ""  # a few words for the notebook's provider note ("Message Batches")
 

@@ -260,6 +260,43 @@ def backend_behind_gateway(emu, provider, times):
     return OpenAIBackend(client)
 
 
+class _SteppedClock(FastClock):
+    """A fast clock that can be stepped forward (``ahead`` seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return super().__call__() + self.ahead
+
+
+def test_a_lost_create_is_found_when_a_compatible_server_lists_oldest_first(tmp_path, workdir):
+    """OpenAI's reference gives no order for ``GET /batches``: a search back in time stops at
+    the first older batch only once the listing has shown itself newest first. On a server
+    listing oldest first, with an earlier run's batches hours old at its head, every create's
+    batch (its answer lost) is found by its tags, and each word is bought once."""
+    clock = _SteppedClock()
+    emu = Emulator(tmp_path / "emulator", config=EmulatorConfig(**FAST), clock=clock).start()
+    try:
+        first = resume_job(emu, "openai", [], words_source=WORDS[:20], checkpoint="a.json").run()
+        assert first.phase == "finished"
+        clock.ahead += 3 * 3600.0  # the earlier run's batches are now hours old
+        emu.configure(openai_oldest_first=True, lost_reply_rate=1.0, lost_reply_mode="drop")
+        client = openai.OpenAI(api_key="test", base_url=f"{emu.url}/v1", max_retries=0)
+        listed = [b.created_at for b in client.batches.list()]
+        assert listed == sorted(listed) and len(listed) == 2  # oldest first
+        notices: list[str] = []
+        late = WORDS[20:]
+        result = resume_job(emu, "openai", notices, words_source=late, checkpoint="b.json").run()
+        assert result.phase == "finished"
+        ours = [r for r in emu.ledger() if set(r["words"]) <= set(late)]
+        assert_paid_once(read_checkpoint(result.checkpoint), late, ours, "openai")
+        assert len(list(client.batches.list())) == 4  # two of each run: none created twice
+    finally:
+        emu.stop()
+
+
 def test_a_create_that_never_took_effect_goes_again_after_the_grace_period(
     tmp_path, workdir, provider
 ):

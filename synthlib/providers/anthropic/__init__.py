@@ -76,5 +76,6 @@ SPEC = ProviderSpec(
     # the results, so a lost create is resolved by its journalled attempt
     batch_metadata=False,
     refind=Refind.BY_ATTEMPT,
+    lists_newest_first=True,  # documented: "most recently created ... first"
     summary="Message Batches",
 )

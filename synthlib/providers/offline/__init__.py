@@ -26,6 +26,7 @@ SPEC = ProviderSpec(
     limits=BatchLimits(requests=10**9, bytes=10**9 * MB),
     batch_metadata=True,
     refind=Refind.BY_METADATA,
+    lists_newest_first=True,  # its own listing, newest first
     first_poll_interval=0.05,  # it finishes a batch as it is created
     summary="free, local dictionaries",
 )

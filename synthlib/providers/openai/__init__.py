@@ -61,4 +61,7 @@ SPEC = ProviderSpec(
     limits=BatchLimits(requests=50_000, bytes=200 * MB),  # a batch (OpenAI docs as of 2026)
     batch_metadata=True,  # batches carry the run's tags in their metadata
     refind=Refind.BY_METADATA,
+    # newest first as served (OpenAI-compatible servers document it; OpenAI's reference
+    # does not say): a listing that shows another order is read to its end all the same
+    lists_newest_first=True,
 )
