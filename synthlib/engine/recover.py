@@ -437,7 +437,11 @@ class Recoverer(Part):
         is billed whatever we do, so it becomes a flight of its own: its results are collected
         and counted, for the words no other batch holds. When every one of its words is done or
         held elsewhere, it is cancelled (what it already ran is still billed, and counted)."""
-        words, every = self._unclaimed_words(batch)
+        found = self._unclaimed_words(batch)
+        if found is None:
+            self._undecided += 1  # its results will name its words once it ends
+            return
+        words, every = found
         key = f"x-{batch.id}"
         with contextlib.suppress(StoreError):  # billed whatever the ledger says: best effort
             self.ledger.reserve(key, {w: self.words.positions[w] for w in words})
@@ -465,15 +469,32 @@ class Recoverer(Part):
             "batch_words": len(every),
         }
 
-    def _unclaimed_words(self, batch: BatchInfo) -> tuple[list[str], list[str]]:
+    def _unclaimed_words(self, batch: BatchInfo) -> tuple[list[str], list[str]] | None:
         """The words of ``batch``'s input that are not done, given up or in another flight,
-        and every word it asks for."""
+        and every word it asks for. Where its input file is gone (a proxy's second batch of an
+        input this run has collected and deleted), its results name its words once it has
+        ended; None until then."""
         path = self.spool / f"{batch.id}.input.jsonl"
         try:
             self.backend.download(batch.input_file_id, path)
         except (TransientError, RejectedError) as exc:
-            self._notify(f"input of batch {batch.id} unreadable ({exc}); its words stay queued")
-            return [], []
+            if not batch.terminal:
+                self._notify(
+                    f"input of batch {batch.id} unreadable ({exc}); its words are read from its "
+                    "results once it ends"
+                )
+                return None
+            if not batch.output_file_id:
+                self._notify(f"input of batch {batch.id} unreadable ({exc}); its words stay queued")
+                return [], []
+            try:  # each result names its request's words, as its input line did
+                self.backend.download(batch.output_file_id, path)
+            except (TransientError, RejectedError) as again:
+                self._notify(
+                    f"input and results of batch {batch.id} unreadable ({again}); its words stay "
+                    "queued"
+                )
+                return [], []
         busy = self.state.in_flight_words()
         words: list[str] = []
         every: list[str] = []
@@ -501,7 +522,8 @@ class Recoverer(Part):
     def _positions(self, line: str) -> list[int] | None:
         """The word positions an input line asks for, or None if the line makes no sense."""
         try:
-            custom_id = json.loads(line)["custom_id"]
+            data = json.loads(line)
+            custom_id = data["custom_id"] if "custom_id" in data else data["key"]  # Gemini's
             return decode_custom_id(
                 custom_id, limit=len(self.state.words), most=MAX_WORDS_PER_REQUEST
             )

@@ -297,6 +297,27 @@ def test_a_lost_create_is_found_when_a_compatible_server_lists_oldest_first(tmp_
         emu.stop()
 
 
+def test_a_proxys_second_batch_found_after_its_input_was_deleted_is_read_from_its_results(
+    emulator, workdir
+):
+    """A proxy made every create twice; the second batches are found by the final sweep, after
+    the run collected the first ones and deleted their input files (which both share). Their
+    words are read from their results: none is called unreadable, and the cost cap counts what
+    each asked for (the old code adopted them with no words at all)."""
+    emulator.configure(duplicate_create_rate=1.0)
+    notices: list[str] = []
+    job = resume_job(emulator, "openai", notices, words_source=WORDS[:30], checkpoint="t.json")
+    result = job.run()
+    assert result.phase == "finished"
+    assert not [n for n in notices if "unreadable" in n], notices
+    adopted = [n for n in notices if n.startswith("adopted batch") and "by this run's tag" in n]
+    assert len(adopted) == 3, notices
+    cp = read_checkpoint(result.checkpoint)
+    ledger = emulator.ledger()
+    assert len({r["batch_id"] for r in ledger}) == 6
+    assert cp["total_cost"] == pytest.approx(ledger_cost(ledger, "openai"), rel=1e-9)
+
+
 def test_a_create_that_never_took_effect_goes_again_after_the_grace_period(
     tmp_path, workdir, provider
 ):
