@@ -100,6 +100,18 @@ def test_the_command_line_names_the_flag(offline_env, capsys):
     assert "(or pass --provider offline)" in err and "provider=" not in err
 
 
+def test_a_missing_key_is_said_before_the_estimate(offline_env, capsys, monkeypatch):
+    """The run stops at the missing key, before a cost table it could not act on."""
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    (offline_env / "words.txt").write_text("apple\n")
+    for provider, key in (("openai", "OPENAI_API_KEY"), ("gemini", "GOOGLE_API_KEY")):
+        assert main(["words.txt", "--provider", provider, "--yes"]) == 2
+        out, err = capsys.readouterr()
+        assert f"--provider {provider} needs {key}" in err
+        assert "Batch API cost" not in out, out
+
+
 # --- the workbench -------------------------------------------------------------------------------
 
 

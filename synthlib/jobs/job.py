@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.cost import Estimate
-from ..core.errors import CheckpointError, Interrupted, UsageError
+from ..core.errors import CheckpointError, Interrupted, MissingKey, UsageError
 from ..core.pricing import Price, price_for
 from ..core.prompts import prompt_version
 from ..engine.checkpoint import (
@@ -93,6 +93,13 @@ class Job:
             else config.bought
         )
         self.provider, self.model = self.bought.provider, self.bought.model
+        spec = self.bought.spec
+        if backend is None and spec.paid and spec.key_variables and spec.key() is None:
+            # said before the estimate is shown or anything asked (its backend would say it later)
+            first, *others = spec.key_variables
+            raise MissingKey(
+                self.provider, first + (f" (or {', '.join(others)})" if others else "")
+            )
         self.listener = listener
         self._backend, self._store = backend, store
         # ``reference``: each word's material for a grounded run's prompt (a repair's findings);

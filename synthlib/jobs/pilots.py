@@ -678,6 +678,15 @@ class PilotPlan:
         return not any(self.estimate(model).remaining for model in self.configs)
 
 
+def _needs_key(model: str, missing: MissingKey) -> UsageError:
+    """The pilot chose ``model``'s provider itself: ``provider`` is not the way out."""
+    return UsageError(
+        f"{model}: the {missing.provider} provider needs {missing.needs} in the environment: "
+        f"set the key, or leave {model} out of {{models}}",
+        settings="models",
+    )
+
+
 def prepare_pilot(
     words: Any,
     *,
@@ -817,7 +826,10 @@ def _run_all(
         provider = provider_of(model)
         recorded = provider_model(provider, config.model)
         own = PilotStore(store, ident, recorded, billed_path(config.checkpoint_file))
-        jobs[model] = Job(config, store=own, listener=listener(model))
+        try:
+            jobs[model] = Job(config, store=own, listener=listener(model))
+        except MissingKey as exc:  # nothing started yet
+            raise _needs_key(model, exc) from None
         earlier: ModelReport | None = reports.pop(model, None)
         record.reports[model] = earlier or ModelReport(
             model, provider, recorded, words=len(config.words)
@@ -832,12 +844,7 @@ def _run_all(
                 if other != model:
                     jobs[other].stop()
                     jobs[other].wait()
-            # the pilot chose the provider itself: --provider is not the way out
-            raise UsageError(
-                f"{model}: the {exc.provider} provider needs {exc.needs} in the environment: "
-                f"set the key, or leave {model} out of {{models}}",
-                settings="models",
-            ) from None
+            raise _needs_key(model, exc) from None
     errors: list[str] = []
     pending = dict(jobs)
     try:
