@@ -53,19 +53,6 @@ def make_backend(provider: str, state_dir: Path, *, offline_senses: int = 8) -> 
     return registry.spec(provider).make_backend(options)
 
 
-def refuse_budget_below_one_request(estimate: Estimate, token_budget: int) -> None:
-    """A token budget that not even one request fits would submit nothing, for ever: a
-    :class:`UsageError` before anything starts."""
-    needed = estimate.largest_request_tokens
-    if estimate.remaining and needed > token_budget:
-        raise UsageError(
-            f"{{token_budget={token_budget}}} is below one request: the largest request to "
-            f"send takes {needed:,} input tokens; {{pass token_budget={needed}}} or more "
-            "(nothing was sent)",
-            settings="token_budget",
-        )
-
-
 class Job:
     """One run, ready to go: its provider, model and estimate (read as a dry run reads them).
 
@@ -119,7 +106,6 @@ class Job:
             config, bought=self.bought, start=start, reference=self._reference
         )
         self.notices: list[str] = list(self.estimate.notes)
-        refuse_budget_below_one_request(self.estimate, config.token_budget)
         self.resumed = config.checkpoint_file.exists() and not config.fresh
         self.fallback: str | None = (
             fallback_notice(start.paid, len(config.words)) if start.paid else None

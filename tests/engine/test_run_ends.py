@@ -104,3 +104,7 @@ def test_a_token_budget_below_one_request_is_a_usage_error_before_anything(
     assert "--token-budget 500 is below one request" in line
     assert not (workdir / "words.checkpoint.json").exists()
     assert emulator.ledger() == []
+    # the dry run says what the run would: not a cost table for a run that cannot start
+    done, _ = ends([*ARGS, "--token-budget", "500", "--dry-run"], emulator, workdir)
+    assert done.returncode == 2, done.stdout
+    assert "--token-budget 500 is below one request" in one_line(done.stderr)
