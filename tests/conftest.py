@@ -11,6 +11,19 @@ settings.register_profile("synthlib", deadline=None)
 settings.load_profile("synthlib")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``-n 3 --dist loadgroup``), tests sharing something outside their
+    temporary folder run in one process, one after the other: the browser tests (their
+    screenshot folders under test-artifacts/), and the notebooks nbmake runs where they are
+    (they share notebooks/synthlib.db and its checkpoints)."""
+    for item in items:
+        path = str(item.path)
+        if "/tests/browser/" in path:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif path.endswith(".ipynb"):
+            item.add_marker(pytest.mark.xdist_group("notebooks"))
+
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a network connection fails the test."""

@@ -39,7 +39,7 @@ IDLE = re.compile(r"Python 3.*\|\s*Idle")
 @pytest.fixture(scope="module")
 def shots() -> Path:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
