@@ -215,6 +215,12 @@ def test_a_request_never_asks_more_than_the_models_largest_output():
     limits = OutputLimits.default(price_for("gpt-4o-mini", PRICES))
     assert limits.for_words(20) == model_max_output(price_for("gpt-4o-mini", PRICES)) == 16_384
     assert model_max_output(price_for("gpt-4.1", PRICES)) == 32_768
+    gemini = price_for("gemini-2.5-flash", PRICES)  # Google's 65,535, thinking included
+    assert model_max_output(gemini) == 65_535
+    assert OutputLimits(20_000, most=model_max_output(gemini)).after_truncation(1, 20_000) == (
+        1,
+        40_000,
+    )  # a cut-off word is retried above the 16,384 a model with no declared largest gets
 
 
 def test_after_truncation_a_pack_is_split_and_a_word_alone_gets_twice_its_limit():

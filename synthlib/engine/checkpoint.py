@@ -16,6 +16,12 @@ next append: the step it recorded is found again from the API (batches carry the
 write that fails (disk full, read-only, file too large) is a :class:`CheckpointWriteError` saying
 which state is on disk.
 
+A job's checkpoint is named here too: :func:`run_identity` says what makes two runs the same
+run, and :func:`default_checkpoint` names its file after the word list and a key standing for
+what is bought (:func:`job_key`), in :func:`checkpoint_dir`. Reading one without a run:
+:func:`flights_on_disk`, and :func:`refuse_fresh_over_flights` (``fresh`` must not set aside
+batches in flight).
+
 One run at a time per checkpoint: :class:`CheckpointLock` holds an exclusive OS lock on
 ``<checkpoint>.lock`` for the life of a run (the OS drops it when the process dies). A checkpoint
 named through a symlink is the file it names (:func:`real_path`): its lock, journal and writes

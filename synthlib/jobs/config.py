@@ -391,7 +391,9 @@ class RunConfig:
     @cached_property
     def bought(self) -> Bought:
         """What a run of these settings buys where the environment points the provider's SDK
-        (see :meth:`bought_at`); :meth:`build` works it out once."""
+        (see :meth:`bought_at`); :meth:`build` works it out once, reading the environment (the
+        keys ``auto`` goes by, the base URL) when the settings are built, as the job's
+        checkpoint is named then."""
         return self.bought_at()
 
     def bought_at(self, api_location: str | None = None, *, provider: str | None = None) -> Bought:
@@ -450,7 +452,7 @@ def _buying(
 
 @dataclass(frozen=True)
 class Bought:
-    """What a run buys (see :meth:`RunConfig.bought`)."""
+    """What a run buys (see :attr:`RunConfig.bought` and :meth:`RunConfig.bought_at`)."""
 
     provider: str
     spec: ProviderSpec
