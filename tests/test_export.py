@@ -224,3 +224,18 @@ def test_copy_from_mongo_to_sqlite(tmp_path: Path, mongomock_client: mongomock.M
         assert list(local.iter_entries()) == ORDERED
     with pytest.raises(UsageError, match="chunk"):
         copy_entries(team, tmp_path / "other.db", chunk=0)
+
+
+def test_a_reader_given_a_path_with_no_store_says_so_and_creates_none(tmp_path, monkeypatch):
+    """A mistyped store path is no store to create: the readers say so in one line, as the
+    command line's audit does, and leave no empty database behind."""
+    import synthlib
+
+    monkeypatch.chdir(tmp_path)
+    for read in (synthlib.load_entries, synthlib.load_failures, synthlib.load_findings):
+        with pytest.raises(StoreError, match=r"^no store at typo\.db$"):
+            read("typo.db")
+    with pytest.raises(StoreError, match=r"^no store at typo\.db$"):
+        export_entries("typo.db", tmp_path / "out.csv")
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "out.csv").exists()
+    assert synthlib.load_entries().empty  # the default store, not made yet, reads as empty

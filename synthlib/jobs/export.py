@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.errors import UsageError
-from ..store import using_store
+from ..store import reading_store, using_store
 from ..store.records import EntryRecord
 from .frames import StoreLike, load_entries
 
@@ -63,7 +63,7 @@ def export_entries(
     """
     target = Path(path)
     kind = _format(target, format)
-    with using_store(store) as opened:
+    with reading_store(store) as opened:
         if kind == "jsonl":
             from tqdm.auto import tqdm
 
@@ -134,7 +134,7 @@ def copy_entries(source_store: StoreLike, target_store: StoreLike, *, chunk: int
     """
     if chunk < 1:
         raise UsageError(f"chunk must be at least 1, not {chunk}")
-    with using_store(source_store) as source, using_store(target_store) as target:
+    with reading_store(source_store) as source, using_store(target_store) as target:
         copied = 0
         for batch in batched(source.iter_entries(every=True), chunk):
             copied += target.upsert_entries(batch)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from ..store import AuditRecord, Store, entry_key, using_store
+from ..store import AuditRecord, Store, entry_key, reading_store, using_store
 from ..store.records import EntryRecord
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def iter_findings(
     """(audit, finding) pairs: of the entries as they are now (``current``: each word's
     preferred entry, the one a view shows and a repair replaces; its latest audit), or of every
     audited version (every entry of every provider among them)."""
-    with using_store(store) as opened:
+    with reading_store(store) as opened:
         if not opened.count_audits():
             return  # never audited: nothing to read (a review of a large store stays quick)
         if not current:
@@ -327,7 +327,7 @@ def load_audits(
     import pandas as pd
 
     rows = []
-    with using_store(store) as opened:
+    with reading_store(store) as opened:
         wanted = sorted(opened.words_with_entries()) if opened.count_audits() else []
         for chunk in _chunks(wanted, CHUNK):
             keys = {
@@ -360,7 +360,7 @@ def findings_by_model(
     import pandas as pd
 
     counts: dict[str, Counter[str]] = {}
-    with using_store(store) as opened:
+    with reading_store(store) as opened:
         wanted = sorted(opened.words_with_entries())
         for chunk in _chunks(wanted, CHUNK):
             records = [  # every entry of each word, from any provider, not the preferred one

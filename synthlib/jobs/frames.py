@@ -10,7 +10,7 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 from ..lexicon.suggest import suggestions_in
-from ..store import Store, using_store
+from ..store import Store, reading_store
 from ..store.records import GIVEN_UP_WORDS, EntryRecord, FailureRecord
 
 # One missing-value convention: pandas' nullable dtypes (pd.NA in text, whole-number, yes/no and
@@ -98,7 +98,7 @@ def _records(
     prefer: str = "paid",
     every: bool = False,
 ) -> Iterator[EntryRecord]:
-    with using_store(store) as opened:
+    with reading_store(store) as opened:
         records = opened.iter_entries(
             words=words, provider=provider, model=model, prefer=prefer, every=every
         )
@@ -203,7 +203,7 @@ def load_failures(
     """
     if run is not None and run_id is None:
         run_id = str(getattr(run, "run_id", run))
-    with using_store(store) as opened:
+    with reading_store(store) as opened:
         whole = run_id is None
         records = list(opened.iter_failures()) if whole else _run_failures(opened, str(run_id))
     rows = [

@@ -305,6 +305,19 @@ def using_store(location: str | os.PathLike[str] | Store | None = None) -> Itera
 
 
 @contextmanager
+def reading_store(location: str | os.PathLike[str] | Store | None = None) -> Iterator[Store]:
+    """:func:`using_store` for a reader: a file named that does not exist is a
+    :class:`StoreError` (a mistyped path is no store to create); the default store that does
+    not exist yet reads as empty."""
+    if isinstance(location, str | os.PathLike):
+        path = os.fspath(location).strip().removeprefix("sqlite://")
+        if "://" not in path and not Path(path).exists():
+            raise StoreError(f"no store at {os.fspath(location)}", lasting=True)
+    with using_store(location) as store:
+        yield store
+
+
+@contextmanager
 def store_if_any(location: Any) -> Iterator[Store | None]:
     """The store at ``location``, or None when it is a file that does not exist yet (an estimate
     creates nothing)."""
