@@ -80,7 +80,35 @@ PREVIEW_COLUMNS = [
     "provider",
     "model",
 ]
+PREVIEW_HEADERS = {
+    "ipa": "IPA",
+    "parts_of_speech": "parts of speech",
+    "sense_count": "senses",
+    "frequency_band": "frequency",
+    "cefr_level": "CEFR",
+}
 GIVEN_UP_ROWS = 50  # given-up words listed by name in a summary; the rest are counted
+
+
+class Preview(pd.DataFrame):
+    """A summary's preview of entries: the frame itself (its raw values), shown in a notebook as
+    the review shows its tables (cells as text, one line each but for prose, headers in words,
+    no index), scrolling sideways in a narrow window instead of being cut off."""
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame  # what is made from a preview is a plain frame
+
+    def _repr_html_(self) -> str:
+        from .review import table
+
+        shown = table(pd.DataFrame(self).rename(columns=PREVIEW_HEADERS), hide_empty=False)
+        return f'<div style="overflow-x: auto; max-width: 100%">{shown.to_html()}</div>'
+
+    def __repr__(self) -> str:
+        from .review import clean
+
+        return clean(pd.DataFrame(self), hide_empty=False).to_string(index=False)
 EXPORT_FORMATS = {"parquet": "Parquet", "csv": "CSV", "jsonl": "JSONL"}
 EXPORT_SCOPES = {"run": "This run", "store": "Whole store"}
 
@@ -447,9 +475,7 @@ class Workbench:
                 f"This run made no new entries: its words had entries in {result.store} "
                 "already. A preview of them:"
             )
-        from .review import clean  # lists joined, blanks blank, whole numbers whole
-
-        show(clean(entries[PREVIEW_COLUMNS].head(self.preview_rows), hide_empty=False))
+        show(Preview(entries[PREVIEW_COLUMNS].head(self.preview_rows)))
 
 
 def show_pilot(
