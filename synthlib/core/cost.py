@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import schema
+from .errors import UsageError
 from .limits import DEFAULT_LIMITS, BatchLimits
 from .pricing import BATCH_DISCOUNT, PRICES_AS_OF, Price
 from .prompts import PAYLOAD_HEAD, PAYLOAD_TAIL, json_string
@@ -193,7 +194,9 @@ def estimate(
     track: Callable[[Iterator[Any], int], Iterable[Any]] | None = None,
 ) -> Estimate:
     """Count and price the requests the remaining words will need (pure: no I/O; ``track``,
-    given the requests' sizes and the number of words, may show progress over them).
+    given the requests' sizes and the number of words, may show progress over them). A
+    ``token_budget`` that not one of them fits is a :class:`UsageError`: a run would submit
+    nothing, for ever.
 
     ``retry_share`` is the share of a run's spend so far that went to answers that made no
     entry (cut off, refused, broken): the remaining words are expected to need as much again
@@ -236,6 +239,13 @@ def estimate(
         jobs += 1
         n_requests += len(items)
         input_tokens += shard_tokens
+    if remaining and largest > token_budget:  # a run would submit nothing, for ever
+        raise UsageError(
+            f"{{token_budget={token_budget}}} is below one request: the largest request to "
+            f"send takes {largest:,} input tokens; {{pass token_budget={largest}}} or more "
+            "(nothing was sent)",
+            settings="token_budget",
+        )
     grounding_tokens = 0
     if reference:  # what the same requests would take without the reference senses
         grounding_tokens = input_tokens - sum(t for _, _, t, _ in sizes(None))

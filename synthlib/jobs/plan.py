@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 from ..core.cost import Estimate, estimate
-from ..core.errors import UsageError
 from ..engine.start import Start, starting_point
 from .config import Bought, RunConfig, WordsSource, provider_model, with_settings
 
@@ -74,25 +73,11 @@ def estimate_config(
         reference=reference if config.grounding else None,
         track=_counting_bar,
     )
-    refuse_budget_below_one_request(est, config.token_budget)  # as the run would refuse it
     return replace(
         est,
         checkpoint=str(config.checkpoint) if config.checkpoint is not None else None,
         notes=start.notes,
     )
-
-
-def refuse_budget_below_one_request(estimate: Estimate, token_budget: int) -> None:
-    """A token budget that not even one request fits would submit nothing, for ever: a
-    :class:`UsageError` before anything starts."""
-    needed = estimate.largest_request_tokens
-    if estimate.remaining and needed > token_budget:
-        raise UsageError(
-            f"{{token_budget={token_budget}}} is below one request: the largest request to "
-            f"send takes {needed:,} input tokens; {{pass token_budget={needed}}} or more "
-            "(nothing was sent)",
-            settings="token_budget",
-        )
 
 
 def starting_point_of(
