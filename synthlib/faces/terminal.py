@@ -63,7 +63,9 @@ def run_in_terminal(args: argparse.Namespace, *, out: TextIO | None = None) -> i
         print(worded(job.fallback, COMMAND_LINE), file=out)
         if not args.yes:
             _confirm(out, "Make offline entries anyway?")
-    if registry.paid(job.provider) and not args.yes and job.estimate.remaining:
+    # words other runs hold are bought too if those runs let them go: asked about as well
+    to_buy = job.estimate.remaining or job.estimate.held_elsewhere
+    if registry.paid(job.provider) and not args.yes and to_buy:
         _confirm(out)
     job.open()
     if job.set_aside:

@@ -788,6 +788,19 @@ def test_the_cli_dry_run_says_how_many_words_other_runs_hold(emulator, workdir):
     assert not emulator.ledger()
 
 
+def test_a_run_of_words_other_runs_hold_still_asks_before_it_may_buy_them(emulator, workdir):
+    """Words another run's batches hold are bought by this run if that run lets them go: with
+    every word held, the terminal still asks (here: no terminal, so it refuses to spend)."""
+    _held_by_a_stopped_run(emulator, workdir, open_store(workdir / "one.db"))
+    (workdir / "words.txt").write_text("\n".join(WORDS[:20]) + "\n")
+    billed = len(emulator.ledger())
+    done = cli(["words.txt", "--store", "one.db", "--checkpoint", "b.json"], emulator, workdir)
+    assert done.returncode == 2, done.stderr
+    assert "Held by other runs" in done.stdout
+    assert "no terminal to ask" in done.stderr and "nothing was spent" in done.stderr
+    assert len(emulator.ledger()) == billed
+
+
 # --- a run killed on this machine ---------------------------------------------------------------
 
 
