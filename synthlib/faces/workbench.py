@@ -109,6 +109,8 @@ class Preview(pd.DataFrame):
         from .review import clean
 
         return clean(pd.DataFrame(self), hide_empty=False).to_string(index=False)
+
+
 EXPORT_FORMATS = {"parquet": "Parquet", "csv": "CSV", "jsonl": "JSONL"}
 EXPORT_SCOPES = {"run": "This run", "store": "Whole store"}
 
