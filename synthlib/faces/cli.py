@@ -256,11 +256,11 @@ def _repair_args(arguments: list[str]) -> argparse.Namespace:
 
 
 def _command(name: str, args: argparse.Namespace) -> int:
-    from ..store import default_store
+    from ..store import default_store, store_file
 
     location = os.fspath(args.store or default_store())
-    is_file = "://" not in location or location.startswith("sqlite://")
-    if is_file and not os.path.exists(location.removeprefix("sqlite://")):
+    file = store_file(location)
+    if file is not None and not file.exists():
         # a mistyped path is no store to create: audit and repair (even a dry run) say so
         print(f"{PROG} {name}: error: no store at {location}", file=sys.stderr)
         return 2

@@ -310,8 +310,8 @@ def reading_store(location: str | os.PathLike[str] | Store | None = None) -> Ite
     :class:`StoreError` (a mistyped path is no store to create); the default store that does
     not exist yet reads as empty."""
     if isinstance(location, str | os.PathLike):
-        path = os.fspath(location).strip().removeprefix("sqlite://")
-        if "://" not in path and not Path(path).exists():
+        file = store_file(location)
+        if file is not None and not file.exists():
             raise StoreError(f"no store at {os.fspath(location)}", lasting=True)
     with using_store(location) as store:
         yield store
@@ -322,13 +322,20 @@ def store_if_any(location: Any) -> Iterator[Store | None]:
     """The store at ``location``, or None when it is a file that does not exist yet (an estimate
     creates nothing)."""
     if location is None or isinstance(location, str | os.PathLike):
-        path = (os.fspath(location) if location is not None else default_store()).strip()
-        path = path.removeprefix("sqlite://")
-        if "://" not in path and not Path(path).exists():
+        file = store_file(location)
+        if file is not None and not file.exists():
             yield None
             return
     with using_store(location) as store:
         yield store
+
+
+def store_file(location: str | os.PathLike[str] | None = None) -> Path | None:
+    """The file of the embedded store at ``location`` (a path, ``sqlite://`` and a path, or None:
+    :func:`default_store`), or None for a server's store (a ``mongodb://`` URI)."""
+    text = (os.fspath(location) if location is not None else default_store()).strip()
+    text = text.removeprefix("sqlite://")
+    return None if "://" in text else Path(text)
 
 
 def open_store(location: str | os.PathLike[str] | Store | None = None) -> Store:
