@@ -639,10 +639,7 @@ class Recoverer(Part):
             **self._adopted_size(list(taken)),
         )
         self.launcher.created(key, info)
-        for w in taken:
-            self.launcher.held.pop(w, None)
-            self._orphaned.discard(w)
-        where = f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
+        where = self._taken_from(reservation, taken)
         self._notify(
             f"adopted batch {info.id} of run {reservation.run_id}{where}, which is gone: "
             f"its {len(taken):,} words are collected here, not sent again"
@@ -755,15 +752,20 @@ class Recoverer(Part):
             return False
         if not taken:
             return False  # its run came back
-        for w in taken:
-            self.launcher.held.pop(w, None)
-            self._orphaned.discard(w)
-        where = f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
+        where = self._taken_from(reservation, taken)
         self._notify(
             f"{len(taken):,} words reserved by run {reservation.run_id}{where}, which is gone, "
             f"were never bought ({why}): released, and sent here"
         )
         return True
+
+    def _taken_from(self, reservation: Reservation, taken: Collection[str]) -> str:
+        """``taken``, words of a gone run's ``reservation``, are held by it no more; returns how
+        its run is named after its id (its checkpoint, when known)."""
+        for w in taken:
+            self.launcher.held.pop(w, None)
+            self._orphaned.discard(w)
+        return f" (checkpoint {reservation.checkpoint})" if reservation.checkpoint else ""
 
     def _reclaim_flights(self) -> None:
         """On resume: hold this run's flights in the ledger again (a checkpoint made before the
