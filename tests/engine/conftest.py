@@ -50,6 +50,32 @@ class FastClock:
         return self.start + (time.time() - self.start) * self.speed
 
 
+class SteppedClock(FastClock):
+    """A fast clock that can be stepped forward (``ahead`` seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return super().__call__() + self.ahead
+
+
+# Where a run is SIGKILLed (failpoint:hit) in the kill-anywhere-then-resume tests of each
+# provider: killed after the create was journalled, a run looks for its batch over 30 s of the
+# API's clock (a fast clock: emulator_speed)
+KILL_POINTS = [
+    "after-upload:2",
+    pytest.param("before-create:2", marks=pytest.mark.emulator_speed()),
+    "after-create:1",
+    "after-create:3",
+    "poll:3",
+    "after-download:2",
+    "before-store:1",
+    "after-store:2",
+]
+
+
 @pytest.fixture
 def emulator(tmp_path, request):
     """The emulator on fast phases; on a clock running faster than real time when the test is

@@ -10,7 +10,15 @@ import time
 
 import pytest
 
-from .conftest import billed_per_word, cli, ledger_cost, provider_env, read_checkpoint, words
+from .conftest import (
+    KILL_POINTS,
+    billed_per_word,
+    cli,
+    ledger_cost,
+    provider_env,
+    read_checkpoint,
+    words,
+)
 
 WORDS = words(40)
 # an explicit checkpoint: the default one is keyed by the list, and these tests change the list
@@ -42,20 +50,7 @@ def assert_complete_and_paid_once(emulator, workdir, provider="openai"):
     assert cp["total_cost"] == pytest.approx(ledger_cost(emulator.ledger(), provider), rel=1e-9)
 
 
-@pytest.mark.parametrize(
-    "point",
-    [
-        "after-upload:2",
-        # killed after the create was journalled: it is looked for over 30 s of the API's clock
-        pytest.param("before-create:2", marks=pytest.mark.emulator_speed()),
-        "after-create:1",
-        "after-create:3",
-        "poll:3",
-        "after-download:2",
-        "before-store:1",
-        "after-store:2",
-    ],
-)
+@pytest.mark.parametrize("point", KILL_POINTS)
 def test_sigkill_anywhere_then_resume_pays_once(emulator, workdir, word_file, point):
     crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point})
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr

@@ -27,7 +27,8 @@ from synthlib.providers.registry import DEFAULT_MODEL
 
 from .conftest import (
     FAST,
-    FastClock,
+    KILL_POINTS,
+    SteppedClock,
     backend_for,
     billed_per_word,
     cli,
@@ -161,17 +162,6 @@ def test_every_create_answer_lost_each_batch_is_found_by_its_display_name(emulat
     assert len([n for n in notices if "by its tag" in n]) == 3
 
 
-class SteppedClock(FastClock):
-    """A fast clock that can be stepped forward (``ahead`` seconds)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ahead = 0.0
-
-    def __call__(self) -> float:
-        return super().__call__() + self.ahead
-
-
 def test_a_lost_create_is_found_when_the_api_lists_oldest_first(tmp_path, workdir):
     # Google documents no order for batches.list. An API listing oldest first, with batches of
     # an earlier run hours older than this run's start at the head of the list: a search that
@@ -286,20 +276,7 @@ def word_file(workdir):
     return workdir / "words.txt"
 
 
-@pytest.mark.parametrize(
-    "point",
-    [
-        "after-upload:2",
-        # killed after the create was journalled: it is looked for over 30 s of the API's clock
-        pytest.param("before-create:2", marks=pytest.mark.emulator_speed()),
-        "after-create:1",
-        "after-create:3",
-        "poll:3",
-        "after-download:2",
-        "before-store:1",
-        "after-store:2",
-    ],
-)
+@pytest.mark.parametrize("point", KILL_POINTS)
 def test_sigkill_anywhere_then_resume_pays_once(emulator, workdir, word_file, point):
     crashed = cli(ARGS, emulator, workdir, env={"SYNTHLIB_FAILPOINTS": point}, provider="gemini")
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr

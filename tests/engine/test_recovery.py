@@ -29,6 +29,7 @@ from synthlib.providers.openai.backend import OpenAIBackend
 from .conftest import (
     FAST,
     FastClock,
+    SteppedClock,
     backend_for,
     billed_per_word,
     cli,
@@ -260,23 +261,12 @@ def backend_behind_gateway(emu, provider, times):
     return OpenAIBackend(client)
 
 
-class _SteppedClock(FastClock):
-    """A fast clock that can be stepped forward (``ahead`` seconds)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ahead = 0.0
-
-    def __call__(self) -> float:
-        return super().__call__() + self.ahead
-
-
 def test_a_lost_create_is_found_when_a_compatible_server_lists_oldest_first(tmp_path, workdir):
     """OpenAI's reference gives no order for ``GET /batches``: a search back in time stops at
     the first older batch only once the listing has shown itself newest first. On a server
     listing oldest first, with an earlier run's batches hours old at its head, every create's
     batch (its answer lost) is found by its tags, and each word is bought once."""
-    clock = _SteppedClock()
+    clock = SteppedClock()
     emu = Emulator(tmp_path / "emulator", config=EmulatorConfig(**FAST), clock=clock).start()
     try:
         first = resume_job(emu, "openai", [], words_source=WORDS[:20], checkpoint="a.json").run()
