@@ -59,6 +59,18 @@ def batch_count(emu) -> int:
     return len(emu.api.list_batches(limit=100)["data"])
 
 
+def _run_to_end(job, timeout: float, seen: list[str]):
+    """Start ``job`` and wait for it to finish (stopped after ``timeout`` s, failing the test
+    with the last of the messages ``seen``)."""
+    job.start()
+    result = job.wait(timeout)
+    if result is None:
+        job.stop()
+        job.wait(30)
+    assert result is not None and result.phase == "finished", seen[-5:]
+    return result
+
+
 def _wait(predicate, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -184,12 +196,7 @@ def test_a_gone_runs_anthropic_batches_are_adopted_from_the_store_and_collected(
         words_per_request=2,
         listener=lambda progress, message: message and messages.append(message),
     )
-    other.start()
-    result = other.wait(60)
-    if result is None:
-        other.stop()
-        other.wait(30)
-    assert result is not None and result.phase == "finished", messages[-5:]
+    result = _run_to_end(other, 60, messages)
     assert result.progress.processed == 40, messages
     assert sum("adopted batch" in m for m in messages) == 4, messages
     ledger = emulator.ledger()
@@ -559,12 +566,7 @@ def test_a_gone_runs_words_with_no_batch_are_released_and_bought_once(
             provider=provider,
             listener=lambda progress, message: message and messages.append(message),
         )
-        job.start()
-        result = job.wait(90)
-        if result is None:
-            job.stop()
-            job.wait(30)
-        assert result is not None and result.phase == "finished", messages[-5:]
+        result = _run_to_end(job, 90, messages)
         assert result.progress.processed == 40, messages
         assert any("were never bought" in m for m in messages), messages
         billed = billed_per_word(emu.ledger())
@@ -640,12 +642,7 @@ def test_a_gone_runs_batch_whose_create_got_no_answer_is_found_and_adopted(
         words_per_request=2,
         listener=lambda progress, message: message and seen.append(message),
     )
-    other.start()
-    result = other.wait(60)
-    if result is None:
-        other.stop()
-        other.wait(30)
-    assert result is not None and result.phase == "finished", seen[-5:]
+    result = _run_to_end(other, 60, seen)
     assert result.progress.processed == 10, seen
     assert sum("adopted batch" in m for m in seen) == 1, seen
     ledger = emulator.ledger()
@@ -719,12 +716,7 @@ def test_a_gone_anthropic_runs_candidate_with_results_unreadable_for_good_is_not
             provider="anthropic",
             listener=lambda progress, message: message and messages.append(message),
         )
-        job.start()
-        result = job.wait(120)
-        if result is None:
-            job.stop()
-            job.wait(30)
-        assert result is not None and result.phase == "finished", messages[-5:]
+        result = _run_to_end(job, 120, messages)
         assert result.progress.processed == 40, messages
         unreadable = [m for m in messages if f"batch {candidate.id} ended but its results" in m]
         assert len(unreadable) == 1, messages
@@ -830,12 +822,7 @@ def test_a_run_killed_on_this_machine_is_gone_at_once_and_its_batches_adopted(em
         store=open_store(workdir / "one.db"),
         listener=lambda progress, message: message and messages.append(message),
     )
-    other.start()
-    result = other.wait(60)
-    if result is None:
-        other.stop()
-        other.wait(30)
-    assert result is not None and result.phase == "finished", messages[-3:]
+    result = _run_to_end(other, 60, messages)
     assert result.progress.processed == 20
     assert any("adopted batch" in m for m in messages), messages
     billed = billed_per_word(emulator.ledger())
@@ -871,11 +858,6 @@ def test_a_gone_offline_runs_marked_shard_is_made_again_at_once(workdir, shared_
     assert store.reserve(purchase, GONE, "s-1", {w: REAL.index(w) for w in REAL[:5]}, now)
     store.mark_creating(GONE.run_id, "s-1", now, 5)
     store.renew(GONE, now, ended=True)
-    job.start()
-    result = job.wait(60)
-    if result is None:
-        job.stop()
-        job.wait(30)
-    assert result is not None and result.phase == "finished", messages[-3:]
+    result = _run_to_end(job, 60, messages)
     assert result.progress.processed == 10
     assert any("its batches cost nothing" in m for m in messages), messages
