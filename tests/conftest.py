@@ -12,10 +12,11 @@ settings.load_profile("synthlib")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``-n 3 --dist loadgroup``), tests sharing something outside their
-    temporary folder run in one process, one after the other: the browser tests (their
-    screenshot folders under test-artifacts/), and the notebooks nbmake runs where they are
-    (they share notebooks/synthlib.db and its checkpoints)."""
+    """Marks the tests that share something outside their temporary folder: the browser tests
+    (their screenshot folders under test-artifacts/), and the notebooks nbmake runs where they
+    are (they share notebooks/synthlib.db). Meant to keep each group in one process under
+    ``--dist loadgroup``; as run by the README's command the groups are not seen to take effect
+    (the browser tests still spread over workers), which is not solved yet."""
     for item in items:
         path = str(item.path)
         if "/tests/browser/" in path:
